@@ -27,6 +27,7 @@ export interface TcpConnectionInfo extends TcpEndpoints {
 export interface StreamChunk extends PacketTime {
   /** Offset of data[0] from the start of this direction's stream (0 = first byte after the SYN). */
   streamOffset: number;
+  /** Valid only during the `data` callback (in-order bytes are a view of the packet's buffer): copy what must outlive it. */
   data: Buffer;
   /** Frame that delivered (completed) these bytes. */
   frame: number;
@@ -42,7 +43,11 @@ export interface StreamGap extends PacketTime {
   frame: number;
 }
 
-export type TcpCloseReason = 'fin' | 'rst' | 'end-of-capture' | 'evicted' | 'timeout';
+/**
+ * Why a direction ended. 'reused': a new SYN with another ISN arrived on the same 4-tuple while the old connection was
+ * still open (its FIN/RST was not captured).
+ */
+export type TcpCloseReason = 'fin' | 'rst' | 'end-of-capture' | 'evicted' | 'timeout' | 'reused';
 
 /** What the TCP reassembler tells its consumer. Called synchronously, in stream order per direction. */
 export interface TcpStreamHandler {
