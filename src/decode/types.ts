@@ -62,6 +62,11 @@ export interface TcpInfo {
   /** Window scale option from a SYN, if present. */
   windowScale?: number;
   mss?: number;
+  /** SACK-permitted option seen (SYN). */
+  sackPermitted?: boolean;
+  /** Timestamp option values (RFC 7323), if present. */
+  tsVal?: number;
+  tsEcr?: number;
 }
 
 export type TransportInfo = UdpInfo | TcpInfo;
@@ -75,6 +80,13 @@ export interface TunnelInfo {
   outerDstPort: number;
   teid: number;
   messageType: number;
+  /** GTP-U sequence number, when the S flag is set. */
+  sequence?: number;
+  /**
+   * Number of GTP-U encapsulations when GTP-U was carried inside GTP-U (2 or more); this record describes the innermost
+   * one, the tunnel that carried the packet in `ip`.
+   */
+  depth?: number;
 }
 
 /** One frame decoded down to the transport payload. The record the reassembly and protocol stages consume. */
@@ -95,7 +107,10 @@ export interface DecodedPacket extends PacketTime {
   payload?: Buffer;
   /** True when the payload is shorter than the headers claim (snaplen cut or malformed lengths). */
   payloadTruncated?: boolean;
-  /** Set for non-IP frames (ARP, LLDP, ...) so the one-line summary can name them. */
+  /**
+   * Set for non-IP frames (ARP, LLDP, ...) so the one-line summary can name them; also when decoding stopped at the
+   * network layer or above without a transport: `IPv4 fragment`, `IPv6 fragment`, `ICMP`, `ESP`, `GTP-U Echo Request`.
+   */
   protocolName?: string;
   problems: Problem[];
 }

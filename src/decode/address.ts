@@ -1,0 +1,80 @@
+/**
+ * Address formatting is the main per-packet cost of decoding (every record carries its addresses as strings), so it
+ * works from precomputed byte→string tables and plain concatenation: no regexes, no arrays, no toString(16) per byte.
+ */
+
+const DECIMAL: string[] = [];
+/** Two lower-case hex digits, zero-padded: MAC bytes and the low byte of an IPv6 group. */
+const HEX2: string[] = [];
+/** Lower-case hex without leading zeros: the high byte of an IPv6 group. */
+const HEX1: string[] = [];
+for (let i = 0; i < 256; i++) {
+  DECIMAL.push(String(i));
+  HEX2.push(i.toString(16).padStart(2, '0'));
+  HEX1.push(i.toString(16));
+}
+
+/** Dotted-quad IPv4 address from 4 bytes at `off`. The caller has checked the bounds. */
+export function formatIpv4(b: Uint8Array, off: number): string {
+  return DECIMAL[b[off]] + '.' + DECIMAL[b[off + 1]] + '.' + DECIMAL[b[off + 2]] + '.' + DECIMAL[b[off + 3]];
+}
+
+/** `aa:bb:cc:dd:ee:ff` from 6 bytes at `off`. */
+export function formatMac(b: Uint8Array, off: number): string {
+  return (
+    HEX2[b[off]] + ':' + HEX2[b[off + 1]] + ':' + HEX2[b[off + 2]] + ':' + HEX2[b[off + 3]] + ':' + HEX2[b[off + 4]] + ':' + HEX2[b[off + 5]]
+  );
+}
+
+/** Colon-separated lower-case hex of `len` bytes (link-layer addresses that are not 6 bytes long). */
+export function formatHexColons(b: Uint8Array, off: number, len: number): string {
+  let s = '';
+  for (let i = 0; i < len; i++) s += i === 0 ? HEX2[b[off + i]] : ':' + HEX2[b[off + i]];
+  return s;
+}
+
+function group(b: Uint8Array, i: number): string {
+  const hi = b[i];
+  return hi === 0 ? HEX1[b[i + 1]] : HEX1[hi] + HEX2[b[i + 1]];
+}
+
+/**
+ * IPv6 address from 16 bytes at `off`, RFC 5952 canonical text: lower case, no leading zeros, the longest run of two or
+ * more zero groups (the first one on a tie) replaced by `::`. Like Wireshark (and inet_ntop), IPv4-mapped addresses
+ * (::ffff:0:0/96) end in dotted-quad form, as RFC 5952 section 5 recommends.
+ */
+export function formatIpv6(b: Uint8Array, off: number): string {
+  let bestStart = -1;
+  let bestLen = 0;
+  let runStart = -1;
+  for (let g = 0; g < 8; g++) {
+    const i = off + 2 * g;
+    if (b[i] === 0 && b[i + 1] === 0) {
+      if (runStart < 0) runStart = g;
+      const len = g - runStart + 1;
+      if (len > bestLen) {
+        bestLen = len;
+        bestStart = runStart;
+      }
+    } else runStart = -1;
+  }
+  if (bestLen < 2) bestStart = -1;
+
+  if (bestStart === 0 && bestLen === 5 && b[off + 10] === 0xff && b[off + 11] === 0xff) {
+    return '::ffff:' + formatIpv4(b, off + 12);
+  }
+
+  let s = '';
+  let g = 0;
+  while (g < 8) {
+    if (g === bestStart) {
+      s += '::';
+      g += bestLen;
+      continue;
+    }
+    if (g !== 0 && g !== bestStart + bestLen) s += ':';
+    s += group(b, off + 2 * g);
+    g++;
+  }
+  return s;
+}

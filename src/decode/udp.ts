@@ -1,0 +1,42 @@
+import { problem, type Problem } from '../common/problem';
+import type { LayerCursor } from './cursor';
+import type { UdpInfo } from './types';
+
+export const UDP_HEADER_LENGTH = 8;
+
+/**
+ * UDP header at `cur.offset`; `ipPayloadLength` is how many bytes the IP layer says the datagram has (more than the
+ * cursor spans when the capture was cut). Returns undefined when the header itself is missing. On return the cursor
+ * spans the payload: trimmed to the UDP length when that is consistent, `cur.truncated` when bytes are missing.
+ */
+export function decodeUdp(data: Buffer, cur: LayerCursor, ipPayloadLength: number, problems: Problem[]): UdpInfo | undefined {
+  const off = cur.offset;
+  const avail = cur.end - off;
+  if (avail < UDP_HEADER_LENGTH) {
+    problems.push(problem('udp', 'udp-truncated', cur.truncated ? 'note' : 'error', 'UDP header cut short', off, avail > 0 ? avail : 0));
+    return undefined;
+  }
+  const length = data.readUInt16BE(off + 4);
+  const info: UdpInfo = {
+    kind: 'udp',
+    srcPort: data.readUInt16BE(off),
+    dstPort: data.readUInt16BE(off + 2),
+    length,
+    checksum: data.readUInt16BE(off + 6),
+  };
+  cur.offset = off + UDP_HEADER_LENGTH;
+  if (length < UDP_HEADER_LENGTH) {
+    problems.push(problem('udp', 'udp-bad-length', 'error', `UDP length ${length} is less than 8`, off + 4, 2));
+  } else if (length > ipPayloadLength) {
+    problems.push(problem('udp', 'udp-length-past-ip-payload', 'error', `UDP length ${length} is more than the IP payload length ${ipPayloadLength}`, off + 4, 2));
+  } else {
+    if (length < ipPayloadLength) {
+      problems.push(problem('udp', 'udp-length-short', 'note', `UDP length ${length} is less than the IP payload length ${ipPayloadLength}`, off + 4, 2));
+    }
+    if (length <= avail) {
+      cur.end = off + length;
+      cur.truncated = false;
+    }
+  }
+  return info;
+}
