@@ -27,8 +27,10 @@ export interface CaptureFrame extends PacketTime {
    * copy (Buffer.from) anything that must outlive the callback.
    */
   data: Buffer;
-  /** pcapng opt_comment values, if any. */
+  /** pcapng opt_comment values, if any (raw UTF-8 from the file: escape before showing). */
   comments?: string[];
+  /** pcapng section index (0-based), counting Section Header Blocks; absent for classic pcap. */
+  section?: number;
   /** Problems found while reading this record (e.g. a caplen past the snaplen). */
   problems: Problem[];
 }
@@ -44,8 +46,12 @@ export interface CaptureSummary {
   bytes: number;
   /** A file-level error that stopped reading: bad magic, truncated header, I/O error. Exit code 2 territory. */
   fatal?: string;
-  /** File-level problems that did not stop reading (e.g. a truncated last record). */
+  /** File-level problems (e.g. a truncated last record). Offsets in these are file offsets (after decompression). */
   problems: Problem[];
+  /** True when reading ended because a problem made the rest of the file unreadable (frames before it were kept). */
+  stopped?: boolean;
+  /** True when the caller's AbortSignal ended reading early. */
+  aborted?: boolean;
 }
 
 /** A frame consumer; called synchronously for each frame in file order. */

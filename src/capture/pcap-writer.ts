@@ -1,0 +1,104 @@
+import { AtomicFile } from './atomic-file';
+import { STANDARD_MAX_CAPLEN } from './format';
+import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
+
+/** What the writers need from a frame; a CaptureFrame is one. */
+export interface WritableFrame {
+  tsSec: number;
+  tsNsec: number;
+  data: Uint8Array;
+  /** Length on the wire; defaults to data.length. */
+  originalLength?: number;
+  /** Checked against the file's link type (classic pcap) or used to pick the interface (pcapng). */
+  linkType?: number;
+  /** Packet comments (pcapng only; classic pcap cannot hold them). */
+  comments?: readonly string[];
+}
+
+export interface PcapWriterOptions {
+  linkType: number;
+  /** Write nanosecond timestamps (magic a1b23c4d); default microseconds (times are truncated to the microsecond). */
+  nanosecond?: boolean;
+  /** Default 262144; longer frames are cut to it (their original length is kept). */
+  snaplen?: number;
+}
+
+const MAX_U32 = 0xffffffff;
+
+/**
+ * Classic pcap writer (little-endian). Output goes to a temporary file beside the target and appears under
+ * the target name only on `commit()` (atomic rename); `abort()` removes it, so a failed run leaves no partial
+ * capture. Writes are buffered and synchronous; the async signatures leave room for a streaming backend.
+ */
+export class PcapWriter {
+  readonly linkType: number;
+  readonly nanosecond: boolean;
+  readonly snaplen: number;
+  frames = 0;
+  private readonly file: AtomicFile;
+
+  static async create(path: string, opts: PcapWriterOptions): Promise<PcapWriter> {
+    return new PcapWriter(path, opts);
+  }
+
+  constructor(path: string, opts: PcapWriterOptions) {
+    this.linkType = opts.linkType;
+    this.nanosecond = opts.nanosecond ?? false;
+    this.snaplen = opts.snaplen ?? STANDARD_MAX_CAPLEN;
+    if (!Number.isInteger(this.linkType) || this.linkType < 0 || this.linkType > 0xffff) throw new RangeError(`bad link type ${opts.linkType}`);
+    if (!Number.isInteger(this.snaplen) || this.snaplen <= 0 || this.snaplen > MAX_U32) throw new RangeError(`bad snaplen ${opts.snaplen}`);
+    this.file = new AtomicFile(path);
+    const off = this.file.reserve(24);
+    const buf = this.file.buffer;
+    buf.writeUInt32LE(this.nanosecond ? PCAP_MAGIC_NSEC : PCAP_MAGIC_USEC, off);
+    buf.writeUInt16LE(2, off + 4);
+    buf.writeUInt16LE(4, off + 6);
+    buf.writeInt32LE(0, off + 8); // thiszone
+    buf.writeUInt32LE(0, off + 12); // sigfigs
+    buf.writeUInt32LE(this.snaplen, off + 16);
+    buf.writeUInt32LE(this.linkType, off + 20);
+    this.file.advance(24);
+  }
+
+  /** Path the capture will have after commit. */
+  get path(): string {
+    return this.file.path;
+  }
+
+  write(frame: WritableFrame): void {
+    if (frame.linkType !== undefined && frame.linkType !== this.linkType) {
+      throw new Error(`frame of link type ${frame.linkType} cannot go into a pcap file of link type ${this.linkType} (use PcapngWriter)`);
+    }
+    const { tsSec, tsNsec } = frame;
+    if (!Number.isInteger(tsSec) || tsSec < 0 || tsSec > MAX_U32 || !Number.isInteger(tsNsec) || tsNsec < 0 || tsNsec > 999999999) {
+      throw new RangeError(`timestamp ${tsSec}.${tsNsec} does not fit a pcap record`);
+    }
+    const caplen = Math.min(frame.data.length, this.snaplen);
+    const origlen = Math.max(frame.originalLength ?? frame.data.length, caplen);
+    if (origlen > MAX_U32) throw new RangeError(`original length ${origlen} does not fit a pcap record`);
+    const off = this.file.reserve(16 + caplen);
+    const buf = this.file.buffer;
+    buf.writeUInt32LE(tsSec, off);
+    buf.writeUInt32LE(this.nanosecond ? tsNsec : Math.floor(tsNsec / 1000), off + 4);
+    buf.writeUInt32LE(caplen, off + 8);
+    buf.writeUInt32LE(origlen, off + 12);
+    buf.set(caplen === frame.data.length ? frame.data : frame.data.subarray(0, caplen), off + 16);
+    this.file.advance(16 + caplen);
+    this.frames++;
+  }
+
+  /** Finish: flush, fsync and rename into place. */
+  async commit(): Promise<void> {
+    this.file.commit();
+  }
+
+  /** Same as commit. */
+  async close(): Promise<void> {
+    this.file.commit();
+  }
+
+  /** Drop the output: the temporary file is removed and the target is left untouched. */
+  async abort(): Promise<void> {
+    this.file.abort();
+  }
+}
