@@ -1,0 +1,856 @@
+/**
+ * Incremental HTTP/1.x parser for one TCP connection, fed with the reassembler's in-order chunks and gaps per direction.
+ * Requests and responses are paired in order (keep-alive, pipelining); interim 1xx responses do not consume the request.
+ * Bytes are consumed as they arrive: a body is never buffered beyond the body limit, a header block never beyond the
+ * header limit, and any number or length taken from the wire is checked before it is used.
+ */
+import { problem, type Problem, type Severity } from '../../common/problem';
+import { escapeBytes, escapeText } from '../../common/escape';
+import type { PacketTime } from '../../common/time';
+import type {
+  StreamChunk,
+  StreamDirection,
+  StreamGap,
+  TcpCloseReason,
+  TcpConnectionInfo,
+  TcpStreamHandler,
+} from '../../reassembly/types';
+import { parseAuthHeaders } from './auth';
+import { DEFAULT_HTTP_LIMITS, type HttpHeader, type HttpLimits, type HttpMessage } from './types';
+import { isMbmsContentType, parseMbmsBody } from '../mbms/xml';
+
+export interface HttpSink {
+  /** A message, when complete or cut. Requests get `responseFrame` later, when their response starts. */
+  message(msg: HttpMessage): void;
+  /** A finding that belongs to no message (bytes skipped, gap between messages, a stream that is not HTTP). */
+  problem?(connId: number, frame: number, p: Problem): void;
+}
+
+export interface HttpParserOptions {
+  limits?: Partial<HttpLimits>;
+  /** Parse application/mbms-*+xml bodies into `msg.mbms` (default true). */
+  parseMbms?: boolean;
+}
+
+type State =
+  | 'start'
+  | 'head'
+  | 'body'
+  | 'until-close'
+  | 'chunk-size'
+  | 'chunk-data'
+  | 'chunk-crlf'
+  | 'trailers'
+  | 'resync'
+  | 'tunnel'
+  | 'dead';
+
+const LF = 0x0a;
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) (HTTP\/\d\.\d)$/;
+const STATUS_LINE = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/;
+const KNOWN_METHODS = 'GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|TRACE|CONNECT';
+/** A request line that starts in the middle of a line (after the unframed tail of a cut body). */
+const REQUEST_LINE_INSIDE = new RegExp(`(?:${KNOWN_METHODS}) \\S+ HTTP\\/1\\.\\d$`);
+const STATUS_LINE_INSIDE = /HTTP\/1\.\d \d{3}(?: [^\r\n]*)?$/;
+/** Longest line kept while scanning for a message start; the rest of a longer line is skipped. */
+const RESYNC_LINE_LIMIT = 8192;
+/** Before any message was found in a direction, give up after this many bytes: the stream is not HTTP. */
+const INITIAL_SNIFF_BYTES = 16 * 1024;
+
+/** A growable byte buffer for partial lines: appends are amortised O(1), so a slow drip stays linear. */
+class LineBuffer {
+  private buf = Buffer.alloc(0);
+  length = 0;
+  append(data: Buffer): void {
+    if (this.length + data.length > this.buf.length) {
+      const next = Buffer.alloc(Math.max(256, (this.length + data.length) * 2));
+      this.buf.copy(next, 0, 0, this.length);
+      this.buf = next;
+    }
+    data.copy(this.buf, this.length);
+    this.length += data.length;
+  }
+  view(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+  clear(): void {
+    this.length = 0;
+    if (this.buf.length > 65536) this.buf = Buffer.alloc(0);
+  }
+}
+
+interface Building {
+  msg: HttpMessage;
+  bodyParts: Buffer[];
+  bodyKept: number;
+  lastChunkSeq: number;
+  headBytes: number;
+  expectContinue: boolean;
+  bodyLimitReported: boolean;
+  /** A final response to this request was seen (for Expect: 100-continue without a body). */
+  answered: boolean;
+}
+
+interface Direction {
+  dir: StreamDirection;
+  state: State;
+  line: LineBuffer;
+  /** Stream offset of line[0] (or of the next byte when line is empty). */
+  lineStart: number;
+  /** The current partial line is beyond the limit: skip to its end. */
+  lineOverflow: boolean;
+  cur?: Building;
+  remaining: number;
+  expected: number;
+  chunkSeq: number;
+  chunkFrames: number[];
+  chunkFrame: number;
+  chunkTime: PacketTime;
+  resyncSkipped: number;
+  resyncStartFrame: number;
+  anyMessage: boolean;
+  ended: boolean;
+}
+
+function newDirection(dir: StreamDirection): Direction {
+  return {
+    dir,
+    state: 'start',
+    line: new LineBuffer(),
+    lineStart: 0,
+    lineOverflow: false,
+    remaining: 0,
+    expected: -1,
+    chunkSeq: 0,
+    chunkFrames: [],
+    chunkFrame: 0,
+    chunkTime: { tsSec: 0, tsNsec: 0 },
+    resyncSkipped: 0,
+    resyncStartFrame: 0,
+    anyMessage: false,
+    ended: false,
+  };
+}
+
+export class HttpConnectionParser {
+  private readonly limits: HttpLimits;
+  private readonly dirs: [Direction, Direction] = [newDirection(0), newDirection(1)];
+  /** Requests whose final response has not started yet, oldest first. */
+  private readonly pending: HttpMessage[] = [];
+  private nextId = 1;
+  private readonly parseMbms: boolean;
+
+  constructor(
+    readonly connId: number,
+    private readonly sink: HttpSink,
+    options: HttpParserOptions = {},
+  ) {
+    this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+    this.parseMbms = options.parseMbms ?? true;
+  }
+
+  data(dir: StreamDirection, chunk: StreamChunk): void {
+    const d = this.dirs[dir];
+    let data = chunk.data;
+    if (d.state === 'tunnel' || d.state === 'dead' || data.length === 0) {
+      d.expected = chunk.streamOffset + data.length;
+      return;
+    }
+    if (d.expected < 0) {
+      d.expected = chunk.streamOffset;
+      d.lineStart = chunk.streamOffset;
+    }
+    if (chunk.streamOffset > d.expected) {
+      this.gap(dir, { ...chunk, streamOffset: d.expected, length: chunk.streamOffset - d.expected, frame: chunk.frame });
+      if ((d.state as State) === 'tunnel' || (d.state as State) === 'dead') return;
+    } else if (chunk.streamOffset < d.expected) {
+      // overlap with bytes already consumed: only the new tail counts
+      const skip = d.expected - chunk.streamOffset;
+      if (skip >= data.length) return;
+      data = data.subarray(skip);
+    }
+    d.chunkSeq++;
+    d.chunkFrames = chunk.frames.length > 0 ? chunk.frames : [chunk.frame];
+    d.chunkFrame = chunk.frame;
+    d.chunkTime = { tsSec: chunk.tsSec, tsNsec: chunk.tsNsec };
+    const base = d.expected;
+    d.expected = base + data.length;
+    try {
+      this.consume(d, data, base);
+    } catch (e) {
+      // a bug must not take the whole capture down; the stream is abandoned and the fact reported
+      this.report(d, 'http-internal-error', 'error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
+      this.abandon(d, 'dead');
+    }
+  }
+
+  gap(dir: StreamDirection, gap: StreamGap): void {
+    const d = this.dirs[dir];
+    const end = gap.streamOffset + gap.length;
+    if (d.expected >= 0 && end <= d.expected) return;
+    const lost = d.expected >= 0 && gap.streamOffset < d.expected ? end - d.expected : gap.length;
+    d.expected = end;
+    d.chunkFrame = gap.frame;
+    if (d.state === 'tunnel' || d.state === 'dead') return;
+    const b = d.cur;
+    switch (d.state) {
+      case 'body':
+      case 'chunk-data':
+        if (b && lost < d.remaining) {
+          b.msg.bodyLength += lost;
+          b.msg.bodyLost += lost;
+          d.remaining -= lost;
+          this.msgProblem(b, 'http-gap-in-body', 'warning', `${lost} body bytes not captured`, d.lineStart);
+          d.lineStart = end;
+          return;
+        }
+        if (b) {
+          b.msg.bodyLength += d.remaining;
+          b.msg.bodyLost += d.remaining;
+          this.msgProblem(b, 'http-gap-cut-message', 'warning', `message cut by ${lost} bytes not captured`);
+          b.msg.complete = false;
+          this.finish(d);
+        }
+        break;
+      case 'until-close':
+        if (b) {
+          b.msg.bodyLength += lost;
+          b.msg.bodyLost += lost;
+          this.msgProblem(b, 'http-gap-in-body', 'warning', `${lost} body bytes not captured`);
+          d.lineStart = end;
+          return;
+        }
+        break;
+      case 'start':
+        if (d.line.length === 0) this.report(d, 'http-gap', 'note', `${lost} bytes not captured between messages`, gap.frame);
+        else this.report(d, 'http-gap-in-header', 'warning', `start line cut by ${lost} bytes not captured`, gap.frame);
+        break;
+      case 'head':
+      case 'chunk-size':
+      case 'chunk-crlf':
+      case 'trailers':
+        if (b && d.state !== 'head') {
+          this.msgProblem(b, 'http-gap-cut-message', 'warning', `message cut by ${lost} bytes not captured`);
+          b.msg.complete = false;
+          this.finish(d);
+        } else {
+          this.report(d, 'http-gap-in-header', 'warning', `message header cut by ${lost} bytes not captured`, gap.frame);
+          d.cur = undefined;
+        }
+        break;
+      case 'resync':
+        d.resyncSkipped += lost;
+        d.line.clear();
+        d.lineStart = end;
+        return;
+    }
+    d.cur = undefined;
+    d.line.clear();
+    d.lineOverflow = false;
+    d.lineStart = end;
+    this.enterResync(d, gap.frame);
+  }
+
+  end(dir: StreamDirection, reason: TcpCloseReason, time: PacketTime): void {
+    const d = this.dirs[dir];
+    if (d.ended) return;
+    d.ended = true;
+    const b = d.cur;
+    if (b) {
+      b.msg.lastTime = time;
+      if (d.state === 'until-close') this.finish(d);
+      else if (d.state === 'head' || (d.state === 'start' && d.line.length > 0)) {
+        this.report(d, 'http-incomplete-header', 'warning', `stream ended (${reason}) inside a message header`);
+      } else if (d.state !== 'tunnel' && d.state !== 'dead') {
+        b.msg.complete = false;
+        this.msgProblem(b, 'http-truncated', reason === 'end-of-capture' ? 'note' : 'warning', `stream ended (${reason}) before the end of the message`);
+        this.finish(d);
+      }
+    } else if (d.state === 'start' && d.line.length > 0) {
+      this.report(d, 'http-incomplete-header', 'warning', `stream ended (${reason}) inside a start line`);
+    } else if (d.state === 'resync' && d.resyncSkipped > 0) {
+      this.report(d, 'http-skipped', 'warning', `${d.resyncSkipped} bytes skipped without finding another message`, d.resyncStartFrame);
+    }
+    d.cur = undefined;
+    d.line.clear();
+    d.state = 'dead';
+    const other = this.dirs[dir === 0 ? 1 : 0];
+    if (other.ended && this.pending.length > 0) {
+      const first = this.pending[0];
+      const p = problem('http', 'http-no-response', 'note', `${this.pending.length} request(s) got no response in the capture (first ${escapeText(first.method ?? '')} ${escapeText(first.uri ?? '', 200)})`);
+      this.sink.problem?.(this.connId, first.firstFrame, p);
+      this.pending.length = 0;
+    }
+  }
+
+  // ---- byte consumption -------------------------------------------------------------------------------------------
+
+  private consume(d: Direction, data: Buffer, base: number): void {
+    let pos = 0;
+    let guard = 0;
+    while (pos < data.length) {
+      if (guard++ > data.length + 16) throw new Error('no progress');
+      const state: State = d.state;
+      switch (state) {
+        case 'tunnel':
+        case 'dead':
+          return;
+        case 'body':
+        case 'chunk-data': {
+          const b = d.cur as Building;
+          if (state === 'body' && b.expectContinue && b.answered && b.msg.bodyLength === 0 && this.looksLikeRequestStart(data, pos)) {
+            this.msgProblem(b, 'http-expect-no-body', 'note', 'client sent no body after a final response to Expect: 100-continue');
+            this.finish(d);
+            continue;
+          }
+          const n = Math.min(d.remaining, data.length - pos);
+          this.addBody(d, b, data.subarray(pos, pos + n));
+          d.remaining -= n;
+          pos += n;
+          d.lineStart = base + pos;
+          if (d.remaining === 0) {
+            if (state === 'body') this.finish(d);
+            else d.state = 'chunk-crlf';
+          }
+          break;
+        }
+        case 'until-close': {
+          const b = d.cur as Building;
+          this.addBody(d, b, data.subarray(pos));
+          pos = data.length;
+          d.lineStart = base + pos;
+          break;
+        }
+        default: {
+          // line-oriented states
+          const limit =
+            state === 'chunk-size' || state === 'chunk-crlf'
+              ? this.limits.maxChunkLineBytes
+              : state === 'resync'
+                ? RESYNC_LINE_LIMIT
+                : this.limits.maxHeaderBytes;
+          const nl = data.indexOf(LF, pos);
+          const end = nl < 0 ? data.length : nl + 1;
+          const piece = data.subarray(pos, end);
+          const lineStartOffset = d.lineStart;
+          if (d.cur && state !== 'start' && state !== 'resync') this.touch(d, d.cur);
+          pos = end;
+          if (nl >= 0) d.lineStart = base + pos;
+          if (d.lineOverflow) {
+            // skipping the rest of an overlong line
+            if (d.state === 'resync') d.resyncSkipped += piece.length;
+            if (nl >= 0) d.lineOverflow = false;
+            this.checkSniffBudget(d);
+            break;
+          }
+          if (d.line.length + piece.length > limit) {
+            const partial = d.line.length + piece.length;
+            d.line.clear();
+            if (state === 'start') this.enterResync(d, d.chunkFrame);
+            else if (state !== 'resync') this.lineTooLong(d, state);
+            if (d.state === 'resync') d.resyncSkipped += partial;
+            d.lineOverflow = nl < 0;
+            this.checkSniffBudget(d);
+            break;
+          }
+          d.line.append(piece);
+          if (nl < 0) {
+            this.checkSniffBudget(d);
+            break;
+          }
+          let line = d.line.view();
+          const rawLength = line.length;
+          line = line.subarray(0, line.length - 1); // LF
+          if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+          this.onLine(d, line, lineStartOffset, rawLength);
+          d.line.clear();
+          this.checkSniffBudget(d);
+        }
+      }
+    }
+  }
+
+  private checkSniffBudget(d: Direction): void {
+    if (d.state === 'resync') {
+      if (d.resyncSkipped > this.limits.maxResyncBytes || (!d.anyMessage && d.resyncSkipped > INITIAL_SNIFF_BYTES)) {
+        this.report(
+          d,
+          d.anyMessage ? 'http-skipped' : 'http-not-http',
+          d.anyMessage ? 'warning' : 'note',
+          d.anyMessage
+            ? `${d.resyncSkipped} bytes skipped without finding another message; giving the stream up`
+            : `no HTTP message start in the first ${d.resyncSkipped} bytes; not parsed as HTTP`,
+          d.resyncStartFrame,
+        );
+        d.state = 'dead';
+        d.line.clear();
+      }
+    } else if (d.state === 'start' && !d.anyMessage && d.line.length > INITIAL_SNIFF_BYTES) {
+      d.line.clear();
+      this.enterResync(d, d.chunkFrame);
+      d.resyncSkipped = INITIAL_SNIFF_BYTES + 1;
+      this.checkSniffBudget(d);
+    }
+  }
+
+  private lineTooLong(d: Direction, state: State): void {
+    const b = d.cur;
+    if (state === 'head' && b) {
+      this.report(d, 'http-header-too-large', 'warning', `header block longer than ${this.limits.maxHeaderBytes} bytes; message skipped`);
+    } else if (b) {
+      this.msgProblem(b, state === 'trailers' ? 'http-header-too-large' : 'http-chunk-line-too-long', 'warning', `${state} line too long`);
+      b.msg.complete = false;
+      this.finish(d);
+    }
+    d.cur = undefined;
+    this.enterResync(d, d.chunkFrame);
+  }
+
+  private onLine(d: Direction, line: Buffer, lineOffset: number, rawLength: number): void {
+    switch (d.state) {
+      case 'start': {
+        if (line.length === 0) return; // RFC 9112 §2.2: empty lines before a request line are ignored
+        const text = line.toString('latin1');
+        if (REQUEST_LINE.test(text) || STATUS_LINE.test(text)) {
+          this.startMessage(d, text, lineOffset);
+          return;
+        }
+        this.report(d, d.anyMessage ? 'http-bad-start-line' : 'http-not-http-start', d.anyMessage ? 'warning' : 'note', `not an HTTP start line: ${escapeBytes(line, 80)}`);
+        this.enterResync(d, d.chunkFrame);
+        d.resyncSkipped += rawLength;
+        return;
+      }
+      case 'resync': {
+        const text = line.toString('latin1');
+        let at = -1;
+        if (REQUEST_LINE.test(text) || STATUS_LINE.test(text)) at = 0;
+        else {
+          const m = REQUEST_LINE_INSIDE.exec(text) ?? STATUS_LINE_INSIDE.exec(text);
+          if (m) at = m.index;
+        }
+        if (at < 0) {
+          d.resyncSkipped += rawLength;
+          return;
+        }
+        d.resyncSkipped += at;
+        if (d.resyncSkipped > 0) {
+          this.report(d, 'http-resync', 'note', `skipped ${d.resyncSkipped} bytes to the next message start`, d.resyncStartFrame);
+        }
+        d.resyncSkipped = 0;
+        d.state = 'start';
+        this.startMessage(d, text.slice(at), lineOffset + at);
+        return;
+      }
+      case 'head':
+        this.headLine(d, line, lineOffset);
+        return;
+      case 'chunk-size':
+        this.chunkSizeLine(d, line, lineOffset);
+        return;
+      case 'chunk-crlf': {
+        const b = d.cur as Building;
+        if (line.length !== 0) {
+          this.msgProblem(b, 'http-chunk-no-crlf', 'warning', 'chunk data not followed by CRLF', lineOffset - b.msg.streamOffset);
+          d.state = 'chunk-size';
+          this.chunkSizeLine(d, line, lineOffset);
+          return;
+        }
+        d.state = 'chunk-size';
+        return;
+      }
+      case 'trailers': {
+        const b = d.cur as Building;
+        if (line.length === 0) {
+          this.finish(d);
+          return;
+        }
+        this.headerField(b, b.msg.trailers, line, lineOffset);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private startMessage(d: Direction, startLine: string, offset: number): void {
+    const id = this.nextId++;
+    const msg: HttpMessage = {
+      id,
+      connId: this.connId,
+      direction: d.dir,
+      kind: 'request',
+      version: '',
+      interim: false,
+      headers: [],
+      headersDropped: 0,
+      trailers: [],
+      headerLength: 0,
+      framing: 'none',
+      body: Buffer.alloc(0),
+      bodyLength: 0,
+      bodyTruncated: false,
+      bodyLost: 0,
+      complete: true,
+      streamOffset: offset,
+      frames: [...d.chunkFrames],
+      firstFrame: d.chunkFrames[0] ?? d.chunkFrame,
+      lastFrame: d.chunkFrame,
+      firstTime: d.chunkTime,
+      lastTime: d.chunkTime,
+      problems: [],
+    };
+    const b: Building = {
+      msg,
+      bodyParts: [],
+      bodyKept: 0,
+      lastChunkSeq: d.chunkSeq,
+      headBytes: startLine.length + 2,
+      expectContinue: false,
+      bodyLimitReported: false,
+      answered: false,
+    };
+    const rq = REQUEST_LINE.exec(startLine);
+    if (rq) {
+      msg.kind = 'request';
+      msg.method = rq[1];
+      msg.uri = rq[2];
+      msg.version = rq[3];
+    } else {
+      const st = STATUS_LINE.exec(startLine) as RegExpExecArray;
+      msg.kind = 'response';
+      msg.version = st[1];
+      msg.status = parseInt(st[2], 10);
+      msg.reason = st[3] ?? '';
+      msg.interim = msg.status >= 100 && msg.status < 200;
+    }
+    if (!msg.version.startsWith('HTTP/1.')) {
+      this.msgProblem(b, 'http-version', 'warning', `unsupported HTTP version ${escapeText(msg.version)}`, 0);
+    }
+    d.cur = b;
+    d.anyMessage = true;
+    d.state = 'head';
+  }
+
+  private headLine(d: Direction, line: Buffer, lineOffset: number): void {
+    const b = d.cur as Building;
+    b.headBytes += line.length + 2;
+    if (b.headBytes > this.limits.maxHeaderBytes) {
+      this.lineTooLong(d, 'head');
+      return;
+    }
+    if (line.length === 0) {
+      b.msg.headerLength = lineOffset + 2 - b.msg.streamOffset;
+      this.headComplete(d);
+      return;
+    }
+    this.headerField(b, b.msg.headers, line, lineOffset);
+  }
+
+  private headerField(b: Building, into: HttpHeader[], line: Buffer, lineOffset: number): void {
+    const rel = lineOffset - b.msg.streamOffset;
+    if (line[0] === 0x20 || line[0] === 0x09) {
+      const last = into[into.length - 1];
+      this.msgProblem(b, 'http-obs-fold', 'note', 'obsolete line folding in a header', rel);
+      if (last) last.value = (last.value + ' ' + line.toString('latin1').trim()).trim();
+      return;
+    }
+    const colon = line.indexOf(0x3a);
+    if (colon <= 0) {
+      this.msgProblem(b, 'http-bad-header-line', 'warning', `header line without a name: ${escapeBytes(line, 80)}`, rel);
+      return;
+    }
+    let name = line.subarray(0, colon).toString('latin1');
+    if (/[ \t]$/.test(name)) {
+      this.msgProblem(b, 'http-header-space-before-colon', 'warning', `whitespace before the colon in ${escapeText(name)}`, rel);
+      name = name.trimEnd();
+    }
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+      this.msgProblem(b, 'http-bad-header-name', 'warning', `invalid header name ${escapeText(name, 80)}`, rel);
+    }
+    if (into.length >= this.limits.maxHeaders) {
+      if (b.msg.headersDropped === 0)
+        this.msgProblem(b, 'http-too-many-headers', 'warning', `more than ${this.limits.maxHeaders} header fields; the rest are counted, not kept`, rel);
+      b.msg.headersDropped++;
+      return;
+    }
+    // header values are octets; latin1 keeps every byte (UTF-8 text is re-decoded where it matters)
+    const value = line.subarray(colon + 1).toString('latin1').replace(/^[ \t]+|[ \t]+$/g, '');
+    into.push({ name, value, offset: rel });
+  }
+
+  private headComplete(d: Direction): void {
+    const b = d.cur as Building;
+    const msg = b.msg;
+    const get = (n: string): string[] => msg.headers.filter((h) => h.name.toLowerCase() === n).map((h) => h.value);
+    const ct = get('content-type')[0];
+    if (ct !== undefined) msg.contentType = ct.split(';')[0].trim().toLowerCase();
+    let noBody = false;
+    let tunnelAfter = false;
+    if (msg.kind === 'request') {
+      b.expectContinue = get('expect').some((v) => v.toLowerCase() === '100-continue');
+      if (this.pending.length >= this.limits.maxPendingRequests) {
+        const dropped = this.pending.shift() as HttpMessage;
+        this.msgProblem(b, 'http-too-many-pending', 'warning', `more than ${this.limits.maxPendingRequests} requests without a response; oldest forgotten (frame ${dropped.firstFrame})`);
+      }
+      this.pending.push(msg);
+    } else {
+      const req = this.pending[0];
+      if (req) {
+        msg.requestFrame = req.firstFrame;
+        msg.request = req;
+      } else {
+        this.msgProblem(b, 'http-response-without-request', 'note', 'response to a request not in the capture');
+      }
+      const status = msg.status ?? 0;
+      if (msg.interim) {
+        noBody = true;
+        if (status === 101) tunnelAfter = true;
+      } else {
+        if (req) {
+          this.pending.shift();
+          req.responseFrame = msg.firstFrame;
+          // the client may skip a body it promised with Expect: 100-continue
+          const rd = this.dirs[req.direction];
+          if (rd.cur && rd.cur.msg === req) rd.cur.answered = true;
+        }
+        if (req?.method === 'HEAD' || status === 204 || status === 304) noBody = true;
+        if (req?.method === 'CONNECT' && status >= 200 && status < 300) {
+          noBody = true;
+          tunnelAfter = true;
+        }
+      }
+    }
+    if (noBody) {
+      msg.framing = 'none';
+      this.finish(d);
+      if (tunnelAfter) {
+        for (const x of this.dirs) this.abandon(x, 'tunnel');
+      }
+      return;
+    }
+    const te = get('transfer-encoding');
+    const cl = get('content-length');
+    if (te.length > 0) {
+      const codings = te.join(',').split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+      if (cl.length > 0) this.msgProblem(b, 'http-te-and-cl', 'warning', 'both Transfer-Encoding and Content-Length; Transfer-Encoding wins');
+      if (codings[codings.length - 1] === 'chunked') {
+        msg.framing = 'chunked';
+        d.state = 'chunk-size';
+        return;
+      }
+      this.msgProblem(b, 'http-bad-transfer-encoding', msg.kind === 'request' ? 'error' : 'note', `Transfer-Encoding ${escapeText(te.join(', '), 80)} does not end in chunked; body read to the end of the stream`);
+      msg.framing = 'until-close';
+      d.state = 'until-close';
+      return;
+    }
+    if (cl.length > 0) {
+      const values = cl.join(',').split(',').map((s) => s.trim());
+      const distinct = new Set(values);
+      const v = values[0];
+      if (distinct.size !== 1 || !/^\d+$/.test(v)) {
+        this.msgProblem(b, 'http-bad-content-length', 'error', `invalid Content-Length ${escapeText(cl.join(', '), 80)}`);
+        if (msg.kind === 'request') {
+          this.finish(d);
+          this.enterResync(d, d.chunkFrame);
+        } else {
+          msg.framing = 'until-close';
+          d.state = 'until-close';
+        }
+        return;
+      }
+      const digits = v.replace(/^0+(?=\d)/, '');
+      if (digits.length > 15) {
+        this.msgProblem(b, 'http-content-length-huge', 'warning', `Content-Length ${escapeText(v, 40)} is beyond what the parser counts; body read to the end of the stream`);
+        msg.framing = 'until-close';
+        d.state = 'until-close';
+        return;
+      }
+      const n = parseInt(digits, 10);
+      msg.framing = 'content-length';
+      if (n === 0) {
+        this.finish(d);
+        return;
+      }
+      d.remaining = n;
+      d.state = 'body';
+      return;
+    }
+    if (msg.kind === 'request') {
+      msg.framing = 'none';
+      this.finish(d);
+      return;
+    }
+    msg.framing = 'until-close';
+    d.state = 'until-close';
+  }
+
+  private chunkSizeLine(d: Direction, line: Buffer, lineOffset: number): void {
+    const b = d.cur as Building;
+    const text = line.toString('latin1');
+    const m = /^[ \t]*([0-9A-Fa-f]+)[ \t]*(;.*)?$/.exec(text);
+    if (!m) {
+      this.msgProblem(b, 'http-bad-chunk-size', 'error', `bad chunk size line: ${escapeText(text, 60)}`, lineOffset - b.msg.streamOffset);
+      b.msg.complete = false;
+      this.finish(d);
+      this.enterResync(d, d.chunkFrame);
+      return;
+    }
+    const hex = m[1].replace(/^0+(?=[0-9A-Fa-f])/, '');
+    if (hex.length > 12) {
+      this.msgProblem(b, 'http-chunk-size-overflow', 'error', `chunk size ${escapeText(m[1], 40)} too large`, lineOffset - b.msg.streamOffset);
+      b.msg.complete = false;
+      this.finish(d);
+      this.enterResync(d, d.chunkFrame);
+      return;
+    }
+    const size = parseInt(hex, 16);
+    if (size === 0) {
+      d.state = 'trailers';
+      return;
+    }
+    d.remaining = size;
+    d.state = 'chunk-data';
+  }
+
+  private addBody(d: Direction, b: Building, bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.touch(d, b);
+    b.msg.bodyLength += bytes.length;
+    const room = this.limits.maxBodyBytes - b.bodyKept;
+    if (room > 0) {
+      const keep = bytes.length <= room ? bytes : bytes.subarray(0, room);
+      b.bodyParts.push(Buffer.from(keep)); // chunk buffers may be reused by the reader
+      b.bodyKept += keep.length;
+    }
+    if (b.msg.bodyLength > this.limits.maxBodyBytes && !b.bodyLimitReported) {
+      b.bodyLimitReported = true;
+      this.msgProblem(b, 'http-body-limit', 'note', `body longer than ${this.limits.maxBodyBytes} bytes; the rest is counted, not kept`);
+    }
+  }
+
+  /** Records that the current chunk contributed bytes to a message. */
+  private touch(d: Direction, b: Building): void {
+    b.msg.lastFrame = d.chunkFrame;
+    b.msg.lastTime = d.chunkTime;
+    if (b.lastChunkSeq === d.chunkSeq) return;
+    b.lastChunkSeq = d.chunkSeq;
+    for (const f of d.chunkFrames) if (b.msg.frames[b.msg.frames.length - 1] !== f) b.msg.frames.push(f);
+  }
+
+  private finish(d: Direction): void {
+    const b = d.cur;
+    if (!b) return;
+    d.cur = undefined;
+    d.state = 'start';
+    d.remaining = 0;
+    const msg = b.msg;
+    msg.body = b.bodyParts.length === 1 ? b.bodyParts[0] : Buffer.concat(b.bodyParts);
+    msg.bodyTruncated = msg.body.length < msg.bodyLength;
+    const auth = parseAuthHeaders(msg.headers.concat(msg.trailers), msg.problems);
+    if (auth) msg.auth = auth;
+    if (this.parseMbms && msg.contentType && isMbmsContentType(msg.contentType) && msg.body.length > 0) {
+      if (msg.bodyTruncated) {
+        msg.problems.push(problem('http', 'mbms-body-incomplete', 'note', 'MBMS body incomplete; not parsed', msg.headerLength));
+      } else {
+        const r = parseMbmsBody(msg.contentType, msg.body);
+        msg.mbms = r.body;
+        for (const p of r.problems) msg.problems.push({ ...p, offset: p.offset === undefined ? undefined : p.offset + msg.headerLength });
+      }
+    }
+    if (msg.kind === 'request' && b.answered === false && msg.responseFrame === undefined) {
+      // still pending: pairing happens when the response header arrives
+    }
+    this.sink.message(msg);
+  }
+
+  private enterResync(d: Direction, frame: number): void {
+    if (d.state === 'dead' || d.state === 'tunnel') return;
+    d.state = 'resync';
+    d.resyncSkipped = 0;
+    d.resyncStartFrame = frame;
+  }
+
+  private abandon(d: Direction, state: 'tunnel' | 'dead'): void {
+    if (d.cur && state === 'tunnel') {
+      d.cur.msg.complete = false;
+      this.finish(d);
+    }
+    d.cur = undefined;
+    d.line.clear();
+    d.state = state;
+  }
+
+  private looksLikeRequestStart(data: Buffer, pos: number): boolean {
+    const head = data.subarray(pos, pos + 16).toString('latin1');
+    return new RegExp(`^(?:${KNOWN_METHODS}) `).test(head);
+  }
+
+  private msgProblem(b: Building, code: string, severity: Severity, message: string, offset?: number): void {
+    b.msg.problems.push(problem('http', code, severity, message, offset));
+  }
+
+  private report(d: Direction, code: string, severity: Severity, message: string, frame?: number): void {
+    this.sink.problem?.(this.connId, frame ?? d.chunkFrame, problem('http', code, severity, message));
+  }
+}
+
+/**
+ * TcpStreamHandler that runs an HttpConnectionParser per connection. `accept` picks the connections to parse
+ * (default: all; streams that are not HTTP are given up after a few KiB).
+ */
+export class HttpStreamHandler implements TcpStreamHandler {
+  private readonly parsers = new Map<number, HttpConnectionParser>();
+  private readonly ignored = new Set<number>();
+
+  constructor(
+    private readonly sink: HttpSink,
+    private readonly options: HttpParserOptions & {
+      accept?: (conn: TcpConnectionInfo) => boolean;
+      /** Connections parsed at once; the oldest is closed beyond this. */
+      maxConnections?: number;
+    } = {},
+  ) {}
+
+  private parserFor(conn: TcpConnectionInfo): HttpConnectionParser | undefined {
+    let p = this.parsers.get(conn.id);
+    if (p) return p;
+    if (this.ignored.has(conn.id)) return undefined;
+    if (this.options.accept && !this.options.accept(conn)) {
+      this.ignored.add(conn.id);
+      if (this.ignored.size > 100_000) this.ignored.clear();
+      return undefined;
+    }
+    const max = this.options.maxConnections ?? 100_000;
+    if (this.parsers.size >= max) {
+      const [oldId, oldest] = this.parsers.entries().next().value as [number, HttpConnectionParser];
+      const t = { tsSec: 0, tsNsec: 0 };
+      oldest.end(0, 'evicted', t);
+      oldest.end(1, 'evicted', t);
+      this.parsers.delete(oldId);
+    }
+    p = new HttpConnectionParser(conn.id, this.sink, this.options);
+    this.parsers.set(conn.id, p);
+    return p;
+  }
+
+  data(conn: TcpConnectionInfo, dir: StreamDirection, chunk: StreamChunk): void {
+    this.parserFor(conn)?.data(dir, chunk);
+  }
+
+  gap(conn: TcpConnectionInfo, dir: StreamDirection, gap: StreamGap): void {
+    this.parserFor(conn)?.gap(dir, gap);
+  }
+
+  private endedDirs = new Map<number, number>();
+
+  end(conn: TcpConnectionInfo, dir: StreamDirection, reason: TcpCloseReason, time: PacketTime): void {
+    const p = this.parsers.get(conn.id);
+    if (!p) return;
+    p.end(dir, reason, time);
+    const mask = (this.endedDirs.get(conn.id) ?? 0) | (1 << dir);
+    if (mask === 3) {
+      this.parsers.delete(conn.id);
+      this.endedDirs.delete(conn.id);
+    } else this.endedDirs.set(conn.id, mask);
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * The XML bodies of MBMS key management over HTTP (TS 33.246 Annex G, schemas in TS 26.346 §11.4–11.8):
+ * registration, deregistration, their response, MSK request and MSK response.
+ * Element local names are matched case-insensitively and namespaces only noted, because lab equipment deviates;
+ * unknown elements are kept. The XML library is configured so that no entity is expanded and no DTD is read.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { problem, type Problem } from '../../common/problem';
+import { escapeText } from '../../common/escape';
+
+export type MbmsBodyKind = 'register' | 'deregister' | 'register-response' | 'msk-request' | 'msk-response' | 'unknown';
+
+export const MBMS_CONTENT_TYPES: Readonly<Record<string, MbmsBodyKind>> = {
+  'application/mbms-register+xml': 'register',
+  'application/mbms-deregister+xml': 'deregister',
+  'application/mbms-register-response+xml': 'register-response',
+  'application/mbms-msk+xml': 'msk-request',
+  'application/mbms-msk-response+xml': 'msk-response',
+};
+
+/** Root element (lower-case local name) → kind and the namespace TS 26.346 gives it. */
+const ROOTS: Readonly<Record<string, { kind: MbmsBodyKind; namespace: string }>> = {
+  mbmssecurityregister: { kind: 'register', namespace: 'urn:3GPP:metadata:2005:MBMS:securityRegistration' },
+  mbmssecurityderegister: { kind: 'deregister', namespace: 'urn:3GPP:metadata:2005:MBMS:securityDeregistration' },
+  mbmssecurityregisterresponse: { kind: 'register-response', namespace: 'urn:3GPP:metadata:2005:MBMS:securityRegistrationResponse' },
+  mbmsmskrequest: { kind: 'msk-request', namespace: 'urn:3GPP:metadata:2005:MBMS:mskRequest' },
+  mbmsmskresponse: { kind: 'msk-response', namespace: 'urn:3GPP:metadata:2005:MBMS:mskResponse' },
+};
+
+export function isMbmsContentType(contentType: string): boolean {
+  return Object.prototype.hasOwnProperty.call(MBMS_CONTENT_TYPES, contentType.toLowerCase());
+}
+
+/** A generic element, kept for display and for elements the schemas do not name. */
+export interface XmlElement {
+  /** Name as sent, with any prefix. */
+  name: string;
+  localName: string;
+  namespace?: string;
+  attributes: Record<string, string>;
+  /** Text content (trimmed, the five predefined entities and character references decoded). */
+  text?: string;
+  children: XmlElement[];
+}
+
+/** Key Domain ID + MSK ID as in TS 33.246 §6.3.2.1. */
+export interface MbmsKeyRef {
+  /** base64 text as sent. */
+  keyDomainIdBase64?: string;
+  mskIdBase64?: string;
+  /** Decoded bytes, hex. */
+  keyDomainId?: string;
+  mskId?: string;
+  /** MSK ID bytes 0–1 and 2–3. */
+  keyGroup?: number;
+  keyNumber?: number;
+}
+
+export interface MbmsResponseEntry {
+  serviceId?: string;
+  msk?: MbmsKeyRef;
+  /** ResponseCode text, e.g. `200 OK`. */
+  responseCode?: string;
+  /** Its leading HTTP status number. */
+  status?: number;
+}
+
+export interface MbmsBody {
+  kind: MbmsBodyKind;
+  /** Root element name as sent. */
+  root?: string;
+  namespace?: string;
+  serviceIds: string[];
+  msks: MbmsKeyRef[];
+  responses: MbmsResponseEntry[];
+  /** Paths of elements the schema does not name (kept in `tree`). */
+  unknownElements: string[];
+  tree?: XmlElement;
+}
+
+export interface MbmsParseResult {
+  body: MbmsBody;
+  problems: Problem[];
+}
+
+export interface MbmsParseLimits {
+  maxBytes: number;
+  maxDepth: number;
+  maxElements: number;
+}
+
+export const DEFAULT_MBMS_LIMITS: Readonly<MbmsParseLimits> = { maxBytes: 256 * 1024, maxDepth: 32, maxElements: 10_000 };
+
+type OrderedNode = Record<string, unknown>;
+
+function decodeEntities(s: string): string {
+  // only the XML predefined entities and numeric references: nothing can grow or refer outside
+  return s.replace(/&(lt|gt|amp|apos|quot|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});/g, (m, e: string) => {
+    switch (e) {
+      case 'lt':
+        return '<';
+      case 'gt':
+        return '>';
+      case 'amp':
+        return '&';
+      case 'apos':
+        return "'";
+      case 'quot':
+        return '"';
+    }
+    const cp = e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+    return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+  });
+}
+
+function localOf(name: string): string {
+  const i = name.indexOf(':');
+  return i >= 0 ? name.slice(i + 1) : name;
+}
+
+function prefixOf(name: string): string {
+  const i = name.indexOf(':');
+  return i >= 0 ? name.slice(0, i) : '';
+}
+
+interface ConvertState {
+  elements: number;
+  limits: MbmsParseLimits;
+  problems: Problem[];
+}
+
+function convert(nodes: unknown, scope: Map<string, string>, st: ConvertState, depth: number): XmlElement[] {
+  const out: XmlElement[] = [];
+  if (!Array.isArray(nodes)) return out;
+  for (const node of nodes as OrderedNode[]) {
+    if (node === null || typeof node !== 'object') continue;
+    for (const key of Object.keys(node)) {
+      if (key === ':@' || key === '#text' || key.startsWith('?') || key.startsWith('!')) continue;
+      if (++st.elements > st.limits.maxElements) return out;
+      const attrsRaw = (node[':@'] ?? {}) as Record<string, unknown>;
+      const attributes: Record<string, string> = {};
+      let local = scope;
+      for (const [k, v] of Object.entries(attrsRaw)) {
+        const value = decodeEntities(String(v));
+        attributes[k] = value;
+        if (k === 'xmlns' || k.startsWith('xmlns:')) {
+          if (local === scope) local = new Map(scope);
+          local.set(k === 'xmlns' ? '' : k.slice(6), value);
+        }
+      }
+      const el: XmlElement = { name: key, localName: localOf(key), attributes, children: [] };
+      const ns = local.get(prefixOf(key));
+      if (ns !== undefined) el.namespace = ns;
+      const inner = node[key];
+      if (Array.isArray(inner)) {
+        const texts: string[] = [];
+        for (const child of inner as OrderedNode[]) {
+          if (child && typeof child === 'object' && '#text' in child) texts.push(String(child['#text']));
+        }
+        if (texts.length > 0) el.text = decodeEntities(texts.join('').trim());
+        if (depth < st.limits.maxDepth) el.children = convert(inner, local, st, depth + 1);
+      }
+      out.push(el);
+    }
+  }
+  return out;
+}
+
+function child(el: XmlElement, local: string): XmlElement | undefined {
+  const l = local.toLowerCase();
+  return el.children.find((c) => c.localName.toLowerCase() === l);
+}
+
+function decodeBase64Field(text: string | undefined, what: string, expectLength: number, problems: Problem[]): Buffer | undefined {
+  if (text === undefined) {
+    problems.push(problem('mbms', 'mbms-xml-missing', 'warning', `${what} missing`));
+    return undefined;
+  }
+  const compact = text.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) {
+    problems.push(problem('mbms', 'mbms-xml-bad-base64', 'warning', `${what} is not base64: ${escapeText(text, 60)}`));
+    return undefined;
+  }
+  const bytes = Buffer.from(compact, 'base64');
+  if (bytes.length !== expectLength)
+    problems.push(problem('mbms', 'mbms-xml-bad-length', 'warning', `${what} is ${bytes.length} bytes; ${expectLength} expected`));
+  return bytes;
+}
+
+function keyRef(el: XmlElement, problems: Problem[]): MbmsKeyRef {
+  const ref: MbmsKeyRef = {};
+  const kd = child(el, 'keyDomainID');
+  const mi = child(el, 'MSKID');
+  if (kd?.text !== undefined) ref.keyDomainIdBase64 = kd.text;
+  if (mi?.text !== undefined) ref.mskIdBase64 = mi.text;
+  const kdb = decodeBase64Field(kd?.text, 'keyDomainID', 3, problems);
+  if (kdb) ref.keyDomainId = kdb.toString('hex');
+  const mib = decodeBase64Field(mi?.text, 'MSKID', 4, problems);
+  if (mib) {
+    ref.mskId = mib.toString('hex');
+    if (mib.length >= 4) {
+      ref.keyGroup = mib.readUInt16BE(0);
+      ref.keyNumber = mib.readUInt16BE(2);
+      if (ref.keyGroup === 0) problems.push(problem('mbms', 'mbms-key-group-reserved', 'note', 'MSK ID Key Group 0x0000 is reserved (TS 33.246 §6.3.2.1)'));
+    }
+  }
+  return ref;
+}
+
+function responseEntry(el: XmlElement, kind: MbmsBodyKind, problems: Problem[]): MbmsResponseEntry {
+  const entry: MbmsResponseEntry = {};
+  if (kind === 'register-response') {
+    const sid = child(el, 'serviceID');
+    if (sid?.text !== undefined) entry.serviceId = sid.text;
+    else problems.push(problem('mbms', 'mbms-xml-missing', 'warning', 'Response without serviceID'));
+  } else {
+    const msk = child(el, 'MSK');
+    if (msk) entry.msk = keyRef(msk, problems);
+    else problems.push(problem('mbms', 'mbms-xml-missing', 'warning', 'Response without MSK'));
+  }
+  const rc = child(el, 'ResponseCode');
+  if (rc?.text !== undefined) {
+    entry.responseCode = rc.text;
+    const m = /^\s*(\d{3})\b/.exec(rc.text);
+    if (m) entry.status = parseInt(m[1], 10);
+    else problems.push(problem('mbms', 'mbms-bad-response-code', 'warning', `ResponseCode without an HTTP status: ${escapeText(rc.text, 60)}`));
+  } else problems.push(problem('mbms', 'mbms-xml-missing', 'warning', 'Response without ResponseCode'));
+  return entry;
+}
+
+const KNOWN_CHILDREN: Readonly<Record<MbmsBodyKind, readonly string[]>> = {
+  register: ['serviceid'],
+  deregister: ['serviceid'],
+  'register-response': ['response'],
+  'msk-request': ['msk'],
+  'msk-response': ['response'],
+  unknown: [],
+};
+
+/**
+ * Parses an MBMS XML body. `contentType` is the media type without parameters. Never throws: malformed XML,
+ * a DOCTYPE, an oversized body or a wrong root are problems.
+ */
+export function parseMbmsBody(contentType: string, bytes: Uint8Array, limits: Partial<MbmsParseLimits> = {}): MbmsParseResult {
+  const lim = { ...DEFAULT_MBMS_LIMITS, ...limits };
+  const problems: Problem[] = [];
+  const expected = MBMS_CONTENT_TYPES[contentType.toLowerCase()] ?? 'unknown';
+  const body: MbmsBody = { kind: 'unknown', serviceIds: [], msks: [], responses: [], unknownElements: [] };
+  if (bytes.length > lim.maxBytes) {
+    problems.push(problem('mbms', 'mbms-xml-too-large', 'warning', `XML body of ${bytes.length} bytes not parsed (limit ${lim.maxBytes})`));
+    return { body, problems };
+  }
+  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const decl = /^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']/i.exec(text);
+  if (decl && decl[1].toLowerCase() !== 'utf-8')
+    problems.push(problem('mbms', 'mbms-xml-encoding', 'note', `XML declares encoding ${escapeText(decl[1], 40)}; read as UTF-8`));
+  // A DTD could declare entities (billion laughs) or point outside: refuse the document rather than hope
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
+    problems.push(problem('mbms', 'mbms-xml-doctype', 'warning', 'XML body carries a DOCTYPE/ENTITY declaration; not parsed'));
+    return { body, problems };
+  }
+  let tree: XmlElement[];
+  try {
+    const valid = XMLValidator.validate(text, { allowBooleanAttributes: true });
+    if (valid !== true) {
+      const e = valid.err;
+      problems.push(problem('mbms', 'mbms-xml-malformed', 'warning', `malformed XML at line ${e.line}, column ${e.col}: ${escapeText(e.msg, 120)}`));
+      return { body, problems };
+    }
+    const parser = new XMLParser({
+      preserveOrder: true,
+      ignoreAttributes: false,
+      attributeNamePrefix: '',
+      processEntities: false,
+      htmlEntities: false,
+      parseTagValue: false,
+      parseAttributeValue: false,
+      trimValues: true,
+      ignoreDeclaration: true,
+      ignorePiTags: true,
+      removeNSPrefix: false,
+      allowBooleanAttributes: true,
+      maxNestedTags: lim.maxDepth,
+    });
+    const parsed: unknown = parser.parse(text);
+    const st: ConvertState = { elements: 0, limits: lim, problems };
+    tree = convert(parsed, new Map(), st, 0);
+    if (st.elements > lim.maxElements)
+      problems.push(problem('mbms', 'mbms-xml-too-many-elements', 'warning', `more than ${lim.maxElements} elements; the rest ignored`));
+  } catch (e) {
+    problems.push(problem('mbms', 'mbms-xml-malformed', 'warning', `XML not parsed: ${escapeText(e instanceof Error ? e.message : String(e), 160)}`));
+    return { body, problems };
+  }
+  const root = tree[0];
+  if (!root) {
+    problems.push(problem('mbms', 'mbms-xml-empty', 'warning', 'XML body has no root element'));
+    return { body, problems };
+  }
+  body.tree = root;
+  body.root = root.name;
+  if (root.namespace !== undefined) body.namespace = root.namespace;
+  const known = ROOTS[root.localName.toLowerCase()];
+  if (!known) {
+    problems.push(problem('mbms', 'mbms-xml-unknown-root', 'warning', `unknown root element ${escapeText(root.name, 80)} for ${escapeText(contentType)}`));
+    body.unknownElements.push(root.name);
+    return { body, problems };
+  }
+  body.kind = known.kind;
+  if (root.namespace !== known.namespace)
+    problems.push(problem('mbms', 'mbms-xml-namespace', 'note', `root namespace ${escapeText(root.namespace ?? '(none)', 100)}; TS 26.346 gives ${known.namespace}`));
+  if (expected !== known.kind)
+    problems.push(problem('mbms', 'mbms-xml-root-mismatch', 'note', `Content-Type ${escapeText(contentType)} carries ${escapeText(root.localName)}`));
+  const allowed = KNOWN_CHILDREN[known.kind];
+  for (const c of root.children) {
+    const l = c.localName.toLowerCase();
+    if (!allowed.includes(l)) {
+      body.unknownElements.push(`${root.localName}/${c.name}`);
+      continue;
+    }
+    if (l === 'serviceid') {
+      if (c.text !== undefined) body.serviceIds.push(c.text);
+    } else if (l === 'msk') {
+      body.msks.push(keyRef(c, problems));
+    } else if (l === 'response') {
+      body.responses.push(responseEntry(c, known.kind, problems));
+    }
+  }
+  const count = known.kind === 'msk-request' ? body.msks.length : known.kind.endsWith('response') ? body.responses.length : body.serviceIds.length;
+  if (count === 0) problems.push(problem('mbms', 'mbms-xml-empty-list', 'warning', `${root.localName} lists nothing (the schema requires at least one entry)`));
+  return { body, problems };
+}
