@@ -1,0 +1,158 @@
+/**
+ * MIKEY cryptography (RFC 3830 §4.1–4.2) on node:crypto.
+ *
+ * Two points the RFC leaves loose, and how keyscope reads them (also in docs/mikey-crypto.md):
+ * - AES-CM IV (§4.2.3): IV = (S XOR (0x0000 ‖ CSB ID ‖ T)) ‖ 0x0000 with T the 64-bit timestamp. A 32-bit timestamp
+ *   (COUNTER, NTP-UTC-32) is taken as a 64-bit number: zero in the high 32 bits, the value in the low 32 bits.
+ * - Verification MAC (§5.2): the MAC input is the verification message up to (not including) the MAC field, then the
+ *   ID *data* of IDi and of IDr (the identities only, without the ID payload headers), then the initiator's timestamp
+ *   *value* as carried in its T payload (4 bytes for a COUNTER). IDi comes from the initiator's message (MBMS: the
+ *   BM-SC FQDN in the MSK delivery), IDr from the verification message or, if it has none, from the initiator's.
+ */
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+
+export const KEY_DERIVATION_CONSTANT = {
+  encryption: 0x150533e1,
+  authentication: 0x2d22ac75,
+  salt: 0x29b88916,
+} as const;
+
+/** RFC 3830 §4.1.2 P(s, label, m): m HMAC-SHA-1 blocks. */
+function pFunction(s: Buffer, label: Buffer, m: number): Buffer {
+  const out: Buffer[] = [];
+  let a = label;
+  for (let i = 0; i < m; i++) {
+    a = createHmac('sha1', s).update(a).digest();
+    out.push(createHmac('sha1', s).update(a).update(label).digest());
+  }
+  return Buffer.concat(out);
+}
+
+/**
+ * MIKEY-1 PRF (RFC 3830 §4.1.2): inkey split into 256-bit chunks s1..sn (the last may be shorter), output is the XOR
+ * of P(si, label, m) with m = ceil(outBits / 160), truncated to outBits.
+ */
+export function mikeyPrf(inkey: Uint8Array, label: Uint8Array, outBits: number): Buffer {
+  const outBytes = Math.ceil(outBits / 8);
+  const m = Math.ceil(outBits / 160);
+  const key = Buffer.from(inkey);
+  const lab = Buffer.from(label);
+  const out = Buffer.alloc(m * 20);
+  const n = Math.max(1, Math.ceil(key.length / 32));
+  for (let i = 0; i < n; i++) {
+    const p = pFunction(key.subarray(i * 32, Math.min(key.length, (i + 1) * 32)), lab, m);
+    for (let j = 0; j < out.length; j++) out[j] ^= p[j];
+  }
+  return out.subarray(0, outBytes);
+}
+
+/** Label for the keys protecting a message (§4.1.4): constant ‖ 0xFF ‖ CSB ID ‖ RAND. */
+export function messageKeyLabel(constant: number, csbId: number, rand: Uint8Array): Buffer {
+  const l = Buffer.alloc(9 + rand.length);
+  l.writeUInt32BE(constant >>> 0, 0);
+  l[4] = 0xff;
+  l.writeUInt32BE(csbId >>> 0, 5);
+  Buffer.from(rand).copy(l, 9);
+  return l;
+}
+
+export interface MessageKeys {
+  encrKey: Buffer;
+  authKey: Buffer;
+  saltKey: Buffer;
+}
+
+/** Encryption key length in bytes per KEMAC encryption algorithm. */
+export function encrKeyLength(encrAlg: number): number {
+  return encrAlg === 3 ? 32 : 16;
+}
+
+/** Authentication key length in bytes per MAC algorithm (TS 33.246 §6.4.1: 160 bits for HMAC-SHA-1). */
+export function authKeyLength(macAlg: number): number {
+  return macAlg === 2 ? 32 : 20;
+}
+
+/** Derive encryption, authentication and salt keys from the pre-shared key (MBMS: MUK or MSK). */
+export function deriveMessageKeys(psk: Uint8Array, csbId: number, rand: Uint8Array, encrAlg = 1, macAlg = 1): MessageKeys {
+  return {
+    encrKey: mikeyPrf(psk, messageKeyLabel(KEY_DERIVATION_CONSTANT.encryption, csbId, rand), encrKeyLength(encrAlg) * 8),
+    authKey: mikeyPrf(psk, messageKeyLabel(KEY_DERIVATION_CONSTANT.authentication, csbId, rand), authKeyLength(macAlg) * 8),
+    saltKey: mikeyPrf(psk, messageKeyLabel(KEY_DERIVATION_CONSTANT.salt, csbId, rand), 112),
+  };
+}
+
+/** The timestamp value as the 64-bit T of the IV: 32-bit values go into the low half. */
+export function timestampAs64(tsValue: Uint8Array): Buffer {
+  const t = Buffer.alloc(8);
+  const v = Buffer.from(tsValue);
+  if (v.length >= 8) v.copy(t, 0, 0, 8);
+  else v.copy(t, 8 - v.length);
+  return t;
+}
+
+/** AES-CM IV (§4.2.3): (S XOR (0x0000 ‖ CSB ID ‖ T)) ‖ 0x0000. */
+export function aesCmIv(saltKey: Uint8Array, csbId: number, tsValue: Uint8Array): Buffer {
+  const x = Buffer.alloc(14);
+  x.writeUInt32BE(csbId >>> 0, 2);
+  timestampAs64(tsValue).copy(x, 6);
+  const iv = Buffer.alloc(16);
+  for (let i = 0; i < 14; i++) iv[i] = (saltKey[i] ?? 0) ^ x[i];
+  return iv;
+}
+
+/** AES in counter mode; encryption and decryption are the same operation. */
+export function aesCm(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
+  const alg = key.length === 32 ? 'aes-256-ctr' : 'aes-128-ctr';
+  const c = createCipheriv(alg, key, iv);
+  return Buffer.concat([c.update(data), c.final()]);
+}
+
+/** RFC 3394 AES key wrap (default IV). Plaintext must be a multiple of 8 bytes, at least 16. */
+export function aesKeyWrap(kek: Uint8Array, plaintext: Uint8Array): Buffer {
+  const c = createCipheriv('id-aes128-wrap', kek, Buffer.from('a6a6a6a6a6a6a6a6', 'hex'));
+  return Buffer.concat([c.update(plaintext), c.final()]);
+}
+
+/** RFC 3394 AES key unwrap; null when the integrity check fails or the length is not valid. Never throws. */
+export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array): Buffer | null {
+  if (wrapped.length < 24 || wrapped.length % 8 !== 0 || kek.length !== 16) return null;
+  try {
+    const d = createDecipheriv('id-aes128-wrap', kek, Buffer.from('a6a6a6a6a6a6a6a6', 'hex'));
+    return Buffer.concat([d.update(wrapped), d.final()]);
+  } catch {
+    return null;
+  }
+}
+
+/** MAC per KEMAC/V MAC algorithm; NULL gives an empty MAC; unknown algorithms give null. */
+export function computeMac(macAlg: number, authKey: Uint8Array, ...parts: Uint8Array[]): Buffer | null {
+  if (macAlg === 0) return Buffer.alloc(0);
+  const hash = macAlg === 1 ? 'sha1' : macAlg === 2 ? 'sha256' : undefined;
+  if (!hash) return null;
+  const h = createHmac(hash, authKey);
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+export function macEquals(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.length > 0 && timingSafeEqual(a, b);
+}
+
+/** Encrypt (or decrypt, for AES-CM) KEMAC data per encryption algorithm. */
+export function kemacEncrypt(encrAlg: number, keys: MessageKeys, csbId: number, tsValue: Uint8Array, plain: Uint8Array): Buffer | null {
+  if (encrAlg === 0) return Buffer.from(plain);
+  if (encrAlg === 1 || encrAlg === 3) return aesCm(keys.encrKey, aesCmIv(keys.saltKey, csbId, tsValue), plain);
+  if (encrAlg === 2) {
+    const padded = Buffer.alloc(Math.max(16, Math.ceil(plain.length / 8) * 8));
+    Buffer.from(plain).copy(padded);
+    return aesKeyWrap(keys.encrKey, padded);
+  }
+  return null;
+}
+
+export function kemacDecrypt(encrAlg: number, keys: MessageKeys, csbId: number, tsValue: Uint8Array, data: Uint8Array): Buffer | null {
+  if (encrAlg === 0) return Buffer.from(data);
+  if (encrAlg === 1 || encrAlg === 3) return aesCm(keys.encrKey, aesCmIv(keys.saltKey, csbId, tsValue), data);
+  if (encrAlg === 2) return aesKeyUnwrap(keys.encrKey, data);
+  return null;
+}

@@ -1,0 +1,452 @@
+/**
+ * MbmsKeyTracker: the stateful side of MIKEY analysis, fed messages in capture order. It keeps what a UE's MGV-F and
+ * the BM-SC keep (RAND per MSK, learned MSKs, replay counters per MUK and per MSK, MTK IDs and MSK intervals, deliveries
+ * waiting for their ACK) and answers, per message: was it verified with a known key, what did it deliver, what is wrong.
+ * A wrong or missing key is a finding, never an exception. All maps are bounded.
+ */
+import { problem, type Problem } from '../../common/problem';
+import type { PacketTime } from '../../common/time';
+import type { KeyStore } from '../keys';
+import { computeMac, deriveMessageKeys, kemacDecrypt, macEquals } from './crypto';
+import { decodeKeyDataChain, decodeMikey } from './decode';
+import { findPayload, identities, keyDataProblems, mbmsInfo, mbmsProfileProblems } from './mbms';
+import { PayloadType } from './tables';
+import type {
+  KemacPayload, KeyDataPayload, MbmsInfo, MikeyDecodeResult, MikeyMessage, RandPayload, TimestampPayload, VerificationPayload,
+} from './types';
+
+const LAYER = 'mikey';
+export const MAX_TRACKED = 4096;
+
+export interface MikeyPacketMeta {
+  frame: number;
+  time: PacketTime;
+  src: string;
+  dst: string;
+}
+
+export interface MikeyTrackerOptions {
+  /** Show delivered keys in clear (default: masked). */
+  showKeys?: boolean;
+}
+
+/** A key found in a KEMAC, as shown to a person: the key itself masked unless showKeys. */
+export interface DeliveredKey {
+  keyType: number;
+  keyTypeName: string;
+  kv: number;
+  kvName: string;
+  keyLength: number;
+  /** Hex when showKeys, otherwise a mask. */
+  key: string;
+  saltLength?: number;
+  salt?: string;
+  spi?: string;
+  /** Key validity interval; MBMS MSK: MTK ID range (SEQl, SEQu]. */
+  validFrom?: number;
+  validTo?: number;
+}
+
+/** Which key verified the message. */
+export type VerifiedWith = 'muk' | 'previous-muk' | 'msk' | 'delivery-keys';
+
+export interface MikeyAnalysis {
+  frame: number;
+  message: MikeyMessage | null;
+  mbms: MbmsInfo | null;
+  /** true: MAC verified with a known key; false: a key was known but the MAC does not match; null: no key to check with. */
+  verified: boolean | null;
+  verifiedWith?: VerifiedWith;
+  /** Where the key came from: `naf`/`muk`/`msk` line of the key file or `learned` in frame N. */
+  keySource?: string;
+  keys?: DeliveredKey[];
+  /** For an ACK: the frame of the delivery it answers. */
+  answersFrame?: number;
+  problems: Problem[];
+}
+
+interface MukCandidate {
+  key: Buffer;
+  label: string;
+  previous: boolean;
+}
+
+interface PendingDelivery {
+  frame: number;
+  authKey: Buffer | null;
+  csbId: number;
+  rand: Buffer | null;
+  macAlg: number;
+  idi: Buffer;
+  idr: Buffer;
+  tsValue: Buffer;
+  ue: string;
+}
+
+interface MskState {
+  rand?: Buffer;
+  randFrame?: number;
+  seqL?: number;
+  seqU?: number;
+  lastMtkId?: number;
+  counter?: number;
+  lastMtkBytes?: Buffer;
+  key?: Buffer;
+}
+
+/** RFC 1982 serial-number "greater than" for 32-bit serials; undefined relations count as not greater. */
+export function serialGreater(a: number, b: number): boolean {
+  const x = a >>> 0;
+  const y = b >>> 0;
+  const half = 0x80000000;
+  return (x < y && y - x > half) || (x > y && x - y < half);
+}
+
+/** A Map that forgets its oldest entries past a bound. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly bound: number) {
+    super();
+  }
+  override set(k: K, v: V): this {
+    if (this.has(k)) this.delete(k);
+    super.set(k, v);
+    while (this.size > this.bound) {
+      const first = this.keys().next();
+      if (first.done) break;
+      this.delete(first.value);
+    }
+    return this;
+  }
+}
+
+function maskKey(b: Uint8Array): string {
+  return `[hidden, ${b.length} bytes]`;
+}
+
+function intervalNumber(b: Buffer): number | undefined {
+  return b.length >= 1 && b.length <= 6 ? b.readUIntBE(0, b.length) : undefined;
+}
+
+export class MbmsKeyTracker {
+  private readonly msks = new BoundedMap<string, MskState>(MAX_TRACKED);
+  private readonly mukCounters = new BoundedMap<string, number>(MAX_TRACKED);
+  private readonly pending = new BoundedMap<string, PendingDelivery>(MAX_TRACKED);
+  /** UE address → the last MUK that verified a message sent to it (the "last MUK successfully used"). */
+  private readonly lastGoodMuk = new BoundedMap<string, MukCandidate>(MAX_TRACKED);
+  /** UE address → Digest usernames (B-TIDs) seen from it. */
+  private readonly usersByAddress = new BoundedMap<string, string[]>(MAX_TRACKED);
+
+  constructor(private readonly keys: KeyStore | null, private readonly options: MikeyTrackerOptions = {}) {}
+
+  /** Tell the tracker that `address` authenticated over HTTP Digest as `username` (a B-TID): its MUK may then be found. */
+  associateUser(address: string, username: string): void {
+    const list = this.usersByAddress.get(address) ?? [];
+    if (!list.includes(username)) list.push(username);
+    if (list.length > 8) list.shift();
+    this.usersByAddress.set(address, list);
+  }
+
+  /** Process one MIKEY message (bytes, or a decode result already made for it). */
+  process(input: Uint8Array | MikeyDecodeResult, meta: MikeyPacketMeta): MikeyAnalysis {
+    const decoded = input instanceof Uint8Array ? decodeMikey(input) : input;
+    const problems = [...decoded.problems];
+    const m = decoded.message;
+    const out: MikeyAnalysis = { frame: meta.frame, message: m, mbms: null, verified: null, problems };
+    if (!m) return out;
+    const info = mbmsInfo(m);
+    out.mbms = info;
+    problems.push(...mbmsProfileProblems(m, info));
+    try {
+      switch (info.kind) {
+        case 'msk-delivery':
+        case 'solicited-pull-trigger':
+          this.mskMessage(m, info, meta, out);
+          break;
+        case 'mtk-delivery':
+          this.mtkMessage(m, info, meta, out);
+          break;
+        case 'verification':
+          this.ackMessage(m, info, meta, out);
+          break;
+        default:
+          break;
+      }
+    } catch (e) {
+      // a defect of ours must not stop a capture: report it on the message
+      problems.push(problem(LAYER, 'mikey-internal-error', 'error', `internal error: ${(e as Error).message}`));
+    }
+    return out;
+  }
+
+  private add(out: MikeyAnalysis, code: string, sev: Problem['severity'], msg: string, offset?: number, length?: number): void {
+    out.problems.push(problem(LAYER, code, sev, msg, offset, length));
+  }
+
+  private mukCandidates(info: MbmsInfo, meta: MikeyPacketMeta, idr: string | undefined): MukCandidate[] {
+    const out: MukCandidate[] = [];
+    const push = (key: Buffer | undefined, label: string, previous: boolean) => {
+      if (key && !out.some((c) => c.key.equals(key))) out.push({ key, label, previous });
+    };
+    if (this.keys) {
+      if (idr !== undefined) {
+        const s = this.keys.mukFor(idr);
+        if (s) push(s.key, `${s.source} line ${s.line ?? '?'}`, false);
+      }
+      const byAddr = this.keys.muk.get(meta.dst);
+      if (byAddr) push(byAddr.key, `muk line ${byAddr.line ?? '?'}`, false);
+      for (const u of this.usersByAddress.get(meta.dst) ?? []) {
+        const s = this.keys.mukFor(u);
+        if (s) push(s.key, `${s.source} line ${s.line ?? '?'}`, false);
+      }
+    }
+    const prev = this.lastGoodMuk.get(meta.dst);
+    if (prev) push(prev.key, prev.label, true);
+    void info;
+    return out;
+  }
+
+  private showKey(k: KeyDataPayload): DeliveredKey {
+    const show = this.options.showKeys === true;
+    const d: DeliveredKey = {
+      keyType: k.keyType, keyTypeName: k.keyTypeName, kv: k.kv, kvName: k.kvName, keyLength: k.key.length,
+      key: show ? k.key.toString('hex') : maskKey(k.key),
+    };
+    if (k.salt) {
+      d.saltLength = k.salt.length;
+      d.salt = show ? k.salt.toString('hex') : maskKey(k.salt);
+    }
+    if (k.spi) d.spi = k.spi.toString('hex');
+    if (k.interval) {
+      const f = intervalNumber(k.interval.from);
+      const t = intervalNumber(k.interval.to);
+      if (f !== undefined) d.validFrom = f;
+      if (t !== undefined) d.validTo = t;
+    }
+    return d;
+  }
+
+  private decryptKeys(
+    m: MikeyMessage, kemac: KemacPayload, keys: ReturnType<typeof deriveMessageKeys>, info: MbmsInfo, out: MikeyAnalysis,
+  ): KeyDataPayload[] {
+    if (kemac.encrData.length === 0) return [];
+    if (kemac.encrAlg === 0) return kemac.keys ?? [];
+    const t = findPayload<TimestampPayload>(m, PayloadType.T);
+    const plain = kemacDecrypt(kemac.encrAlg, keys, m.header.csbId, t?.value ?? Buffer.alloc(8), kemac.encrData);
+    if (!plain) {
+      this.add(out, 'mikey-decrypt-failed', 'error', `KEMAC data could not be decrypted with ${kemac.encrAlgName}`, kemac.encrDataOffset, kemac.encrData.length);
+      return [];
+    }
+    const r = decodeKeyDataChain(plain, kemac.encrDataOffset, kemac.encrAlg === 2);
+    if (r.problems.length > 0)
+      this.add(out, 'mikey-decrypt-failed', 'error', `Decrypted KEMAC data is not a valid Key data chain (${r.problems[0].message})`, kemac.encrDataOffset, kemac.encrData.length);
+    out.problems.push(...keyDataProblems(info, r.keys));
+    return r.keys;
+  }
+
+  private mskMessage(m: MikeyMessage, info: MbmsInfo, meta: MikeyPacketMeta, out: MikeyAnalysis): void {
+    const kemac = findPayload<KemacPayload>(m, PayloadType.KEMAC);
+    const rand = findPayload<RandPayload>(m, PayloadType.RAND);
+    const t = findPayload<TimestampPayload>(m, PayloadType.T);
+    const ids = identities(m);
+    const mskKeyId = info.keyDomainId !== undefined && info.mskId !== undefined
+      ? `${info.keyDomainId}:${(info.mskId >>> 0).toString(16).padStart(8, '0')}` : undefined;
+    if (!kemac) return;
+    if (rand && mskKeyId && info.kind === 'msk-delivery') {
+      // RAND is in clear: keep it even without a MUK, an MSK from the key file may still open the MTK messages
+      const st = this.msks.get(mskKeyId) ?? {};
+      st.rand = Buffer.from(rand.rand);
+      st.randFrame = meta.frame;
+      this.msks.set(mskKeyId, st);
+    }
+    if (!rand) return;
+    const candidates = this.mukCandidates(info, meta, ids.idr ? ids.idr.data.toString('utf8') : undefined);
+    if (candidates.length === 0) {
+      this.add(out, 'mikey-no-key', 'note', `No MUK known for ${info.idr ?? meta.dst}: MAC not checked, key not decrypted`, kemac.macOffset, kemac.mac.length);
+      this.rememberPending(m, info, meta, null, kemac.macAlg);
+      return;
+    }
+    if (kemac.macAlg === 0 || computeMac(kemac.macAlg, Buffer.alloc(1)) === null) {
+      // NULL (or unknown) MAC: nothing to verify; the null-mac finding is already there
+      const keys = deriveMessageKeys(candidates[0].key, m.header.csbId, rand.rand, kemac.encrAlg, kemac.macAlg);
+      this.finishMsk(m, info, meta, out, kemac, keys, mskKeyId);
+      return;
+    }
+    const macInput = m.raw.subarray(0, kemac.macOffset);
+    let good: MukCandidate | undefined;
+    let goodKeys: ReturnType<typeof deriveMessageKeys> | undefined;
+    for (const c of candidates) {
+      const keys = deriveMessageKeys(c.key, m.header.csbId, rand.rand, kemac.encrAlg, kemac.macAlg);
+      const mac = computeMac(kemac.macAlg, keys.authKey, macInput);
+      if (mac && macEquals(mac, kemac.mac)) {
+        good = c;
+        goodKeys = keys;
+        break;
+      }
+    }
+    if (!good || !goodKeys) {
+      out.verified = false;
+      this.add(out, 'mikey-mac-invalid', 'error', `KEMAC MAC does not verify with ${candidates.length === 1 ? 'the MUK' : `any of ${candidates.length} MUKs`} known for ${info.idr ?? meta.dst}`, kemac.macOffset, kemac.mac.length);
+      this.rememberPending(m, info, meta, null, kemac.macAlg);
+      return;
+    }
+    out.verified = true;
+    out.verifiedWith = good.previous ? 'previous-muk' : 'muk';
+    out.keySource = good.label;
+    if (good.previous && info.kind === 'solicited-pull-trigger')
+      this.add(out, 'mikey-trigger-previous-muk', 'note', 'Solicited-pull trigger verified with the UE\'s previous MUK (TS 33.246 §6.3.2.2.4)', kemac.macOffset, kemac.mac.length);
+    else if (good.previous)
+      this.add(out, 'mikey-previous-muk', 'note', 'MSK message verified with a MUK that is not the latest for this UE: the UE requests the MSK and sends no ACK (§6.3.2.3.1)', kemac.macOffset, kemac.mac.length);
+    // replay: one counter per MUK
+    if (t?.counter !== undefined) {
+      const ck = good.key.toString('hex');
+      const last = this.mukCounters.get(ck);
+      if (last !== undefined && !serialGreater(t.counter, last))
+        this.add(out, 'mikey-counter-replay', 'warning', `Counter ${t.counter} is not above ${last}, the last one under this MUK (replay, RFC 1982)`, t.offset + 2, 4);
+      if (last === undefined || serialGreater(t.counter, last)) this.mukCounters.set(ck, t.counter);
+    }
+    this.lastGoodMuk.set(meta.dst, good);
+    this.finishMsk(m, info, meta, out, kemac, goodKeys, mskKeyId);
+  }
+
+  private finishMsk(
+    m: MikeyMessage, info: MbmsInfo, meta: MikeyPacketMeta, out: MikeyAnalysis, kemac: KemacPayload,
+    keys: ReturnType<typeof deriveMessageKeys>, mskKeyId: string | undefined,
+  ): void {
+    const delivered = this.decryptKeys(m, kemac, keys, info, out);
+    out.keys = delivered.map((k) => this.showKey(k));
+    this.rememberPending(m, info, meta, keys.authKey, kemac.macAlg);
+    if (info.kind !== 'msk-delivery' || !mskKeyId) return;
+    const st = this.msks.get(mskKeyId) ?? {};
+    const k = delivered[0];
+    if (k) {
+      if (!st.key || !st.key.equals(k.key)) {
+        // a new MSK: MTK counter and MTK IDs start again (TS 33.246 §6.4.3)
+        st.counter = undefined;
+        st.lastMtkId = undefined;
+        st.lastMtkBytes = undefined;
+      }
+      st.key = Buffer.from(k.key);
+      if (this.keys && info.keyDomainId !== undefined) this.keys.learnMsk(info.keyDomainId, mskKeyId.split(':')[1], k.key, meta.frame);
+    }
+    const kv = k?.interval ?? undefined;
+    if (kv) {
+      const f = intervalNumber(kv.from);
+      const to = intervalNumber(kv.to);
+      if (f !== undefined) st.seqL = f;
+      if (to !== undefined) st.seqU = to;
+    }
+    this.msks.set(mskKeyId, st);
+  }
+
+  private rememberPending(m: MikeyMessage, info: MbmsInfo, meta: MikeyPacketMeta, authKey: Buffer | null, macAlg: number): void {
+    if (!m.header.v || info.kind !== 'msk-delivery') return;
+    const t = findPayload<TimestampPayload>(m, PayloadType.T);
+    const ids = identities(m);
+    if (!t) return;
+    const rand = findPayload<RandPayload>(m, PayloadType.RAND);
+    this.pending.set(`${m.header.csbId}:${t.value.toString('hex')}`, {
+      frame: meta.frame, authKey, macAlg, csbId: m.header.csbId, rand: rand ? Buffer.from(rand.rand) : null, idi: Buffer.from(ids.idi?.data ?? []), idr: Buffer.from(ids.idr?.data ?? []),
+      tsValue: Buffer.from(t.value), ue: meta.dst,
+    });
+  }
+
+  private mtkMessage(m: MikeyMessage, info: MbmsInfo, meta: MikeyPacketMeta, out: MikeyAnalysis): void {
+    const kemac = findPayload<KemacPayload>(m, PayloadType.KEMAC);
+    const t = findPayload<TimestampPayload>(m, PayloadType.T);
+    if (!kemac || info.keyDomainId === undefined || info.mskId === undefined) return;
+    const mskIdHex = (info.mskId >>> 0).toString(16).padStart(8, '0');
+    const id = `${info.keyDomainId}:${mskIdHex}`;
+    const st = this.msks.get(id) ?? {};
+    const stored = this.keys?.mskFor(info.keyDomainId, mskIdHex);
+    const retransmission = st.lastMtkBytes !== undefined && st.lastMtkBytes.equals(m.raw);
+    if (retransmission) this.add(out, 'mikey-mtk-retransmission', 'chat', 'Same MTK message as before (periodic resend, TS 33.246 §6.3.3.2.2)', 0, m.length);
+    else {
+      // freshness checks of the ME (§6.4.6.2) and of the MGV-F (§6.5.4)
+      if (t?.counter !== undefined && st.counter !== undefined && !serialGreater(t.counter, st.counter))
+        this.add(out, 'mikey-counter-replay', 'warning', `Counter ${t.counter} is not above ${st.counter}, the last one under this MSK (replay, RFC 1982)`, t.offset + 2, 4);
+      if (info.mtkId !== undefined && st.lastMtkId !== undefined && info.mtkId <= st.lastMtkId)
+        this.add(out, 'mikey-mtk-id-not-increasing', 'warning', `MTK ID ${info.mtkId} is not above the current ${st.lastMtkId}`, keyIdOffset(m, 2), 2);
+      if (info.mtkId !== undefined && st.seqL !== undefined && st.seqU !== undefined && (info.mtkId <= st.seqL || info.mtkId > st.seqU))
+        this.add(out, 'mikey-mtk-id-outside-interval', 'warning', `MTK ID ${info.mtkId} outside the MSK's interval (${st.seqL}, ${st.seqU}]`, keyIdOffset(m, 2), 2);
+    }
+    const mskKey = stored?.key ?? st.key;
+    if (!mskKey) {
+      this.add(out, 'mikey-no-key', 'note', `MSK ${info.keyDomain ?? info.keyDomainId}/0x${mskIdHex} unknown: MAC not checked, MTK not decrypted`, kemac.macOffset, kemac.mac.length);
+      return;
+    }
+    if (!st.rand) {
+      this.add(out, 'mikey-no-rand', 'note', `No MSK message for ${info.keyDomain ?? info.keyDomainId}/0x${mskIdHex} seen: its RAND is needed to derive the MTK message keys`, kemac.macOffset, kemac.mac.length);
+      return;
+    }
+    const keys = deriveMessageKeys(mskKey, m.header.csbId, st.rand, kemac.encrAlg, kemac.macAlg);
+    out.keySource = stored ? `${stored.source}${stored.line !== undefined ? ` line ${stored.line}` : stored.frame !== undefined ? ` in frame ${stored.frame}` : ''}` : 'learned';
+    if (kemac.macAlg !== 0) {
+      const mac = computeMac(kemac.macAlg, keys.authKey, m.raw.subarray(0, kemac.macOffset));
+      if (!mac || !macEquals(mac, kemac.mac)) {
+        out.verified = false;
+        this.add(out, 'mikey-mac-invalid', 'error', `KEMAC MAC does not verify with MSK ${info.keyDomain ?? info.keyDomainId}/0x${mskIdHex} and the RAND of frame ${st.randFrame ?? '?'}`, kemac.macOffset, kemac.mac.length);
+        return;
+      }
+      out.verified = true;
+      out.verifiedWith = 'msk';
+    }
+    const delivered = this.decryptKeys(m, kemac, keys, info, out);
+    out.keys = delivered.map((k) => this.showKey(k));
+    if (out.verified !== false && !retransmission) {
+      if (t?.counter !== undefined && (st.counter === undefined || serialGreater(t.counter, st.counter))) st.counter = t.counter;
+      if (info.mtkId !== undefined && (st.lastMtkId === undefined || info.mtkId > st.lastMtkId)) st.lastMtkId = info.mtkId;
+      st.lastMtkBytes = Buffer.from(m.raw);
+      this.msks.set(id, st);
+    }
+  }
+
+  private ackMessage(m: MikeyMessage, info: MbmsInfo, meta: MikeyPacketMeta, out: MikeyAnalysis): void {
+    const v = findPayload<VerificationPayload>(m, PayloadType.V);
+    const t = findPayload<TimestampPayload>(m, PayloadType.T);
+    if (!v || !t) return;
+    const key = `${m.header.csbId}:${t.value.toString('hex')}`;
+    const pend = this.pending.get(key);
+    if (!pend) {
+      this.add(out, 'mikey-ack-unmatched', 'warning', `No MSK delivery with V set, CSB ID ${m.header.csbId} and counter ${info.counter ?? t.value.toString('hex')} seen for this ACK`, t.offset, t.length);
+      return;
+    }
+    out.answersFrame = pend.frame;
+    const idr = identities(m).idr;
+    if (idr && pend.idr.length > 0 && !idr.data.equals(pend.idr))
+      this.add(out, 'mikey-ack-idr-mismatch', 'warning', 'ACK IDr differs from the IDr of the delivery it answers', idr.offset, idr.length);
+    if (v.authAlg === 0) return;
+    const idrBytes = idr ? idr.data : pend.idr;
+    const macInput = m.raw.subarray(0, v.macOffset);
+    // the delivery's keys when it was verified; otherwise whatever MUKs are known for this UE (the ACK's sender)
+    const authKeys: Buffer[] = [];
+    if (pend.authKey) authKeys.push(pend.authKey);
+    else if (pend.rand) {
+      const cands = this.mukCandidates(info, { ...meta, dst: meta.src }, idrBytes.toString('utf8'));
+      for (const c of cands) authKeys.push(deriveMessageKeys(c.key, pend.csbId, pend.rand, 1, v.authAlg).authKey);
+    }
+    if (authKeys.length === 0) {
+      this.add(out, 'mikey-no-key', 'note', `No MUK known for the delivery in frame ${pend.frame}: ACK MAC not checked`, v.macOffset, v.mac.length);
+      return;
+    }
+    const ok = authKeys.some((k) => {
+      const mac = computeMac(v.authAlg, k, macInput, pend.idi, idrBytes, pend.tsValue);
+      return mac !== null && macEquals(mac, v.mac);
+    });
+    if (!ok) {
+      out.verified = false;
+      this.add(out, 'mikey-mac-invalid', 'error', `Verification MAC does not verify against the delivery in frame ${pend.frame}`, v.macOffset, v.mac.length);
+      return;
+    }
+    out.verified = true;
+    out.verifiedWith = 'delivery-keys';
+    this.pending.delete(key);
+  }
+}
+
+function keyIdOffset(m: MikeyMessage, keyIdType: number): number {
+  for (const p of m.payloads) if (p.type === PayloadType.GENERAL_EXT && p.keyIds) {
+    const e = p.keyIds.find((k) => k.keyIdType === keyIdType);
+    if (e) return e.offset + 2;
+  }
+  return 0;
+}
