@@ -40,8 +40,9 @@ function group(b: Uint8Array, i: number): string {
 
 /**
  * IPv6 address from 16 bytes at `off`, RFC 5952 canonical text: lower case, no leading zeros, the longest run of two or
- * more zero groups (the first one on a tie) replaced by `::`. Like Wireshark (and inet_ntop), IPv4-mapped addresses
- * (::ffff:0:0/96) end in dotted-quad form, as RFC 5952 section 5 recommends.
+ * more zero groups (the first one on a tie) replaced by `::`. Like tshark (which uses glibc inet_ntop), IPv4-mapped
+ * addresses (::ffff:a.b.c.d, as RFC 5952 section 5 recommends) and the deprecated IPv4-compatible ones (::a.b.c.d, first
+ * 96 bits zero, then a non-zero 7th group) end in dotted-quad form.
  */
 export function formatIpv6(b: Uint8Array, off: number): string {
   let bestStart = -1;
@@ -60,8 +61,9 @@ export function formatIpv6(b: Uint8Array, off: number): string {
   }
   if (bestLen < 2) bestStart = -1;
 
-  if (bestStart === 0 && bestLen === 5 && b[off + 10] === 0xff && b[off + 11] === 0xff) {
-    return '::ffff:' + formatIpv4(b, off + 12);
+  if (bestStart === 0) {
+    if (bestLen === 5 && b[off + 10] === 0xff && b[off + 11] === 0xff) return '::ffff:' + formatIpv4(b, off + 12);
+    if (bestLen === 6) return '::' + formatIpv4(b, off + 12);
   }
 
   let s = '';

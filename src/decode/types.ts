@@ -80,6 +80,8 @@ export interface TunnelInfo {
   outerDstPort: number;
   teid: number;
   messageType: number;
+  /** Set when the outer IP datagram that carried the tunnel was reassembled from fragments: their frame numbers. */
+  outerReassembledFrom?: number[];
   /** GTP-U sequence number, when the S flag is set. */
   sequence?: number;
   /**

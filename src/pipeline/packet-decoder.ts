@@ -218,6 +218,7 @@ export class PacketDecoder {
       teid: gtp.teid,
       messageType: gtp.messageType,
     };
+    if (outer.reassembledFrom !== undefined) tunnel.outerReassembledFrom = outer.reassembledFrom;
     if (gtp.sequence !== undefined) tunnel.sequence = gtp.sequence;
     if (depth > 0) tunnel.depth = depth + 1;
     pkt.tunnel = tunnel;
