@@ -97,6 +97,7 @@ export interface TcpReassemblyStats {
   /** Segments more than the largest possible window ahead (dropped). */
   outOfWindowSegments: number;
   bufferedBytes: number;
+  /** Highest bufferedBytes after any packet (a segment being copied may exceed the budget for an instant). */
   peakBufferedBytes: number;
   /** Times a per-connection or global budget forced held data out. */
   memoryBudgetEvents: number;
@@ -460,7 +461,7 @@ export class TcpReassembler {
     }
     const carries = len > 0 || (flags & FIN) !== 0;
     if (!s.started && carries) s.start(dataSeq);
-    if (s.started && !s.ended && carries) this.data(c, d, s, dataSeq, p, len, flags);
+    if (s.started && carries) this.data(c, d, s, dataSeq, p, len, flags);
     if ((flags & ACK) !== 0 && !c.closed) this.ack(c, (d ^ 1) as StreamDirection, r, s, tcp.ack, c.last);
     if (!c.closed && c.dirs[0].ended && c.dirs[1].ended) this.close(c);
   }
@@ -621,9 +622,10 @@ export class TcpReassembler {
     s.heldBytes += added;
     c.heldBytes += added;
     this.buffered += added;
-    if (this.buffered > this.st.peakBufferedBytes) this.st.peakBufferedBytes = this.buffered;
     this.buffering.add(c);
     this.enforceBudgets(c, d, s, m);
+    // measured once the budgets are enforced: the one segment copied before that is transient
+    if (this.buffered > this.st.peakBufferedBytes) this.st.peakBufferedBytes = this.buffered;
   }
 
   private piece(bytes: Buffer, off: number, from: number, to: number, frame: number): HeldSegment {

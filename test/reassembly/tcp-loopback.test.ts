@@ -1,0 +1,201 @@
+/**
+ * Real bytes: a Node HTTP POST recorded on loopback (captures/tcp-http-loopback.pcap, see captures/README.md),
+ * reassembled and compared with tshark's `follow,tcp,raw` output; then the same packets reordered and thinned.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { TcpReassembler } from '../../src/reassembly/tcp';
+import type { TcpReassemblerOptions } from '../../src/reassembly/tcp';
+import type { DecodedPacket } from '../../src/decode/types';
+import { Recorder, seededRandom, shuffle } from './tcp-helpers';
+
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('package.json not found above ' + __dirname);
+    dir = up;
+  }
+  return dir;
+}
+
+const PCAP = path.join(repoRoot(), 'captures', 'tcp-http-loopback.pcap');
+
+/** Minimal classic-pcap walk + Ethernet/IPv4/TCP decode, only what this test needs (the project reader is separate). */
+function readTcpPackets(file: string): DecodedPacket[] {
+  const buf = readFileSync(file);
+  const magic = buf.readUInt32LE(0);
+  assert.ok(magic === 0xa1b2c3d4 || magic === 0xa1b23c4d, 'little-endian pcap expected');
+  const nano = magic === 0xa1b23c4d;
+  assert.equal(buf.readUInt32LE(20), 1, 'Ethernet link type expected');
+  const out: DecodedPacket[] = [];
+  let pos = 24;
+  let frame = 0;
+  while (pos + 16 <= buf.length) {
+    const tsSec = buf.readUInt32LE(pos);
+    const frac = buf.readUInt32LE(pos + 4);
+    const caplen = buf.readUInt32LE(pos + 8);
+    const origlen = buf.readUInt32LE(pos + 12);
+    const data = buf.subarray(pos + 16, pos + 16 + caplen);
+    pos += 16 + caplen;
+    frame++;
+    if (data.readUInt16BE(12) !== 0x0800) continue;
+    const ip = data.subarray(14);
+    const ihl = (ip[0] & 0x0f) * 4;
+    const totalLength = ip.readUInt16BE(2);
+    if (ip[9] !== 6) continue;
+    const tcp = ip.subarray(ihl, totalLength);
+    const thl = (tcp[12] >> 4) * 4;
+    const addr = (o: number): string => `${ip[o]}.${ip[o + 1]}.${ip[o + 2]}.${ip[o + 3]}`;
+    const p: DecodedPacket = {
+      frame,
+      tsSec,
+      tsNsec: nano ? frac : frac * 1000,
+      length: origlen,
+      capturedLength: caplen,
+      link: { linkType: 1, name: 'eth', etherType: 0x0800 },
+      ip: { version: 4, src: addr(12), dst: addr(16), protocol: 6, ttl: ip[8], totalLength, headerLength: ihl },
+      transport: {
+        kind: 'tcp',
+        srcPort: tcp.readUInt16BE(0),
+        dstPort: tcp.readUInt16BE(2),
+        seq: tcp.readUInt32BE(4),
+        ack: tcp.readUInt32BE(8),
+        flags: tcp[13] | ((tcp[12] & 1) << 8),
+        window: tcp.readUInt16BE(14),
+        headerLength: thl,
+      },
+      problems: [],
+    };
+    if (tcp.length > thl) p.payload = tcp.subarray(thl);
+    out.push(p);
+  }
+  return out;
+}
+
+/** tshark's reassembled TCP stream 0, as [client → server, server → client] bytes. */
+function tsharkFollow(file: string): [Buffer, Buffer] {
+  const text = execFileSync('tshark', ['-r', file, '-q', '-z', 'follow,tcp,raw,0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const toServer: string[] = [];
+  const toClient: string[] = [];
+  for (const line of text.split('\n')) {
+    if (/^\t[0-9a-f]+$/.test(line)) toClient.push(line.slice(1));
+    else if (/^[0-9a-f]+$/.test(line)) toServer.push(line);
+  }
+  return [Buffer.from(toServer.join(''), 'hex'), Buffer.from(toClient.join(''), 'hex')];
+}
+
+function reassemble(packets: DecodedPacket[], options?: TcpReassemblerOptions): { rec: Recorder; r: TcpReassembler } {
+  const rec = new Recorder();
+  const r = new TcpReassembler(rec, options);
+  for (const p of packets) r.packet(p);
+  r.flush();
+  return { rec, r };
+}
+
+describe('TcpReassembler on a real loopback HTTP exchange', () => {
+  const packets = readTcpPackets(PCAP);
+  const [clientBytes, serverBytes] = tsharkFollow(PCAP);
+  const dataPackets = packets.filter((p) => (p.payload?.length ?? 0) > 0);
+
+  it('gives the same client and server streams as tshark follow,tcp,raw', () => {
+    assert.ok(clientBytes.length > 10_000 && serverBytes.length > 18_000, 'the capture holds a multi-segment exchange');
+    const { rec, r } = reassemble(packets);
+    assert.equal(rec.of('open').length, 1);
+    const info = rec.conns.get(1);
+    assert.ok(info);
+    assert.equal(info.handshakeSeen, true);
+    assert.equal(info.serverPort, 18090);
+    assert.ok(rec.stream(1, 0).equals(clientBytes));
+    assert.ok(rec.stream(1, 1).equals(serverBytes));
+    assert.deepEqual(
+      rec.of('data').map((e) => e.frame),
+      dataPackets.map((p) => p.frame),
+    );
+    assert.deepEqual(
+      rec.of('end').map((e) => [e.dir, e.reason]),
+      [
+        [1, 'fin'],
+        [0, 'fin'],
+      ],
+    );
+    const st = r.stats;
+    assert.equal(st.gapBytes, 0);
+    assert.equal(st.retransmissions, 0);
+    assert.equal(st.outOfOrderSegments, 0);
+    assert.equal(st.bytesDelivered, clientBytes.length + serverBytes.length);
+    assert.deepEqual(rec.problemCodes(), []);
+  });
+
+  it('gives identical streams when everything after the handshake is shuffled (seeded)', () => {
+    for (const seed of [1, 2, 3, 20261123]) {
+      const order = [...packets.slice(0, 3), ...shuffle(packets.slice(3), seededRandom(seed))];
+      assert.notDeepEqual(
+        order.map((p) => p.frame),
+        packets.map((p) => p.frame),
+      );
+      // a full shuffle puts ACKs ahead of the data they acknowledge, which no real capture point does
+      const { rec, r } = reassemble(order, { ackedGapTolerance: Infinity });
+      assert.ok(rec.stream(1, 0).equals(clientBytes), `client stream, seed ${seed}`);
+      assert.ok(rec.stream(1, 1).equals(serverBytes), `server stream, seed ${seed}`);
+      assert.equal(r.gapBytes, 0);
+      assert.ok(r.outOfOrderSegments > 0);
+      assert.equal(r.bufferedBytes, 0);
+      assert.deepEqual(rec.problemCodes(), []);
+      const frames = rec.of('data').flatMap((e) => e.frames);
+      assert.deepEqual(frames.filter((f) => dataPackets.some((p) => p.frame === f)).length, dataPackets.length);
+    }
+  });
+
+  it('reorders data segments within each direction and duplicates some, with default options', () => {
+    // reordering of one direction's segments (as the network does) keeps every ACK after the data it covers
+    const random = seededRandom(7);
+    const byDir = new Map<number, DecodedPacket[]>();
+    for (const p of dataPackets) {
+      const port = p.transport?.srcPort ?? 0;
+      byDir.set(port, [...(byDir.get(port) ?? []), p]);
+    }
+    const moved = new Map<DecodedPacket, DecodedPacket>();
+    for (const list of byDir.values()) {
+      const mixed = shuffle(list, random);
+      list.forEach((p, i) => moved.set(p, mixed[i]));
+    }
+    const order: DecodedPacket[] = [];
+    for (const p of packets) {
+      const q = moved.get(p);
+      order.push(q ?? p);
+      if (q !== undefined && random() < 0.3) order.push(q);
+    }
+    // the loopback peer ACKs every segment, so a segment moved to a later slot can follow the ACK that covers it:
+    // give ACK evidence a few packets of patience
+    const { rec, r } = reassemble(order, { ackedGapTolerance: 4 });
+    assert.ok(rec.stream(1, 0).equals(clientBytes));
+    assert.ok(rec.stream(1, 1).equals(serverBytes));
+    assert.equal(r.gapBytes, 0);
+    assert.ok(r.retransmissions > 0);
+    assert.deepEqual(rec.problemCodes(), []);
+  });
+
+  it('reports a segment missing from the capture as an ACKed-unseen gap and keeps the rest of the stream', () => {
+    const lost = dataPackets[2];
+    const lostLen = lost.payload?.length ?? 0;
+    const lostDir = lost.transport?.srcPort === 18090 ? 1 : 0;
+    const { rec, r } = reassemble(packets.filter((p) => p !== lost));
+    const gaps = rec.of('gap');
+    assert.equal(gaps.length, 1);
+    assert.equal(gaps[0].dir, lostDir);
+    assert.equal(gaps[0].length, lostLen);
+    assert.equal(r.gapBytes, lostLen);
+    assert.equal(r.ackedUnseenBytes, lostLen);
+    // declared at the very next packet: the peer's ACK that covers the lost bytes
+    const next = packets[packets.indexOf(lost) + 1];
+    assert.equal(gaps[0].frame, next.frame);
+    const full = lostDir === 0 ? clientBytes : serverBytes;
+    const expected = Buffer.concat([full.subarray(0, gaps[0].offset), full.subarray(gaps[0].offset + lostLen)]);
+    assert.ok(rec.stream(1, lostDir).equals(expected));
+    assert.ok(rec.stream(1, (1 - lostDir) as 0 | 1).equals(lostDir === 0 ? serverBytes : clientBytes));
+  });
+});
