@@ -1,0 +1,148 @@
+/**
+ * Synthetic benchmark capture: a mix that exercises every stage on the hot path — UDP datagrams to the MIKEY
+ * port, in-order TCP conversations carrying HTTP requests and responses, 802.1Q-tagged frames and GTP-U
+ * tunnelled UDP. Frames are built once per shape and patched (addresses, ports, sequence numbers) so that
+ * generation is not what the benchmark measures; the file is streamed to disk with the project's PcapWriter.
+ */
+import { PcapWriter } from '../src/capture/pcap-writer';
+
+const ETH_IPV4 = 0x0800;
+
+function ipv4Header(buf: Buffer, off: number, totalLength: number, proto: number, src: number, dst: number, id: number): void {
+  buf[off] = 0x45;
+  buf[off + 1] = 0;
+  buf.writeUInt16BE(totalLength, off + 2);
+  buf.writeUInt16BE(id & 0xffff, off + 4);
+  buf.writeUInt16BE(0x4000, off + 6); // DF
+  buf[off + 8] = 64;
+  buf[off + 9] = proto;
+  buf.writeUInt16BE(0, off + 10);
+  buf.writeUInt32BE(src >>> 0, off + 12);
+  buf.writeUInt32BE(dst >>> 0, off + 16);
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += buf.readUInt16BE(off + i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  buf.writeUInt16BE(~sum & 0xffff, off + 10);
+}
+
+function ethernet(buf: Buffer, vlan?: number): number {
+  buf.fill(0x02, 0, 6);
+  buf.fill(0x04, 6, 12);
+  if (vlan !== undefined) {
+    buf.writeUInt16BE(0x8100, 12);
+    buf.writeUInt16BE(vlan, 14);
+    buf.writeUInt16BE(ETH_IPV4, 16);
+    return 18;
+  }
+  buf.writeUInt16BE(ETH_IPV4, 12);
+  return 14;
+}
+
+function udpFrame(payload: Buffer, src: number, dst: number, sport: number, dport: number, vlan?: number): Buffer {
+  const buf = Buffer.alloc((vlan !== undefined ? 18 : 14) + 28 + payload.length);
+  const ip = ethernet(buf, vlan);
+  ipv4Header(buf, ip, 28 + payload.length, 17, src, dst, sport);
+  buf.writeUInt16BE(sport, ip + 20);
+  buf.writeUInt16BE(dport, ip + 22);
+  buf.writeUInt16BE(8 + payload.length, ip + 24);
+  payload.copy(buf, ip + 28);
+  return buf;
+}
+
+function gtpuFrame(inner: Buffer, teid: number): Buffer {
+  // inner = an IPv4 packet; outer = eNB 10.0.0.1 → SGW 10.0.0.2 on UDP 2152
+  const gtp = Buffer.alloc(8 + inner.length);
+  gtp[0] = 0x30;
+  gtp[1] = 0xff;
+  gtp.writeUInt16BE(inner.length, 2);
+  gtp.writeUInt32BE(teid, 4);
+  inner.copy(gtp, 8);
+  return udpFrame(gtp, 0x0a000001, 0x0a000002, 2152, 2152);
+}
+
+function tcpFrame(payload: Buffer, src: number, dst: number, sport: number, dport: number, seq: number, ack: number, flags: number): Buffer {
+  const buf = Buffer.alloc(14 + 40 + payload.length);
+  const ip = ethernet(buf);
+  ipv4Header(buf, ip, 40 + payload.length, 6, src, dst, seq);
+  const t = ip + 20;
+  buf.writeUInt16BE(sport, t);
+  buf.writeUInt16BE(dport, t + 2);
+  buf.writeUInt32BE(seq >>> 0, t + 4);
+  buf.writeUInt32BE(ack >>> 0, t + 8);
+  buf[t + 12] = 5 << 4;
+  buf[t + 13] = flags;
+  buf.writeUInt16BE(65535, t + 14);
+  payload.copy(buf, t + 20);
+  return buf;
+}
+
+const MIKEY_LIKE = Buffer.from(
+  // a MIKEY common header (PSK, V set, Empty map) followed by filler of a typical MSK message's size
+  '0100058000001234000105' + '00'.repeat(109),
+  'hex',
+);
+const HTTP_REQUEST = Buffer.from(
+  'POST /keymanagement?requesttype=msk-request HTTP/1.1\r\nHost: bmsc.example\r\nUser-Agent: ue 3gpp-gba\r\n' +
+    'Content-Type: application/mbms-msk+xml\r\nContent-Length: 20\r\n\r\n<mbmsMSKRequest/>\r\n\r\n',
+);
+const HTTP_RESPONSE = Buffer.from('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm="3GPP-bootstrapping@bmsc.example", nonce="abc", qop="auth-int"\r\nContent-Length: 0\r\n\r\n');
+
+export interface GeneratedCapture {
+  path: string;
+  packets: number;
+  bytes: number;
+}
+
+/** Writes `packets` frames to `path` (pcap, microseconds), streaming; returns when the file is complete. */
+export async function generateBenchCapture(path: string, packets: number): Promise<GeneratedCapture> {
+  const writer = await PcapWriter.create(path, { linkType: 1 });
+  let t = 1_700_000_000;
+  let usec = 0;
+  let written = 0;
+  let conn = 0;
+  const step = (): void => {
+    usec += 37;
+    if (usec >= 1_000_000) {
+      usec -= 1_000_000;
+      t++;
+    }
+  };
+  const put = (data: Buffer): void => {
+    writer.write({ tsSec: t, tsNsec: usec * 1000, data, originalLength: data.length });
+    written++;
+    step();
+  };
+  try {
+    while (written < packets) {
+      // 16 UDP datagrams (two of them VLAN-tagged, one in GTP-U), then one short HTTP conversation of 6 segments
+      for (let i = 0; i < 16 && written < packets; i++) {
+        const ue = 0x0a010000 + ((written >>> 4) & 0xffff);
+        if (i === 5) put(gtpuFrame(udpFrame(MIKEY_LIKE, 0x0a640001, ue, 40000, 2269).subarray(14), 0x1000 + (written & 0xfff)));
+        else put(udpFrame(MIKEY_LIKE, 0x0a640001, ue, 40000, i === 3 ? 5004 : 2269, i === 7 || i === 11 ? 100 : undefined));
+      }
+      const client = 0x0a020000 + (conn & 0xffff);
+      const sport = 1024 + (conn % 60000);
+      conn++;
+      const isn = (conn * 7919) >>> 0;
+      const srv = 0x0a640002;
+      const seq: Array<[Buffer, boolean, number, number, number]> = [
+        [Buffer.alloc(0), true, isn, 0, 0x02],
+        [Buffer.alloc(0), false, 5000, isn + 1, 0x12],
+        [HTTP_REQUEST, true, isn + 1, 5001, 0x18],
+        [HTTP_RESPONSE, false, 5001, isn + 1 + HTTP_REQUEST.length, 0x18],
+        [Buffer.alloc(0), true, isn + 1 + HTTP_REQUEST.length, 5001 + HTTP_RESPONSE.length, 0x11],
+        [Buffer.alloc(0), false, 5001 + HTTP_RESPONSE.length, isn + 2 + HTTP_REQUEST.length, 0x11],
+      ];
+      for (const [payload, fromClient, s, a, flags] of seq) {
+        if (written >= packets) break;
+        put(fromClient ? tcpFrame(payload, client, srv, sport, 80, s, a, flags) : tcpFrame(payload, srv, client, 80, sport, s, a, flags));
+      }
+    }
+    await writer.commit();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  const { size } = await import('node:fs').then((fs) => fs.promises.stat(path));
+  return { path, packets: written, bytes: size };
+}

@@ -1,0 +1,256 @@
+/**
+ * The one pipeline, the same for files and live capture: CaptureFrame → PacketDecoder (link/IP/fragments/GTP-U)
+ * → TcpReassembler → HTTP parser, and UDP/HTTP bodies → MIKEY, each frame leaving as a DissectedFrame.
+ *
+ * Output order: frames leave in capture order. A frame that carries an HTTP request is held back until the
+ * request's response has started (so `responseFrame` can be given, as tshark's two passes do) or until the
+ * hold bound is reached; the frames behind it wait with it. The hold is bounded in frames and packet time, so
+ * memory stays bounded and live output is delayed by at most a request's round trip in the normal case.
+ */
+import type { CaptureFrame } from '../capture/types';
+import type { Problem } from '../common/problem';
+import { diffSeconds, type PacketTime } from '../common/time';
+import type { DecodedPacket } from '../decode/types';
+import { HttpStreamHandler } from '../protocols/http/parser';
+import type { HttpMessage } from '../protocols/http/types';
+import { MIKEY_UDP_PORT } from '../protocols/mikey/port';
+import { MbmsKeyTracker, type MikeyAnalysis } from '../protocols/mikey/tracker';
+import { mikeyInfoLine } from '../protocols/mikey/output';
+import type { KeyStore } from '../protocols/keys';
+import { TcpReassembler, type TcpReassemblerOptions } from '../reassembly/tcp';
+import type { StreamChunk, StreamDirection, StreamGap, TcpCloseReason, TcpConnectionInfo, TcpStreamHandler } from '../reassembly/types';
+import { PacketDecoder, type PacketDecoderOptions } from './packet-decoder';
+import { httpInfoLine } from '../protocols/http/output';
+import { DigestTracker } from '../protocols/http/tracker';
+import { digestCredentialsView, isDigest } from '../protocols/http/auth';
+
+export interface DissectorOptions {
+  /** UDP ports carrying MIKEY besides 2269. */
+  mikeyPorts?: Iterable<number>;
+  keys?: KeyStore | null;
+  showKeys?: boolean;
+  decoder?: PacketDecoderOptions;
+  tcp?: TcpReassemblerOptions;
+  /** Frames held back at most while waiting for an HTTP response (default 10 000). */
+  maxHeldFrames?: number;
+  /** Packet-time seconds a frame is held back at most (default 30). */
+  maxHoldSeconds?: number;
+}
+
+export interface MikeyFrameRecord {
+  /** `udp` for a datagram, `http` for an `application/mikey` body (the seeds' transport variants B and C). */
+  carrier: 'udp' | 'http';
+  analysis: MikeyAnalysis;
+  info: string;
+}
+
+export interface HttpFrameRecord {
+  message: HttpMessage;
+  info: string;
+}
+
+export interface DissectedFrame {
+  packet: DecodedPacket;
+  /** pcapng packet comments. */
+  comments?: string[];
+  /** HTTP messages completed by this frame (tshark shows a reassembled message on its last segment). */
+  http?: HttpFrameRecord[];
+  mikey?: MikeyFrameRecord[];
+  /** Every problem of this frame, from every layer (packet, TCP stream, HTTP, Digest, MIKEY). */
+  problems: Problem[];
+}
+
+export type DissectedFrameHandler = (frame: DissectedFrame) => void;
+
+export interface DissectorStats {
+  frames: number;
+  bytes: number;
+  udp: number;
+  tcp: number;
+  mikey: number;
+  http: number;
+  problems: number;
+}
+
+interface HeldFrame {
+  record: DissectedFrame;
+  /** Requests in this frame still waiting for their response. */
+  waiting: HttpMessage[];
+}
+
+export class Dissector {
+  private readonly decoder: PacketDecoder;
+  private readonly tcp: TcpReassembler;
+  private readonly mikey: MbmsKeyTracker;
+  private readonly digest: DigestTracker;
+  private readonly mikeyPorts: Set<number>;
+  private readonly connections = new Map<number, TcpConnectionInfo>();
+  private readonly held: HeldFrame[] = [];
+  private readonly heldByFrame = new Map<number, HeldFrame>();
+  private readonly maxHeld: number;
+  private readonly maxHoldSeconds: number;
+  /** The frame being dissected; stream events raised while it is processed belong to it. */
+  private current: HeldFrame | undefined;
+  private last: PacketTime | undefined;
+  readonly stats: DissectorStats = { frames: 0, bytes: 0, udp: 0, tcp: 0, mikey: 0, http: 0, problems: 0 };
+
+  constructor(
+    private readonly emit: DissectedFrameHandler,
+    options: DissectorOptions = {},
+  ) {
+    this.decoder = new PacketDecoder(options.decoder);
+    this.mikeyPorts = new Set([MIKEY_UDP_PORT, ...(options.mikeyPorts ?? [])]);
+    this.maxHeld = options.maxHeldFrames ?? 10_000;
+    this.maxHoldSeconds = options.maxHoldSeconds ?? 30;
+    const keys = options.keys ?? null;
+    this.mikey = new MbmsKeyTracker(keys, { showKeys: options.showKeys ?? false });
+    this.digest = new DigestTracker(keys ? { passwords: { passwordFor: (user: string) => keys.digestPasswordFor(user), usernames: () => [...keys.digest.keys(), ...keys.naf.keys()] } } : {});
+    const http = new HttpStreamHandler({
+      message: (m) => this.onHttpMessage(m),
+      problem: (_conn, frame, p) => this.attachProblem(frame, p),
+    });
+    const self = this;
+    const streams: TcpStreamHandler = {
+      open(conn: TcpConnectionInfo) {
+        self.connections.set(conn.id, conn);
+      },
+      data(conn: TcpConnectionInfo, dir: StreamDirection, chunk: StreamChunk) {
+        http.data(conn, dir, chunk);
+      },
+      gap(conn: TcpConnectionInfo, dir: StreamDirection, gap: StreamGap) {
+        http.gap(conn, dir, gap);
+      },
+      end(conn: TcpConnectionInfo, dir: StreamDirection, reason: TcpCloseReason, time: PacketTime) {
+        http.end(conn, dir, reason, time);
+        if (reason === 'rst' || dir === 1) self.connections.delete(conn.id);
+      },
+      problem(_conn: TcpConnectionInfo, frame: number, p: Problem) {
+        self.attachProblem(frame, p);
+      },
+    };
+    this.tcp = new TcpReassembler(streams, options.tcp);
+  }
+
+  /** TCP reassembly counters (gaps, ACKed-but-unseen bytes: the capture-loss estimate). */
+  get tcpStats() {
+    return this.tcp.stats;
+  }
+
+  frame(cf: CaptureFrame): void {
+    const packet = this.decoder.decode(cf);
+    const record: DissectedFrame = { packet, problems: packet.problems };
+    if (cf.comments && cf.comments.length > 0) record.comments = cf.comments;
+    const held: HeldFrame = { record, waiting: [] };
+    this.current = held;
+    this.stats.frames++;
+    this.stats.bytes += cf.originalLength;
+    this.last = cf;
+    const t = packet.transport;
+    if (t) {
+      if (t.kind === 'udp') {
+        this.stats.udp++;
+        if (packet.payload && (this.mikeyPorts.has(t.dstPort) || this.mikeyPorts.has(t.srcPort)) && packet.ip) {
+          this.addMikey(record, 'udp', packet.payload, { frame: packet.frame, time: packet, src: packet.ip.src, dst: packet.ip.dst });
+        }
+      } else {
+        this.stats.tcp++;
+        this.tcp.packet(packet);
+      }
+    } else {
+      this.tcp.advanceTime(packet);
+    }
+    this.current = undefined;
+    this.stats.problems += record.problems.length;
+    this.enqueue(held);
+  }
+
+  /** End of capture: flush every stream and fragment buffer, then every held frame. */
+  finish(): void {
+    if (this.last) {
+      this.tcp.flush(this.last);
+    }
+    const lastHeld = this.held[this.held.length - 1];
+    for (const d of this.decoder.flush()) {
+      const target = this.heldByFrame.get(d.frames[d.frames.length - 1]) ?? lastHeld;
+      if (target) target.record.problems.push(d.problem);
+    }
+    for (const h of this.held) h.waiting.length = 0;
+    this.drain(true);
+  }
+
+  private addMikey(record: DissectedFrame, carrier: 'udp' | 'http', bytes: Uint8Array, meta: Parameters<MbmsKeyTracker['process']>[1]): void {
+    const analysis = this.mikey.process(bytes, meta);
+    (record.mikey ??= []).push({ carrier, analysis, info: mikeyInfoLine(analysis) });
+    for (const p of analysis.problems) record.problems.push(p);
+    this.stats.mikey++;
+  }
+
+  private onHttpMessage(m: HttpMessage): void {
+    const target = this.heldByFrame.get(m.lastFrame) ?? this.current ?? this.held[this.held.length - 1];
+    if (!target) return;
+    this.digest.observe(m);
+    const conn = this.connections.get(m.connId);
+    if (conn && m.kind === 'request' && m.auth?.credentials) {
+      // the Digest username is the B-TID: lets MIKEY find the UE's MUK by address when IDr is absent
+      for (const c of m.auth.credentials) {
+        if (!isDigest(c)) continue;
+        const user = digestCredentialsView(c).username;
+        if (user) this.mikey.associateUser(conn.clientAddr, user);
+      }
+    }
+    const record = target.record;
+    (record.http ??= []).push({ message: m, info: httpInfoLine(m) });
+    for (const p of m.problems) record.problems.push(p);
+    this.stats.http++;
+    if (m.kind === 'request' && !m.interim && m.responseFrame === undefined) target.waiting.push(m);
+    if (m.kind === 'response' && !m.interim && m.request) this.release(m.request);
+    if (m.contentType === 'application/mikey' && m.body.length > 0 && conn) {
+      const fromClient = m.direction === 0;
+      this.addMikey(record, 'http', m.body, {
+        frame: m.lastFrame,
+        time: m.lastTime,
+        src: fromClient ? conn.clientAddr : conn.serverAddr,
+        dst: fromClient ? conn.serverAddr : conn.clientAddr,
+      });
+    }
+  }
+
+  private release(request: HttpMessage): void {
+    const h = this.heldByFrame.get(request.lastFrame);
+    if (!h) return;
+    const i = h.waiting.indexOf(request);
+    if (i >= 0) h.waiting.splice(i, 1);
+  }
+
+  private attachProblem(frame: number, p: Problem): void {
+    const target = this.heldByFrame.get(frame) ?? this.current ?? this.held[this.held.length - 1];
+    if (target) target.record.problems.push(p);
+  }
+
+  private enqueue(h: HeldFrame): void {
+    this.held.push(h);
+    this.heldByFrame.set(h.record.packet.frame, h);
+    this.drain(false);
+  }
+
+  /**
+   * Emit frames from the head of the queue while the head waits for nothing. The newest frame always stays
+   * (end-of-stream findings raised at finish attach to it) unless `all`.
+   */
+  private drain(all: boolean): void {
+    const newest = this.held[this.held.length - 1];
+    let n = 0;
+    while (n < this.held.length) {
+      const h = this.held[n];
+      if (!all) {
+        if (h === newest) break;
+        const over = this.held.length - n > this.maxHeld || diffSeconds(h.record.packet, newest.record.packet) > this.maxHoldSeconds;
+        if (h.waiting.length > 0 && !over) break;
+      }
+      this.heldByFrame.delete(h.record.packet.frame);
+      this.emit(h.record);
+      n++;
+    }
+    if (n > 0) this.held.splice(0, n);
+  }
+}
