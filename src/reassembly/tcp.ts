@@ -14,9 +14,10 @@
  *   lost them), when held data for the direction exceeds its limit, when the memory budget forces it, or when the
  *   direction ends (FIN reached, RST, eviction, timeout, end of capture).
  * - Retransmitted bytes that were already delivered cannot be compared with a copy (none is kept). Instead a 32-bit
- *   hash of each of the last few delivered segments is kept per direction; a retransmission that covers one of them
- *   entirely is hashed over the same range, and a different hash is reported as `tcp-retransmission-mismatch`.
- *   Overlaps with held (copied) data are compared byte for byte.
+ *   hash of each of the last few delivered segments is kept per direction (by default over 128 sampled bytes, so the
+ *   in-order path costs the same for any segment size); a retransmission that covers one of them entirely is hashed
+ *   over the same range, and a different hash is reported as `tcp-retransmission-mismatch`. Overlaps with held
+ *   (copied) data are compared byte for byte.
  * - Mid-stream connections (no SYN seen): direction 0 is the first sender, except when the first packet goes from a
  *   server-like port (below 1024 or a known service port such as 8080) to a non-server port, where the receiver is
  *   taken as the client so that direction 0 stays client → server. `handshakeSeen` is false for those.
@@ -62,8 +63,14 @@ export interface TcpReassemblerOptions {
    * directions (a receiver cannot ACK bytes it lacks). Raise it (or use Infinity) for captures merged from two taps.
    */
   ackedGapTolerance?: number;
-  /** Delivered segments per direction remembered (as hashes) to check retransmitted bytes. Default 16; 0 turns it off. */
+  /** Delivered segments per direction remembered (as hashes) to check retransmitted bytes. Default 16. */
   retransmissionHistory?: number;
+  /**
+   * How retransmissions of already delivered bytes are checked against what was delivered: 'sampled' (default) hashes
+   * 128 bytes spread over each segment, a fixed cost per packet; 'full' hashes every byte (in-order throughput
+   * measured 1.3 M → 0.5 M packets/s with 1400-byte segments); 'off' skips the check. Overlaps with held out-of-order data are always compared in full.
+   */
+  retransmissionCheck?: 'sampled' | 'full' | 'off';
   /** Extra ports taken as server ports for the mid-stream direction guess (below 1024 always are). */
   serverPorts?: Iterable<number>;
 }
@@ -211,6 +218,26 @@ function hashBytes(b: Uint8Array): number {
   return h | 0;
 }
 
+const SAMPLES = 32;
+
+/**
+ * The same mix over 32 four-byte words spread evenly over the segment (all of it when shorter than 128 bytes): a cost
+ * independent of the segment size, for the in-order hot path. A retransmission that differs only between the samples
+ * goes unnoticed; 'full' checks every byte.
+ */
+function sampleHash(b: Uint8Array): number {
+  const n = b.length;
+  if (n <= SAMPLES * 4) return hashBytes(b);
+  let h = 0x811c9dc5 ^ n;
+  const step = (n - 4) / (SAMPLES - 1);
+  for (let k = 0; k < SAMPLES; k++) {
+    const i = Math.floor(k * step);
+    h = Math.imul(h ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)), 0x01000193);
+    h ^= h >>> 15;
+  }
+  return h | 0;
+}
+
 function tunnelPrefix(t: TunnelInfo): string {
   return t.outerSrc < t.outerDst ? `${t.outerSrc}>${t.outerDst}|` : `${t.outerDst}>${t.outerSrc}|`;
 }
@@ -237,6 +264,7 @@ export class TcpReassembler {
   private readonly maxClosed: number;
   private readonly ackTolerance: number;
   private readonly historySize: number;
+  private readonly hash: (b: Uint8Array) => number;
   private readonly serverPorts: Set<number>;
 
   private readonly table = new Map<string, Connection>();
@@ -280,7 +308,9 @@ export class TcpReassembler {
     this.closedLinger = options.closedLingerSeconds ?? 30;
     this.maxClosed = Math.max(0, options.maxClosedConnections ?? 10_000);
     this.ackTolerance = options.ackedGapTolerance ?? 0;
-    this.historySize = Math.max(0, Math.floor(options.retransmissionHistory ?? 16));
+    const check = options.retransmissionCheck ?? 'sampled';
+    this.historySize = check === 'off' ? 0 : Math.max(0, Math.floor(options.retransmissionHistory ?? 16));
+    this.hash = check === 'full' ? hashBytes : sampleHash;
     this.serverPorts = new Set([...DEFAULT_SERVER_PORTS, ...(options.serverPorts ?? [])]);
   }
 
@@ -762,7 +792,7 @@ export class TcpReassembler {
     const i = s.historyPos * 3;
     s.history[i] = offset;
     s.history[i + 1] = data.length;
-    s.history[i + 2] = hashBytes(data);
+    s.history[i + 2] = this.hash(data);
     s.historyPos = (s.historyPos + 1) % this.historySize;
   }
 
@@ -775,7 +805,7 @@ export class TcpReassembler {
       const o = h[i];
       const n = h[i + 1];
       if (o < off || o + n > end || n <= 0) continue;
-      if (hashBytes(bytes.subarray(o - off, o - off + n)) !== h[i + 2]) {
+      if (this.hash(bytes.subarray(o - off, o - off + n)) !== h[i + 2]) {
         this.mismatch(c, d, o, frame);
         return;
       }

@@ -115,6 +115,30 @@ describe('TcpReassembler', () => {
     assert.equal(r.bufferedBytes, 3);
   });
 
+  it("checks large retransmissions by sampled hash by default and byte for byte with retransmissionCheck 'full'", () => {
+    const original = Buffer.alloc(1400);
+    for (let i = 0; i < original.length; i++) original[i] = (i * 7) & 0xff;
+    const oneByteChanged = Buffer.from(original);
+    oneByteChanged[701] ^= 0x20;
+    const otherContent = Buffer.alloc(1400, 0x41);
+    for (const [mode, changed, expected] of [
+      ['full', oneByteChanged, 1],
+      ['sampled', otherContent, 1],
+      ['off', otherContent, 0],
+    ] as const) {
+      const rec = new Recorder();
+      const r = new TcpReassembler(rec, { retransmissionCheck: mode });
+      const m = new PacketMaker();
+      const { c, s } = handshake(r, m);
+      r.packet(m.c({ seq: c, ack: s, data: original }));
+      r.packet(m.c({ seq: c, ack: s, data: Buffer.from(original) }));
+      r.packet(m.c({ seq: c, ack: s, data: changed }));
+      assert.equal(rec.problemCodes().length, expected, mode);
+      assert.equal(r.retransmissions, 2);
+      assert.ok(rec.stream(1, 0).equals(original));
+    }
+  });
+
   it('trims partial overlaps at the start and at the end of segments', () => {
     const rec = new Recorder();
     const r = new TcpReassembler(rec);
