@@ -101,6 +101,8 @@ export interface TcpReassemblyStats {
   outOfOrderSegments: number;
   /** Segments that partly repeated bytes already seen (trimmed). */
   partialOverlaps: number;
+  /** Bytes of in-order segments cut by the capture's snaplen (reported as gaps, not as ACKed-unseen). */
+  truncatedBytes: number;
   /** Segments more than the largest possible window ahead (dropped). */
   outOfWindowSegments: number;
   bufferedBytes: number;
@@ -248,6 +250,18 @@ function connectionKey(src: string, sport: number, dst: string, dport: number, t
   return tunnel === undefined ? k : tunnelPrefix(tunnel) + k;
 }
 
+/**
+ * Segment length the headers claim for a packet whose payload the snaplen cut; bounded by what the frame lost so a
+ * malformed length field cannot invent bytes.
+ */
+function segmentLengthOnWire(p: DecodedPacket, tcp: TcpInfo, captured: number): number {
+  const ip = p.ip;
+  if (ip === undefined || p.capturedLength >= p.length) return captured;
+  const claimed = ip.totalLength - ip.headerLength - tcp.headerLength;
+  if (!(claimed > captured)) return captured;
+  return Math.min(claimed, captured + (p.length - p.capturedLength));
+}
+
 function directionOf(c: Connection, src: string, sport: number): StreamDirection {
   return c.info.clientPort === sport && c.info.clientAddr === src ? 0 : 1;
 }
@@ -292,6 +306,7 @@ export class TcpReassembler {
     outOfOrderSegments: 0,
     partialOverlaps: 0,
     outOfWindowSegments: 0,
+    truncatedBytes: 0,
     peakBufferedBytes: 0,
     memoryBudgetEvents: 0,
   };
@@ -352,6 +367,7 @@ export class TcpReassembler {
     let conn = this.lookup(key, ip.src, tcp, teid);
     const flags = tcp.flags;
     const len = p.payload === undefined ? 0 : p.payload.length;
+    const wireLen = p.payloadTruncated === true ? segmentLengthOnWire(p, tcp, len) : len;
     const pureSyn = (flags & (SYN | ACK)) === SYN;
 
     if (conn !== null) {
@@ -367,13 +383,13 @@ export class TcpReassembler {
       }
     }
     if (conn === null) {
-      if ((flags & RST) !== 0 || ((flags & SYN) === 0 && len === 0)) {
+      if ((flags & RST) !== 0 || ((flags & SYN) === 0 && wireLen === 0)) {
         this.st.ignoredPackets++;
         return;
       }
       conn = this.open(key, p, tcp, teid);
     }
-    this.segment(conn, p, tcp, len);
+    this.segment(conn, p, tcp, len, wireLen);
   }
 
   /** Advance packet time without a packet (live capture idle): expires idle connections. */
@@ -466,7 +482,7 @@ export class TcpReassembler {
     return c;
   }
 
-  private segment(c: Connection, p: DecodedPacket, tcp: TcpInfo, len: number): void {
+  private segment(c: Connection, p: DecodedPacket, tcp: TcpInfo, len: number, wireLen: number): void {
     const d = directionOf(c, (p.ip as NonNullable<DecodedPacket['ip']>).src, tcp.srcPort);
     const s = c.dirs[d];
     const r = c.dirs[d ^ 1];
@@ -489,14 +505,23 @@ export class TcpReassembler {
       }
       dataSeq = (tcp.seq + 1) >>> 0;
     }
-    const carries = len > 0 || (flags & FIN) !== 0;
+    const carries = wireLen > 0 || (flags & FIN) !== 0;
     if (!s.started && carries) s.start(dataSeq);
-    if (s.started && carries) this.data(c, d, s, dataSeq, p, len, flags);
+    if (s.started && carries) this.data(c, d, s, dataSeq, p, len, wireLen, flags);
     if ((flags & ACK) !== 0 && !c.closed) this.ack(c, (d ^ 1) as StreamDirection, r, s, tcp.ack, c.last);
     if (!c.closed && c.dirs[0].ended && c.dirs[1].ended) this.close(c);
   }
 
-  private data(c: Connection, d: StreamDirection, s: Direction, dataSeq: number, p: DecodedPacket, len: number, flags: number): void {
+  private data(
+    c: Connection,
+    d: StreamDirection,
+    s: Direction,
+    dataSeq: number,
+    p: DecodedPacket,
+    len: number,
+    wireLen: number,
+    flags: number,
+  ): void {
     const delta = (dataSeq - s.nextSeq) | 0;
     if (delta > MAX_AHEAD) {
       this.st.outOfWindowSegments++;
@@ -506,14 +531,15 @@ export class TcpReassembler {
     }
     const off = s.nextOffset + delta;
     let end = off + len;
-    if ((flags & FIN) !== 0 && s.finOffset < 0 && end >= s.nextOffset) s.finOffset = end;
-    if (s.finOffset >= 0 && end > s.finOffset) {
-      if (off >= s.finOffset || len === 0) {
-        if (len > 0) this.reportOnce(c, REPORTED_AFTER_FIN, p.frame, problem('tcp', 'tcp-data-after-fin', 'warning', `data after FIN in direction ${d}, ignored`));
+    const wireEnd = off + wireLen;
+    if ((flags & FIN) !== 0 && s.finOffset < 0 && wireEnd >= s.nextOffset) s.finOffset = wireEnd;
+    if (s.finOffset >= 0 && wireEnd > s.finOffset) {
+      if (off >= s.finOffset || wireLen === 0) {
+        if (wireLen > 0) this.reportOnce(c, REPORTED_AFTER_FIN, p.frame, problem('tcp', 'tcp-data-after-fin', 'warning', `data after FIN in direction ${d}, ignored`));
         this.checkFin(c, d, s);
         return;
       }
-      end = s.finOffset;
+      if (end > s.finOffset) end = s.finOffset;
     }
     if (end > off) {
       const payload = p.payload as Buffer;
@@ -535,6 +561,15 @@ export class TcpReassembler {
         if (s.held.length > 0) this.drain(c, d, s, m, off, payload.subarray(0, end - off));
       } else {
         this.hold(c, d, s, off, payload.subarray(0, end - off), m);
+      }
+    }
+    if (wireLen > len && s.nextOffset === end && wireEnd > end) {
+      // the snaplen cut this segment's tail: those bytes were seen on the wire, just not kept
+      const cut = Math.min(wireEnd, s.finOffset >= 0 ? s.finOffset : wireEnd) - end;
+      if (cut > 0) {
+        this.st.truncatedBytes += cut;
+        this.gap(c, d, s, cut, c.last, false);
+        this.drain(c, d, s, c.last, 0, null);
       }
     }
     this.checkFin(c, d, s);
@@ -570,9 +605,9 @@ export class TcpReassembler {
     this.handler.data(c.info, d, chunk);
   }
 
-  private gap(c: Connection, d: StreamDirection, s: Direction, length: number, m: Moment): void {
+  private gap(c: Connection, d: StreamDirection, s: Direction, length: number, m: Moment, countAcked = true): void {
     const ackedEnd = Math.min(s.nextOffset + length, s.maxAcked);
-    if (ackedEnd > s.nextOffset) this.st.ackedUnseenBytes += ackedEnd - s.nextOffset;
+    if (countAcked && ackedEnd > s.nextOffset) this.st.ackedUnseenBytes += ackedEnd - s.nextOffset;
     this.st.gaps++;
     this.st.gapBytes += length;
     const g: StreamGap = { tsSec: m.tsSec, tsNsec: m.tsNsec, streamOffset: s.nextOffset, length, frame: m.frame };

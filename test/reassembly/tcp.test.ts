@@ -543,6 +543,36 @@ describe('TcpReassembler', () => {
     assert.equal(r.stats.evictedConnections, 2500 - 50);
   });
 
+  it('reports the tail of a segment cut by the snaplen as a gap at once, not as ACKed-unseen loss', () => {
+    const rec = new Recorder();
+    const r = new TcpReassembler(rec);
+    const m = new PacketMaker();
+    const { c, s } = handshake(r, m);
+    const cut = m.c({ seq: c, ack: s, data: 'abcdef' }); // 16 bytes on the wire, 6 captured
+    cut.length += 10;
+    assert.ok(cut.ip);
+    cut.ip.totalLength += 10;
+    cut.payloadTruncated = true;
+    r.packet(cut);
+    r.packet(m.s({ seq: s, ack: c + 16 }));
+    r.packet(m.c({ seq: c + 16, ack: s, data: 'next' }));
+    assert.deepEqual(rec.of('gap').map((e) => [e.offset, e.length, e.frame]), [[6, 10, 4]]);
+    assert.equal(rec.text(1, 0), 'abcdefnext');
+    assert.equal(r.stats.truncatedBytes, 10);
+    assert.equal(r.ackedUnseenBytes, 0);
+    // a length field claiming more than the frame lost is not believed
+    const bogus = m.c({ seq: c + 20, ack: s, data: 'xy' });
+    bogus.length += 3;
+    assert.ok(bogus.ip);
+    bogus.ip.totalLength += 5000;
+    bogus.payloadTruncated = true;
+    r.packet(bogus);
+    assert.deepEqual(rec.of('gap').map((e) => [e.offset, e.length]), [
+      [6, 10],
+      [22, 3],
+    ]);
+  });
+
   it('ignores data after a FIN and segments beyond any possible window', () => {
     const rec = new Recorder();
     const r = new TcpReassembler(rec);
