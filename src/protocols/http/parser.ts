@@ -110,6 +110,9 @@ interface Direction {
   resyncStartFrame: number;
   anyMessage: boolean;
   ended: boolean;
+  /** Frames and time of the chunks that carried the current partial line (a message's start line). */
+  lineFrames: number[];
+  lineTime: PacketTime;
 }
 
 function newDirection(dir: StreamDirection): Direction {
@@ -129,6 +132,8 @@ function newDirection(dir: StreamDirection): Direction {
     resyncStartFrame: 0,
     anyMessage: false,
     ended: false,
+    lineFrames: [],
+    lineTime: { tsSec: 0, tsNsec: 0 },
   };
 }
 
@@ -353,6 +358,11 @@ export class HttpConnectionParser {
             this.checkSniffBudget(d);
             break;
           }
+          if (d.line.length === 0) {
+            d.lineFrames = [];
+            d.lineTime = d.chunkTime;
+          }
+          for (const f of d.chunkFrames) if (d.lineFrames[d.lineFrames.length - 1] !== f) d.lineFrames.push(f);
           d.line.append(piece);
           if (nl < 0) {
             this.checkSniffBudget(d);
@@ -492,10 +502,10 @@ export class HttpConnectionParser {
       bodyLost: 0,
       complete: true,
       streamOffset: offset,
-      frames: [...d.chunkFrames],
-      firstFrame: d.chunkFrames[0] ?? d.chunkFrame,
+      frames: d.lineFrames.length > 0 ? [...d.lineFrames] : [...d.chunkFrames],
+      firstFrame: d.lineFrames[0] ?? d.chunkFrames[0] ?? d.chunkFrame,
       lastFrame: d.chunkFrame,
-      firstTime: d.chunkTime,
+      firstTime: d.lineFrames.length > 0 ? d.lineTime : d.chunkTime,
       lastTime: d.chunkTime,
       problems: [],
     };
