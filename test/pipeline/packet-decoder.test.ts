@@ -234,3 +234,251 @@ test('SLL, SLL2, NULL (both byte orders), raw IP link types agree with tshark', 
   check(228, [a, c], 'ipv4');
   check(229, [b], 'ipv6');
 });
+
+// ---- PacketDecoder behaviour on crafted frames ----
+
+test('a whole record for VLAN-tagged IPv4/UDP', () => {
+  const dec = new PacketDecoder();
+  const data = ethernet(0x0800, ipv4({ src: '10.0.0.1', dst: '10.0.0.2', id: 1 }, udp(1111, 2222, Buffer.from('abc'))), { tags: [[0x8100, 7]] });
+  const p = dec.decode(frame(data, { number: 9, tsSec: 5, tsNsec: 6 }));
+  assert.deepEqual(
+    { ...p, payload: p.payload?.toString() },
+    {
+      tsSec: 5,
+      tsNsec: 6,
+      frame: 9,
+      length: data.length,
+      capturedLength: data.length,
+      link: { linkType: 1, name: 'eth', dstMac: '00:11:22:33:44:55', srcMac: '66:77:88:99:aa:bb', vlans: [7], etherType: 0x0800 },
+      problems: [],
+      ip: { version: 4, src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, ttl: 64, totalLength: 31, headerLength: 20, dscp: 0 },
+      transport: { kind: 'udp', srcPort: 1111, dstPort: 2222, length: 11, checksum: 0 },
+      payload: 'abc',
+    },
+  );
+  // the payload is a view into the frame, not a copy
+  assert.equal(p.payload?.buffer, data.buffer);
+});
+
+test('problem offsets count from the start of the frame', () => {
+  const dec = new PacketDecoder();
+  const p = dec.decode(frame(ethernet(0x0800, ipv4({}, udp(1, 2, Buffer.alloc(4), 300)), { tags: [[0x8100, 1]] })));
+  assert.equal(p.problems[0].code, 'udp-length-past-ip-payload');
+  assert.equal(p.problems[0].offset, 14 + 4 + 20 + 4);
+});
+
+test('capture-stage problems come first in the record', () => {
+  const dec = new PacketDecoder();
+  const f = frame(ethernet(0x0800, ipv4({}, udp(1, 2, Buffer.alloc(0)))));
+  f.problems.push({ code: 'pcap-x', severity: 'note', message: 'from the reader', layer: 'pcap' });
+  const p = dec.decode(f);
+  assert.deepEqual(p.problems.map((x) => x.code), ['pcap-x']);
+  assert.notEqual(p.problems, f.problems);
+});
+
+test('fragments: the incomplete ones have ip.fragment and no transport; the completing one decodes the datagram', () => {
+  const dec = new PacketDecoder();
+  const body = udp(5000, 6000, Buffer.from('x'.repeat(100)));
+  const mk = (o: number, n: number, mf: boolean, num: number): DecodedPacket =>
+    dec.decode(frame(ethernet(0x0800, ipv4({ id: 99, fragOffset: o, mf }, body.subarray(o, o + n))), { number: num }));
+  const a = mk(48, body.length - 48, false, 1);
+  assert.equal(a.protocolName, 'IPv4 fragment');
+  assert.deepEqual(a.ip?.fragment, { id: 99, offset: 48, moreFragments: false });
+  assert.equal(a.transport, undefined);
+  assert.equal(a.payload, undefined);
+  assert.equal(dec.pendingDatagrams, 1);
+  const b = mk(0, 48, true, 2);
+  assert.equal(b.ip?.fragment, undefined);
+  assert.deepEqual(b.ip?.reassembledFrom, [2, 1]);
+  assert.equal(b.ip?.totalLength, 20 + body.length);
+  assert.deepEqual(b.transport, { kind: 'udp', srcPort: 5000, dstPort: 6000, length: 108, checksum: 0 });
+  assert.equal(b.payload?.toString(), 'x'.repeat(100));
+  assert.equal(b.protocolName, undefined);
+  assert.equal(dec.pendingDatagrams, 0);
+});
+
+test('problems inside a reassembled datagram say their offset is within it', () => {
+  const dec = new PacketDecoder();
+  const body = udp(5000, 6000, Buffer.alloc(16), 500);
+  dec.decode(frame(ethernet(0x0800, ipv4({ id: 5, mf: true }, body.subarray(0, 8))), { number: 1 }));
+  const p = dec.decode(frame(ethernet(0x0800, ipv4({ id: 5, fragOffset: 8 }, body.subarray(8))), { number: 2 }));
+  const bad = p.problems.find((x) => x.code === 'udp-length-past-ip-payload');
+  assert.ok(bad);
+  assert.equal(bad.offset, 4);
+  assert.match(bad.message, /reassembled datagram/);
+});
+
+test('IPv6 fragmentable part starting with a destination options header', () => {
+  const dec = new PacketDecoder();
+  const fragmentable = Buffer.concat([ipv6Ext(17), udp(53, 5353, Buffer.alloc(40, 1))]);
+  const mk = (o: number, n: number, more: boolean, num: number): DecodedPacket =>
+    dec.decode(frame(ethernet(0x86dd, ipv6({ nextHeader: 44 }, Buffer.concat([ipv6Frag(60, o, more, 1234), fragmentable.subarray(o, o + n)]))), { number: num }));
+  const first = mk(0, 24, true, 1);
+  assert.equal(first.protocolName, 'IPv6 fragment');
+  assert.equal(first.ip?.protocol, 60);
+  const last = mk(24, fragmentable.length - 24, false, 2);
+  assert.equal(last.ip?.protocol, 17);
+  assert.equal(last.ip?.headerLength, 48 + 8);
+  assert.equal(last.transport?.srcPort, 53);
+  assert.equal(last.payload?.length, 40);
+});
+
+test('fragment timeouts run on packet time and land on the frame that noticed; flush gives the rest', () => {
+  const dec = new PacketDecoder({ fragments: { timeoutSeconds: 30 } });
+  dec.decode(frame(ethernet(0x0800, ipv4({ id: 1, mf: true }, Buffer.alloc(8))), { number: 1, tsSec: 100 }));
+  dec.decode(frame(ethernet(0x0800, ipv4({ id: 2, mf: true }, Buffer.alloc(8))), { number: 2, tsSec: 120 }));
+  const quiet = dec.decode(frame(ethernet(0x0800, ipv4({}, udp(1, 2, Buffer.alloc(0)))), { number: 3, tsSec: 130 }));
+  assert.deepEqual(quiet.problems, []);
+  const later = dec.decode(frame(ethernet(0x0800, ipv4({}, udp(1, 2, Buffer.alloc(0)))), { number: 4, tsSec: 131 }));
+  assert.deepEqual(later.problems.map((x) => x.code), ['ip-fragment-timeout']);
+  assert.match(later.problems[0].message, /frames 1\)/);
+  const left = dec.flush();
+  assert.equal(left.length, 1);
+  assert.deepEqual(left[0].frames, [2]);
+  assert.equal(left[0].problem.code, 'ip-fragment-incomplete');
+});
+
+test('a fragment cut by the snaplen is not reassembled', () => {
+  const dec = new PacketDecoder();
+  const data = ethernet(0x0800, ipv4({ id: 1, mf: true }, Buffer.alloc(800)));
+  const p = dec.decode(frame(data.subarray(0, 200), { originalLength: data.length }));
+  assert.equal(p.protocolName, 'IPv4 fragment');
+  assert.deepEqual(p.problems.map((x) => x.code), ['ipv4-truncated', 'ip-fragment-truncated']);
+  assert.equal(dec.pendingDatagrams, 0);
+});
+
+test('GTP-U: tunnel record, inner TCP with sequence; the depth is recorded for GTP in GTP', () => {
+  const dec = new PacketDecoder();
+  const innerTcp = ipv4({ src: '100.64.0.1', dst: '8.8.8.8', protocol: 6 }, tcp({ sport: 40000, dport: 80, seq: 5 }, Buffer.from('GET')));
+  const one = dec.decode(frame(ethernet(0x0800, ipv4({ src: '10.1.1.1', dst: '10.2.2.2' }, udp(2152, 2152, gtpu({ teid: 42, seq: 3 }, innerTcp))))));
+  assert.deepEqual(one.tunnel, { kind: 'gtp-u', outerSrc: '10.1.1.1', outerDst: '10.2.2.2', outerSrcPort: 2152, outerDstPort: 2152, teid: 42, messageType: 255, sequence: 3 });
+  assert.equal(one.ip?.src, '100.64.0.1');
+  assert.equal(one.transport?.kind, 'tcp');
+  assert.equal(one.payload?.toString(), 'GET');
+
+  const nested = ipv4({ src: '10.3.3.3', dst: '10.4.4.4' }, udp(2152, 2152, gtpu({ teid: 43 }, innerTcp)));
+  const two = dec.decode(frame(ethernet(0x0800, ipv4({ src: '10.1.1.1', dst: '10.2.2.2' }, udp(2152, 2152, gtpu({ teid: 42 }, nested))))));
+  assert.equal(two.tunnel?.teid, 43);
+  assert.equal(two.tunnel?.outerSrc, '10.3.3.3');
+  assert.equal(two.tunnel?.depth, 2);
+  assert.equal(two.ip?.src, '100.64.0.1');
+});
+
+test('GTP-U nested past the depth limit stops unwrapping with a warning', () => {
+  const dec = new PacketDecoder({ maxTunnelDepth: 4 });
+  let pkt = ipv4({ src: '100.64.0.1', dst: '100.64.0.2' }, udp(1, 2, Buffer.from('end')));
+  for (let i = 0; i < 6; i++) pkt = ipv4({ src: `10.0.0.${i}`, dst: '10.9.9.9' }, udp(2152, 2152, gtpu({ teid: i }, pkt)));
+  const p = dec.decode(frame(ethernet(0x0800, pkt)));
+  assert.deepEqual(p.problems.map((x) => x.code), ['gtpu-too-deep']);
+  assert.equal(p.tunnel?.depth, 4);
+  assert.equal(p.tunnel?.teid, 2);
+  assert.equal(p.ip?.src, '10.0.0.1');
+  assert.equal(p.transport?.kind, 'udp');
+  assert.equal(p.transport?.dstPort, 2152);
+});
+
+test('GTP-U signalling and non-IP T-PDUs keep the outer datagram', () => {
+  const dec = new PacketDecoder();
+  const echo = dec.decode(frame(ethernet(0x0800, ipv4({ src: '10.1.1.1' }, udp(40000, 2152, gtpu({ teid: 0, type: 1, seq: 7 }, Buffer.alloc(0)))))));
+  assert.equal(echo.protocolName, 'GTP-U Echo Request');
+  assert.equal(echo.ip?.src, '10.1.1.1');
+  assert.equal(echo.transport?.dstPort, 2152);
+  assert.equal(echo.tunnel?.messageType, 1);
+  assert.equal(echo.payload?.length, 12);
+  const junk = dec.decode(frame(ethernet(0x0800, ipv4({ src: '10.1.1.1' }, udp(2152, 2152, gtpu({ teid: 9 }, Buffer.from([0x11, 0x22, 0x33])))))));
+  assert.equal(junk.protocolName, 'GTP-U G-PDU');
+  assert.equal(junk.ip?.src, '10.1.1.1');
+  assert.deepEqual(junk.problems.map((x) => x.code), ['ip-bad-version']);
+  assert.equal(junk.problems[0].offset, 14 + 20 + 8 + 8);
+  const empty = dec.decode(frame(ethernet(0x0800, ipv4({}, udp(2152, 2152, gtpu({ teid: 9 }, Buffer.alloc(0)))))));
+  assert.deepEqual(empty.problems.map((x) => x.code), ['gtpu-empty-gpdu']);
+  // another GTP version on the port is plain UDP
+  const v2 = dec.decode(frame(ethernet(0x0800, ipv4({}, udp(2152, 2152, gtpu({ flags: 0x48 }, Buffer.alloc(8)))))));
+  assert.equal(v2.tunnel, undefined);
+  assert.equal(v2.transport?.dstPort, 2152);
+  assert.equal(v2.payload?.length, 16);
+});
+
+test('non-IP and unknown link types give named records, no exception', () => {
+  const dec = new PacketDecoder();
+  const arp = dec.decode(frame(ethernet(0x0806, Buffer.alloc(28))));
+  assert.equal(arp.protocolName, 'ARP');
+  assert.equal(arp.ip, undefined);
+  const unk = dec.decode(frame(Buffer.alloc(40), { linkType: 147 }));
+  assert.equal(unk.protocolName, 'Link type 147');
+  assert.equal(unk.problems[0].code, 'link-unsupported-type');
+  const icmp = dec.decode(frame(ethernet(0x0800, ipv4({ protocol: 1 }, Buffer.alloc(8)))));
+  assert.equal(icmp.protocolName, 'ICMP');
+  const raw = dec.decode(frame(Buffer.from([0x50, 1, 2, 3]), { linkType: 101 }));
+  assert.equal(raw.problems[0].code, 'ip-bad-version');
+  const nullV6 = dec.decode(frame(Buffer.concat([Buffer.from([10, 0, 0, 0]), ipv6({}, udp(1, 2, Buffer.alloc(0)))]), { linkType: 0 }));
+  assert.equal(nullV6.ip?.version, 6);
+});
+
+const TUNNELLED = ethernet(
+  0x0800,
+  ipv4({}, udp(2152, 2152, gtpu({ teid: 1, seq: 2, exts: [[0x85, Buffer.from([0, 1])]] }, ipv4({ src: '100.64.0.1', dst: '100.64.0.2', protocol: 6 }, tcp({ options: Buffer.from([2, 4, 5, 0xb4]) }, Buffer.from('payload')))))),
+  { tags: [[0x8100, 3]] },
+);
+
+test('cut by the snaplen at every byte: never throws; past the link header only notes, never errors', () => {
+  const dec = new PacketDecoder();
+  for (let cut = 0; cut <= TUNNELLED.length; cut++) {
+    const p = dec.decode(frame(TUNNELLED.subarray(0, cut), { originalLength: TUNNELLED.length }));
+    if (cut === TUNNELLED.length) {
+      assert.deepEqual(p.problems, []);
+      assert.equal(p.payload?.toString(), 'payload');
+      continue;
+    }
+    assert.ok(p.problems.length > 0 || p.payloadTruncated, `cut ${cut}`);
+    if (cut >= 18) assert.deepEqual(p.problems.filter((x) => x.severity === 'error'), [], `cut ${cut}`);
+    if (p.payload) assert.ok(p.payload.length <= cut);
+  }
+});
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+}
+
+test('mutated and random frames on every link type never throw and stay within the frame', () => {
+  const rnd = prng(12345);
+  const seeds: Array<[number, Buffer]> = [
+    [1, TUNNELLED],
+    [1, ethernetPackets()[13]],
+    [1, ethernetPackets()[15]],
+    [101, ipv6({ nextHeader: 0 }, Buffer.concat([ipv6Ext(44), ipv6Frag(17, 0, true, 1), Buffer.alloc(16)]))],
+    [0, Buffer.concat([Buffer.from([2, 0, 0, 0]), ipv4({}, udp(2152, 2152, gtpu({}, ipv4({}, udp(1, 2, Buffer.alloc(4))))))])],
+    [113, Buffer.concat([Buffer.alloc(14), Buffer.from([0x08, 0x00]), ipv4({ protocol: 6 }, tcp({}, Buffer.alloc(4)))])],
+    [276, Buffer.concat([Buffer.from([0x86, 0xdd]), Buffer.alloc(18), ipv6({}, udp(1, 2, Buffer.alloc(4)))])],
+  ];
+  const dec = new PacketDecoder({ fragments: { maxPendingDatagrams: 64, maxBufferedBytes: 1 << 20 } });
+  let n = 0;
+  for (let round = 0; round < 3000; round++) {
+    for (const [linkType, base] of seeds) {
+      const data = Buffer.from(base);
+      const flips = 1 + (rnd() % 6);
+      for (let i = 0; i < flips; i++) data[rnd() % data.length] = rnd() & 0xff;
+      const len = rnd() % 4 === 0 ? rnd() % (data.length + 1) : data.length;
+      const p = dec.decode(frame(data.subarray(0, len), { linkType, number: ++n, tsSec: 1000 + (n >> 8) }));
+      assert.ok(Array.isArray(p.problems));
+      if (p.payload && !p.ip?.reassembledFrom && !p.tunnel?.outerReassembledFrom) {
+        assert.ok(p.payload.byteOffset >= data.byteOffset && p.payload.byteOffset + p.payload.length <= data.byteOffset + len);
+      }
+    }
+  }
+  const garbage = Buffer.alloc(200);
+  for (let i = 0; i < 2000; i++) {
+    for (let j = 0; j < garbage.length; j++) garbage[j] = rnd() & 0xff;
+    for (const lt of [0, 1, 101, 108, 113, 228, 229, 276]) dec.decode(frame(garbage.subarray(0, rnd() % 200), { linkType: lt, number: ++n }));
+  }
+  assert.ok(dec.pendingDatagrams <= 64);
+  dec.flush();
+});
