@@ -49,6 +49,12 @@ export interface TcpReassemblerOptions {
   maxBufferedPerConnection?: number;
   /** Held bytes per direction before the first hole is declared a gap. Default 4 MiB. */
   maxBufferedPerDirection?: number;
+  /**
+   * Held segments per direction and in all, whatever their size: tiny hostile segments must not pile up objects
+   * (nor make list insertion quadratic). Defaults 4096 and 262 144.
+   */
+  maxHeldSegmentsPerDirection?: number;
+  maxHeldSegments?: number;
   /** Tracked open connections; the least recently active is evicted beyond this. Default 100 000. */
   maxConnections?: number;
   /** Packet-time idle timeout in seconds after which an open connection ends with 'timeout'. Default 300. */
@@ -272,6 +278,8 @@ export class TcpReassembler {
   private readonly maxBuffered: number;
   private readonly maxPerConnection: number;
   private readonly maxPerDirection: number;
+  private readonly maxSegmentsPerDirection: number;
+  private readonly maxSegments: number;
   private readonly maxConnections: number;
   private readonly idleTimeout: number;
   private readonly closedLinger: number;
@@ -289,6 +297,7 @@ export class TcpReassembler {
   private clock = -Infinity;
   private nextId = 1;
   private buffered = 0;
+  private heldSegments = 0;
   private readonly st: Omit<TcpReassemblyStats, 'activeConnections' | 'closedConnections' | 'bufferedBytes'> = {
     packets: 0,
     ignoredPackets: 0,
@@ -318,6 +327,8 @@ export class TcpReassembler {
     this.maxBuffered = options.maxBufferedBytes ?? 64 * MIB;
     this.maxPerConnection = options.maxBufferedPerConnection ?? 8 * MIB;
     this.maxPerDirection = options.maxBufferedPerDirection ?? 4 * MIB;
+    this.maxSegmentsPerDirection = Math.max(1, options.maxHeldSegmentsPerDirection ?? 4096);
+    this.maxSegments = Math.max(1, options.maxHeldSegments ?? 262_144);
     this.maxConnections = Math.max(1, options.maxConnections ?? 100_000);
     this.idleTimeout = options.idleTimeoutSeconds ?? 300;
     this.closedLinger = options.closedLingerSeconds ?? 30;
@@ -368,12 +379,16 @@ export class TcpReassembler {
     const flags = tcp.flags;
     const len = p.payload === undefined ? 0 : p.payload.length;
     const wireLen = p.payloadTruncated === true ? segmentLengthOnWire(p, tcp, len) : len;
-    const pureSyn = (flags & (SYN | ACK)) === SYN;
+    const synFlags = flags & (SYN | ACK);
 
     if (conn !== null) {
       const sender = conn.dirs[directionOf(conn, ip.src, tcp.srcPort)];
-      if (pureSyn && sender.isn !== tcp.seq) {
-        // a new SYN with another ISN: the 4-tuple is reused by a new connection
+      // a SYN with another ISN: the 4-tuple is reused by a new connection. A SYN-ACK counts too when this side's
+      // ISN is already known or the connection is closed (the new connection's SYN was not captured).
+      const reused =
+        sender.isn !== tcp.seq &&
+        (synFlags === SYN || (synFlags === (SYN | ACK) && (conn.closed || sender.isn !== -1)));
+      if (reused) {
         if (!conn.closed) this.finish(conn, 'reused', this.moment(p));
         this.forget(conn);
         conn = null;
@@ -626,7 +641,7 @@ export class TcpReassembler {
     let i = 0;
     while (i < held.length && held[i].offset <= s.nextOffset) {
       const h = held[i++];
-      this.release(c, s, h.data.length);
+      this.release(c, s, h.data.length, 1);
       if (cur !== null) {
         const lo = Math.max(h.offset, curOffset);
         const hi = Math.min(h.end, curOffset + cur.length);
@@ -660,11 +675,13 @@ export class TcpReassembler {
     }
     let pos = off;
     let added = 0;
+    let pieces = 0;
     while (i < held.length && held[i].offset < end) {
       const h = held[i];
       if (h.offset > pos) {
         held.splice(i, 0, this.piece(bytes, off, pos, h.offset, m.frame));
         added += h.offset - pos;
+        pieces++;
         i++;
       }
       const lo = Math.max(pos, h.offset);
@@ -676,6 +693,7 @@ export class TcpReassembler {
     if (pos < end) {
       held.splice(i, 0, this.piece(bytes, off, pos, end, m.frame));
       added += end - pos;
+      pieces++;
     }
     if (added === 0) {
       this.st.retransmissions++;
@@ -687,6 +705,7 @@ export class TcpReassembler {
     s.heldBytes += added;
     c.heldBytes += added;
     this.buffered += added;
+    this.heldSegments += pieces;
     this.buffering.add(c);
     this.enforceBudgets(c, d, s, m);
     // measured once the budgets are enforced: the one segment copied before that is transient
@@ -700,7 +719,8 @@ export class TcpReassembler {
     return { offset: from, end: to, data, frame };
   }
 
-  private release(c: Connection, s: Direction, n: number): void {
+  private release(c: Connection, s: Direction, n: number, segments: number): void {
+    this.heldSegments -= segments;
     s.heldBytes -= n;
     c.heldBytes -= n;
     this.buffered -= n;
@@ -708,7 +728,7 @@ export class TcpReassembler {
   }
 
   private enforceBudgets(c: Connection, d: StreamDirection, s: Direction, m: Moment): void {
-    while (s.heldBytes > this.maxPerDirection) this.skipHole(c, d, s, m);
+    while (s.heldBytes > this.maxPerDirection || s.held.length > this.maxSegmentsPerDirection) this.skipHole(c, d, s, m);
     if (c.heldBytes > this.maxPerConnection) {
       this.budgetExceeded(c, `connection holds ${c.heldBytes} out-of-order bytes (limit ${this.maxPerConnection})`);
       while (c.heldBytes > this.maxPerConnection) {
@@ -716,13 +736,18 @@ export class TcpReassembler {
         this.skipHole(c, fd, c.dirs[fd], m);
       }
     }
-    while (this.buffered > this.maxBuffered) {
+    while (this.buffered > this.maxBuffered || this.heldSegments > this.maxSegments) {
       const victim = this.buffering.values().next().value as Connection;
-      this.budgetExceeded(victim, `all connections hold ${this.buffered} out-of-order bytes (limit ${this.maxBuffered})`);
+      this.budgetExceeded(
+        victim,
+        `all connections hold ${this.buffered} out-of-order bytes in ${this.heldSegments} segments ` +
+          `(limits ${this.maxBuffered} bytes, ${this.maxSegments} segments)`,
+      );
       const vm = victim === c ? m : victim.last;
       for (const vd of [0, 1] as const) {
         const vs = victim.dirs[vd];
-        while (vs.heldBytes > 0 && this.buffered > this.maxBuffered) this.skipHole(victim, vd, vs, vm);
+        while (vs.heldBytes > 0 && (this.buffered > this.maxBuffered || this.heldSegments > this.maxSegments))
+          this.skipHole(victim, vd, vs, vm);
       }
       if (victim !== c) this.afterProgress(victim);
     }
@@ -790,7 +815,7 @@ export class TcpReassembler {
     c.closed = true;
     c.closedAt = this.clock;
     for (const s of c.dirs) {
-      if (s.heldBytes > 0) this.release(c, s, s.heldBytes);
+      if (s.heldBytes > 0) this.release(c, s, s.heldBytes, s.held.length);
       s.held = [];
       s.history = null;
     }
@@ -803,7 +828,10 @@ export class TcpReassembler {
     if (c.closed) this.closedList.remove(c);
     else {
       this.active.remove(c);
-      for (const s of c.dirs) if (s.heldBytes > 0) this.release(c, s, s.heldBytes);
+      for (const s of c.dirs) {
+        if (s.heldBytes > 0) this.release(c, s, s.heldBytes, s.held.length);
+        s.held = [];
+      }
     }
     this.buffering.delete(c);
     const head = this.table.get(c.key);

@@ -413,6 +413,20 @@ describe('TcpReassembler', () => {
     );
   });
 
+  it('starts a new connection from a SYN-ACK with a new ISN on a closed 4-tuple (its SYN not captured)', () => {
+    const rec = new Recorder();
+    const r = new TcpReassembler(rec);
+    const m = new PacketMaker();
+    const { c, s } = handshake(r, m);
+    r.packet(m.c({ seq: c, ack: s, flags: RST }));
+    r.packet(m.s({ seq: 424242, ack: 777, flags: SYN | ACK }));
+    r.packet(m.c({ seq: 777, ack: 424243, data: 'again' }));
+    r.packet(m.s({ seq: 424242, ack: 777, flags: SYN | ACK })); // retransmitted SYN-ACK: same ISN, same connection
+    assert.deepEqual(rec.of('open').map((e) => e.conn), [1, 2]);
+    assert.equal(rec.text(2, 0), 'again');
+    assert.equal(rec.conns.get(2)?.clientPort, 40000);
+  });
+
   it('keeps the same inner 4-tuple in two GTP-U tunnels apart, and pairs each tunnel’s uplink and downlink TEIDs', () => {
     const rec = new Recorder();
     const r = new TcpReassembler(rec);
@@ -485,6 +499,32 @@ describe('TcpReassembler', () => {
     const budget = rec2.of('problem').filter((e) => e.problem.code === 'tcp-memory-budget');
     assert.ok(budget.length >= 20);
     assert.equal(new Set(budget.map((e) => e.conn)).size, budget.length); // once per connection
+  });
+
+  it('bounds the number of held segments, so a flood of tiny out-of-order segments stays cheap', () => {
+    const rec = new Recorder();
+    const r = new TcpReassembler(rec, { maxHeldSegmentsPerDirection: 100, maxHeldSegments: 150 });
+    const m = new PacketMaker();
+    const { c, s } = handshake(r, m);
+    // 1-byte segments in reverse order: every one is held, none fills the hole at offset 0
+    for (let i = 5000; i >= 1; i--) r.packet(m.c({ seq: c + 2 * i, ack: s, data: 'z' }));
+    assert.ok(r.bufferedBytes <= 100);
+    const m2 = new PacketMaker({ addr: '10.0.0.9', port: 40001 }, { addr: '10.0.0.2', port: 80 });
+    const h = handshake(r, m2);
+    for (let i = 1; i <= 90; i++) r.packet(m2.c({ seq: h.c + 2 * i, ack: h.s, data: 'y' }));
+    assert.ok(r.bufferedBytes <= 150);
+    assert.ok(rec.problemCodes().includes('tcp-memory-budget'));
+    r.flush();
+    assert.equal(r.bufferedBytes, 0);
+    // everything delivered is in stream order with gaps between
+    for (const conn of [1, 2]) {
+      let next = 0;
+      for (const e of rec.events) {
+        if ((e.kind !== 'data' && e.kind !== 'gap') || e.conn !== conn) continue;
+        assert.equal(e.offset, next);
+        next += e.kind === 'data' ? e.text.length : e.length;
+      }
+    }
   });
 
   it('evicts the least recently active connection beyond maxConnections and expires idle ones on packet time', () => {
