@@ -28,7 +28,7 @@ function pcapBytes(linkType: number, packets: Buffer[]): Buffer {
   gh.writeUInt16LE(4, 6);
   gh.writeUInt32LE(262144, 16);
   gh.writeUInt32LE(linkType, 20);
-  const parts = [gh];
+  const parts: Buffer[] = [gh];
   packets.forEach((p, i) => {
     const rh = Buffer.alloc(16);
     rh.writeUInt32LE(1700000000 + i, 0);
