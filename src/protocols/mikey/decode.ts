@@ -597,6 +597,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const data = raw.subarray(pos, pos + len);
         const e: ExtPayload = { type: 21, typeName, nextPayload: np, offset: start, length: 0, extType, extTypeName: nameOf(EXT_TYPE_NAMES, extType), data };
         if (extType === 3) e.keyIds = decodeKeyIds(data, pos, p);
+        else if (extType === 1) e.text = escapeText(data.toString('utf8'));
         pos += len;
         payload = e;
         break;

@@ -199,6 +199,8 @@ export interface ExtPayload extends PayloadBase {
   data: Buffer;
   /** RFC 4563 Key ID entries (extension type 3). */
   keyIds?: KeyIdEntry[];
+  /** SDP IDs (extension type 1) as text, escaped. */
+  text?: string;
 }
 
 export interface TicketPayload extends PayloadBase {
