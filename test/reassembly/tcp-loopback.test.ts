@@ -76,16 +76,38 @@ function readTcpPackets(file: string): DecodedPacket[] {
   return out;
 }
 
-/** tshark's reassembled TCP stream 0, as [client → server, server → client] bytes. */
-function tsharkFollow(file: string): [Buffer, Buffer] {
-  const text = execFileSync('tshark', ['-r', file, '-q', '-z', 'follow,tcp,raw,0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const toServer: string[] = [];
-  const toClient: string[] = [];
+interface FollowedStream {
+  /** Port of tshark's node 0 (the first sender: the client when the SYN is in the capture). */
+  node0Port: number;
+  toServer: Buffer;
+  toClient: Buffer;
+}
+
+/** tshark's reassembled TCP streams (`-z follow,tcp,raw,N` for each N in one run). */
+function tsharkFollow(file: string, streams: number[] = [0]): FollowedStream[] {
+  const args = ['-r', file, '-q'];
+  for (const n of streams) args.push('-z', `follow,tcp,raw,${n}`);
+  const text = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out: FollowedStream[] = [];
+  let toServer: string[] = [];
+  let toClient: string[] = [];
+  let node0Port = -1;
+  const close = (): void => {
+    if (node0Port >= 0) out.push({ node0Port, toServer: Buffer.from(toServer.join(''), 'hex'), toClient: Buffer.from(toClient.join(''), 'hex') });
+    toServer = [];
+    toClient = [];
+    node0Port = -1;
+  };
   for (const line of text.split('\n')) {
-    if (/^\t[0-9a-f]+$/.test(line)) toClient.push(line.slice(1));
+    const node0 = /^Node 0: .*:(\d+)$/.exec(line);
+    if (node0 !== null) {
+      close();
+      node0Port = Number(node0[1]);
+    } else if (/^\t[0-9a-f]+$/.test(line)) toClient.push(line.slice(1));
     else if (/^[0-9a-f]+$/.test(line)) toServer.push(line);
   }
-  return [Buffer.from(toServer.join(''), 'hex'), Buffer.from(toClient.join(''), 'hex')];
+  close();
+  return out;
 }
 
 function reassemble(packets: DecodedPacket[], options?: TcpReassemblerOptions): { rec: Recorder; r: TcpReassembler } {
@@ -98,7 +120,9 @@ function reassemble(packets: DecodedPacket[], options?: TcpReassemblerOptions): 
 
 describe('TcpReassembler on a real loopback HTTP exchange', () => {
   const packets = readTcpPackets(PCAP);
-  const [clientBytes, serverBytes] = tsharkFollow(PCAP);
+  const [followed] = tsharkFollow(PCAP);
+  const clientBytes = followed.toServer;
+  const serverBytes = followed.toClient;
   const dataPackets = packets.filter((p) => (p.payload?.length ?? 0) > 0);
 
   it('gives the same client and server streams as tshark follow,tcp,raw', () => {
@@ -109,6 +133,7 @@ describe('TcpReassembler on a real loopback HTTP exchange', () => {
     assert.ok(info);
     assert.equal(info.handshakeSeen, true);
     assert.equal(info.serverPort, 18090);
+    assert.equal(info.clientPort, followed.node0Port);
     assert.ok(rec.stream(1, 0).equals(clientBytes));
     assert.ok(rec.stream(1, 1).equals(serverBytes));
     assert.deepEqual(
@@ -197,5 +222,27 @@ describe('TcpReassembler on a real loopback HTTP exchange', () => {
     const expected = Buffer.concat([full.subarray(0, gaps[0].offset), full.subarray(gaps[0].offset + lostLen)]);
     assert.ok(rec.stream(1, lostDir).equals(expected));
     assert.ok(rec.stream(1, (1 - lostDir) as 0 | 1).equals(lostDir === 0 ? serverBytes : clientBytes));
+  });
+
+  it('matches tshark on every connection of the HTTP Digest loopback capture (keep-alive, 7 connections)', () => {
+    const file = path.join(repoRoot(), 'captures', 'http-digest-loopback.pcap');
+    const { rec, r } = reassemble(readTcpPackets(file));
+    const ids = [...rec.conns.keys()];
+    assert.equal(ids.length, 7);
+    const expected = tsharkFollow(file, [0, 1, 2, 3, 4, 5, 6]);
+    assert.equal(expected.length, 7);
+    // tshark prints the requested streams in its own order: match them by the client port
+    for (const id of ids) {
+      const info = rec.conns.get(id);
+      assert.ok(info);
+      assert.equal(info.handshakeSeen, true);
+      const want = expected.filter((e) => e.node0Port === info.clientPort);
+      assert.equal(want.length, 1, `client port ${info.clientPort}`);
+      assert.ok(want[0].toServer.length > 0);
+      assert.ok(rec.stream(id, 0).equals(want[0].toServer), `connection ${id} client → server`);
+      assert.ok(rec.stream(id, 1).equals(want[0].toClient), `connection ${id} server → client`);
+    }
+    assert.equal(r.gapBytes, 0);
+    assert.equal(r.stats.activeConnections, 0);
   });
 });
