@@ -57,7 +57,7 @@ export async function runDissect(source: string | undefined, opts: DissectCliOpt
     return 2;
   }
   for (const p of summary.problems) {
-    process.stderr.write(`keyscope: ${p.severity}: ${escapeText(p.message)}\n`);
+    process.stderr.write(`keyscope: ${escapeText(source === '-' ? 'standard input' : source)}: ${p.severity}: ${escapeText(p.message)}\n`);
   }
   return 0;
 }

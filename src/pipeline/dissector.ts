@@ -15,12 +15,10 @@ import { HttpStreamHandler } from '../protocols/http/parser';
 import type { HttpMessage } from '../protocols/http/types';
 import { MIKEY_UDP_PORT } from '../protocols/mikey/port';
 import { MbmsKeyTracker, type MikeyAnalysis } from '../protocols/mikey/tracker';
-import { mikeyInfoLine } from '../protocols/mikey/output';
 import type { KeyStore } from '../protocols/keys';
 import { TcpReassembler, type TcpReassemblerOptions } from '../reassembly/tcp';
 import type { StreamChunk, StreamDirection, StreamGap, TcpCloseReason, TcpConnectionInfo, TcpStreamHandler } from '../reassembly/types';
 import { PacketDecoder, type PacketDecoderOptions } from './packet-decoder';
-import { httpInfoLine } from '../protocols/http/output';
 import { DigestTracker } from '../protocols/http/tracker';
 import { digestCredentialsView, isDigest } from '../protocols/http/auth';
 
@@ -41,12 +39,10 @@ export interface MikeyFrameRecord {
   /** `udp` for a datagram, `http` for an `application/mikey` body (the seeds' transport variants B and C). */
   carrier: 'udp' | 'http';
   analysis: MikeyAnalysis;
-  info: string;
 }
 
 export interface HttpFrameRecord {
   message: HttpMessage;
-  info: string;
 }
 
 export interface DissectedFrame {
@@ -180,7 +176,7 @@ export class Dissector {
 
   private addMikey(record: DissectedFrame, carrier: 'udp' | 'http', bytes: Uint8Array, meta: Parameters<MbmsKeyTracker['process']>[1]): void {
     const analysis = this.mikey.process(bytes, meta);
-    (record.mikey ??= []).push({ carrier, analysis, info: mikeyInfoLine(analysis) });
+    (record.mikey ??= []).push({ carrier, analysis });
     for (const p of analysis.problems) record.problems.push(p);
     this.stats.mikey++;
   }
@@ -199,7 +195,7 @@ export class Dissector {
       }
     }
     const record = target.record;
-    (record.http ??= []).push({ message: m, info: httpInfoLine(m) });
+    (record.http ??= []).push({ message: m });
     for (const p of m.problems) record.problems.push(p);
     this.stats.http++;
     if (m.kind === 'request' && !m.interim && m.responseFrame === undefined) target.waiting.push(m);

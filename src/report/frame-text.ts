@@ -4,6 +4,8 @@
  */
 import type { PacketTime } from '../common/time';
 import type { DissectedFrame } from '../pipeline/dissector';
+import { httpInfoLine } from '../protocols/http/output';
+import { mikeyInfoLine } from '../protocols/mikey/output';
 
 const TCP_FLAG_NAMES: ReadonlyArray<[number, string]> = [
   [0x02, 'SYN'], [0x01, 'FIN'], [0x04, 'RST'], [0x08, 'PSH'], [0x10, 'ACK'], [0x20, 'URG'], [0x40, 'ECE'], [0x80, 'CWR'], [0x100, 'NS'],
@@ -65,8 +67,8 @@ function transportInfo(f: DissectedFrame): string {
 
 export function frameInfo(f: DissectedFrame): string {
   const parts: string[] = [];
-  if (f.mikey) for (const m of f.mikey) parts.push(m.info);
-  if (f.http) for (const m of f.http) parts.push(m.info);
+  if (f.http) for (const h of f.http) parts.push(httpInfoLine(h.message));
+  if (f.mikey) for (const m of f.mikey) parts.push(mikeyInfoLine(m.analysis));
   if (parts.length === 0) parts.push(transportInfo(f));
   let info = parts.join(', ');
   if (f.packet.tunnel) info = `[GTP-U TEID 0x${f.packet.tunnel.teid.toString(16).padStart(8, '0')}] ` + info;
