@@ -69,6 +69,11 @@ export interface TcpReassemblerOptions {
    * directions (a receiver cannot ACK bytes it lacks). Raise it (or use Infinity) for captures merged from two taps.
    */
   ackedGapTolerance?: number;
+  /**
+   * ACK evidence is believed at most this far beyond the highest byte seen in the acknowledged direction (a whole
+   * flight may be missing from the capture, but a bogus ACK must not make a gigabyte of "loss"). Default 16 MiB.
+   */
+  maxAckedAheadBytes?: number;
   /** Delivered segments per direction remembered (as hashes) to check retransmitted bytes. Default 16. */
   retransmissionHistory?: number;
   /**
@@ -139,6 +144,8 @@ class Direction {
   nextOffset = 0;
   /** Highest stream offset the peer acknowledged. */
   maxAcked = 0;
+  /** End of the furthest segment seen (stream offset), held or delivered. */
+  highest = 0;
   finOffset = -1;
   ended = false;
   /** Sorted, non-overlapping, all starting beyond nextOffset. */
@@ -285,6 +292,7 @@ export class TcpReassembler {
   private readonly closedLinger: number;
   private readonly maxClosed: number;
   private readonly ackTolerance: number;
+  private readonly maxAckedAhead: number;
   private readonly historySize: number;
   private readonly hash: (b: Uint8Array) => number;
   private readonly serverPorts: Set<number>;
@@ -334,6 +342,7 @@ export class TcpReassembler {
     this.closedLinger = options.closedLingerSeconds ?? 30;
     this.maxClosed = Math.max(0, options.maxClosedConnections ?? 10_000);
     this.ackTolerance = options.ackedGapTolerance ?? 0;
+    this.maxAckedAhead = Math.max(0, options.maxAckedAheadBytes ?? 16 * MIB);
     const check = options.retransmissionCheck ?? 'sampled';
     this.historySize = check === 'off' ? 0 : Math.max(0, Math.floor(options.retransmissionHistory ?? 16));
     this.hash = check === 'full' ? hashBytes : sampleHash;
@@ -547,6 +556,7 @@ export class TcpReassembler {
     const off = s.nextOffset + delta;
     let end = off + len;
     const wireEnd = off + wireLen;
+    if (wireEnd > s.highest) s.highest = wireEnd;
     if ((flags & FIN) !== 0 && s.finOffset < 0 && wireEnd >= s.nextOffset) s.finOffset = wireEnd;
     if (s.finOffset >= 0 && wireEnd > s.finOffset) {
       if (off >= s.finOffset || wireLen === 0) {
@@ -603,6 +613,8 @@ export class TcpReassembler {
     const delta = (ackSeq - r.nextSeq) | 0;
     if (delta <= 0 || delta > MAX_AHEAD) return;
     let acked = r.nextOffset + delta;
+    const plausible = Math.max(r.highest, r.nextOffset) + this.maxAckedAhead;
+    if (acked > plausible) acked = plausible;
     if (r.finOffset >= 0 && acked > r.finOffset) acked = r.finOffset;
     if (acked > r.maxAcked) r.maxAcked = acked;
     if (r.maxAcked > r.nextOffset && ++r.ackStrikes > this.ackTolerance) {

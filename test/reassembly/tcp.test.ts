@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TcpReassembler } from '../../src/reassembly/tcp';
 import type { TunnelInfo } from '../../src/decode/types';
-import { ACK, FIN, PacketMaker, PSH, Recorder, RST, SYN } from './tcp-helpers';
+import { ACK, FIN, PacketMaker, PSH, Recorder, RST, seededRandom, SYN } from './tcp-helpers';
+import type { DecodedPacket } from '../../src/decode/types';
 
 const C_ISN = 1000;
 const S_ISN = 5000;
@@ -625,5 +626,137 @@ describe('TcpReassembler', () => {
     assert.equal(rec.text(1, 1), '');
     assert.deepEqual(rec.problemCodes(), ['tcp-data-after-fin', 'tcp-out-of-window']);
     assert.equal(r.stats.outOfWindowSegments, 1);
+  });
+
+  it('reassembles randomised transfers (reordering, duplicates, repacketizing, capture loss) exactly', () => {
+    for (let seed = 1; seed <= 120; seed++) {
+      const random = seededRandom(seed);
+      const int = (n: number): number => Math.floor(random() * n);
+      const total = 500 + int(8000);
+      // odd seeds: the capture misses 10 % of the data segments; even seeds: it misses nothing
+      const lossRate = seed % 2 === 1 ? 0.1 : 0;
+      const truth = Buffer.alloc(total);
+      for (let i = 0; i < total; i++) truth[i] = int(256);
+      const isn = seed % 3 === 0 ? (0xffffffff - int(4000)) >>> 0 : int(2 ** 32);
+      const m = new PacketMaker();
+      const sIsn = 77;
+      // the sender's segments: in order, plus retransmissions of earlier ranges cut at other boundaries
+      const segs: Array<[number, number]> = [];
+      for (let pos = 0; pos < total; ) {
+        const n = Math.min(total - pos, 1 + int(300));
+        segs.push([pos, pos + n]);
+        if (random() < 0.15 && pos > 0) {
+          const a = int(pos);
+          segs.push([a, Math.min(total, a + 1 + int(400))]);
+        }
+        pos += n;
+      }
+      // the network reorders within a small window; the capture point sees that order and misses some segments
+      for (let i = 0; i < segs.length; i++) {
+        const j = Math.min(segs.length - 1, i + int(4));
+        [segs[i], segs[j]] = [segs[j], segs[i]];
+      }
+      const rec = new Recorder();
+      const r = new TcpReassembler(rec, { maxBufferedPerDirection: 4000 + int(20000) });
+      const feed = (p: DecodedPacket): void => r.packet(p);
+      feed(m.c({ seq: isn, flags: SYN }));
+      feed(m.s({ seq: sIsn, ack: isn + 1, flags: SYN | ACK }));
+      feed(m.c({ seq: isn + 1, ack: sIsn + 1, flags: ACK }));
+      const captured = new Uint8Array(total);
+      const received = new Uint8Array(total);
+      let contiguous = 0;
+      for (const [a, b] of segs) {
+        const lost = random() < lossRate;
+        if (!lost) {
+          feed(m.c({ seq: (isn + 1 + a) >>> 0, ack: sIsn + 1, data: truth.subarray(a, b) }));
+          captured.fill(1, a, b);
+        }
+        received.fill(1, a, b);
+        while (contiguous < total && received[contiguous] === 1) contiguous++;
+        if (random() < 0.7) feed(m.s({ seq: sIsn + 1, ack: (isn + 1 + contiguous) >>> 0 }));
+      }
+      feed(m.c({ seq: (isn + 1 + total) >>> 0, ack: sIsn + 1, flags: FIN | ACK }));
+      r.flush();
+
+      const got = new Int16Array(total).fill(-1);
+      let next = 0;
+      let gapTotal = 0;
+      for (const e of rec.events) {
+        if (e.kind === 'data') {
+          assert.equal(e.offset, next, `seed ${seed}`);
+          for (let i = 0; i < e.text.length; i++) got[e.offset + i] = e.text.charCodeAt(i);
+          next += e.text.length;
+        } else if (e.kind === 'gap') {
+          assert.equal(e.offset, next, `seed ${seed}`);
+          next += e.length;
+          gapTotal += e.length;
+        }
+      }
+      assert.equal(next, total, `seed ${seed}: stream length`);
+      let uncaptured = 0;
+      for (let i = 0; i < total; i++) {
+        if (got[i] !== -1) assert.equal(got[i], truth[i], `seed ${seed} offset ${i}`);
+        if (captured[i] === 0) {
+          assert.equal(got[i], -1, `seed ${seed} offset ${i} should be in a gap`);
+          uncaptured++;
+        }
+      }
+      // a byte captured only in a retransmission seen after the peer ACKed past it was already declared lost
+      assert.ok(gapTotal >= uncaptured, `seed ${seed}`);
+      if (lossRate === 0) assert.equal(gapTotal, 0, `seed ${seed}`);
+      assert.equal(r.gapBytes, gapTotal);
+      assert.ok(r.ackedUnseenBytes <= gapTotal);
+      assert.deepEqual(rec.problemCodes().filter((c) => c !== 'tcp-memory-budget'), [], `seed ${seed}`);
+      assert.deepEqual(
+        rec.of('end').map((e) => [e.dir, e.reason]),
+        [
+          [0, 'fin'],
+          [1, 'end-of-capture'],
+        ],
+        `seed ${seed}`,
+      );
+      assert.equal(r.bufferedBytes, 0);
+    }
+  });
+
+  it('stays consistent and bounded on random hostile packets (random flags, sequence and ACK numbers)', () => {
+    const random = seededRandom(4242);
+    const int = (n: number): number => Math.floor(random() * n);
+    const rec = new Recorder();
+    const r = new TcpReassembler(rec, { maxBufferedBytes: 50_000, maxBufferedPerConnection: 20_000, maxConnections: 8 });
+    const makers = Array.from({ length: 12 }, (_, i) => new PacketMaker({ addr: '10.5.0.1', port: 30000 + i }, { addr: '10.5.0.2', port: 443 }));
+    const base = makers.map(() => int(2 ** 32));
+    for (let n = 0; n < 20_000; n++) {
+      const k = int(makers.length);
+      const mk = makers[k];
+      mk.frame = n;
+      const near = (base[k] + int(60_000) - 10_000) >>> 0;
+      const seq = random() < 0.05 ? int(2 ** 32) : near;
+      const spec = {
+        seq,
+        ack: random() < 0.5 ? near : int(2 ** 32),
+        flags: int(64),
+        data: random() < 0.6 ? Buffer.alloc(int(1500), n & 0xff) : undefined,
+        time: n / 100,
+      };
+      r.packet(random() < 0.5 ? mk.c(spec) : mk.s(spec));
+      assert.ok(r.bufferedBytes <= 50_000 + 1500);
+      assert.ok(r.stats.activeConnections <= 8);
+    }
+    r.flush();
+    assert.equal(r.bufferedBytes, 0);
+    const next = new Map<string, number>();
+    for (const e of rec.events) {
+      if (e.kind !== 'data' && e.kind !== 'gap') continue;
+      const key = `${e.conn}/${e.dir}`;
+      assert.equal(e.offset, next.get(key) ?? 0);
+      next.set(key, e.offset + (e.kind === 'data' ? e.text.length : e.length));
+    }
+    const ends = new Map<string, number>();
+    for (const e of rec.of('end')) ends.set(`${e.conn}/${e.dir}`, (ends.get(`${e.conn}/${e.dir}`) ?? 0) + 1);
+    for (const id of rec.conns.keys()) {
+      assert.equal(ends.get(`${id}/0`), 1, `connection ${id} direction 0 ends once`);
+      assert.equal(ends.get(`${id}/1`), 1, `connection ${id} direction 1 ends once`);
+    }
   });
 });
