@@ -14,16 +14,37 @@ for (let i = 0; i < 256; i++) {
   HEX1.push(i.toString(16));
 }
 
+/**
+ * A capture holds few distinct MAC and IPv4 addresses compared with its packets, so their strings are cached by numeric
+ * value: a hit costs one Map lookup and gives back an already flat string shared by every record. The caches are
+ * cleared when full, which bounds them whatever the traffic.
+ */
+const CACHE_LIMIT = 1 << 16;
+const ipv4Cache = new Map<number, string>();
+const macCache = new Map<number, string>();
+
 /** Dotted-quad IPv4 address from 4 bytes at `off`. The caller has checked the bounds. */
 export function formatIpv4(b: Uint8Array, off: number): string {
-  return DECIMAL[b[off]] + '.' + DECIMAL[b[off + 1]] + '.' + DECIMAL[b[off + 2]] + '.' + DECIMAL[b[off + 3]];
+  const key = ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+  let s = ipv4Cache.get(key);
+  if (s === undefined) {
+    s = DECIMAL[b[off]] + '.' + DECIMAL[b[off + 1]] + '.' + DECIMAL[b[off + 2]] + '.' + DECIMAL[b[off + 3]];
+    if (ipv4Cache.size >= CACHE_LIMIT) ipv4Cache.clear();
+    ipv4Cache.set(key, s);
+  }
+  return s;
 }
 
 /** `aa:bb:cc:dd:ee:ff` from 6 bytes at `off`. */
 export function formatMac(b: Uint8Array, off: number): string {
-  return (
-    HEX2[b[off]] + ':' + HEX2[b[off + 1]] + ':' + HEX2[b[off + 2]] + ':' + HEX2[b[off + 3]] + ':' + HEX2[b[off + 4]] + ':' + HEX2[b[off + 5]]
-  );
+  const key = ((b[off] << 8) | b[off + 1]) * 0x100000000 + (((b[off + 2] << 24) | (b[off + 3] << 16) | (b[off + 4] << 8) | b[off + 5]) >>> 0);
+  let s = macCache.get(key);
+  if (s === undefined) {
+    s = HEX2[b[off]] + ':' + HEX2[b[off + 1]] + ':' + HEX2[b[off + 2]] + ':' + HEX2[b[off + 3]] + ':' + HEX2[b[off + 4]] + ':' + HEX2[b[off + 5]];
+    if (macCache.size >= CACHE_LIMIT) macCache.clear();
+    macCache.set(key, s);
+  }
+  return s;
 }
 
 /** Colon-separated lower-case hex of `len` bytes (link-layer addresses that are not 6 bytes long). */

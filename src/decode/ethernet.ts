@@ -1,3 +1,4 @@
+import { u16 } from './bytes';
 import { problem, type Problem } from '../common/problem';
 import { formatMac } from './address';
 import { NextLayer, type LayerCursor } from './cursor';
@@ -20,14 +21,14 @@ export function decodeEthernet(data: Buffer, cur: LayerCursor, link: LinkLayerIn
   }
   link.dstMac = formatMac(data, off);
   link.srcMac = formatMac(data, off + 6);
-  let type = data.readUInt16BE(off + 12);
+  let type = u16(data, off + 12);
   cur.offset = off + ETHERNET_HEADER_LENGTH;
 
   if (type <= 1500) {
     // 802.3 length field: only LLC/SNAP with an EtherType inside leads anywhere we decode
     const llc = cur.offset;
     if (llc + 8 <= cur.end && data[llc] === 0xaa && data[llc + 1] === 0xaa && data[llc + 2] === 0x03) {
-      type = data.readUInt16BE(llc + 6);
+      type = u16(data, llc + 6);
       cur.offset = llc + 8;
     } else {
       cur.stopName = '802.3 LLC';

@@ -1,3 +1,4 @@
+import { u16, u32 } from './bytes';
 import { problem, type Problem } from '../common/problem';
 import type { LayerCursor } from './cursor';
 
@@ -65,8 +66,8 @@ export function decodeGtpU(data: Buffer, cur: LayerCursor, problems: Problem[]):
     problems.push(problem('gtp-u', 'gtpu-not-gtp', 'note', "protocol type 0 (GTP') on the GTP-U port", off, 1));
     return undefined;
   }
-  const length = data.readUInt16BE(off + 2);
-  const header: GtpUHeader = { version, messageType: data[off + 1], length, teid: data.readUInt32BE(off + 4) };
+  const length = u16(data, off + 2);
+  const header: GtpUHeader = { version, messageType: data[off + 1], length, teid: u32(data, off + 4) };
 
   let msgEnd = off + GTPU_HEADER_LENGTH + length;
   if (msgEnd > cur.end) {
@@ -87,7 +88,7 @@ export function decodeGtpU(data: Buffer, cur: LayerCursor, problems: Problem[]):
       cur.stopName = 'GTP-U';
       return header;
     }
-    if (flags & 0x02) header.sequence = data.readUInt16BE(o);
+    if (flags & 0x02) header.sequence = u16(data, o);
     if (flags & 0x01) header.nPduNumber = data[o + 2];
     let nextExt = flags & 0x04 ? data[o + 3] : 0;
     o += 4;

@@ -1,3 +1,4 @@
+import { u16 } from './bytes';
 import { problem, type Problem } from '../common/problem';
 import { formatIpv4 } from './address';
 import type { LayerCursor } from './cursor';
@@ -28,9 +29,9 @@ export function decodeIpv4(data: Buffer, cur: LayerCursor, problems: Problem[], 
   }
   const headerLength = (vihl & 0x0f) * 4;
   const tos = data[off + 1];
-  let totalLength = data.readUInt16BE(off + 2);
-  const id = data.readUInt16BE(off + 4);
-  const flagsOffset = data.readUInt16BE(off + 6);
+  let totalLength = u16(data, off + 2);
+  const id = u16(data, off + 4);
+  const flagsOffset = u16(data, off + 6);
   const info: IpLayerInfo = {
     version: 4,
     src: formatIpv4(data, off + 12),

@@ -1,3 +1,4 @@
+import { u16, u32 } from './bytes';
 import { problem, type Problem } from '../common/problem';
 import { formatIpv6 } from './address';
 import type { LayerCursor } from './cursor';
@@ -21,12 +22,12 @@ export function decodeIpv6(data: Buffer, cur: LayerCursor, problems: Problem[], 
     problems.push(problem('ipv6', 'ipv6-truncated', snapCut ? 'note' : 'error', 'IPv6 header cut short', off, avail > 0 ? avail : 0));
     return undefined;
   }
-  const vtc = data.readUInt32BE(off);
+  const vtc = u32(data, off);
   if (vtc >>> 28 !== 6) {
     problems.push(problem('ipv6', 'ipv6-bad-version', 'error', `IP version ${vtc >>> 28} where IPv6 was expected`, off, 1));
     return undefined;
   }
-  const payloadLength = data.readUInt16BE(off + 4);
+  const payloadLength = u16(data, off + 4);
   const nextHeader = data[off + 6];
   const info: IpLayerInfo = {
     version: 6,
@@ -97,10 +98,10 @@ export function walkIpv6Extensions(data: Buffer, cur: LayerCursor, info: IpLayer
     }
     const following = data[o];
     if (next === IpProtocol.FRAGMENT) {
-      const offField = data.readUInt16BE(o + 2);
+      const offField = u16(data, o + 2);
       const fragOffset = offField & 0xfff8;
       const more = (offField & 1) !== 0;
-      const id = data.readUInt32BE(o + 4);
+      const id = u32(data, o + 4);
       o += 8;
       count++;
       next = following;

@@ -32,12 +32,13 @@ export function isSupportedLinkType(linkType: number): boolean {
  * An unknown link type is a problem, not an exception.
  */
 export function decodeLink(linkType: number, data: Buffer, cur: LayerCursor, problems: Problem[]): LinkLayerInfo {
-  const name = LINK_NAMES.get(linkType);
-  const link: LinkLayerInfo = { linkType, name: name ?? 'unknown' };
+  if (linkType === LinkType.ETHERNET) {
+    const eth: LinkLayerInfo = { linkType, name: 'eth' };
+    decodeEthernet(data, cur, eth, problems);
+    return eth;
+  }
+  const link: LinkLayerInfo = { linkType, name: LINK_NAMES.get(linkType) ?? 'unknown' };
   switch (linkType) {
-    case LinkType.ETHERNET:
-      decodeEthernet(data, cur, link, problems);
-      break;
     case LinkType.LINUX_SLL:
       decodeSll(data, cur, link, problems);
       break;

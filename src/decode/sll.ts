@@ -1,3 +1,4 @@
+import { u16, u32 } from './bytes';
 import { problem, type Problem } from '../common/problem';
 import { formatHexColons, formatMac } from './address';
 import { NextLayer, type LayerCursor } from './cursor';
@@ -54,11 +55,11 @@ export function decodeSll(data: Buffer, cur: LayerCursor, link: LinkLayerInfo, p
     cur.stopName = 'SLL';
     return;
   }
-  link.sllPacketType = data.readUInt16BE(off);
-  const hatype = data.readUInt16BE(off + 2);
-  const addrLen = data.readUInt16BE(off + 4);
+  link.sllPacketType = u16(data, off);
+  const hatype = u16(data, off + 2);
+  const addrLen = u16(data, off + 4);
   sllAddress(data, off + 6, addrLen, link);
-  const proto = data.readUInt16BE(off + 14);
+  const proto = u16(data, off + 14);
   cur.offset = off + SLL_HEADER_LENGTH;
   sllProtocol(data, cur, link, problems, hatype, proto);
 }
@@ -71,9 +72,9 @@ export function decodeSll2(data: Buffer, cur: LayerCursor, link: LinkLayerInfo, 
     cur.stopName = 'SLL2';
     return;
   }
-  const proto = data.readUInt16BE(off);
-  link.sllInterfaceIndex = data.readUInt32BE(off + 4);
-  const hatype = data.readUInt16BE(off + 8);
+  const proto = u16(data, off);
+  link.sllInterfaceIndex = u32(data, off + 4);
+  const hatype = u16(data, off + 8);
   link.sllPacketType = data[off + 10];
   sllAddress(data, off + 12, data[off + 11], link);
   cur.offset = off + SLL2_HEADER_LENGTH;

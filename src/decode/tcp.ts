@@ -1,3 +1,4 @@
+import { u16, u32 } from './bytes';
 import { problem, type Problem } from '../common/problem';
 import type { LayerCursor } from './cursor';
 import type { TcpInfo } from './types';
@@ -38,12 +39,12 @@ export function decodeTcp(data: Buffer, cur: LayerCursor, problems: Problem[]): 
   const headerLength = (data[off + 12] >> 4) * 4;
   const info: TcpInfo = {
     kind: 'tcp',
-    srcPort: data.readUInt16BE(off),
-    dstPort: data.readUInt16BE(off + 2),
-    seq: data.readUInt32BE(off + 4),
-    ack: data.readUInt32BE(off + 8),
+    srcPort: u16(data, off),
+    dstPort: u16(data, off + 2),
+    seq: u32(data, off + 4),
+    ack: u32(data, off + 8),
     flags: data[off + 13] | ((data[off + 12] & 1) << 8),
-    window: data.readUInt16BE(off + 14),
+    window: u16(data, off + 14),
     headerLength,
   };
   if (headerLength < TCP_MIN_HEADER_LENGTH) {
@@ -86,7 +87,7 @@ function decodeTcpOptions(data: Buffer, start: number, end: number, info: TcpInf
     }
     switch (kind) {
       case TCPOPT_MSS:
-        if (len === 4) info.mss = data.readUInt16BE(o + 2);
+        if (len === 4) info.mss = u16(data, o + 2);
         else problems.push(problem('tcp', 'tcp-bad-option', 'warning', `MSS option length ${len}, expected 4`, o + 1, 1));
         break;
       case TCPOPT_WSCALE:
@@ -105,8 +106,8 @@ function decodeTcpOptions(data: Buffer, start: number, end: number, info: TcpInf
         break;
       case TCPOPT_TIMESTAMP:
         if (len === 10) {
-          info.tsVal = data.readUInt32BE(o + 2);
-          info.tsEcr = data.readUInt32BE(o + 6);
+          info.tsVal = u32(data, o + 2);
+          info.tsEcr = u32(data, o + 6);
         } else problems.push(problem('tcp', 'tcp-bad-option', 'warning', `timestamp option length ${len}, expected 10`, o + 1, 1));
         break;
       default:

@@ -1,3 +1,4 @@
+import { u16 } from './bytes';
 import { problem, type Problem } from '../common/problem';
 import type { LayerCursor } from './cursor';
 import type { UdpInfo } from './types';
@@ -16,13 +17,13 @@ export function decodeUdp(data: Buffer, cur: LayerCursor, ipPayloadLength: numbe
     problems.push(problem('udp', 'udp-truncated', cur.truncated ? 'note' : 'error', 'UDP header cut short', off, avail > 0 ? avail : 0));
     return undefined;
   }
-  const length = data.readUInt16BE(off + 4);
+  const length = u16(data, off + 4);
   const info: UdpInfo = {
     kind: 'udp',
-    srcPort: data.readUInt16BE(off),
-    dstPort: data.readUInt16BE(off + 2),
+    srcPort: u16(data, off),
+    dstPort: u16(data, off + 2),
     length,
-    checksum: data.readUInt16BE(off + 6),
+    checksum: u16(data, off + 6),
   };
   cur.offset = off + UDP_HEADER_LENGTH;
   if (length < UDP_HEADER_LENGTH) {

@@ -1,3 +1,4 @@
+import { u16 } from './bytes';
 import { problem, type Problem } from '../common/problem';
 import type { LayerCursor } from './cursor';
 import { isVlanTag } from './ethertype';
@@ -25,8 +26,8 @@ export function decodeVlanTags(data: Buffer, cur: LayerCursor, link: LinkLayerIn
       problems.push(problem('vlan', 'vlan-truncated', 'error', 'VLAN tag cut short', off, cur.end - off));
       return -1;
     }
-    vlans.push(data.readUInt16BE(off) & 0x0fff);
-    type = data.readUInt16BE(off + 2);
+    vlans.push(u16(data, off) & 0x0fff);
+    type = u16(data, off + 2);
     off += 4;
   }
   cur.offset = off;

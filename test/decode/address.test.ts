@@ -53,3 +53,16 @@ test('IPv6 at an offset inside a larger buffer', () => {
   const b = Buffer.concat([Buffer.from([0xff, 0xff]), ipv6Bytes('2001:db8::7'), Buffer.from([0xff])]);
   assert.equal(formatIpv6(b, 2), '2001:db8::7');
 });
+
+test('cached IPv4 and MAC strings stay right across more distinct values than the cache holds', () => {
+  const b = Buffer.alloc(6);
+  for (let i = 0; i < 70000; i += 7) {
+    b.writeUInt32BE((i * 2654435761) >>> 0, 0);
+    b.writeUInt16BE(i & 0xffff, 4);
+    assert.equal(formatIpv4(b, 0), `${b[0]}.${b[1]}.${b[2]}.${b[3]}`);
+    assert.equal(formatMac(b, 0), [...b].map((x) => x.toString(16).padStart(2, '0')).join(':'));
+  }
+  assert.equal(formatMac(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), 0), 'ff:ff:ff:ff:ff:ff');
+  assert.equal(formatMac(Buffer.from([0, 0, 0, 0, 0, 1]), 0), '00:00:00:00:00:01');
+  assert.equal(formatMac(Buffer.from([0, 1, 0, 0, 0, 0]), 0), '00:01:00:00:00:00');
+});
