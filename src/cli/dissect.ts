@@ -5,9 +5,38 @@ import { frameLine } from '../report/frame-text';
 import { frameJson } from '../report/frame-json';
 import { frameTree } from '../report/frame-tree';
 import type { PacketTime } from '../common/time';
-import type { DissectCliOptions } from './main';
+import { Option, type Command } from 'commander';
+import type { CommandRegistrar } from './main';
+import { parsePortList, parsePositiveInt } from './options';
 import { loadKeysOption } from './keys-option';
 import { escapeText } from '../common/escape';
+
+export interface DissectCliOptions {
+  read?: string;
+  json?: boolean;
+  verbose?: boolean;
+  mikeyPort?: number[];
+  keys?: string;
+  showKeys?: boolean;
+  count?: number;
+}
+
+export const registerDissectCommand: CommandRegistrar = (program: Command, setExitCode) => {
+  program
+    .command('dissect')
+    .description('decode a capture file (pcap, pcapng, gzip-compressed; - for standard input), one line per frame')
+    .argument('[capture]', 'capture file, or - for a pcap/pcapng stream on standard input')
+    .option('-r, --read <capture>', 'capture file (same as the argument)')
+    .option('--json', 'NDJSON: one object per frame')
+    .option('-V, --verbose', 'full protocol tree for each frame, like tshark -V')
+    .addOption(new Option('--mikey-port <ports>', 'more UDP ports carrying MIKEY (2269 always), comma separated').argParser(parsePortList))
+    .option('--keys <file>', 'key file (naf/muk/digest/msk lines) to verify and decrypt')
+    .option('--show-keys', 'show decrypted key material instead of masking it')
+    .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
+    .action(async (capture: string | undefined, opts: DissectCliOptions) => {
+      setExitCode(await runDissect(capture ?? opts.read, opts));
+    });
+};
 
 export async function runDissect(source: string | undefined, opts: DissectCliOptions): Promise<number> {
   if (!source) {
