@@ -147,6 +147,12 @@ export class PacketDecoder {
     cur.reset(0, payload.length);
     if (whole.version === 6) {
       walkIpv6Extensions(payload, cur, whole, problems, whole.protocol, false);
+      if (whole.fragment !== undefined) {
+        // a Fragment header inside a reassembled payload: fragments of fragments are not reassembled again
+        problems.push(problem('ipv6', 'ipv6-nested-fragment', 'warning', 'Fragment header inside a reassembled datagram', cur.offset - 8, 8));
+        delete whole.fragment;
+        cur.stopName = 'IPv6 fragment';
+      }
       if (cur.stopName !== undefined) pkt.protocolName = cur.stopName;
     }
     if (cur.stopName === undefined) this.decodeTransport(pkt, whole, payload, cur.end - cur.offset, depth);

@@ -482,3 +482,16 @@ test('mutated and random frames on every link type never throw and stay within t
   assert.ok(dec.pendingDatagrams <= 64);
   dec.flush();
 });
+
+test('a Fragment header inside a reassembled IPv6 payload is not reassembled again', () => {
+  const dec = new PacketDecoder();
+  const inner = Buffer.concat([ipv6Frag(17, 8, true, 77), udp(1, 2, Buffer.alloc(8))]);
+  dec.decode(frame(ethernet(0x86dd, ipv6({ nextHeader: 44 }, Buffer.concat([ipv6Frag(44, 0, true, 5), inner.subarray(0, 8)]))), { number: 1 }));
+  const p = dec.decode(frame(ethernet(0x86dd, ipv6({ nextHeader: 44 }, Buffer.concat([ipv6Frag(44, 8, false, 5), inner.subarray(8)]))), { number: 2 }));
+  assert.deepEqual(p.ip?.reassembledFrom, [1, 2]);
+  assert.equal(p.ip?.fragment, undefined);
+  assert.equal(p.protocolName, 'IPv6 fragment');
+  assert.equal(p.transport, undefined);
+  assert.deepEqual(p.problems.map((x) => x.code), ['ipv6-nested-fragment']);
+  assert.equal(dec.pendingDatagrams, 0);
+});
