@@ -7,7 +7,7 @@ import { MAC_LENGTH, PayloadType } from './tables';
 import {
   computeMac, deriveMessageKeys, kemacEncrypt, type MessageKeys,
 } from './crypto';
-import type { GenericIdEntry, KeyValidityInterval, SrtpIdEntry } from './types';
+import type { GenericIdEntry, KeyValidityInterval, MikeyMessage, SrtpIdEntry } from './types';
 
 export interface HeaderInput {
   version?: number;
@@ -175,8 +175,9 @@ function payloadBody(p: PayloadInput): Buffer {
  * psk, the header's CSB ID and the message's RAND or `protection.rand`); with `protection.verification`, the V
  * payload's MAC is computed over the message and the trailer IDi ‖ IDr ‖ initiator's timestamp.
  */
-export function encodeMikey(input: MikeyMessageInput, protection: EncodeProtection = {}): Buffer {
-  const payloads = input.payloads.map((p) => ({ ...p })) as PayloadInput[];
+export function encodeMikey(input: MikeyMessageInput | MikeyMessage, protection: EncodeProtection = {}): Buffer {
+  // a decoded MikeyMessage carries every field the encoder reads, under the same names
+  const payloads = (input.payloads as PayloadInput[]).map((p) => ({ ...p })) as PayloadInput[];
   const rand = (payloads.find((p) => p.type === 11) as { rand: Uint8Array } | undefined)?.rand ?? protection.rand;
   const ts = (payloads.find((p) => p.type === 5) as { value: Uint8Array } | undefined)?.value ?? new Uint8Array(8);
   let keys: MessageKeys | undefined;

@@ -22,8 +22,9 @@ export function keyIdExtension(m: MikeyMessage): ExtPayload | undefined {
 function idText(p: IdPayload | undefined): string | undefined {
   if (!p) return undefined;
   // seed encoding puts a binary Network ID in IDi: show it as hex rather than as mojibake
-  const printable = p.data.every((b) => b >= 0x20 && b < 0x7f) || /^[\p{L}\p{N}\p{P}\p{S} ]*$/u.test(p.data.toString('utf8'));
-  return printable ? escapeText(p.data.toString('utf8')) : p.data.toString('hex');
+  const text = p.data.toString('utf8');
+  const printable = Buffer.from(text, 'utf8').equals(p.data) && !/[\u0000-\u001f\u007f-\u009f]/.test(text);
+  return printable ? escapeText(text) : p.data.toString('hex');
 }
 
 /** The initiator's and responder's ID payloads: IDR roles when present, otherwise ID payloads in order. */
