@@ -512,7 +512,10 @@ export class TcpReassembler {
     const r = c.dirs[d ^ 1];
     const flags = tcp.flags;
     c.lastSeen = this.clock;
-    c.last = this.moment(p);
+    // updated in place: a Moment is only ever read synchronously
+    c.last.frame = p.frame;
+    c.last.tsSec = p.tsSec;
+    c.last.tsNsec = p.tsNsec;
     this.active.touch(c);
     if (p.tunnel !== undefined && s.teid === -1) s.teid = p.tunnel.teid;
 
