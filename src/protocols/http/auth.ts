@@ -47,10 +47,12 @@ export function authParam(params: readonly AuthParam[], name: string): string | 
   return undefined;
 }
 
-const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const TCHAR_TABLE = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR_TABLE[c.charCodeAt(0)] = 1;
 
 function isTchar(c: string): boolean {
-  return TCHAR.test(c);
+  const code = c.charCodeAt(0);
+  return code < 128 && TCHAR_TABLE[code] === 1;
 }
 
 class Cursor {

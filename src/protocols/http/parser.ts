@@ -359,16 +359,17 @@ export class HttpConnectionParser {
             break;
           }
           if (d.line.length === 0) {
-            d.lineFrames = [];
+            d.lineFrames.length = 0;
             d.lineTime = d.chunkTime;
           }
           for (const f of d.chunkFrames) if (d.lineFrames[d.lineFrames.length - 1] !== f) d.lineFrames.push(f);
-          d.line.append(piece);
           if (nl < 0) {
+            d.line.append(piece);
             this.checkSniffBudget(d);
             break;
           }
-          let line = d.line.view();
+          // a line wholly inside this chunk is used in place; only a line spanning chunks is copied
+          let line = d.line.length === 0 ? piece : (d.line.append(piece), d.line.view());
           const rawLength = line.length;
           line = line.subarray(0, line.length - 1); // LF
           if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
