@@ -11,8 +11,10 @@
  * - Unlike tshark (whose out-of-order reassembly is off by default), segments after a hole are held until the hole is
  *   filled, so a reordered request is still seen as one stream.
  * - A hole becomes a gap (the stream goes on after it) when the peer ACKs past it (the peer had the bytes: the capture
- *   lost them), when held data for the direction exceeds its limit, when the memory budget forces it, or when the
- *   direction ends (FIN reached, RST, eviction, timeout, end of capture).
+ *   lost them; counted as ACKed-unseen, the capture-loss estimate), when held data for the direction exceeds its limit,
+ *   when the memory budget forces it, or when the connection ends (RST, eviction, timeout, end of capture). A FIN
+ *   beyond a hole only marks where the direction will end: the missing segment may merely be late, and the peer's ACK
+ *   of the FIN settles it. A segment tail cut by the snaplen becomes a gap at once (not counted as ACKed-unseen).
  * - Retransmitted bytes that were already delivered cannot be compared with a copy (none is kept). Instead a 32-bit
  *   hash of each of the last few delivered segments is kept per direction (by default over 128 sampled bytes, so the
  *   in-order path costs the same for any segment size); a retransmission that covers one of them entirely is hashed
@@ -20,11 +22,15 @@
  *   (copied) data are compared byte for byte.
  * - Mid-stream connections (no SYN seen): direction 0 is the first sender, except when the first packet goes from a
  *   server-like port (below 1024 or a known service port such as 8080) to a non-server port, where the receiver is
- *   taken as the client so that direction 0 stays client → server. `handshakeSeen` is false for those.
+ *   taken as the client so that direction 0 stays client → server. `handshakeSeen` is false for those; it is true when
+ *   the connection began with a SYN, or with a SYN-ACK (whose receiver is then the client).
+ * - Closed connections (FIN both ways, or RST) are kept briefly as small tombstones so their last ACKs and retransmitted
+ *   FINs do not open a new connection; a SYN (or SYN-ACK) with another ISN replaces the tombstone.
  * - GTP-U: the two directions of a tunnel carry different TEIDs (each end allocates its own), so the TEID cannot be part
  *   of a bidirectional key. The key holds the inner 4-tuple plus the outer address pair; each direction of a connection
  *   binds the TEID it first arrives with, and a packet whose TEID does not match an existing binding belongs to another
- *   connection. The same inner 4-tuple in two tunnels thus stays apart (a TEID change on handover splits a connection).
+ *   connection. The same inner 4-tuple in two tunnels thus stays apart (a TEID change on handover splits a connection,
+ *   and so does a tunnel whose uplink and downlink use different outer address pairs).
  */
 import { problem } from '../common/problem';
 import type { Problem } from '../common/problem';
