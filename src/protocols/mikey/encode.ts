@@ -296,7 +296,8 @@ export function buildMskDelivery(p: MskDeliveryParams): Buffer {
 
 /** Solicited-pull trigger: Key Number 0, V = 0, KEMAC with no key (MAC only). */
 export function buildSolicitedPullTrigger(p: Omit<MskDeliveryParams, 'keyNumber' | 'msk' | 'interval' | 'v'>): Buffer {
-  return buildMskDelivery({ ...p, keyNumber: 0, v: false });
+  // callers may pass a full delivery's parameters: a trigger never carries a key
+  return buildMskDelivery({ ...p, keyNumber: 0, v: false, msk: undefined, interval: undefined });
 }
 
 export interface MskAckParams {
