@@ -749,16 +749,19 @@ export class TcpReassembler {
   }
 
   private enforceBudgets(c: Connection, d: StreamDirection, s: Direction, m: Moment): void {
-    while (s.heldBytes > this.maxPerDirection || s.held.length > this.maxSegmentsPerDirection) this.skipHole(c, d, s, m);
+    while (s.held.length > 0 && (s.heldBytes > this.maxPerDirection || s.held.length > this.maxSegmentsPerDirection))
+      this.skipHole(c, d, s, m);
     if (c.heldBytes > this.maxPerConnection) {
       this.budgetExceeded(c, `connection holds ${c.heldBytes} out-of-order bytes (limit ${this.maxPerConnection})`);
       while (c.heldBytes > this.maxPerConnection) {
         const fd: StreamDirection = c.dirs[0].heldBytes >= c.dirs[1].heldBytes ? 0 : 1;
+        if (c.dirs[fd].held.length === 0) break;
         this.skipHole(c, fd, c.dirs[fd], m);
       }
     }
     while (this.buffered > this.maxBuffered || this.heldSegments > this.maxSegments) {
-      const victim = this.buffering.values().next().value as Connection;
+      const victim: Connection | undefined = this.buffering.values().next().value;
+      if (victim === undefined) break;
       this.budgetExceeded(
         victim,
         `all connections hold ${this.buffered} out-of-order bytes in ${this.heldSegments} segments ` +
