@@ -15,4 +15,4 @@ export type { MikeyAnalysis, MikeyPacketMeta, MikeyTrackerOptions, DeliveredKey 
 export { mikeyInfoLine, mikeyTree, mikeyToJson } from './output';
 export type { MikeyView } from './output';
 export * from './types';
-export { MIKEY_UDP_PORT } from './port';
+export { MIKEY_UDP_PORT, MIKEY_MEDIA_TYPE, isMikeyContentType } from './port';
