@@ -57,6 +57,28 @@ const RESYNC_LINE_LIMIT = 8192;
 /** Before any message was found in a direction, give up after this many bytes: the stream is not HTTP. */
 const INITIAL_SNIFF_BYTES = 16 * 1024;
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Header bytes as text: UTF-8 when they are valid UTF-8 (so that hashing the text as UTF-8, as Digest does, gives back
+ * the bytes sent), ISO-8859-1 otherwise (every byte kept as one character).
+ */
+function headerText(bytes: Buffer): string {
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return bytes.toString('latin1');
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
 /** A growable byte buffer for partial lines: appends are amortised O(1), so a slow drip stays linear. */
 class LineBuffer {
   private buf = Buffer.alloc(0);
@@ -520,6 +542,13 @@ export class HttpConnectionParser {
       bodyLimitReported: false,
       answered: false,
     };
+    if (startLine === 'PRI * HTTP/2.0') {
+      // the HTTP/2 connection preface: binary frames follow, nothing more to read as HTTP/1
+      this.report(d, 'http2-preface', 'note', 'HTTP/2 connection preface; the stream is not parsed');
+      d.cur = undefined;
+      d.state = 'dead';
+      return;
+    }
     const rq = REQUEST_LINE.exec(startLine);
     if (rq) {
       msg.kind = 'request';
@@ -584,8 +613,7 @@ export class HttpConnectionParser {
       b.msg.headersDropped++;
       return;
     }
-    // header values are octets; latin1 keeps every byte (UTF-8 text is re-decoded where it matters)
-    const value = line.subarray(colon + 1).toString('latin1').replace(/^[ \t]+|[ \t]+$/g, '');
+    const value = headerText(line.subarray(colon + 1)).replace(/^[ \t]+|[ \t]+$/g, '');
     into.push({ name, value, offset: rel });
   }
 
@@ -613,10 +641,14 @@ export class HttpConnectionParser {
         this.msgProblem(b, 'http-response-without-request', 'note', 'response to a request not in the capture');
       }
       const status = msg.status ?? 0;
-      if (msg.interim) {
+      if (msg.interim && status !== 101) {
         noBody = true;
-        if (status === 101) tunnelAfter = true;
       } else {
+        // 101 answers the request for good: the connection then carries another protocol
+        if (status === 101) {
+          noBody = true;
+          tunnelAfter = true;
+        }
         if (req) {
           this.pending.shift();
           req.responseFrame = msg.firstFrame;

@@ -130,3 +130,23 @@ test('malformed values become problems, never exceptions', () => {
     parseAuthInfo(s, 'authentication-info', []);
   }
 });
+
+test('TS 33.246 Annex H example headers parse whole', () => {
+  const problems: Problem[] = [];
+  const auth = parseAuthHeaders(
+    [
+      { name: 'WWW-Authenticate', value: 'Digest realm="3GPP-bootstrapping@bmsc.home1.net", nonce="6629fae49393a05397450978507c4ef1", algorithm=MD5, qop="auth,auth-int", opaque="5ccc069c403ebaf9f0171e9517f30e41"' },
+      { name: 'Authorization', value: 'Digest username="(B-TID)", realm="3GPP-bootstrapping@bmsc.home1.net", nonce="a6332ffd2d234==", uri="/bmsc.home1.net/keymanagement?requesttype=msk-request", qop=auth-int, nc=00000001, cnonce="6629fae49393a05397450978507c4ef1", response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f30e41", algorithm=MD5' },
+      { name: 'Authentication-Info', value: 'qop=auth-int, rspauth="6629fae49394a05397450978507c4ef1", cnonce="6629fae49393a05397450978507c4ef1", nc=00000001' },
+    ],
+    problems,
+  );
+  assert.deepEqual(problems, []);
+  assert.ok(auth);
+  assert.deepEqual(digestChallengeView(auth.challenges[0]).qop, ['auth', 'auth-int']);
+  const v = digestCredentialsView(auth.credentials[0]);
+  assert.equal(v.nonce, 'a6332ffd2d234==');
+  assert.equal(v.qop, 'auth-int');
+  assert.equal(auth.credentials[0].params.length, 10);
+  assert.equal(auth.info[0].params.length, 4);
+});

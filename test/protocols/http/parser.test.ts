@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Problem } from '../../../src/common/problem';
 import type { StreamChunk, StreamDirection } from '../../../src/reassembly/types';
-import { HttpConnectionParser } from '../../../src/protocols/http/parser';
+import { HttpConnectionParser, HttpStreamHandler } from '../../../src/protocols/http/parser';
+import type { TcpConnectionInfo } from '../../../src/reassembly/types';
 import type { HttpLimits, HttpMessage } from '../../../src/protocols/http/types';
 
 class Feeder {
@@ -305,4 +306,58 @@ test('never throws on random bytes', () => {
     }
     f.end();
   }
+});
+
+test('101 Switching Protocols and CONNECT 2xx end HTTP parsing on the connection; HTTP/2 preface is not parsed', () => {
+  const f = new Feeder();
+  f.send(0, 'GET /chat HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+  f.send(1, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello');
+  f.send(0, '\x81\x85junk that is not http');
+  f.end();
+  assert.deepEqual(f.msgs.map((m) => m.method ?? m.status), ['GET', 101]);
+  assert.deepEqual(f.connProblems, []);
+  const c = new Feeder();
+  c.send(0, 'CONNECT bmsc:443 HTTP/1.1\r\nHost: bmsc:443\r\n\r\n');
+  c.send(1, 'HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x01binary');
+  c.send(0, '\x16\x03\x01more binary');
+  c.end();
+  assert.deepEqual(c.msgs.map((m) => m.method ?? m.status), ['CONNECT', 200]);
+  assert.deepEqual(c.connProblems, []);
+  const h2 = new Feeder();
+  h2.send(0, 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04');
+  h2.end();
+  assert.equal(h2.msgs.length, 0);
+  assert.deepEqual(h2.connProblems.map((p) => p.code), ['http2-preface']);
+});
+
+test('header values: UTF-8 decoded when valid, bytes kept (ISO-8859-1) otherwise', () => {
+  const f = new Feeder();
+  f.send(0, Buffer.concat([Buffer.from('GET / HTTP/1.1\r\nX-A: J\xc3\xa4s\xc3\xb8n\r\nX-B: ', 'latin1'), Buffer.from([0xe4, 0x0d, 0x0a, 0x0d, 0x0a])]));
+  f.end();
+  assert.deepEqual(f.msgs[0].headers.map((h) => h.value), ['Jäsøn', 'ä']);
+});
+
+test('HttpStreamHandler: one parser per TCP connection through the reassembler interface, accept filter honoured', () => {
+  const msgs: HttpMessage[] = [];
+  const h = new HttpStreamHandler({ message: (m) => msgs.push(m) }, { accept: (c) => c.serverPort !== 2269 });
+  const conn = (id: number, serverPort: number): TcpConnectionInfo => ({
+    id, clientAddr: '127.0.0.1', clientPort: 40000 + id, serverAddr: '127.0.0.1', serverPort, firstFrame: id, handshakeSeen: true,
+  });
+  const a = conn(1, 80);
+  const b = conn(2, 8080);
+  const m = conn(3, 2269);
+  const chunk = (data: string, frame: number): StreamChunk => ({ streamOffset: 0, data: Buffer.from(data), frame, frames: [frame], tsSec: frame, tsNsec: 0 });
+  h.open?.(a);
+  h.data(a, 0, chunk('GET /a HTTP/1.1\r\n\r\n', 1));
+  h.data(b, 0, chunk('GET /b HTTP/1.1\r\n\r\n', 2));
+  h.data(m, 0, chunk('GET /m HTTP/1.1\r\n\r\n', 3));
+  h.data(b, 1, chunk('HTTP/1.1 204 No Content\r\n\r\n', 4));
+  h.data(a, 1, chunk('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', 5));
+  for (const c of [a, b, m]) for (const d of [0, 1] as const) h.end?.(c, d, 'fin', { tsSec: 9, tsNsec: 0 });
+  assert.deepEqual(msgs.map((x) => [x.connId, x.uri ?? x.status, x.requestFrame ?? x.responseFrame]), [
+    [1, '/a', 5],
+    [2, '/b', 4],
+    [2, 204, 2],
+    [1, 200, 1],
+  ]);
 });

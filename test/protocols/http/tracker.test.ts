@@ -186,3 +186,16 @@ test('Proxy-Authorization answered by 407 is an auth failure', () => {
   msgs.forEach((m) => tr.observe(m));
   assert.ok(codes(msgs[1]).includes('auth-failed'));
 });
+
+test('a non-ASCII (UTF-8) username in the header verifies', () => {
+  const algorithm = digestAlgorithm('SHA-256');
+  assert.ok(algorithm);
+  const response = computeDigestResponse({ algorithm, username: 'Jäsøn Doe', realm: 'api', password: 'Secret, or not?', nonce: 'n', cnonce: 'c', nc: '00000001', qop: 'auth', method: 'GET', uri: '/doe.json' });
+  const msgs = run([[0, `GET /doe.json HTTP/1.1\r\nAuthorization: Digest username="Jäsøn Doe", realm="api", nonce="n", uri="/doe.json", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="c", response="${response}"\r\n\r\n`]]);
+  const star = run([[0, `GET /doe.json HTTP/1.1\r\nAuthorization: Digest username*=UTF-8''J%C3%A4s%C3%B8n%20Doe, realm="api", nonce="n", uri="/doe.json", algorithm=SHA-256, qop=auth, nc=00000002, cnonce="c", response="${computeDigestResponse({ algorithm, username: 'Jäsøn Doe', realm: 'api', password: 'Secret, or not?', nonce: 'n', cnonce: 'c', nc: '00000002', qop: 'auth', method: 'GET', uri: '/doe.json' })}"\r\n\r\n`]]);
+  const tr = new DigestTracker({ passwords: passwordSourceFromMap({ 'Jäsøn Doe': 'Secret, or not?' }) });
+  tr.observe(msgs[0]);
+  tr.observe(star[0]);
+  assert.equal(msgs[0].verified, true);
+  assert.equal(star[0].verified, true);
+});
