@@ -5,7 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { TcpReassembler } from '../../src/reassembly/tcp';
 import type { TcpReassemblerOptions } from '../../src/reassembly/tcp';
@@ -23,6 +24,18 @@ function repoRoot(): string {
 }
 
 const PCAP = path.join(repoRoot(), 'captures', 'tcp-http-loopback.pcap');
+
+/** Classic pcap split into its file header and whole records (record header included). */
+function pcapRecords(buf: Buffer): { header: Buffer; records: Buffer[] } {
+  const records: Buffer[] = [];
+  let pos = 24;
+  while (pos + 16 <= buf.length) {
+    const end = pos + 16 + buf.readUInt32LE(pos + 8);
+    records.push(buf.subarray(pos, end));
+    pos = end;
+  }
+  return { header: buf.subarray(0, 24), records };
+}
 
 /** Minimal classic-pcap walk + Ethernet/IPv4/TCP decode, only what this test needs (the project reader is separate). */
 function readTcpPackets(file: string): DecodedPacket[] {
@@ -244,5 +257,32 @@ describe('TcpReassembler on a real loopback HTTP exchange', () => {
     }
     assert.equal(r.gapBytes, 0);
     assert.equal(r.stats.activeConnections, 0);
+  });
+
+  it('sees a request whose segments were reordered, which tshark misses unless out-of-order reassembly is on', () => {
+    // the request's second segment (frame 6) overtakes its first (frame 4); every ACK still follows the data it covers
+    const { header, records } = pcapRecords(readFileSync(PCAP));
+    const order = [0, 1, 2, 5, 3, 4, ...records.keys()].filter((v, i, all) => all.indexOf(v) === i);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'keyscope-tcp-'));
+    try {
+      const file = path.join(dir, 'reordered.pcap');
+      writeFileSync(file, Buffer.concat([header, ...order.map((i) => records[i])]));
+      const requests = (extra: string[]): string =>
+        execFileSync('tshark', ['-r', file, ...extra, '-Y', 'http.request', '-T', 'fields', '-e', 'http.request.method'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim();
+      assert.equal(requests([]), '');
+      assert.equal(requests(['-o', 'tcp.reassemble_out_of_order:TRUE']), 'POST');
+
+      const { rec, r } = reassemble(readTcpPackets(file));
+      assert.ok(rec.stream(1, 0).equals(clientBytes));
+      assert.ok(rec.stream(1, 1).equals(serverBytes));
+      assert.equal(r.outOfOrderSegments, 1);
+      assert.equal(r.gapBytes, 0);
+      assert.equal(rec.text(1, 0).slice(0, 13), 'POST /upload ');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
