@@ -90,6 +90,7 @@ function check(linkType: number, packets: Buffer[], name: string): DecodedPacket
     fs.writeFileSync(file, pcapBytes(linkType, packets));
     const expected = tsharkRows(file);
     const fragExpected = tsharkFragments(file);
+    const detailExpected = tsharkDetails(file);
     const dec = new PacketDecoder();
     const got = packets.map((p, i) => dec.decode(frame(p, { linkType, number: i + 1, tsSec: 1700000000 + i })));
     assert.equal(got.length, expected.length);
@@ -98,11 +99,68 @@ function check(linkType: number, packets: Buffer[], name: string): DecodedPacket
       const frags = got[i].ip?.reassembledFrom ?? got[i].tunnel?.outerReassembledFrom;
       // tshark lists the fragments only on the frame it reassembled in, and only when there were several
       assert.equal(frags && frags.length > 1 ? frags.join(',') : '', fragExpected[i], `${name} frame ${i + 1} fragments`);
+      assert.deepEqual(ourDetails(got[i], detailExpected[i]), detailExpected[i], `${name} frame ${i + 1} details`);
     }
     return got;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const DETAIL_FIELDS = [
+  'eth.src', 'eth.dst', 'sll.src.eth', 'sll.pkttype', 'sll.ifindex', 'ieee8021ad.id', 'vlan.id', 'ip.ttl', 'ipv6.hlim', 'ip.dsfield.dscp', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.flags', 'tcp.window_size_value',
+  'tcp.options.mss_val', 'tcp.options.wscale.shift', 'udp.length', 'gtp.message', 'gtp.seq_number',
+];
+
+/** Detail fields, all occurrences; each cell is the last one except VLAN IDs (all, outermost first). Hex made decimal. */
+function tsharkDetails(file: string): string[][] {
+  const args = ['-n', '-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=;', '-E', 'separator=\t'];
+  for (const f of DETAIL_FIELDS) args.push('-e', f);
+  const out = execFileSync('tshark', args, { encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'ignore'] });
+  return out
+    .split('\n')
+    .slice(0, -1)
+    .map((l) =>
+      l.split('\t').map((cell, i) => {
+        if (cell === '') return '';
+        const all = cell.split(';');
+        if (DETAIL_FIELDS[i] === 'vlan.id' || DETAIL_FIELDS[i] === 'ieee8021ad.id') return all.join(',');
+        const last = all[all.length - 1];
+        return last.startsWith('0x') ? String(Number(last)) : last;
+      }),
+    );
+}
+
+/** Our record as the detail row; cells tshark fills from a layer we do not keep (outer UDP of a tunnel) are compared as '-'. */
+function ourDetails(p: DecodedPacket, theirs: string[]): string[] {
+  const t = p.transport;
+  const tcpInfo = t?.kind === 'tcp' ? t : undefined;
+  const isEth = p.link.name === 'eth';
+  const col = (f: string): string => theirs[DETAIL_FIELDS.indexOf(f)];
+  // tshark 4.0 puts 802.1ad (0x88a8) IDs in ieee8021ad.id and 802.1Q ones in vlan.id: compare the concatenation
+  const tags = [col('ieee8021ad.id'), col('vlan.id')].filter((x) => x !== '').join(',');
+  const row = [
+    isEth ? (p.link.srcMac ?? '') : '',
+    isEth ? (p.link.dstMac ?? '') : '',
+    isEth ? '' : (p.link.srcMac ?? ''),
+    p.link.sllPacketType !== undefined && p.link.name === 'sll' ? String(p.link.sllPacketType) : col('sll.pkttype'),
+    p.link.sllInterfaceIndex !== undefined ? String(p.link.sllInterfaceIndex) : '',
+    (p.link.vlans?.join(',') ?? '') === tags ? col('ieee8021ad.id') : 'vlans ' + (p.link.vlans?.join(',') ?? ''),
+    col('vlan.id'),
+    p.ip?.version === 4 ? String(p.ip.ttl) : col('ip.ttl'),
+    p.ip?.version === 6 ? String(p.ip.ttl) : col('ipv6.hlim'),
+    p.ip?.version === 4 ? String(p.ip.dscp) : col('ip.dsfield.dscp'),
+    tcpInfo ? String(tcpInfo.seq) : '',
+    tcpInfo ? String(tcpInfo.ack) : '',
+    tcpInfo ? String(tcpInfo.flags) : '',
+    tcpInfo ? String(tcpInfo.window) : '',
+    tcpInfo?.mss !== undefined ? String(tcpInfo.mss) : '',
+    tcpInfo?.windowScale !== undefined ? String(tcpInfo.windowScale) : '',
+    t?.kind === 'udp' ? String(t.length) : p.tunnel ? col('udp.length') : '',
+    p.tunnel ? String(p.tunnel.messageType) : '',
+    p.tunnel?.sequence !== undefined ? String(p.tunnel.sequence) : '',
+  ];
+  return row;
 }
 
 const payload = (n: number, seed = 1): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
