@@ -212,6 +212,16 @@ export class HttpConnectionParser {
   }
 
   gap(dir: StreamDirection, gap: StreamGap): void {
+    try {
+      this.onGap(dir, gap);
+    } catch (e) {
+      const d = this.dirs[dir];
+      this.report(d, 'http-internal-error', 'error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
+      this.abandon(d, 'dead');
+    }
+  }
+
+  private onGap(dir: StreamDirection, gap: StreamGap): void {
     const d = this.dirs[dir];
     const end = gap.streamOffset + gap.length;
     if (d.expected >= 0 && end <= d.expected) return;
@@ -227,7 +237,7 @@ export class HttpConnectionParser {
           b.msg.bodyLength += lost;
           b.msg.bodyLost += lost;
           d.remaining -= lost;
-          this.msgProblem(b, 'http-gap-in-body', 'warning', `${lost} body bytes not captured`, d.lineStart);
+          this.msgProblem(b, 'http-gap-in-body', 'warning', `${lost} body bytes not captured`, d.lineStart - b.msg.streamOffset);
           d.lineStart = end;
           return;
         }
@@ -279,6 +289,16 @@ export class HttpConnectionParser {
   }
 
   end(dir: StreamDirection, reason: TcpCloseReason, time: PacketTime): void {
+    try {
+      this.onEnd(dir, reason, time);
+    } catch (e) {
+      const d = this.dirs[dir];
+      this.report(d, 'http-internal-error', 'error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
+      this.abandon(d, 'dead');
+    }
+  }
+
+  private onEnd(dir: StreamDirection, reason: TcpCloseReason, time: PacketTime): void {
     const d = this.dirs[dir];
     if (d.ended) return;
     d.ended = true;

@@ -347,7 +347,6 @@ test('HttpStreamHandler: one parser per TCP connection through the reassembler i
   const b = conn(2, 8080);
   const m = conn(3, 2269);
   const chunk = (data: string, frame: number): StreamChunk => ({ streamOffset: 0, data: Buffer.from(data), frame, frames: [frame], tsSec: frame, tsNsec: 0 });
-  h.open?.(a);
   h.data(a, 0, chunk('GET /a HTTP/1.1\r\n\r\n', 1));
   h.data(b, 0, chunk('GET /b HTTP/1.1\r\n\r\n', 2));
   h.data(m, 0, chunk('GET /m HTTP/1.1\r\n\r\n', 3));
