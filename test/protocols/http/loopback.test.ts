@@ -155,6 +155,11 @@ test('loopback capture: right passwords verify, wrong ones are flagged, failures
     withCreds.map((m) => m.verified),
     [true, false, true, true, true, true, false],
   );
+  // the servers are an independent oracle: they accepted (2xx) exactly the credentials we verify
+  for (const m of withCreds) {
+    const rsp = msgs.find((x) => x.kind === 'response' && x.request === m) as HttpMessage;
+    assert.equal(m.verified, rsp.status === 200, `frame ${m.firstFrame}`);
+  }
   for (const m of withCreds.filter((x) => x.verified === false)) assert.ok(m.problems.some((p) => p.code === 'digest-mismatch'));
   const infos = msgs.filter((m) => m.auth?.info.length);
   assert.deepEqual(infos.map((m) => m.verified), [true, true, true, true]);
