@@ -10,6 +10,8 @@ export type {
 } from './encode';
 export { mikeyPrf, deriveMessageKeys, aesCmIv, aesCm, aesKeyWrap, aesKeyUnwrap, computeMac } from './crypto';
 export { mbmsInfo, mbmsProfileProblems, identities } from './mbms';
+export { dissectMikey } from './dissect';
+export type { MikeyDissection } from './dissect';
 export { MbmsKeyTracker, serialGreater } from './tracker';
 export type { MikeyAnalysis, MikeyPacketMeta, MikeyTrackerOptions, DeliveredKey } from './tracker';
 export { mikeyInfoLine, mikeyTree, mikeyToJson } from './output';

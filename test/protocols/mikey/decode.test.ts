@@ -192,3 +192,14 @@ test('a MIKEY message from an RTSP server test suite\'s SDP (a=key-mgmt:mikey â€
   assert.deepEqual([k.keys[0].keyTypeName, k.keys[0].key.length, k.keys[0].spi?.toString('hex')], ['TEK', 30, '00000001']);
   assert.deepEqual(encodeMikey(m), bytes);
 });
+
+test('dissectMikey: decode + MBMS kind + profile problems in one call', async () => {
+  const { dissectMikey } = await import('../../../src/protocols/mikey/dissect');
+  const { buildMskDelivery } = await import('../../../src/protocols/mikey/encode');
+  const d = dissectMikey(buildMskDelivery({
+    muk: b(16, 1), rand: b(16, 2), counter: 1, csbId: 1, idi: 'bmsc', idr: 'btid', keyDomainId: hex('00f110'), keyGroup: 0, keyNumber: 1, msk: b(16, 3), encrAlg: 0,
+  }));
+  assert.equal(d.mbms?.kind, 'msk-delivery');
+  assert.deepEqual(d.problems.map((p) => p.code).sort(), ['mikey-key-group-zero', 'mikey-null-encryption']);
+  assert.deepEqual(dissectMikey(hex('01')).mbms, null);
+});
