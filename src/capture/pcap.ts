@@ -1,4 +1,5 @@
 import { problem, type Problem } from '../common/problem';
+import { u32be, u32le } from './bytes';
 import { MAX_RECORD_BYTES, STANDARD_MAX_CAPLEN, type FormatSink, type RecordFormat } from './format';
 import type { CaptureFrame } from './types';
 
@@ -49,7 +50,7 @@ export class PcapFormat implements RecordFormat {
 
   recordLength(buf: Buffer, off: number, fileOffset: number): number {
     if (this.header === undefined) return PCAP_GLOBAL_HEADER_LENGTH;
-    const caplen = this.le ? buf.readUInt32LE(off + 8) : buf.readUInt32BE(off + 8);
+    const caplen = this.le ? u32le(buf, off + 8) : u32be(buf, off + 8);
     if (caplen > this.maxCaplen) {
       this.sink.fileProblem(
         problem(
@@ -73,10 +74,10 @@ export class PcapFormat implements RecordFormat {
       return;
     }
     const le = this.le;
-    let tsSec = le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
-    const frac = le ? buf.readUInt32LE(off + 4) : buf.readUInt32BE(off + 4);
+    let tsSec = le ? u32le(buf, off) : u32be(buf, off);
+    const frac = le ? u32le(buf, off + 4) : u32be(buf, off + 4);
     const caplen = len - PCAP_RECORD_HEADER_LENGTH;
-    const origlen = le ? buf.readUInt32LE(off + 12) : buf.readUInt32BE(off + 12);
+    const origlen = le ? u32le(buf, off + 12) : u32be(buf, off + 12);
     let tsNsec = frac * this.nsecMultiplier;
     let problems: Problem[] | undefined;
     if (tsNsec >= 1000000000) {

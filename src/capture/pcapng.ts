@@ -1,6 +1,7 @@
 import { problem, type Problem } from '../common/problem';
 import { MAX_RECORD_BYTES, type FormatSink, type RecordFormat } from './format';
-import { MAX_TSRESOL_EXPONENT, MICROSECONDS, ticksToTime, tsResolution, type SecNsec, type TsResolution } from './timestamp';
+import { u16be, u16le, u32be, u32le } from './bytes';
+import { MAX_TSRESOL_EXPONENT, MICROSECONDS, TickConverter, tsResolution, type SecNsec, type TsResolution } from './timestamp';
 import type { CaptureFrame } from './types';
 
 /** pcapng block types (https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcapng/). */
@@ -36,9 +37,21 @@ export interface PcapngInterface {
   resolution: TsResolution;
   /** if_tsoffset in seconds. */
   offsetSeconds: number;
+  clock: TickConverter;
 }
 
 const pad4 = (n: number) => (n + 3) & ~3;
+
+function lengthProblems(caplen: number, origlen: number, snaplen: number): Problem[] {
+  const problems: Problem[] = [];
+  if (caplen > origlen) {
+    problems.push(problem('pcapng', 'pcapng-caplen-over-len', 'warning', `captured length ${caplen} exceeds original length ${origlen}`));
+  }
+  if (snaplen !== 0 && caplen > snaplen) {
+    problems.push(problem('pcapng', 'pcapng-caplen-over-snaplen', 'warning', `captured length ${caplen} exceeds the interface snaplen ${snaplen}`));
+  }
+  return problems;
+}
 
 /**
  * pcapng reader: blocks are records whose length is at offset 4 (in the section's byte order, learnt from the
@@ -52,13 +65,14 @@ export class PcapngFormat implements RecordFormat {
   interfaces: PcapngInterface[] = [];
   private le = true;
   private readonly time: SecNsec = { tsSec: 0, tsNsec: 0 };
+  private optionProblem: Problem | undefined;
 
   constructor(private readonly sink: FormatSink) {}
 
   recordLength(buf: Buffer, off: number, fileOffset: number): number {
-    const type = this.le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
+    const type = this.u32(buf, off);
     if (type === BlockType.SECTION_HEADER) {
-      const bom = buf.readUInt32LE(off + 8);
+      const bom = u32le(buf, off + 8);
       if (bom === BYTE_ORDER_MAGIC) this.le = true;
       else if (bom === 0x4d3c2b1a) this.le = false;
       else {
@@ -66,7 +80,7 @@ export class PcapngFormat implements RecordFormat {
         return -1;
       }
     }
-    const len = this.le ? buf.readUInt32LE(off + 4) : buf.readUInt32BE(off + 4);
+    const len = this.u32(buf, off + 4);
     const min = type === BlockType.SECTION_HEADER ? MIN_SHB : MIN_BLOCK;
     if (len < min || len % 4 !== 0) {
       this.stopOrFatal(
@@ -88,9 +102,8 @@ export class PcapngFormat implements RecordFormat {
   }
 
   record(buf: Buffer, off: number, len: number, fileOffset: number): void {
-    const le = this.le;
-    const trailer = le ? buf.readUInt32LE(off + len - 4) : buf.readUInt32BE(off + len - 4);
-    const type = le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
+    const trailer = this.u32(buf, off + len - 4);
+    const type = this.u32(buf, off);
     if (trailer !== len) {
       this.stopOrFatal(
         'pcapng-block-length-mismatch',
@@ -129,7 +142,7 @@ export class PcapngFormat implements RecordFormat {
     if (pending.length === 0) return;
     let what = '';
     if (pending.length >= 8) {
-      const len = this.le ? pending.readUInt32LE(4) : pending.readUInt32BE(4);
+      const len = this.u32(pending, 4);
       what = `: ${pending.length} of ${len} bytes present`;
     }
     this.sink.fileProblem(
@@ -147,11 +160,11 @@ export class PcapngFormat implements RecordFormat {
   }
 
   private u16(buf: Buffer, o: number): number {
-    return this.le ? buf.readUInt16LE(o) : buf.readUInt16BE(o);
+    return this.le ? u16le(buf, o) : u16be(buf, o);
   }
 
   private u32(buf: Buffer, o: number): number {
-    return this.le ? buf.readUInt32LE(o) : buf.readUInt32BE(o);
+    return this.le ? u32le(buf, o) : u32be(buf, o);
   }
 
   private sectionHeader(buf: Buffer, off: number, fileOffset: number): void {
@@ -169,15 +182,11 @@ export class PcapngFormat implements RecordFormat {
     if (len < MIN_IDB) {
       this.blockProblem('pcapng-short-block', `Interface Description Block at file offset ${fileOffset} is only ${len} bytes`, fileOffset);
       // Keep interface numbering aligned with what the file meant, even though this one is unusable.
-      this.interfaces.push({ linkType: 0, snaplen: 0, resolution: MICROSECONDS, offsetSeconds: 0 });
+      this.interfaces.push({ linkType: 0, snaplen: 0, resolution: MICROSECONDS, offsetSeconds: 0, clock: new TickConverter(MICROSECONDS, 0) });
       return;
     }
-    const iface: PcapngInterface = {
-      linkType: this.u16(buf, off + 8),
-      snaplen: this.u32(buf, off + 12),
-      resolution: MICROSECONDS,
-      offsetSeconds: 0,
-    };
+    let resolution = MICROSECONDS;
+    let offsetSeconds = 0;
     const end = off + len - 4;
     let p = off + 16;
     while (p + 4 <= end) {
@@ -192,15 +201,21 @@ export class PcapngFormat implements RecordFormat {
         const r = buf[p + 4];
         if ((r & 0x7f) > MAX_TSRESOL_EXPONENT || (r & 0x80) === 0 && (r & 0x7f) > 19) {
           this.blockProblem('pcapng-bad-tsresol', `if_tsresol 0x${r.toString(16)} is out of range; using microseconds`, fileOffset + (p - off) + 4);
-        } else iface.resolution = tsResolution(r);
+        } else resolution = tsResolution(r);
       } else if (code === IF_TSOFFSET && olen >= 8) {
         const lo = this.u32(buf, p + 4 + (this.le ? 0 : 4));
         const hi = this.le ? buf.readInt32LE(p + 8) : buf.readInt32BE(p + 4);
-        iface.offsetSeconds = hi * 4294967296 + lo;
+        offsetSeconds = hi * 4294967296 + lo;
       }
       p += 4 + pad4(olen);
     }
-    this.interfaces.push(iface);
+    this.interfaces.push({
+      linkType: this.u16(buf, off + 8),
+      snaplen: this.u32(buf, off + 12),
+      resolution,
+      offsetSeconds,
+      clock: new TickConverter(resolution, offsetSeconds),
+    });
   }
 
   private packet(buf: Buffer, off: number, len: number, fileOffset: number, obsolete: boolean): void {
@@ -208,7 +223,8 @@ export class PcapngFormat implements RecordFormat {
       this.blockProblem('pcapng-short-block', `packet block at file offset ${fileOffset} is only ${len} bytes`, fileOffset);
       return;
     }
-    const interfaceId = obsolete ? this.u16(buf, off + 8) : this.u32(buf, off + 8);
+    const le = this.le;
+    const interfaceId = obsolete ? (le ? u16le(buf, off + 8) : u16be(buf, off + 8)) : le ? u32le(buf, off + 8) : u32be(buf, off + 8);
     const iface = this.interfaces[interfaceId];
     if (iface === undefined) {
       this.blockProblem(
@@ -218,8 +234,8 @@ export class PcapngFormat implements RecordFormat {
       );
       return;
     }
-    const caplen = this.u32(buf, off + 20);
-    const origlen = this.u32(buf, off + 24);
+    const caplen = le ? u32le(buf, off + 20) : u32be(buf, off + 20);
+    const origlen = le ? u32le(buf, off + 24) : u32be(buf, off + 24);
     const dataEnd = off + 28 + caplen;
     if (caplen > len - MIN_EPB) {
       this.blockProblem(
@@ -229,33 +245,17 @@ export class PcapngFormat implements RecordFormat {
       );
       return;
     }
-    ticksToTime(this.u32(buf, off + 12), this.u32(buf, off + 16), iface.resolution, iface.offsetSeconds, this.time);
+    iface.clock.convert(le ? u32le(buf, off + 12) : u32be(buf, off + 12), le ? u32le(buf, off + 16) : u32be(buf, off + 16), this.time);
     let problems: Problem[] | undefined;
-    if (caplen > origlen) {
-      (problems ??= []).push(
-        problem('pcapng', 'pcapng-caplen-over-len', 'warning', `captured length ${caplen} exceeds original length ${origlen}`),
-      );
-    }
-    if (iface.snaplen !== 0 && caplen > iface.snaplen) {
-      (problems ??= []).push(
-        problem('pcapng', 'pcapng-caplen-over-snaplen', 'warning', `captured length ${caplen} exceeds the interface snaplen ${iface.snaplen}`),
-      );
-    }
+    if (caplen > origlen || (iface.snaplen !== 0 && caplen > iface.snaplen)) problems = lengthProblems(caplen, origlen, iface.snaplen);
     let comments: string[] | undefined;
-    const optEnd = off + len - 4;
-    let p = off + 28 + pad4(caplen);
-    while (p + 4 <= optEnd) {
-      const code = this.u16(buf, p);
-      const olen = this.u16(buf, p + 2);
-      if (code === OPT_ENDOFOPT) break;
-      if (p + 4 + olen > optEnd) {
-        (problems ??= []).push(
-          problem('pcapng', 'pcapng-bad-option', 'warning', `option ${code} of the packet block at file offset ${fileOffset} overruns the block`),
-        );
-        break;
+    const optStart = off + 28 + pad4(caplen);
+    if (optStart + 4 <= off + len - 4) {
+      comments = this.packetOptions(buf, optStart, off + len - 4, fileOffset);
+      if (this.optionProblem !== undefined) {
+        (problems ??= []).push(this.optionProblem);
+        this.optionProblem = undefined;
       }
-      if (code === OPT_COMMENT) (comments ??= []).push(buf.toString('utf8', p + 4, p + 4 + olen));
-      p += 4 + pad4(olen);
     }
     const frame: CaptureFrame = {
       number: this.sink.nextFrameNumber(),
@@ -271,6 +271,24 @@ export class PcapngFormat implements RecordFormat {
       problems: problems ?? [],
     };
     this.sink.emit(frame);
+  }
+
+  /** opt_comment values of a packet block (other options are not used); a malformed option sets optionProblem. */
+  private packetOptions(buf: Buffer, start: number, end: number, fileOffset: number): string[] | undefined {
+    let comments: string[] | undefined;
+    let p = start;
+    while (p + 4 <= end) {
+      const code = this.u16(buf, p);
+      const olen = this.u16(buf, p + 2);
+      if (code === OPT_ENDOFOPT) break;
+      if (p + 4 + olen > end) {
+        this.optionProblem = problem('pcapng', 'pcapng-bad-option', 'warning', `option ${code} of the packet block at file offset ${fileOffset} overruns the block`);
+        break;
+      }
+      if (code === OPT_COMMENT) (comments ??= []).push(buf.toString('utf8', p + 4, p + 4 + olen));
+      p += 4 + pad4(olen);
+    }
+    return comments;
   }
 
   private simplePacket(buf: Buffer, off: number, len: number, fileOffset: number): void {

@@ -14,6 +14,9 @@ export interface TsResolution {
   unitsPerSecondBig: bigint;
   /** unitsPerSecond <= 2^32 and nanoseconds derivable without BigInt. */
   fast: boolean;
+  /** Fast path: nanoseconds = rem * nsecMultiplier / nsecDivisor (floored), both exact in a double. */
+  nsecMultiplier: number;
+  nsecDivisor: number;
 }
 
 /** Largest exponent accepted in if_tsresol; larger values are treated as malformed. */
@@ -25,7 +28,20 @@ export function tsResolution(tsresolByte: number): TsResolution {
   const unitsPerSecondBig = powerOfTen ? 10n ** BigInt(exponent) : 1n << BigInt(exponent);
   const unitsPerSecond = Number(unitsPerSecondBig);
   const fast = powerOfTen ? exponent <= 9 : exponent <= 32;
-  return { powerOfTen, exponent, unitsPerSecond, unitsPerSecondBig, fast };
+  let nsecMultiplier = 1;
+  let nsecDivisor = 1;
+  if (fast) {
+    if (powerOfTen) nsecMultiplier = 10 ** (9 - exponent);
+    else if (exponent <= 9) {
+      nsecMultiplier = 1000000000;
+      nsecDivisor = 2 ** exponent;
+    } else {
+      // rem < 2^e; 1e9 = 2^9 * 1953125, so the product stays below 2^53 and the division is exact.
+      nsecMultiplier = 1953125;
+      nsecDivisor = 2 ** (exponent - 9);
+    }
+  }
+  return { powerOfTen, exponent, unitsPerSecond, unitsPerSecondBig, fast, nsecMultiplier, nsecDivisor };
 }
 
 /** Default pcapng resolution: microseconds. */
@@ -89,11 +105,58 @@ export function ticksToTime(high: number, low: number, res: TsResolution, offset
 }
 
 function remainderToNsec(rem: number, res: TsResolution): number {
-  if (res.powerOfTen) return rem * 10 ** (9 - res.exponent);
-  const e = res.exponent;
-  // rem < 2^e; 1e9 = 2^9 * 1953125, so for e >= 9 the product stays below 2^53 and the division is exact.
-  if (e <= 9) return Math.floor((rem * 1000000000) / 2 ** e);
-  return Math.floor((rem * 1953125) / 2 ** (e - 9));
+  return res.nsecDivisor === 1 ? rem * res.nsecMultiplier : Math.floor((rem * res.nsecMultiplier) / res.nsecDivisor);
+}
+
+/**
+ * Per-interface converter for the packet hot path. The high 32 bits of a tick count change rarely (every
+ * ~4.3 s at nanosecond resolution), so their share of seconds and remainder is computed once per change and
+ * each packet costs a single division.
+ */
+export class TickConverter {
+  private lastHigh = -1;
+  private baseSec = 0;
+  private baseRem = 0;
+  private readonly exactBase: boolean;
+  private readonly scratch: SecNsec = { tsSec: 0, tsNsec: 0 };
+
+  constructor(
+    readonly resolution: TsResolution,
+    readonly offsetSeconds: number,
+  ) {
+    this.exactBase = resolution.fast;
+  }
+
+  convert(high: number, low: number, out: SecNsec): void {
+    if (!this.exactBase) {
+      ticksToTime(high, low, this.resolution, this.offsetSeconds, out);
+      return;
+    }
+    if (high !== this.lastHigh) {
+      ticksToTime(high, 0, this.resolution, 0, this.scratch);
+      if (this.scratch.tsSec >= 2 ** 53) {
+        ticksToTime(high, low, this.resolution, this.offsetSeconds, out);
+        return;
+      }
+      this.lastHigh = high;
+      this.baseSec = this.scratch.tsSec + this.offsetSeconds;
+      // remainder of high*2^32 in ticks, recovered from the nanoseconds would lose precision: recompute exactly
+      this.baseRem = Number(((BigInt(high) << 32n) % this.resolution.unitsPerSecondBig));
+    }
+    const u = this.resolution.unitsPerSecond;
+    const r = this.baseRem + low; // < 2^32 + 2^32, exact
+    let q = Math.floor(r / u);
+    let rem = r - q * u;
+    if (rem < 0) {
+      q -= 1;
+      rem += u;
+    } else if (rem >= u) {
+      q += 1;
+      rem -= u;
+    }
+    out.tsSec = this.baseSec + q;
+    out.tsNsec = remainderToNsec(rem, this.resolution);
+  }
 }
 
 /** Inverse for writers: seconds + nanoseconds to ticks at 10^-9 (returns [high, low]). */

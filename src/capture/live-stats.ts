@@ -1,0 +1,92 @@
+/**
+ * Counters a live view needs (packets, bytes, rates) and the capture-loss estimate. `cap` exposes no kernel drop
+ * counter, so loss is estimated from what TCP itself proves missing: bytes the receiver acknowledged that never
+ * reached the capture. The TCP numbers come from the reassembly stage (Dissector.tcpStats); they are taken here
+ * structurally so the capture stage imports nothing from later stages.
+ */
+
+/** The TCP reassembly counters the estimate is built from (a TcpReassemblyStats is one). */
+export interface TcpLossInputs {
+  /** Stream bytes handed to the application layer. */
+  bytesDelivered: number;
+  /** Bytes missing from streams, for any reason (capture loss, a capture started mid-stream, snaplen cuts). */
+  gapBytes: number;
+  /** Gap bytes the peer acknowledged: on the wire, but not in the capture. */
+  ackedUnseenBytes: number;
+}
+
+export interface CaptureLossEstimate {
+  /** Bytes proven lost by the capture (ACKed but unseen). */
+  lostBytes: number;
+  /** All stream gap bytes, an upper bound that also counts gaps with other causes. */
+  gapBytes: number;
+  /** lostBytes / (delivered + lostBytes), 0 when no TCP payload was seen. A lower bound: UDP loss is invisible. */
+  ratio: number;
+}
+
+export function estimateCaptureLoss(tcp: TcpLossInputs): CaptureLossEstimate {
+  const lost = Math.max(0, tcp.ackedUnseenBytes);
+  const total = Math.max(0, tcp.bytesDelivered) + lost;
+  return { lostBytes: lost, gapBytes: Math.max(0, tcp.gapBytes), ratio: total > 0 ? lost / total : 0 };
+}
+
+/** Packets and bytes per second over the last few whole seconds of a monotonic clock. */
+export class RateWindow {
+  private readonly seconds: number;
+  private readonly packets: number[];
+  private readonly bytes: number[];
+  /** The monotonic second the newest slot belongs to. */
+  private head = -1;
+
+  constructor(seconds = 5) {
+    this.seconds = Math.max(1, Math.floor(seconds));
+    this.packets = new Array<number>(this.seconds + 1).fill(0);
+    this.bytes = new Array<number>(this.seconds + 1).fill(0);
+  }
+
+  add(monoNs: bigint, bytes: number): void {
+    const sec = this.advance(monoNs);
+    const i = sec % this.packets.length;
+    this.packets[i]++;
+    this.bytes[i] += bytes;
+  }
+
+  /**
+   * Average over the completed seconds of the window (the current, partial second is left out so the rate does
+   * not sag at the start of each second); over the elapsed time when the capture is younger than one second.
+   */
+  rate(monoNs: bigint, startNs: bigint): { packetsPerSecond: number; bytesPerSecond: number } {
+    const sec = this.advance(monoNs);
+    const startSec = Number(startNs / 1_000_000_000n);
+    const complete = Math.min(this.seconds, sec - startSec);
+    if (complete <= 0) {
+      const elapsed = Number(monoNs - startNs) / 1e9;
+      const i = sec % this.packets.length;
+      return elapsed > 0 ? { packetsPerSecond: this.packets[i] / elapsed, bytesPerSecond: this.bytes[i] / elapsed } : { packetsPerSecond: 0, bytesPerSecond: 0 };
+    }
+    let p = 0;
+    let b = 0;
+    for (let k = 1; k <= complete; k++) {
+      const i = (sec - k) % this.packets.length;
+      p += this.packets[i];
+      b += this.bytes[i];
+    }
+    return { packetsPerSecond: p / complete, bytesPerSecond: b / complete };
+  }
+
+  private advance(monoNs: bigint): number {
+    const sec = Number(monoNs / 1_000_000_000n);
+    if (this.head < 0) this.head = sec;
+    if (sec > this.head) {
+      // clear the slots of the seconds that passed without packets (at most the whole ring)
+      const steps = Math.min(sec - this.head, this.packets.length);
+      for (let k = 1; k <= steps; k++) {
+        const i = (this.head + k) % this.packets.length;
+        this.packets[i] = 0;
+        this.bytes[i] = 0;
+      }
+      this.head = sec;
+    }
+    return this.head;
+  }
+}

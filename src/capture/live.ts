@@ -1,0 +1,438 @@
+/**
+ * Live capture with the optional `cap` addon (libpcap), producing the same CaptureFrame records as the file
+ * readers so the same pipeline runs on it.
+ *
+ * The addon's traps, and what is done about each (see ../shared/reference/tools.md "cap 0.2.1"):
+ * - It holds a raw pointer to the JS buffer packets are copied into: the buffer is kept referenced by the open
+ *   capture and by a module-level registry until the capture is closed, so GC can never free it under the addon.
+ * - Each packet is copied out of that buffer synchronously in the `packet` event (the next packet overwrites it,
+ *   and the pipeline may hold frames back, e.g. an HTTP request waiting for its response).
+ * - No kernel timestamps reach JS: frames are stamped on arrival with process.hrtime.bigint(), mapped to wall
+ *   time once at start, so times never go backwards even when the wall clock is stepped.
+ * - A Cap whose open() failed must never be closed or garbage collected: its native destructor stops a poll
+ *   handle that was never initialised and aborts the process. Such objects are parked forever (a few hundred
+ *   bytes each). A filter is checked with a small probe capture first, so a bad filter parks only the probe.
+ * - Unknown interfaces are refused before libpcap sees them (libpcap would print a warning of its own).
+ * - There is no drop counter: see live-stats.ts for the loss estimate.
+ */
+import { escapeText } from '../common/escape';
+import { problem, type Problem } from '../common/problem';
+import type { PacketTime } from '../common/time';
+import { RateWindow } from './live-stats';
+import { LinkType, type CaptureFrame, type FrameHandler } from './types';
+
+/** The part of cap's Cap object keyscope uses. */
+export interface CapHandle {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  close(): boolean;
+  on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): unknown;
+  removeAllListeners(event?: string): unknown;
+}
+
+export interface CapDevice {
+  name: string;
+  description?: string;
+  addresses?: Array<{ addr?: string }>;
+  flags?: string;
+}
+
+/** The part of the `cap` module keyscope uses. */
+export interface CapModule {
+  Cap: { new (): CapHandle; deviceList?: () => CapDevice[] };
+  deviceList?: () => CapDevice[];
+}
+
+export type LiveCaptureErrorKind = 'unavailable' | 'permission' | 'no-such-device' | 'bad-filter' | 'unsupported-link' | 'failed';
+
+/** Why a live capture could not start. `message` is one line, ready to print. */
+export class LiveCaptureError extends Error {
+  constructor(
+    readonly kind: LiveCaptureErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LiveCaptureError';
+  }
+}
+
+/**
+ * Environment variable naming the module to load instead of `cap` (a path or package name). Tests set it to a
+ * module that does not exist to exercise the "live capture is not available" path in a child process.
+ */
+export const CAP_MODULE_ENV = 'KEYSCOPE_CAP_MODULE';
+
+/** How to get live capture working, printed when `cap` cannot be loaded. */
+export const LIVE_CAPTURE_HELP = [
+  'live capture needs the optional `cap` module (libpcap), which is not usable here.',
+  'To enable it: apt-get install libpcap-dev, then in the keyscope folder run `npm rebuild cap`',
+  '(or `npm install --include=optional` if it was installed without optional dependencies).',
+  'Without it, pipe a capture in: tcpdump -U -w - -i IFACE [filter] | keyscope dissect -',
+].join('\n');
+
+/** cap's link type names → LINKTYPE_* numbers. */
+const LINK_TYPES: Readonly<Record<string, number>> = {
+  NULL: LinkType.NULL,
+  ETHERNET: LinkType.ETHERNET,
+  RAW: LinkType.RAW,
+  LINUX_SLL: LinkType.LINUX_SLL,
+  LINKTYPE_LINUX_SLL: LinkType.LINUX_SLL,
+  IEEE802_11_RADIO: 127,
+};
+
+/** LINKTYPE number for a link type string from cap (`ETHERNET`, `LINKTYPE_LINUX_SLL`, `Unknown linktype 276`, …). */
+export function linkTypeFromCap(name: string): number | undefined {
+  const known = LINK_TYPES[name] ?? LINK_TYPES[name.replace(/^(LINKTYPE|DLT)_/, '')];
+  if (known !== undefined) return known;
+  // cap names only a few DLTs; libpcap's DLT and LINKTYPE numbers agree for the others keyscope decodes
+  const m = /^Unknown linktype (\d+)$/.exec(name);
+  if (m) {
+    const n = Number(m[1]);
+    if (n === LinkType.LINUX_SLL2 || n === LinkType.IPV4 || n === LinkType.IPV6) return n;
+  }
+  return undefined;
+}
+
+let cachedCap: CapModule | LiveCaptureError | undefined;
+
+/**
+ * Load `cap` lazily (offline analysis never touches it). Returns the module, or an 'unavailable' error whose
+ * message says how to enable live capture. The result is cached.
+ */
+export function loadCap(): CapModule | LiveCaptureError {
+  if (cachedCap !== undefined) return cachedCap;
+  const name = process.env[CAP_MODULE_ENV] || 'cap';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(name) as CapModule;
+    if (typeof mod?.Cap !== 'function') throw new Error(`module ${name} has no Cap class`);
+    cachedCap = mod;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'MODULE_NOT_FOUND'
+        ? /cap\.node/.test(String(e.message))
+          ? 'the cap module is installed but its native part was not built'
+          : 'the cap module is not installed'
+        : `the cap module failed to load (${firstLine(String(e.message))})`;
+    cachedCap = new LiveCaptureError('unavailable', `${why}: ${LIVE_CAPTURE_HELP}`);
+  }
+  return cachedCap;
+}
+
+export interface LiveCaptureOptions {
+  /** Interface name as libpcap knows it (`eth0`, `lo`, `any`). */
+  device: string;
+  /** BPF filter expression (tcpdump syntax); empty or absent captures everything. */
+  filter?: string;
+  /** Bytes kept per packet, 1…65535 (cap's snaplen is fixed at 65535; a smaller value cuts frames here). */
+  snaplen?: number;
+  /** Kernel capture buffer in bytes (default 32 MiB: measured to keep up with ~118 k small packets/s on lo). */
+  bufferSize?: number;
+  /** The cap module to use instead of loading it (tests, or a caller that loaded it already). */
+  cap?: CapModule;
+}
+
+export interface LiveCaptureStats {
+  /** Frames delivered. */
+  packets: number;
+  /** Bytes on the wire (original lengths). */
+  bytes: number;
+  /** Bytes kept (captured lengths). */
+  capturedBytes: number;
+  /** Frames cut by the snaplen. */
+  truncatedFrames: number;
+  /** When the capture started (wall time at open). */
+  startTime: PacketTime;
+  /** The newest frame's timestamp. */
+  lastTime?: PacketTime;
+  /** Seconds since the capture started (until it stopped, once stopped). */
+  elapsedSeconds: number;
+  /** Over the last few seconds. */
+  packetsPerSecond: number;
+  bytesPerSecond: number;
+}
+
+export const DEFAULT_LIVE_SNAPLEN = 65535;
+export const DEFAULT_LIVE_BUFFER_SIZE = 32 * 1024 * 1024;
+const PROBE_BUFFER_SIZE = 256 * 1024;
+
+/** Caps that must stay reachable: open ones (their packet buffer), and ones whose open() failed (see above). */
+const openCaptures = new Set<LiveCapture>();
+const parkedAfterFailedOpen: CapHandle[] = [];
+
+/**
+ * An open live capture. Frames go to the handlers added with `onFrame`, synchronously, in arrival order;
+ * `frame.data` is a copy the handler may keep. A handler that throws stops the capture and rejects `done`.
+ */
+export class LiveCapture {
+  readonly device: string;
+  readonly filter: string;
+  readonly linkType: number;
+  /** cap's own name for the link type (`ETHERNET`, `LINKTYPE_LINUX_SLL`, …). */
+  readonly linkTypeName: string;
+  readonly snaplen: number;
+  /** Resolves when the capture stops (stop() or a handler error, which rejects it). */
+  readonly done: Promise<void>;
+  private readonly handle: CapHandle;
+  /** The buffer the addon writes into: referenced here for the capture's whole life (see the file comment). */
+  private readonly buffer: Buffer;
+  private readonly handlers: FrameHandler[] = [];
+  private readonly stopHandlers: Array<() => void> = [];
+  private readonly startMono: bigint;
+  private readonly startWallNs: bigint;
+  private lastNs = 0n;
+  private stopMono: bigint | undefined;
+  private readonly window = new RateWindow(5);
+  private frameNumber = 0;
+  private readonly st = { packets: 0, bytes: 0, capturedBytes: 0, truncatedFrames: 0 };
+  private lastTime: PacketTime | undefined;
+  private resolveDone!: () => void;
+  private rejectDone!: (err: unknown) => void;
+  private failure: unknown;
+
+  /** Use openLiveCapture(). */
+  constructor(handle: CapHandle, buffer: Buffer, opts: { device: string; filter: string; linkType: number; linkTypeName: string; snaplen: number }) {
+    this.handle = handle;
+    this.buffer = buffer;
+    this.device = opts.device;
+    this.filter = opts.filter;
+    this.linkType = opts.linkType;
+    this.linkTypeName = opts.linkTypeName;
+    this.snaplen = opts.snaplen;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    // a caller that only awaits `done` later must not get an unhandled rejection in between
+    this.done.catch(() => undefined);
+    this.startWallNs = BigInt(Date.now()) * 1_000_000n;
+    this.startMono = process.hrtime.bigint();
+    openCaptures.add(this);
+    handle.on('packet', (nbytes, truncated) => this.packet(nbytes, truncated));
+  }
+
+  get stopped(): boolean {
+    return this.stopMono !== undefined;
+  }
+
+  /** Add a frame handler; returns a function that removes it. */
+  onFrame(handler: FrameHandler): () => void {
+    this.handlers.push(handler);
+    return () => {
+      const i = this.handlers.indexOf(handler);
+      if (i >= 0) this.handlers.splice(i, 1);
+    };
+  }
+
+  /** Called once when the capture stops (immediately if it already has). */
+  onStop(handler: () => void): void {
+    if (this.stopped) handler();
+    else this.stopHandlers.push(handler);
+  }
+
+  /** Stop capturing. Safe to call more than once and from inside a frame handler (no frame follows). */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopMono = process.hrtime.bigint();
+    this.handle.close();
+    this.handle.removeAllListeners('packet');
+    // The addon finishes its dispatch loop after close() from inside a packet event before releasing libpcap;
+    // keep the buffer registered until the next turn of the event loop.
+    setImmediate(() => openCaptures.delete(this));
+    for (const h of this.stopHandlers.splice(0)) h();
+    if (this.failure !== undefined) this.rejectDone(this.failure);
+    else this.resolveDone();
+  }
+
+  get stats(): LiveCaptureStats {
+    const now = this.stopMono ?? process.hrtime.bigint();
+    const rate = this.window.rate(now, this.startMono);
+    const s: LiveCaptureStats = {
+      ...this.st,
+      startTime: nsToTime(this.startWallNs),
+      elapsedSeconds: Number(now - this.startMono) / 1e9,
+      packetsPerSecond: rate.packetsPerSecond,
+      bytesPerSecond: rate.bytesPerSecond,
+    };
+    if (this.lastTime) s.lastTime = this.lastTime;
+    return s;
+  }
+
+  private packet(nbytes: number, truncatedByBuffer: boolean): void {
+    if (this.stopped) return;
+    const mono = process.hrtime.bigint();
+    let ns = this.startWallNs + (mono - this.startMono);
+    if (ns < this.lastNs) ns = this.lastNs;
+    this.lastNs = ns;
+    const captured = Math.max(0, Math.min(nbytes, this.buffer.length));
+    // copied: the addon overwrites the buffer with the next packet, and the pipeline may hold frames
+    const data = Buffer.from(this.buffer.subarray(0, captured));
+    const problems: Problem[] = [];
+    let original = captured;
+    if (truncatedByBuffer) {
+      // cap reports the cut but not the length on the wire: the IP header's length is the best lower bound
+      original = Math.max(captured + 1, ipDerivedLength(data, this.linkType) ?? 0);
+      problems.push(
+        problem('live', 'live-snaplen-cut', 'note', `frame cut to the ${this.snaplen}-byte snaplen; original length at least ${original} (from the IP header)`),
+      );
+      this.st.truncatedFrames++;
+    }
+    const time = nsToTime(ns);
+    this.lastTime = time;
+    const frame: CaptureFrame = {
+      number: ++this.frameNumber,
+      tsSec: time.tsSec,
+      tsNsec: time.tsNsec,
+      linkType: this.linkType,
+      interfaceId: 0,
+      capturedLength: captured,
+      originalLength: original,
+      data,
+      problems,
+    };
+    this.st.packets++;
+    this.st.bytes += original;
+    this.st.capturedBytes += captured;
+    this.window.add(mono, original);
+    try {
+      for (const h of this.handlers) {
+        h(frame);
+        if (this.stopped) break;
+      }
+    } catch (err) {
+      // an exception must not escape into the addon's native callback
+      this.failure = err;
+      this.stop();
+    }
+  }
+}
+
+/**
+ * Open a live capture. Throws LiveCaptureError (one-line message) when `cap` is missing, the interface does
+ * not exist, the filter does not compile, the process may not capture, or the link type is not one keyscope
+ * decodes.
+ */
+export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
+  const loaded = opts.cap ?? loadCap();
+  if (loaded instanceof LiveCaptureError) throw loaded;
+  const cap = loaded;
+  const device = opts.device;
+  const filter = opts.filter ?? '';
+  const snaplen = opts.snaplen ?? DEFAULT_LIVE_SNAPLEN;
+  if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > 65535) throw new LiveCaptureError('failed', `snaplen must be 1…65535, not ${snaplen}`);
+  const bufferSize = opts.bufferSize ?? DEFAULT_LIVE_BUFFER_SIZE;
+  if (!Number.isInteger(bufferSize) || bufferSize < 1 || bufferSize > 0x7fffffff) throw new LiveCaptureError('failed', `bad capture buffer size ${bufferSize}`);
+  if (device.length === 0) throw new LiveCaptureError('no-such-device', 'no interface given');
+
+  const list = cap.Cap.deviceList ?? cap.deviceList;
+  if (list) {
+    let devices: CapDevice[] | undefined;
+    try {
+      devices = list();
+    } catch {
+      // listing needs no privileges on Linux, but if it fails, let open() give the real reason
+    }
+    if (devices && !devices.some((d) => d.name === device)) {
+      const names = devices.map((d) => d.name).slice(0, 12).join(', ');
+      throw new LiveCaptureError('no-such-device', `no such interface: ${quote(device)} (interfaces: ${names})`);
+    }
+  }
+
+  if (filter.trim().length > 0) {
+    // A failed open leaks the activated pcap handle (see the file comment): let a small probe take that hit.
+    const probe = new cap.Cap();
+    try {
+      probe.open(device, filter, PROBE_BUFFER_SIZE, Buffer.alloc(64));
+    } catch (err) {
+      parkedAfterFailedOpen.push(probe);
+      throw openError(err, device, filter);
+    }
+    probe.close();
+  }
+
+  const handle = new cap.Cap();
+  const buffer = Buffer.alloc(snaplen);
+  let linkTypeName: string;
+  try {
+    linkTypeName = handle.open(device, filter, bufferSize, buffer);
+  } catch (err) {
+    parkedAfterFailedOpen.push(handle);
+    // the addon may hold the buffer pointer even after a failed open
+    parkedBuffers.push(buffer);
+    throw openError(err, device, filter);
+  }
+  const linkType = linkTypeFromCap(linkTypeName);
+  if (linkType === undefined) {
+    handle.close();
+    throw new LiveCaptureError('unsupported-link', `interface ${quote(device)} has link type ${quote(linkTypeName)}, which keyscope does not decode`);
+  }
+  return new LiveCapture(handle, buffer, { device, filter, linkType, linkTypeName, snaplen });
+}
+
+const parkedBuffers: Buffer[] = [];
+
+function openError(err: unknown, device: string, filter: string): LiveCaptureError {
+  const msg = firstLine(err instanceof Error ? err.message : String(err));
+  if (/operation not permitted|permission denied|you don't have permission/i.test(msg)) {
+    return new LiveCaptureError('permission', `no permission to capture on ${quote(device)} (${msg}): run as root or give node CAP_NET_RAW and CAP_NET_ADMIN`);
+  }
+  if (/no such device/i.test(msg)) return new LiveCaptureError('no-such-device', `no such interface: ${quote(device)}`);
+  if (/filter|syntax error/i.test(msg)) return new LiveCaptureError('bad-filter', `bad capture filter ${quote(filter)}: ${msg}`);
+  if (/network is down|not up/i.test(msg)) return new LiveCaptureError('failed', `interface ${quote(device)} is down (${msg})`);
+  return new LiveCaptureError('failed', `cannot capture on ${quote(device)}: ${msg}`);
+}
+
+/** The frame length the IP header claims (link header + IP total length), when the bytes show one. */
+function ipDerivedLength(data: Buffer, linkType: number): number | undefined {
+  let off: number;
+  switch (linkType) {
+    case LinkType.ETHERNET: {
+      off = 14;
+      let type = data.length >= 14 ? data.readUInt16BE(12) : 0;
+      while ((type === 0x8100 || type === 0x88a8) && data.length >= off + 4) {
+        type = data.readUInt16BE(off + 2);
+        off += 4;
+      }
+      break;
+    }
+    case LinkType.LINUX_SLL:
+      off = 16;
+      break;
+    case LinkType.LINUX_SLL2:
+      off = 20;
+      break;
+    case LinkType.NULL:
+      off = 4;
+      break;
+    case LinkType.RAW:
+    case LinkType.IPV4:
+    case LinkType.IPV6:
+      off = 0;
+      break;
+    default:
+      return undefined;
+  }
+  if (data.length < off + 8) return undefined;
+  const version = data[off] >> 4;
+  if (version === 4) return off + data.readUInt16BE(off + 2);
+  if (version === 6) return off + 40 + data.readUInt16BE(off + 4);
+  return undefined;
+}
+
+function nsToTime(ns: bigint): PacketTime {
+  return { tsSec: Number(ns / 1_000_000_000n), tsNsec: Number(ns % 1_000_000_000n) };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0].trim();
+}
+
+/** Interface names and filters are user input, shown back in messages: quoted, control characters escaped. */
+function quote(s: string): string {
+  return `'${escapeText(s, 200)}'`;
+}
+
+/** How many captures are open (for tests and diagnostics). */
+export function openLiveCaptureCount(): number {
+  return openCaptures.size;
+}
