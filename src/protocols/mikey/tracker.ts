@@ -156,6 +156,12 @@ export class MbmsKeyTracker {
     const info = mbmsInfo(m);
     out.mbms = info;
     problems.push(...mbmsProfileProblems(m, info));
+    const needsCrypto = info.kind === 'msk-delivery' || info.kind === 'solicited-pull-trigger' || info.kind === 'mtk-delivery' || info.kind === 'verification';
+    if (needsCrypto && m.header.prf !== 0) {
+      // only MIKEY-1 is implemented (and TS 33.246 uses only it): deriving with it would give false mac-invalid findings
+      problems.push(problem(LAYER, 'mikey-unsupported-algorithm', 'warning', `PRF ${m.header.prfName}: key derivation not implemented, MAC not checked`, 3, 1));
+      return out;
+    }
     try {
       switch (info.kind) {
         case 'msk-delivery':
@@ -395,7 +401,7 @@ export class MbmsKeyTracker {
     if (out.verified !== false && !retransmission) {
       if (t?.counter !== undefined && (st.counter === undefined || serialGreater(t.counter, st.counter))) st.counter = t.counter;
       if (info.mtkId !== undefined && (st.lastMtkId === undefined || info.mtkId > st.lastMtkId)) st.lastMtkId = info.mtkId;
-      st.lastMtkBytes = Buffer.from(m.raw);
+      st.lastMtkBytes = m.raw; // the decoder's own copy, never a view into a packet buffer
       this.msks.set(id, st);
     }
   }

@@ -138,6 +138,9 @@ test('tracker: wrong key, no key, no RAND for an MTK message, undecryptable KEMA
   const [bad] = track(`naf ${BTID} ${Buffer.alloc(32, 1).toString('hex')}\n`, [{ bytes: d }]);
   assert.equal(bad.verified, false);
   expectCode(bad.problems, 'mikey-mac-invalid');
+  const [prf] = track(KEYS, [{ bytes: patch(d, 3, 0x81) }]);
+  assert.equal(prf.verified, null, 'PRF-HMAC-SHA-256 is not implemented: no false mac-invalid');
+  expectCode(prf.problems, 'mikey-unsupported-algorithm', 3);
   const [none] = track(null, [{ bytes: d }]);
   assert.equal(none.verified, null);
   expectCode(none.problems, 'mikey-no-key');
