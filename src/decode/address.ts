@@ -15,13 +15,14 @@ for (let i = 0; i < 256; i++) {
 }
 
 /**
- * A capture holds few distinct MAC and IPv4 addresses compared with its packets, so their strings are cached by numeric
+ * A capture holds few distinct MAC and IP addresses compared with its packets, so their strings are cached by numeric
  * value: a hit costs one Map lookup and gives back an already flat string shared by every record. The caches are
  * cleared when full, which bounds them whatever the traffic.
  */
 const CACHE_LIMIT = 1 << 16;
 const ipv4Cache = new Map<number, string>();
 const macCache = new Map<number, string>();
+const ipv6Cache = new Map<string, string>();
 
 /** Dotted-quad IPv4 address from 4 bytes at `off`. The caller has checked the bounds. */
 export function formatIpv4(b: Uint8Array, off: number): string {
@@ -65,7 +66,19 @@ function group(b: Uint8Array, i: number): string {
  * addresses (::ffff:a.b.c.d, as RFC 5952 section 5 recommends) and the deprecated IPv4-compatible ones (::a.b.c.d, first
  * 96 bits zero, then a non-zero 7th group) end in dotted-quad form.
  */
-export function formatIpv6(b: Uint8Array, off: number): string {
+export function formatIpv6(b: Buffer, off: number): string {
+  // keyed by the 16 raw bytes as a latin1 string: one native call, and a hit skips building (and later flattening) the text
+  const key = b.toString('latin1', off, off + 16);
+  let s = ipv6Cache.get(key);
+  if (s === undefined) {
+    s = buildIpv6(b, off);
+    if (ipv6Cache.size >= CACHE_LIMIT) ipv6Cache.clear();
+    ipv6Cache.set(key, s);
+  }
+  return s;
+}
+
+function buildIpv6(b: Uint8Array, off: number): string {
   let bestStart = -1;
   let bestLen = 0;
   let runStart = -1;
