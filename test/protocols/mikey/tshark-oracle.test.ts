@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { decodeMikey } from '../../../src/protocols/mikey/decode';
-import { repoRoot } from './mbms-fixture';
+import { mbmsKindsDatagrams, repoRoot } from './mbms-fixture';
 import { udpDatagrams } from './pcap-walk';
 import { normalise, tsharkAvailable, tsharkFieldValues, tsharkMikeyFields, tsharkView } from './tshark-view';
 
@@ -42,3 +42,22 @@ for (const name of ['mikey-mbms-kinds.pcap', 'mikey-all-payloads.pcap']) {
     assert.ok(compared.size >= 20, `compared ${compared.size} distinct fields: ${[...compared].join(' ')}`);
   });
 }
+
+test('mikey-transport-variants.pcap: MIKEY on UDP 4000 and in application/mikey HTTP bodies agrees with tshark', { skip: !HAVE_TSHARK && 'tshark not installed' }, () => {
+  const file = path.join(repoRoot(), 'captures', 'mikey-transport-variants.pcap');
+  const fields = tsharkMikeyFields();
+  const types = new Map(fields.map((f) => [f.name, f.type]));
+  const theirs = tsharkFieldValues(file, fields, ['-d', 'udp.port==4000,mikey', '-o', 'tcp.reassemble_out_of_order:TRUE']);
+  const [delivery, ack] = mbmsKindsDatagrams();
+  const udp = udpDatagrams(file);
+  assert.deepEqual(udp.map((d) => [d.dstPort, d.payload.toString('hex')]), [[4000, delivery.bytes.toString('hex')], [4000, ack.bytes.toString('hex')]]);
+  const mikeyFrames = [...theirs.entries()].filter(([, v]) => v.has('mikey.version')).map(([f]) => f);
+  assert.equal(mikeyFrames.length, 4, 'two datagrams and two HTTP bodies');
+  const expected = [delivery.bytes, ack.bytes, delivery.bytes, ack.bytes];
+  mikeyFrames.forEach((frame, i) => {
+    const ours = tsharkView(decodeMikey(expected[i]).message!);
+    const t = theirs.get(frame)!;
+    assert.deepEqual([...t.keys()].sort(), [...ours.keys()].sort(), `frame ${frame} fields`);
+    for (const [field, values] of t) assert.deepEqual(ours.get(field)?.map((v) => normalise(types.get(field)!, v)), values.map((v) => normalise(types.get(field)!, v)), `frame ${frame} ${field}`);
+  });
+});
