@@ -66,3 +66,36 @@ test('cached IPv4 and MAC strings stay right across more distinct values than th
   assert.equal(formatMac(Buffer.from([0, 0, 0, 0, 0, 1]), 0), '00:00:00:00:00:01');
   assert.equal(formatMac(Buffer.from([0, 1, 0, 0, 0, 0]), 0), '00:01:00:00:00:00');
 });
+
+/** Straightforward RFC 5952 text (plus tshark's dotted forms), to check the table-driven, cached one against. */
+function referenceIpv6(b: Buffer): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(2 * i));
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; i++) {
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
+  }
+  const dotted = `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  if (best === 0 && bestLen === 5 && g[5] === 0xffff) return '::ffff:' + dotted;
+  if (best === 0 && bestLen === 6) return '::' + dotted;
+  const hex = g.map((x) => x.toString(16));
+  if (best < 0) return hex.join(':');
+  return hex.slice(0, best).join(':') + '::' + hex.slice(best + bestLen).join(':');
+}
+
+test('IPv6 text matches a reference implementation over many addresses (more than the cache holds)', () => {
+  let s = 99;
+  const next = (): number => (s = (s * 1103515245 + 12345) >>> 0) >>> 16;
+  const b = Buffer.alloc(16);
+  for (let n = 0; n < 80000; n++) {
+    // mostly zero groups, so runs and ties are common
+    for (let i = 0; i < 8; i++) b.writeUInt16BE(next() % 3 === 0 ? next() & 0xffff : next() % 5 === 0 ? 0xffff : 0, 2 * i);
+    assert.equal(formatIpv6(b, 0), referenceIpv6(b), b.toString('hex'));
+  }
+});
