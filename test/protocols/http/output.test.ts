@@ -84,3 +84,34 @@ test('tree lists headers, parsed parameters, body and links', () => {
   assert.ok(lines.includes('    username: "u"'));
   assert.ok(lines.includes('  [Response in frame 2]'));
 });
+
+test('mutated messages never throw through parser, tracker and output', () => {
+  const base = Buffer.from(
+    `POST /keymanagement?requesttype=msk-request HTTP/1.1\r\nHost: bmsc\r\nContent-Type: application/mbms-msk+xml\r\nTransfer-Encoding: chunked\r\nAuthorization: Digest username*=UTF-8''%C3%A9, realm="3GPP-bootstrapping@bmsc", nonce="n", uri="/k", qop=auth-int, nc=00000001, cnonce="c", response="r", userhash=true\r\n\r\n${BODY.length.toString(16)}\r\n${BODY}\r\n0\r\n\r\n` +
+      'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="x", Digest realm="y", nonce="z", stale=true\r\nAuthentication-Info: rspauth="a", nextnonce="b"\r\nContent-Length: 0\r\n\r\n',
+    'latin1',
+  );
+  let seed = 4242;
+  const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+  for (let round = 0; round < 500; round++) {
+    const b = Buffer.from(base);
+    for (let k = 0; k < 1 + rnd(6); k++) b[rnd(b.length)] = rnd(256);
+    const msgs: HttpMessage[] = [];
+    const connCodes: string[] = [];
+    const p = new HttpConnectionParser(1, { message: (m) => msgs.push(m), problem: (_c, _f, pr) => connCodes.push(pr.code) }, { limits: { maxHeaderBytes: 4096 } });
+    const cut = rnd(b.length);
+    p.data(0, { streamOffset: 0, data: b.subarray(0, cut), frame: 1, frames: [1], tsSec: 0, tsNsec: 0 });
+    p.data(0, { streamOffset: cut, data: b.subarray(cut), frame: 2, frames: [2], tsSec: 0, tsNsec: 0 });
+    p.data(1, { streamOffset: 0, data: b, frame: 3, frames: [3], tsSec: 0, tsNsec: 0 });
+    p.end(0, 'fin', { tsSec: 1, tsNsec: 0 });
+    p.end(1, 'rst', { tsSec: 1, tsNsec: 0 });
+    const t = new DigestTracker({ passwords: { passwordFor: () => 'pw', usernames: () => ['é'] } });
+    for (const m of msgs) {
+      t.observe(m);
+      httpInfoLine(m);
+      httpTree(m);
+      JSON.stringify(httpToJson(m));
+    }
+    assert.ok(!connCodes.includes('http-internal-error'), `round ${round}`);
+  }
+});
