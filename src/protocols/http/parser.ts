@@ -641,6 +641,9 @@ export class HttpConnectionParser {
     const b = d.cur as Building;
     const msg = b.msg;
     const get = (n: string): string[] => msg.headers.filter((h) => h.name.toLowerCase() === n).map((h) => h.value);
+    // parsed now, not at the end of the body: the other direction may need the credentials first (an early 401)
+    const auth = parseAuthHeaders(msg.headers, msg.problems);
+    if (auth) msg.auth = auth;
     const ct = get('content-type')[0];
     if (ct !== undefined) msg.contentType = ct.split(';')[0].trim().toLowerCase();
     let noBody = false;
@@ -809,8 +812,15 @@ export class HttpConnectionParser {
     const msg = b.msg;
     msg.body = b.bodyParts.length === 1 ? b.bodyParts[0] : Buffer.concat(b.bodyParts);
     msg.bodyTruncated = msg.body.length < msg.bodyLength;
-    const auth = parseAuthHeaders(msg.headers.concat(msg.trailers), msg.problems);
-    if (auth) msg.auth = auth;
+    if (msg.trailers.length > 0) {
+      const fromTrailers = parseAuthHeaders(msg.trailers, msg.problems);
+      if (fromTrailers) {
+        const auth = (msg.auth ??= { challenges: [], credentials: [], info: [] });
+        auth.challenges.push(...fromTrailers.challenges);
+        auth.credentials.push(...fromTrailers.credentials);
+        auth.info.push(...fromTrailers.info);
+      }
+    }
     if (this.parseMbms && msg.contentType && isMbmsContentType(msg.contentType) && msg.body.length > 0) {
       if (msg.bodyTruncated) {
         msg.problems.push(problem('http', 'mbms-body-incomplete', 'note', 'MBMS body incomplete; not parsed', msg.headerLength));

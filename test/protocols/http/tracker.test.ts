@@ -199,3 +199,18 @@ test('a non-ASCII (UTF-8) username in the header verifies', () => {
   assert.equal(msgs[0].verified, true);
   assert.equal(star[0].verified, true);
 });
+
+test('messages observed in emission order: an early 401 before the request body ends still sees the credentials', () => {
+  const emitted: HttpMessage[] = [];
+  const p = new HttpConnectionParser(1, { message: (m) => emitted.push(m) });
+  const send = (dir: StreamDirection, off: number, text: string, frame: number): void =>
+    p.data(dir, { streamOffset: off, data: Buffer.from(text), frame, frames: [frame], tsSec: frame, tsNsec: 0 });
+  const head = `POST /k HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nAuthorization: Digest username="u", realm="r", nonce="n", uri="/k", response="00"\r\n\r\n01234`;
+  send(0, 0, head, 1);
+  send(1, 0, 'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm="r", nonce="n2"\r\nContent-Length: 0\r\n\r\n', 2);
+  send(0, head.length, '56789', 3);
+  assert.deepEqual(emitted.map((m) => m.kind), ['response', 'request']);
+  const tr = new DigestTracker();
+  emitted.forEach((m) => tr.observe(m));
+  assert.ok(codes(emitted[0]).includes('auth-failed'));
+});
