@@ -42,7 +42,16 @@ export async function readCapture(
     input = source;
     name = 'input stream';
   }
-  const parser = new CaptureParser(onFrame);
+  // A throwing handler is the caller's error, not the input's: remember it so it is rethrown, never reported as I/O.
+  let handlerError: unknown;
+  const parser = new CaptureParser((frame) => {
+    try {
+      onFrame(frame);
+    } catch (err) {
+      handlerError = err;
+      throw err;
+    }
+  });
   const signal = opts.signal;
   let aborted = false;
   let compressed = false;
@@ -97,6 +106,7 @@ export async function readCapture(
       }
     }
   } catch (err) {
+    if (err === handlerError) throw err;
     if (!aborted) {
       const e = err as NodeJS.ErrnoException;
       if (typeof e.code === 'string' && e.code.startsWith('Z_')) {

@@ -156,3 +156,13 @@ test('an already-aborted signal reads nothing', async () => {
   assert.equal(summary.aborted, true);
   assert.equal(summary.frames, 0);
 });
+
+test('an exception from the frame handler rejects readCapture (even one that looks like an I/O error)', async () => {
+  const err = Object.assign(new Error('handler failed'), { code: 'ENOENT', syscall: 'open' });
+  await assert.rejects(
+    readCapture(capturePath('cap-lo-udp.pcap'), (f) => {
+      if (f.number === 3) throw err;
+    }),
+    (e) => e === err,
+  );
+});
