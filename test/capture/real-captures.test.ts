@@ -52,7 +52,7 @@ const CAPTURES: Record<string, Expectation> = {
 const tsharkCache = new Map<string, string[][]>();
 
 async function compareWithTshark(file: string, expect: Expectation, chunkSize?: number): Promise<void> {
-  let rows = tsharkCache.get(file);
+  let rows: string[][] | undefined = tsharkCache.get(file);
   if (rows === undefined) {
     rows = tsharkFields(file, FIELDS, ['-o', 'frame.generate_md5_hash:TRUE']);
     tsharkCache.set(file, rows);
@@ -67,7 +67,7 @@ async function compareWithTshark(file: string, expect: Expectation, chunkSize?: 
   assert.equal(frames.length, rows.length, 'frame count (tshark)');
   const linkTypes = new Set<number>();
   for (let i = 0; i < rows.length; i++) {
-    const [number, epoch, len, caplen, ifid, section, encap, md5, comment] = rows[i];
+    const [number, epoch, len, caplen, ifid, section, encap, md5, comment]: string[] = rows[i];
     const f = frames[i];
     const where = `${path.basename(file)} frame ${number}`;
     assert.equal(f.number, Number(number), where);
