@@ -185,6 +185,8 @@ export class MbmsKeyTracker {
   }
 
   private add(out: MikeyAnalysis, code: string, sev: Problem['severity'], msg: string, offset?: number, length?: number): void {
+    // without any key file, "no key" is true of every message and would bury the findings that matter
+    if (code === 'mikey-no-key' && this.keys === null) return;
     out.problems.push(problem(LAYER, code, sev, msg, offset, length));
   }
 

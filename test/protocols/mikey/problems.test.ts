@@ -141,7 +141,7 @@ test('tracker: wrong key, no key, no RAND for an MTK message, undecryptable KEMA
   const [prf] = track(KEYS, [{ bytes: patch(d, 3, 0x81) }]);
   assert.equal(prf.verified, null, 'PRF-HMAC-SHA-256 is not implemented: no false mac-invalid');
   expectCode(prf.problems, 'mikey-unsupported-algorithm', 3);
-  const [none] = track(null, [{ bytes: d }]);
+  const [none] = track('naf unrelated-btid@bsf.example 000102030405060708090a0b0c0d0e0f\n', [{ bytes: d }]);
   assert.equal(none.verified, null);
   expectCode(none.problems, 'mikey-no-key');
   const mtk = buildMtkDelivery({ msk: MSK, rand: RAND, counter: 1, csbId: 5, keyDomainId: KD, keyGroup: 1, keyNumber: 2, mtkId: 1, mtk: MSK });
