@@ -553,3 +553,58 @@ test('a Fragment header inside a reassembled IPv6 payload is not reassembled aga
   assert.deepEqual(p.problems.map((x) => x.code), ['ipv6-nested-fragment']);
   assert.equal(dec.pendingDatagrams, 0);
 });
+
+// ---- the repository's real captures against tshark ----
+
+/** The repository root: package.json beside tsconfig.json (a compiled dist/ may hold a copy of package.json alone). */
+function repoRoot(): string | undefined {
+  let dir = __dirname;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'tsconfig.json'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** Minimal classic-pcap walk (both byte orders, micro/nanosecond magic), so this test needs only the file. */
+function readPcapFrames(file: string): ReturnType<typeof frame>[] | undefined {
+  const b = fs.readFileSync(file);
+  if (b.length < 24) return undefined;
+  const magicLe = b.readUInt32LE(0);
+  let le: boolean;
+  if (magicLe === 0xa1b2c3d4 || magicLe === 0xa1b23c4d) le = true;
+  else if (b.readUInt32BE(0) === 0xa1b2c3d4 || b.readUInt32BE(0) === 0xa1b23c4d) le = false;
+  else return undefined;
+  const r32 = (o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const linkType = r32(20) & 0x0fffffff;
+  const out: ReturnType<typeof frame>[] = [];
+  let o = 24;
+  while (o + 16 <= b.length) {
+    const incl = r32(o + 8);
+    const orig = r32(o + 12);
+    if (o + 16 + incl > b.length) break;
+    out.push(frame(b.subarray(o + 16, o + 16 + incl), { linkType, number: out.length + 1, tsSec: r32(o), tsNsec: 0, originalLength: orig }));
+    o += 16 + incl;
+  }
+  return out;
+}
+
+test('every classic pcap in captures/ decodes like tshark (addresses, ports, TEID)', { skip: !haveTshark() && 'tshark not installed' }, (t) => {
+  const root = repoRoot();
+  const dir = root && path.join(root, 'captures');
+  if (!dir || !fs.existsSync(dir)) return t.skip('no captures/ directory');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.pcap') && fs.statSync(path.join(dir, f)).size < 4 * 1024 * 1024);
+  let compared = 0;
+  for (const f of files) {
+    const file = path.join(dir, f);
+    const frames = readPcapFrames(file);
+    if (!frames) continue;
+    const expected = tsharkRows(file);
+    const dec = new PacketDecoder();
+    assert.equal(frames.length, expected.length, f);
+    frames.forEach((fr, i) => assert.deepEqual(ourRow(dec.decode(fr)), expected[i], `${f} frame ${i + 1}`));
+    compared++;
+  }
+  if (compared === 0) t.diagnostic('no classic pcap files to compare');
+});
