@@ -123,10 +123,10 @@ export async function readCapture(
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (gunzip !== undefined) gunzip.destroy();
-    if (!parser.active || aborted) {
-      // Stopped early: release the file (for stdin this closes our end of the pipe, as a reader that quits should).
-      if (typeof source === 'string' && source !== '-') destroy(input);
-      else if (typeof rawChunks.return === 'function') void rawChunks.return().catch(() => undefined);
+    if (typeof source === 'string' && source !== '-') destroy(input); // our own file stream: always released
+    else if (!parser.active || aborted || handlerError !== undefined) {
+      // Stopped early: for stdin this closes our end of the pipe, as a reader that quits should.
+      if (typeof rawChunks.return === 'function') void rawChunks.return().catch(() => undefined);
     }
   }
   const summary = aborted ? parser.abandon() : parser.end();
