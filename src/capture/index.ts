@@ -7,7 +7,7 @@
  *          pcapng-truncated-block, pcapng-bad-block-length (stops), pcapng-block-length-mismatch (stops),
  *          pcapng-block-too-large (stops), pcapng-bad-byte-order-magic (stops), pcapng-unsupported-version (stops),
  *          pcapng-unknown-interface (packet skipped), pcapng-bad-caplen (packet skipped), pcapng-short-block,
- *          pcapng-bad-option (IDB), pcapng-bad-tsresol, gzip-corrupt (stops)
+ *          pcapng-bad-option (IDB), pcapng-bad-tsresol, pcapng-too-many-interfaces, gzip-corrupt (stops)
  *   frame: pcap-caplen-over-snaplen, pcap-caplen-over-len, pcap-bad-timestamp, pcapng-caplen-over-snaplen,
  *          pcapng-caplen-over-len, pcapng-bad-option, pcapng-bad-caplen (SPB shorter than its length says)
  * Unusable input (bad magic, empty, truncated pcap header or first SHB, I/O errors) sets CaptureSummary.fatal.

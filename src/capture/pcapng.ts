@@ -42,6 +42,9 @@ export interface PcapngInterface {
 
 const pad4 = (n: number) => (n + 3) & ~3;
 
+/** Interfaces kept per section: a file of nothing but IDBs must not grow memory without bound. */
+export const MAX_INTERFACES_PER_SECTION = 65536;
+
 function lengthProblems(caplen: number, origlen: number, snaplen: number): Problem[] {
   const problems: Problem[] = [];
   if (caplen > origlen) {
@@ -66,6 +69,7 @@ export class PcapngFormat implements RecordFormat {
   private le = true;
   private readonly time: SecNsec = { tsSec: 0, tsNsec: 0 };
   private optionProblem: Problem | undefined;
+  private tooManyInterfaces = false;
 
   constructor(private readonly sink: FormatSink) {}
 
@@ -176,9 +180,17 @@ export class PcapngFormat implements RecordFormat {
     }
     this.section++;
     this.interfaces = [];
+    this.tooManyInterfaces = false;
   }
 
   private interfaceDescription(buf: Buffer, off: number, len: number, fileOffset: number): void {
+    if (this.interfaces.length >= MAX_INTERFACES_PER_SECTION) {
+      if (!this.tooManyInterfaces) {
+        this.tooManyInterfaces = true;
+        this.blockProblem('pcapng-too-many-interfaces', `section ${this.section} describes more than ${MAX_INTERFACES_PER_SECTION} interfaces; the rest are ignored`, fileOffset);
+      }
+      return;
+    }
     if (len < MIN_IDB) {
       this.blockProblem('pcapng-short-block', `Interface Description Block at file offset ${fileOffset} is only ${len} bytes`, fileOffset);
       // Keep interface numbering aligned with what the file meant, even though this one is unusable.

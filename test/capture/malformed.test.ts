@@ -439,3 +439,18 @@ test('missing file and directory give a one-line fatal, no rejection', async () 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('pcapng: interfaces per section are bounded; the next section starts afresh', () => {
+  const many = idb(1, 0);
+  const parts = [shb()];
+  for (let i = 0; i < 65536 + 10; i++) parts.push(many);
+  parts.push(epb({ interfaceId: 65535, high: 0, low: 1, data: F1 }));
+  parts.push(epb({ interfaceId: 65536, high: 0, low: 2, data: F2 }));
+  parts.push(shb(), idb(113, 0), epb({ interfaceId: 0, high: 0, low: 3, data: F3 }));
+  const { frames, summary } = parse(Buffer.concat(parts));
+  assert.deepEqual(summary.problems.map((p) => p.code), ['pcapng-too-many-interfaces', 'pcapng-unknown-interface']);
+  assert.deepEqual(frames.map((f) => [f.number, f.interfaceId, f.linkType]), [
+    [1, 65535, 1],
+    [2, 0, 113],
+  ]);
+});
