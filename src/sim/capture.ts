@@ -1,0 +1,100 @@
+/**
+ * Records a simulator run with tcpdump on `lo` (`-U -s 0 -Z root`, a filter on the run's /16 and ports, bounded by
+ * `timeout`), killed when the run ends — also when it fails. tcpdump writes to a temporary file under /tmp that is
+ * moved into place only when the capture is complete.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+export interface TcpdumpHandle {
+  /** Stop capturing (SIGINT, so tcpdump flushes) and wait for it; copies the file to `out`. */
+  stop(): Promise<void>;
+  /** Kill without keeping anything (error paths). */
+  abort(): Promise<void>;
+}
+
+export class CaptureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CaptureError';
+  }
+}
+
+function exited(p: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    p.once('exit', () => resolve());
+  });
+}
+
+/**
+ * Start tcpdump on `lo` with `filter`, writing to `out` when stopped. Resolves once tcpdump says it is listening.
+ * `maxSeconds` bounds tcpdump's life through `timeout`, whatever happens to this process.
+ */
+export async function startTcpdump(out: string, filter: string, maxSeconds: number): Promise<TcpdumpHandle> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'keyscope-sim-'));
+  const tmp = path.join(dir, 'capture.pcap');
+  const child = spawn('timeout', ['-s', 'INT', String(Math.ceil(maxSeconds)), 'tcpdump', '-i', 'lo', '-U', '-s', '0', '-Z', 'root', '-n', '-w', tmp, filter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    if (stderr.length < 4096) stderr += d.toString();
+  });
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new CaptureError(`tcpdump did not start listening within 10 s: ${stderr.trim()}`)), 10_000);
+      const check = () => {
+        if (stderr.includes('listening on')) {
+          clearTimeout(t);
+          resolve();
+        }
+      };
+      child.stderr?.on('data', check);
+      child.once('error', (e) => {
+        clearTimeout(t);
+        reject(new CaptureError(`cannot run tcpdump: ${e.message}`));
+      });
+      child.once('exit', (code) => {
+        clearTimeout(t);
+        reject(new CaptureError(`tcpdump exited (${code}) before listening: ${stderr.trim()}`));
+      });
+    });
+  } catch (e) {
+    child.kill('SIGKILL');
+    await exited(child);
+    cleanup();
+    throw e;
+  }
+  // let the kernel's packet socket settle before the first packet we care about
+  await new Promise((r) => setTimeout(r, 300));
+  let done = false;
+  return {
+    async stop() {
+      if (done) return;
+      done = true;
+      // give -U's last packets time to reach the file
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill('SIGINT');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited(child);
+      clearTimeout(t);
+      try {
+        if (!existsSync(tmp) || statSync(tmp).size < 24) throw new CaptureError(`tcpdump wrote no capture: ${stderr.trim()}`);
+        copyFileSync(tmp, out);
+      } finally {
+        cleanup();
+      }
+    },
+    async abort() {
+      if (done) return;
+      done = true;
+      child.kill('SIGKILL');
+      await exited(child);
+      cleanup();
+    },
+  };
+}

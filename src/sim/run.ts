@@ -1,0 +1,370 @@
+/**
+ * Runs a scenario: builds the UEs' identities from the seed, starts the BM-SC, the UEs and the MTK group listener on
+ * loopback, plays the phases (join = register + pull, push, solicited pulls, request storm, deregistration, MTK
+ * deliveries all along) or a load run, then closes every socket. Returns what happened, the key file and the
+ * expected analyzer findings.
+ */
+import * as dgram from 'node:dgram';
+import { SimBmsc, type BmscStats } from './bmsc';
+import { MIKEY_PORT, SimLog, Timers, type SimEvent, type SimUeIdentity } from './common';
+import { SeededStream } from './prng';
+import {
+  GROUP_FAULTS, UE_FAULTS, UE_FAULT_NAMES, scenarioAddresses, type Scenario, type ScenarioAddresses, type TransportVariant, type UeFault,
+} from './scenario';
+import { SimUe, type UeStats } from './ue';
+
+export interface SimRunOptions {
+  /** Overrides the scenario's seed. */
+  seed?: number;
+  /** Overrides the scenario's wall-time bound (seconds). */
+  durationSeconds?: number;
+  onEvent?: (e: SimEvent) => void;
+  maxEvents?: number;
+  /** The command line that made the run, for the expected-findings file. */
+  command?: string;
+}
+
+export interface SimUeReport {
+  index: number;
+  address: string;
+  altAddress?: string;
+  btid: string;
+  variant: TransportVariant;
+  faults: UeFault[];
+  label?: string;
+  stats: UeStats;
+  /** Key group → Key Numbers held at the end. */
+  msks: Record<string, number[]>;
+}
+
+export interface ExpectedUe {
+  address: string;
+  btid: string;
+  variant: TransportVariant;
+  faults: UeFault[];
+  /** Diagnostics the analyzer must report on this UE. */
+  expect: string[];
+  /** Consequences it may also report on this UE. */
+  may: string[];
+  /** Other addresses of this UE seen in the capture. */
+  otherAddresses?: string[];
+}
+
+export interface ExpectedFindings {
+  scenario: string;
+  seed: number;
+  command?: string;
+  bmsc: { address: string; fqdn: string; httpPort: number };
+  mtkGroupAddress: string;
+  /** Timeouts under which the delayed faults are late and the normal exchanges are in time. */
+  analyzerOptions: { ackTimeoutSeconds: number; mikeyAfter200TimeoutSeconds: number; solicitedPullTimeoutSeconds: number };
+  /** Request pacing: normal requests are staggerMs apart; request-storm UEs all request within stormWindowMs. */
+  pacing: { staggerMs: number; stormUes: number; stormWindowMs: number };
+  ues: ExpectedUe[];
+  /** Addresses of UEs without faults: the analyzer must report nothing on them. */
+  clean: string[];
+  group: { address: string; faults: string[]; expect: string[] }[];
+  /** Every diagnostic code the capture must provoke at least once. */
+  codes: string[];
+}
+
+export interface SimRunResult {
+  scenario: Scenario;
+  seed: number;
+  addresses: { bmsc: string; group: string; filter: string };
+  ues: SimUeReport[];
+  bmsc: BmscStats;
+  events: SimEvent[];
+  eventsDropped: number;
+  keyFile: string;
+  expected: ExpectedFindings;
+  wallSeconds: number;
+  /** True when the duration bound cut the run short. */
+  timedOut: boolean;
+}
+
+export const BSF_DOMAIN = 'bsf.mnc001.mcc001.pub.3gppnetwork.org';
+
+/** The UEs of a scenario: addresses, seeded B-TIDs and NAF keys, faults (explicit and drawn from the rates). */
+export function buildIdentities(sc: Scenario, seed: number, addrs: ScenarioAddresses): SimUeIdentity[] {
+  const root = new SeededStream(seed, 'ue');
+  const out: SimUeIdentity[] = [];
+  let index = 0;
+  for (const g of sc.ues) {
+    for (let k = 0; k < g.count; k++, index++) {
+      const s = root.child(String(index));
+      const faults = new Set<UeFault>(g.faults);
+      if (g.faults.length === 0) {
+        const r = root.child(`rates/${index}`);
+        for (const f of UE_FAULT_NAMES) {
+          const p = sc.rates[f];
+          if (p !== undefined && p > 0 && r.float() < p) faults.add(f);
+        }
+      }
+      const id: SimUeIdentity = {
+        index, address: addrs.ue(index), altAddress: addrs.ueAlt(index),
+        btid: `${s.bytes(16).toString('base64')}@${BSF_DOMAIN}`, nafKey: s.bytes(32), faults, variant: g.variant, deregister: g.deregister,
+      };
+      if (g.label !== undefined) id.label = g.label;
+      out.push(id);
+    }
+  }
+  return out;
+}
+
+export function keyFileText(sc: Scenario, seed: number, addrs: ScenarioAddresses, ids: SimUeIdentity[], bmsc: SimBmsc): string {
+  const lines = [
+    `# keyscope sim: scenario ${sc.name}, seed ${seed}`,
+    `# BM-SC ${sc.bmsc.fqdn} at ${addrs.bmsc} (HTTP port ${sc.httpPort}, MIKEY udp ${MIKEY_PORT}); realm 3GPP-bootstrapping@${sc.bmsc.fqdn}; Digest ${sc.bmsc.digestAlgorithm}`,
+    '# naf <B-TID> <Ks_NAF>: the MUK, and base64(MRK) is the Digest password',
+  ];
+  for (const u of ids) {
+    lines.push(`# UE ${u.address}${u.faults.size > 0 ? ` faults: ${[...u.faults].join(' ')}` : ''}${u.variant !== 'D' ? ` variant ${u.variant}` : ''}`);
+    lines.push(`naf ${u.btid} ${u.nafKey.toString('hex')}`);
+  }
+  lines.push('# MSKs the BM-SC made (keyscope also learns them from the decrypted MSK deliveries)');
+  const kd = bmsc.keyDomainId.toString('hex');
+  for (const m of bmsc.allMsks) {
+    const id = Buffer.alloc(4);
+    id.writeUInt16BE(m.keyGroup, 0);
+    id.writeUInt16BE(m.keyNumber, 2);
+    lines.push(`msk ${kd} ${id.toString('hex')} ${m.key.toString('hex')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function expectedFindings(sc: Scenario, seed: number, addrs: ScenarioAddresses, ids: SimUeIdentity[], command?: string): ExpectedFindings {
+  const ues: ExpectedUe[] = [];
+  const clean: string[] = [];
+  const codes = new Set<string>();
+  for (const u of ids) {
+    if (u.faults.size === 0) {
+      clean.push(u.address);
+      continue;
+    }
+    const faults = [...u.faults];
+    const expect = [...new Set(faults.flatMap((f) => UE_FAULTS[f].expect as readonly string[]))];
+    const may = [...new Set(faults.flatMap((f) => UE_FAULTS[f].may as readonly string[]))].filter((c) => !expect.includes(c));
+    for (const c of expect) codes.add(c);
+    const e: ExpectedUe = { address: u.address, btid: u.btid, variant: u.variant, faults, expect, may };
+    if (u.faults.has('push-to-other-address')) e.otherAddresses = [u.altAddress];
+    ues.push(e);
+  }
+  const group = sc.groupFaults.map((f) => ({ address: addrs.group, faults: [f as string], expect: [...GROUP_FAULTS[f].expect] as string[] }));
+  for (const g of group) for (const c of g.expect) codes.add(c);
+  const timeout = Math.max(0.2, Math.min(1, (sc.timing.delayMs / 1000) * 0.6));
+  const out: ExpectedFindings = {
+    scenario: sc.name,
+    seed,
+    bmsc: { address: addrs.bmsc, fqdn: sc.bmsc.fqdn, httpPort: sc.httpPort },
+    mtkGroupAddress: addrs.group,
+    analyzerOptions: { ackTimeoutSeconds: timeout, mikeyAfter200TimeoutSeconds: timeout, solicitedPullTimeoutSeconds: timeout },
+    pacing: { staggerMs: sc.timing.staggerMs, stormUes: ids.filter((u) => u.faults.has('request-storm')).length, stormWindowMs: 50 },
+    ues,
+    clean,
+    group,
+    codes: [...codes].sort(),
+  };
+  if (command) out.command = command;
+  return out;
+}
+
+function ueReport(ue: SimUe): SimUeReport {
+  const msks: Record<string, number[]> = {};
+  for (const [g, list] of ue.msks) msks[`0x${g.toString(16).padStart(4, '0')}`] = list.map((m) => m.keyNumber);
+  const r: SimUeReport = {
+    index: ue.id.index, address: ue.id.address, btid: ue.id.btid, variant: ue.id.variant, faults: [...ue.id.faults], stats: ue.stats, msks,
+  };
+  if (ue.id.faults.has('push-to-other-address')) r.altAddress = ue.id.altAddress;
+  if (ue.id.label !== undefined) r.label = ue.id.label;
+  return r;
+}
+
+/** Run a scenario on loopback. Every socket is closed before this resolves, also when it fails. */
+export async function runScenario(sc: Scenario, options: SimRunOptions = {}): Promise<SimRunResult> {
+  const seed = options.seed ?? sc.seed;
+  const addrs = scenarioAddresses(sc);
+  const log = new SimLog(options.maxEvents ?? 100_000, options.onEvent);
+  const timers = new Timers();
+  const root = new SeededStream(seed, sc.name);
+  const ids = buildIdentities(sc, seed, addrs);
+  const bmsc = new SimBmsc(sc, addrs, ids, root.child('bmsc'), log, timers);
+  const ues = ids.map((id) => new SimUe(id, sc, addrs, root.child(`ue/${id.index}`), log, timers));
+  let group: dgram.Socket | undefined;
+  const bound = (options.durationSeconds ?? sc.durationSeconds) * 1000;
+  let timedOut = false;
+  const started = performance.now();
+  try {
+    await bmsc.start();
+    for (const u of ues) await u.start();
+    const g = dgram.createSocket({ type: 'udp4' });
+    group = g;
+    // the MTK "multicast": one socket on the group address hands every datagram to every UE (README: MTK group address)
+    g.on('message', (msg) => {
+      for (const u of ues) void u.track(u.onGroupMikey(msg));
+    });
+    await new Promise<void>((resolve, reject) => {
+      g.once('error', reject);
+      g.bind({ address: addrs.group, port: MIKEY_PORT, exclusive: true }, () => resolve());
+    });
+    const finished = sc.load ? playLoad(sc, bmsc, ues, timers, log) : playPhases(sc, bmsc, ues, timers, log);
+    const limit = new Promise<'timeout'>((resolve) => {
+      const h = setTimeout(() => resolve('timeout'), bound);
+      void finished.finally(() => clearTimeout(h));
+    });
+    if ((await Promise.race([finished, limit])) === 'timeout') {
+      timedOut = true;
+      log.add('bmsc', 'duration-bound-reached', undefined, `${bound / 1000} s`);
+    }
+  } finally {
+    timers.close();
+    await Promise.allSettled(ues.map((u) => u.close()));
+    await bmsc.close();
+    if (group) {
+      const g = group;
+      await new Promise<void>((r) => g.close(() => r()));
+    }
+  }
+  return {
+    scenario: sc,
+    seed,
+    addresses: { bmsc: addrs.bmsc, group: addrs.group, filter: addrs.filter },
+    ues: ues.map(ueReport),
+    bmsc: bmsc.stats,
+    events: log.events,
+    eventsDropped: log.dropped,
+    keyFile: keyFileText(sc, seed, addrs, ids, bmsc),
+    expected: expectedFindings(sc, seed, addrs, ids, options.command),
+    wallSeconds: (performance.now() - started) / 1000,
+    timedOut,
+  };
+}
+
+/** Resolves when the wall clock reaches `ms` since the log's start. */
+function until(timers: Timers, log: SimLog, ms: number): Promise<void> {
+  return timers.sleep(ms - log.now());
+}
+
+async function playPhases(sc: Scenario, bmsc: SimBmsc, ues: SimUe[], timers: Timers, log: SimLog): Promise<void> {
+  const t = sc.timing;
+  const n = ues.length;
+  const has = (f: UeFault) => ues.some((u) => u.id.faults.has(f));
+  // phases wait for the slowest faulted exchange of the previous phase, so phases never overlap
+  const settle = t.settleMs + (has('delayed-ack') || has('delayed-delivery') ? t.delayMs : 0) + (has('http-503') ? t.retryAfterSeconds * 1000 : 0);
+  const firstGroup = sc.services[0].keyGroup;
+  const secondGroup = (sc.services[1] ?? sc.services[0]).keyGroup;
+  const work: Promise<unknown>[] = [];
+  let mtkDone = false;
+  let mtkCount = 0;
+  const mtkLoop = (async () => {
+    await until(timers, log, t.startMs + t.settleMs);
+    while (!mtkDone && !timers.isClosed) {
+      for (const s of sc.services) {
+        const vSet = sc.groupFaults.includes('mtk-v-set') && s.keyGroup === firstGroup && mtkCount === 2;
+        if (await bmsc.mtk(s.keyGroup, t.mtkRepeat, vSet)) if (s.keyGroup === firstGroup) mtkCount++;
+      }
+      await timers.sleep(t.mtkIntervalMs);
+    }
+  })();
+
+  // join: register + pull of the first service's key group, one UE every staggerMs
+  for (let i = 0; i < n; i++) {
+    await until(timers, log, t.startMs + i * t.staggerMs);
+    work.push(ues[i].track(ues[i].join(firstGroup)));
+  }
+  let at = t.startMs + n * t.staggerMs + settle;
+  await until(timers, log, at);
+  await Promise.allSettled(work);
+
+  // push: a new MSK of the first key group to every entitled UE
+  bmsc.rotate(firstGroup);
+  const targets = bmsc.pushTargets(firstGroup);
+  log.add('bmsc', 'push-phase', undefined, `${targets.length} UEs`);
+  for (let k = 0; k < targets.length; k++) {
+    await until(timers, log, at + k * t.pushStaggerMs);
+    work.push(bmsc.push(targets[k], firstGroup));
+  }
+  at += targets.length * t.pushStaggerMs + settle;
+
+  // solicited pulls of the second key group, spread; then the storm batch all at once
+  await until(timers, log, at);
+  const registered = ues.filter((u) => u.stats.registered);
+  const spread = registered.filter((u) => !u.id.faults.has('request-storm'));
+  const storm = registered.filter((u) => u.id.faults.has('request-storm'));
+  log.add('bmsc', 'solicited-pull-phase', undefined, `${spread.length} UEs`);
+  for (let k = 0; k < spread.length; k++) {
+    await until(timers, log, at + k * t.staggerMs);
+    work.push(bmsc.trigger(spread[k].id, secondGroup));
+  }
+  at += spread.length * t.staggerMs + settle;
+  if (storm.length > 0) {
+    await until(timers, log, at);
+    log.add('bmsc', 'storm-phase', undefined, `${storm.length} UEs triggered at once`);
+    for (const u of storm) work.push(bmsc.trigger(u.id, secondGroup));
+    at += settle;
+  }
+
+  // deregistration
+  await until(timers, log, at);
+  await Promise.allSettled(work);
+  const leaving = ues.filter((u) => u.stats.registered && u.id.deregister);
+  for (let k = 0; k < leaving.length; k++) {
+    await until(timers, log, at + k * t.staggerMs);
+    work.push(leaving[k].track(leaving[k].deregister()));
+  }
+  at += leaving.length * t.staggerMs + t.settleMs;
+  await until(timers, log, at);
+  mtkDone = true;
+  await mtkLoop;
+  await Promise.allSettled(work);
+  await Promise.allSettled(ues.map((u) => u.idle()));
+}
+
+/**
+ * Load run: the UEs join spread over rampSeconds, then the BM-SC pushes a new MSK to one UE after the other at
+ * pushRate per second (a new MSK for the key group after each full round) with MTK messages all along, until the
+ * duration bound ends the run.
+ */
+async function playLoad(sc: Scenario, bmsc: SimBmsc, ues: SimUe[], timers: Timers, log: SimLog): Promise<void> {
+  const load = sc.load ?? { pushRate: 10, rampSeconds: 5 };
+  const t = sc.timing;
+  const firstGroup = sc.services[0].keyGroup;
+  const work = new Set<Promise<unknown>>();
+  const keep = (p: Promise<unknown>) => {
+    work.add(p);
+    void p.finally(() => work.delete(p));
+  };
+  const end = sc.durationSeconds * 1000 - 500;
+  const mtkLoop = (async () => {
+    while (!timers.isClosed && log.now() < end) {
+      for (const s of sc.services) await bmsc.mtk(s.keyGroup, t.mtkRepeat);
+      await timers.sleep(t.mtkIntervalMs);
+    }
+  })();
+  const ramp = (load.rampSeconds * 1000) / Math.max(1, ues.length);
+  for (let i = 0; i < ues.length && log.now() < end; i++) {
+    await until(timers, log, t.startMs + i * ramp);
+    keep(ues[i].track(ues[i].join(firstGroup)));
+  }
+  if (load.pushRate > 0) {
+    const gap = 1000 / load.pushRate;
+    let k = 0;
+    let next = log.now();
+    while (!timers.isClosed && log.now() < end) {
+      const targets = bmsc.pushTargets(firstGroup);
+      if (targets.length === 0) {
+        await timers.sleep(100);
+        next = log.now();
+        continue;
+      }
+      if (k % targets.length === 0) bmsc.rotate(firstGroup);
+      keep(bmsc.push(targets[k % targets.length], firstGroup));
+      k++;
+      next += gap;
+      await until(timers, log, next);
+    }
+  }
+  await until(timers, log, end);
+  await mtkLoop;
+  await Promise.allSettled([...work]);
+}
