@@ -1,0 +1,179 @@
+import { Option, InvalidArgumentError, type Command } from 'commander';
+import { readCapture } from '../capture/reader';
+import { PcapngWriter } from '../capture/pcapng-writer';
+import { SEVERITY_RANK, type Severity } from '../common/problem';
+import { escapeText } from '../common/escape';
+import type { CorrelatorOptions } from '../correlate/correlator';
+import type { Diagnostic } from '../correlate/types';
+import { analyzeCapture, type AnalyzerSink } from '../pipeline/analyzer';
+import { AnalysisCollector, analysisReport, worstSeverity } from '../report/analyze-text';
+import { anomalyJson, diagnosticJson, statsJson, transactionJson } from '../report/analyze-json';
+import { LineOutput } from '../report/output';
+import type { CommandRegistrar } from './main';
+import { loadKeysOption } from './keys-option';
+import { parsePortList, parsePositiveInt, parseSeconds } from './options';
+
+/** Options shared by `analyze` and `export` (transaction ids depend on them). */
+export interface CorrelationCliOptions {
+  read?: string;
+  keys?: string;
+  mikeyPort?: number[];
+  ackTimeout?: number;
+  deliveryTimeout?: number;
+  pullTimeout?: number;
+  stormUes?: number;
+  stormWindow?: number;
+  bucket?: number;
+}
+
+export interface AnalyzeCliOptions extends CorrelationCliOptions {
+  json?: boolean;
+  failOn?: Severity | 'never';
+  annotate?: string;
+  worst?: number;
+}
+
+function parseFailOn(v: string): Severity | 'never' {
+  const s = v.toLowerCase();
+  if (s === 'never' || s === 'error' || s === 'warning' || s === 'note' || s === 'chat') return s;
+  throw new InvalidArgumentError('one of error, warning, note, chat, never');
+}
+
+export function addCorrelationOptions(cmd: Command): Command {
+  return cmd
+    .option('-r, --read <capture>', 'capture file (same as the argument)')
+    .option('--keys <file>', 'key file (naf/muk/digest/msk lines): verify MACs and Digest responses')
+    .addOption(new Option('--mikey-port <ports>', 'more UDP ports carrying MIKEY (2269 always), comma separated').argParser(parsePortList))
+    .option('--ack-timeout <s>', 'seconds a V-flagged MSK message waits for its ACK (default 10)', parseSeconds)
+    .option('--delivery-timeout <s>', 'seconds from 200 OK to the MIKEY delivery (default 10)', parseSeconds)
+    .option('--pull-timeout <s>', 'seconds a request waits for its response, a trigger for the UE\'s request (default 30)', parseSeconds)
+    .option('--storm-ues <n>', 'request storm: this many UEs requesting (default 20) …', parsePositiveInt)
+    .option('--storm-window <s>', '… within this many seconds (default 1)', parseSeconds)
+    .option('--bucket <s>', 'ACK rate over time: bucket width in seconds (default 60)', parseSeconds);
+}
+
+export function correlatorOptions(o: CorrelationCliOptions): CorrelatorOptions {
+  const c: CorrelatorOptions = {};
+  if (o.ackTimeout !== undefined) c.ackTimeout = o.ackTimeout;
+  if (o.deliveryTimeout !== undefined) c.deliveryTimeout = o.deliveryTimeout;
+  if (o.pullTimeout !== undefined) c.pullTimeout = o.pullTimeout;
+  if (o.stormUes !== undefined) c.stormUes = o.stormUes;
+  if (o.stormWindow !== undefined) c.stormWindow = o.stormWindow;
+  if (o.bucket !== undefined) c.bucketSeconds = o.bucket;
+  return c;
+}
+
+export const registerAnalyzeCommand: CommandRegistrar = (program: Command, setExitCode) => {
+  const cmd = program
+    .command('analyze')
+    .description('correlate MBMS key delivery per UE: transactions, diagnostics, ACK rates and latencies')
+    .argument('[capture]', 'capture file, or - for a pcap/pcapng stream on standard input');
+  addCorrelationOptions(cmd)
+    .option('--json', 'NDJSON records: transaction, diagnostic, anomaly, stats')
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a diagnostic at or above this severity is found').argParser(parseFailOn).default('error'))
+    .option('--annotate <out.pcapng>', 'write the capture as pcapng with every finding as a packet comment')
+    .option('--worst <n>', 'worst transactions shown (default 10)', parsePositiveInt)
+    .action(async (capture: string | undefined, opts: AnalyzeCliOptions) => {
+      setExitCode(await runAnalyze(capture ?? opts.read, opts));
+    });
+};
+
+/** Packet comment for one finding, as Wireshark shows it in `frame.comment`. */
+export function findingComment(d: Diagnostic): string {
+  const who = [d.transaction, d.ue ? `ue ${d.ue}` : undefined].filter((x) => x !== undefined).join(' ');
+  return `keyscope ${d.severity}: ${d.code}${who ? ` [${who}]` : ''}: ${d.message}`;
+}
+
+const MAX_COMMENTS = 1_000_000;
+const MAX_COMMENTS_PER_FRAME = 32;
+
+export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOptions): Promise<number> {
+  if (!source) {
+    process.stderr.write('keyscope analyze: no capture given (a file, or - for standard input)\n');
+    return 64;
+  }
+  if (opts.annotate && source === '-') {
+    process.stderr.write('keyscope analyze: --annotate needs a capture file (it reads the capture twice)\n');
+    return 64;
+  }
+  const keys = loadKeysOption(opts.keys);
+  if (keys === 'error') return 2;
+  const out = new LineOutput(1);
+  const collector = new AnalysisCollector({ worst: opts.worst ?? 10 });
+  const comments = new Map<number, string[]>();
+  let nComments = 0;
+  const json = opts.json === true;
+  const sink: AnalyzerSink = {
+    transaction(t) {
+      collector.transaction(t);
+      if (json) out.line(JSON.stringify(transactionJson(t)));
+    },
+    diagnostic(d) {
+      collector.diagnostic(d);
+      if (json) out.line(JSON.stringify(diagnosticJson(d)));
+      if (opts.annotate) {
+        const text = findingComment(d);
+        for (const f of d.frames) {
+          if (nComments >= MAX_COMMENTS) break;
+          const list = comments.get(f) ?? [];
+          if (list.length >= MAX_COMMENTS_PER_FRAME) continue;
+          list.push(text);
+          comments.set(f, list);
+          nComments++;
+        }
+      }
+    },
+    anomaly(a) {
+      collector.anomaly(a);
+      if (json && a.problem.severity !== 'chat') out.line(JSON.stringify(anomalyJson(a)));
+    },
+  };
+  const run = await analyzeCapture(source, sink, {
+    dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] },
+    correlator: correlatorOptions(opts),
+  });
+  if (run.summary.fatal) {
+    out.flush();
+    process.stderr.write(`keyscope: ${escapeText(run.summary.fatal)}\n`);
+    return 2;
+  }
+  for (const p of run.summary.problems) {
+    process.stderr.write(`keyscope: ${escapeText(source === '-' ? 'standard input' : source)}: ${p.severity}: ${escapeText(p.message)}\n`);
+  }
+  if (json) out.line(JSON.stringify(statsJson(run.stats)));
+  else for (const l of analysisReport(collector, run.stats)) out.line(l);
+  out.flush();
+  if (opts.annotate) {
+    const ok = await writeAnnotated(source, opts.annotate, comments);
+    if (!ok) return 2;
+  }
+  const worst = worstSeverity(run.stats);
+  const failOn = opts.failOn ?? 'error';
+  if (failOn !== 'never' && worst !== undefined && SEVERITY_RANK[worst] >= SEVERITY_RANK[failOn]) return 1;
+  return 0;
+}
+
+/** Second pass: every frame of `source` into a pcapng file, with the findings as packet comments (kept ones first). */
+async function writeAnnotated(source: string, target: string, comments: Map<number, string[]>): Promise<boolean> {
+  let writer: PcapngWriter;
+  try {
+    writer = new PcapngWriter(target, { application: 'keyscope analyze --annotate' });
+  } catch (err) {
+    process.stderr.write(`keyscope: --annotate ${escapeText(target)}: ${escapeText((err as Error).message)}\n`);
+    return false;
+  }
+  try {
+    const summary = await readCapture(source, (f) => {
+      const own = comments.get(f.number);
+      const all = own ? [...(f.comments ?? []), ...own] : f.comments;
+      writer.write({ tsSec: f.tsSec, tsNsec: f.tsNsec, data: f.data, originalLength: f.originalLength, linkType: f.linkType, comments: all });
+    });
+    if (summary.fatal) throw new Error(summary.fatal);
+    await writer.commit();
+    return true;
+  } catch (err) {
+    await writer.abort();
+    process.stderr.write(`keyscope: --annotate ${escapeText(target)}: ${escapeText((err as Error).message)}\n`);
+    return false;
+  }
+}
