@@ -844,7 +844,7 @@ export class KeyDeliveryCorrelator {
       return;
     }
 
-    const pull = ue?.pull?.open && (ue.pull.rec.procedure === 'pull' || ue.pull.rec.procedure === 'solicited-pull') ? ue.pull : undefined;
+    const pull = ue?.pull?.open && (ue.pull.rec.procedure === 'pull' || ue.pull.rec.procedure === 'solicited-pull') && this.belongsToPull(ue.pull, group, ref.label) ? ue.pull : undefined;
     if (pull) {
       tx = pull;
       if (tx.state !== 'authorized') {
@@ -925,6 +925,18 @@ export class KeyDeliveryCorrelator {
     this.maybeComplete(tx);
   }
 
+  /**
+   * Whether an MSK message to a UE with an open pull is part of that pull. Once every requested group is in, a new MSK
+   * of a requested group is a push; a repeat of a delivered MSK or a group nobody asked for still belongs to the pull.
+   */
+  private belongsToPull(tx: Tx, group: string, label: string): boolean {
+    if (tx.state !== 'authorized') return true;
+    const missing = [...tx.requestedGroups].some((g) => !this.groupDelivered(tx.deliveredGroups, g) && !tx.refusedGroups.has(g));
+    if (missing || tx.requestedGroups.size === 0 && !tx.rec.delivered) return true;
+    if (tx.rec.deliveredKeys.some((k) => k.label === label)) return true;
+    return tx.requestedGroups.size > 0 && ![...tx.requestedGroups].some((g) => groupMatches(g, group));
+  }
+
   private mtkMessage(f: DissectedFrame, rec: MikeyFrameRecord, info: MbmsInfo, ends: { src: string; dst: string }): void {
     const m = rec.analysis.message;
     if (!m || info.keyDomainId === undefined || info.mskId === undefined) return;
@@ -946,7 +958,7 @@ export class KeyDeliveryCorrelator {
       tx.rec.delivered = true;
     } else tx.rec.repetitions = (tx.rec.repetitions ?? 0) + 1;
     this.step(tx, 'mtk', frame, time, { carrier: rec.carrier, detail: `MTK ${info.mtkId ?? '?'} under ${ref.label}${info.counter !== undefined ? ` ctr=${info.counter}` : ''}` });
-    if (info.v) this.diag('mtk-v-set', tx, ends.dst, [frame], `MTK message ${info.mtkId ?? '?'} under MSK ${ref.label} has the V bit set; MTK messages are never ACKed`);
+    if (info.v && !same) this.diag('mtk-v-set', tx, ends.dst, [frame], `MTK message ${info.mtkId ?? '?'} under MSK ${ref.label} has the V bit set; MTK messages are never ACKed`);
     if (st && !same && !sameMtk && info.counter !== undefined && st.counter !== undefined && !serialGreater(info.counter, st.counter))
       this.diag('counter-replay', tx, ends.dst, [st.frame, frame], `MTK message counter ${info.counter} under MSK ${ref.label} is not above ${st.counter} (frame ${st.frame}): receivers drop it as a replay`);
     const iv = this.mtkIntervals.get(key) ?? { kd: info.keyDomainId, msk: mskHex, messages: 0, ids: new Set<number>(), samples: new SampleSet(50_000) };
