@@ -1,5 +1,5 @@
 import { readCapture } from '../capture/reader';
-import { Dissector } from '../pipeline/dissector';
+import { Dissector, type LateFindings } from '../pipeline/dissector';
 import { LineOutput } from '../report/output';
 import { frameLine } from '../report/frame-text';
 import { frameJson } from '../report/frame-json';
@@ -38,6 +38,24 @@ export const registerDissectCommand: CommandRegistrar = (program: Command, setEx
     });
 };
 
+/**
+ * Findings raised at the end of a live stream for frames already printed (a message cut by the end of the
+ * capture, fragments never completed): printed after the frames, or as one last NDJSON object.
+ */
+export function printLateFindings(late: LateFindings, out: LineOutput, json: boolean): void {
+  if (late.problems.length === 0 && late.http.length === 0) return;
+  const problems = [
+    ...late.problems.map(({ frame, problem }) => ({ frame, ...problem })),
+    ...late.http.flatMap((m) => m.problems.map((p) => ({ frame: m.lastFrame, ...p }))),
+  ];
+  if (json) {
+    out.line(JSON.stringify({ endOfCapture: true, problems }));
+    return;
+  }
+  out.line('End of capture:');
+  for (const p of problems) out.line(`    frame ${p.frame}: [${p.severity}] ${p.layer}/${p.code}: ${p.message}`);
+}
+
 export async function runDissect(source: string | undefined, opts: DissectCliOptions): Promise<number> {
   if (!source) {
     process.stderr.write('keyscope dissect: no capture given (a file, or - for standard input)\n');
@@ -61,7 +79,14 @@ export async function runDissect(source: string | undefined, opts: DissectCliOpt
         out.line('');
       } else out.line(frameLine(f, first));
     },
-    { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false },
+    {
+      mikeyPorts: opts.mikeyPort ?? [],
+      keys,
+      showKeys: opts.showKeys ?? false,
+      // a pipe is watched live: show each frame as it arrives, keep HTTP requests back only briefly
+      holdNewest: source !== '-',
+      maxHoldSeconds: source === '-' ? 2 : 30,
+    },
   );
   const live = source === '-';
   let framesIn = 0;
@@ -79,7 +104,8 @@ export async function runDissect(source: string | undefined, opts: DissectCliOpt
     },
     { signal: abort.signal },
   );
-  dissector.finish();
+  const late = dissector.finish();
+  printLateFindings(late, out, opts.json ?? false);
   out.flush();
   if (summary.fatal) {
     process.stderr.write(`keyscope: ${escapeText(summary.fatal)}\n`);

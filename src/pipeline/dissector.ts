@@ -33,6 +33,18 @@ export interface DissectorOptions {
   maxHeldFrames?: number;
   /** Packet-time seconds a frame is held back at most (default 30). */
   maxHoldSeconds?: number;
+  /**
+   * Keep the newest frame until the next one arrives (default true), so that findings raised at the end of the
+   * capture (a message cut by the end, fragments never completed) attach to a frame. A live source turns it off:
+   * there a frame must show when it arrives, and end-of-capture findings come back from finish() instead.
+   */
+  holdNewest?: boolean;
+}
+
+/** End-of-capture results that could not be attached to a frame because it had already been emitted. */
+export interface LateFindings {
+  problems: { frame: number; problem: Problem }[];
+  http: HttpMessage[];
 }
 
 export interface MikeyFrameRecord {
@@ -81,10 +93,12 @@ export class Dissector {
   private readonly digest: DigestTracker;
   private readonly mikeyPorts: Set<number>;
   private readonly connections = new Map<number, TcpConnectionInfo>();
-  private readonly held: HeldFrame[] = [];
-  private readonly heldByFrame = new Map<number, HeldFrame>();
+  /** Frames not yet emitted, in frame-number order (so lookups are a binary search, not a per-frame Map). */
+  private held: HeldFrame[] = [];
   private readonly maxHeld: number;
   private readonly maxHoldSeconds: number;
+  private readonly holdNewest: boolean;
+  private late: LateFindings | undefined;
   /** The frame being dissected; stream events raised while it is processed belong to it. */
   private current: HeldFrame | undefined;
   private last: PacketTime | undefined;
@@ -98,6 +112,7 @@ export class Dissector {
     this.mikeyPorts = new Set([MIKEY_UDP_PORT, ...(options.mikeyPorts ?? [])]);
     this.maxHeld = options.maxHeldFrames ?? 10_000;
     this.maxHoldSeconds = options.maxHoldSeconds ?? 30;
+    this.holdNewest = options.holdNewest ?? true;
     const keys = options.keys ?? null;
     this.mikey = new MbmsKeyTracker(keys, { showKeys: options.showKeys ?? false });
     this.digest = new DigestTracker(keys ? { passwords: { passwordFor: (user: string) => keys.digestPasswordFor(user), usernames: () => [...keys.digest.keys(), ...keys.naf.keys()] } } : {});
@@ -118,7 +133,11 @@ export class Dissector {
       },
       end(conn: TcpConnectionInfo, dir: StreamDirection, reason: TcpCloseReason, time: PacketTime) {
         http.end(conn, dir, reason, time);
-        if (reason === 'rst' || dir === 1) self.connections.delete(conn.id);
+        if (reason !== 'fin' || dir === 1) {
+          self.connections.delete(conn.id);
+          // a request whose connection ended unanswered holds its frame back no longer
+          self.releaseConnection(conn.id);
+        }
       },
       problem(_conn: TcpConnectionInfo, frame: number, p: Problem) {
         self.attachProblem(frame, p);
@@ -160,18 +179,39 @@ export class Dissector {
     this.enqueue(held);
   }
 
-  /** End of capture: flush every stream and fragment buffer, then every held frame. */
-  finish(): void {
-    if (this.last) {
-      this.tcp.flush(this.last);
-    }
-    const lastHeld = this.held[this.held.length - 1];
+  /**
+   * End of capture: flush every stream and fragment buffer, then emit every held frame. Returns what could not be
+   * attached to a frame still held (only possible with `holdNewest: false`).
+   */
+  finish(): LateFindings {
+    const late: LateFindings = { problems: [], http: [] };
+    this.late = late;
+    if (this.last) this.tcp.flush(this.last);
     for (const d of this.decoder.flush()) {
-      const target = this.heldByFrame.get(d.frames[d.frames.length - 1]) ?? lastHeld;
+      const frame = d.frames[d.frames.length - 1];
+      const target = this.findHeld(frame) ?? this.held[this.held.length - 1];
       if (target) target.record.problems.push(d.problem);
+      else late.problems.push({ frame, problem: d.problem });
     }
     for (const h of this.held) h.waiting.length = 0;
     this.drain(true);
+    this.late = undefined;
+    return late;
+  }
+
+  /** The held frame with this number, if it has not been emitted yet. */
+  private findHeld(frame: number): HeldFrame | undefined {
+    const held = this.held;
+    let lo = 0;
+    let hi = held.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const f = held[mid].record.packet.frame;
+      if (f === frame) return held[mid];
+      if (f < frame) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
   private addMikey(record: DissectedFrame, carrier: 'udp' | 'http', bytes: Uint8Array, meta: Parameters<MbmsKeyTracker['process']>[1]): void {
@@ -182,9 +222,12 @@ export class Dissector {
   }
 
   private onHttpMessage(m: HttpMessage): void {
-    const target = this.heldByFrame.get(m.lastFrame) ?? this.current ?? this.held[this.held.length - 1];
-    if (!target) return;
     this.digest.observe(m);
+    const target = this.findHeld(m.lastFrame) ?? this.current ?? this.held[this.held.length - 1];
+    if (!target) {
+      this.late?.http.push(m);
+      return;
+    }
     const conn = this.connections.get(m.connId);
     if (conn && m.kind === 'request' && m.auth?.credentials) {
       // the Digest username is the B-TID: lets MIKEY find the UE's MUK by address when IDr is absent
@@ -212,41 +255,55 @@ export class Dissector {
   }
 
   private release(request: HttpMessage): void {
-    const h = this.heldByFrame.get(request.lastFrame);
+    const h = this.findHeld(request.lastFrame);
     if (!h) return;
     const i = h.waiting.indexOf(request);
     if (i >= 0) h.waiting.splice(i, 1);
   }
 
+  private releaseConnection(connId: number): void {
+    for (const h of this.held) {
+      if (h.waiting.length > 0) h.waiting = h.waiting.filter((m) => m.connId !== connId);
+    }
+  }
+
   private attachProblem(frame: number, p: Problem): void {
-    const target = this.heldByFrame.get(frame) ?? this.current ?? this.held[this.held.length - 1];
+    const target = this.findHeld(frame) ?? this.current ?? this.held[this.held.length - 1];
     if (target) target.record.problems.push(p);
+    else this.late?.problems.push({ frame, problem: p });
   }
 
   private enqueue(h: HeldFrame): void {
+    // the common case: nothing held, nothing to wait for, no reason to keep it
+    if (this.held.length === 0 && !this.holdNewest && h.waiting.length === 0) {
+      this.emit(h.record);
+      return;
+    }
     this.held.push(h);
-    this.heldByFrame.set(h.record.packet.frame, h);
     this.drain(false);
   }
 
   /**
-   * Emit frames from the head of the queue while the head waits for nothing. The newest frame always stays
-   * (end-of-stream findings raised at finish attach to it) unless `all`.
+   * Emit frames from the head of the queue while the head waits for nothing (or has waited too long). With
+   * `holdNewest` the newest frame stays unless `all`.
    */
   private drain(all: boolean): void {
-    const newest = this.held[this.held.length - 1];
+    const held = this.held;
+    const newest = held[held.length - 1];
     let n = 0;
-    while (n < this.held.length) {
-      const h = this.held[n];
+    while (n < held.length) {
+      const h = held[n];
       if (!all) {
-        if (h === newest) break;
-        const over = this.held.length - n > this.maxHeld || diffSeconds(h.record.packet, newest.record.packet) > this.maxHoldSeconds;
-        if (h.waiting.length > 0 && !over) break;
+        if (h === newest && this.holdNewest) break;
+        if (h.waiting.length > 0) {
+          const over = held.length - n > this.maxHeld || diffSeconds(h.record.packet, newest.record.packet) > this.maxHoldSeconds;
+          if (!over) break;
+        }
       }
-      this.heldByFrame.delete(h.record.packet.frame);
       this.emit(h.record);
       n++;
     }
-    if (n > 0) this.held.splice(0, n);
+    if (n === held.length) this.held = [];
+    else if (n > 0) this.held = held.slice(n);
   }
 }

@@ -154,3 +154,46 @@ test('hostile text from packets is escaped before it reaches the terminal', () =
   assert.ok(!r.stdout.includes('\x07'));
   assert.match(r.stdout, /\\x1b\[2J/);
 });
+
+test('dissect - prints each frame while the stream is still open (tcpdump -U -w - | keyscope dissect -)', async () => {
+  const { spawn } = await import('node:child_process');
+  const whole = fs.readFileSync(capturePath('cap-lo-udp.pcap'));
+  // split the classic pcap into its global header and records
+  const records: Buffer[] = [];
+  for (let off = 24; off + 16 <= whole.length; ) {
+    const caplen = whole.readUInt32LE(off + 8);
+    records.push(whole.subarray(off, off + 16 + caplen));
+    off += 16 + caplen;
+  }
+  const child = spawn(process.execPath, [cliPath(), 'dissect', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  const waitForLines = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${n} lines; got ${JSON.stringify(stdout)}`)), 10_000);
+      const check = () => {
+        if (stdout.split('\n').filter((l) => l.length > 0).length >= n) {
+          clearTimeout(timer);
+          child.stdout.off('data', onData);
+          resolve();
+        }
+      };
+      const onData = (d: Buffer) => {
+        stdout += d.toString();
+        check();
+      };
+      child.stdout.on('data', onData);
+      check();
+    });
+  try {
+    child.stdin.write(Buffer.concat([whole.subarray(0, 24), records[0]]));
+    await waitForLines(1);
+    assert.match(stdout, /^\s+1\s+0\.000000\s+127\.0\.0\.1 → 127\.0\.0\.1\s+UDP/);
+    child.stdin.write(records[1]);
+    await waitForLines(2);
+    child.stdin.end(Buffer.concat(records.slice(2)));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0);
+  } finally {
+    child.kill();
+  }
+});
