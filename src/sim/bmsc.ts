@@ -19,7 +19,7 @@ import { PayloadType } from '../protocols/mikey/tables';
 import type { TimestampPayload, VerificationPayload } from '../protocols/mikey/types';
 import { ACK_REQUEST_TYPE, KEYMANAGEMENT_PATH, MIKEY_PORT, type SimLog, type SimUeIdentity, type Timers } from './common';
 import type { SeededStream } from './prng';
-import type { Scenario, ScenarioAddresses } from './scenario';
+import type { Scenario, ScenarioAddresses, UeFault } from './scenario';
 import { mskResponseXml, registerResponseXml, type MskRef } from './xml';
 
 /** One MSK as the BM-SC holds it; the RAND is the same for every UE it is sent to (TS 33.246 §6.4.5). */
@@ -87,7 +87,8 @@ export class SimBmsc {
   private readonly nonces = new Map<string, { issued: number; address: string }>();
   private readonly pendingAcks = new Map<string, PendingAck>();
   private readonly staleCount = new Map<string, number>();
-  private readonly errorsSent = new Map<string, number>();
+  /** Faults applied once per UE (to its first pull), by `fault/B-TID`. */
+  private readonly used = new Set<string>();
   private readonly streams = new Map<string, SeededStream>();
   private readonly mskStream: SeededStream;
   private server: http.Server | undefined;
@@ -190,6 +191,15 @@ export class SimBmsc {
     };
     this.allMsks.push(msk);
     return msk;
+  }
+
+  /** True the first time a UE's fault is asked for: most faults hit the UE's first pull only. */
+  private once(ue: SimUeIdentity, fault: UeFault): boolean {
+    if (!ue.faults.has(fault)) return false;
+    const k = `${fault}/${ue.btid}`;
+    if (this.used.has(k)) return false;
+    this.used.add(k);
+    return true;
   }
 
   private currentOrNew(keyGroup: number): BmscMsk {
@@ -501,10 +511,8 @@ export class SimBmsc {
   ): Promise<void> {
     const parsed = parseMbmsBody('application/mbms-msk+xml', body);
     const refs = parsed.body.msks.filter((m) => m.keyGroup !== undefined);
-    const errs = this.errorsSent.get(ue.btid) ?? 0;
-    const errorFault = ue.faults.has('http-503') || ue.faults.has('retry-after-ignored') ? 503 : ue.faults.has('http-5xx') ? 504 : 0;
-    if (errorFault && errs === 0) {
-      this.errorsSent.set(ue.btid, 1);
+    const errorFault = this.once(ue, 'http-503') || this.once(ue, 'retry-after-ignored') ? 503 : this.once(ue, 'http-5xx') ? 504 : 0;
+    if (errorFault) {
       this.log.add('bmsc', `http-${errorFault}`, address);
       const headers: Record<string, string> = { 'Content-Type': 'text/plain' };
       if (errorFault === 503) headers['Retry-After'] = String(this.scenario.timing.retryAfterSeconds);
@@ -532,7 +540,7 @@ export class SimBmsc {
     }
     const xml = Buffer.from(mskResponseXml(entries.map((e) => ({ ref: e.ref, code: e.code }))));
     const ok = () => answer(200, { 'Content-Type': 'application/mbms-msk-response+xml' }, xml);
-    if (ue.faults.has('delivery-before-200')) {
+    if (this.once(ue, 'delivery-before-200')) {
       for (const msk of toSend) {
         const m = this.mskMessage(ue, msk, { v: true });
         this.log.add('bmsc', 'delivery-before-200', address, `${tag(msk)} counter ${m.counter}`);
@@ -543,25 +551,26 @@ export class SimBmsc {
       return;
     }
     await ok();
+    const drop = this.once(ue, 'dropped-delivery');
+    const repeat = this.once(ue, 'repeated-delivery');
+    const unrequested = this.once(ue, 'unrequested-key-group');
     const deliver = async () => {
       for (const msk of toSend) {
         const m = this.mskMessage(ue, msk, { v: true });
-        if (ue.faults.has('dropped-delivery')) {
+        if (drop) {
           this.log.add('bmsc', 'delivery-dropped', address, `${tag(msk)} counter ${m.counter} spent`);
           continue;
         }
         this.log.add('bmsc', 'delivery', address, `${tag(msk)} counter ${m.counter}`);
         await this.send(m.bytes, address);
-        if (ue.faults.has('repeated-delivery') && !this.errorsSent.has(`rep/${ue.btid}`)) {
-          this.errorsSent.set(`rep/${ue.btid}`, 1);
+        if (repeat) {
           await this.timers.sleep(60);
           const again = this.mskMessage(ue, msk, { v: true });
           this.log.add('bmsc', 'delivery-repeated', address, `${tag(msk)} counter ${again.counter}`);
           await this.send(again.bytes, address);
         }
       }
-      if (ue.faults.has('unrequested-key-group') && !this.errorsSent.has(`unreq/${ue.btid}`) && toSend.length > 0) {
-        this.errorsSent.set(`unreq/${ue.btid}`, 1);
+      if (unrequested && toSend.length > 0) {
         await this.timers.sleep(60);
         const extra = this.currentOrNew(EXTRA_KEY_GROUP);
         const m = this.mskMessage(ue, extra, { v: true });
@@ -569,7 +578,7 @@ export class SimBmsc {
         await this.send(m.bytes, address);
       }
     };
-    if (ue.faults.has('delayed-delivery') && toSend.length > 0) {
+    if (this.once(ue, 'delayed-delivery') && toSend.length > 0) {
       this.log.add('bmsc', 'delivery-delayed', address, `${this.scenario.timing.delayMs} ms`);
       this.timers.after(this.scenario.timing.delayMs, () => void this.track(deliver()));
       return;

@@ -249,8 +249,9 @@ async function playPhases(sc: Scenario, bmsc: SimBmsc, ues: SimUe[], timers: Tim
   const t = sc.timing;
   const n = ues.length;
   const has = (f: UeFault) => ues.some((u) => u.id.faults.has(f));
-  // phases wait for the slowest faulted exchange of the previous phase, so phases never overlap
-  const settle = t.settleMs + (has('delayed-ack') || has('delayed-delivery') ? t.delayMs : 0) + (has('http-503') ? t.retryAfterSeconds * 1000 : 0);
+  // the join phase waits for its slowest faulted exchange (delays, Retry-After), so phases never overlap
+  const joinSettle = t.settleMs + (has('delayed-ack') || has('delayed-delivery') ? t.delayMs : 0) + (has('http-503') ? t.retryAfterSeconds * 1000 : 0);
+  const settle = t.settleMs;
   const firstGroup = sc.services[0].keyGroup;
   const secondGroup = (sc.services[1] ?? sc.services[0]).keyGroup;
   const work: Promise<unknown>[] = [];
@@ -272,7 +273,7 @@ async function playPhases(sc: Scenario, bmsc: SimBmsc, ues: SimUe[], timers: Tim
     await until(timers, log, t.startMs + i * t.staggerMs);
     work.push(ues[i].track(ues[i].join(firstGroup)));
   }
-  let at = t.startMs + n * t.staggerMs + settle;
+  let at = t.startMs + n * t.staggerMs + joinSettle;
   await until(timers, log, at);
   await Promise.allSettled(work);
 

@@ -53,6 +53,14 @@ interface HttpResult {
   body: Buffer;
 }
 
+interface DigestSession {
+  nonce: string;
+  realm: string;
+  opaque: string;
+  algorithm: NonNullable<ReturnType<typeof digestAlgorithm>>;
+  nc: number;
+}
+
 const MAX_MSKS_PER_GROUP = 2;
 const MAX_STALE_RETRIES = 3;
 
@@ -68,6 +76,8 @@ export class SimUe {
   private ackFaultUsed = false;
   private mtkAckSent = false;
   private readonly password: string;
+  /** The last Digest challenge that led to a 200 (variant B's ACK POST reuses it). */
+  private session: DigestSession | undefined;
 
   constructor(
     readonly id: SimUeIdentity,
@@ -175,17 +185,36 @@ export class SimUe {
     return mccMncToKeyDomain(this.scenario.bmsc.keyDomain) ?? Buffer.alloc(3);
   }
 
-  /** One POST to the BM-SC on a fresh connection: unauthenticated first, then with Digest credentials. */
-  private async keyManagement(requestType: string, contentType: string, body: Buffer): Promise<HttpResult | undefined> {
+  /**
+   * One POST to the BM-SC on a fresh connection: unauthenticated first, then with Digest credentials. With `reuse`,
+   * the first POST already carries credentials under the last nonce (nc + 1), as a UE does within one Digest session.
+   */
+  private async keyManagement(requestType: string, contentType: string, body: Buffer, reuse = false): Promise<HttpResult | undefined> {
     if (this.timers.isClosed) return undefined;
     const path = `${KEYMANAGEMENT_PATH}?requesttype=${requestType}`;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     this.agents.add(agent);
+    const credentials = (session: DigestSession): { auth: string; cnonce: string; nc: string } => {
+      const cnonce = this.stream.bytes(12).toString('hex');
+      const nc = session.nc.toString(16).padStart(8, '0');
+      const response = computeDigestResponse({
+        algorithm: session.algorithm, username: this.id.btid, realm: session.realm, password: this.password, nonce: session.nonce, cnonce, nc,
+        qop: 'auth-int', method: 'POST', uri: path, entityBody: body,
+      });
+      const auth = `Digest username="${this.id.btid}", realm="${session.realm}", nonce="${session.nonce}", uri="${path}", qop=auth-int, nc=${nc}, cnonce="${cnonce}", response="${response}", opaque="${session.opaque}", algorithm=${session.algorithm.name}`;
+      return { auth, cnonce, nc };
+    };
     try {
-      let r = await this.post(agent, path, contentType, body, undefined);
+      let r: HttpResult;
+      const last = reuse ? this.session : undefined;
+      if (last) {
+        last.nc++;
+        const c = credentials(last);
+        r = await this.post(agent, path, contentType, body, c.auth);
+        if (r.status === 200) this.checkRspauth(r, last.algorithm, last.realm, last.nonce, c.cnonce, c.nc, path);
+      } else r = await this.post(agent, path, contentType, body, undefined);
       this.stats.httpStatuses.push(r.status);
       let stale = 0;
-      let nc = 1;
       while (r.status === 401) {
         const ch = parseAuthSchemes(String(r.headers['www-authenticate'] ?? ''), 'www-authenticate', []).find(isDigest);
         if (!ch) return r;
@@ -196,17 +225,15 @@ export class SimUe {
           this.log.add('ue', 'realm-rejected', this.address, view.realm);
           return r;
         }
-        const cnonce = this.stream.bytes(12).toString('hex');
-        const ncStr = nc.toString(16).padStart(8, '0');
-        const response = computeDigestResponse({
-          algorithm, username: this.id.btid, realm: view.realm, password: this.password, nonce: view.nonce, cnonce, nc: ncStr,
-          qop: 'auth-int', method: 'POST', uri: path, entityBody: body,
-        });
-        const auth = `Digest username="${this.id.btid}", realm="${view.realm}", nonce="${view.nonce}", uri="${path}", qop=auth-int, nc=${ncStr}, cnonce="${cnonce}", response="${response}", opaque="${view.opaque ?? ''}", algorithm=${algorithm.name}`;
-        r = await this.post(agent, path, contentType, body, auth);
+        const session: DigestSession = { nonce: view.nonce, realm: view.realm, opaque: view.opaque ?? '', algorithm, nc: 1 };
+        const c = credentials(session);
+        r = await this.post(agent, path, contentType, body, c.auth);
         this.stats.httpStatuses.push(r.status);
         if (r.status !== 401) {
-          if (r.status === 200) this.checkRspauth(r, algorithm, view.realm, view.nonce, cnonce, ncStr, path);
+          if (r.status === 200) {
+            this.checkRspauth(r, algorithm, view.realm, view.nonce, c.cnonce, c.nc, path);
+            this.session = session;
+          }
           return r;
         }
         const again = parseAuthSchemes(String(r.headers['www-authenticate'] ?? ''), 'www-authenticate', []).find(isDigest);
@@ -218,7 +245,6 @@ export class SimUe {
           this.log.add('ue', 'stale-nonce-give-up', this.address, `${stale} stale challenges`);
           return r;
         }
-        nc = 1;
       }
       return r;
     } catch (e) {
@@ -319,7 +345,7 @@ export class SimUe {
     if (!m.header.v) return;
     if (carrier === 'http' && this.id.variant === 'B') {
       const ack = this.ackBytes(m, rand.rand, t, this.id.nafKey);
-      const r = await this.keyManagement(ACK_REQUEST_TYPE, 'application/mikey', ack);
+      const r = await this.keyManagement(ACK_REQUEST_TYPE, 'application/mikey', ack, true);
       this.stats.acksSent++;
       this.log.add('ue', 'ack', this.address, `http ${r?.status ?? 'no answer'}`);
       return;
