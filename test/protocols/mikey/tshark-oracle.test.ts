@@ -8,12 +8,11 @@ import { test } from 'node:test';
 import { decodeMikey } from '../../../src/protocols/mikey/decode';
 import { mbmsKindsDatagrams, repoRoot } from './mbms-fixture';
 import { udpDatagrams } from './pcap-walk';
-import { normalise, tsharkAvailable, tsharkFieldValues, tsharkMikeyFields, tsharkView } from './tshark-view';
+import { normalise, tsharkFieldValues, tsharkMikeyFields, tsharkView } from './tshark-view';
 
-const HAVE_TSHARK = tsharkAvailable();
 
 for (const name of ['mikey-mbms-kinds.pcap', 'mikey-all-payloads.pcap']) {
-  test(`${name}: every tshark mikey.* field agrees with our decoder, frame by frame`, { skip: !HAVE_TSHARK && 'tshark not installed' }, () => {
+  test(`${name}: every tshark mikey.* field agrees with our decoder, frame by frame`, () => {
     const file = path.join(repoRoot(), 'captures', name);
     const fields = tsharkMikeyFields();
     assert.ok(fields.length >= 75, `tshark lists ${fields.length} mikey fields`);
@@ -43,7 +42,7 @@ for (const name of ['mikey-mbms-kinds.pcap', 'mikey-all-payloads.pcap']) {
   });
 }
 
-test('mikey-transport-variants.pcap: MIKEY on UDP 4000 and in application/mikey HTTP bodies agrees with tshark', { skip: !HAVE_TSHARK && 'tshark not installed' }, () => {
+test('mikey-transport-variants.pcap: MIKEY on UDP 4000 and in application/mikey HTTP bodies agrees with tshark', () => {
   const file = path.join(repoRoot(), 'captures', 'mikey-transport-variants.pcap');
   const fields = tsharkMikeyFields();
   const types = new Map(fields.map((f) => [f.name, f.type]));
