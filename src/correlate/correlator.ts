@@ -883,8 +883,9 @@ export class KeyDeliveryCorrelator {
 
     if (ue) {
       const prev = ue.lastDelivery.get(ref.label);
-      // a resend after the ACK deadline passed unanswered is a retransmission; anything else is a repeat
-      if (prev && !prev.timedOut && info.keyNumber !== 0)
+      // a resend after the ACK deadline passed unanswered is a retransmission, and a UE may ask again for an MSK it
+      // has (a pull answers it); a second copy in the same transaction or an unasked push is a repeat
+      if (prev && !prev.timedOut && info.keyNumber !== 0 && (prev.tx === tx || tx.rec.procedure === 'push'))
         this.diag('repeated-delivery', tx, ue, [prev.frame, frame], `MSK ${ref.label} delivered again to UE ${ue.id} (first in frame ${prev.frame}${prev.acked ? ', already ACKed' : ''})`);
       ue.lastDelivery.delete(ref.label);
       ue.lastDelivery.set(ref.label, d);
