@@ -152,15 +152,6 @@ export interface TsharkField {
   type: string;
 }
 
-export function tsharkAvailable(): boolean {
-  try {
-    execFileSync('tshark', ['-v'], { stdio: 'ignore', timeout: 20000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Every `mikey.*` value field tshark knows (protocol subtrees, FT_NONE, left out). */
 export function tsharkMikeyFields(): TsharkField[] {
   const out = execFileSync('tshark', ['-G', 'fields'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 60000, stdio: ['ignore', 'pipe', 'ignore'] });
