@@ -13,7 +13,7 @@ export interface DiagnosticInfo {
 export const DIAGNOSTICS: Readonly<Record<DiagnosticCode, DiagnosticInfo>> = {
   'credentials-rejected': { severity: 'error', meaning: 'A request carrying Digest credentials was answered 401 without stale=true: wrong password (MRK) or B-TID.' },
   'stale-nonce-loop': { severity: 'error', meaning: 'Two or more stale=true challenges in a row answered the same UE\'s credentials: it never gets a usable nonce.' },
-  'http-error-status': { severity: 'error', meaning: 'A key-management request was answered with a 4xx/5xx status (other than the Digest 401), or a ResponseCode in the body was not 200.' },
+  'http-error-status': { severity: 'error', meaning: 'A key-management request was answered with a 4xx/5xx status other than the Digest 401 challenge.' },
   'request-unanswered': { severity: 'error', meaning: 'A key-management HTTP request got no response within --pull-timeout (or by the end of the capture).' },
   'no-mikey-after-200': { severity: 'error', meaning: '200 OK to an MSK request, but no MIKEY MSK message reached the UE within --delivery-timeout.' },
   'mikey-before-200': { severity: 'warning', meaning: 'The MIKEY MSK message reached the UE before the 200 OK of its request (transport variant A): Digest mutual authentication (Authentication-Info) is broken.' },
@@ -26,7 +26,7 @@ export const DIAGNOSTICS: Readonly<Record<DiagnosticCode, DiagnosticInfo>> = {
   'mtk-ack': { severity: 'warning', meaning: 'A verification message (ACK) answers an MTK message; UEs never ACK MTKs.' },
   'counter-replay': { severity: 'error', meaning: 'A MIKEY counter did not increase (per MUK for MSK messages, per MSK for new MTK messages): the receiver drops it as a replay.' },
   'third-msk': { severity: 'warning', meaning: 'A third MSK of one key group reached a UE; it keeps two, so the oldest is dropped while it may still be in use.' },
-  'no-valid-msk': { severity: 'error', meaning: 'A UE that requested a key group ended with no MSK for it: it must leave the user service.' },
+  'no-valid-msk': { severity: 'error', meaning: 'A UE that requested a key group ended the capture with no MSK for it (refused with a ResponseCode, never delivered, or the request failed): it must leave the user service.' },
   'key-group-not-requested': { severity: 'warning', meaning: 'An MSK message answering a UE\'s request carries a key group the request did not ask for.' },
   'msk-counter-jump': { severity: 'warning', meaning: 'The per-MUK counter rose by n > 1 between MSK messages to a UE: n − 1 MSK messages never reached the capture.' },
   'ack-not-due': { severity: 'warning', meaning: 'An ACK where none is due: for a V = 0 message, a solicited-pull trigger, or a push under an older MUK.' },
