@@ -257,14 +257,18 @@ async function playPhases(sc: Scenario, bmsc: SimBmsc, ues: SimUe[], timers: Tim
   const work: Promise<unknown>[] = [];
   let mtkDone = false;
   let mtkCount = 0;
+  // MTK ticks on a fixed grid, and the phases that change MSKs start half-way between two ticks: which MSK an MTK
+  // message is under then never depends on a race between a tick and a delivery
+  const tick0 = t.startMs + t.settleMs;
+  const midTick = (ms: number) => (ms <= tick0 ? ms : tick0 + (Math.ceil((ms - tick0) / t.mtkIntervalMs - 0.5) + 0.5) * t.mtkIntervalMs);
   const mtkLoop = (async () => {
-    await until(timers, log, t.startMs + t.settleMs);
-    while (!mtkDone && !timers.isClosed) {
+    for (let k = 0; !mtkDone && !timers.isClosed; k++) {
+      await until(timers, log, tick0 + k * t.mtkIntervalMs);
+      if (mtkDone) break;
       for (const s of sc.services) {
         const vSet = sc.groupFaults.includes('mtk-v-set') && s.keyGroup === firstGroup && mtkCount === 2;
         if (await bmsc.mtk(s.keyGroup, t.mtkRepeat, vSet)) if (s.keyGroup === firstGroup) mtkCount++;
       }
-      await timers.sleep(t.mtkIntervalMs);
     }
   })();
 
@@ -273,7 +277,7 @@ async function playPhases(sc: Scenario, bmsc: SimBmsc, ues: SimUe[], timers: Tim
     await until(timers, log, t.startMs + i * t.staggerMs);
     work.push(ues[i].track(ues[i].join(firstGroup)));
   }
-  let at = t.startMs + n * t.staggerMs + joinSettle;
+  let at = midTick(t.startMs + n * t.staggerMs + joinSettle);
   await until(timers, log, at);
   await Promise.allSettled(work);
 
@@ -285,7 +289,7 @@ async function playPhases(sc: Scenario, bmsc: SimBmsc, ues: SimUe[], timers: Tim
     await until(timers, log, at + k * t.pushStaggerMs);
     work.push(bmsc.push(targets[k], firstGroup));
   }
-  at += targets.length * t.pushStaggerMs + settle;
+  at = midTick(at + targets.length * t.pushStaggerMs + settle);
 
   // solicited pulls of the second key group, spread; then the storm batch all at once
   await until(timers, log, at);
