@@ -113,6 +113,7 @@ export class AckTable {
 
   buckets(bucketSeconds: number): AckRateBucket[] {
     return [...this.rows.entries()]
+      .filter(([k]) => Number.isFinite(Number(k)))
       .map(([k, r]) => ({ start: Number(k) * bucketSeconds, ...ackRate(r.requested, r.acked) }))
       .sort((a, b) => a.start - b.start);
   }

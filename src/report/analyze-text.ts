@@ -160,7 +160,7 @@ export function analysisReport(c: AnalysisCollector, s: AnalysisStats, options: 
   if (c.diagnostics.length === 0) out.push('  none');
   const sevs: Severity[] = ['error', 'warning', 'note', 'chat'];
   for (const sev of sevs) {
-    const list = c.diagnostics.filter((d) => d.severity === sev);
+    const list = c.diagnostics.filter((d) => d.severity === sev).sort((a, b) => (a.frames[0] ?? 0) - (b.frames[0] ?? 0));
     if (list.length === 0) continue;
     out.push(`  ${sev} (${list.length}):`);
     for (const d of list.slice(0, perSev)) {
