@@ -1,0 +1,101 @@
+/**
+ * `keyscope dash <capture|->`: the terminal dashboard on a capture file (shown at once, or replayed at its own pace
+ * with --replay / --speed) or on a pcap stream on standard input. Same pipeline and correlation options as
+ * `keyscope analyze`, so the counters agree.
+ */
+import * as fs from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { escapeText } from '../common/escape';
+import { Dashboard, DashboardTerminalError, type DashboardSource } from '../tui/dashboard';
+import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyze';
+import { loadKeysOption } from './keys-option';
+import type { CommandRegistrar } from './main';
+import { parsePositiveInt } from './options';
+
+export interface DashCliOptions extends CorrelationCliOptions {
+  replay?: boolean;
+  speed?: number;
+  keep?: number;
+}
+
+/** ACK-rate buckets of the dashboard when --bucket is not given: fine enough for short captures (the chart merges). */
+export const DASH_DEFAULT_BUCKET_SECONDS = 1;
+
+function parseSpeed(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 1e6) throw new InvalidArgumentError('a positive number (1 = real time)');
+  return n;
+}
+
+export const registerDashCommand: CommandRegistrar = (program: Command, setExitCode) => {
+  const cmd = program
+    .command('dash')
+    .description('terminal dashboard: ACK rate, latencies, transactions, diagnostics (q quits, ? help)')
+    .argument('[capture]', 'capture file, or - for a pcap/pcapng stream on standard input');
+  addCorrelationOptions(cmd)
+    .option('--replay', 'replay the capture at the pace of its timestamps instead of showing it at once')
+    .option('--speed <n>', 'replay this many times faster than real time (implies --replay)', parseSpeed)
+    .option('--keep <n>', 'transactions and diagnostics kept for the panes (default 1000)', parsePositiveInt)
+    .action(async (capture: string | undefined, opts: DashCliOptions) => {
+      setExitCode(await runDash(capture ?? opts.read, opts));
+    });
+};
+
+export async function runDash(source: string | undefined, opts: DashCliOptions): Promise<number> {
+  if (!source) {
+    process.stderr.write('keyscope dash: no capture given (a file, or - for standard input)\n');
+    return 64;
+  }
+  if (!process.stdout.isTTY) {
+    process.stderr.write('keyscope dash: standard output is not a terminal (for a report, use keyscope analyze)\n');
+    return 64;
+  }
+  if (source !== '-') {
+    try {
+      if (fs.statSync(source).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      fs.accessSync(source, fs.constants.R_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String(code ?? err);
+      process.stderr.write(`keyscope dash: cannot read ${escapeText(source)}: ${why}\n`);
+      return 2;
+    }
+  }
+  const keys = loadKeysOption(opts.keys);
+  if (keys === 'error') return 2;
+  const correlator = correlatorOptions(opts);
+  correlator.bucketSeconds ??= DASH_DEFAULT_BUCKET_SECONDS;
+  const speed = opts.speed ?? (opts.replay ? 1 : undefined);
+  const dashSource: DashboardSource = { kind: 'capture', input: source };
+  if (speed !== undefined) dashSource.replay = { speed };
+  const keep = opts.keep ?? 1000;
+
+  let dash: Dashboard;
+  try {
+    dash = new Dashboard(dashSource, {
+      analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator },
+      model: { maxTransactions: keep, maxDiagnostics: keep },
+    });
+  } catch (err) {
+    if (err instanceof DashboardTerminalError) {
+      process.stderr.write(`keyscope dash: ${escapeText(err.message)}\n`);
+      return 64;
+    }
+    throw err;
+  }
+  dash.start();
+  // an unreadable capture (bad magic, empty input) ends the dashboard at once, with the reason on the terminal
+  void dash.inputEnded.then(() => {
+    if (dash.readSummary?.fatal) dash.quit();
+  });
+  const result = await dash.done;
+  if (source === '-') process.stdin.destroy();
+  if (result.summary?.fatal) {
+    process.stderr.write(`keyscope dash: ${escapeText(result.summary.fatal)}\n`);
+    return 2;
+  }
+  for (const p of result.summary?.problems ?? []) {
+    process.stderr.write(`keyscope dash: ${escapeText(source === '-' ? 'standard input' : source)}: ${p.severity}: ${escapeText(p.message)}\n`);
+  }
+  return 0;
+}

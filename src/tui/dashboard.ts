@@ -1,0 +1,302 @@
+/**
+ * The dashboard controller: frames from a capture file, a pcap stream, a paced replay or a live capture go through
+ * the one pipeline (Analyzer: Dissector → KeyDeliveryCorrelator); the dashboard is a sink of that pipeline
+ * (DashboardModel gets the correlator's records) and reads its statistics for the screen. It never feeds anything
+ * back upstream. Used by `keyscope dash` and `keyscope live --dash`.
+ */
+import * as fs from 'node:fs';
+import * as tty from 'node:tty';
+import * as blessed from 'blessed';
+import type { LiveCaptureStats } from '../capture/live';
+import { estimateCaptureLoss } from '../capture/live-stats';
+import { readCapture } from '../capture/reader';
+import type { CaptureFrame, CaptureSummary, FrameHandler } from '../capture/types';
+import { escapeText } from '../common/escape';
+import { toEpochSeconds } from '../common/time';
+import type { AnalysisStats } from '../correlate/types';
+import { Analyzer, type AnalyzerOptions } from '../pipeline/analyzer';
+import { DashboardModel, PacketRate, averageRate, type DashboardModelOptions } from './model';
+import { CaptureReplay } from './replay';
+import { DashboardView, type DashboardSnapshot, type DashboardViewOptions } from './view';
+
+/** The part of a LiveCapture (src/capture/live.ts) the dashboard uses. */
+export interface LiveFrameSource {
+  readonly device: string;
+  readonly filter: string;
+  readonly stats: LiveCaptureStats;
+  readonly stopped: boolean;
+  onFrame(handler: FrameHandler): () => void;
+  onStop(handler: () => void): void;
+  stop(): void;
+}
+
+export type DashboardSource =
+  /** A capture file, `-` (standard input) or a stream; `replay` paces it by its packet timestamps. */
+  | { kind: 'capture'; input: string | NodeJS.ReadableStream; label?: string; replay?: { speed: number } }
+  /** An open live capture; the dashboard stops it when the user quits. */
+  | { kind: 'live'; capture: LiveFrameSource; label?: string };
+
+export interface DashboardTerminal {
+  /** Keyboard input (default: the controlling terminal, /dev/tty, when standard input carries the capture). */
+  input?: NodeJS.ReadableStream;
+  /** Screen output (default process.stdout). */
+  output?: NodeJS.WritableStream;
+  /** terminfo name (default $TERM, falling back to `xterm` when blessed cannot compile the entry). */
+  terminal?: string;
+}
+
+export interface DashboardOptions {
+  analyzer?: AnalyzerOptions;
+  model?: DashboardModelOptions;
+  view?: DashboardViewOptions;
+  terminal?: DashboardTerminal;
+  /** Screen refreshes at most this often, in ms (default 250). */
+  refreshMs?: number;
+  /** Quit on SIGINT / SIGTERM (default true). */
+  handleSignals?: boolean;
+}
+
+export interface DashboardResult {
+  stats: AnalysisStats;
+  /** Capture-file sources: the reader's summary (a `fatal` means the capture could not be read at all). */
+  summary?: CaptureSummary;
+  /** The input ended (file read completely, live capture stopped) before the user quit. */
+  ended: boolean;
+}
+
+const STATS_INTERVAL_MS = 1000;
+
+export class Dashboard {
+  readonly model: DashboardModel;
+  readonly analyzer: Analyzer;
+  readonly view: DashboardView;
+  /** Resolves when the user quits (or quit() is called). */
+  readonly done: Promise<DashboardResult>;
+  /** Resolves when the input has ended and the pipeline is finished. */
+  readonly inputEnded: Promise<void>;
+  private resolveDone!: (r: DashboardResult) => void;
+  private resolveEnded!: () => void;
+  private readonly rate = new PacketRate(5);
+  private readonly abort = new AbortController();
+  private replay: CaptureReplay | undefined;
+  private summary: CaptureSummary | undefined;
+  private ended = false;
+  private quitting = false;
+  private state: string;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private lastStats: AnalysisStats | undefined;
+  private lastStatsAt = 0;
+  private lastVersion = -1;
+  private lastFrames = -1;
+  private lastKey = '';
+  private readonly refreshMs: number;
+  private readonly signalHandler = () => this.quit();
+  private readonly ownInput: tty.ReadStream | undefined;
+  private readonly handleSignals: boolean;
+
+  constructor(
+    private readonly source: DashboardSource,
+    options: DashboardOptions = {},
+  ) {
+    this.model = new DashboardModel(options.model);
+    this.analyzer = new Analyzer(this.model, options.analyzer);
+    this.refreshMs = options.refreshMs ?? 250;
+    this.handleSignals = options.handleSignals ?? true;
+    this.state = source.kind === 'live' ? 'capturing' : source.replay ? 'replaying' : 'reading';
+    const term = options.terminal ?? {};
+    let input = term.input;
+    if (!input) {
+      const stdinCarriesCapture = source.kind === 'capture' && source.input === '-';
+      if (stdinCarriesCapture || !process.stdin.isTTY) {
+        this.ownInput = openControllingTerminal();
+        input = this.ownInput;
+      } else input = process.stdin;
+    }
+    const output = term.output ?? process.stdout;
+    const screen = blessed.screen({
+      input: input as NodeJS.ReadableStream,
+      output: output as NodeJS.WritableStream,
+      terminal: term.terminal ?? usableTerminal(process.env.TERM),
+      fullUnicode: true,
+      smartCSR: true,
+      warnings: false,
+      autoPadding: false,
+      title: 'keyscope dash',
+    } as unknown as blessed.Widgets.IScreenOptions);
+    this.view = new DashboardView(screen, this.model, { quit: () => this.quit(), pause: (p) => this.replay?.setPaused(p) }, options.view);
+    this.done = new Promise((r) => (this.resolveDone = r));
+    this.inputEnded = new Promise((r) => (this.resolveEnded = r));
+  }
+
+  /** Start reading the input and drawing. */
+  start(): this {
+    if (this.handleSignals) {
+      process.on('SIGINT', this.signalHandler);
+      process.on('SIGTERM', this.signalHandler);
+    }
+    this.refresh(true);
+    this.refreshTimer = setInterval(() => this.refresh(false), this.refreshMs);
+    const feed = (f: CaptureFrame) => {
+      this.rate.add(toEpochSeconds(f));
+      this.analyzer.frame(f);
+    };
+    const src = this.source;
+    if (src.kind === 'live') {
+      const off = src.capture.onFrame(feed);
+      src.capture.onStop(() => {
+        off();
+        this.inputFinished(undefined);
+      });
+    } else if (src.replay) {
+      this.replay = new CaptureReplay(src.input, feed, { speed: src.replay.speed });
+      this.replay.done.then(
+        (s) => this.inputFinished(s),
+        (err) => this.inputFailed(err),
+      );
+      this.replay.start();
+    } else {
+      readCapture(src.input, feed, { signal: this.abort.signal }).then(
+        (s) => this.inputFinished(s),
+        (err) => this.inputFailed(err),
+      );
+    }
+    return this;
+  }
+
+  /** Leave the dashboard: stop the input, restore the terminal, resolve `done`. */
+  quit(): void {
+    if (this.quitting) return;
+    this.quitting = true;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.handleSignals) {
+      process.off('SIGINT', this.signalHandler);
+      process.off('SIGTERM', this.signalHandler);
+    }
+    this.abort.abort();
+    this.replay?.stop();
+    if (this.source.kind === 'live' && !this.source.capture.stopped) this.source.capture.stop();
+    this.view.destroy();
+    this.ownInput?.destroy();
+    const finish = () => {
+      const r: DashboardResult = { stats: this.analyzer.stats(), ended: this.ended };
+      if (this.summary) r.summary = this.summary;
+      this.resolveDone(r);
+    };
+    // a file read stops at its next chunk boundary: report after the reader has settled
+    if (this.ended || this.source.kind === 'live') finish();
+    else this.inputEnded.then(finish, finish);
+    setTimeout(() => this.resolveEnded(), 2000).unref();
+  }
+
+  /** The capture reader's summary, once a capture-file input has ended. */
+  get readSummary(): CaptureSummary | undefined {
+    return this.summary;
+  }
+
+  /** The figures the header shows, recomputed now. */
+  snapshot(): DashboardSnapshot {
+    return this.makeSnapshot(this.analyzer.stats());
+  }
+
+  private inputFinished(summary: CaptureSummary | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.summary = summary;
+    // the pipeline finishes only for a complete input: a quit leaves what was seen as it was
+    if (!this.quitting) this.analyzer.finish();
+    if (summary?.fatal) this.state = `error: ${summary.fatal}`;
+    else if (this.source.kind === 'live') this.state = 'capture stopped';
+    else this.state = summary?.problems.length ? `ended (${summary.problems.length} read problems)` : 'ended';
+    this.resolveEnded();
+    if (!this.quitting) this.refresh(true);
+  }
+
+  private inputFailed(err: unknown): void {
+    this.state = `error: ${err instanceof Error ? err.message : String(err)}`;
+    this.inputFinished(undefined);
+  }
+
+  private refresh(force: boolean): void {
+    if (this.quitting) return;
+    const now = Date.now();
+    const frames = this.analyzer.dissector.stats.frames;
+    const changed = this.model.version !== this.lastVersion || frames !== this.lastFrames;
+    // stats() sorts distributions and tables: taken when something changed, at most once a second while busy
+    if (force || !this.lastStats || (changed && now - this.lastStatsAt >= STATS_INTERVAL_MS)) {
+      this.lastStats = this.analyzer.stats();
+      this.lastStatsAt = now;
+      this.lastVersion = this.model.version;
+      this.lastFrames = frames;
+    }
+    const snap = this.makeSnapshot(this.lastStats);
+    const key = `${this.lastStatsAt}|${snap.state}|${snap.rate.toFixed(1)}|${snap.loss.lostBytes}|${snap.loss.gapBytes}`;
+    if (!force && key === this.lastKey) return;
+    this.lastKey = key;
+    this.view.setSnapshot(snap);
+  }
+
+  private makeSnapshot(stats: AnalysisStats): DashboardSnapshot {
+    const src = this.source;
+    let label: string;
+    let mode: string;
+    let rate: number;
+    if (src.kind === 'live') {
+      label = src.label ?? `live on ${src.capture.device}${src.capture.filter ? ` (${src.capture.filter})` : ''}`;
+      mode = 'live';
+      rate = src.capture.stats.packetsPerSecond;
+    } else {
+      label = src.label ?? (typeof src.input === 'string' ? (src.input === '-' ? 'standard input' : src.input) : 'input stream');
+      mode = src.replay ? `replay ×${src.replay.speed}` : typeof src.input === 'string' && src.input !== '-' ? 'file' : 'stream';
+      rate = src.replay || !this.ended ? this.rate.rate() : averageRate(stats);
+    }
+    const loss = estimateCaptureLoss(this.analyzer.dissector.tcpStats);
+    return { stats, sourceLabel: escapeText(label, 300), mode, state: this.state, rate, loss };
+  }
+}
+
+/** Run a dashboard until the user quits. */
+export async function runDashboard(source: DashboardSource, options: DashboardOptions = {}): Promise<DashboardResult> {
+  const d = new Dashboard(source, options).start();
+  return d.done;
+}
+
+/** Keyboard input when standard input is busy with the capture: the controlling terminal itself. */
+function openControllingTerminal(): tty.ReadStream {
+  let fd: number;
+  try {
+    fd = fs.openSync('/dev/tty', 'r');
+  } catch (err) {
+    throw new DashboardTerminalError(`no terminal for keyboard input (/dev/tty: ${(err as NodeJS.ErrnoException).code ?? 'unavailable'})`);
+  }
+  return new tty.ReadStream(fd);
+}
+
+export class DashboardTerminalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DashboardTerminalError';
+  }
+}
+
+/**
+ * blessed compiles the terminfo entry itself and chokes on some newer ones (xterm-256color's `Setulc`, tools.md):
+ * such an entry is replaced by plain `xterm`, which every terminal emulator understands.
+ */
+export function usableTerminal(name: string | undefined): string {
+  const term = name && /^[A-Za-z0-9._+-]{1,64}$/.test(name) ? name : 'xterm';
+  const originalError = console.error;
+  let complained = false;
+  console.error = () => {
+    complained = true;
+  };
+  try {
+    const Tput = (blessed as unknown as { Tput: typeof blessed.Widgets.Tput }).Tput;
+    const tput = new Tput({ terminal: term, extended: true });
+    if (complained || !tput) return 'xterm';
+    return term;
+  } catch {
+    return 'xterm';
+  } finally {
+    console.error = originalError;
+  }
+}

@@ -1,0 +1,619 @@
+/**
+ * The dashboard screen (blessed + blessed-contrib): header with the capture state, ACK-rate line chart, latency
+ * chart, transactions table, BM-SC / key-group table, diagnostics log, footer with keys or the filter prompt, and
+ * pop-ups for a transaction's details and for help.
+ *
+ * The view only reads: a DashboardModel (kept records) and a DashboardSnapshot (the correlator's statistics and the
+ * capture counters). It never reaches upstream. Every widget that shows packet text either parses no tags or gets
+ * the text through `cell()` (terminal-safe and tag-escaped).
+ */
+import * as blessed from 'blessed';
+import type { Severity } from '../common/problem';
+import { diffSeconds } from '../common/time';
+import type { AnalysisStats, Diagnostic, KeyDeliveryTransaction } from '../correlate/types';
+import { ackPoints, latencyRows, type DashboardModel, type TransactionOrder } from './model';
+import { cell, clockSeconds, clockTime, dateTime, fit, fmtBytes, fmtCounts, fmtDuration, fmtPercent, safeText } from './text';
+
+/** The capture state the header shows, gathered by the controller. */
+export interface DashboardSnapshot {
+  stats: AnalysisStats;
+  /** What is shown: file name, `standard input`, `live on lo`. Shown escaped. */
+  sourceLabel: string;
+  /** `file`, `replay ×4`, `live`. */
+  mode: string;
+  /** `reading`, `replaying`, `capturing`, `ended`, `stopped`, `error: …`. */
+  state: string;
+  /** Frames per second (packet time for files, arrival rate for live). */
+  rate: number;
+  loss: { lostBytes: number; gapBytes: number; ratio: number };
+}
+
+interface ContribLineSeries {
+  title: string;
+  x: string[];
+  y: number[];
+  style?: { line: string };
+}
+
+interface ContribLine extends blessed.Widgets.BoxElement {
+  setData(series: ContribLineSeries[]): void;
+}
+
+interface ContribModule {
+  line(options: Record<string, unknown>): ContribLine;
+}
+
+// blessed-contrib ships no type declarations; only `line` is used.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const contrib = require('blessed-contrib') as ContribModule;
+
+export type PaneName = 'transactions' | 'groups' | 'diagnostics';
+const PANES: PaneName[] = ['transactions', 'groups', 'diagnostics'];
+
+export type ViewMode = 'normal' | 'filter' | 'detail' | 'help';
+
+export interface DashboardViewOptions {
+  /** Points the ACK chart shows at most (default 60; fewer when the pane is narrow). */
+  maxChartPoints?: number;
+  /** Rows the BM-SC / key-group table shows at most (default 500). */
+  maxGroupRows?: number;
+}
+
+export interface ViewActions {
+  quit(): void;
+  /** Pause toggled: the controller also stops replay pacing. */
+  pause(paused: boolean): void;
+}
+
+const SEVERITY_COLOR: Record<Severity, string> = { error: 'red', warning: 'yellow', note: 'cyan', chat: 'white' };
+const VERDICT_COLOR = { ok: 'green', degraded: 'yellow', failed: 'red' } as const;
+const SEVERITIES: Severity[] = ['error', 'warning', 'note', 'chat'];
+
+interface TablePane {
+  box: blessed.Widgets.BoxElement;
+  header: blessed.Widgets.BoxElement;
+  list: blessed.Widgets.ListElement;
+}
+
+export class DashboardView {
+  readonly screen: blessed.Widgets.Screen;
+  private readonly header: blessed.Widgets.BoxElement;
+  private readonly footer: blessed.Widgets.BoxElement;
+  private readonly ackChart: ContribLine;
+  private readonly latency: blessed.Widgets.BoxElement;
+  private readonly tx: TablePane;
+  private readonly groups: TablePane;
+  private readonly diag: TablePane;
+  private detail: blessed.Widgets.BoxElement | undefined;
+  private help: blessed.Widgets.BoxElement | undefined;
+
+  mode: ViewMode = 'normal';
+  order: TransactionOrder = 'newest';
+  filter = '';
+  private filterDraft = '';
+  paused = false;
+  private focusIndex = 0;
+  private shownTx: KeyDeliveryTransaction[] = [];
+  private shownDiag: Diagnostic[] = [];
+  private snapshot: DashboardSnapshot | undefined;
+  private lastChart = '';
+  private readonly maxChartPoints: number;
+  private readonly maxGroupRows: number;
+  private destroyed = false;
+
+  constructor(
+    screen: blessed.Widgets.Screen,
+    private readonly model: DashboardModel,
+    private readonly actions: ViewActions,
+    options: DashboardViewOptions = {},
+  ) {
+    this.screen = screen;
+    this.maxChartPoints = options.maxChartPoints ?? 60;
+    this.maxGroupRows = options.maxGroupRows ?? 500;
+    this.header = blessed.box({ parent: screen, top: 0, left: 0, height: 3, tags: true, style: { fg: 'white', bg: 'blue' } });
+    this.footer = blessed.box({ parent: screen, left: 0, height: 1, tags: false, style: { fg: 'black', bg: 'white' } });
+    // contrib's canvas is sized when it is attached, so the chart is created with its real size (see layout())
+    this.ackChart = contrib.line({
+      top: 3,
+      left: 0,
+      width: 40,
+      height: 10,
+      label: ' ACK rate (%) ',
+      // 100 % drawn at the very top would fall off contrib's canvas: the axis goes a quarter higher
+      maxY: 125,
+      minY: 0,
+      numYLabels: 5,
+      showLegend: false,
+      wholeNumbersOnly: true,
+      border: { type: 'line' },
+      style: { line: 'green', text: 'white', baseline: 'white', border: { fg: 'white' } },
+    });
+    screen.append(this.ackChart);
+    this.latency = blessed.box({ parent: screen, label: ' Latency p50 / p95 per step ', border: { type: 'line' }, tags: true, style: { border: { fg: 'white' } } });
+    this.tx = this.tablePane(' Transactions ');
+    this.groups = this.tablePane(' BM-SC and key groups ');
+    this.diag = this.tablePane(' Diagnostics ');
+    this.layout();
+    screen.on('resize', () => {
+      if (this.destroyed) return;
+      this.layout();
+      this.update();
+    });
+    screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg | undefined) => this.keypress(ch, key));
+    this.focusPane(0);
+  }
+
+  private tablePane(label: string): TablePane {
+    const box = blessed.box({ parent: this.screen, label, border: { type: 'line' }, tags: false, style: { border: { fg: 'white' } } });
+    // children are placed from the parent's outer corner: inside the border means one cell in
+    const header = blessed.box({ parent: box, top: 1, left: 1, height: 1, tags: false, style: { bold: true, fg: 'white' } });
+    const list = blessed.list({
+      parent: box,
+      top: 2,
+      left: 1,
+      tags: true,
+      keys: true,
+      vi: false,
+      mouse: false,
+      style: { selected: { bg: 'blue', fg: 'white' }, item: { fg: 'white' } },
+    });
+    return { box, header, list };
+  }
+
+  get focusedPane(): PaneName {
+    return PANES[this.focusIndex];
+  }
+
+  /** Place every widget for the current terminal size. */
+  layout(): void {
+    const W = Math.max(20, this.screen.cols ?? (this.screen.width as number));
+    const H = Math.max(12, this.screen.rows ?? (this.screen.height as number));
+    const body = H - 4;
+    const chartH = Math.max(5, Math.floor(body * 0.38));
+    const tableH = Math.max(4, Math.floor(body * 0.34));
+    const diagH = Math.max(3, body - chartH - tableH);
+    const half = Math.floor(W / 2);
+    this.header.width = W;
+    this.footer.top = H - 1;
+    this.footer.width = W;
+    place(this.ackChart, 3, 0, half, chartH);
+    place(this.latency, 3, half, W - half, chartH);
+    const txW = Math.floor(W * 0.62);
+    this.placeTable(this.tx, 3 + chartH, 0, txW, tableH);
+    this.placeTable(this.groups, 3 + chartH, txW, W - txW, tableH);
+    this.placeTable(this.diag, 3 + chartH + tableH, 0, W, diagH);
+    // contrib sizes its drawing canvas on attach only: attach again at the new size
+    this.ackChart.emit('attach');
+    this.lastChart = '';
+    for (const pop of [this.detail, this.help]) {
+      if (!pop) continue;
+      pop.width = Math.max(20, Math.floor(W * 0.9));
+      pop.height = Math.max(6, Math.floor(H * 0.85));
+    }
+  }
+
+  private placeTable(p: TablePane, top: number, left: number, width: number, height: number): void {
+    place(p.box, top, left, width, height);
+    p.header.width = Math.max(1, width - 2);
+    p.list.width = Math.max(1, width - 2);
+    p.list.height = Math.max(1, height - 3);
+  }
+
+  /** Redraw from the model and a new snapshot (kept while paused: the screen stays as it was). */
+  setSnapshot(s: DashboardSnapshot): void {
+    this.snapshot = s;
+    if (!this.paused) this.update();
+  }
+
+  /** Fill every widget and render. */
+  update(): void {
+    if (this.destroyed || !this.snapshot) return;
+    const s = this.snapshot;
+    this.header.setContent(this.headerText(s));
+    this.footer.setContent(this.footerText());
+    this.drawAckChart(s.stats);
+    this.latency.setContent(this.latencyText(s.stats));
+    this.fillTransactions();
+    this.fillGroups(s.stats);
+    this.fillDiagnostics();
+    this.screen.render();
+  }
+
+  private headerText(s: DashboardSnapshot): string {
+    const st = s.stats;
+    const paused = this.paused ? '  {black-fg}{yellow-bg} PAUSED {/yellow-bg}{/black-fg}' : '';
+    const span =
+      st.first && st.last
+        ? `${dateTime(st.first)} → ${clockTime(st.last)} UTC (${fmtDuration(diffSeconds(st.first, st.last))})`
+        : 'no frames yet';
+    const loss = `${(s.loss.ratio * 100).toFixed(2)} % (${fmtBytes(s.loss.lostBytes)} ACKed unseen, ${fmtBytes(s.loss.gapBytes)} gaps)`;
+    const nDiag = SEVERITIES.reduce((a, k) => a + (st.diagnosticsBySeverity[k] ?? 0), 0);
+    const nAnom = Object.values(st.anomalies).reduce((a, b) => a + b, 0);
+    const ack = `${st.ack.acked}/${st.ack.requested}${st.ack.requested > 0 ? ` ${fmtPercent(st.ack.acked, st.ack.requested)}` : ''}`;
+    const lines = [
+      ` {bold}keyscope dash{/bold}  ${cell(s.sourceLabel, 200)}  [${cell(s.mode)}]  ${cell(s.state, 200)}${paused}`,
+      ` frames ${st.frames}   rate ${s.rate.toFixed(1)}/s   loss est. ${loss}   capture ${span}`,
+      ` UEs ${st.ues}   transactions ${st.transactions} (${fmtCounts(st.byVerdict, ['ok', 'degraded', 'failed'])})   ACK ${ack}   diagnostics ${nDiag} (${fmtCounts(st.diagnosticsBySeverity, SEVERITIES)})   anomalies ${nAnom}`,
+    ];
+    return lines.join('\n');
+  }
+
+  private footerText(): string {
+    if (this.mode === 'filter') return ` Filter by UE, B-TID or key group (Enter apply, Esc cancel): ${safeText(this.filterDraft, 200)}_`;
+    const f = this.filter ? `  filter: ${safeText(this.filter, 60)} (/ then Enter on empty clears)` : '';
+    return ` q quit  / filter  p pause  s sort (${this.order} first)  Tab pane (${this.focusedPane})  Enter details  ? help${f}`;
+  }
+
+  private drawAckChart(st: AnalysisStats): void {
+    const width = typeof this.ackChart.width === 'number' ? this.ackChart.width : 40;
+    const maxPoints = Math.max(2, Math.min(this.maxChartPoints, Math.floor((width - 10) / 2)));
+    const points = ackPoints(st.ackOverTime, maxPoints);
+    const key = JSON.stringify([width, this.ackChart.height, points]);
+    if (key === this.lastChart) return;
+    this.lastChart = key;
+    const step = points.length > 0 ? points[0].seconds : st.ackOverTime.bucketSeconds;
+    const overall = st.ack.requested > 0 ? `${fmtPercent(st.ack.acked, st.ack.requested)} overall` : 'no ACK requested yet';
+    this.ackChart.setLabel(` ACK rate (%) per ${step} s, UTC — ${overall} `);
+    this.ackChart.setData([{ title: 'ACK rate', x: points.map((p) => clockSeconds(p.start)), y: points.map((p) => Math.round(p.rate * 10) / 10), style: { line: 'green' } }]);
+  }
+
+  private latencyText(st: AnalysisStats): string {
+    const rows = latencyRows(st);
+    const inner = Math.max(10, (this.latency.width as number) - 2);
+    const labelW = 18;
+    const valueW = 10;
+    const barW = Math.max(1, inner - labelW - 5 - valueW - 1);
+    const max = Math.max(0, ...rows.map((r) => r.distribution.p95 ?? 0));
+    const bar = (v: number | undefined) => (v === undefined || max <= 0 ? '' : '█'.repeat(Math.max(1, Math.round((barW * v) / max))));
+    const out: string[] = [];
+    for (const r of rows) {
+      const d = r.distribution;
+      out.push(`${fit(r.step, labelW)} {green-fg}p50{/green-fg} ${fit(bar(d.p50), barW)} ${fit(fmtDuration(d.p50), valueW, 'right')}`);
+      out.push(`${fit(`  n=${d.count}`, labelW)} {yellow-fg}p95{/yellow-fg} ${fit(bar(d.p95), barW)} ${fit(fmtDuration(d.p95), valueW, 'right')}`);
+    }
+    return out.join('\n');
+  }
+
+  private fillTransactions(): void {
+    const p = this.tx;
+    const w = Math.max(10, (p.list.width as number) - 1);
+    const fixed = { time: 12, id: 6, proc: 14, ue: 16, verdict: 8, ack: 4 };
+    const flex = Math.max(0, w - Object.values(fixed).reduce((a, b) => a + b, 0) - 8);
+    const btidW = Math.floor(flex * 0.55);
+    const diagW = flex - btidW;
+    p.header.setContent(
+      [fit('time (UTC)', fixed.time), fit('id', fixed.id), fit('procedure', fixed.proc), fit('UE', fixed.ue), fit('B-TID', btidW), fit('verdict', fixed.verdict), fit('ACK', fixed.ack), fit('diagnostics', diagW)].join(' '),
+    );
+    const previous = this.shownTx[selectedIndex(p.list)]?.id;
+    this.shownTx = this.model.transactions(this.order, this.filter);
+    const items = this.shownTx.map((t) => {
+      const ack = t.ackRequested ? (t.acked ? 'yes' : 'NO') : '-';
+      const proc = `${t.procedure}${t.variant ? ` ${t.variant}` : ''}`;
+      return [
+        fit(clockTime(t.start), fixed.time),
+        cell(fit(safeText(t.id, 40), fixed.id)),
+        fit(proc, fixed.proc),
+        cell(fit(safeText(t.ue, 200), fixed.ue)),
+        cell(fit(safeText(t.btid ?? '-', 300), btidW)),
+        `{${VERDICT_COLOR[t.verdict]}-fg}${fit(t.verdict, fixed.verdict)}{/${VERDICT_COLOR[t.verdict]}-fg}`,
+        fit(ack, fixed.ack),
+        cell(fit(t.diagnostics.join(',') || '-', diagW)),
+      ].join(' ');
+    });
+    const order = this.order === 'newest' ? 'newest first' : 'worst first';
+    const kept = this.order === 'newest' ? this.model.newest.length : this.model.worst.length;
+    const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
+    p.box.setLabel(` Transactions (${order}${filt}: ${this.shownTx.length} of ${kept} kept) `);
+    setItemsKeepingSelection(p.list, items, previous === undefined ? -1 : this.shownTx.findIndex((t) => t.id === previous));
+  }
+
+  private fillGroups(st: AnalysisStats): void {
+    const p = this.groups;
+    const w = Math.max(10, (p.list.width as number) - 1);
+    const fixed = { kind: 6, tx: 5, bad: 7, ack: 9, rate: 7 };
+    const nameW = Math.max(4, w - Object.values(fixed).reduce((a, b) => a + b, 0) - 6);
+    p.header.setContent([fit('', fixed.kind), fit('name', nameW), fit('tx', fixed.tx, 'right'), fit('failed', fixed.bad, 'right'), fit('ACKed', fixed.ack, 'right'), fit('rate', fixed.rate, 'right')].join(' '));
+    const items: string[] = [];
+    const add = (kind: string, names: Set<string>, tallies: Map<string, { transactions: number; failed: number }>, acks: AnalysisStats['ackByBmsc']) => {
+      for (const name of [...names].sort()) {
+        if (items.length >= this.maxGroupRows) return;
+        const t = tallies.get(name);
+        const a = acks[name];
+        const rate = a && a.requested > 0 ? fmtPercent(a.acked, a.requested) : '-';
+        const color = a && a.requested > 0 && a.acked < a.requested ? 'yellow' : 'white';
+        items.push(
+          [
+            fit(kind, fixed.kind),
+            cell(fit(safeText(name, 300), nameW)),
+            fit(String(t?.transactions ?? 0), fixed.tx, 'right'),
+            fit(String(t?.failed ?? 0), fixed.bad, 'right'),
+            fit(a ? `${a.acked}/${a.requested}` : '-', fixed.ack, 'right'),
+            `{${color}-fg}${fit(rate, fixed.rate, 'right')}{/${color}-fg}`,
+          ].join(' '),
+        );
+      }
+    };
+    add('BM-SC', new Set([...this.model.byBmsc.keys(), ...Object.keys(st.ackByBmsc)]), this.model.byBmsc, st.ackByBmsc);
+    add('group', new Set([...this.model.byKeyGroup.keys(), ...Object.keys(st.ackByKeyGroup)]), this.model.byKeyGroup, st.ackByKeyGroup);
+    setItemsKeepingSelection(p.list, items, -1);
+  }
+
+  private fillDiagnostics(): void {
+    const p = this.diag;
+    const w = Math.max(10, (p.list.width as number) - 1);
+    const fixed = { time: 12, sev: 8, code: 24, who: 24 };
+    const msgW = Math.max(4, w - Object.values(fixed).reduce((a, b) => a + b, 0) - 4);
+    p.header.setContent([fit('time (UTC)', fixed.time), fit('severity', fixed.sev), fit('code', fixed.code), fit('transaction / UE', fixed.who), fit('message', msgW)].join(' '));
+    this.shownDiag = this.model.diagnosticList(this.filter);
+    const items = this.shownDiag.map((d) => {
+      const who = [d.transaction, d.ue].filter((x) => x !== undefined).join(' ');
+      const color = SEVERITY_COLOR[d.severity];
+      return [
+        fit(clockTime(d.time), fixed.time),
+        `{${color}-fg}${fit(d.severity, fixed.sev)}{/${color}-fg}`,
+        fit(d.code, fixed.code),
+        cell(fit(safeText(who || '-', 300), fixed.who)),
+        cell(fit(safeText(d.message, 2000), msgW)),
+      ].join(' ');
+    });
+    const total = this.model.diagnostics.total;
+    const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
+    p.box.setLabel(` Diagnostics (newest first${filt}: ${this.shownDiag.length} shown, ${total} seen) `);
+    setItemsKeepingSelection(p.list, items, -1);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // keys
+
+  private keypress(ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg | undefined): void {
+    if (this.destroyed) return;
+    const name = key?.full ?? key?.name ?? ch ?? '';
+    if (name === 'C-c') return this.actions.quit();
+    switch (this.mode) {
+      case 'filter':
+        return this.filterKey(ch, name);
+      case 'detail':
+      case 'help':
+        if (name === 'escape' || name === 'q' || name === 'enter' || name === 'backspace' || (this.mode === 'help' && name === '?')) this.closePopup();
+        return;
+      default:
+        break;
+    }
+    switch (name) {
+      case 'q':
+        return this.actions.quit();
+      case '/':
+        this.mode = 'filter';
+        this.filterDraft = this.filter;
+        this.refreshFooter();
+        return;
+      case 'p':
+        this.paused = !this.paused;
+        this.actions.pause(this.paused);
+        this.update();
+        if (this.paused && this.snapshot) this.header.setContent(this.headerText(this.snapshot));
+        this.screen.render();
+        return;
+      case 's':
+        this.order = this.order === 'newest' ? 'worst' : 'newest';
+        this.tx.list.select(0);
+        this.updateOrRenderPaused();
+        return;
+      case 'tab':
+        this.focusPane((this.focusIndex + 1) % PANES.length);
+        return;
+      case 'S-tab':
+        this.focusPane((this.focusIndex + PANES.length - 1) % PANES.length);
+        return;
+      case '?':
+        this.openHelp();
+        return;
+      case 'enter':
+        this.openSelected();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private filterKey(ch: string | undefined, name: string): void {
+    if (name === 'escape') {
+      this.mode = 'normal';
+      this.refreshFooter();
+      return;
+    }
+    if (name === 'enter' || name === 'return') {
+      this.mode = 'normal';
+      this.filter = this.filterDraft.trim();
+      this.tx.list.select(0);
+      this.diag.list.select(0);
+      this.updateOrRenderPaused();
+      return;
+    }
+    if (name === 'backspace') {
+      this.filterDraft = [...this.filterDraft].slice(0, -1).join('');
+    } else if (ch !== undefined && ch.length > 0 && !/[\u0000-\u001f\u007f]/.test(ch) && [...this.filterDraft].length < 200) {
+      this.filterDraft += ch;
+    }
+    this.refreshFooter();
+  }
+
+  /** A change the user asked for shows even while paused (pause freezes the data, not the controls). */
+  private updateOrRenderPaused(): void {
+    const paused = this.paused;
+    this.paused = false;
+    this.update();
+    this.paused = paused;
+    if (paused && this.snapshot) {
+      this.header.setContent(this.headerText(this.snapshot));
+      this.screen.render();
+    }
+  }
+
+  private refreshFooter(): void {
+    this.footer.setContent(this.footerText());
+    this.screen.render();
+  }
+
+  private focusPane(i: number): void {
+    this.focusIndex = i;
+    const panes = [this.tx, this.groups, this.diag];
+    panes.forEach((p, k) => {
+      (p.box.style as { border: { fg: string } }).border.fg = k === i ? 'cyan' : 'white';
+    });
+    panes[i].list.focus();
+    this.footer.setContent(this.footerText());
+    this.screen.render();
+  }
+
+  private openSelected(): void {
+    if (this.focusedPane === 'transactions') {
+      const t = this.shownTx[selectedIndex(this.tx.list)];
+      if (t) this.openDetail(` Transaction ${safeText(t.id, 40)} `, this.transactionDetail(t));
+    } else if (this.focusedPane === 'diagnostics') {
+      const d = this.shownDiag[selectedIndex(this.diag.list)];
+      if (!d) return;
+      const t = d.transaction !== undefined ? this.model.findTransaction(d.transaction) : undefined;
+      if (t) this.openDetail(` Transaction ${safeText(t.id, 40)} `, this.transactionDetail(t));
+      else this.openDetail(` Diagnostic ${d.code} `, diagnosticLines(d));
+    }
+  }
+
+  /** Lines (tag-escaped) describing a transaction: summary, steps, frames, diagnostics. */
+  transactionDetail(t: KeyDeliveryTransaction): string[] {
+    const c = (s: string | undefined, n = 300) => cell(s ?? '-', n);
+    const keys = (ks: { label: string }[]) => (ks.length ? ks.map((k) => c(k.label, 80)).join(' ') : '-');
+    const lat = t.latencies;
+    const out = [
+      `{bold}${c(t.id, 40)}{/bold}  ${t.procedure}${t.variant ? `  variant ${t.variant}` : ''}  verdict {${VERDICT_COLOR[t.verdict]}-fg}${t.verdict}{/${VERDICT_COLOR[t.verdict]}-fg}  closed by ${t.closedBy}`,
+      `UE ${c(t.ue)}  addresses ${t.ueAddresses.map((a) => c(a, 100)).join(', ') || '-'}`,
+      `B-TID ${c(t.btid)}`,
+      `BM-SC ${c(t.bmsc)}  request type ${c(t.requestType, 80)}  Digest ${t.digest}  HTTP ${t.httpStatuses.join(' ') || '-'}`,
+      `requested ${keys(t.requestedKeys)}`,
+      `delivered ${keys(t.deliveredKeys)}${t.delivered ? '' : ' (no delivery seen)'}`,
+      `services ${t.serviceIds.map((s) => c(s, 200)).join(' ') || '-'}`,
+      `ACK ${t.ackRequested ? (t.acked ? 'requested, received' : 'requested, {red-fg}missing{/red-fg}') : 'not requested'}${t.repetitions !== undefined ? `  repetitions ${t.repetitions}` : ''}`,
+      `latency  401→credentials ${fmtDuration(lat.challengeToCredentials)}  request→200 ${fmtDuration(lat.requestTo200)}  200→MIKEY ${fmtDuration(lat.okToMikey)}  MIKEY→ACK ${fmtDuration(lat.mikeyToAck)}`,
+      `time ${dateTime(t.start)}.${String(Math.floor(t.start.tsNsec / 1e6)).padStart(3, '0')} UTC, duration ${fmtDuration(diffSeconds(t.start, t.end))}`,
+      '',
+      '{bold}Steps{/bold}',
+      `  ${fit('frame', 7, 'right')}  ${fit('+time', 11, 'right')}  ${fit('step', 12)} ${fit('status', 6)} ${fit('via', 4)} detail`,
+    ];
+    for (const s of t.steps) {
+      out.push(
+        `  ${fit(String(s.frame), 7, 'right')}  ${fit(fmtDuration(diffSeconds(t.start, s.time)), 11, 'right')}  ${fit(s.kind, 12)} ${fit(s.status !== undefined ? String(s.status) : '', 6)} ${fit(s.carrier ?? '', 4)} ${c(s.detail ?? '', 400)}`,
+      );
+    }
+    if (t.stepsDropped > 0) out.push(`  … ${t.stepsDropped} more steps not kept`);
+    out.push('', `{bold}Frames{/bold} (${t.frames.length})`);
+    for (let i = 0; i < t.frames.length; i += 16) out.push(`  ${t.frames.slice(i, i + 16).join(', ')}`);
+    out.push('', '{bold}Diagnostics{/bold}');
+    const ds = this.model.diagnosticsOf(t.id);
+    for (const d of ds) out.push(...diagnosticLines(d).map((l) => `  ${l}`));
+    const missing = t.diagnostics.filter((code) => !ds.some((d) => d.code === code));
+    if (missing.length > 0) out.push(`  raised (details no longer kept): ${missing.join(', ')}`);
+    if (t.diagnostics.length === 0 && ds.length === 0) out.push('  none');
+    return out;
+  }
+
+  private openDetail(label: string, lines: string[]): void {
+    this.closePopup();
+    const W = this.screen.cols;
+    const H = this.screen.rows;
+    this.detail = blessed.box({
+      parent: this.screen,
+      top: 'center',
+      left: 'center',
+      width: Math.max(20, Math.floor(W * 0.9)),
+      height: Math.max(6, Math.floor(H * 0.85)),
+      label: `${label}— Esc closes, ↑↓ scroll `,
+      border: { type: 'line' },
+      tags: true,
+      scrollable: true,
+      alwaysScroll: true,
+      keys: true,
+      vi: true,
+      scrollbar: { ch: ' ', style: { bg: 'white' } },
+      style: { border: { fg: 'cyan' }, bg: 'black' },
+      content: lines.join('\n'),
+    });
+    this.mode = 'detail';
+    this.detail.focus();
+    this.screen.render();
+  }
+
+  private openHelp(): void {
+    this.closePopup();
+    const lines = [
+      '{bold}keyscope dash{/bold}: MBMS key delivery as it happens (or as it happened).',
+      '',
+      '  q, Ctrl-C   quit',
+      '  /           filter transactions and diagnostics by UE address, B-TID or key group',
+      '              (type, Enter applies, Esc cancels, an empty filter clears)',
+      '  p           pause / resume (the screen freezes; a replay stops its clock)',
+      '  s           transactions newest first / worst first',
+      '  Tab         next pane (Shift-Tab previous); ↑ ↓ PgUp PgDn move in it',
+      '  Enter       details of the selected transaction (steps, frames, diagnostics)',
+      '  ?           this help',
+      '',
+      'The counters are the same as `keyscope analyze` reports for the same capture and options.',
+      'Transactions appear when they end (complete, timed out in packet time, or at the end of the capture).',
+      'Loss estimate: TCP bytes acknowledged by a peer but missing from the capture (UDP loss is invisible).',
+    ];
+    this.help = blessed.box({
+      parent: this.screen,
+      top: 'center',
+      left: 'center',
+      width: Math.min(100, Math.max(20, this.screen.cols - 4)),
+      height: Math.min(lines.length + 2, Math.max(6, this.screen.rows - 2)),
+      label: ' Help — any of Esc, q, ? closes ',
+      border: { type: 'line' },
+      tags: true,
+      style: { border: { fg: 'cyan' }, bg: 'black' },
+      content: lines.join('\n'),
+    });
+    this.mode = 'help';
+    this.screen.render();
+  }
+
+  private closePopup(): void {
+    for (const p of [this.detail, this.help]) p?.destroy();
+    this.detail = undefined;
+    this.help = undefined;
+    if (this.mode === 'detail' || this.mode === 'help') this.mode = 'normal';
+    [this.tx, this.groups, this.diag][this.focusIndex].list.focus();
+    this.screen.render();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.screen.destroy();
+  }
+}
+
+function diagnosticLines(d: Diagnostic): string[] {
+  const color = SEVERITY_COLOR[d.severity];
+  const who = [d.transaction, d.ue ? `ue ${d.ue}` : undefined].filter((x) => x !== undefined).join(' ');
+  const frames = d.frames.slice(0, 32).join(', ') + (d.frames.length > 32 ? ', …' : '');
+  return [`{${color}-fg}${d.severity}{/${color}-fg} ${d.code} ${who ? `[${cell(who, 300)}] ` : ''}at ${clockTime(d.time)} frames ${frames}`, `    ${cell(d.message, 2000)}`];
+}
+
+function place(el: blessed.Widgets.BlessedElement, top: number, left: number, width: number, height: number): void {
+  el.top = top;
+  el.left = left;
+  el.width = Math.max(1, width);
+  el.height = Math.max(1, height);
+}
+
+/** Replace a list's items, keeping the selection on `keep` when given, else on the same row index. */
+function setItemsKeepingSelection(list: blessed.Widgets.ListElement, items: string[], keep: number): void {
+  const sel = keep >= 0 ? keep : Math.min(selectedIndex(list), Math.max(0, items.length - 1));
+  list.setItems(items as unknown as blessed.Widgets.BlessedElement[]);
+  if (items.length > 0) list.select(Math.max(0, sel));
+}
+
+function selectedIndex(list: blessed.Widgets.ListElement): number {
+  // blessed keeps the selected row in `selected`; its type declarations leave it out
+  return (list as unknown as { selected: number }).selected ?? 0;
+}
