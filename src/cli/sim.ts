@@ -34,7 +34,17 @@ function parseRate(value: string): number {
   return n;
 }
 
-export const registerSimCommand: CommandRegistrar = (program: Command, setExitCode) => {
+/** Where the command writes (standard output and error unless a test gives its own). */
+export interface SimIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const STD_IO: SimIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+export const registerSimCommand: CommandRegistrar = (program, setExitCode) => simCommandRegistrar(STD_IO)(program, setExitCode);
+
+export const simCommandRegistrar = (io: SimIo): CommandRegistrar => (program: Command, setExitCode) => {
   program
     .command('sim')
     .description('lab simulator: a BM-SC and UEs on loopback speaking HTTP Digest and MIKEY for real, with scripted faults')
@@ -52,7 +62,7 @@ export const registerSimCommand: CommandRegistrar = (program: Command, setExitCo
     .option('--json', 'events as NDJSON, then a summary object')
     .option('-q, --quiet', 'only the summary')
     .action(async (file: string | undefined, opts: SimCliOptions) => {
-      setExitCode(await runSimCli(file, opts));
+      setExitCode(await runSimCli(file, opts, io));
     });
 };
 
@@ -87,33 +97,33 @@ function summaryLines(r: SimRunResult): string[] {
   return out;
 }
 
-export async function runSimCli(file: string | undefined, opts: SimCliOptions): Promise<number> {
+export async function runSimCli(file: string | undefined, opts: SimCliOptions, io: SimIo = STD_IO): Promise<number> {
   let sc: Scenario;
   try {
     if (opts.load) sc = loadScenario(opts.ues ?? 1000, opts.pushRate ?? 20, opts.duration ?? 30);
     else if (file) sc = loadScenarioFile(file);
     else {
-      process.stderr.write('keyscope sim: give a scenario file, or --load\n');
+      io.err('keyscope sim: give a scenario file, or --load\n');
       return 64;
     }
     if (opts.network || opts.httpPort) sc = normaliseScenario({ ...sc, network: opts.network ?? sc.network, httpPort: opts.httpPort ?? sc.httpPort });
   } catch (e) {
-    process.stderr.write(`keyscope sim: ${(e as Error).message}\n`);
+    io.err(`keyscope sim: ${(e as Error).message}\n`);
     return e instanceof ScenarioError ? 64 : 2;
   }
-  const onEvent = opts.quiet ? undefined : (e: SimEvent) => process.stdout.write(`${opts.json ? JSON.stringify({ type: 'event', ...e }) : eventLine(e)}\n`);
+  const onEvent = opts.quiet ? undefined : (e: SimEvent) => io.out(`${opts.json ? JSON.stringify({ type: 'event', ...e }) : eventLine(e)}\n`);
   try {
     const r = await simulate(sc, {
       seed: opts.seed, durationSeconds: opts.duration, capture: opts.capture, keysOut: opts.keysOut, expectedOut: opts.expectedOut, onEvent,
       maxEvents: opts.load ? 0 : undefined, command: `keyscope sim ${process.argv.slice(3).join(' ')}`.trim(),
     });
-    if (opts.json) process.stdout.write(`${JSON.stringify({ type: 'summary', scenario: r.scenario.name, seed: r.seed, wallSeconds: r.wallSeconds, timedOut: r.timedOut, bmsc: r.bmsc, ues: r.ues })}\n`);
-    else for (const l of summaryLines(r)) process.stdout.write(`${l}\n`);
+    if (opts.json) io.out(`${JSON.stringify({ type: 'summary', scenario: r.scenario.name, seed: r.seed, wallSeconds: r.wallSeconds, timedOut: r.timedOut, bmsc: r.bmsc, ues: r.ues })}\n`);
+    else for (const l of summaryLines(r)) io.out(`${l}\n`);
     return 0;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const hint = err.code === 'EADDRINUSE' ? ' (another run on the same network/port? use --network / --http-port)' : '';
-    process.stderr.write(`keyscope sim: ${e instanceof CaptureError ? '' : 'run failed: '}${err.message}${hint}\n`);
+    io.err(`keyscope sim: ${e instanceof CaptureError ? '' : 'run failed: '}${err.message}${hint}\n`);
     return 2;
   }
 }
