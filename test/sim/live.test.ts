@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { normaliseScenario, parseScenarioText, ScenarioError, scenarioAddresses } from '../../src/sim/scenario';
+import { normaliseScenario, scenarioAddresses } from '../../src/sim/scenario';
 import { simulate } from '../../src/sim/record';
 import { runScenario, type SimRunResult } from '../../src/sim/run';
 import { parseKeyFile } from '../../src/protocols/keys';
@@ -118,18 +118,4 @@ test('the seed makes two runs identical: identities, keys and every entity\'s me
     srv.listen({ host: '127.96.0.1', port: 18296, exclusive: true }, () => res());
   });
   await new Promise<void>((res) => srv.close(() => res()));
-});
-
-test('scenario files: YAML and JSON, defaults, and named errors', () => {
-  const y = parseScenarioText('name: y\nues:\n  - { count: 2, faults: [dropped-ack] }\n');
-  const j = parseScenarioText('{"name":"y","ues":[{"count":2,"faults":["dropped-ack"]}]}');
-  assert.deepEqual(y, j);
-  assert.equal(y.bmsc.digestAlgorithm, 'MD5');
-  assert.equal(y.services.length, 2);
-  assert.throws(() => parseScenarioText('ues: [{ faults: [melted] }]'), (e: Error) => e instanceof ScenarioError && /unknown fault "melted"/.test(e.message));
-  assert.throws(() => parseScenarioText('network: 10.0.0.0/16'), ScenarioError);
-  assert.throws(() => parseScenarioText('network: 127.1.0.0/8'), ScenarioError);
-  assert.throws(() => parseScenarioText('ues: [{ count: 100000 }]'), ScenarioError);
-  assert.throws(() => parseScenarioText('bmsc: { digestAlgorithm: SHA-1 }'), ScenarioError);
-  assert.throws(() => parseScenarioText('{ bad yaml'), ScenarioError);
 });
