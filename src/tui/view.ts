@@ -110,7 +110,7 @@ export class DashboardView {
     this.screen = screen;
     this.maxChartPoints = options.maxChartPoints ?? 60;
     this.maxGroupRows = options.maxGroupRows ?? 500;
-    this.header = blessed.box({ parent: screen, top: 0, left: 0, height: 3, tags: true, style: { fg: 'white', bg: 'blue' } });
+    this.header = blessed.box({ parent: screen, top: 0, left: 0, height: 3, tags: false, style: { fg: 'white', bg: 'blue' } });
     this.footer = blessed.box({ parent: screen, left: 0, height: 1, tags: false, style: { fg: 'black', bg: 'white' } });
     // contrib's canvas is sized when it is attached, so the chart is created with its real size (see layout())
     this.ackChart = contrib.line({
@@ -219,9 +219,10 @@ export class DashboardView {
     this.screen.render();
   }
 
+  /** Three lines, each cut to the screen width (a wrapped header would push the counters off screen). */
   private headerText(s: DashboardSnapshot): string {
     const st = s.stats;
-    const paused = this.paused ? '  {black-fg}{yellow-bg} PAUSED {/yellow-bg}{/black-fg}' : '';
+    const paused = this.paused ? '  ** PAUSED **' : '';
     const span =
       st.first && st.last
         ? `${dateTime(st.first)} → ${clockTime(st.last)} UTC (${fmtDuration(diffSeconds(st.first, st.last))})`
@@ -230,12 +231,14 @@ export class DashboardView {
     const nDiag = SEVERITIES.reduce((a, k) => a + (st.diagnosticsBySeverity[k] ?? 0), 0);
     const nAnom = Object.values(st.anomalies).reduce((a, b) => a + b, 0);
     const ack = `${st.ack.acked}/${st.ack.requested}${st.ack.requested > 0 ? ` ${fmtPercent(st.ack.acked, st.ack.requested)}` : ''}`;
-    const lines = [
-      ` {bold}keyscope dash{/bold}  ${cell(s.sourceLabel, 200)}  [${cell(s.mode)}]  ${cell(s.state, 200)}${paused}`,
+    const W = Math.max(10, this.screen.cols ?? 80);
+    return [
+      ` keyscope dash  ${safeText(s.sourceLabel, 200)}  [${safeText(s.mode)}]  ${safeText(s.state, 200)}${paused}`,
       ` frames ${st.frames}   rate ${s.rate.toFixed(1)}/s   loss est. ${loss}   capture ${span}`,
       ` UEs ${st.ues}   transactions ${st.transactions} (${fmtCounts(st.byVerdict, ['ok', 'degraded', 'failed'])})   ACK ${ack}   diagnostics ${nDiag} (${fmtCounts(st.diagnosticsBySeverity, SEVERITIES)})   anomalies ${nAnom}`,
-    ];
-    return lines.join('\n');
+    ]
+      .map((l) => fit(l, W))
+      .join('\n');
   }
 
   private footerText(): string {
@@ -284,7 +287,9 @@ export class DashboardView {
     p.header.setContent(
       [fit('time (UTC)', fixed.time), fit('id', fixed.id), fit('procedure', fixed.proc), fit('UE', fixed.ue), fit('B-TID', btidW), fit('verdict', fixed.verdict), fit('ACK', fixed.ack), fit('diagnostics', diagW)].join(' '),
     );
-    const previous = this.shownTx[selectedIndex(p.list)]?.id;
+    // on the first row the table follows the newest (or worst) transaction; elsewhere the selection stays on its row
+    const at = selectedIndex(p.list);
+    const previous = at > 0 ? this.shownTx[at]?.id : undefined;
     this.shownTx = this.model.transactions(this.order, this.filter);
     const items = this.shownTx.map((t) => {
       const ack = t.ackRequested ? (t.acked ? 'yes' : 'NO') : '-';
@@ -304,7 +309,7 @@ export class DashboardView {
     const kept = this.order === 'newest' ? this.model.newest.length : this.model.worst.length;
     const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
     p.box.setLabel(` Transactions (${order}${filt}: ${this.shownTx.length} of ${kept} kept) `);
-    setItemsKeepingSelection(p.list, items, previous === undefined ? -1 : this.shownTx.findIndex((t) => t.id === previous));
+    setItemsKeepingSelection(p.list, items, previous === undefined ? 0 : this.shownTx.findIndex((t) => t.id === previous));
   }
 
   private fillGroups(st: AnalysisStats): void {
@@ -344,6 +349,8 @@ export class DashboardView {
     const fixed = { time: 12, sev: 8, code: 24, who: 24 };
     const msgW = Math.max(4, w - Object.values(fixed).reduce((a, b) => a + b, 0) - 4);
     p.header.setContent([fit('time (UTC)', fixed.time), fit('severity', fixed.sev), fit('code', fixed.code), fit('transaction / UE', fixed.who), fit('message', msgW)].join(' '));
+    const at = selectedIndex(p.list);
+    const previous = at > 0 ? this.shownDiag[at] : undefined;
     this.shownDiag = this.model.diagnosticList(this.filter);
     const items = this.shownDiag.map((d) => {
       const who = [d.transaction, d.ue].filter((x) => x !== undefined).join(' ');
@@ -359,7 +366,7 @@ export class DashboardView {
     const total = this.model.diagnostics.total;
     const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
     p.box.setLabel(` Diagnostics (newest first${filt}: ${this.shownDiag.length} shown, ${total} seen) `);
-    setItemsKeepingSelection(p.list, items, -1);
+    setItemsKeepingSelection(p.list, items, previous === undefined ? 0 : this.shownDiag.indexOf(previous));
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -10,10 +10,13 @@ export class HeadlessTerminal {
   readonly output: Writable & { isTTY: boolean; columns: number; rows: number };
   readonly input: PassThrough & { isTTY: boolean; setRawMode: (raw: boolean) => void };
   private pending: Promise<void> = Promise.resolve();
+  /** Every window title the program set (OSC 0/2). */
+  readonly titles: string[] = [];
 
   constructor(cols = 140, rows = 45) {
     this.term = new Terminal({ cols, rows, allowProposedApi: true });
     const term = this.term;
+    term.onTitleChange((t) => this.titles.push(t));
     const self = this;
     const out = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -62,7 +65,7 @@ export class HeadlessTerminal {
 }
 
 /** Wait until `check` passes on the screen text (a bounded number of short waits; no timing assertion). */
-export async function waitForScreen(t: HeadlessTerminal, check: (text: string) => boolean, what: string, tries = 100): Promise<string> {
+export async function waitForScreen(t: HeadlessTerminal, check: (text: string) => boolean, what: string, tries = 200): Promise<string> {
   for (let i = 0; i < tries; i++) {
     await t.settle();
     const text = t.text();
