@@ -24,6 +24,8 @@ export interface CorrelationCliOptions {
   stormUes?: number;
   stormWindow?: number;
   bucket?: number;
+  maxUes?: number;
+  maxTransactions?: number;
 }
 
 export interface AnalyzeCliOptions extends CorrelationCliOptions {
@@ -47,9 +49,11 @@ export function addCorrelationOptions(cmd: Command): Command {
     .option('--ack-timeout <s>', 'seconds a V-flagged MSK message waits for its ACK (default 10)', parseSeconds)
     .option('--delivery-timeout <s>', 'seconds from 200 OK to the MIKEY delivery (default 10)', parseSeconds)
     .option('--pull-timeout <s>', 'seconds a request waits for its response, a trigger for the UE\'s request (default 30)', parseSeconds)
-    .option('--storm-ues <n>', 'request storm: this many UEs requesting (default 20) …', parsePositiveInt)
+    .option('--storm-ues <n>', 'request storm: this many UEs requesting (default 50) …', parsePositiveInt)
     .option('--storm-window <s>', '… within this many seconds (default 1)', parseSeconds)
-    .option('--bucket <s>', 'ACK rate over time: bucket width in seconds (default 60)', parseSeconds);
+    .option('--bucket <s>', 'ACK rate over time: bucket width in seconds (default 60)', parseSeconds)
+    .option('--max-ues <n>', 'UEs remembered at most; the least recently seen is forgotten (default 100000)', parsePositiveInt)
+    .option('--max-transactions <n>', 'open transactions at most; the oldest is closed early (default 50000)', parsePositiveInt);
 }
 
 export function correlatorOptions(o: CorrelationCliOptions): CorrelatorOptions {
@@ -60,6 +64,8 @@ export function correlatorOptions(o: CorrelationCliOptions): CorrelatorOptions {
   if (o.stormUes !== undefined) c.stormUes = o.stormUes;
   if (o.stormWindow !== undefined) c.stormWindow = o.stormWindow;
   if (o.bucket !== undefined) c.bucketSeconds = o.bucket;
+  if (o.maxUes !== undefined) c.maxUes = o.maxUes;
+  if (o.maxTransactions !== undefined) c.maxOpenTransactions = o.maxTransactions;
   return c;
 }
 

@@ -35,7 +35,7 @@ export interface CorrelatorOptions {
   deliveryTimeout?: number;
   /** Seconds an HTTP request waits for its response, and a solicited-pull trigger for the UE's request (default 30). */
   pullTimeout?: number;
-  /** Request storm: this many distinct UEs starting MSK requests (default 20) within this many seconds (default 1). */
+  /** Request storm: this many distinct UEs starting MSK requests (default 50) within this many seconds (default 1). */
   stormUes?: number;
   stormWindow?: number;
   /** ACK rate over time: bucket width in seconds (default 60). */
@@ -134,7 +134,7 @@ const DEFAULTS = {
   ackTimeout: 10,
   deliveryTimeout: 10,
   pullTimeout: 30,
-  stormUes: 20,
+  stormUes: 50,
   stormWindow: 1,
   bucketSeconds: 60,
   maxUes: 100_000,
@@ -283,6 +283,18 @@ export class KeyDeliveryCorrelator {
     for (const pr of f.problems) this.anomaly(p.frame, p, pr);
     for (const h of f.http ?? []) this.http(f, h.message);
     for (const m of f.mikey ?? []) this.mikey(f, m);
+  }
+
+  /**
+   * Let packet time pass without a frame (a live source that has been quiet up to `time`, e.g. a pcap stream's
+   * heartbeat): deadlines before it expire. Never called with wall-clock time by keyscope itself.
+   */
+  expire(time: PacketTime): void {
+    const t = secs(time);
+    if (t <= this.now || this.finished) return;
+    this.timers.expire(t, (at) => this.advance(at));
+    this.now = t;
+    this.nowTime = { tsSec: time.tsSec, tsNsec: time.tsNsec };
   }
 
   /** End of capture: every deadline expires, every open transaction is closed. */

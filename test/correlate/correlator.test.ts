@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { analyzeCapture } from '../../src/pipeline/analyzer';
+import { Analyzer, analyzeCapture } from '../../src/pipeline/analyzer';
+import { readCapture } from '../../src/capture/reader';
 import { loadKeyFile } from '../../src/protocols/keys';
 import type { AnalysisStats, Diagnostic, DiagnosticCode, KeyDeliveryTransaction } from '../../src/correlate/types';
 import { DIAGNOSTIC_CODES } from '../../src/correlate/catalog';
@@ -417,6 +418,30 @@ test('bounded state: UEs and open transactions beyond the limits are forgotten a
     assert.equal(r.stats.evicted.transactions, 25);
     assert.equal(r.transactions.length, 30);
     assert.equal(r.transactions.filter((t) => t.closedBy === 'evicted').length, 25);
+  } finally {
+    fs.rmSync(out.dir, { recursive: true, force: true });
+  }
+});
+
+test('expire(): deadlines pass on packet time without a frame (a quiet live source)', async () => {
+  const lab = new Lab();
+  const u = lab.ue(1);
+  const m = lab.msk(0x0101, 1);
+  lab.deliver(u, 1, m);
+  lab.mtk(1.5, m, 1, 5); // one more frame, so the delivery leaves the dissector's hold
+  lab.mtk(1.6, m, 1, 5);
+  const out = lab.write('expire');
+  try {
+    const diagnostics: Diagnostic[] = [];
+    const analyzer = new Analyzer({ diagnostic: (d) => diagnostics.push(d) }, { correlator: { ackTimeout: 2 } });
+    await readCapture(out.pcap, (f) => analyzer.frame(f));
+    analyzer.correlator.expire({ tsSec: 1_800_000_002, tsNsec: 999_000_000 });
+    assert.deepEqual(diagnostics, [], 'not yet: the deadline is 3.0 s');
+    analyzer.correlator.expire({ tsSec: 1_800_000_003, tsNsec: 1_000 });
+    assert.deepEqual(diagnostics.map((d) => d.code), ['ack-missing']);
+    assert.match(diagnostics[0].message, /within 2 s/);
+    analyzer.finish();
+    assert.equal(diagnostics.length, 1);
   } finally {
     fs.rmSync(out.dir, { recursive: true, force: true });
   }
