@@ -436,7 +436,7 @@ test('expire(): deadlines pass on packet time without a frame (a quiet live sour
     const analyzer = new Analyzer({ diagnostic: (d) => diagnostics.push(d) }, { correlator: { ackTimeout: 2 } });
     await readCapture(out.pcap, (f) => analyzer.frame(f));
     analyzer.correlator.expire({ tsSec: 1_800_000_002, tsNsec: 999_000_000 });
-    assert.deepEqual(diagnostics, [], 'not yet: the deadline is 3.0 s');
+    assert.equal(diagnostics.length, 0, 'not yet: the deadline is 3.0 s');
     analyzer.correlator.expire({ tsSec: 1_800_000_003, tsNsec: 1_000 });
     assert.deepEqual(diagnostics.map((d) => d.code), ['ack-missing']);
     assert.match(diagnostics[0].message, /within 2 s/);
