@@ -46,10 +46,6 @@ export async function runDash(source: string | undefined, opts: DashCliOptions):
     process.stderr.write('keyscope dash: no capture given (a file, or - for standard input)\n');
     return 64;
   }
-  if (!process.stdout.isTTY) {
-    process.stderr.write('keyscope dash: standard output is not a terminal (for a report, use keyscope analyze)\n');
-    return 64;
-  }
   if (source !== '-') {
     try {
       if (fs.statSync(source).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
@@ -63,6 +59,10 @@ export async function runDash(source: string | undefined, opts: DashCliOptions):
   }
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
+  if (!process.stdout.isTTY) {
+    process.stderr.write('keyscope dash: standard output is not a terminal (for a report, use keyscope analyze)\n');
+    return 64;
+  }
   const correlator = correlatorOptions(opts);
   correlator.bucketSeconds ??= DASH_DEFAULT_BUCKET_SECONDS;
   const speed = opts.speed ?? (opts.replay ? 1 : undefined);
