@@ -15,11 +15,14 @@ export class SampleSet {
   private min = Infinity;
   private max = -Infinity;
   private rng = 0x9e3779b9;
+  /** The last distribution, kept until a value is added (a dashboard asks for it many times a second). */
+  private cached: Distribution | undefined;
 
   constructor(private readonly maxSamples = DEFAULT_MAX_SAMPLES) {}
 
   add(v: number): void {
     if (!Number.isFinite(v)) return;
+    this.cached = undefined;
     this.seen++;
     this.sum += v;
     if (v < this.min) this.min = v;
@@ -44,8 +47,9 @@ export class SampleSet {
 
   distribution(): Distribution {
     if (this.seen === 0) return { count: 0 };
-    const sorted = [...this.values].sort((a, b) => a - b);
-    return {
+    if (this.cached) return { ...this.cached };
+    const sorted = Float64Array.from(this.values).sort();
+    this.cached = {
       count: this.seen,
       min: this.min,
       p50: nearestRank(sorted, 0.5),
@@ -54,11 +58,12 @@ export class SampleSet {
       max: this.max,
       mean: this.sum / this.seen,
     };
+    return { ...this.cached };
   }
 }
 
 /** Nearest-rank percentile: the smallest value with at least p of the values at or below it. */
-export function nearestRank(sorted: readonly number[], p: number): number | undefined {
+export function nearestRank(sorted: ArrayLike<number>, p: number): number | undefined {
   if (sorted.length === 0) return undefined;
   const rank = Math.max(1, Math.ceil(p * sorted.length));
   return sorted[Math.min(rank, sorted.length) - 1];
