@@ -142,7 +142,10 @@ export class SimBmsc {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.inflight]);
+    // in-flight exchanges end once the UEs are gone; bounded all the same
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (bound = setTimeout(r, 5000)))]);
+    clearTimeout(bound);
     const server = this.server;
     this.server = undefined;
     if (server) {
@@ -154,11 +157,15 @@ export class SimBmsc {
     if (udp) await new Promise<void>((r) => udp.close(() => r()));
   }
 
-  private track<T>(p: Promise<T>): Promise<T> {
-    this.inflight.add(p);
-    const done = () => this.inflight.delete(p);
-    p.then(done, done);
-    return p;
+  /** Keep an exchange until close() and never let its failure escape (a UE that hung up is an event, not a crash). */
+  private track(p: Promise<unknown>): Promise<void> {
+    const q = p.then(
+      () => undefined,
+      (e: Error) => this.log.add('bmsc', 'error', undefined, e.message),
+    );
+    this.inflight.add(q);
+    void q.finally(() => this.inflight.delete(q));
+    return q;
   }
 
   private streamFor(address: string): SeededStream {

@@ -114,7 +114,9 @@ export class SimUe {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.inflight]);
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (bound = setTimeout(r, 5000)))]);
+    clearTimeout(bound);
     for (const a of this.agents) a.destroy();
     this.agents.clear();
     await Promise.all(this.sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));

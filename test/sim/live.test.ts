@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { normaliseScenario, scenarioAddresses } from '../../src/sim/scenario';
@@ -118,4 +119,26 @@ test('the seed makes two runs identical: identities, keys and every entity\'s me
     srv.listen({ host: '127.96.0.1', port: 18296, exclusive: true }, () => res());
   });
   await new Promise<void>((res) => srv.close(() => res()));
+});
+
+test('the duration bound cuts a run short and still closes every socket', async () => {
+  const sc = normaliseScenario({ ...smallScenario('127.94.0.0/16', 18294), durationSeconds: 1 });
+  const r = await runScenario(sc);
+  assert.equal(r.timedOut, true);
+  assert.ok(r.wallSeconds < 8, String(r.wallSeconds));
+  assert.ok(r.events.some((e) => e.kind === 'duration-bound-reached'));
+  const srv = net.createServer();
+  await new Promise<void>((res, rej) => {
+    srv.once('error', rej);
+    srv.listen({ host: '127.94.0.1', port: 18294, exclusive: true }, () => res());
+  });
+  await new Promise<void>((res) => srv.close(() => res()));
+  for (const host of ['127.94.0.1', '127.94.0.2', '127.94.0.10']) {
+    const u = dgram.createSocket('udp4');
+    await new Promise<void>((res, rej) => {
+      u.once('error', rej);
+      u.bind({ address: host, port: 2269, exclusive: true }, () => res());
+    });
+    await new Promise<void>((res) => u.close(() => res()));
+  }
 });
