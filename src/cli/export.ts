@@ -21,7 +21,7 @@ export const registerExportCommand: CommandRegistrar = (program: Command, setExi
     .argument('[capture]', 'capture file');
   addCorrelationOptions(cmd)
     .requiredOption('-w, --write <file>', 'output capture (pcap; pcapng when the name ends in .pcapng or link types differ)')
-    .option('--transaction <id>', 'transaction id as `analyze` shows it, e.g. T12')
+    .option('--transaction <id>', 'transaction id as `analyze` shows it with the same options, e.g. T12')
     .option('--ue <addr>', 'UE address (or B-TID): every frame to or from it, and every frame of its transactions')
     .action(async (capture: string | undefined, opts: ExportCliOptions) => {
       setExitCode(await runExport(capture ?? opts.read, opts));
