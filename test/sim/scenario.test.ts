@@ -1,9 +1,9 @@
 /** Scenario files (JSON and YAML, defaults, errors), the seeded streams, and the fault table in src/sim/README.md. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { GROUP_FAULTS, parseScenarioText, ScenarioError, scenarioAddresses, UE_FAULTS, UE_FAULT_NAMES } from '../../src/sim/scenario';
+import { GROUP_FAULTS, loadScenarioFile, parseScenarioText, ScenarioError, scenarioAddresses, UE_FAULTS, UE_FAULT_NAMES } from '../../src/sim/scenario';
 import { SeededStream } from '../../src/sim/prng';
 import { buildIdentities } from '../../src/sim/run';
 import { repoRoot } from '../support/repo';
@@ -58,4 +58,16 @@ test('src/sim/README.md lists every fault with the diagnostics it must provoke',
     for (const c of UE_FAULTS[f].expect) assert.ok(row.includes(`\`${c}\``), `${f}: ${c}`);
   }
   for (const f of Object.keys(GROUP_FAULTS)) assert.ok(readme.includes(`| \`${f}\` (groupFaults) |`), f);
+});
+
+test('scenarios/*.yaml parse, each on its own /16 and port so any two can run at once', () => {
+  const dir = path.join(repoRoot(), 'scenarios');
+  const files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f));
+  assert.ok(files.length >= 4);
+  const scs = files.map((f) => loadScenarioFile(path.join(dir, f)));
+  assert.equal(new Set(scs.map((s) => s.network)).size, scs.length);
+  assert.equal(new Set(scs.map((s) => s.httpPort)).size, scs.length);
+  const load = scs.find((s) => s.name === 'load');
+  assert.ok(load?.load && load.ues[0].count === 1000 && load.durationSeconds <= 120);
+  assert.equal(scs.find((s) => s.name === 'variants')?.bmsc.digestAlgorithm, 'SHA-256');
 });
