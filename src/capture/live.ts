@@ -9,9 +9,12 @@
  *   and the pipeline may hold frames back, e.g. an HTTP request waiting for its response).
  * - No kernel timestamps reach JS: frames are stamped on arrival with process.hrtime.bigint(), mapped to wall
  *   time once at start, so times never go backwards even when the wall clock is stepped.
- * - A Cap whose open() failed must never be closed or garbage collected: its native destructor stops a poll
- *   handle that was never initialised and aborts the process. Such objects are parked forever (a few hundred
- *   bytes each). A filter is checked with a small probe capture first, so a bad filter parks only the probe.
+ * - No Cap that was ever opened may be garbage collected. The addon never uv_close()s its poll handle, so
+ *   collecting a closed Cap frees memory still linked into libuv's handle queue (seen as `free(): invalid
+ *   pointer` at exit); and a Cap whose open() failed aborts in its destructor (it stops a poll handle that was
+ *   never initialised). Every handle is therefore parked in a module-level list for the life of the process (a
+ *   few hundred bytes each, plus the pcap handle of a failed open). A filter is checked with a small probe
+ *   capture first, so a bad filter leaves only the probe's small socket behind.
  * - Unknown interfaces are refused before libpcap sees them (libpcap would print a warning of its own).
  * - There is no drop counter: see live-stats.ts for the loss estimate.
  */
@@ -92,6 +95,8 @@ export function linkTypeFromCap(name: string): number | undefined {
   return undefined;
 }
 
+const DECODED_LINK_TYPES: ReadonlySet<number> = new Set(Object.values(LinkType));
+
 let cachedCap: CapModule | LiveCaptureError | undefined;
 
 /**
@@ -158,8 +163,9 @@ const PROBE_BUFFER_SIZE = 256 * 1024;
 
 /** Caps that must stay reachable: open ones (their packet buffer), and ones whose open() failed (see above). */
 const openCaptures = new Set<LiveCapture>();
-const parkedAfterFailedOpen: CapHandle[] = [];
-
+/** Every Cap ever opened, never released (see the file comment). */
+const parkedHandles: CapHandle[] = [];
+/** Buffers given to an open() that failed: the addon may still hold their address. */
 /**
  * An open live capture. Frames go to the handlers added with `onFrame`, synchronously, in arrival order;
  * `frame.data` is a copy the handler may keep. A handler that throws stops the capture and rejects `done`.
@@ -341,35 +347,33 @@ export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
   if (filter.trim().length > 0) {
     // A failed open leaks the activated pcap handle (see the file comment): let a small probe take that hit.
     const probe = new cap.Cap();
+    parkedHandles.push(probe);
     try {
       probe.open(device, filter, PROBE_BUFFER_SIZE, Buffer.alloc(64));
     } catch (err) {
-      parkedAfterFailedOpen.push(probe);
       throw openError(err, device, filter);
     }
     probe.close();
   }
 
   const handle = new cap.Cap();
+  parkedHandles.push(handle);
   const buffer = Buffer.alloc(snaplen);
   let linkTypeName: string;
   try {
     linkTypeName = handle.open(device, filter, bufferSize, buffer);
   } catch (err) {
-    parkedAfterFailedOpen.push(handle);
     // the addon may hold the buffer pointer even after a failed open
     parkedBuffers.push(buffer);
     throw openError(err, device, filter);
   }
   const linkType = linkTypeFromCap(linkTypeName);
-  if (linkType === undefined) {
+  if (linkType === undefined || !DECODED_LINK_TYPES.has(linkType)) {
     handle.close();
     throw new LiveCaptureError('unsupported-link', `interface ${quote(device)} has link type ${quote(linkTypeName)}, which keyscope does not decode`);
   }
   return new LiveCapture(handle, buffer, { device, filter, linkType, linkTypeName, snaplen });
 }
-
-const parkedBuffers: Buffer[] = [];
 
 function openError(err: unknown, device: string, filter: string): LiveCaptureError {
   const msg = firstLine(err instanceof Error ? err.message : String(err));
