@@ -446,3 +446,22 @@ test('expire(): deadlines pass on packet time without a frame (a quiet live sour
     fs.rmSync(out.dir, { recursive: true, force: true });
   }
 });
+
+test('with keys: an ACK to a push under an older MUK is not due (the UE should pull instead)', async () => {
+  const lab = new Lab();
+  const u = lab.ue(1);
+  const m1 = lab.msk(0x0101, 1);
+  const m2 = lab.msk(0x0101, 2);
+  lab.ack(1.01, lab.deliver(u, 1, m1));
+  // the UE has bootstrapped again (a new B-TID and NAF key in the key file), but the BM-SC still uses the old MUK
+  const renewed = lab.ue(1, { btid: 'bmV3@bsf.mnc001.mcc001.pub.3gppnetwork.org', naf: Buffer.alloc(32, 7) });
+  lab.ack(2.01, lab.deliver(u, 2, m2, { idr: renewed.btid }));
+  const out = lab.write('old-muk', [u, renewed]);
+  try {
+    const r = await analyze(out.pcap, out.keys, { ackTimeout: 1 });
+    assert.deepEqual(r.diagnostics.map((d) => [d.code, d.ue]), [['ack-not-due', u.address]]);
+    assert.deepEqual(r.stats.ack, { requested: 1, acked: 1, rate: 1 });
+  } finally {
+    fs.rmSync(out.dir, { recursive: true, force: true });
+  }
+});
