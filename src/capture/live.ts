@@ -161,11 +161,13 @@ export const DEFAULT_LIVE_SNAPLEN = 65535;
 export const DEFAULT_LIVE_BUFFER_SIZE = 32 * 1024 * 1024;
 const PROBE_BUFFER_SIZE = 256 * 1024;
 
-/** Caps that must stay reachable: open ones (their packet buffer), and ones whose open() failed (see above). */
+/** Open captures: they hold the buffer the addon writes into. */
 const openCaptures = new Set<LiveCapture>();
 /** Every Cap ever opened, never released (see the file comment). */
 const parkedHandles: CapHandle[] = [];
 /** Buffers given to an open() that failed: the addon may still hold their address. */
+const parkedBuffers: Buffer[] = [];
+
 /**
  * An open live capture. Frames go to the handlers added with `onFrame`, synchronously, in arrival order;
  * `frame.data` is a copy the handler may keep. A handler that throws stops the capture and rejects `done`.
