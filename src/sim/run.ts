@@ -339,7 +339,8 @@ async function playLoad(sc: Scenario, bmsc: SimBmsc, ues: SimUe[], timers: Timer
     work.add(p);
     void p.finally(() => work.delete(p));
   };
-  const end = sc.durationSeconds * 1000 - 500;
+  // stop early enough for the last exchanges to finish inside the duration bound
+  const end = sc.durationSeconds * 1000 - Math.min(2000, sc.durationSeconds * 200);
   const mtkLoop = (async () => {
     while (!timers.isClosed && log.now() < end) {
       for (const s of sc.services) await bmsc.mtk(s.keyGroup, t.mtkRepeat);
