@@ -1,0 +1,172 @@
+/**
+ * The dashboard's model and text helpers on the real records of a bundled capture: bounded memory (newest ring,
+ * worst list, group rows), the chart points against the correlator's own ACK buckets, filters, and the text
+ * guards (terminal escapes and blessed tags) against escape.ts's own output.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { escapeText } from '../../src/common/escape';
+import type { AnalysisStats, KeyDeliveryTransaction } from '../../src/correlate/types';
+import { analyzeCapture } from '../../src/pipeline/analyzer';
+import { loadKeyFile } from '../../src/protocols/keys';
+import { CaptureReplay } from '../../src/tui/replay';
+import { DashboardModel, PacketRate, Ring, ackPoints, compareWorst, keyGroupOf, transactionMatches } from '../../src/tui/model';
+import { cell, displayWidth, fit, safeText, tagEscape } from '../../src/tui/text';
+import { readCapture } from '../../src/capture/reader';
+import { capturePath } from '../support/repo';
+
+const CAPTURE = capturePath('sim-faults.pcap');
+const CORRELATOR = { ackTimeout: 0.72, deliveryTimeout: 0.72, pullTimeout: 0.72 };
+
+async function run(model: DashboardModel, bucketSeconds = 1): Promise<{ stats: AnalysisStats; all: KeyDeliveryTransaction[] }> {
+  const all: KeyDeliveryTransaction[] = [];
+  const r = await analyzeCapture(
+    CAPTURE,
+    {
+      transaction: (t) => {
+        all.push(t);
+        model.transaction(t);
+      },
+      diagnostic: (d) => model.diagnostic(d),
+      anomaly: (a) => model.anomaly(a),
+    },
+    { dissector: { keys: loadKeyFile(capturePath('sim-faults.keys')) }, correlator: { ...CORRELATOR, bucketSeconds } },
+  );
+  return { stats: r.stats, all };
+}
+
+test('memory stays bounded: newest ring, worst list and group rows keep at most their limits', async () => {
+  const model = new DashboardModel({ maxTransactions: 10, maxWorst: 4, maxDiagnostics: 5, maxGroupRows: 1 });
+  const { stats, all } = await run(model);
+  assert.ok(all.length > 20 && stats.transactions === all.length);
+  assert.equal(model.newest.length, 10);
+  assert.equal(model.newest.total, all.length);
+  // the ring holds the last ten that arrived, oldest first
+  assert.deepEqual(
+    model.newest.toArray().map((t) => t.id),
+    all.slice(-10).map((t) => t.id),
+  );
+  assert.equal(model.diagnostics.length, 5);
+  assert.ok(model.diagnostics.total > 5);
+  // the worst four of all transactions, in order
+  const worst = all.filter((t) => t.verdict !== 'ok').sort(compareWorst).slice(0, 4);
+  assert.deepEqual(
+    model.worst.map((t) => t.id),
+    worst.map((t) => t.id),
+  );
+  assert.equal(model.worst[0].verdict, 'failed');
+  // one named key group; the rest folded into (other), counting every transaction that named a key group
+  assert.ok(model.byKeyGroup.size <= 2);
+  const withGroups = all.filter((t) => t.requestedKeys.length + t.deliveredKeys.length > 0);
+  const counted = [...model.byKeyGroup.values()].reduce((a, r) => a + r.transactions, 0);
+  assert.ok(counted >= withGroups.length);
+});
+
+test('ACK chart points are the correlator buckets, merged exactly when there are too many', async () => {
+  const model = new DashboardModel();
+  const { stats } = await run(model, 1);
+  const buckets = stats.ackOverTime.buckets;
+  assert.ok(buckets.length >= 3, 'several one-second buckets');
+  const same = ackPoints(stats.ackOverTime, 1000);
+  assert.deepEqual(
+    same.map((p) => [p.start, p.requested, p.acked]),
+    buckets.map((b) => [b.start, b.requested, b.acked]),
+  );
+  for (const p of same) assert.equal(p.rate, (100 * p.acked) / p.requested);
+  const merged = ackPoints(stats.ackOverTime, 2);
+  assert.ok(merged.length <= 2);
+  assert.equal(
+    merged.reduce((a, p) => a + p.requested, 0),
+    stats.ack.requested,
+  );
+  assert.equal(
+    merged.reduce((a, p) => a + p.acked, 0),
+    stats.ack.acked,
+  );
+  // each merged point is the sum of the correlator's buckets in its span
+  const sum = (from: number, to: number) => buckets.filter((b) => b.start >= from && b.start < to).reduce((a, b) => a + b.requested, 0);
+  for (const p of merged) assert.equal(sum(p.start, p.start + p.seconds), p.requested);
+  assert.deepEqual(ackPoints({ bucketSeconds: 60, buckets: [] }, 10), []);
+});
+
+test('filters match a UE address, a B-TID, a key group; diagnostics follow their transaction', async () => {
+  const model = new DashboardModel();
+  const { all } = await run(model);
+  const t = all.find((x) => x.btid && x.deliveredKeys.length > 0) as KeyDeliveryTransaction;
+  assert.ok(t);
+  const byUe = model.transactions('newest', t.ue);
+  assert.ok(byUe.length >= 1 && byUe.every((x) => x.ue.includes(t.ue) || x.ueAddresses.some((a) => a.includes(t.ue)) || (x.btid ?? '').includes(t.ue)));
+  const byBtid = model.transactions('newest', (t.btid as string).slice(0, 10).toUpperCase());
+  assert.ok(byBtid.some((x) => x.id === t.id), 'B-TID match ignores case');
+  const group = keyGroupOf(t.deliveredKeys[0].label);
+  assert.match(group, /^[0-9a-f]{6}:[0-9a-f]{4}$/);
+  const byGroup = model.transactions('worst', group);
+  assert.ok(byGroup.every((x) => [...x.requestedKeys, ...x.deliveredKeys].some((k) => k.label.startsWith(group))));
+  assert.equal(model.transactions('newest', 'no-such-thing-anywhere').length, 0);
+  for (const d of model.diagnosticList(t.ue)) {
+    const own = d.transaction !== undefined ? model.findTransaction(d.transaction) : undefined;
+    assert.ok(d.ue?.includes(t.ue) || d.message.includes(t.ue) || (own !== undefined && transactionMatches(own, t.ue)));
+  }
+});
+
+test('text guards: escape.ts output passes unchanged, raw controls are escaped, tags stay text, widths are kept', () => {
+  const raw = 'a\x1b[2Jb\x07c\\d\u202eé{bold}';
+  const escaped = escapeText(raw);
+  assert.equal(safeText(escaped), escaped, 'already escaped text is not escaped twice');
+  assert.doesNotMatch(safeText(raw), /[\x00-\x1f\x7f\u202e]/);
+  assert.equal(safeText('\x1b'), escapeText('\x1b'));
+  assert.equal(tagEscape('{bold}x{/bold}'), '{open}bold{close}x{open}/bold{close}');
+  assert.equal(cell('{red-fg}'), '{open}red-fg{close}');
+  assert.equal(displayWidth('日本'), 4);
+  assert.equal(fit('abcdef', 4), 'abc…');
+  assert.equal(fit('ab', 4, 'right'), '  ab');
+  assert.equal(displayWidth(fit('日本語テキスト', 7)), 7);
+});
+
+test('packet-time rate: frames per second over the last seconds of capture time', () => {
+  const r = new PacketRate(5);
+  assert.equal(r.rate(), 0);
+  for (let s = 0; s < 10; s++) for (let i = 0; i < 4; i++) r.add(1000 + s + i / 10);
+  assert.equal(r.rate(), 4);
+  r.add(1020); // a gap of ten seconds without frames
+  assert.equal(r.rate(), 0);
+  const ring = new Ring<number>(3);
+  for (let i = 0; i < 7; i++) ring.push(i);
+  assert.deepEqual(ring.toArray(), [4, 5, 6]);
+  assert.equal(ring.total, 7);
+});
+
+test('replay: every frame in order, the read-ahead queue bounded, a pause stops the replay clock', async () => {
+  const expected: number[] = [];
+  await readCapture(CAPTURE, (f) => expected.push(f.number));
+  const got: number[] = [];
+  let maxQueued = 0;
+  let replay: CaptureReplay | undefined;
+  replay = new CaptureReplay(
+    CAPTURE,
+    (f) => {
+      got.push(f.number);
+      maxQueued = Math.max(maxQueued, replay?.queued ?? 0);
+    },
+    { speed: 1000, maxQueued: 16, chunkSize: 2048 },
+  );
+  replay.start();
+  await replay.done;
+  assert.deepEqual(got, expected);
+  // a 2 KiB chunk holds at most ~50 records of at least 40 bytes: the queue never runs far past its bound
+  assert.ok(maxQueued <= 16 + 2048 / 40, `queue reached ${maxQueued}`);
+
+  // paused before its first frame is due, a real-time replay hands on nothing; resumed, it goes on
+  const seen: number[] = [];
+  const slow = new CaptureReplay(CAPTURE, (f) => seen.push(f.number), { speed: 1 });
+  slow.setPaused(true);
+  slow.start();
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(seen.length, 0);
+  slow.setPaused(false);
+  for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(seen.length > 0);
+  assert.equal(seen[0], 1);
+  slow.stop();
+  await slow.done;
+});
