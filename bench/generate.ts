@@ -1,10 +1,11 @@
 /**
- * Synthetic benchmark capture: a mix that exercises every stage on the hot path — UDP datagrams to the MIKEY
- * port, in-order TCP conversations carrying HTTP requests and responses, 802.1Q-tagged frames and GTP-U
+ * Synthetic benchmark capture: a mix that exercises every stage on the hot path — real MIKEY messages (MSK
+ * deliveries, ACKs, MTK deliveries) and other UDP datagrams, in-order TCP conversations carrying HTTP requests and responses, 802.1Q-tagged frames and GTP-U
  * tunnelled UDP. Frames are built once per shape and patched (addresses, ports, sequence numbers) so that
  * generation is not what the benchmark measures; the file is streamed to disk with the project's PcapWriter.
  */
 import { PcapWriter } from '../src/capture/pcap-writer';
+import { buildMskAck, buildMskDelivery, buildMtkDelivery } from '../src/protocols/mikey/encode';
 
 const ETH_IPV4 = 0x0800;
 
@@ -76,11 +77,34 @@ function tcpFrame(payload: Buffer, src: number, dst: number, sport: number, dpor
   return buf;
 }
 
-const MIKEY_LIKE = Buffer.from(
-  // a MIKEY common header (PSK, V set, Empty map) followed by filler of a typical MSK message's size
-  '0100058000001234000105' + '00'.repeat(109),
-  'hex',
-);
+/**
+ * Real MIKEY messages with real crypto: per UE an MSK delivery with V set and its ACK, and MTK deliveries to
+ * the group address. Built once (a pool), replayed in the stream; the bench runs without keys, so repeats cost
+ * the same as fresh messages.
+ */
+function mikeyPool(ues: number): { msk: Buffer[]; ack: Buffer[]; mtk: Buffer[] } {
+  const keyDomain = Buffer.from('00f110', 'hex');
+  const rand = Buffer.alloc(16, 0x5a);
+  const mskKey = Buffer.alloc(16, 0x11);
+  const msk: Buffer[] = [];
+  const ack: Buffer[] = [];
+  const mtk: Buffer[] = [];
+  for (let i = 0; i < ues; i++) {
+    const muk = Buffer.alloc(16, i & 0xff);
+    const idi = 'bmsc.mnc001.mcc001.pub.3gppnetwork.org';
+    const idr = `ue${i}@bsf.mnc001.mcc001.pub.3gppnetwork.org`;
+    const delivery = buildMskDelivery({ keyDomainId: keyDomain, keyGroup: 1, keyNumber: 2, muk, rand, counter: 7, csbId: 0x1234 + i, idi, idr, msk: mskKey, interval: { seqL: 0, seqU: 100 }, v: true });
+    msk.push(delivery);
+    const counterValue = Buffer.alloc(4);
+    counterValue.writeUInt32BE(7);
+    ack.push(buildMskAck({ delivery: { csbId: 0x1234 + i, rand, counterValue, idi: Buffer.from(idi), idr: Buffer.from(idr) }, muk }));
+  }
+  for (let j = 1; j <= 64; j++) {
+    mtk.push(buildMtkDelivery({ keyDomainId: keyDomain, keyGroup: 1, keyNumber: 2, msk: mskKey, rand, counter: j, csbId: 0x99, mtkId: j, mtk: Buffer.alloc(16, j) }));
+  }
+  return { msk, ack, mtk };
+}
+const POOL = mikeyPool(256);
 const HTTP_REQUEST = Buffer.from(
   'POST /keymanagement?requesttype=msk-request HTTP/1.1\r\nHost: bmsc.example\r\nUser-Agent: ue 3gpp-gba\r\n' +
     'Content-Type: application/mbms-msk+xml\r\nContent-Length: 20\r\n\r\n<mbmsMSKRequest/>\r\n\r\n',
@@ -116,9 +140,15 @@ export async function generateBenchCapture(path: string, packets: number): Promi
     while (written < packets) {
       // 16 UDP datagrams (two of them VLAN-tagged, one in GTP-U), then one short HTTP conversation of 6 segments
       for (let i = 0; i < 16 && written < packets; i++) {
-        const ue = 0x0a010000 + ((written >>> 4) & 0xffff);
-        if (i === 5) put(gtpuFrame(udpFrame(MIKEY_LIKE, 0x0a640001, ue, 40000, 2269).subarray(14), 0x1000 + (written & 0xfff)));
-        else put(udpFrame(MIKEY_LIKE, 0x0a640001, ue, 40000, i === 3 ? 5004 : 2269, i === 7 || i === 11 ? 100 : undefined));
+        const n = (written >>> 4) & 0xff;
+        const ue = 0x0a010000 + n;
+        const bmsc = 0x0a640001;
+        if (i === 5) put(gtpuFrame(udpFrame(POOL.msk[n], bmsc, ue, 2269, 2269).subarray(14), 0x1000 + n));
+        else if (i === 6) put(gtpuFrame(udpFrame(POOL.ack[n], ue, bmsc, 2269, 2269).subarray(14), 0x1000 + n));
+        else if (i < 4) put(udpFrame(POOL.msk[(n + i) & 0xff], bmsc, ue, 2269, 2269));
+        else if (i < 8) put(udpFrame(POOL.ack[(n + i) & 0xff], ue, bmsc, 2269, 2269, i === 7 ? 100 : undefined));
+        else if (i < 12) put(udpFrame(POOL.mtk[(written >>> 4) & 63], bmsc, 0xe0010101, 2269, 2269, i === 11 ? 100 : undefined));
+        else put(udpFrame(HTTP_REQUEST.subarray(0, 120), ue, bmsc, 40000, 5004));
       }
       const client = 0x0a020000 + (conn & 0xffff);
       const sport = 1024 + (conn % 60000);
