@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDissectCommand } from './dissect';
+import { registerAnalyzeCommand } from './analyze';
+import { registerExportCommand } from './export';
 
 /** Exit codes shared by every command. */
 export const ExitCode = { ok: 0, findings: 1, unusable: 2, usage: 64 } as const;
@@ -10,7 +12,7 @@ export const ExitCode = { ok: 0, findings: 1, unusable: 2, usage: 64 } as const;
  */
 export type CommandRegistrar = (program: Command, setExitCode: (code: number) => void) => void;
 
-const COMMANDS: CommandRegistrar[] = [registerDissectCommand];
+const COMMANDS: CommandRegistrar[] = [registerDissectCommand, registerAnalyzeCommand, registerExportCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
