@@ -50,7 +50,7 @@ export const simCommandRegistrar = (io: SimIo): CommandRegistrar => (program: Co
     .description('lab simulator: a BM-SC and UEs on loopback speaking HTTP Digest and MIKEY for real, with scripted faults')
     .argument('[scenario]', 'scenario file (JSON or YAML); see scenarios/')
     .option('--seed <n>', 'seed for every random value (overrides the scenario\'s)', parseSeed)
-    .option('--capture <file>', 'record the run with tcpdump on lo into this pcap')
+    .option('--capture <file>', 'record the run with tcpdump on lo into this pcap (- for standard output; events then go to standard error)')
     .option('--keys-out <file>', 'write the key file (naf/msk lines) for what was simulated')
     .option('--expected-out <file>', 'write the expected analyzer findings (JSON)')
     .option('--duration <seconds>', 'wall-time bound of the run', parseSeconds)
@@ -111,14 +111,17 @@ export async function runSimCli(file: string | undefined, opts: SimCliOptions, i
     io.err(`keyscope sim: ${(e as Error).message}\n`);
     return e instanceof ScenarioError ? 64 : 2;
   }
-  const onEvent = opts.quiet ? undefined : (e: SimEvent) => io.out(`${opts.json ? JSON.stringify({ type: 'event', ...e }) : eventLine(e)}\n`);
+  // with the pcap on standard output, everything for people goes to standard error
+  const toStdout = opts.capture === '-';
+  const say = toStdout ? io.err : io.out;
+  const onEvent = opts.quiet ? undefined : (e: SimEvent) => say(`${opts.json ? JSON.stringify({ type: 'event', ...e }) : eventLine(e)}\n`);
   try {
     const r = await simulate(sc, {
-      seed: opts.seed, durationSeconds: opts.duration, capture: opts.capture, keysOut: opts.keysOut, expectedOut: opts.expectedOut, onEvent,
+      seed: opts.seed, durationSeconds: opts.duration, capture: toStdout ? process.stdout : opts.capture, keysOut: opts.keysOut, expectedOut: opts.expectedOut, onEvent,
       maxEvents: opts.load ? 0 : undefined, command: `keyscope sim ${process.argv.slice(3).join(' ')}`.trim(),
     });
-    if (opts.json) io.out(`${JSON.stringify({ type: 'summary', scenario: r.scenario.name, seed: r.seed, wallSeconds: r.wallSeconds, timedOut: r.timedOut, bmsc: r.bmsc, ues: r.ues })}\n`);
-    else for (const l of summaryLines(r)) io.out(`${l}\n`);
+    if (opts.json) say(`${JSON.stringify({ type: 'summary', scenario: r.scenario.name, seed: r.seed, wallSeconds: r.wallSeconds, timedOut: r.timedOut, bmsc: r.bmsc, ues: r.ues })}\n`);
+    else for (const l of summaryLines(r)) say(`${l}\n`);
     return 0;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

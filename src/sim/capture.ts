@@ -33,12 +33,19 @@ function exited(p: ChildProcess): Promise<void> {
  * Start tcpdump on `lo` with `filter`, writing to `out` when stopped. Resolves once tcpdump says it is listening.
  * `maxSeconds` bounds tcpdump's life through `timeout`, whatever happens to this process.
  */
-export async function startTcpdump(out: string, filter: string, maxSeconds: number): Promise<TcpdumpHandle> {
+export async function startTcpdump(out: string | NodeJS.WritableStream, filter: string, maxSeconds: number): Promise<TcpdumpHandle> {
   const dir = mkdtempSync(path.join(tmpdir(), 'keyscope-sim-'));
   const tmp = path.join(dir, 'capture.pcap');
-  const child = spawn('timeout', ['-s', 'INT', String(Math.ceil(maxSeconds)), 'tcpdump', '-i', 'lo', '-U', '-s', '0', '-Z', 'root', '-n', '-w', tmp, filter], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  // a stream gets the pcap as it is written (`keyscope sim --capture - | keyscope dissect -`)
+  const toStream = typeof out !== 'string';
+  const child = spawn('timeout', ['-s', 'INT', String(Math.ceil(maxSeconds)), 'tcpdump', '-i', 'lo', '-U', '-s', '0', '-Z', 'root', '-n', '-w', toStream ? '-' : tmp, filter], {
+    stdio: ['ignore', toStream ? 'pipe' : 'ignore', 'pipe'],
   });
+  const piped = toStream && child.stdout ? new Promise<void>((resolve) => {
+    child.stdout?.on('end', () => resolve());
+    child.stdout?.on('error', () => resolve());
+  }) : Promise.resolve();
+  if (toStream) child.stdout?.pipe(out, { end: false });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 4096) stderr += d.toString();
@@ -81,7 +88,9 @@ export async function startTcpdump(out: string, filter: string, maxSeconds: numb
       child.kill('SIGINT');
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited(child);
+      await piped;
       clearTimeout(t);
+      if (typeof out !== 'string') return void cleanup();
       try {
         if (!existsSync(tmp) || statSync(tmp).size < 24) throw new CaptureError(`tcpdump wrote no capture: ${stderr.trim()}`);
         copyFileSync(tmp, out);

@@ -6,8 +6,8 @@ import type { Scenario } from './scenario';
 import { scenarioAddresses } from './scenario';
 
 export interface RecordOptions extends SimRunOptions {
-  /** Write a pcap of the run here (tcpdump on lo). */
-  capture?: string;
+  /** Write a pcap of the run here (tcpdump on lo): a file, or a stream that gets it as it is written. */
+  capture?: string | NodeJS.WritableStream;
   keysOut?: string;
   expectedOut?: string;
 }

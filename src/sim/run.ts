@@ -348,10 +348,15 @@ async function playLoad(sc: Scenario, bmsc: SimBmsc, ues: SimUe[], timers: Timer
     }
   })();
   const ramp = (load.rampSeconds * 1000) / Math.max(1, ues.length);
+  const joins: Promise<unknown>[] = [];
   for (let i = 0; i < ues.length && log.now() < end; i++) {
     await until(timers, log, t.startMs + i * ramp);
-    keep(ues[i].track(ues[i].join(firstGroup)));
+    const j = ues[i].track(ues[i].join(firstGroup));
+    joins.push(j);
+    keep(j);
   }
+  // pushes start once every UE holds its first MSK, so no push repeats an MSK a UE just pulled
+  await Promise.race([Promise.allSettled(joins), until(timers, log, end)]);
   if (load.pushRate > 0) {
     const gap = 1000 / load.pushRate;
     let k = 0;
