@@ -1,0 +1,206 @@
+/**
+ * `keyscope live -i IFACE`: capture from an interface with the optional `cap` addon and print frames as
+ * `keyscope dissect` does, through the same Dissector. Ctrl-C / SIGTERM / -c / --duration end it cleanly: the
+ * capture stops, held frames are flushed, the -w file is committed and a summary goes to standard error.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { LiveCaptureError, openLiveCapture, type LiveCapture, type LiveCaptureStats } from '../capture/live';
+import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
+import { PcapWriter } from '../capture/pcap-writer';
+import type { CaptureFrame } from '../capture/types';
+import { escapeText } from '../common/escape';
+import type { PacketTime } from '../common/time';
+import { Dissector } from '../pipeline/dissector';
+import { frameJson } from '../report/frame-json';
+import { frameLine } from '../report/frame-text';
+import { frameTree } from '../report/frame-tree';
+import { LineOutput } from '../report/output';
+import { loadKeysOption } from './keys-option';
+import type { CommandRegistrar } from './main';
+import { parsePortList, parsePositiveInt, parseSeconds } from './options';
+
+export interface LiveCliOptions {
+  interface: string;
+  filter?: string;
+  write?: string;
+  json?: boolean;
+  verbose?: boolean;
+  keys?: string;
+  showKeys?: boolean;
+  mikeyPort?: number[];
+  count?: number;
+  duration?: number;
+  snaplen?: number;
+}
+
+export const registerLiveCommand: CommandRegistrar = (program: Command, setExitCode) => {
+  program
+    .command('live')
+    .description('capture from a network interface (needs the optional cap module and libpcap) and dissect frames as they arrive')
+    .requiredOption('-i, --interface <iface>', 'interface to capture on (any: all interfaces, Linux cooked)')
+    .option('-f, --filter <bpf>', 'capture filter, tcpdump syntax (e.g. "udp port 2269 or tcp port 80")')
+    .option('-w, --write <file>', 'also save what was captured to this pcap file (written on a clean end)')
+    .option('--json', 'NDJSON: one object per frame')
+    .option('-V, --verbose', 'full protocol tree for each frame, like tshark -V')
+    .option('--keys <file>', 'key file (naf/muk/digest/msk lines) to verify and decrypt')
+    .option('--show-keys', 'show decrypted key material instead of masking it')
+    .addOption(new Option('--mikey-port <ports>', 'more UDP ports carrying MIKEY (2269 always), comma separated').argParser(parsePortList))
+    .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
+    .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
+    .addOption(new Option('-s, --snaplen <bytes>', 'bytes kept per frame (at most 65535)').argParser(parseSnaplen))
+    .action(async (opts: LiveCliOptions) => {
+      setExitCode(await runLive(opts));
+    });
+};
+
+function parseSnaplen(value: string): number {
+  const n = parsePositiveInt(value);
+  if (n > 65535) throw new InvalidArgumentError('at most 65535');
+  return n;
+}
+
+export async function runLive(opts: LiveCliOptions): Promise<number> {
+  const keys = loadKeysOption(opts.keys);
+  if (keys === 'error') return 2;
+
+  let capture: LiveCapture;
+  try {
+    capture = openLiveCapture({ device: opts.interface, filter: opts.filter, snaplen: opts.snaplen });
+  } catch (err) {
+    if (err instanceof LiveCaptureError) {
+      process.stderr.write(`keyscope live: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  let writer: PcapWriter | undefined;
+  if (opts.write) {
+    try {
+      writer = new PcapWriter(opts.write, { linkType: capture.linkType, nanosecond: true, snaplen: capture.snaplen });
+    } catch (err) {
+      capture.stop();
+      process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write)}: ${escapeText(ioMessage(err))}\n`);
+      return 2;
+    }
+  }
+
+  const out = new LineOutput(1);
+  let flushScheduled = false;
+  // frames come in bursts from one libpcap dispatch: write them out together on the next turn of the loop
+  const scheduleFlush = () => {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(() => {
+      flushScheduled = false;
+      out.flush();
+      if (out.isClosed) capture.stop();
+    });
+  };
+  let first: PacketTime | undefined;
+  const limit = opts.count ?? Infinity;
+  let emitted = 0;
+  const dissector = new Dissector(
+    (f) => {
+      if (emitted >= limit || out.isClosed) return;
+      emitted++;
+      first ??= f.packet;
+      if (opts.json) out.line(JSON.stringify(frameJson(f)));
+      else if (opts.verbose) {
+        for (const l of frameTree(f)) out.line(l);
+        out.line('');
+      } else out.line(frameLine(f, first));
+      scheduleFlush();
+    },
+    { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false },
+  );
+
+  let writeError: string | undefined;
+  let framesIn = 0;
+  capture.onFrame((frame: CaptureFrame) => {
+    framesIn++;
+    if (writer && writeError === undefined) {
+      try {
+        writer.write(frame);
+      } catch (err) {
+        writeError = ioMessage(err);
+        capture.stop();
+        return;
+      }
+    }
+    dissector.frame(frame);
+    if (framesIn >= limit) capture.stop();
+  });
+
+  const stop = () => capture.stop();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const timer = opts.duration !== undefined ? setTimeout(stop, Math.min(opts.duration * 1000, 2 ** 31 - 1)) : undefined;
+  const filterText = capture.filter ? `, filter '${escapeText(capture.filter)}'` : '';
+  process.stderr.write(
+    `keyscope live: capturing on '${escapeText(capture.device)}' (link type ${escapeText(capture.linkTypeName.replace(/^LINKTYPE_/, ''))}, ${capture.linkType})${filterText}; Ctrl-C to stop\n`,
+  );
+
+  let failure: unknown;
+  try {
+    await capture.done;
+  } catch (err) {
+    failure = err;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    if (timer) clearTimeout(timer);
+  }
+
+  if (failure === undefined) dissector.finish();
+  out.flush();
+  const stats = capture.stats;
+  if (failure !== undefined || writeError !== undefined) {
+    await writer?.abort();
+    const why = writeError !== undefined ? `cannot write ${escapeText(opts.write ?? '')}: ${escapeText(writeError)}` : `stopped by an internal error: ${escapeText(ioMessage(failure))}`;
+    process.stderr.write(`keyscope live: ${why}; no capture file written\n`);
+    process.stderr.write(`keyscope live: ${liveSummary(stats, dissector.tcpStats)}\n`);
+    return 2;
+  }
+  process.stderr.write(`keyscope live: ${liveSummary(stats, dissector.tcpStats)}\n`);
+  if (writer) {
+    try {
+      await writer.commit();
+    } catch (err) {
+      process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(ioMessage(err))}; no capture file written\n`);
+      return 2;
+    }
+    process.stderr.write(`keyscope live: wrote ${writer.frames} frames to ${escapeText(opts.write ?? '')}\n`);
+  }
+  return 0;
+}
+
+/** The end-of-capture line: frames, bytes, duration, and the TCP-based capture-loss estimate (cap has no drop counter). */
+export function liveSummary(stats: LiveCaptureStats, tcp: TcpLossInputs): string {
+  const loss = estimateCaptureLoss(tcp);
+  const secs = stats.elapsedSeconds;
+  const rate = secs > 0 ? stats.packets / secs : 0;
+  const cut = stats.truncatedFrames > 0 ? `, ${stats.truncatedFrames} cut by the snaplen` : '';
+  return (
+    `${stats.packets} frames, ${stats.bytes} bytes in ${secs.toFixed(3)} s (${rate.toFixed(1)} frames/s)${cut}; ` +
+    `capture loss estimate (TCP): ${loss.lostBytes} ACKed-but-unseen bytes, ${loss.gapBytes} gap bytes (${(loss.ratio * 100).toFixed(2)} %)`
+  );
+}
+
+function ioMessage(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string') {
+    switch (e.code) {
+      case 'ENOENT':
+        return 'no such directory';
+      case 'EACCES':
+      case 'EPERM':
+        return 'permission denied';
+      case 'ENOSPC':
+        return 'no space left on device';
+      case 'EISDIR':
+        return 'is a directory';
+    }
+  }
+  return String(e instanceof Error ? e.message : e).split('\n')[0];
+}

@@ -1,0 +1,336 @@
+/**
+ * `keyscope live` end to end as a child process on loopback (root: CI runs as root): frames printed as they
+ * arrive, -w files that tshark reads back frame for frame, a clean end on -c, SIGINT and SIGTERM, one clear line
+ * and exit 2 for an unknown interface, a bad filter, no permission and a missing `cap` module.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { CAP_MODULE_ENV } from '../../src/capture/live';
+import { capturePath, cliPath } from '../support/repo';
+import { tsharkFields } from '../support/tshark';
+
+/** Fails (never hangs) when the child does not get there: a guard, not a speed assertion. */
+const GUARD_MS = 20_000;
+
+interface LiveChild {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  waitFor: (what: string, ok: () => boolean) => Promise<void>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startLive(args: string[], env: NodeJS.ProcessEnv = process.env): LiveChild {
+  const child = spawn(process.execPath, [cliPath(), 'live', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const waiters: Array<() => void> = [];
+  const poke = () => {
+    for (const w of waiters.slice()) w();
+  };
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    poke();
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+    poke();
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      // let the pipes drain before the exit is reported
+      setImmediate(() => {
+        poke();
+        resolve({ code, signal });
+      });
+    });
+  });
+  const guard = setTimeout(() => child.kill('SIGKILL'), GUARD_MS * 2);
+  void exit.then(() => clearTimeout(guard));
+  const waitFor = (what: string, ok: () => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      if (ok()) return resolve();
+      const t = setTimeout(() => {
+        remove();
+        reject(new Error(`gave up waiting for ${what}; stdout: ${out.slice(-500)} stderr: ${err.slice(-500)}`));
+      }, GUARD_MS);
+      const w = () => {
+        if (ok()) {
+          clearTimeout(t);
+          remove();
+          resolve();
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          clearTimeout(t);
+          remove();
+          reject(new Error(`keyscope live ended before ${what}; stdout: ${out.slice(-500)} stderr: ${err.slice(-500)}`));
+        }
+      };
+      const remove = () => {
+        const i = waiters.indexOf(w);
+        if (i >= 0) waiters.splice(i, 1);
+      };
+      waiters.push(w);
+    });
+  return { child, stdout: () => out, stderr: () => err, waitFor, exit };
+}
+
+const listening = (c: LiveChild) => c.waitFor('the capture to start', () => /capturing on/.test(c.stderr()));
+
+async function udpSocket(): Promise<dgram.Socket> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  return s;
+}
+
+function send(s: dgram.Socket, payload: Buffer, port: number): Promise<void> {
+  return new Promise((resolve, reject) => s.send(payload, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+}
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-live-'));
+}
+
+function lines(s: string): string[] {
+  return s.split('\n').filter((l) => l.length > 0);
+}
+
+test('live -c N --json -w: N frames printed as dissect prints them, and tshark reads the same N frames from the file', async () => {
+  const dir = tmpDir();
+  const receiver = await udpSocket();
+  const port = (receiver.address() as AddressInfo).port;
+  const sender = await udpSocket();
+  const senderPort = (sender.address() as AddressInfo).port;
+  const out = path.join(dir, 'out.pcap');
+  const N = 7;
+  const live = startLive(['-i', 'lo', '-f', `udp dst port ${port}`, '-w', out, '-c', String(N), '--json']);
+  try {
+    await listening(live);
+    const payloads = Array.from({ length: N + 3 }, (_, i) => Buffer.from(`live cli ${i} \x1b[31m`));
+    // more than N: -c stops the capture, the rest is not captured
+    for (const p of payloads) await send(sender, p, port);
+    const { code } = await live.exit;
+    assert.equal(code, 0, live.stderr());
+
+    const frames = lines(live.stdout()).map((l) => JSON.parse(l) as { frame: number; ts: number; src: string; dst: string; srcPort: number; dstPort: number; transport: string; length: number; linkType: number });
+    assert.equal(frames.length, N);
+    frames.forEach((f, i) => {
+      assert.equal(f.frame, i + 1);
+      assert.equal(f.linkType, 1);
+      assert.equal(f.src, '127.0.0.1');
+      assert.equal(f.dst, '127.0.0.1');
+      assert.equal(f.srcPort, senderPort);
+      assert.equal(f.dstPort, port);
+      assert.equal(f.transport, 'udp');
+      assert.equal(f.length, 14 + 20 + 8 + payloads[i].length);
+      if (i > 0) assert.ok(f.ts >= frames[i - 1].ts, 'timestamps do not go back');
+    });
+
+    const errLines = lines(live.stderr());
+    assert.match(errLines[0], /^keyscope live: capturing on 'lo' \(link type ETHERNET, 1\), filter 'udp dst port \d+'; Ctrl-C to stop$/);
+    assert.match(live.stderr(), new RegExp(`keyscope live: ${N} frames, \\d+ bytes in [0-9.]+ s .*capture loss estimate \\(TCP\\): 0 ACKed-but-unseen bytes, 0 gap bytes \\(0\\.00 %\\)`));
+    assert.match(live.stderr(), new RegExp(`wrote ${N} frames to `));
+
+    // the oracle: tshark on the -w file
+    const theirs = tsharkFields(out, ['frame.number', 'frame.time_epoch', 'frame.len', 'ip.src', 'udp.srcport', 'udp.dstport', 'udp.payload']);
+    assert.equal(theirs.length, N);
+    theirs.forEach(([num, epoch, len, src, sport, dport, payload], i) => {
+      assert.equal(Number(num), i + 1);
+      assert.equal(Number(len), frames[i].length);
+      assert.equal(src, '127.0.0.1');
+      assert.equal(Number(sport), senderPort);
+      assert.equal(Number(dport), port);
+      assert.equal(payload.replace(/:/g, ''), payloads[i].toString('hex'));
+      assert.ok(Math.abs(Number(epoch) - frames[i].ts) < 1e-6, `frame ${i + 1}: ${epoch} vs ${frames[i].ts}`);
+    });
+    // no temporary file left beside it
+    assert.deepEqual(fs.readdirSync(dir), ['out.pcap']);
+  } finally {
+    live.child.kill('SIGKILL');
+    receiver.close();
+    sender.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('live text output: one line per frame, as dissect prints it', async () => {
+  const receiver = await udpSocket();
+  const port = (receiver.address() as AddressInfo).port;
+  const sender = await udpSocket();
+  const live = startLive(['-i', 'lo', '-f', `udp dst port ${port}`, '-c', '2']);
+  try {
+    await listening(live);
+    await send(sender, Buffer.from('first'), port);
+    await send(sender, Buffer.from('second one'), port);
+    const { code } = await live.exit;
+    assert.equal(code, 0, live.stderr());
+    const got = lines(live.stdout());
+    assert.equal(got.length, 2);
+    assert.match(got[0], new RegExp(`^\\s+1\\s+0\\.000000\\s+127\\.0\\.0\\.1 → 127\\.0\\.0\\.1\\s+UDP 47 \\d+ → ${port} Len=5$`));
+    assert.match(got[1], new RegExp(`^\\s+2\\s+\\d+\\.\\d{6}\\s+127\\.0\\.0\\.1 → 127\\.0\\.0\\.1\\s+UDP 52 \\d+ → ${port} Len=10$`));
+  } finally {
+    live.child.kill('SIGKILL');
+    receiver.close();
+    sender.close();
+  }
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} mid-capture: exit 0, a summary, and a complete -w file`, async () => {
+    const dir = tmpDir();
+    const receiver = await udpSocket();
+    const port = (receiver.address() as AddressInfo).port;
+    const sender = await udpSocket();
+    const out = path.join(dir, 'stopped.pcap');
+    const live = startLive(['-i', 'any', '-f', `udp dst port ${port}`, '-w', out]);
+    try {
+      await listening(live);
+      for (let i = 0; i < 3; i++) await send(sender, Buffer.from(`before ${signal} ${i}`), port);
+      // The Dissector keeps its newest frame until the next one arrives (see the report), so two lines printed
+      // means the third frame has been captured.
+      await live.waitFor('three frames', () => lines(live.stdout()).length >= 2);
+      assert.equal(fs.existsSync(out), false, 'the file appears only when the capture ends');
+      live.child.kill(signal);
+      const { code, signal: died } = await live.exit;
+      assert.equal(died, null);
+      assert.equal(code, 0, live.stderr());
+      assert.equal(lines(live.stdout()).length, 3);
+      assert.match(live.stderr(), /keyscope live: 3 frames, \d+ bytes in [0-9.]+ s/);
+      assert.match(live.stderr(), /wrote 3 frames to /);
+      const theirs = tsharkFields(out, ['frame.number', 'sll.pkttype', 'udp.dstport', 'udp.payload']);
+      assert.equal(theirs.length, 3);
+      theirs.forEach(([, , dport, payload], i) => {
+        assert.equal(Number(dport), port);
+        assert.equal(Buffer.from(payload.replace(/:/g, ''), 'hex').toString(), `before ${signal} ${i}`);
+      });
+      const info = spawnSync('capinfos', ['-l', '-E', out], { encoding: 'utf8' });
+      if (info.status === 0) assert.match(info.stdout, /Linux cooked/i);
+      assert.deepEqual(fs.readdirSync(dir), ['stopped.pcap']);
+    } finally {
+      live.child.kill('SIGKILL');
+      receiver.close();
+      sender.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('--duration ends the capture cleanly with nothing captured', async () => {
+  const live = startLive(['-i', 'lo', '-f', 'udp dst port 9 and udp src port 9', '--duration', '0.3']);
+  const { code } = await live.exit;
+  assert.equal(code, 0, live.stderr());
+  assert.equal(live.stdout(), '');
+  assert.match(live.stderr(), /keyscope live: 0 frames, 0 bytes in/);
+});
+
+function runLive(args: string[], opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}) {
+  return spawnSync(process.execPath, [cliPath(), 'live', ...args], { encoding: 'utf8', timeout: GUARD_MS, ...opts });
+}
+
+test('an unknown interface: exit 2 and one clear line', () => {
+  const r = runLive(['-i', 'keyscope-nope0']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(lines(r.stderr).length, 1, r.stderr);
+  assert.match(r.stderr, /^keyscope live: no such interface: 'keyscope-nope0' \(interfaces: .*lo.*\)\n$/);
+});
+
+test('a bad capture filter: exit 2 and one clear line, the filter escaped', () => {
+  const r = runLive(['-i', 'lo', '-f', 'udp port']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(lines(r.stderr).length, 1, r.stderr);
+  assert.match(r.stderr, /^keyscope live: bad capture filter 'udp port': .*syntax error\n$/);
+  const esc = runLive(['-i', 'lo', '-f', 'udp port \x1b[2J\nx']);
+  assert.equal(esc.status, 2);
+  assert.equal(lines(esc.stderr).length, 1, esc.stderr);
+  assert.ok(!esc.stderr.includes('\x1b'), 'no raw ESC reaches the terminal');
+  assert.ok(esc.stderr.includes("'udp port \\x1b[2J\\x0ax'"), esc.stderr);
+});
+
+test('MIKEY replayed from a bundled capture: live --keys prints what dissect prints for the file', async () => {
+  const file = capturePath('mikey-mbms-kinds.pcap');
+  const keys = capturePath('mikey-mbms-kinds.keys');
+  const dissectLines = (extra: string[]) =>
+    lines(spawnSync(process.execPath, [cliPath(), 'dissect', '--keys', keys, ...extra, file], { encoding: 'utf8' }).stdout);
+  const expected = dissectLines([]);
+  const datagrams = dissectLines(['--json']).map((l) => JSON.parse(l) as { src: string; dst: string; dstPort: number });
+  const payloads = tsharkFields(file, ['udp.payload']).map(([hex]) => Buffer.from(hex.replace(/:/g, ''), 'hex'));
+  assert.equal(payloads.length, datagrams.length);
+  // one sender per source address, on a port of its own, so that other traffic on lo stays out of the filter
+  const senders = new Map<string, dgram.Socket>();
+  for (const d of datagrams) {
+    if (senders.has(d.src)) continue;
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => s.bind(0, d.src, resolve));
+    senders.set(d.src, s);
+  }
+  const ports = [...senders.values()].map((s) => (s.address() as AddressInfo).port);
+  const filter = `udp dst port 2269 and (${ports.map((p) => `src port ${p}`).join(' or ')})`;
+  const live = startLive(['-i', 'lo', '-f', filter, '--keys', keys, '-c', String(datagrams.length)]);
+  try {
+    await listening(live);
+    for (let i = 0; i < datagrams.length; i++) {
+      const d = datagrams[i];
+      const s = senders.get(d.src) as dgram.Socket;
+      await new Promise<void>((resolve, reject) => s.send(payloads[i], d.dstPort, d.dst, (err) => (err ? reject(err) : resolve())));
+    }
+    const { code } = await live.exit;
+    assert.equal(code, 0, live.stderr());
+    const got = lines(live.stdout());
+    assert.equal(got.length, expected.length);
+    // everything but the time column (and the frame length, the same here) agrees
+    const strip = (l: string) => l.replace(/^(\s+\d+)\s+\d+\.\d{6}/, '$1');
+    assert.deepEqual(got.map(strip), expected.map(strip));
+    assert.ok(got.some((l) => l.includes('MSK delivery') && l.includes('[verified]')));
+  } finally {
+    live.child.kill('SIGKILL');
+    for (const s of senders.values()) s.close();
+  }
+});
+
+test('no permission to capture: exit 2 and one clear line', { skip: process.getuid?.() !== 0 && 'needs root to start an unprivileged child' }, () => {
+  const r = runLive(['-i', 'lo'], { uid: 65534, gid: 65534 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(lines(r.stderr).length, 1, r.stderr);
+  assert.match(r.stderr, /^keyscope live: no permission to capture on 'lo' \(.*Operation not permitted\): run as root or give node CAP_NET_RAW and CAP_NET_ADMIN\n$/);
+});
+
+test('-w into a missing folder: exit 2, nothing captured, nothing written', () => {
+  const dir = tmpDir();
+  try {
+    const r = runLive(['-i', 'lo', '-f', 'udp port 9', '-w', path.join(dir, 'missing', 'x.pcap')]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^keyscope live: cannot write .*x\.pcap: no such directory\n$/);
+    assert.deepEqual(fs.readdirSync(dir), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`without the cap module (${CAP_MODULE_ENV} pointing nowhere): how to enable live capture, exit 2; offline dissect unaffected`, () => {
+  const env = { ...process.env, [CAP_MODULE_ENV]: path.join(os.tmpdir(), 'keyscope-no-such-cap-module') };
+  const r = runLive(['-i', 'lo'], { env });
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^keyscope live: the cap module is not installed: live capture needs the optional `cap` module/);
+  assert.match(r.stderr, /apt-get install libpcap-dev/);
+  assert.match(r.stderr, /npm rebuild cap/);
+  assert.match(r.stderr, /npm install --include=optional/);
+  assert.match(r.stderr, /tcpdump -U -w - -i IFACE \[filter\] \| keyscope dissect -/);
+
+  const d = spawnSync(process.execPath, [cliPath(), 'dissect', '-c', '2', capturePath('mikey-mbms-kinds.pcap')], { encoding: 'utf8', env });
+  assert.equal(d.status, 0, d.stderr);
+  assert.equal(lines(d.stdout).length, 2);
+});
+
+test('usage errors: no interface, a snaplen over 65535', () => {
+  assert.equal(runLive([]).status, 64);
+  assert.equal(runLive(['-i', 'lo', '-s', '70000']).status, 64);
+});
