@@ -229,6 +229,7 @@ export class SimBmsc {
     const bytes = buildMskDelivery({
       keyDomainId: this.keyDomainId, keyGroup: msk.keyGroup, keyNumber: msk.keyNumber, muk: ue.nafKey, rand: msk.rand, counter, csbId,
       idi: this.scenario.bmsc.fqdn, idr: ue.btid, msk: msk.key, interval: { seqL: msk.seqL, seqU: msk.seqU }, v: opts.v,
+      ...(this.isStreaming(msk.keyGroup) ? { srtp: this.srtpSession(msk.keyGroup) } : {}),
     });
     if (opts.v) {
       const keys = deriveMessageKeys(ue.nafKey, csbId, msk.rand, 1, 1);
@@ -256,6 +257,23 @@ export class SimBmsc {
   }
 
   // --- pushes, triggers, MTKs ----------------------------------------------------------------------------------
+
+  private isStreaming(keyGroup: number): boolean {
+    return this.scenario.services.some((s) => s.keyGroup === keyGroup && s.streaming);
+  }
+
+  /** The SRTP crypto session of a streaming key group: AES-CM-128, HMAC-SHA-1-80, 112-bit salt, key derivation rate 0. */
+  private srtpSession(keyGroup: number): NonNullable<Parameters<typeof buildMskDelivery>[0]['srtp']> {
+    const b = (...v: number[]) => Buffer.from(v);
+    return {
+      ssrc: this.stream.child(`ssrc/${keyGroup}`).uint32(), roc: 0, policyNo: 0,
+      params: [
+        { paramType: 0, value: b(1) }, { paramType: 1, value: b(16) }, { paramType: 2, value: b(1) }, { paramType: 3, value: b(20) },
+        { paramType: 4, value: b(14) }, { paramType: 5, value: b(0) }, { paramType: 6, value: b(0) }, { paramType: 7, value: b(1) },
+        { paramType: 10, value: b(1) }, { paramType: 11, value: b(10) },
+      ],
+    };
+  }
 
   /** UEs the BM-SC pushes a key group to: registered to a service of that group and not refused. */
   pushTargets(keyGroup: number): SimUeIdentity[] {
@@ -323,14 +341,16 @@ export class SimBmsc {
     const kid = { keyDomainId: this.keyDomainId, keyGroup, keyNumber: msk.keyNumber, mtkId: msk.mtkId };
     const ts = Buffer.alloc(4);
     ts.writeUInt32BE(msk.mtkCounter, 0);
-    // download-style MTK (TGK, KV null); built here rather than with buildMtkDelivery so the V flag can be faulted
+    // TEK+SALT for streaming, TGK for download, KV null; built here rather than with buildMtkDelivery so the V flag
+    // can be faulted
+    const key = this.isStreaming(keyGroup) ? { keyType: 3, kv: 0, key: s.bytes(16), salt: s.bytes(14) } : { keyType: 0, kv: 0, key: s.bytes(16) };
     const bytes = encodeMikey(
       {
         header: { dataType: 0, v: vSet, prf: 0, csbId: s.uint32(), csCount: 0, csIdMapType: 1 },
         payloads: [
           { type: 5, tsType: 2, value: ts },
           { type: 21, extType: 3, data: encodeKeyIdExtension(kid) },
-          { type: 1, encrAlg: 1, macAlg: 1, keys: [{ keyType: 0, kv: 0, key: s.bytes(16) }] },
+          { type: 1, encrAlg: 1, macAlg: 1, keys: [key] },
         ],
       },
       { psk: msk.key, rand: msk.rand },

@@ -61,6 +61,8 @@ export interface UeGroupSpec {
 export interface ServiceSpec {
   id: string;
   keyGroup: number;
+  /** Streaming: MSK messages with an SRTP crypto session and policy, MTKs as TEK+SALT; download: Empty map, TGK. */
+  streaming: boolean;
 }
 
 export interface ScenarioTiming {
@@ -167,7 +169,11 @@ export function normaliseScenario(raw: unknown, fallbackName = 'scenario'): Scen
   if (!Array.isArray(servicesRaw) || servicesRaw.length === 0 || servicesRaw.length > 8) throw new ScenarioError('services must be a list of 1..8 {id, keyGroup}');
   const services = servicesRaw.map((s, i) => {
     const o = obj(s, `services[${i}]`);
-    return { id: str(o.id, `services[${i}].id`, `urn:3gpp:mbms:keyscope:service:${i}`), keyGroup: num(o.keyGroup, `services[${i}].keyGroup`, 0x0101 * (i + 1), 1, 0xfffe) };
+    return {
+      id: str(o.id, `services[${i}].id`, `urn:3gpp:mbms:keyscope:service:${i}`),
+      keyGroup: num(o.keyGroup, `services[${i}].keyGroup`, 0x0101 * (i + 1), 1, 0xfffe),
+      streaming: o.streaming === undefined ? false : Boolean(o.streaming),
+    };
   });
   const uesRaw = r.ues ?? [{ count: 2 }];
   if (!Array.isArray(uesRaw) || uesRaw.length === 0) throw new ScenarioError('ues must be a non-empty list of UE groups');

@@ -56,6 +56,10 @@ test('sim-clean: every procedure present, everything verifies, nothing wrong on 
   }
   const mtks = view.items.filter(isMikey).filter((m) => m.analysis.mbms?.kind === 'mtk-delivery');
   assert.ok(mtks.length >= 4 && mtks.every((m) => m.dst === expected.mtkGroupAddress && m.analysis.verified === true));
+  // the streaming key group: SRTP-ID map and SP in its MSK messages, TEK+SALT in its MTKs; the download one: TGK
+  const streamingMsk = view.items.filter(isMikey).filter((m) => m.analysis.mbms?.kind === 'msk-delivery' && m.analysis.mbms.keyGroup === 0x0202);
+  assert.ok(streamingMsk.length >= 3 && streamingMsk.every((m) => m.analysis.message?.header.csIdMapType === 0 && m.analysis.message.payloads.some((p) => p.type === 10)));
+  for (const m of mtks) assert.equal(m.analysis.keys?.[0]?.keyType, m.analysis.mbms?.keyGroup === 0x0202 ? 3 : 0, `frame ${m.frame}`);
   assert.ok(view.frames < 400, `small capture (${view.frames} frames)`);
 });
 
