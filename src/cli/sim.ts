@@ -6,6 +6,7 @@ import { simulate } from '../sim/record';
 import { CaptureError } from '../sim/capture';
 import type { SimEvent } from '../sim/common';
 import type { SimRunResult } from '../sim/run';
+import { escapeText } from '../common/escape';
 
 export interface SimCliOptions {
   seed?: number;
@@ -80,8 +81,9 @@ export function loadScenario(ues: number, pushRate: number, durationSeconds: num
   });
 }
 
+/** One event for people; details may quote what a peer sent (a realm, an IDr), so they are escaped. */
 function eventLine(e: SimEvent): string {
-  return `${(e.t / 1000).toFixed(3).padStart(8)}  ${e.actor.padEnd(5)} ${(e.ue ?? '').padEnd(15)} ${e.kind}${e.detail ? `  ${e.detail}` : ''}`;
+  return `${(e.t / 1000).toFixed(3).padStart(8)}  ${e.actor.padEnd(5)} ${(e.ue ?? '').padEnd(15)} ${e.kind}${e.detail ? `  ${escapeText(e.detail, 300)}` : ''}`;
 }
 
 function summaryLines(r: SimRunResult): string[] {
