@@ -214,6 +214,8 @@ export class DashboardModel implements CorrelatorSink {
   private insertWorst(t: KeyDeliveryTransaction): void {
     if (t.verdict === 'ok' || this.maxWorst <= 0) return;
     const w = this.worst;
+    // the common case on a bad capture: no worse than the last kept one, so nothing to do
+    if (w.length >= this.maxWorst && compareWorst(t, w[w.length - 1]) >= 0) return;
     let i = w.length;
     while (i > 0 && compareWorst(t, w[i - 1]) < 0) i--;
     if (i >= this.maxWorst) return;

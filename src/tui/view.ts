@@ -315,7 +315,7 @@ export class DashboardView {
   private fillGroups(st: AnalysisStats): void {
     const p = this.groups;
     const w = Math.max(10, (p.list.width as number) - 1);
-    const fixed = { kind: 6, tx: 5, bad: 7, ack: 9, rate: 7 };
+    const fixed = { kind: 6, tx: 7, bad: 7, ack: 13, rate: 7 };
     const nameW = Math.max(4, w - Object.values(fixed).reduce((a, b) => a + b, 0) - 6);
     p.header.setContent([fit('', fixed.kind), fit('name', nameW), fit('tx', fixed.tx, 'right'), fit('failed', fixed.bad, 'right'), fit('ACKed', fixed.ack, 'right'), fit('rate', fixed.rate, 'right')].join(' '));
     const items: string[] = [];
