@@ -424,16 +424,22 @@ export class SimBmsc {
     for await (const c of req as AsyncIterable<Buffer>) {
       size += c.length;
       if (size > MAX_BODY) {
-        this.reply(res, 413, {}, Buffer.alloc(0));
+        void this.reply(res, 413, {}, Buffer.alloc(0));
         return;
       }
       chunks.push(c);
     }
     const body = Buffer.concat(chunks);
-    const url = new URL(req.url ?? '/', 'http://bmsc');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://bmsc');
+    } catch {
+      void this.reply(res, 400, {}, Buffer.alloc(0));
+      return;
+    }
     const requestType = url.searchParams.get('requesttype') ?? '';
     if (req.method !== 'POST' || url.pathname !== KEYMANAGEMENT_PATH) {
-      this.reply(res, req.method !== 'POST' ? 405 : 404, {}, Buffer.alloc(0));
+      void this.reply(res, req.method !== 'POST' ? 405 : 404, {}, Buffer.alloc(0));
       return;
     }
     const authHeader = req.headers.authorization;
