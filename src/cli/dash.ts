@@ -18,9 +18,6 @@ export interface DashCliOptions extends CorrelationCliOptions {
   keep?: number;
 }
 
-/** ACK-rate buckets of the dashboard when --bucket is not given: fine enough for short captures (the chart merges). */
-export const DASH_DEFAULT_BUCKET_SECONDS = 1;
-
 function parseSpeed(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n > 1e6) throw new InvalidArgumentError('a positive number (1 = real time)');
@@ -63,8 +60,8 @@ export async function runDash(source: string | undefined, opts: DashCliOptions):
     process.stderr.write('keyscope dash: standard output is not a terminal (for a report, use keyscope analyze)\n');
     return 64;
   }
+  // without --bucket the dashboard picks its own ACK-rate buckets (1 s): only the chart's resolution differs
   const correlator = correlatorOptions(opts);
-  correlator.bucketSeconds ??= DASH_DEFAULT_BUCKET_SECONDS;
   const speed = opts.speed ?? (opts.replay ? 1 : undefined);
   const dashSource: DashboardSource = { kind: 'capture', input: source };
   if (speed !== undefined) dashSource.replay = { speed };

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as tty from 'node:tty';
 import * as blessed from 'blessed';
 import type { LiveCaptureStats } from '../capture/live';
-import { estimateCaptureLoss } from '../capture/live-stats';
+import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { readCapture } from '../capture/reader';
 import type { CaptureFrame, CaptureSummary, FrameHandler } from '../capture/types';
 import { escapeText } from '../common/escape';
@@ -62,7 +62,12 @@ export interface DashboardResult {
   summary?: CaptureSummary;
   /** The input ended (file read completely, live capture stopped) before the user quit. */
   ended: boolean;
+  /** TCP reassembly counters of the dashboard's pipeline: the capture-loss estimate (e.g. for `liveSummary`). */
+  tcp: TcpLossInputs;
 }
+
+/** ACK-rate bucket width (seconds) when the caller sets none: fine enough for short captures; the chart merges. */
+export const DASHBOARD_BUCKET_SECONDS = 1;
 
 const STATS_INTERVAL_MS = 1000;
 
@@ -99,7 +104,9 @@ export class Dashboard {
     options: DashboardOptions = {},
   ) {
     this.model = new DashboardModel(options.model);
-    this.analyzer = new Analyzer(this.model, options.analyzer);
+    const correlator = { ...options.analyzer?.correlator };
+    correlator.bucketSeconds ??= DASHBOARD_BUCKET_SECONDS;
+    this.analyzer = new Analyzer(this.model, { ...options.analyzer, correlator });
     this.refreshMs = options.refreshMs ?? 250;
     this.handleSignals = options.handleSignals ?? true;
     this.state = source.kind === 'live' ? 'capturing' : source.replay ? 'replaying' : 'reading';
@@ -178,7 +185,9 @@ export class Dashboard {
     this.view.destroy();
     this.ownInput?.destroy();
     const finish = () => {
-      const r: DashboardResult = { stats: this.analyzer.stats(), ended: this.ended };
+      const t = this.analyzer.dissector.tcpStats;
+      const tcp = { bytesDelivered: t.bytesDelivered, gapBytes: t.gapBytes, ackedUnseenBytes: t.ackedUnseenBytes };
+      const r: DashboardResult = { stats: this.analyzer.stats(), ended: this.ended, tcp };
       if (this.summary) r.summary = this.summary;
       this.resolveDone(r);
     };
