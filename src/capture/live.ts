@@ -169,10 +169,22 @@ const parkedHandles: CapHandle[] = [];
 const parkedBuffers: Buffer[] = [];
 
 /**
+ * What a consumer of frames that arrive over time needs (a dashboard drives a live capture, or a replayed file,
+ * through this): subscribe, stop, and learn when it ended.
+ */
+export interface FrameSource {
+  onFrame(handler: FrameHandler): () => void;
+  stop(): void;
+  readonly stopped: boolean;
+  /** Resolves when the source ends (stopped, or the end of a file); rejects when a handler threw. */
+  readonly done: Promise<void>;
+}
+
+/**
  * An open live capture. Frames go to the handlers added with `onFrame`, synchronously, in arrival order;
  * `frame.data` is a copy the handler may keep. A handler that throws stops the capture and rejects `done`.
  */
-export class LiveCapture {
+export class LiveCapture implements FrameSource {
   readonly device: string;
   readonly filter: string;
   readonly linkType: number;
@@ -436,6 +448,19 @@ function firstLine(s: string): string {
 /** Interface names and filters are user input, shown back in messages: quoted, control characters escaped. */
 function quote(s: string): string {
   return `'${escapeText(s, 200)}'`;
+}
+
+/** Interfaces libpcap can capture on (name, description, addresses); throws LiveCaptureError when cap is missing. */
+export function listLiveInterfaces(capModule?: CapModule): CapDevice[] {
+  const loaded = capModule ?? loadCap();
+  if (loaded instanceof LiveCaptureError) throw loaded;
+  const list = loaded.Cap.deviceList ?? loaded.deviceList;
+  if (!list) return [];
+  try {
+    return list();
+  } catch (err) {
+    throw new LiveCaptureError('failed', `cannot list interfaces: ${firstLine(err instanceof Error ? err.message : String(err))}`);
+  }
 }
 
 /** How many captures are open (for tests and diagnostics). */

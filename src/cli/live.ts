@@ -4,7 +4,7 @@
  * capture stops, held frames are flushed, the -w file is committed and a summary goes to standard error.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { LiveCaptureError, openLiveCapture, type LiveCapture, type LiveCaptureStats } from '../capture/live';
+import { LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCapture, type LiveCaptureStats } from '../capture/live';
 import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { PcapWriter } from '../capture/pcap-writer';
 import type { CaptureFrame } from '../capture/types';
@@ -20,7 +20,8 @@ import type { CommandRegistrar } from './main';
 import { parsePortList, parsePositiveInt, parseSeconds } from './options';
 
 export interface LiveCliOptions {
-  interface: string;
+  interface?: string;
+  listInterfaces?: boolean;
   filter?: string;
   write?: string;
   json?: boolean;
@@ -37,7 +38,8 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
   program
     .command('live')
     .description('capture from a network interface (needs the optional cap module and libpcap) and dissect frames as they arrive')
-    .requiredOption('-i, --interface <iface>', 'interface to capture on (any: all interfaces, Linux cooked)')
+    .option('-i, --interface <iface>', 'interface to capture on (any: all interfaces, Linux cooked)')
+    .option('-D, --list-interfaces', 'list the interfaces live capture can use, and exit')
     .option('-f, --filter <bpf>', 'capture filter, tcpdump syntax (e.g. "udp port 2269 or tcp port 80")')
     .option('-w, --write <file>', 'also save what was captured to this pcap file (written on a clean end)')
     .option('--json', 'NDJSON: one object per frame')
@@ -60,6 +62,11 @@ function parseSnaplen(value: string): number {
 }
 
 export async function runLive(opts: LiveCliOptions): Promise<number> {
+  if (opts.listInterfaces) return listInterfaces();
+  if (!opts.interface) {
+    process.stderr.write('keyscope live: no interface given (-i IFACE; -D lists them)\n');
+    return 64;
+  }
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
 
@@ -172,6 +179,27 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     }
     process.stderr.write(`keyscope live: wrote ${writer.frames} frames to ${escapeText(opts.write ?? '')}\n`);
   }
+  return 0;
+}
+
+function listInterfaces(): number {
+  let devices;
+  try {
+    devices = listLiveInterfaces();
+  } catch (err) {
+    if (err instanceof LiveCaptureError) {
+      process.stderr.write(`keyscope live: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const out = new LineOutput(1);
+  devices.forEach((d, i) => {
+    const addrs = (d.addresses ?? []).map((a) => a.addr).filter((a): a is string => typeof a === 'string');
+    const extra = [d.description, addrs.join(', '), d.flags === 'PCAP_IF_LOOPBACK' ? 'loopback' : undefined].filter((x) => x);
+    out.line(`${i + 1}.${escapeText(d.name)}${extra.length > 0 ? ` [${escapeText(extra.join('; '))}]` : ''}`);
+  });
+  out.flush();
   return 0;
 }
 

@@ -334,3 +334,18 @@ test('usage errors: no interface, a snaplen over 65535', () => {
   assert.equal(runLive([]).status, 64);
   assert.equal(runLive(['-i', 'lo', '-s', '70000']).status, 64);
 });
+
+test('-D lists the interfaces tcpdump -D lists', () => {
+  const r = runLive(['-D']);
+  assert.equal(r.status, 0, r.stderr);
+  const ours = lines(r.stdout).map((l) => /^\d+\.(\S+)/.exec(l)?.[1]);
+  assert.ok(ours.includes('lo') && ours.includes('any'), r.stdout);
+  assert.match(r.stdout, /^\d+\.lo \[127\.0\.0\.1, ::1; loopback\]$/m);
+  const tcpdump = spawnSync('tcpdump', ['-D'], { encoding: 'utf8' });
+  assert.equal(tcpdump.status, 0, tcpdump.stderr);
+  const theirs = lines(tcpdump.stdout).map((l) => /^\d+\.(\S+)/.exec(l)?.[1]);
+  assert.deepEqual([...ours].sort(), [...theirs].sort());
+  const missing = runLive(['-D'], { env: { ...process.env, [CAP_MODULE_ENV]: path.join(os.tmpdir(), 'keyscope-no-such-cap-module') } });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /npm rebuild cap/);
+});
