@@ -98,6 +98,9 @@ export class Dashboard {
   private readonly signalHandler = () => this.quit();
   private readonly ownInput: tty.ReadStream | undefined;
   private readonly handleSignals: boolean;
+  /** Fraction of a capture file read so far, when known. */
+  private progress: (() => number) | undefined;
+  private ownStream: fs.ReadStream | undefined;
 
   constructor(
     private readonly source: DashboardSource,
@@ -162,9 +165,26 @@ export class Dashboard {
       );
       this.replay.start();
     } else {
-      readCapture(src.input, feed, { signal: this.abort.signal }).then(
-        (s) => this.inputFinished(s),
-        (err) => this.inputFailed(err),
+      let input: string | NodeJS.ReadableStream = src.input;
+      if (typeof input === 'string' && input !== '-') {
+        // our own stream, so the header can tell how far a long file has been read
+        const size = fileSize(input);
+        if (size !== undefined && size > 0) {
+          const stream = fs.createReadStream(input, { highWaterMark: 1 << 20 });
+          this.progress = () => Math.min(1, stream.bytesRead / size);
+          this.ownStream = stream;
+          input = stream;
+        }
+      }
+      readCapture(input, feed, { signal: this.abort.signal }).then(
+        (s) => {
+          this.ownStream?.destroy();
+          this.inputFinished(s);
+        },
+        (err) => {
+          this.ownStream?.destroy();
+          this.inputFailed(err);
+        },
       );
     }
     return this;
@@ -237,6 +257,7 @@ export class Dashboard {
       this.lastVersion = this.model.version;
       this.lastFrames = frames;
     }
+    if (!this.ended && this.progress && this.state.startsWith('reading')) this.state = `reading ${(100 * this.progress()).toFixed(0)} %`;
     const snap = this.makeSnapshot(this.lastStats);
     const key = `${this.lastStatsAt}|${snap.state}|${snap.rate.toFixed(1)}|${snap.loss.lostBytes}|${snap.loss.gapBytes}`;
     if (!force && key === this.lastKey) return;
@@ -267,6 +288,15 @@ export class Dashboard {
 export async function runDashboard(source: DashboardSource, options: DashboardOptions = {}): Promise<DashboardResult> {
   const d = new Dashboard(source, options).start();
   return d.done;
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    const st = fs.statSync(path);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Keyboard input when standard input is busy with the capture: the controlling terminal itself. */
