@@ -105,15 +105,44 @@ function sequences(r: SimRunResult): Record<string, string[]> {
   return out;
 }
 
-test('the seed makes two runs identical: identities, keys and every entity\'s message sequence', async () => {
-  const a = await runScenario(smallScenario('127.96.0.0/16', 18296, 11));
-  const b = await runScenario(smallScenario('127.96.0.0/16', 18296, 11));
-  assert.equal(a.keyFile, b.keyFile);
-  assert.deepEqual(a.expected, b.expected);
-  assert.deepEqual(sequences(a), sequences(b));
-  assert.deepEqual(a.ues.map((u) => u.msks), b.ues.map((u) => u.msks));
-  const c = await runScenario(smallScenario('127.96.0.0/16', 18296, 12));
-  assert.notEqual(c.keyFile, a.keyFile);
+/** Per UE (and for the group address), the bytes of every MIKEY message and every HTTP message, in order. */
+function wireSequences(v: Awaited<ReturnType<typeof viewCapture>>, bmsc: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const i of v.items) {
+    const peer = i.src === bmsc ? i.dst : i.src;
+    if (i.kind === 'mikey') (out[peer] ??= []).push(`mikey ${i.carrier} ${i.src}>${i.dst} ${i.analysis.message?.raw.toString('hex')}`);
+    else {
+      const m = i.message;
+      const headers = m.headers.map((h) => `${h.name}: ${h.value}`).join('|');
+      (out[peer] ??= []).push(`http ${m.method ?? m.status} ${m.uri ?? ''} ${headers} ${m.body.toString('hex')}`);
+    }
+  }
+  return out;
+}
+
+test('the seed makes two runs identical: identities, keys and every message on the wire, byte for byte', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'keyscope-sim-seed-'));
+  try {
+    const runs: { r: SimRunResult; wire: Record<string, string[]> }[] = [];
+    for (const name of ['a', 'b']) {
+      const sc = smallScenario('127.96.0.0/16', 18296, 11);
+      const pcap = path.join(dir, `${name}.pcap`);
+      const keys = path.join(dir, `${name}.keys`);
+      const r = await simulate(sc, { capture: pcap, keysOut: keys });
+      runs.push({ r, wire: wireSequences(await viewCapture(pcap, keys), scenarioAddresses(sc).bmsc) });
+    }
+    const [a, b] = runs;
+    assert.equal(a.r.keyFile, b.r.keyFile);
+    assert.deepEqual(a.r.expected, b.r.expected);
+    assert.deepEqual(sequences(a.r), sequences(b.r));
+    assert.deepEqual(a.r.ues.map((u) => u.msks), b.r.ues.map((u) => u.msks));
+    assert.ok(Object.keys(a.wire).length >= 8);
+    assert.deepEqual(a.wire, b.wire);
+    const c = await runScenario(smallScenario('127.96.0.0/16', 18296, 12));
+    assert.notEqual(c.keyFile, a.r.keyFile);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   // every socket was closed: the addresses and ports are free again
   const srv = net.createServer();
   await new Promise<void>((res, rej) => {
