@@ -181,34 +181,22 @@ export class DashboardModel implements CorrelatorSink {
     this.anomaliesBySeverity[s] = (this.anomaliesBySeverity[s] ?? 0) + 1;
   }
 
+  /** What is kept now, as a fixed set of records the view can show (and hold on to while paused). */
+  kept(): KeptRecords {
+    return new KeptRecords(this.newest.toArray(), this.worst.slice(), this.diagnostics.toArray(), this.diagnostics.total, new Map(this.byBmsc), new Map(this.byKeyGroup));
+  }
+
   /** Transactions in display order, filtered. */
   transactions(order: TransactionOrder, filter = ''): KeyDeliveryTransaction[] {
-    const list = order === 'worst' ? this.worst : this.newest.toArray().sort((a, b) => compareTime(b.start, a.start) || b.id.localeCompare(a.id, 'en', { numeric: true }));
-    return filter.trim() === '' ? list.slice() : list.filter((t) => transactionMatches(t, filter));
+    return this.kept().transactions(order, filter);
   }
 
-  /** Diagnostics newest first, filtered (a diagnostic matches through its UE, its transaction or its message). */
   diagnosticList(filter = ''): Diagnostic[] {
-    const list = this.diagnostics.toArray().reverse();
-    const q = filter.trim().toLowerCase();
-    if (q === '') return list;
-    return list.filter((d) => {
-      if (d.ue?.toLowerCase().includes(q) || d.message.toLowerCase().includes(q)) return true;
-      const t = d.transaction !== undefined ? this.findTransaction(d.transaction) : undefined;
-      return t !== undefined && transactionMatches(t, q);
-    });
+    return this.kept().diagnosticList(filter);
   }
 
-  /** A kept transaction by id (the newest ring, then the worst list). */
   findTransaction(id: string): KeyDeliveryTransaction | undefined {
-    const n = this.newest.toArray();
-    for (let i = n.length - 1; i >= 0; i--) if (n[i].id === id) return n[i];
-    return this.worst.find((t) => t.id === id);
-  }
-
-  /** Kept diagnostics of one transaction, oldest first. */
-  diagnosticsOf(id: string): Diagnostic[] {
-    return this.diagnostics.toArray().filter((d) => d.transaction === id);
+    return this.kept().findTransaction(id);
   }
 
   private insertWorst(t: KeyDeliveryTransaction): void {
@@ -236,6 +224,51 @@ export class DashboardModel implements CorrelatorSink {
     row.transactions++;
     if (t.verdict === 'failed') row.failed++;
     else if (t.verdict === 'degraded') row.degraded++;
+  }
+}
+
+/** The kept records at one moment (references to the immutable records, so taking one is cheap). */
+export class KeptRecords {
+  constructor(
+    /** Oldest first. */
+    readonly newest: readonly KeyDeliveryTransaction[],
+    /** Worst first. */
+    readonly worst: readonly KeyDeliveryTransaction[],
+    /** Oldest first. */
+    readonly diagnostics: readonly Diagnostic[],
+    /** Diagnostics ever received. */
+    readonly diagnosticsSeen: number,
+    readonly byBmsc: ReadonlyMap<string, GroupTally>,
+    readonly byKeyGroup: ReadonlyMap<string, GroupTally>,
+  ) {}
+
+  /** Transactions in display order (newest by start time, or worst first), filtered. */
+  transactions(order: TransactionOrder, filter = ''): KeyDeliveryTransaction[] {
+    const list = order === 'worst' ? this.worst.slice() : [...this.newest].sort((a, b) => compareTime(b.start, a.start) || b.id.localeCompare(a.id, 'en', { numeric: true }));
+    return filter.trim() === '' ? list : list.filter((t) => transactionMatches(t, filter));
+  }
+
+  /** Diagnostics newest first, filtered (a diagnostic matches through its UE, its transaction or its message). */
+  diagnosticList(filter = ''): Diagnostic[] {
+    const list = [...this.diagnostics].reverse();
+    const q = filter.trim().toLowerCase();
+    if (q === '') return list;
+    return list.filter((d) => {
+      if (d.ue?.toLowerCase().includes(q) || d.message.toLowerCase().includes(q)) return true;
+      const t = d.transaction !== undefined ? this.findTransaction(d.transaction) : undefined;
+      return t !== undefined && transactionMatches(t, q);
+    });
+  }
+
+  /** A kept transaction by id (the newest, then the worst). */
+  findTransaction(id: string): KeyDeliveryTransaction | undefined {
+    for (let i = this.newest.length - 1; i >= 0; i--) if (this.newest[i].id === id) return this.newest[i];
+    return this.worst.find((t) => t.id === id);
+  }
+
+  /** Kept diagnostics of one transaction, oldest first. */
+  diagnosticsOf(id: string): Diagnostic[] {
+    return this.diagnostics.filter((d) => d.transaction === id);
   }
 }
 

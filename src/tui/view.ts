@@ -11,7 +11,7 @@ import * as blessed from 'blessed';
 import type { Severity } from '../common/problem';
 import { diffSeconds } from '../common/time';
 import type { AnalysisStats, Diagnostic, KeyDeliveryTransaction } from '../correlate/types';
-import { ackPoints, latencyRows, type DashboardModel, type TransactionOrder } from './model';
+import { ackPoints, latencyRows, type DashboardModel, type KeptRecords, type TransactionOrder } from './model';
 import { cell, clockSeconds, clockTime, dateTime, fit, fmtBytes, fmtCounts, fmtDuration, fmtPercent, safeText } from './text';
 
 /** The capture state the header shows, gathered by the controller. */
@@ -95,7 +95,11 @@ export class DashboardView {
   private focusIndex = 0;
   private shownTx: KeyDeliveryTransaction[] = [];
   private shownDiag: Diagnostic[] = [];
+  /** The figures shown (held while paused) and the newest ones received. */
   private snapshot: DashboardSnapshot | undefined;
+  private latest: DashboardSnapshot | undefined;
+  /** The records shown: taken fresh on every update, held while paused. */
+  private records: KeptRecords;
   private lastChart = '';
   private readonly maxChartPoints: number;
   private readonly maxGroupRows: number;
@@ -108,6 +112,7 @@ export class DashboardView {
     options: DashboardViewOptions = {},
   ) {
     this.screen = screen;
+    this.records = model.kept();
     this.maxChartPoints = options.maxChartPoints ?? 60;
     this.maxGroupRows = options.maxGroupRows ?? 500;
     this.header = blessed.box({ parent: screen, top: 0, left: 0, height: 3, tags: false, style: { fg: 'white', bg: 'blue' } });
@@ -199,10 +204,13 @@ export class DashboardView {
     p.list.height = Math.max(1, height - 3);
   }
 
-  /** Redraw from the model and a new snapshot (kept while paused: the screen stays as it was). */
+  /** New figures from the controller: shown at once, or kept for later while paused (the screen stays as it was). */
   setSnapshot(s: DashboardSnapshot): void {
+    this.latest = s;
+    if (this.paused) return;
     this.snapshot = s;
-    if (!this.paused) this.update();
+    this.records = this.model.kept();
+    this.update();
   }
 
   /** Fill every widget and render. */
@@ -290,7 +298,7 @@ export class DashboardView {
     // on the first row the table follows the newest (or worst) transaction; elsewhere the selection stays on its row
     const at = selectedIndex(p.list);
     const previous = at > 0 ? this.shownTx[at]?.id : undefined;
-    this.shownTx = this.model.transactions(this.order, this.filter);
+    this.shownTx = this.records.transactions(this.order, this.filter);
     const items = this.shownTx.map((t) => {
       const ack = t.ackRequested ? (t.acked ? 'yes' : 'NO') : '-';
       const proc = `${t.procedure}${t.variant ? ` ${t.variant}` : ''}`;
@@ -306,7 +314,7 @@ export class DashboardView {
       ].join(' ');
     });
     const order = this.order === 'newest' ? 'newest first' : 'worst first';
-    const kept = this.order === 'newest' ? this.model.newest.length : this.model.worst.length;
+    const kept = this.order === 'newest' ? this.records.newest.length : this.records.worst.length;
     const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
     p.box.setLabel(` Transactions (${order}${filt}: ${this.shownTx.length} of ${kept} kept) `);
     setItemsKeepingSelection(p.list, items, previous === undefined ? 0 : this.shownTx.findIndex((t) => t.id === previous));
@@ -319,7 +327,7 @@ export class DashboardView {
     const nameW = Math.max(4, w - Object.values(fixed).reduce((a, b) => a + b, 0) - 6);
     p.header.setContent([fit('', fixed.kind), fit('name', nameW), fit('tx', fixed.tx, 'right'), fit('failed', fixed.bad, 'right'), fit('ACKed', fixed.ack, 'right'), fit('rate', fixed.rate, 'right')].join(' '));
     const items: string[] = [];
-    const add = (kind: string, names: Set<string>, tallies: Map<string, { transactions: number; failed: number }>, acks: AnalysisStats['ackByBmsc']) => {
+    const add = (kind: string, names: Set<string>, tallies: ReadonlyMap<string, { transactions: number; failed: number }>, acks: AnalysisStats['ackByBmsc']) => {
       for (const name of [...names].sort()) {
         if (items.length >= this.maxGroupRows) return;
         const t = tallies.get(name);
@@ -338,8 +346,8 @@ export class DashboardView {
         );
       }
     };
-    add('BM-SC', new Set([...this.model.byBmsc.keys(), ...Object.keys(st.ackByBmsc)]), this.model.byBmsc, st.ackByBmsc);
-    add('group', new Set([...this.model.byKeyGroup.keys(), ...Object.keys(st.ackByKeyGroup)]), this.model.byKeyGroup, st.ackByKeyGroup);
+    add('BM-SC', new Set([...this.records.byBmsc.keys(), ...Object.keys(st.ackByBmsc)]), this.records.byBmsc, st.ackByBmsc);
+    add('group', new Set([...this.records.byKeyGroup.keys(), ...Object.keys(st.ackByKeyGroup)]), this.records.byKeyGroup, st.ackByKeyGroup);
     setItemsKeepingSelection(p.list, items, -1);
   }
 
@@ -351,7 +359,7 @@ export class DashboardView {
     p.header.setContent([fit('time (UTC)', fixed.time), fit('severity', fixed.sev), fit('code', fixed.code), fit('transaction / UE', fixed.who), fit('message', msgW)].join(' '));
     const at = selectedIndex(p.list);
     const previous = at > 0 ? this.shownDiag[at] : undefined;
-    this.shownDiag = this.model.diagnosticList(this.filter);
+    this.shownDiag = this.records.diagnosticList(this.filter);
     const items = this.shownDiag.map((d) => {
       const who = [d.transaction, d.ue].filter((x) => x !== undefined).join(' ');
       const color = SEVERITY_COLOR[d.severity];
@@ -363,7 +371,7 @@ export class DashboardView {
         cell(fit(safeText(d.message, 2000), msgW)),
       ].join(' ');
     });
-    const total = this.model.diagnostics.total;
+    const total = this.records.diagnosticsSeen;
     const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
     p.box.setLabel(` Diagnostics (newest first${filt}: ${this.shownDiag.length} shown, ${total} seen) `);
     setItemsKeepingSelection(p.list, items, previous === undefined ? 0 : this.shownDiag.indexOf(previous));
@@ -397,14 +405,16 @@ export class DashboardView {
       case 'p':
         this.paused = !this.paused;
         this.actions.pause(this.paused);
+        if (!this.paused) {
+          this.snapshot = this.latest ?? this.snapshot;
+          this.records = this.model.kept();
+        }
         this.update();
-        if (this.paused && this.snapshot) this.header.setContent(this.headerText(this.snapshot));
-        this.screen.render();
         return;
       case 's':
         this.order = this.order === 'newest' ? 'worst' : 'newest';
         this.tx.list.select(0);
-        this.updateOrRenderPaused();
+        this.update();
         return;
       case 'tab':
         this.focusPane((this.focusIndex + 1) % PANES.length);
@@ -434,7 +444,7 @@ export class DashboardView {
       this.filter = this.filterDraft.trim();
       this.tx.list.select(0);
       this.diag.list.select(0);
-      this.updateOrRenderPaused();
+      this.update();
       return;
     }
     if (name === 'backspace') {
@@ -443,18 +453,6 @@ export class DashboardView {
       this.filterDraft += ch;
     }
     this.refreshFooter();
-  }
-
-  /** A change the user asked for shows even while paused (pause freezes the data, not the controls). */
-  private updateOrRenderPaused(): void {
-    const paused = this.paused;
-    this.paused = false;
-    this.update();
-    this.paused = paused;
-    if (paused && this.snapshot) {
-      this.header.setContent(this.headerText(this.snapshot));
-      this.screen.render();
-    }
   }
 
   private refreshFooter(): void {
@@ -480,7 +478,7 @@ export class DashboardView {
     } else if (this.focusedPane === 'diagnostics') {
       const d = this.shownDiag[selectedIndex(this.diag.list)];
       if (!d) return;
-      const t = d.transaction !== undefined ? this.model.findTransaction(d.transaction) : undefined;
+      const t = d.transaction !== undefined ? this.records.findTransaction(d.transaction) : undefined;
       if (t) this.openDetail(` Transaction ${safeText(t.id, 40)} `, this.transactionDetail(t));
       else this.openDetail(` Diagnostic ${d.code} `, diagnosticLines(d));
     }
@@ -515,7 +513,7 @@ export class DashboardView {
     out.push('', `{bold}Frames{/bold} (${t.frames.length})`);
     for (let i = 0; i < t.frames.length; i += 16) out.push(`  ${t.frames.slice(i, i + 16).join(', ')}`);
     out.push('', '{bold}Diagnostics{/bold}');
-    const ds = this.model.diagnosticsOf(t.id);
+    const ds = this.records.diagnosticsOf(t.id);
     for (const d of ds) out.push(...diagnosticLines(d).map((l) => `  ${l}`));
     const missing = t.diagnostics.filter((code) => !ds.some((d) => d.code === code));
     if (missing.length > 0) out.push(`  raised (details no longer kept): ${missing.join(', ')}`);

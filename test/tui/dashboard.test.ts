@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { analyzeCapture } from '../../src/pipeline/analyzer';
 import { loadKeyFile } from '../../src/protocols/keys';
@@ -232,6 +233,42 @@ describe('dashboard on the simulator capture with every fault kind', () => {
       assert.equal(headerCounts(text).transactions, String(s.transactions));
       assert.equal(headerCounts(text).ack, `${s.ack.acked}/${s.ack.requested}`);
       assert.equal(o.dash.analyzer.stats().frames, s.frames);
+    } finally {
+      await close(o);
+    }
+  });
+});
+
+describe('pause', () => {
+  test('p freezes the screen while frames keep arriving; p again shows everything', async () => {
+    const bytes = readFileSync(CAPTURE);
+    const input = new PassThrough();
+    const o = open({ kind: 'capture', input, label: 'piped capture' });
+    try {
+      input.write(bytes.subarray(0, Math.floor(bytes.length / 3)));
+      const first = await waitForScreen(o.term, (s) => /frames [1-9]\d*/.test(s.split('\n')[1]), 'the first frames');
+      o.term.keys('p');
+      const frozen = await waitForScreen(o.term, (s) => s.split('\n')[0].includes('PAUSED'), 'paused');
+      const framesLine = frozen.split('\n')[1];
+      const txRows = paneRows(frozen, 'Transactions (').join('\n');
+      input.end(bytes.subarray(Math.floor(bytes.length / 3)));
+      await o.dash.inputEnded;
+      // several refresh periods pass with new figures: the screen does not change
+      for (let i = 0; i < 6; i++) {
+        await new Promise((r) => setTimeout(r, 60));
+        await o.term.settle();
+      }
+      const still = o.term.text();
+      assert.equal(still.split('\n')[1], framesLine);
+      assert.equal(paneRows(still, 'Transactions (').join('\n'), txRows);
+      // sorting while paused works on the frozen records
+      o.term.keys('s');
+      const sorted = await waitForScreen(o.term, (s) => s.includes('Transactions (worst first'), 'worst first while paused');
+      assert.equal(sorted.split('\n')[1], framesLine);
+      o.term.keys('p');
+      const total = (await reference()).stats.frames;
+      await waitForScreen(o.term, (s) => s.split('\n')[1].includes(`frames ${total} `) && !s.split('\n')[0].includes('PAUSED'), 'every frame after resuming');
+      assert.ok(first.length > 0);
     } finally {
       await close(o);
     }
