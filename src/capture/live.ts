@@ -259,7 +259,14 @@ export class LiveCapture implements FrameSource {
     // The addon finishes its dispatch loop after close() from inside a packet event before releasing libpcap;
     // keep the buffer registered until the next turn of the event loop.
     setImmediate(() => openCaptures.delete(this));
-    for (const h of this.stopHandlers.splice(0)) h();
+    for (const h of this.stopHandlers.splice(0)) {
+      try {
+        h();
+      } catch (err) {
+        // stop() may run inside the addon's native callback: nothing may escape from here
+        this.failure ??= err;
+      }
+    }
     if (this.failure !== undefined) this.rejectDone(this.failure);
     else this.resolveDone();
   }
