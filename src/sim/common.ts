@@ -47,9 +47,12 @@ export class SimLog {
   }
 }
 
-/** setTimeout that can all be cancelled at the end of a run, so nothing fires after the servers closed. */
+/**
+ * setTimeout that can all be cancelled at the end of a run, so nothing fires after the servers closed; a pending
+ * `sleep` resolves at once on close, so every procedure waiting in one runs to its end instead of hanging.
+ */
 export class Timers {
-  private readonly pending = new Set<NodeJS.Timeout>();
+  private readonly pending = new Map<NodeJS.Timeout, (() => void) | undefined>();
   private closed = false;
 
   after(ms: number, fn: () => void): void {
@@ -58,7 +61,7 @@ export class Timers {
       this.pending.delete(h);
       if (!this.closed) fn();
     }, Math.max(0, ms));
-    this.pending.add(h);
+    this.pending.set(h, undefined);
   }
 
   sleep(ms: number): Promise<void> {
@@ -68,7 +71,7 @@ export class Timers {
         this.pending.delete(h);
         resolve();
       }, Math.max(0, ms));
-      this.pending.add(h);
+      this.pending.set(h, resolve);
     });
   }
 
@@ -78,7 +81,10 @@ export class Timers {
 
   close(): void {
     this.closed = true;
-    for (const h of this.pending) clearTimeout(h);
+    for (const [h, wake] of this.pending) {
+      clearTimeout(h);
+      wake?.();
+    }
     this.pending.clear();
   }
 }

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { GROUP_FAULTS, loadScenarioFile, parseScenarioText, ScenarioError, scenarioAddresses, UE_FAULTS, UE_FAULT_NAMES } from '../../src/sim/scenario';
 import { SeededStream } from '../../src/sim/prng';
+import { Timers } from '../../src/sim/common';
 import { buildIdentities } from '../../src/sim/run';
 import { repoRoot } from '../support/repo';
 
@@ -70,4 +71,15 @@ test('scenarios/*.yaml parse, each on its own /16 and port so any two can run at
   const load = scs.find((s) => s.name === 'load');
   assert.ok(load?.load && load.ues[0].count === 1000 && load.durationSeconds <= 120);
   assert.equal(scs.find((s) => s.name === 'variants')?.bmsc.digestAlgorithm, 'SHA-256');
+});
+
+test('Timers: close() cancels callbacks and wakes every pending sleep', async () => {
+  const timers = new Timers();
+  let fired = false;
+  timers.after(10_000, () => (fired = true));
+  const slept = timers.sleep(10_000).then(() => 'woke');
+  timers.close();
+  assert.equal(await Promise.race([slept, new Promise((r) => setTimeout(() => r('hung'), 1000))]), 'woke');
+  assert.equal(fired, false);
+  assert.equal(await Promise.race([timers.sleep(10_000).then(() => 'immediate'), new Promise((r) => setTimeout(() => r('hung'), 1000))]), 'immediate');
 });
