@@ -38,7 +38,7 @@ function dissectAll(frames: CaptureFrame[], keysFile: string): Record<string, un
 test('a simulator run captured live: the same frames as tcpdump, dissected the same, keys verified', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-live-sim-'));
   // a /16 and port of its own, so the run does not meet the bundled-capture recordings or other tests
-  const scenario = { ...loadScenarioFile(path.join(repoRoot(), 'scenarios', 'clean.yaml')), network: '127.94.0.0/16', httpPort: 18494 };
+  const scenario = { ...loadScenarioFile(path.join(repoRoot(), 'scenarios', 'clean.yaml')), network: '127.164.0.0/16', httpPort: 18464 };
   const filter = scenarioAddresses(scenario).filter;
   const oracleFile = path.join(dir, 'tcpdump.pcap');
   const tcpdump = await startTcpdump(oracleFile, filter, 90);
