@@ -182,7 +182,8 @@ export interface FrameSource {
 
 /**
  * An open live capture. Frames go to the handlers added with `onFrame`, synchronously, in arrival order;
- * `frame.data` is a copy the handler may keep. A handler that throws stops the capture and rejects `done`.
+ * `frame.data` is a copy the handler may keep. A handler that throws stops the capture and rejects `done` (the
+ * handlers after it miss that frame).
  */
 export class LiveCapture implements FrameSource {
   readonly device: string;
@@ -209,6 +210,8 @@ export class LiveCapture implements FrameSource {
   private resolveDone!: () => void;
   private rejectDone!: (err: unknown) => void;
   private failure: unknown;
+  /** True while a frame is being handed to the handlers. */
+  private delivering = false;
 
   /** Use openLiveCapture(). */
   constructor(handle: CapHandle, buffer: Buffer, opts: { device: string; filter: string; linkType: number; linkTypeName: string; snaplen: number }) {
@@ -250,7 +253,10 @@ export class LiveCapture implements FrameSource {
     else this.stopHandlers.push(handler);
   }
 
-  /** Stop capturing. Safe to call more than once and from inside a frame handler (no frame follows). */
+  /**
+   * Stop capturing. Safe to call more than once and from inside a frame handler: the frame being delivered still
+   * reaches every handler, no frame follows, and the stop handlers and `done` run after that delivery.
+   */
   stop(): void {
     if (this.stopped) return;
     this.stopMono = process.hrtime.bigint();
@@ -259,6 +265,10 @@ export class LiveCapture implements FrameSource {
     // The addon finishes its dispatch loop after close() from inside a packet event before releasing libpcap;
     // keep the buffer registered until the next turn of the event loop.
     setImmediate(() => openCaptures.delete(this));
+    if (!this.delivering) this.finishStop();
+  }
+
+  private finishStop(): void {
     for (const h of this.stopHandlers.splice(0)) {
       try {
         h();
@@ -321,16 +331,18 @@ export class LiveCapture implements FrameSource {
     this.st.bytes += original;
     this.st.capturedBytes += captured;
     this.window.add(mono, original);
+    this.delivering = true;
     try {
-      for (const h of this.handlers) {
-        h(frame);
-        if (this.stopped) break;
-      }
+      // a copy: a handler may remove itself (or another) while the frame is being delivered
+      for (const h of this.handlers.slice()) h(frame);
     } catch (err) {
-      // an exception must not escape into the addon's native callback
+      // an exception must not escape into the addon's native callback; later handlers miss this frame
       this.failure = err;
       this.stop();
+    } finally {
+      this.delivering = false;
     }
+    if (this.stopped) this.finishStop();
   }
 }
 

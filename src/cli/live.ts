@@ -18,6 +18,8 @@ import { LineOutput } from '../report/output';
 import { loadKeysOption } from './keys-option';
 import type { CommandRegistrar } from './main';
 import { parsePortList, parsePositiveInt, parseSeconds } from './options';
+import type { KeyStore } from '../protocols/keys';
+import { Dashboard, DashboardTerminalError } from '../tui/dashboard';
 
 export interface LiveCliOptions {
   interface?: string;
@@ -32,6 +34,8 @@ export interface LiveCliOptions {
   count?: number;
   duration?: number;
   snaplen?: number;
+  dash?: boolean;
+  keep?: number;
 }
 
 export const registerLiveCommand: CommandRegistrar = (program: Command, setExitCode) => {
@@ -50,6 +54,8 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
     .addOption(new Option('-s, --snaplen <bytes>', 'bytes kept per frame (at most 65535)').argParser(parseSnaplen))
+    .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)')
+    .option('--keep <n>', 'with --dash: transactions and diagnostics kept for the panes (default 1000)', parsePositiveInt)
     .action(async (opts: LiveCliOptions) => {
       setExitCode(await runLive(opts));
     });
@@ -69,6 +75,10 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   }
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
+  if (opts.dash && !process.stdout.isTTY) {
+    process.stderr.write('keyscope live: --dash needs a terminal on standard output\n');
+    return 64;
+  }
 
   let capture: LiveCapture;
   try {
@@ -91,6 +101,8 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
       return 2;
     }
   }
+
+  if (opts.dash) return runLiveDash(capture, writer, keys, opts);
 
   const out = new LineOutput(1);
   let flushScheduled = false;
@@ -200,6 +212,71 @@ function listInterfaces(): number {
     out.line(`${i + 1}.${escapeText(d.name)}${extra.length > 0 ? ` [${escapeText(extra.join('; '))}]` : ''}`);
   });
   out.flush();
+  return 0;
+}
+
+/** `live --dash`: the dashboard is the sink; it handles Ctrl-C and q, and stops the capture when it quits. */
+async function runLiveDash(capture: LiveCapture, writer: PcapWriter | undefined, keys: KeyStore | null, opts: LiveCliOptions): Promise<number> {
+  let dash: Dashboard;
+  try {
+    const keep = opts.keep ?? 1000;
+    dash = new Dashboard(
+      { kind: 'live', capture },
+      { analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] } }, model: { maxTransactions: keep, maxDiagnostics: keep } },
+    );
+  } catch (err) {
+    capture.stop();
+    await writer?.abort();
+    if (err instanceof DashboardTerminalError) {
+      process.stderr.write(`keyscope live: ${escapeText(err.message)}\n`);
+      return 64;
+    }
+    throw err;
+  }
+  let writeError: string | undefined;
+  let framesIn = 0;
+  const limit = opts.count ?? Infinity;
+  capture.onFrame((frame: CaptureFrame) => {
+    framesIn++;
+    if (writer && writeError === undefined) {
+      try {
+        writer.write(frame);
+      } catch (err) {
+        writeError = ioMessage(err);
+        capture.stop();
+        return;
+      }
+    }
+    // -c and --duration end the capture; the dashboard stays up showing the result until the user quits
+    if (framesIn >= limit) capture.stop();
+  });
+  const timer = opts.duration !== undefined ? setTimeout(() => capture.stop(), Math.min(opts.duration * 1000, 2 ** 31 - 1)) : undefined;
+  dash.start();
+  const result = await dash.done;
+  if (timer) clearTimeout(timer);
+  capture.stop();
+  let failed = false;
+  try {
+    await capture.done;
+  } catch (err) {
+    failed = true;
+    process.stderr.write(`keyscope live: stopped by an internal error: ${escapeText(ioMessage(err))}\n`);
+  }
+  process.stderr.write(`keyscope live: ${liveSummary(capture.stats, result.tcp)}\n`);
+  if (writeError !== undefined || failed) {
+    await writer?.abort();
+    if (writeError !== undefined) process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(writeError)}; no capture file written\n`);
+    return 2;
+  }
+  if (writer) {
+    try {
+      await writer.commit();
+    } catch (err) {
+      process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(ioMessage(err))}; no capture file written\n`);
+      return 2;
+    }
+    process.stderr.write(`keyscope live: wrote ${writer.frames} frames to ${escapeText(opts.write ?? '')}\n`);
+  }
   return 0;
 }
 

@@ -245,24 +245,28 @@ test('a throwing frame handler stops the capture and rejects done instead of esc
   }
 });
 
-test('stop() from inside a handler: no frame follows, and stopped captures release their buffers', async () => {
+test('stop() from inside a handler: that frame still reaches every handler, none follows, stop handlers run after it', async () => {
   const receiver = await udpSocket();
   const port = (receiver.address() as AddressInfo).port;
   const sender = await udpSocket();
   const capture = openLiveCapture({ device: 'lo', filter: `udp dst port ${port}` });
-  const seen: number[] = [];
+  const events: string[] = [];
   capture.onFrame((f) => {
-    seen.push(f.number);
-    if (seen.length === 2) capture.stop();
+    events.push(`first ${f.number}`);
+    if (f.number === 2) capture.stop();
   });
-  let stopped = 0;
-  capture.onStop(() => stopped++);
+  // a handler that, like a dashboard, removes itself when the capture stops
+  const off = capture.onFrame((f) => events.push(`second ${f.number}`));
+  capture.onStop(() => {
+    off();
+    events.push('stopped');
+  });
   for (let i = 0; i < 6; i++) await send(sender, Buffer.from(`d${i}`), port);
   await capture.done;
-  assert.deepEqual(seen, [1, 2]);
-  assert.equal(stopped, 1);
+  assert.deepEqual(events, ['first 1', 'second 1', 'first 2', 'second 2', 'stopped']);
   capture.stop();
-  assert.equal(stopped, 1);
+  capture.onStop(() => events.push('late'));
+  assert.deepEqual(events.slice(-2), ['stopped', 'late'], 'onStop after the end runs at once, stop() again does nothing');
   await new Promise((r) => setImmediate(r));
   assert.equal(openLiveCaptureCount(), 0);
   receiver.close();

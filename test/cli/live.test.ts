@@ -349,3 +349,78 @@ test('-D lists the interfaces tcpdump -D lists', () => {
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /npm rebuild cap/);
 });
+
+test('--dash without a terminal on standard output: exit 64, nothing captured', () => {
+  const r = runLive(['-i', 'lo', '--dash']);
+  assert.equal(r.status, 64);
+  assert.match(r.stderr, /^keyscope live: --dash needs a terminal on standard output\n$/);
+  assert.equal(r.stdout, '');
+});
+
+test('--dash in a terminal (tmux): MIKEY replayed live shows the numbers keyscope analyze finds in the -w file; q quits with 0', async () => {
+  const socket = `keyscope-live-dash-${process.pid}`;
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+  const dir = tmpDir();
+  const file = capturePath('mikey-mbms-kinds.pcap');
+  const keys = capturePath('mikey-mbms-kinds.keys');
+  const out = path.join(dir, 'dash.pcap');
+  const errFile = path.join(dir, 'err');
+  const exitFile = path.join(dir, 'exit');
+  const datagrams = lines(spawnSync(process.execPath, [cliPath(), 'dissect', '--json', file], { encoding: 'utf8' }).stdout).map(
+    (l) => JSON.parse(l) as { src: string; dst: string; dstPort: number },
+  );
+  const payloads = tsharkFields(file, ['udp.payload']).map(([hex]) => Buffer.from(hex.replace(/:/g, ''), 'hex'));
+  const senders = new Map<string, dgram.Socket>();
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  try {
+    for (const d of datagrams) {
+      if (senders.has(d.src)) continue;
+      const s = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => s.bind(0, d.src, resolve));
+      senders.set(d.src, s);
+    }
+    const ports = [...senders.values()].map((s) => (s.address() as AddressInfo).port);
+    const filter = `udp dst port 2269 and (${ports.map((p) => `src port ${p}`).join(' or ')})`;
+    const cmd = [process.execPath, cliPath(), 'live', '-i', 'lo', '-f', filter, '--keys', keys, '-c', String(datagrams.length), '-w', out, '--dash'].map(q).join(' ');
+    const started = tmux('new-session', '-d', '-s', 'live', '-x', '170', '-y', '50', '-e', 'NCURSES_NO_UTF8_ACS=1', '-e', 'TERM=xterm-256color',
+      `${cmd} 2> ${q(errFile)}; echo $? > ${q(exitFile)}; sleep 60`);
+    assert.equal(started.status, 0, started.stderr);
+    const screen = () => tmux('capture-pane', '-p', '-t', 'live').stdout;
+    const waitScreen = async (ok: (s: string) => boolean, what: string) => {
+      for (let i = 0; i < GUARD_MS / 50; i++) {
+        const s = screen();
+        if (ok(s)) return s;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`never saw ${what}:\n${screen()}\n${fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8') : ''}`);
+    };
+    await waitScreen((s) => /live on lo \(udp dst port 2269 and .*\[live\]\s+capturing/.test(s.split('\n')[0]), 'the live header');
+    for (let i = 0; i < datagrams.length; i++) {
+      const d = datagrams[i];
+      await new Promise<void>((resolve, reject) => (senders.get(d.src) as dgram.Socket).send(payloads[i], d.dstPort, d.dst, (err) => (err ? reject(err) : resolve())));
+    }
+    // -c ends the capture; the dashboard stays, showing the final numbers
+    const text = await waitScreen((s) => !/capturing/.test(s.split('\n')[0]) && new RegExp(`frames ${datagrams.length}\\b`).test(s), 'the capture stopped after -c');
+    tmux('send-keys', '-t', 'live', 'q');
+    for (let i = 0; i < GUARD_MS / 50 && !(fs.existsSync(exitFile) && fs.readFileSync(exitFile, 'utf8').trim()); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(fs.readFileSync(exitFile, 'utf8').trim(), '0', fs.readFileSync(errFile, 'utf8'));
+    const err = fs.readFileSync(errFile, 'utf8');
+    assert.match(err, new RegExp(`keyscope live: ${datagrams.length} frames, `));
+    assert.match(err, new RegExp(`wrote ${datagrams.length} frames to `));
+
+    const a = spawnSync(process.execPath, [cliPath(), 'analyze', '--json', '--fail-on', 'never', '--keys', keys, out], { encoding: 'utf8' });
+    assert.equal(a.status, 0, a.stderr);
+    const stats = JSON.parse(lines(a.stdout).pop() as string) as { type: string; frames: number; transactions: number; ues: number; ack: { requested: number; acked: number } };
+    assert.equal(stats.type, 'stats');
+    const head = text.split('\n').slice(0, 3).join('\n');
+    assert.match(head, new RegExp(`frames ${stats.frames}\\b`));
+    assert.match(head, new RegExp(`transactions ${stats.transactions}\\b`));
+    assert.match(head, new RegExp(`UEs ${stats.ues}\\b`));
+    assert.match(head, new RegExp(`ACK ${stats.ack.acked}/${stats.ack.requested}\\b`));
+    assert.ok(stats.ack.requested > 0);
+  } finally {
+    tmux('kill-server');
+    for (const s of senders.values()) s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
