@@ -44,7 +44,7 @@ function challengeParams(h: string): Record<string, string> {
 }
 
 test('BM-SC: Digest challenge, credentials, rspauth and the MIKEY delivery after the 200, checked independently', async () => {
-  const sc = normaliseScenario({ name: 'bmsc', network: '127.91.0.0/16', httpPort: 18291, ues: [{ count: 1 }] });
+  const sc = normaliseScenario({ name: 'bmsc', network: '127.89.0.0/16', httpPort: 18289, ues: [{ count: 1 }] });
   const addrs = scenarioAddresses(sc);
   const [ue] = buildIdentities(sc, 1, addrs);
   const log = new SimLog();
