@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDissectCommand } from './dissect';
 import { registerAnalyzeCommand } from './analyze';
 import { registerExportCommand } from './export';
+import { registerSimCommand } from './sim';
 
 /** Exit codes shared by every command. */
 export const ExitCode = { ok: 0, findings: 1, unusable: 2, usage: 64 } as const;
@@ -12,7 +13,7 @@ export const ExitCode = { ok: 0, findings: 1, unusable: 2, usage: 64 } as const;
  */
 export type CommandRegistrar = (program: Command, setExitCode: (code: number) => void) => void;
 
-const COMMANDS: CommandRegistrar[] = [registerDissectCommand, registerAnalyzeCommand, registerExportCommand];
+const COMMANDS: CommandRegistrar[] = [registerDissectCommand, registerAnalyzeCommand, registerExportCommand, registerSimCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
