@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { escapeText } from '../common/escape';
-import { Dashboard, DashboardTerminalError, type DashboardSource } from '../tui/dashboard';
+import { DASHBOARD_BUCKET_SECONDS, Dashboard, DashboardTerminalError, type DashboardSource } from '../tui/dashboard';
 import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyze';
 import { loadKeysOption } from './keys-option';
 import type { CommandRegistrar } from './main';
@@ -29,7 +29,10 @@ export const registerDashCommand: CommandRegistrar = (program: Command, setExitC
     .command('dash')
     .description('terminal dashboard: ACK rate, latencies, transactions, diagnostics (q quits, ? help)')
     .argument('[capture]', 'capture file, or - for a pcap/pcapng stream on standard input');
-  addCorrelationOptions(cmd)
+  addCorrelationOptions(cmd);
+  const bucket = cmd.options.find((o) => o.long === '--bucket');
+  if (bucket) bucket.description = `ACK rate over time: bucket width in seconds (default ${DASHBOARD_BUCKET_SECONDS} here; the chart merges buckets to fit)`;
+  cmd
     .option('--replay', 'replay the capture at the pace of its timestamps instead of showing it at once')
     .option('--speed <n>', 'replay this many times faster than real time (implies --replay)', parseSpeed)
     .option('--keep <n>', 'transactions and diagnostics kept for the panes (default 1000)', parsePositiveInt)
