@@ -428,6 +428,20 @@ export class DashboardView {
       case 'enter':
         this.openSelected();
         return;
+      case 'pageup':
+      case 'pagedown':
+      case 'home':
+      case 'end': {
+        // blessed's list moves by one row only
+        const list = [this.tx, this.groups, this.diag][this.focusIndex].list;
+        const page = Math.max(1, (list.height as number) - 1);
+        const last = Math.max(0, (list as unknown as { items: unknown[] }).items.length - 1);
+        const at = selectedIndex(list);
+        const to = name === 'pageup' ? at - page : name === 'pagedown' ? at + page : name === 'home' ? 0 : last;
+        list.select(Math.max(0, Math.min(last, to)));
+        this.screen.render();
+        return;
+      }
       default:
         return;
     }
@@ -557,7 +571,7 @@ export class DashboardView {
       '              (type, Enter applies, Esc cancels, an empty filter clears)',
       '  p           pause / resume (the screen freezes; a replay stops its clock)',
       '  s           transactions newest first / worst first',
-      '  Tab         next pane (Shift-Tab previous); ↑ ↓ PgUp PgDn move in it',
+      '  Tab         next pane (Shift-Tab previous); ↑ ↓ PgUp PgDn Home End move in it',
       '  Enter       details of the selected transaction (steps, frames, diagnostics)',
       '  ?           this help',
       '',

@@ -12,6 +12,7 @@ import { analyzeCapture } from '../../src/pipeline/analyzer';
 import { loadKeyFile } from '../../src/protocols/keys';
 import type { AnalysisStats, Diagnostic, KeyDeliveryTransaction } from '../../src/correlate/types';
 import { Dashboard, type DashboardOptions, type DashboardSource } from '../../src/tui/dashboard';
+import { compareWorst } from '../../src/tui/model';
 import { capturePath } from '../support/repo';
 import { HeadlessTerminal, waitForScreen } from './headless';
 import { HOSTILE_UE, hostileCapture } from './hostile';
@@ -194,6 +195,12 @@ describe('dashboard on the simulator capture with every fault kind', () => {
       let text = await waitForScreen(o.term, (s) => s.includes('Transactions (worst first'), 'worst first');
       const rows = paneRows(text, 'Transactions (worst first').filter((l) => /T\d+/.test(l));
       assert.match(rows[0], /failed/);
+      // End jumps to the last row kept (the list scrolls to it), Home back to the first
+      const lastWorst = [...ref.transactions].filter((t) => t.verdict !== 'ok').sort(compareWorst).slice(0, 200).pop() as KeyDeliveryTransaction;
+      o.term.keys('\x1b[F');
+      await waitForScreen(o.term, (s) => paneRows(s, 'Transactions (worst first').some((l) => l.includes(` ${lastWorst.id} `)), 'the last row after End');
+      o.term.keys('\x1b[H');
+      await waitForScreen(o.term, (s) => paneRows(s, 'Transactions (worst first')[0].includes(rows[0].slice(1, 20)), 'the first row after Home');
       o.term.keys('p');
       await waitForScreen(o.term, (s) => s.split('\n')[0].includes('PAUSED'), 'paused');
       o.term.keys('p');
