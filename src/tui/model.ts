@@ -248,9 +248,12 @@ export class KeptRecords {
     return filter.trim() === '' ? list : list.filter((t) => transactionMatches(t, filter));
   }
 
-  /** Diagnostics newest first, filtered (a diagnostic matches through its UE, its transaction or its message). */
+  /**
+   * Diagnostics newest first by packet time (a timeout's finding arrives after later frames' findings), ties newest
+   * arrival first; filtered (a diagnostic matches through its UE, its transaction or its message).
+   */
   diagnosticList(filter = ''): Diagnostic[] {
-    const list = [...this.diagnostics].reverse();
+    const list = [...this.diagnostics].reverse().sort((a, b) => compareTime(b.time, a.time));
     const q = filter.trim().toLowerCase();
     if (q === '') return list;
     return list.filter((d) => {

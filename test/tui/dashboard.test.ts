@@ -134,7 +134,7 @@ describe('dashboard on the simulator capture with every fault kind', () => {
       const r = s.ackByBmsc[bmsc];
       assert.match(text, new RegExp(`BM-SC\\s+${bmsc.replace(/\./g, '\\.')}\\s+\\d+\\s+\\d+\\s+${r.acked}/${r.requested}`));
       // the newest diagnostic is the first line of the log
-      const lastDiag = [...ref.diagnostics].sort((a, b) => b.time.tsSec - a.time.tsSec || b.time.tsNsec - a.time.tsNsec)[0];
+      const lastDiag = [...ref.diagnostics].reverse().sort((a, b) => b.time.tsSec - a.time.tsSec || b.time.tsNsec - a.time.tsNsec)[0];
       const drows = paneRows(text, 'Diagnostics (newest first');
       assert.ok(drows[0].includes(lastDiag.code), `first diagnostic row ${drows[0]} is ${lastDiag.code}`);
     } finally {
@@ -209,6 +209,14 @@ describe('dashboard on the simulator capture with every fault kind', () => {
       await waitForScreen(o.term, (s) => s.includes('Tab pane (groups)'), 'the groups pane focused');
       o.term.keys('\t');
       await waitForScreen(o.term, (s) => s.includes('Tab pane (diagnostics)'), 'the diagnostics pane focused');
+      // Enter on the newest diagnostic opens the transaction it belongs to
+      const newestDiag = [...ref.diagnostics].reverse().sort((a, b) => b.time.tsSec - a.time.tsSec || b.time.tsNsec - a.time.tsNsec)[0];
+      assert.ok(newestDiag.transaction);
+      o.term.keys('\r');
+      const detail = await waitForScreen(o.term, (s) => s.includes(`Transaction ${newestDiag.transaction} — Esc closes`), 'the transaction of the newest diagnostic');
+      assert.ok(detail.includes(newestDiag.code));
+      o.term.keys('\x1b');
+      await waitForScreen(o.term, (s) => !s.includes('Esc closes'), 'the detail closed');
       o.term.keys('?');
       await waitForScreen(o.term, (s) => s.includes('Help — any of Esc, q, ? closes') && s.includes('filter transactions and diagnostics'), 'help');
       o.term.keys('q'); // closes the help, does not quit
