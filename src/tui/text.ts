@@ -126,3 +126,56 @@ export function fmtCounts(rec: Partial<Record<string, number>>, order?: readonly
   const parts = keys.filter((k) => (rec[k] ?? 0) > 0).map((k) => `${k} ${rec[k]}`);
   return parts.length > 0 ? parts.join(', ') : 'none';
 }
+
+export interface Column<K extends string = string> {
+  key: K;
+  title: string;
+  /** Columns wide; for a flexible column, the least it is given. */
+  width: number;
+  /** Share of the spare width a flexible column takes. */
+  flex?: number;
+  align?: 'left' | 'right';
+}
+
+/**
+ * The columns that fit in `total` columns (one space between them), chosen in `priority` order so a narrow pane
+ * keeps what matters most; spare width goes to the flexible columns. Returned in display order with their widths.
+ */
+export function fitColumns<K extends string>(columns: readonly Column<K>[], priority: readonly K[], total: number): Column<K>[] {
+  const chosen = new Set<K>();
+  let used = 0;
+  for (const key of priority) {
+    const c = columns.find((x) => x.key === key);
+    if (!c) continue;
+    const need = c.width + (chosen.size > 0 ? 1 : 0);
+    if (used + need > total) continue;
+    chosen.add(key);
+    used += need;
+  }
+  const out = columns.filter((c) => chosen.has(c.key)).map((c) => ({ ...c }));
+  const flexible = out.filter((c) => (c.flex ?? 0) > 0);
+  const weight = flexible.reduce((a, c) => a + (c.flex ?? 0), 0);
+  let spare = Math.max(0, total - used);
+  flexible.forEach((c, i) => {
+    const add = i === flexible.length - 1 ? spare : Math.floor(((total - used) * (c.flex ?? 0)) / weight);
+    c.width += add;
+    spare -= add;
+  });
+  return out;
+}
+
+/** One table row: each column's text fitted to its width and made tag-safe, coloured when a colour is given. */
+export function tableRow<K extends string>(columns: readonly Column<K>[], value: (key: K) => string | { text: string; color: string }): string {
+  return columns
+    .map((c) => {
+      const v = value(c.key);
+      if (typeof v === 'string') return cell(fit(v, c.width, c.align));
+      return `{${v.color}-fg}${cell(fit(v.text, c.width, c.align))}{/${v.color}-fg}`;
+    })
+    .join(' ');
+}
+
+/** The header line of a table (plain text, for a widget that parses no tags). */
+export function tableHeader(columns: readonly Column[]): string {
+  return columns.map((c) => fit(c.title, c.width, c.align)).join(' ');
+}

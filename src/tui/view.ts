@@ -12,7 +12,7 @@ import type { Severity } from '../common/problem';
 import { diffSeconds } from '../common/time';
 import type { AnalysisStats, Diagnostic, KeyDeliveryTransaction } from '../correlate/types';
 import { ackPoints, latencyRows, type DashboardModel, type KeptRecords, type TransactionOrder } from './model';
-import { cell, clockSeconds, clockTime, dateTime, fit, fmtBytes, fmtCounts, fmtDuration, fmtPercent, safeText } from './text';
+import { cell, clockSeconds, clockTime, dateTime, displayWidth, fit, fitColumns, fmtBytes, fmtCounts, fmtDuration, fmtPercent, safeText, tableHeader, tableRow, type Column } from './text';
 
 /** The capture state the header shows, gathered by the controller. */
 export interface DashboardSnapshot {
@@ -68,6 +68,40 @@ export interface ViewActions {
 const SEVERITY_COLOR: Record<Severity, string> = { error: 'red', warning: 'yellow', note: 'cyan', chat: 'white' };
 const VERDICT_COLOR = { ok: 'green', degraded: 'yellow', failed: 'red' } as const;
 const SEVERITIES: Severity[] = ['error', 'warning', 'note', 'chat'];
+
+type TxColumn = 'time' | 'id' | 'procedure' | 'ue' | 'btid' | 'verdict' | 'ack' | 'diagnostics';
+const TX_COLUMNS: Column<TxColumn>[] = [
+  { key: 'time', title: 'time (UTC)', width: 12 },
+  { key: 'id', title: 'id', width: 6 },
+  { key: 'procedure', title: 'procedure', width: 16 },
+  { key: 'ue', title: 'UE', width: 15, flex: 1 },
+  { key: 'btid', title: 'B-TID', width: 12, flex: 5 },
+  { key: 'verdict', title: 'verdict', width: 8 },
+  { key: 'ack', title: 'ACK', width: 4 },
+  { key: 'diagnostics', title: 'diagnostics', width: 12, flex: 4 },
+];
+const TX_PRIORITY: TxColumn[] = ['time', 'ue', 'verdict', 'id', 'procedure', 'ack', 'diagnostics', 'btid'];
+
+type GroupColumn = 'kind' | 'name' | 'tx' | 'failed' | 'acked' | 'rate';
+const GROUP_COLUMNS: Column<GroupColumn>[] = [
+  { key: 'kind', title: '', width: 5 },
+  { key: 'name', title: 'name', width: 11, flex: 1 },
+  { key: 'tx', title: 'tx', width: 6, align: 'right' },
+  { key: 'failed', title: 'failed', width: 6, align: 'right' },
+  { key: 'acked', title: 'ACKed', width: 11, align: 'right' },
+  { key: 'rate', title: 'rate', width: 7, align: 'right' },
+];
+const GROUP_PRIORITY: GroupColumn[] = ['kind', 'name', 'rate', 'acked', 'tx', 'failed'];
+
+type DiagColumn = 'time' | 'severity' | 'code' | 'who' | 'message';
+const DIAG_COLUMNS: Column<DiagColumn>[] = [
+  { key: 'time', title: 'time (UTC)', width: 12 },
+  { key: 'severity', title: 'severity', width: 8 },
+  { key: 'code', title: 'code', width: 28 },
+  { key: 'who', title: 'transaction / UE', width: 16, flex: 1 },
+  { key: 'message', title: 'message', width: 20, flex: 6 },
+];
+const DIAG_PRIORITY: DiagColumn[] = ['time', 'severity', 'code', 'message', 'who'];
 
 interface TablePane {
   box: blessed.Widgets.BoxElement;
@@ -264,7 +298,10 @@ export class DashboardView {
     this.lastChart = key;
     const step = points.length > 0 ? points[0].seconds : st.ackOverTime.bucketSeconds;
     const overall = st.ack.requested > 0 ? `${fmtPercent(st.ack.acked, st.ack.requested)} overall` : 'no ACK requested yet';
-    this.ackChart.setLabel(` ACK rate (%) per ${step} s, UTC — ${overall} `);
+    // a label longer than the border would wrap into the chart
+    const label = ` ACK rate (%) per ${step} s, UTC — ${overall} `;
+    const short = ` ACK % /${step}s ${overall.replace(' overall', '')} `;
+    this.ackChart.setLabel(displayWidth(label) <= width - 4 ? label : displayWidth(short) <= width - 4 ? short : fit(short, Math.max(4, width - 4)).trimEnd());
     this.ackChart.setData([{ title: 'ACK rate', x: points.map((p) => clockSeconds(p.start)), y: points.map((p) => Math.round(p.rate * 10) / 10), style: { line: 'green' } }]);
   }
 
@@ -287,32 +324,34 @@ export class DashboardView {
 
   private fillTransactions(): void {
     const p = this.tx;
-    const w = Math.max(10, (p.list.width as number) - 1);
-    const fixed = { time: 12, id: 6, proc: 14, ue: 16, verdict: 8, ack: 4 };
-    const flex = Math.max(0, w - Object.values(fixed).reduce((a, b) => a + b, 0) - 8);
-    const btidW = Math.floor(flex * 0.55);
-    const diagW = flex - btidW;
-    p.header.setContent(
-      [fit('time (UTC)', fixed.time), fit('id', fixed.id), fit('procedure', fixed.proc), fit('UE', fixed.ue), fit('B-TID', btidW), fit('verdict', fixed.verdict), fit('ACK', fixed.ack), fit('diagnostics', diagW)].join(' '),
-    );
+    const cols = fitColumns<TxColumn>(TX_COLUMNS, TX_PRIORITY, Math.max(10, (p.list.width as number) - 1));
+    p.header.setContent(tableHeader(cols));
     // on the first row the table follows the newest (or worst) transaction; elsewhere the selection stays on its row
     const at = selectedIndex(p.list);
     const previous = at > 0 ? this.shownTx[at]?.id : undefined;
     this.shownTx = this.records.transactions(this.order, this.filter);
-    const items = this.shownTx.map((t) => {
-      const ack = t.ackRequested ? (t.acked ? 'yes' : 'NO') : '-';
-      const proc = `${t.procedure}${t.variant ? ` ${t.variant}` : ''}`;
-      return [
-        fit(clockTime(t.start), fixed.time),
-        cell(fit(safeText(t.id, 40), fixed.id)),
-        fit(proc, fixed.proc),
-        cell(fit(safeText(t.ue, 200), fixed.ue)),
-        cell(fit(safeText(t.btid ?? '-', 300), btidW)),
-        `{${VERDICT_COLOR[t.verdict]}-fg}${fit(t.verdict, fixed.verdict)}{/${VERDICT_COLOR[t.verdict]}-fg}`,
-        fit(ack, fixed.ack),
-        cell(fit(t.diagnostics.join(',') || '-', diagW)),
-      ].join(' ');
-    });
+    const items = this.shownTx.map((t) =>
+      tableRow(cols, (key) => {
+        switch (key) {
+          case 'time':
+            return clockTime(t.start);
+          case 'id':
+            return safeText(t.id, 40);
+          case 'procedure':
+            return `${t.procedure}${t.variant ? ` ${t.variant}` : ''}`;
+          case 'ue':
+            return safeText(t.ue, 200);
+          case 'btid':
+            return safeText(t.btid ?? '-', 300);
+          case 'verdict':
+            return { text: t.verdict, color: VERDICT_COLOR[t.verdict] };
+          case 'ack':
+            return t.ackRequested ? (t.acked ? 'yes' : 'NO') : '-';
+          case 'diagnostics':
+            return safeText(t.diagnostics.join(',') || '-', 400);
+        }
+      }),
+    );
     const order = this.order === 'newest' ? 'newest first' : 'worst first';
     const kept = this.order === 'newest' ? this.records.newest.length : this.records.worst.length;
     const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
@@ -322,55 +361,64 @@ export class DashboardView {
 
   private fillGroups(st: AnalysisStats): void {
     const p = this.groups;
-    const w = Math.max(10, (p.list.width as number) - 1);
-    const fixed = { kind: 6, tx: 7, bad: 7, ack: 13, rate: 7 };
-    const nameW = Math.max(4, w - Object.values(fixed).reduce((a, b) => a + b, 0) - 6);
-    p.header.setContent([fit('', fixed.kind), fit('name', nameW), fit('tx', fixed.tx, 'right'), fit('failed', fixed.bad, 'right'), fit('ACKed', fixed.ack, 'right'), fit('rate', fixed.rate, 'right')].join(' '));
+    const cols = fitColumns<GroupColumn>(GROUP_COLUMNS, GROUP_PRIORITY, Math.max(10, (p.list.width as number) - 1));
+    p.header.setContent(tableHeader(cols));
     const items: string[] = [];
-    const add = (kind: string, names: Set<string>, tallies: ReadonlyMap<string, { transactions: number; failed: number }>, acks: AnalysisStats['ackByBmsc']) => {
-      for (const name of [...names].sort()) {
+    const add = (kind: string, tallies: ReadonlyMap<string, { transactions: number; failed: number }>, acks: AnalysisStats['ackByBmsc']) => {
+      for (const name of [...new Set([...tallies.keys(), ...Object.keys(acks)])].sort()) {
         if (items.length >= this.maxGroupRows) return;
         const t = tallies.get(name);
         const a = acks[name];
         const rate = a && a.requested > 0 ? fmtPercent(a.acked, a.requested) : '-';
-        const color = a && a.requested > 0 && a.acked < a.requested ? 'yellow' : 'white';
+        const short = a !== undefined && a.requested > 0 && a.acked < a.requested;
         items.push(
-          [
-            fit(kind, fixed.kind),
-            cell(fit(safeText(name, 300), nameW)),
-            fit(String(t?.transactions ?? 0), fixed.tx, 'right'),
-            fit(String(t?.failed ?? 0), fixed.bad, 'right'),
-            fit(a ? `${a.acked}/${a.requested}` : '-', fixed.ack, 'right'),
-            `{${color}-fg}${fit(rate, fixed.rate, 'right')}{/${color}-fg}`,
-          ].join(' '),
+          tableRow(cols, (key) => {
+            switch (key) {
+              case 'kind':
+                return kind;
+              case 'name':
+                return safeText(name, 300);
+              case 'tx':
+                return String(t?.transactions ?? 0);
+              case 'failed':
+                return String(t?.failed ?? 0);
+              case 'acked':
+                return a ? `${a.acked}/${a.requested}` : '-';
+              case 'rate':
+                return { text: rate, color: short ? 'yellow' : 'white' };
+            }
+          }),
         );
       }
     };
-    add('BM-SC', new Set([...this.records.byBmsc.keys(), ...Object.keys(st.ackByBmsc)]), this.records.byBmsc, st.ackByBmsc);
-    add('group', new Set([...this.records.byKeyGroup.keys(), ...Object.keys(st.ackByKeyGroup)]), this.records.byKeyGroup, st.ackByKeyGroup);
+    add('BM-SC', this.records.byBmsc, st.ackByBmsc);
+    add('group', this.records.byKeyGroup, st.ackByKeyGroup);
     setItemsKeepingSelection(p.list, items, -1);
   }
 
   private fillDiagnostics(): void {
     const p = this.diag;
-    const w = Math.max(10, (p.list.width as number) - 1);
-    const fixed = { time: 12, sev: 8, code: 24, who: 24 };
-    const msgW = Math.max(4, w - Object.values(fixed).reduce((a, b) => a + b, 0) - 4);
-    p.header.setContent([fit('time (UTC)', fixed.time), fit('severity', fixed.sev), fit('code', fixed.code), fit('transaction / UE', fixed.who), fit('message', msgW)].join(' '));
+    const cols = fitColumns<DiagColumn>(DIAG_COLUMNS, DIAG_PRIORITY, Math.max(10, (p.list.width as number) - 1));
+    p.header.setContent(tableHeader(cols));
     const at = selectedIndex(p.list);
     const previous = at > 0 ? this.shownDiag[at] : undefined;
     this.shownDiag = this.records.diagnosticList(this.filter);
-    const items = this.shownDiag.map((d) => {
-      const who = [d.transaction, d.ue].filter((x) => x !== undefined).join(' ');
-      const color = SEVERITY_COLOR[d.severity];
-      return [
-        fit(clockTime(d.time), fixed.time),
-        `{${color}-fg}${fit(d.severity, fixed.sev)}{/${color}-fg}`,
-        fit(d.code, fixed.code),
-        cell(fit(safeText(who || '-', 300), fixed.who)),
-        cell(fit(safeText(d.message, 2000), msgW)),
-      ].join(' ');
-    });
+    const items = this.shownDiag.map((d) =>
+      tableRow(cols, (key) => {
+        switch (key) {
+          case 'time':
+            return clockTime(d.time);
+          case 'severity':
+            return { text: d.severity, color: SEVERITY_COLOR[d.severity] };
+          case 'code':
+            return d.code;
+          case 'who':
+            return safeText([d.transaction, d.ue].filter((x) => x !== undefined).join(' ') || '-', 300);
+          case 'message':
+            return safeText(d.message, 2000);
+        }
+      }),
+    );
     const total = this.records.diagnosticsSeen;
     const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
     p.box.setLabel(` Diagnostics (newest first${filt}: ${this.shownDiag.length} shown, ${total} seen) `);

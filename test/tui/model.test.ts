@@ -11,7 +11,7 @@ import { analyzeCapture } from '../../src/pipeline/analyzer';
 import { loadKeyFile } from '../../src/protocols/keys';
 import { CaptureReplay } from '../../src/tui/replay';
 import { DashboardModel, PacketRate, Ring, ackPoints, compareWorst, keyGroupOf, transactionMatches } from '../../src/tui/model';
-import { cell, displayWidth, fit, safeText, tagEscape } from '../../src/tui/text';
+import { cell, displayWidth, fit, fitColumns, safeText, tableRow, tagEscape, type Column } from '../../src/tui/text';
 import { readCapture } from '../../src/capture/reader';
 import { capturePath } from '../support/repo';
 
@@ -169,4 +169,22 @@ test('replay: every frame in order, the read-ahead queue bounded, a pause stops 
   assert.equal(seen[0], 1);
   slow.stop();
   await slow.done;
+});
+
+test('table columns: the most important fit first, spare width to the flexible ones, cells tag-safe and coloured', () => {
+  type K = 'a' | 'b' | 'c';
+  const cols: Column<K>[] = [
+    { key: 'a', title: 'A', width: 5 },
+    { key: 'b', title: 'B', width: 4, flex: 1 },
+    { key: 'c', title: 'C', width: 6 },
+  ];
+  assert.deepEqual(
+    fitColumns(cols, ['c', 'a', 'b'], 12).map((c) => [c.key, c.width]),
+    [['a', 5], ['c', 6]],
+  );
+  const wide = fitColumns(cols, ['c', 'a', 'b'], 30);
+  assert.deepEqual(wide.map((c) => [c.key, c.width]), [['a', 5], ['b', 17], ['c', 6]]);
+  const row = tableRow(wide, (k) => (k === 'c' ? { text: 'ok', color: 'green' } : k === 'a' ? '{bold}' : 'x'));
+  assert.equal(row, `{open}bol… ${'x'.padEnd(17)} {green-fg}${'ok'.padEnd(6)}{/green-fg}`);
+  assert.equal(displayWidth(row.replace(/\{open\}/g, '{').replace(/\{\/?green-fg\}/g, '')), 30);
 });
