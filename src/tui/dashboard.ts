@@ -12,9 +12,9 @@ import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { readCapture } from '../capture/reader';
 import type { CaptureFrame, CaptureSummary, FrameHandler } from '../capture/types';
 import { escapeText } from '../common/escape';
-import { toEpochSeconds } from '../common/time';
+import { compareTime, toEpochSeconds } from '../common/time';
 import type { AnalysisStats } from '../correlate/types';
-import { Analyzer, type AnalyzerOptions } from '../pipeline/analyzer';
+import { Analyzer, type AnalyzerOptions, type AnalyzerSink } from '../pipeline/analyzer';
 import { DashboardModel, PacketRate, averageRate, type DashboardModelOptions } from './model';
 import { CaptureReplay } from './replay';
 import { DashboardView, type DashboardSnapshot, type DashboardViewOptions } from './view';
@@ -101,6 +101,9 @@ export class Dashboard {
   /** Fraction of a capture file read so far, when known. */
   private progress: (() => number) | undefined;
   private ownStream: fs.ReadStream | undefined;
+  /** Frames given to the pipeline and frames the Dissector has passed on: equal when it holds none back. */
+  private framesIn = 0;
+  private framesOut = 0;
 
   constructor(
     private readonly source: DashboardSource,
@@ -109,7 +112,17 @@ export class Dashboard {
     this.model = new DashboardModel(options.model);
     const correlator = { ...options.analyzer?.correlator };
     correlator.bucketSeconds ??= DASHBOARD_BUCKET_SECONDS;
-    this.analyzer = new Analyzer(this.model, { ...options.analyzer, correlator });
+    const dissector = { ...options.analyzer?.dissector };
+    // a live frame must reach the correlator when it arrives, not when the next one does (Dissector holdNewest)
+    if (source.kind === 'live') dissector.holdNewest ??= false;
+    const model = this.model;
+    const sink: AnalyzerSink = {
+      transaction: (t) => model.transaction(t),
+      diagnostic: (d) => model.diagnostic(d),
+      anomaly: (a) => model.anomaly(a),
+      dissectedFrame: () => this.framesOut++,
+    };
+    this.analyzer = new Analyzer(sink, { ...options.analyzer, dissector, correlator });
     this.refreshMs = options.refreshMs ?? 250;
     this.handleSignals = options.handleSignals ?? true;
     this.state = source.kind === 'live' ? 'capturing' : source.replay ? 'replaying' : 'reading';
@@ -147,6 +160,7 @@ export class Dashboard {
     this.refresh(true);
     this.refreshTimer = setInterval(() => this.refresh(false), this.refreshMs);
     const feed = (f: CaptureFrame) => {
+      this.framesIn++;
       this.rate.add(toEpochSeconds(f));
       this.analyzer.frame(f);
     };
@@ -247,6 +261,7 @@ export class Dashboard {
 
   private refresh(force: boolean): void {
     if (this.quitting) return;
+    this.expireQuietLive();
     const now = Date.now();
     const frames = this.analyzer.dissector.stats.frames;
     const changed = this.model.version !== this.lastVersion || frames !== this.lastFrames;
@@ -263,6 +278,22 @@ export class Dashboard {
     if (!force && key === this.lastKey) return;
     this.lastKey = key;
     this.view.setSnapshot(snap);
+  }
+
+  /**
+   * A quiet live capture still lets its own clock run: deadlines (a missing ACK, an unanswered request) expire on the
+   * capture's clock, the one its frames are stamped with, instead of waiting for the next frame. Only while the
+   * Dissector holds no frame back: a held frame is older than the clock, and the correlator must see it first. Every
+   * later frame is stamped later, so the correlator sees the same sequence as it would from the saved capture.
+   */
+  private expireQuietLive(): void {
+    const src = this.source;
+    if (src.kind !== 'live' || this.ended || this.framesIn !== this.framesOut || this.framesIn === 0) return;
+    const st = src.capture.stats;
+    const ns = st.startTime.tsNsec + Math.round((st.elapsedSeconds % 1) * 1e9);
+    const now = { tsSec: st.startTime.tsSec + Math.floor(st.elapsedSeconds) + Math.floor(ns / 1e9), tsNsec: ns % 1e9 };
+    if (st.lastTime && compareTime(now, st.lastTime) <= 0) return;
+    this.analyzer.correlator.expire(now);
   }
 
   private makeSnapshot(stats: AnalysisStats): DashboardSnapshot {

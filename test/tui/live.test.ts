@@ -2,7 +2,8 @@
  * The dashboard on a live capture (what `keyscope live -i lo --dash` shows): the simulator plays a small scenario on
  * loopback (its own 127.91/16 network) while the dashboard watches `lo` through libpcap (root, the optional `cap`
  * module). Transactions, the ACK rate and the injected faults must appear, and the header must show the same numbers
- * as the analyzer run afterwards over the very frames that were captured.
+ * as the analyzer run afterwards over the very frames that were captured. A quiet capture lets its clock run: a
+ * missing ACK shows after the ACK timeout without a later frame.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,6 +74,43 @@ test('live capture on lo while the simulator runs: transactions, ACK rate and fa
     const filtered = await waitForScreen(term, (t) => t.includes(`filter '${clean.address}'`), 'the filtered table');
     const rows = filtered.split('\n').filter((l) => /│\d\d:\d\d:\d\d\.\d{3} T\d+/.test(l) && l.includes(clean.address));
     assert.ok(rows.some((l) => / ok /.test(l)), rows.join('\n'));
+  } finally {
+    if (!capture.stopped) capture.stop();
+    dash.quit();
+    await dash.done;
+    term.dispose();
+  }
+});
+
+test('a quiet live capture still runs its clock: a missing ACK shows after the ACK timeout with no frame after it', async () => {
+  // one UE whose ACK is dropped, nothing after its delivery: only the capture's own clock can reveal the fault
+  const sc = normaliseScenario({
+    name: 'dash-quiet-test',
+    seed: 3,
+    network: '127.92.0.0/16',
+    httpPort: 18292,
+    ues: [{ count: 1, faults: ['dropped-ack'], deregister: false }],
+    timing: { startMs: 100, staggerMs: 60, settleMs: 100, pushStaggerMs: 20, mtkIntervalMs: 250, mtkRepeat: 1, delayMs: 300 },
+    durationSeconds: 15,
+  });
+  const capture = openLiveCapture({ device: 'lo', filter: 'net 127.92.0.0/16' });
+  const term = new HeadlessTerminal(170, 50);
+  const dash = new Dashboard(
+    { kind: 'live', capture },
+    { analyzer: { correlator: { ackTimeout: 1 } }, terminal: { input: term.input, output: term.output, terminal: 'xterm-256color' }, handleSignals: false, refreshMs: 50 },
+  ).start();
+  try {
+    const run = await runScenario(sc);
+    assert.equal(run.timedOut, false);
+    const ue = run.ues[0].address;
+    const text = await waitForScreen(term, (s) => s.includes('ack-missing') && s.includes(ue), 'ack-missing during the quiet capture');
+    assert.equal(capture.stopped, false, 'found while capturing, not at the end of the capture');
+    assert.match(text.split('\n')[0], /capturing/);
+    const frames = capture.stats.packets;
+    const line = text.split('\n').find((l) => l.includes('ack-missing')) as string;
+    assert.match(line, /no ACK came back within 1 s/);
+    // the frames seen are the frames captured: no frame was needed to reveal it
+    assert.equal(dash.analyzer.stats().frames, frames);
   } finally {
     if (!capture.stopped) capture.stop();
     dash.quit();
