@@ -154,6 +154,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   const stop = () => capture.stop();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  process.on('SIGHUP', stop);
   const timer = opts.duration !== undefined ? setTimeout(stop, Math.min(opts.duration * 1000, 2 ** 31 - 1)) : undefined;
   const filterText = capture.filter ? `, filter '${escapeText(capture.filter)}'` : '';
   process.stderr.write(
@@ -168,6 +169,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    process.off('SIGHUP', stop);
     if (timer) clearTimeout(timer);
   }
 

@@ -180,7 +180,7 @@ test('live text output: one line per frame, as dissect prints it', async () => {
   }
 });
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   test(`${signal} mid-capture: exit 0, a summary, and a complete -w file`, async () => {
     const dir = tmpDir();
     const receiver = await udpSocket();
