@@ -15,6 +15,7 @@ import { frameJson } from '../report/frame-json';
 import { frameLine } from '../report/frame-text';
 import { frameTree } from '../report/frame-tree';
 import { LineOutput } from '../report/output';
+import { printLateFindings } from './dissect';
 import { loadKeysOption } from './keys-option';
 import type { CommandRegistrar } from './main';
 import { parsePortList, parsePositiveInt, parseSeconds } from './options';
@@ -131,7 +132,8 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
       } else out.line(frameLine(f, first));
       scheduleFlush();
     },
-    { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false },
+    // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
+    { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false },
   );
 
   let writeError: string | undefined;
@@ -173,7 +175,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     if (timer) clearTimeout(timer);
   }
 
-  if (failure === undefined) dissector.finish();
+  if (failure === undefined) printLateFindings(dissector.finish(), out, opts.json ?? false);
   out.flush();
   const stats = capture.stats;
   if (failure !== undefined || writeError !== undefined) {
