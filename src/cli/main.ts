@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDissectCommand } from './dissect';
+import { registerLiveCommand } from './live';
+import { registerDashCommand } from './dash';
 import { registerAnalyzeCommand } from './analyze';
 import { registerExportCommand } from './export';
 import { registerSimCommand } from './sim';
@@ -13,7 +15,7 @@ export const ExitCode = { ok: 0, findings: 1, unusable: 2, usage: 64 } as const;
  */
 export type CommandRegistrar = (program: Command, setExitCode: (code: number) => void) => void;
 
-const COMMANDS: CommandRegistrar[] = [registerDissectCommand, registerAnalyzeCommand, registerExportCommand, registerSimCommand];
+const COMMANDS: CommandRegistrar[] = [registerDissectCommand, registerLiveCommand, registerAnalyzeCommand, registerExportCommand, registerDashCommand, registerSimCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
