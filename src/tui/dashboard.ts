@@ -308,7 +308,8 @@ export class Dashboard {
     } else {
       label = src.label ?? (typeof src.input === 'string' ? (src.input === '-' ? 'standard input' : src.input) : 'input stream');
       mode = src.replay ? `replay ×${src.replay.speed}` : typeof src.input === 'string' && src.input !== '-' ? 'file' : 'stream';
-      rate = src.replay || !this.ended ? this.rate.rate() : averageRate(stats);
+      // while frames come: the recent packet-time rate; at the end: the capture's average
+      rate = this.ended ? averageRate(stats) : this.rate.rate();
     }
     const loss = estimateCaptureLoss(this.analyzer.dissector.tcpStats);
     return { stats, sourceLabel: escapeText(label, 300), mode, state: this.state, rate, loss };
