@@ -10,6 +10,8 @@ export interface ReadCaptureOptions {
   signal?: AbortSignal;
   /** Read size for files (default 1 MiB, the size the throughput ceiling was measured with). */
   chunkSize?: number;
+  /** How messages name a stream source (e.g. the file a progress bar reads through a stream). */
+  name?: string;
 }
 
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
@@ -40,7 +42,7 @@ export async function readCapture(
     }
   } else {
     input = source;
-    name = 'input stream';
+    name = opts.name ?? 'input stream';
   }
   // A throwing handler is the caller's error, not the input's: remember it so it is rethrown, never reported as I/O.
   let handlerError: unknown;

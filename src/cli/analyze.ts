@@ -6,6 +6,7 @@ import { escapeText } from '../common/escape';
 import type { CorrelatorOptions } from '../correlate/correlator';
 import type { Diagnostic } from '../correlate/types';
 import { analyzeCapture, type AnalyzerSink } from '../pipeline/analyzer';
+import { withFileProgress } from './progress';
 import { AnalysisCollector, analysisReport, worstSeverity } from '../report/analyze-text';
 import { anomalyJson, diagnosticJson, statsJson, transactionJson } from '../report/analyze-json';
 import { LineOutput } from '../report/output';
@@ -134,10 +135,13 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
       if (json && a.problem.severity !== 'chat') out.line(JSON.stringify(anomalyJson(a)));
     },
   };
-  const run = await analyzeCapture(source, sink, {
-    dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] },
-    correlator: correlatorOptions(opts),
-  });
+  // the report comes at the end, so a bar on a terminal does not tear through it
+  const run = await withFileProgress(
+    source,
+    (src) =>
+      analyzeCapture(src, sink, { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator: correlatorOptions(opts) }, { name: source }),
+    { withTerminalStdout: true },
+  );
   if (run.summary.fatal) {
     out.flush();
     process.stderr.write(`keyscope: ${escapeText(run.summary.fatal)}\n`);

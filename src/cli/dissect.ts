@@ -1,4 +1,5 @@
 import { readCapture } from '../capture/reader';
+import { withFileProgress } from './progress';
 import { Dissector, type LateFindings } from '../pipeline/dissector';
 import { LineOutput } from '../report/output';
 import { frameLine } from '../report/frame-text';
@@ -90,8 +91,8 @@ export async function runDissect(source: string | undefined, opts: DissectCliOpt
   );
   const live = source === '-';
   let framesIn = 0;
-  const summary = await readCapture(
-    source,
+  const summary = await withFileProgress(source, (src) => readCapture(
+    src,
     (frame) => {
       if (framesIn >= limit || out.isClosed) {
         abort.abort();
@@ -102,8 +103,8 @@ export async function runDissect(source: string | undefined, opts: DissectCliOpt
       // reading a pipe: show frames as they arrive rather than when 64 KiB of output has piled up
       if (live) out.flush();
     },
-    { signal: abort.signal },
-  );
+    { signal: abort.signal, name: source },
+  ));
   const late = dissector.finish();
   printLateFindings(late, out, opts.json ?? false);
   out.flush();

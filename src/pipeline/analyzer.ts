@@ -2,7 +2,7 @@
  * The analyzer pipeline: CaptureFrame → Dissector (decode, reassembly, HTTP/Digest, MIKEY) → KeyDeliveryCorrelator
  * (transactions, diagnostics, statistics). The same for a file and a live stream.
  */
-import { readCapture } from '../capture/reader';
+import { readCapture, type ReadCaptureOptions } from '../capture/reader';
 import type { CaptureFrame, CaptureSummary } from '../capture/types';
 import { KeyDeliveryCorrelator, type CorrelatorOptions, type CorrelatorSink } from '../correlate/correlator';
 import type { AnalysisStats } from '../correlate/types';
@@ -54,9 +54,14 @@ export interface AnalysisRun {
 }
 
 /** Read a capture (file path, `-` for standard input, or a stream) through the analyzer. Never rejects on bad content. */
-export async function analyzeCapture(source: string | NodeJS.ReadableStream, sink: AnalyzerSink, options: AnalyzerOptions = {}): Promise<AnalysisRun> {
+export async function analyzeCapture(
+  source: string | NodeJS.ReadableStream,
+  sink: AnalyzerSink,
+  options: AnalyzerOptions = {},
+  read: ReadCaptureOptions = {},
+): Promise<AnalysisRun> {
   const analyzer = new Analyzer(sink, options);
-  const summary = await readCapture(source, (f) => analyzer.frame(f));
+  const summary = await readCapture(source, (f) => analyzer.frame(f), read);
   analyzer.finish();
   return { summary, stats: analyzer.stats() };
 }
