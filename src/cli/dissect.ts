@@ -2,10 +2,7 @@ import { readCapture } from '../capture/reader';
 import { withFileProgress } from './progress';
 import { Dissector, type LateFindings } from '../pipeline/dissector';
 import { LineOutput } from '../report/output';
-import { frameLine } from '../report/frame-text';
-import { frameJson } from '../report/frame-json';
-import { frameTree } from '../report/frame-tree';
-import type { PacketTime } from '../common/time';
+import { FramePrinter, frameFormat } from '../report/frame-printer';
 import { Option, type Command } from 'commander';
 import type { CommandRegistrar } from './main';
 import { parsePortList, parsePositiveInt } from './options';
@@ -65,21 +62,11 @@ export async function runDissect(source: string | undefined, opts: DissectCliOpt
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
   const out = new LineOutput(1);
-  let first: PacketTime | undefined;
   const abort = new AbortController();
-  let emitted = 0;
   const limit = opts.count ?? Infinity;
+  const printer = new FramePrinter(out, frameFormat(opts), limit);
   const dissector = new Dissector(
-    (f) => {
-      if (emitted >= limit || out.isClosed) return;
-      emitted++;
-      first ??= f.packet;
-      if (opts.json) out.line(JSON.stringify(frameJson(f)));
-      else if (opts.verbose) {
-        for (const l of frameTree(f)) out.line(l);
-        out.line('');
-      } else out.line(frameLine(f, first));
-    },
+    (f) => printer.print(f),
     {
       mikeyPorts: opts.mikeyPort ?? [],
       keys,

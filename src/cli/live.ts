@@ -9,11 +9,8 @@ import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { PcapWriter } from '../capture/pcap-writer';
 import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
-import type { PacketTime } from '../common/time';
 import { Dissector } from '../pipeline/dissector';
-import { frameJson } from '../report/frame-json';
-import { frameLine } from '../report/frame-text';
-import { frameTree } from '../report/frame-tree';
+import { FramePrinter, frameFormat } from '../report/frame-printer';
 import { LineOutput } from '../report/output';
 import { printLateFindings } from './dissect';
 import { loadKeysOption } from './keys-option';
@@ -117,38 +114,22 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
       if (out.isClosed) capture.stop();
     });
   };
-  let first: PacketTime | undefined;
   const limit = opts.count ?? Infinity;
-  let emitted = 0;
+  const printer = new FramePrinter(out, frameFormat(opts), limit);
   const dissector = new Dissector(
     (f) => {
-      if (emitted >= limit || out.isClosed) return;
-      emitted++;
-      first ??= f.packet;
-      if (opts.json) out.line(JSON.stringify(frameJson(f)));
-      else if (opts.verbose) {
-        for (const l of frameTree(f)) out.line(l);
-        out.line('');
-      } else out.line(frameLine(f, first));
+      printer.print(f);
       scheduleFlush();
     },
     // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
     { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false },
   );
 
-  let writeError: string | undefined;
+  const saved = saveFrames(capture, writer);
   let framesIn = 0;
   capture.onFrame((frame: CaptureFrame) => {
     framesIn++;
-    if (writer && writeError === undefined) {
-      try {
-        writer.write(frame);
-      } catch (err) {
-        writeError = ioMessage(err);
-        capture.stop();
-        return;
-      }
-    }
+    if (saved.error !== undefined) return;
     dissector.frame(frame);
     if (framesIn >= limit) capture.stop();
   });
@@ -178,24 +159,15 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   if (failure === undefined) printLateFindings(dissector.finish(), out, opts.json ?? false);
   out.flush();
   const stats = capture.stats;
-  if (failure !== undefined || writeError !== undefined) {
+  if (failure !== undefined || saved.error !== undefined) {
     await writer?.abort();
-    const why = writeError !== undefined ? `cannot write ${escapeText(opts.write ?? '')}: ${escapeText(writeError)}` : `stopped by an internal error: ${escapeText(ioMessage(failure))}`;
+    const why = saved.error !== undefined ? `cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}` : `stopped by an internal error: ${escapeText(ioMessage(failure))}`;
     process.stderr.write(`keyscope live: ${why}; no capture file written\n`);
     process.stderr.write(`keyscope live: ${liveSummary(stats, dissector.tcpStats)}\n`);
     return 2;
   }
   process.stderr.write(`keyscope live: ${liveSummary(stats, dissector.tcpStats)}\n`);
-  if (writer) {
-    try {
-      await writer.commit();
-    } catch (err) {
-      process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(ioMessage(err))}; no capture file written\n`);
-      return 2;
-    }
-    process.stderr.write(`keyscope live: wrote ${writer.frames} frames to ${escapeText(opts.write ?? '')}\n`);
-  }
-  return 0;
+  return commitCapture(writer, opts.write);
 }
 
 function listInterfaces(): number {
@@ -237,20 +209,11 @@ async function runLiveDash(capture: LiveCapture, writer: PcapWriter | undefined,
     }
     throw err;
   }
-  let writeError: string | undefined;
+  const saved = saveFrames(capture, writer);
   let framesIn = 0;
   const limit = opts.count ?? Infinity;
-  capture.onFrame((frame: CaptureFrame) => {
+  capture.onFrame(() => {
     framesIn++;
-    if (writer && writeError === undefined) {
-      try {
-        writer.write(frame);
-      } catch (err) {
-        writeError = ioMessage(err);
-        capture.stop();
-        return;
-      }
-    }
     // -c and --duration end the capture; the dashboard stays up showing the result until the user quits
     if (framesIn >= limit) capture.stop();
   });
@@ -267,21 +230,41 @@ async function runLiveDash(capture: LiveCapture, writer: PcapWriter | undefined,
     process.stderr.write(`keyscope live: stopped by an internal error: ${escapeText(ioMessage(err))}\n`);
   }
   process.stderr.write(`keyscope live: ${liveSummary(capture.stats, result.tcp)}\n`);
-  if (writeError !== undefined || failed) {
+  if (saved.error !== undefined || failed) {
     await writer?.abort();
-    if (writeError !== undefined) process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(writeError)}; no capture file written\n`);
+    if (saved.error !== undefined) process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}; no capture file written\n`);
     return 2;
   }
-  if (writer) {
-    try {
-      await writer.commit();
-    } catch (err) {
-      process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(ioMessage(err))}; no capture file written\n`);
-      return 2;
-    }
-    process.stderr.write(`keyscope live: wrote ${writer.frames} frames to ${escapeText(opts.write ?? '')}\n`);
+  return commitCapture(writer, opts.write);
+}
+
+/** `-w FILE` at a clean end: rename the temporary file into place (exit code 0), or say why not (2). */
+async function commitCapture(writer: PcapWriter | undefined, path: string | undefined): Promise<number> {
+  if (!writer) return 0;
+  try {
+    await writer.commit();
+  } catch (err) {
+    process.stderr.write(`keyscope live: cannot write ${escapeText(path ?? '')}: ${escapeText(ioMessage(err))}; no capture file written\n`);
+    return 2;
   }
+  process.stderr.write(`keyscope live: wrote ${writer.frames} frames to ${escapeText(path ?? '')}\n`);
   return 0;
+}
+
+/** Copies each captured frame into the `-w` file; the first write error stops the capture and is kept. */
+function saveFrames(capture: LiveCapture, writer: PcapWriter | undefined): { readonly error: string | undefined } {
+  const state: { error: string | undefined } = { error: undefined };
+  if (!writer) return state;
+  capture.onFrame((frame: CaptureFrame) => {
+    if (state.error !== undefined) return;
+    try {
+      writer.write(frame);
+    } catch (err) {
+      state.error = ioMessage(err);
+      capture.stop();
+    }
+  });
+  return state;
 }
 
 /** The end-of-capture line: frames, bytes, duration, and the TCP-based capture-loss estimate (cap has no drop counter). */
