@@ -180,6 +180,7 @@ export class Dashboard {
       this.replay.start();
     } else {
       let input: string | NodeJS.ReadableStream = src.input;
+      const name = typeof input === 'string' && input !== '-' ? input : undefined;
       if (typeof input === 'string' && input !== '-') {
         // our own stream, so the header can tell how far a long file has been read
         const size = fileSize(input);
@@ -190,7 +191,7 @@ export class Dashboard {
           input = stream;
         }
       }
-      readCapture(input, feed, { signal: this.abort.signal }).then(
+      readCapture(input, feed, { signal: this.abort.signal, ...(name !== undefined ? { name } : {}) }).then(
         (s) => {
           this.ownStream?.destroy();
           this.inputFinished(s);
