@@ -7,7 +7,7 @@ export type Severity = 'error' | 'warning' | 'note' | 'chat';
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { chat: 0, note: 1, warning: 2, error: 3 };
 
 export interface Problem {
-  /** Stable machine-readable code, e.g. `ipv4-bad-ihl`, `mikey-truncated`. Documented in the README. */
+  /** Stable machine-readable code, e.g. `ipv4-bad-ihl`, `mikey-truncated`. Every code is documented in docs/problem-codes.md (a test keeps that true). */
   code: string;
   severity: Severity;
   /** One line for a person. Any text taken from a packet must already be escaped (see escape.ts). */
