@@ -7,6 +7,7 @@ import type { CorrelatorOptions } from '../correlate/correlator';
 import type { Diagnostic } from '../correlate/types';
 import { analyzeCapture, type AnalyzerSink } from '../pipeline/analyzer';
 import { withFileProgress } from './progress';
+import { reportCaptureProblems } from './capture-messages';
 import { AnalysisCollector, analysisReport, worstSeverity } from '../report/analyze-text';
 import { anomalyJson, diagnosticJson, statsJson, transactionJson } from '../report/analyze-json';
 import { LineOutput } from '../report/output';
@@ -147,9 +148,7 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
     process.stderr.write(`keyscope: ${escapeText(run.summary.fatal)}\n`);
     return 2;
   }
-  for (const p of run.summary.problems) {
-    process.stderr.write(`keyscope: ${escapeText(source === '-' ? 'standard input' : source)}: ${p.severity}: ${escapeText(p.message)}\n`);
-  }
+  reportCaptureProblems(source, run.summary);
   if (json) out.line(JSON.stringify(statsJson(run.stats)));
   else for (const l of analysisReport(collector, run.stats)) out.line(l);
   out.flush();

@@ -1,5 +1,6 @@
 import { readCapture } from '../capture/reader';
 import { withFileProgress } from './progress';
+import { reportCaptureProblems } from './capture-messages';
 import { Dissector, type LateFindings } from '../pipeline/dissector';
 import { LineOutput } from '../report/output';
 import { FramePrinter, frameFormat } from '../report/frame-printer';
@@ -99,8 +100,6 @@ export async function runDissect(source: string | undefined, opts: DissectCliOpt
     process.stderr.write(`keyscope: ${escapeText(summary.fatal)}\n`);
     return 2;
   }
-  for (const p of summary.problems) {
-    process.stderr.write(`keyscope: ${escapeText(source === '-' ? 'standard input' : source)}: ${p.severity}: ${escapeText(p.message)}\n`);
-  }
+  reportCaptureProblems(source, summary);
   return 0;
 }
