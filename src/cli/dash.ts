@@ -8,6 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { escapeText } from '../common/escape';
 import { DASHBOARD_BUCKET_SECONDS, Dashboard, DashboardTerminalError, type DashboardSource } from '../tui/dashboard';
 import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyze';
+import { reportCaptureProblems } from './capture-messages';
 import { loadKeysOption } from './keys-option';
 import type { CommandRegistrar } from './main';
 import { parsePositiveInt } from './options';
@@ -94,8 +95,6 @@ export async function runDash(source: string | undefined, opts: DashCliOptions):
     process.stderr.write(`keyscope dash: ${escapeText(result.summary.fatal)}\n`);
     return 2;
   }
-  for (const p of result.summary?.problems ?? []) {
-    process.stderr.write(`keyscope dash: ${escapeText(source === '-' ? 'standard input' : source)}: ${p.severity}: ${escapeText(p.message)}\n`);
-  }
+  if (result.summary) reportCaptureProblems(source, result.summary);
   return 0;
 }
