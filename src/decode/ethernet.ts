@@ -40,6 +40,15 @@ export function decodeEthernet(data: Buffer, cur: LayerCursor, link: LinkLayerIn
     return;
   }
 
+  continueWithEtherType(data, cur, link, problems, type);
+}
+
+/**
+ * After a link header that names its payload by EtherType (Ethernet II, Linux cooked SLL/SLL2): VLAN tags if any,
+ * then the network layer to decode next.
+ */
+export function continueWithEtherType(data: Buffer, cur: LayerCursor, link: LinkLayerInfo, problems: Problem[], etherType: number): void {
+  let type = etherType;
   if (isVlanTag(type)) {
     type = decodeVlanTags(data, cur, link, problems, type);
     if (type < 0) {

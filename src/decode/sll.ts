@@ -2,9 +2,8 @@ import { u16, u32 } from './bytes';
 import { problem, type Problem } from '../common/problem';
 import { formatHexColons, formatMac } from './address';
 import { NextLayer, type LayerCursor } from './cursor';
-import { etherTypeName, etherTypeToNext, isVlanTag } from './ethertype';
 import type { LinkLayerInfo } from './types';
-import { decodeVlanTags } from './vlan';
+import { continueWithEtherType } from './ethernet';
 
 export const SLL_HEADER_LENGTH = 16;
 export const SLL2_HEADER_LENGTH = 20;
@@ -28,17 +27,7 @@ function sllProtocol(data: Buffer, cur: LayerCursor, link: LinkLayerInfo, proble
     cur.stopName = proto === 0x0004 ? '802.2 LLC' : proto === 0x000c || proto === 0x000d ? 'CAN' : `Linux protocol 0x${proto.toString(16).padStart(4, '0')}`;
     return;
   }
-  let type = proto;
-  if (isVlanTag(type)) {
-    type = decodeVlanTags(data, cur, link, problems, type);
-    if (type < 0) {
-      cur.stopName = '802.1Q';
-      return;
-    }
-  }
-  link.etherType = type;
-  cur.next = etherTypeToNext(type);
-  if (cur.next === NextLayer.NONE) cur.stopName = etherTypeName(type);
+  continueWithEtherType(data, cur, link, problems, proto);
 }
 
 function sllAddress(data: Buffer, off: number, addrLen: number, link: LinkLayerInfo): void {
