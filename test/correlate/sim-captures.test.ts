@@ -9,75 +9,28 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { analyzeCapture } from '../../src/pipeline/analyzer';
 import { loadKeyFile } from '../../src/protocols/keys';
-import type { CorrelatorOptions } from '../../src/correlate/correlator';
 import type { AnalysisStats, Diagnostic, KeyDeliveryTransaction } from '../../src/correlate/types';
 import { capturePath } from '../support/repo';
+import { assertFindingsMatch, correlatorOptionsFor } from '../support/expected-findings';
+import type { ExpectedFindings } from '../../src/sim/run';
 
-interface Expected {
-  analyzerOptions: { ackTimeoutSeconds: number; mikeyAfter200TimeoutSeconds: number; solicitedPullTimeoutSeconds: number };
-  pacing: { staggerMs: number; stormUes: number; stormWindowMs: number };
-  ues: { address: string; btid: string; variant: string; faults: string[]; expect: string[]; may: string[]; otherAddresses?: string[] }[];
-  clean: string[];
-  group: { address: string; expect: string[] }[];
-  codes: string[];
-}
-
-/** The analyzer options the expected findings were written for. */
-function simOptions(e: Expected): CorrelatorOptions {
-  const o: CorrelatorOptions = {
-    ackTimeout: e.analyzerOptions.ackTimeoutSeconds,
-    deliveryTimeout: e.analyzerOptions.mikeyAfter200TimeoutSeconds,
-    pullTimeout: e.analyzerOptions.solicitedPullTimeoutSeconds,
-  };
-  if (e.pacing.stormUes >= 2) {
-    o.stormUes = e.pacing.stormUes;
-    o.stormWindow = e.pacing.stormWindowMs / 1000;
-  }
-  return o;
-}
-
-async function run(name: string): Promise<{ e: Expected; diagnostics: Diagnostic[]; transactions: KeyDeliveryTransaction[]; stats: AnalysisStats }> {
-  const e = JSON.parse(fs.readFileSync(capturePath(`${name}.expected.json`), 'utf8')) as Expected;
+async function run(name: string): Promise<{ e: ExpectedFindings; diagnostics: Diagnostic[]; transactions: KeyDeliveryTransaction[]; stats: AnalysisStats }> {
+  const e = JSON.parse(fs.readFileSync(capturePath(`${name}.expected.json`), 'utf8')) as ExpectedFindings;
   const diagnostics: Diagnostic[] = [];
   const transactions: KeyDeliveryTransaction[] = [];
   const r = await analyzeCapture(capturePath(`${name}.pcap`), { diagnostic: (d) => diagnostics.push(d), transaction: (t) => transactions.push(t) }, {
     dissector: { keys: loadKeyFile(capturePath(`${name}.keys`)) },
-    correlator: simOptions(e),
+    correlator: correlatorOptionsFor(e),
   });
   assert.equal(r.summary.fatal, undefined);
   return { e, diagnostics, transactions, stats: r.stats };
 }
 
-function byUe(ds: Diagnostic[]): Map<string, Set<string>> {
-  const m = new Map<string, Set<string>>();
-  for (const d of ds) {
-    const k = d.ue ?? '(none)';
-    if (!m.has(k)) m.set(k, new Set());
-    m.get(k)?.add(d.code);
-  }
-  return m;
-}
 
 for (const name of ['sim-clean', 'sim-variants', 'sim-faults']) {
   test(`${name}: expected findings per UE, nothing on clean UEs`, async () => {
     const { e, diagnostics, transactions, stats } = await run(name);
-    const got = byUe(diagnostics);
-    for (const u of e.ues) {
-      const codes = got.get(u.address) ?? new Set<string>();
-      for (const c of u.expect) assert.ok(codes.has(c), `${u.address} (${u.faults.join(', ')}): ${c} expected, got ${[...codes].join(', ') || 'nothing'}`);
-      const extra = [...codes].filter((c) => !u.expect.includes(c) && !u.may.includes(c));
-      assert.deepEqual(extra, [], `${u.address} (${u.faults.join(', ')}): unexpected findings`);
-      got.delete(u.address);
-    }
-    for (const a of e.clean) {
-      assert.equal(got.get(a), undefined, `clean UE ${a}: ${[...(got.get(a) ?? [])].join(', ')}`);
-      got.delete(a);
-    }
-    for (const g of e.group) {
-      assert.deepEqual([...(got.get(g.address) ?? [])].sort(), [...g.expect].sort(), `MTK group ${g.address}`);
-      got.delete(g.address);
-    }
-    assert.deepEqual([...got.keys()], [], 'findings on nobody the expected file names');
+    assertFindingsMatch(e, diagnostics);
     const seen = new Set<string>(diagnostics.map((d) => d.code));
     for (const c of e.codes) assert.ok(seen.has(c), `${c} provoked`);
     if (e.ues.length === 0) {

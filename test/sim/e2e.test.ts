@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { analyzeCapture } from '../../src/pipeline/analyzer';
-import type { CorrelatorOptions } from '../../src/correlate/correlator';
 import type { Diagnostic } from '../../src/correlate/types';
 import { loadKeyFile } from '../../src/protocols/keys';
 import { simulate } from '../../src/sim/record';
 import { loadScenarioFile, normaliseScenario } from '../../src/sim/scenario';
 import { repoRoot } from '../support/repo';
+import { assertFindingsMatch, correlatorOptionsFor } from '../support/expected-findings';
 
 test('live faults scenario: keyscope analyze names every injected fault on its UE and nothing on the clean UEs', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'keyscope-sim-e2e-'));
@@ -27,37 +27,11 @@ test('live faults scenario: keyscope analyze names every injected fault on its U
     const r = await simulate(sc, { capture: pcap, keysOut: keys });
     assert.equal(r.timedOut, false);
     const e = r.expected;
-    const options: CorrelatorOptions = {
-      ackTimeout: e.analyzerOptions.ackTimeoutSeconds,
-      deliveryTimeout: e.analyzerOptions.mikeyAfter200TimeoutSeconds,
-      pullTimeout: e.analyzerOptions.solicitedPullTimeoutSeconds,
-      stormUes: e.pacing.stormUes,
-      stormWindow: e.pacing.stormWindowMs / 1000,
-    };
+    const options = correlatorOptionsFor(e);
     const diagnostics: Diagnostic[] = [];
     const run = await analyzeCapture(pcap, { diagnostic: (d) => diagnostics.push(d) }, { dissector: { keys: loadKeyFile(keys) }, correlator: options });
     assert.equal(run.summary.fatal, undefined);
-    const got = new Map<string, Set<string>>();
-    for (const d of diagnostics) {
-      const k = d.ue ?? '(none)';
-      if (!got.has(k)) got.set(k, new Set());
-      got.get(k)?.add(d.code);
-    }
-    for (const u of e.ues) {
-      const codes = got.get(u.address) ?? new Set<string>();
-      for (const c of u.expect) assert.ok(codes.has(c), `${u.address} (${u.faults.join(', ')}): ${c} expected, got ${[...codes].join(', ') || 'nothing'}`);
-      assert.deepEqual([...codes].filter((c) => !u.expect.includes(c) && !u.may.includes(c)), [], `${u.address} (${u.faults.join(', ')}): unexpected findings`);
-      got.delete(u.address);
-    }
-    for (const a of e.clean) {
-      assert.equal(got.get(a), undefined, `clean UE ${a}: ${[...(got.get(a) ?? [])].join(', ')}`);
-      got.delete(a);
-    }
-    for (const g of e.group) {
-      assert.deepEqual([...(got.get(g.address) ?? [])].sort(), [...g.expect].sort(), `MTK group ${g.address}`);
-      got.delete(g.address);
-    }
-    assert.deepEqual([...got.keys()], [], 'findings on nobody the scenario names');
+    assertFindingsMatch(e, diagnostics);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
