@@ -116,3 +116,36 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   let off = 0;
   while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
 }
+
+/**
+ * What the pcap and pcapng writers share: an AtomicFile underneath, a frame count, and the same way to finish —
+ * commit renames the temporary file into place, abort removes it (no partial capture left behind).
+ */
+export abstract class AtomicCaptureWriter {
+  frames = 0;
+  protected readonly file: AtomicFile;
+
+  protected constructor(path: string) {
+    this.file = new AtomicFile(path);
+  }
+
+  /** Path the capture will have after commit. */
+  get path(): string {
+    return this.file.path;
+  }
+
+  /** Finish: flush, fsync and rename into place. */
+  async commit(): Promise<void> {
+    this.file.commit();
+  }
+
+  /** Same as commit. */
+  async close(): Promise<void> {
+    this.file.commit();
+  }
+
+  /** Drop the output: the temporary file is removed and the target is left untouched. */
+  async abort(): Promise<void> {
+    this.file.abort();
+  }
+}

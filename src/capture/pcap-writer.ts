@@ -1,4 +1,4 @@
-import { AtomicFile } from './atomic-file';
+import { AtomicCaptureWriter } from './atomic-file';
 import { STANDARD_MAX_CAPLEN } from './format';
 import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
 
@@ -30,24 +30,25 @@ const MAX_U32 = 0xffffffff;
  * the target name only on `commit()` (atomic rename); `abort()` removes it, so a failed run leaves no partial
  * capture. Writes are buffered and synchronous; the async signatures leave room for a streaming backend.
  */
-export class PcapWriter {
+export class PcapWriter extends AtomicCaptureWriter {
   readonly linkType: number;
   readonly nanosecond: boolean;
   readonly snaplen: number;
-  frames = 0;
-  private readonly file: AtomicFile;
 
   static async create(path: string, opts: PcapWriterOptions): Promise<PcapWriter> {
     return new PcapWriter(path, opts);
   }
 
   constructor(path: string, opts: PcapWriterOptions) {
-    this.linkType = opts.linkType;
+    const linkType = opts.linkType;
+    const snaplen = opts.snaplen ?? STANDARD_MAX_CAPLEN;
+    // checked before the temporary file exists, so a bad call leaves nothing behind
+    if (!Number.isInteger(linkType) || linkType < 0 || linkType > 0xffff) throw new RangeError(`bad link type ${opts.linkType}`);
+    if (!Number.isInteger(snaplen) || snaplen <= 0 || snaplen > MAX_U32) throw new RangeError(`bad snaplen ${opts.snaplen}`);
+    super(path);
+    this.linkType = linkType;
     this.nanosecond = opts.nanosecond ?? false;
-    this.snaplen = opts.snaplen ?? STANDARD_MAX_CAPLEN;
-    if (!Number.isInteger(this.linkType) || this.linkType < 0 || this.linkType > 0xffff) throw new RangeError(`bad link type ${opts.linkType}`);
-    if (!Number.isInteger(this.snaplen) || this.snaplen <= 0 || this.snaplen > MAX_U32) throw new RangeError(`bad snaplen ${opts.snaplen}`);
-    this.file = new AtomicFile(path);
+    this.snaplen = snaplen;
     const off = this.file.reserve(24);
     const buf = this.file.buffer;
     buf.writeUInt32LE(this.nanosecond ? PCAP_MAGIC_NSEC : PCAP_MAGIC_USEC, off);
@@ -58,11 +59,6 @@ export class PcapWriter {
     buf.writeUInt32LE(this.snaplen, off + 16);
     buf.writeUInt32LE(this.linkType, off + 20);
     this.file.advance(24);
-  }
-
-  /** Path the capture will have after commit. */
-  get path(): string {
-    return this.file.path;
   }
 
   write(frame: WritableFrame): void {
@@ -87,18 +83,4 @@ export class PcapWriter {
     this.frames++;
   }
 
-  /** Finish: flush, fsync and rename into place. */
-  async commit(): Promise<void> {
-    this.file.commit();
-  }
-
-  /** Same as commit. */
-  async close(): Promise<void> {
-    this.file.commit();
-  }
-
-  /** Drop the output: the temporary file is removed and the target is left untouched. */
-  async abort(): Promise<void> {
-    this.file.abort();
-  }
 }

@@ -1,4 +1,4 @@
-import { AtomicFile } from './atomic-file';
+import { AtomicCaptureWriter } from './atomic-file';
 import { STANDARD_MAX_CAPLEN } from './format';
 import type { WritableFrame } from './pcap-writer';
 import { BYTE_ORDER_MAGIC, BlockType, IF_TSRESOL, OPT_COMMENT, OPT_ENDOFOPT } from './pcapng';
@@ -24,12 +24,10 @@ const pad4 = (n: number) => (n + 3) & ~3;
  * before the first packet that uses it, and Enhanced Packet Blocks with any number of opt_comment packet
  * comments. Same temporary-file + atomic rename rule as PcapWriter.
  */
-export class PcapngWriter {
+export class PcapngWriter extends AtomicCaptureWriter {
   readonly nanosecond: boolean;
   readonly snaplen: number;
-  frames = 0;
   private readonly defaultLinkType: number | undefined;
-  private readonly file: AtomicFile;
   /** Link type → interface id in this section. */
   private readonly interfaces = new Map<number, number>();
 
@@ -38,11 +36,13 @@ export class PcapngWriter {
   }
 
   constructor(path: string, opts: PcapngWriterOptions = {}) {
+    const snaplen = opts.snaplen ?? STANDARD_MAX_CAPLEN;
+    // checked before the temporary file exists, so a bad call leaves nothing behind
+    if (!Number.isInteger(snaplen) || snaplen <= 0 || snaplen > 0xffffffff) throw new RangeError(`bad snaplen ${opts.snaplen}`);
+    super(path);
     this.nanosecond = opts.nanosecond ?? true;
-    this.snaplen = opts.snaplen ?? STANDARD_MAX_CAPLEN;
+    this.snaplen = snaplen;
     this.defaultLinkType = opts.linkType;
-    if (!Number.isInteger(this.snaplen) || this.snaplen <= 0 || this.snaplen > 0xffffffff) throw new RangeError(`bad snaplen ${opts.snaplen}`);
-    this.file = new AtomicFile(path);
     const app = Buffer.from(opts.application ?? 'keyscope', 'utf8').subarray(0, MAX_OPTION_LENGTH);
     const len = 28 + 4 + pad4(app.length) + 4;
     const off = this.file.reserve(len);
@@ -63,9 +63,6 @@ export class PcapngWriter {
     this.file.advance(len);
   }
 
-  get path(): string {
-    return this.file.path;
-  }
 
   /** Interface id that frames of this link type get (an IDB is written on first use). */
   interfaceFor(linkType: number): number {
@@ -145,15 +142,4 @@ export class PcapngWriter {
     this.frames++;
   }
 
-  async commit(): Promise<void> {
-    this.file.commit();
-  }
-
-  async close(): Promise<void> {
-    this.file.commit();
-  }
-
-  async abort(): Promise<void> {
-    this.file.abort();
-  }
 }
