@@ -185,9 +185,14 @@ export class MbmsKeyTracker {
   }
 
   private add(out: MikeyAnalysis, code: string, sev: Problem['severity'], msg: string, offset?: number, length?: number): void {
-    // without any key file, "no key" is true of every message and would bury the findings that matter
-    if (code === 'mikey-no-key' && this.keys === null) return;
     out.problems.push(problem(LAYER, code, sev, msg, offset, length));
+  }
+
+  /** A key-protected message whose key is not known. */
+  private noKey(out: MikeyAnalysis, msg: string, offset: number, length: number): void {
+    // without any key file, "no key" is true of every message and would bury the findings that matter
+    if (this.keys === null) return;
+    this.add(out, 'mikey-no-key', 'note', msg, offset, length);
   }
 
   private mukCandidates(info: MbmsInfo, meta: MikeyPacketMeta, idr: string | undefined): MukCandidate[] {
@@ -269,7 +274,7 @@ export class MbmsKeyTracker {
     if (!rand) return;
     const candidates = this.mukCandidates(info, meta, ids.idr ? ids.idr.data.toString('utf8') : undefined);
     if (candidates.length === 0) {
-      this.add(out, 'mikey-no-key', 'note', `No MUK known for ${info.idr ?? meta.dst}: MAC not checked, key not decrypted`, kemac.macOffset, kemac.mac.length);
+      this.noKey(out, `No MUK known for ${info.idr ?? meta.dst}: MAC not checked, key not decrypted`, kemac.macOffset, kemac.mac.length);
       this.rememberPending(m, info, meta, null, kemac.macAlg);
       return;
     }
@@ -379,7 +384,7 @@ export class MbmsKeyTracker {
     }
     const mskKey = stored?.key ?? st.key;
     if (!mskKey) {
-      this.add(out, 'mikey-no-key', 'note', `MSK ${info.keyDomain ?? info.keyDomainId}/0x${mskIdHex} unknown: MAC not checked, MTK not decrypted`, kemac.macOffset, kemac.mac.length);
+      this.noKey(out, `MSK ${info.keyDomain ?? info.keyDomainId}/0x${mskIdHex} unknown: MAC not checked, MTK not decrypted`, kemac.macOffset, kemac.mac.length);
       return;
     }
     if (!st.rand) {
@@ -433,7 +438,7 @@ export class MbmsKeyTracker {
       for (const c of cands) authKeys.push(deriveMessageKeys(c.key, pend.csbId, pend.rand, 1, v.authAlg).authKey);
     }
     if (authKeys.length === 0) {
-      this.add(out, 'mikey-no-key', 'note', `No MUK known for the delivery in frame ${pend.frame}: ACK MAC not checked`, v.macOffset, v.mac.length);
+      this.noKey(out, `No MUK known for the delivery in frame ${pend.frame}: ACK MAC not checked`, v.macOffset, v.mac.length);
       return;
     }
     const ok = authKeys.some((k) => {
