@@ -1,15 +1,47 @@
 #!/usr/bin/env bash
 # System packages the tests use as oracles and traffic tools (tshark, tcpdump, editcap/mergecap/capinfos),
-# libpcap-dev so the optional `cap` addon builds for live capture, and tmux for the dashboard tests.
-# Idempotent: does nothing when everything is already there. Needs root (CI runs as root).
+# libpcap-dev so the optional `cap` addon builds for live capture, tmux for the dashboard tests, and procps (pgrep)
+# for the tests that check no process outlives them.
+#
+# Run it as root, or as a user with sudo: it calls sudo itself for apt-get only (so node_modules stays owned by
+# whoever runs it). Idempotent: does nothing when everything is already there.
+#
+# After the packages, it makes live capture work in an existing install: `npm ci` run before libpcap was there
+# skipped the optional `cap` addon (npm drops an optional dependency whose build fails), so when node_modules exists
+# and `cap` does not load, the locked dependencies are installed again with libpcap present.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(tshark tcpdump libpcap-dev tmux procps)
 need=0
-for c in tshark tcpdump editcap mergecap capinfos tmux; do command -v "$c" >/dev/null 2>&1 || need=1; done
+for c in tshark tcpdump editcap mergecap capinfos tmux pgrep; do command -v "$c" >/dev/null 2>&1 || need=1; done
 [ -e /usr/include/pcap/pcap.h ] || need=1
-[ "$need" = 0 ] && exit 0
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
-$SUDO apt-get install -y -qq tshark tcpdump libpcap-dev tmux >/dev/null
+
+if [ "$need" = 1 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    echo "install-system-deps: installing ${PACKAGES[*]} needs root: run this script as root, or install sudo" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  echo "install-system-deps: apt-get install ${PACKAGES[*]}" >&2
+  "${as_root[@]}" apt-get update -qq
+  # tshark asks whether non-root users may capture; answer no without a prompt
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | "${as_root[@]}" debconf-set-selections
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
+fi
+
+# The live-capture addon: only meaningful once the npm install has happened (the README runs `npm ci` first).
+if [ -d node_modules ] && ! node -e "require('cap')" >/dev/null 2>&1; then
+  echo "install-system-deps: the optional 'cap' addon does not load; installing it now that libpcap is present" >&2
+  # --no-save keeps package.json and package-lock.json as they are; the lockfile pins cap's version
+  npm install --no-save --no-audit --no-fund >/dev/null
+  if ! node -e "require('cap')" >/dev/null 2>&1; then
+    echo "install-system-deps: 'cap' still does not load: live capture will not work (see README, Live capture)" >&2
+    exit 1
+  fi
+fi
+exit 0

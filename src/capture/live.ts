@@ -67,8 +67,8 @@ export const CAP_MODULE_ENV = 'KEYSCOPE_CAP_MODULE';
 /** How to get live capture working, printed when `cap` cannot be loaded. */
 export const LIVE_CAPTURE_HELP = [
   'live capture needs the optional `cap` module (libpcap), which is not usable here.',
-  'To enable it: apt-get install libpcap-dev, then in the keyscope folder run `npm rebuild cap`',
-  '(or `npm install --include=optional` if it was installed without optional dependencies).',
+  'To enable it, in the keyscope folder run `bash scripts/install-system-deps.sh` (libpcap-dev, then the addon),',
+  'or install libpcap-dev yourself and run `npm install` there (npm left `cap` out when libpcap was missing).',
   'Without it, pipe a capture in: tcpdump -U -w - -i IFACE [filter] | keyscope dissect -',
 ].join('\n');
 

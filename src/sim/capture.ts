@@ -1,12 +1,21 @@
 /**
  * Records a simulator run with tcpdump on `lo` (`-U -s 0 -Z root`, a filter on the run's /16 and ports, bounded by
- * `timeout`), killed when the run ends — also when it fails. tcpdump writes to a temporary file under /tmp that is
- * moved into place only when the capture is complete.
+ * `maxSeconds`), killed when the run ends — also when it fails, and with its process group, so it never outlives
+ * the run (src/common/tied-process.ts). tcpdump writes to a temporary file under /tmp that is moved into place only
+ * when the capture is complete.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { exited, killGroup, spawnTied } from '../common/tied-process';
+
+/** How long tcpdump may take to say it is listening before the run gives up. */
+const LISTEN_TIMEOUT_MS = 10_000;
+/** After a stop, how long tcpdump may take to flush and exit on SIGINT before it is killed. */
+const STOP_GRACE_MS = 5000;
+/** Time for the kernel's packet socket to settle, and for `-U`'s last packets to reach the file. */
+const SETTLE_MS = 300;
 
 export interface TcpdumpHandle {
   /** Stop capturing (SIGINT, so tcpdump flushes) and wait for it; copies the file to `out`. */
@@ -22,25 +31,21 @@ export class CaptureError extends Error {
   }
 }
 
-function exited(p: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (p.exitCode !== null || p.signalCode !== null) return resolve();
-    p.once('exit', () => resolve());
-  });
-}
-
 /**
  * Start tcpdump on `lo` with `filter`, writing to `out` when stopped. Resolves once tcpdump says it is listening.
- * `maxSeconds` bounds tcpdump's life through `timeout`, whatever happens to this process.
+ * `maxSeconds` bounds tcpdump's life (SIGINT, so it still writes a valid file); it dies with this process anyway.
  */
 export async function startTcpdump(out: string | NodeJS.WritableStream, filter: string, maxSeconds: number): Promise<TcpdumpHandle> {
   const dir = mkdtempSync(path.join(tmpdir(), 'keyscope-sim-'));
   const tmp = path.join(dir, 'capture.pcap');
   // a stream gets the pcap as it is written (`keyscope sim --capture - | keyscope dissect -`)
   const toStream = typeof out !== 'string';
-  const child = spawn('timeout', ['-s', 'INT', String(Math.ceil(maxSeconds)), 'tcpdump', '-i', 'lo', '-U', '-s', '0', '-Z', 'root', '-n', '-w', toStream ? '-' : tmp, filter], {
+  const child: ChildProcess = spawnTied('tcpdump', ['-i', 'lo', '-U', '-s', '0', '-Z', 'root', '-n', '-w', toStream ? '-' : tmp, filter], {
     stdio: ['ignore', toStream ? 'pipe' : 'ignore', 'pipe'],
   });
+  const lifetime = setTimeout(() => killGroup(child, 'SIGINT'), Math.ceil(maxSeconds * 1000));
+  lifetime.unref();
+  child.once('exit', () => clearTimeout(lifetime));
   const piped = toStream && child.stdout ? new Promise<void>((resolve) => {
     child.stdout?.on('end', () => resolve());
     child.stdout?.on('error', () => resolve());
@@ -53,7 +58,7 @@ export async function startTcpdump(out: string | NodeJS.WritableStream, filter: 
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   try {
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new CaptureError(`tcpdump did not start listening within 10 s: ${stderr.trim()}`)), 10_000);
+      const t = setTimeout(() => reject(new CaptureError(`tcpdump did not start listening within ${LISTEN_TIMEOUT_MS / 1000} s: ${stderr.trim()}`)), LISTEN_TIMEOUT_MS);
       const check = () => {
         if (stderr.includes('listening on')) {
           clearTimeout(t);
@@ -71,22 +76,22 @@ export async function startTcpdump(out: string | NodeJS.WritableStream, filter: 
       });
     });
   } catch (e) {
-    child.kill('SIGKILL');
+    killGroup(child, 'SIGKILL');
     await exited(child);
     cleanup();
     throw e;
   }
   // let the kernel's packet socket settle before the first packet we care about
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
   let done = false;
   return {
     async stop() {
       if (done) return;
       done = true;
       // give -U's last packets time to reach the file
-      await new Promise((r) => setTimeout(r, 300));
-      child.kill('SIGINT');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      killGroup(child, 'SIGINT');
+      const t = setTimeout(() => killGroup(child, 'SIGKILL'), STOP_GRACE_MS);
       await exited(child);
       await piped;
       clearTimeout(t);
@@ -101,7 +106,7 @@ export async function startTcpdump(out: string | NodeJS.WritableStream, filter: 
     async abort() {
       if (done) return;
       done = true;
-      child.kill('SIGKILL');
+      killGroup(child, 'SIGKILL');
       await exited(child);
       cleanup();
     },

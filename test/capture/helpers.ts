@@ -2,7 +2,7 @@
  * Shared by the capture tests: repo-root lookup (works from test/ under tsx and from dist/test/ compiled),
  * tshark as an oracle, and builders for hand-made pcap/pcapng bytes.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from '../support/proc';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

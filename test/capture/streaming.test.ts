@@ -3,7 +3,7 @@
  * any byte boundary still parses), standard input is processed as it arrives, and an AbortSignal stops reading.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
+import { spawn } from '../support/proc';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';

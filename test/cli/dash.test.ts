@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from '../support/proc';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from '../support/proc';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -156,7 +156,7 @@ test('hostile text from packets is escaped before it reaches the terminal', () =
 });
 
 test('dissect - prints each frame while the stream is still open (tcpdump -U -w - | keyscope dissect -)', async () => {
-  const { spawn } = await import('node:child_process');
+  const { spawn } = await import('../support/proc');
   const whole = fs.readFileSync(capturePath('cap-lo-udp.pcap'));
   // split the classic pcap into its global header and records
   const records: Buffer[] = [];

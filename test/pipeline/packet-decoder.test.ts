@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync } from '../support/proc';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync } from './proc';
 
 /**
  * tshark as the external oracle. Tests that call it fail (not skip) when it is missing: CI installs it

@@ -5,7 +5,7 @@
  *   node --import tsx test/protocols/mikey/make-mbms-capture.ts --write
  * Without --write it does nothing (node --test may load every file under test/).
  */
-import { spawn } from 'node:child_process';
+import { killGroup, spawn } from '../../support/proc';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -28,10 +28,10 @@ async function record(
   extra?: () => Promise<void>,
 ): Promise<void> {
   const tmp = `/tmp/keyscope-${path.basename(out)}`;
-  const td = spawn('timeout', ['10', 'tcpdump', '-i', 'lo', '-U', '-s', '0', '-Z', 'root', '-w', tmp, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const td = spawn('tcpdump', ['-i', 'lo', '-U', '-s', '0', '-Z', 'root', '-w', tmp, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((res, rej) => {
     const t = setTimeout(() => rej(new Error('tcpdump did not start')), 5000);
-    td.stderr.on('data', (d: Buffer) => { if (d.toString().includes('listening on')) { clearTimeout(t); res(); } });
+    td.stderr?.on('data', (d: Buffer) => { if (d.toString().includes('listening on')) { clearTimeout(t); res(); } });
   });
   await sleep(500);
   for (const d of datagrams) {
@@ -40,7 +40,7 @@ async function record(
   }
   if (extra) await extra();
   await sleep(500);
-  td.kill('SIGINT');
+  killGroup(td, 'SIGINT');
   await new Promise((r) => td.once('exit', r));
   fs.copyFileSync(tmp, out);
 }

@@ -2,7 +2,7 @@
  * Our decode expressed as tshark `-T fields -E occurrence=a` values (field name → values in wire order), so a test can
  * compare field by field with tshark 4.0's MIKEY dissector. Numbers are compared as numbers, bytes as lower-case hex.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync } from '../../support/proc';
 import type { MikeyMessage } from '../../../src/protocols/mikey/types';
 
 export type FieldValues = Map<string, string[]>;
