@@ -17,7 +17,9 @@
  *   proof of loss: a capture merged from two taps, or from several kernel queues (`-i any`, multi-queue NICs), can
  *   write a peer's ACK before the data it acknowledges, so bytes ACKed before they were seen are awaited for
  *   `reorderWindowSeconds` of packet time (as tshark with `tcp.reassemble_out_of_order` does, without its unbounded
- *   wait) and, when they come, delivered as if they had come in order and not counted as lost. A FIN beyond a hole
+ *   wait) and, when they come, delivered as if they had come in order and not counted as lost. Meanwhile the ACKing
+ *   side's own later stream events are deferred (copied, under the memory budgets), because that side sent them after
+ *   receiving the awaited bytes: the consumer still sees a request before its response. A FIN beyond a hole
  *   only marks where the direction will end: the missing segment may merely be late, and the peer's ACK of the FIN
  *   settles it. A segment tail cut by the snaplen becomes a gap at once (not counted as ACKed-unseen).
  * - Retransmitted bytes that were already delivered cannot be compared with a copy (none is kept). Instead a 32-bit
