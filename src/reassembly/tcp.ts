@@ -10,11 +10,18 @@
  *   only during the `data` callback: copy what must outlive it.
  * - Unlike tshark (whose out-of-order reassembly is off by default), segments after a hole are held until the hole is
  *   filled, so a reordered request is still seen as one stream.
- * - A hole becomes a gap (the stream goes on after it) when the peer ACKs past it (the peer had the bytes: the capture
- *   lost them; counted as ACKed-unseen, the capture-loss estimate), when held data for the direction exceeds its limit,
- *   when the memory budget forces it, or when the connection ends (RST, eviction, timeout, end of capture). A FIN
- *   beyond a hole only marks where the direction will end: the missing segment may merely be late, and the peer's ACK
- *   of the FIN settles it. A segment tail cut by the snaplen becomes a gap at once (not counted as ACKed-unseen).
+ * - A hole becomes a gap (the stream goes on after it) when the peer has ACKed past it and the bytes still have not
+ *   appeared once the reordering window has passed (the peer had the bytes: the capture lost them; counted as
+ *   ACKed-unseen, the capture-loss estimate), when held data for the direction exceeds its limit, when the memory
+ *   budget forces it, or when the connection ends (RST, eviction, timeout, end of capture). The ACK alone is not
+ *   proof of loss: a capture merged from two taps, or from several kernel queues (`-i any`, multi-queue NICs), can
+ *   write a peer's ACK before the data it acknowledges, so bytes ACKed before they were seen are awaited for
+ *   `reorderWindowSeconds` of packet time (as tshark with `tcp.reassemble_out_of_order` does, without its unbounded
+ *   wait) and, when they come, delivered as if they had come in order and not counted as lost. Meanwhile the ACKing
+ *   side's own later stream events are deferred (copied, under the memory budgets), because that side sent them after
+ *   receiving the awaited bytes: the consumer still sees a request before its response. A FIN beyond a hole
+ *   only marks where the direction will end: the missing segment may merely be late, and the peer's ACK of the FIN
+ *   settles it. A segment tail cut by the snaplen becomes a gap at once (not counted as ACKed-unseen).
  * - Retransmitted bytes that were already delivered cannot be compared with a copy (none is kept). Instead a 32-bit
  *   hash of each of the last few delivered segments is kept per direction (by default over 128 sampled bytes, so the
  *   in-order path costs the same for any segment size); a retransmission that covers one of them entirely is hashed
@@ -70,9 +77,21 @@ export interface TcpReassemblerOptions {
   /** Closed connections remembered at most. Default 10 000. */
   maxClosedConnections?: number;
   /**
-   * How many further packets showing the peer ACKing past a hole are tolerated before the hole becomes a gap.
-   * 0 (default) declares it on the first such ACK, which is right whenever the capture keeps the order of the two
-   * directions (a receiver cannot ACK bytes it lacks). Raise it (or use Infinity) for captures merged from two taps.
+   * Packet-time seconds the bytes a peer ACKed before the capture showed them are waited for before they are declared
+   * a gap (capture loss). Default 0.5 s. The order in which a capture shows the two directions is only as good as its
+   * capture point: two taps merged by timestamp are off by their clock skew, and one host's capture of several queues
+   * (`-i any`, multi-queue NICs) by its per-queue buffering: microseconds to tens of milliseconds, so 0.5 s has a wide
+   * margin. Waiting longer costs little memory (what follows the hole is held under the budgets below, which declare
+   * the gap early when they must), but the direction's later bytes reach the consumer that much later, and a real
+   * loss is reported that much later. 0 declares the gap on the first ACK past the hole (a capture that keeps the two
+   * directions in order, where a receiver cannot ACK bytes the capture has not shown yet).
+   */
+  reorderWindowSeconds?: number;
+  /**
+   * Besides the window in packet time, the number of further packets showing the peer ACKing past a hole after which
+   * the hole becomes a gap however little packet time passed. Default Infinity: the window is a matter of time, not
+   * of traffic (a fast sender fills it with many packets, and the memory budgets bound what is held). A finite value
+   * bounds the wait in captures whose timestamps do not advance; 0 declares the gap on the first such ACK.
    */
   ackedGapTolerance?: number;
   /**
@@ -110,6 +129,11 @@ export interface TcpReassemblyStats {
   gapBytes: number;
   /** Gap bytes the peer acknowledged: sent on the wire but missing from the capture (capture loss). */
   ackedUnseenBytes: number;
+  /**
+   * Bytes the capture showed only after the peer had ACKed them, within the reordering window: reordered by the
+   * capture point, not lost (delivered in order, not in ackedUnseenBytes).
+   */
+  lateAckedBytes: number;
   /** Segments whose bytes had all been seen already. */
   retransmissions: number;
   retransmittedBytes: number;
@@ -125,6 +149,9 @@ export interface TcpReassemblyStats {
   bufferedBytes: number;
   /** Highest bufferedBytes after any packet (a segment being copied may exceed the budget for an instant). */
   peakBufferedBytes: number;
+  /** Bytes whose delivery waits for ACKed bytes of the other direction (copies; see reorderWindowSeconds). */
+  deferredBytes: number;
+  peakDeferredBytes: number;
   /** Times a per-connection or global budget forced held data out. */
   memoryBudgetEvents: number;
 }
@@ -136,6 +163,12 @@ interface HeldSegment {
   frame: number;
 }
 
+/** A stream event of a direction whose output waits for its peer (see Direction.deferred). */
+type DeferredEvent =
+  | { kind: 'data'; chunk: StreamChunk }
+  | { kind: 'gap'; gap: StreamGap }
+  | { kind: 'end'; reason: TcpCloseReason; time: PacketTime };
+
 interface Moment {
   frame: number;
   tsSec: number;
@@ -143,6 +176,11 @@ interface Moment {
 }
 
 class Direction {
+  constructor(
+    readonly conn: Connection,
+    readonly index: StreamDirection,
+  ) {}
+
   started = false;
   /** Initial sequence number when the SYN was seen (or inferred from a SYN-ACK's ACK); -1 when unknown. */
   isn = -1;
@@ -158,6 +196,21 @@ class Direction {
   held: HeldSegment[] = [];
   heldBytes = 0;
   ackStrikes = 0;
+  /**
+   * Packet time (the reassembler's clock) at which the peer first ACKed bytes of this direction the capture had not
+   * shown; -1 when nothing acknowledged is missing. Set while the direction is in the reassembler's waiting queue.
+   */
+  ackedWaitSince = -1;
+  /** maxAcked when the wait began: the bytes whose window runs from ackedWaitSince. */
+  ackedWaitUpTo = 0;
+  /**
+   * While the peer waits for bytes this direction's side ACKed, this direction's stream events (accounted as usual:
+   * sequence numbers, ACK evidence and retransmission checks go on) are queued here instead of reaching the consumer,
+   * so the consumer still sees what the peer sent before what this side sent after receiving it (a request before its
+   * response). null when not deferring. Data is copied; the bytes are counted in deferredBytes.
+   */
+  deferred: DeferredEvent[] | null = null;
+  deferredBytes = 0;
   /** TEID this direction's packets arrive with when tunnelled; -1 when not bound. */
   teid = -1;
   /** Ring of (offset, length, hash) triples of recently delivered segments. */
@@ -174,10 +227,11 @@ class Direction {
 const REPORTED_BUDGET = 1;
 const REPORTED_WINDOW = 2;
 const REPORTED_AFTER_FIN = 4;
+const REPORTED_LATE = 8;
 const MAX_MISMATCH_REPORTS = 8;
 
 class Connection {
-  readonly dirs: [Direction, Direction] = [new Direction(), new Direction()];
+  readonly dirs: [Direction, Direction] = [new Direction(this, 0), new Direction(this, 1)];
   closed = false;
   closedAt = 0;
   lastSeen = 0;
@@ -285,6 +339,9 @@ function directionOf(c: Connection, src: string, sport: number): StreamDirection
   return c.info.clientPort === sport && c.info.clientAddr === src ? 0 : 1;
 }
 
+/** Default of `reorderWindowSeconds` (its comment says why). */
+export const DEFAULT_REORDER_WINDOW_SECONDS = 0.5;
+
 const DEFAULT_SERVER_PORTS = [2269, 3128, 8000, 8008, 8080, 8081, 8443, 8888];
 
 export class TcpReassembler {
@@ -298,6 +355,7 @@ export class TcpReassembler {
   private readonly closedLinger: number;
   private readonly maxClosed: number;
   private readonly ackTolerance: number;
+  private readonly reorderWindow: number;
   private readonly maxAckedAhead: number;
   private readonly historySize: number;
   private readonly hash: (b: Uint8Array) => number;
@@ -308,11 +366,18 @@ export class TcpReassembler {
   private readonly closedList = new ConnectionList();
   /** Connections holding out-of-order bytes, in the order they started holding (oldest first). */
   private readonly buffering = new Set<Connection>();
+  /**
+   * Directions waiting for bytes their peer ACKed, oldest first. They joined at the then current clock, which never
+   * goes back, so the order is also the order of their deadlines: expiry looks at the head only.
+   */
+  private readonly ackWaiting = new Set<Direction>();
+  /** Bytes of all directions' deferred events (bounded by maxBufferedBytes, per direction by maxBufferedPerDirection). */
+  private deferredTotal = 0;
   private clock = -Infinity;
   private nextId = 1;
   private buffered = 0;
   private heldSegments = 0;
-  private readonly st: Omit<TcpReassemblyStats, 'activeConnections' | 'closedConnections' | 'bufferedBytes'> = {
+  private readonly st: Omit<TcpReassemblyStats, 'activeConnections' | 'closedConnections' | 'bufferedBytes' | 'deferredBytes'> = {
     packets: 0,
     ignoredPackets: 0,
     packetsAfterClose: 0,
@@ -323,6 +388,7 @@ export class TcpReassembler {
     gaps: 0,
     gapBytes: 0,
     ackedUnseenBytes: 0,
+    lateAckedBytes: 0,
     retransmissions: 0,
     retransmittedBytes: 0,
     retransmissionMismatches: 0,
@@ -331,6 +397,7 @@ export class TcpReassembler {
     outOfWindowSegments: 0,
     truncatedBytes: 0,
     peakBufferedBytes: 0,
+    peakDeferredBytes: 0,
     memoryBudgetEvents: 0,
   };
 
@@ -347,7 +414,8 @@ export class TcpReassembler {
     this.idleTimeout = options.idleTimeoutSeconds ?? 300;
     this.closedLinger = options.closedLingerSeconds ?? 30;
     this.maxClosed = Math.max(0, options.maxClosedConnections ?? 10_000);
-    this.ackTolerance = options.ackedGapTolerance ?? 0;
+    this.ackTolerance = options.ackedGapTolerance ?? Infinity;
+    this.reorderWindow = Math.max(0, options.reorderWindowSeconds ?? DEFAULT_REORDER_WINDOW_SECONDS);
     this.maxAckedAhead = Math.max(0, options.maxAckedAheadBytes ?? 16 * MIB);
     const check = options.retransmissionCheck ?? 'sampled';
     this.historySize = check === 'off' ? 0 : Math.max(0, Math.floor(options.retransmissionHistory ?? 16));
@@ -361,6 +429,7 @@ export class TcpReassembler {
       activeConnections: this.active.count,
       closedConnections: this.closedList.count,
       bufferedBytes: this.buffered,
+      deferredBytes: this.deferredTotal,
     };
   }
 
@@ -445,6 +514,16 @@ export class TcpReassembler {
       this.st.timedOutConnections++;
       this.finish(c, 'timeout', c.last);
       this.forget(c);
+    }
+    // bytes ACKed before the capture showed them and still missing once the reordering window passed: capture loss
+    while (this.ackWaiting.size > 0) {
+      const s = this.ackWaiting.values().next().value as Direction;
+      if (this.clock - s.ackedWaitSince < this.reorderWindow) break;
+      const c = s.conn;
+      // only the bytes ACKed when the wait began have had their window; later ACKed ones start theirs now
+      this.skipTo(c, s.index, s, s.ackedWaitUpTo, c.last);
+      this.settleWait(s);
+      this.afterProgress(c);
     }
     const lingerHorizon = this.clock - this.closedLinger;
     for (let c = this.closedList.tail; c !== null; c = this.closedList.tail) {
@@ -538,10 +617,12 @@ export class TcpReassembler {
       }
       dataSeq = (tcp.seq + 1) >>> 0;
     }
+    // the ACK first: when it shows the peer's bytes missing, this segment's data was sent after they were received
+    // and is deferred behind them
+    if ((flags & ACK) !== 0) this.ack(c, (d ^ 1) as StreamDirection, r, s, tcp.ack, c.last);
     const carries = wireLen > 0 || (flags & FIN) !== 0;
     if (!s.started && carries) s.start(dataSeq);
-    if (s.started && carries) this.data(c, d, s, dataSeq, p, len, wireLen, flags);
-    if ((flags & ACK) !== 0 && !c.closed) this.ack(c, (d ^ 1) as StreamDirection, r, s, tcp.ack, c.last);
+    if (s.started && carries && !c.closed) this.data(c, d, s, dataSeq, p, len, wireLen, flags);
     if (!c.closed && c.dirs[0].ended && c.dirs[1].ended) this.close(c);
   }
 
@@ -589,9 +670,9 @@ export class TcpReassembler {
           this.verifyHistory(c, d, s, off, payload.subarray(0, trim), p.frame);
         }
         const view = trim === 0 && end - off === payload.length ? payload : payload.subarray(trim, end - off);
+        if (s.nextOffset < s.maxAcked) this.late(c, d, s, s.nextOffset, end, p.frame);
         this.remember(s, s.nextOffset, view);
         this.deliver(c, d, s, view, m, [p.frame]);
-        s.ackStrikes = 0;
         if (s.held.length > 0) this.drain(c, d, s, m, off, payload.subarray(0, end - off));
       } else {
         this.hold(c, d, s, off, payload.subarray(0, end - off), m);
@@ -626,11 +707,53 @@ export class TcpReassembler {
     if (acked > plausible) acked = plausible;
     if (r.finOffset >= 0 && acked > r.finOffset) acked = r.finOffset;
     if (acked > r.maxAcked) r.maxAcked = acked;
-    if (r.maxAcked > r.nextOffset && ++r.ackStrikes > this.ackTolerance) {
-      r.ackStrikes = 0;
+    if (r.maxAcked <= r.nextOffset) return;
+    if (r.ackedWaitSince < 0) this.startWait(r);
+    if (++r.ackStrikes > this.ackTolerance || this.clock - r.ackedWaitSince >= this.reorderWindow) {
       this.skipTo(c, rd, r, r.maxAcked, m);
+      this.stopWaiting(r);
       this.checkFin(c, rd, r);
     }
+  }
+
+  /** The peer ACKed bytes of `s` the capture has not shown: their reordering window starts now. */
+  private startWait(s: Direction): void {
+    s.ackedWaitSince = this.clock;
+    s.ackedWaitUpTo = s.maxAcked;
+    s.ackStrikes = 0;
+    // re-adding puts it last: its deadline is the latest, as the clock never goes back
+    this.ackWaiting.delete(s);
+    this.ackWaiting.add(s);
+    // the peer's side had these bytes before it sent anything more: hold its later stream events back
+    const peer = s.conn.dirs[s.index ^ 1];
+    if (peer.deferred === null) peer.deferred = [];
+  }
+
+  private stopWaiting(s: Direction): void {
+    if (s.ackedWaitSince < 0) return;
+    s.ackedWaitSince = -1;
+    s.ackStrikes = 0;
+    this.ackWaiting.delete(s);
+    this.flushDeferred(s.conn, s.conn.dirs[s.index ^ 1], false);
+  }
+
+  /**
+   * The stream moved forward while waiting: done when nothing ACKed is missing any more; when only bytes ACKed after
+   * the wait began are missing, they get a window of their own from now (at most one window late, never early).
+   */
+  private settleWait(s: Direction): void {
+    if (s.ackedWaitSince < 0 || s.nextOffset < s.ackedWaitUpTo) return;
+    if (s.nextOffset >= s.maxAcked || s.ended) this.stopWaiting(s);
+    else this.startWait(s);
+  }
+
+  /** New bytes [from, to) arrived after the peer had ACKed (part of) them: reordered by the capture point, not lost. */
+  private late(c: Connection, d: StreamDirection, s: Direction, from: number, to: number, frame: number): void {
+    if (from >= s.maxAcked) return;
+    this.st.lateAckedBytes += Math.min(to, s.maxAcked) - from;
+    this.reportOnce(c, REPORTED_LATE, frame, problem('tcp', 'tcp-late-segment', 'note',
+      `segment in direction ${d} appeared after the peer's ACK of its bytes (the capture point reorders the two ` +
+        'directions: merged taps or queues); reassembled in order'));
   }
 
   private deliver(c: Connection, d: StreamDirection, s: Direction, data: Buffer, m: Moment, frames: number[]): void {
@@ -638,7 +761,53 @@ export class TcpReassembler {
     s.nextOffset += data.length;
     s.nextSeq = (s.nextSeq + data.length) >>> 0;
     this.st.bytesDelivered += data.length;
-    this.handler.data(c.info, d, chunk);
+    if (s.deferred === null) this.handler.data(c.info, d, chunk);
+    else this.defer(c, s, { kind: 'data', chunk: { ...chunk, data: Buffer.from(data) } }, data.length);
+    // after the bytes went out: ending the wait releases the peer's deferred events, which come after them
+    if (s.ackedWaitSince >= 0 && s.nextOffset >= s.ackedWaitUpTo) this.settleWait(s);
+  }
+
+  private defer(c: Connection, s: Direction, e: DeferredEvent, bytes: number): void {
+    (s.deferred as DeferredEvent[]).push(e);
+    if (bytes === 0) return;
+    s.deferredBytes += bytes;
+    this.deferredTotal += bytes;
+    if (this.deferredTotal > this.st.peakDeferredBytes) this.st.peakDeferredBytes = this.deferredTotal;
+    const peer = c.dirs[s.index ^ 1];
+    if (s.deferredBytes > this.maxPerDirection && peer.ackedWaitSince >= 0) {
+      this.budgetExceeded(c, `${s.deferredBytes} bytes wait for ACKed bytes of the other direction (limit ${this.maxPerDirection})`);
+      this.giveUpWait(peer, false);
+    }
+    while (this.deferredTotal > this.maxBuffered && this.ackWaiting.size > 0) {
+      const oldest = this.ackWaiting.values().next().value as Direction;
+      this.budgetExceeded(oldest.conn, `all connections defer ${this.deferredTotal} bytes behind ACKed bytes not yet seen (limit ${this.maxBuffered})`);
+      // the connection being processed is closed (if it must be) once its packet is done, not in the middle of it
+      this.giveUpWait(oldest, oldest.conn !== c);
+    }
+  }
+
+  /** Declare the bytes a direction waits for a gap now (a budget forces it): capture loss. */
+  private giveUpWait(s: Direction, progress: boolean): void {
+    const c = s.conn;
+    this.skipTo(c, s.index, s, s.maxAcked, c.last);
+    this.stopWaiting(s);
+    this.checkFin(c, s.index, s);
+    if (progress) this.afterProgress(c);
+  }
+
+  /** Hand a direction's deferred events to the consumer, unless its peer still waits (or `force`). */
+  private flushDeferred(c: Connection, s: Direction, force: boolean): void {
+    const q = s.deferred;
+    if (q === null || (!force && c.dirs[s.index ^ 1].ackedWaitSince >= 0)) return;
+    s.deferred = null;
+    this.deferredTotal -= s.deferredBytes;
+    s.deferredBytes = 0;
+    const d = s.index;
+    for (const e of q) {
+      if (e.kind === 'data') this.handler.data(c.info, d, e.chunk);
+      else if (e.kind === 'gap') this.handler.gap?.(c.info, d, e.gap);
+      else this.handler.end?.(c.info, d, e.reason, e.time);
+    }
   }
 
   private gap(c: Connection, d: StreamDirection, s: Direction, length: number, m: Moment, countAcked = true): void {
@@ -649,8 +818,9 @@ export class TcpReassembler {
     const g: StreamGap = { tsSec: m.tsSec, tsNsec: m.tsNsec, streamOffset: s.nextOffset, length, frame: m.frame };
     s.nextOffset += length;
     s.nextSeq = (s.nextSeq + length) >>> 0;
-    s.ackStrikes = 0;
-    this.handler.gap?.(c.info, d, g);
+    if (s.deferred === null) this.handler.gap?.(c.info, d, g);
+    else this.defer(c, s, { kind: 'gap', gap: g }, 0);
+    if (s.ackedWaitSince >= 0 && s.nextOffset >= s.ackedWaitUpTo) this.settleWait(s);
   }
 
   /**
@@ -701,6 +871,7 @@ export class TcpReassembler {
       const h = held[i];
       if (h.offset > pos) {
         held.splice(i, 0, this.piece(bytes, off, pos, h.offset, m.frame));
+        this.late(c, d, s, pos, h.offset, m.frame);
         added += h.offset - pos;
         pieces++;
         i++;
@@ -713,6 +884,7 @@ export class TcpReassembler {
     }
     if (pos < end) {
       held.splice(i, 0, this.piece(bytes, off, pos, end, m.frame));
+      this.late(c, d, s, pos, end, m.frame);
       added += end - pos;
       pieces++;
     }
@@ -813,7 +985,9 @@ export class TcpReassembler {
 
   private end(c: Connection, d: StreamDirection, s: Direction, reason: TcpCloseReason, m: Moment): void {
     s.ended = true;
-    this.handler.end?.(c.info, d, reason, { tsSec: m.tsSec, tsNsec: m.tsNsec });
+    const time: PacketTime = { tsSec: m.tsSec, tsNsec: m.tsNsec };
+    if (s.deferred === null) this.handler.end?.(c.info, d, reason, time);
+    else this.defer(c, s, { kind: 'end', reason, time }, 0);
   }
 
   /** End both directions: holes up to everything held, acknowledged or before the FIN become gaps. */
@@ -838,6 +1012,8 @@ export class TcpReassembler {
   private close(c: Connection): void {
     c.closed = true;
     c.closedAt = this.clock;
+    for (const s of c.dirs) this.stopWaiting(s);
+    for (const s of c.dirs) this.flushDeferred(c, s, true);
     for (const s of c.dirs) {
       if (s.heldBytes > 0) this.release(c, s, s.heldBytes, s.held.length);
       s.held = [];
@@ -852,6 +1028,8 @@ export class TcpReassembler {
     if (c.closed) this.closedList.remove(c);
     else {
       this.active.remove(c);
+      for (const s of c.dirs) this.stopWaiting(s);
+      for (const s of c.dirs) this.flushDeferred(c, s, true);
       for (const s of c.dirs) {
         if (s.heldBytes > 0) this.release(c, s, s.heldBytes, s.held.length);
         s.held = [];

@@ -175,14 +175,18 @@ describe('TcpReassembler on a real loopback HTTP exchange', () => {
         order.map((p) => p.frame),
         packets.map((p) => p.frame),
       );
-      // a full shuffle puts ACKs ahead of the data they acknowledge, which no real capture point does
-      const { rec, r } = reassemble(order, { ackedGapTolerance: Infinity });
+      // a full shuffle puts ACKs ahead of the data they acknowledge, by up to the whole capture (0.2 s): within the
+      // default reordering window
+      const { rec, r } = reassemble(order);
       assert.ok(rec.stream(1, 0).equals(clientBytes), `client stream, seed ${seed}`);
       assert.ok(rec.stream(1, 1).equals(serverBytes), `server stream, seed ${seed}`);
       assert.equal(r.gapBytes, 0);
+      assert.equal(r.ackedUnseenBytes, 0);
+      assert.ok(r.stats.lateAckedBytes > 0);
       assert.ok(r.outOfOrderSegments > 0);
       assert.equal(r.bufferedBytes, 0);
-      assert.deepEqual(rec.problemCodes(), []);
+      assert.equal(r.stats.deferredBytes, 0);
+      assert.deepEqual(rec.problemCodes(), ['tcp-late-segment']);
       const frames = rec.of('data').flatMap((e) => e.frames);
       assert.deepEqual(frames.filter((f) => dataPackets.some((p) => p.frame === f)).length, dataPackets.length);
     }
@@ -208,33 +212,44 @@ describe('TcpReassembler on a real loopback HTTP exchange', () => {
       if (q !== undefined && random() < 0.3) order.push(q);
     }
     // the loopback peer ACKs every segment, so a segment moved to a later slot can follow the ACK that covers it:
-    // give ACK evidence a few packets of patience
-    const { rec, r } = reassemble(order, { ackedGapTolerance: 4 });
+    // the reordering window waits for it
+    const { rec, r } = reassemble(order);
     assert.ok(rec.stream(1, 0).equals(clientBytes));
     assert.ok(rec.stream(1, 1).equals(serverBytes));
     assert.equal(r.gapBytes, 0);
+    assert.equal(r.ackedUnseenBytes, 0);
     assert.ok(r.retransmissions > 0);
-    assert.deepEqual(rec.problemCodes(), []);
+    assert.deepEqual(rec.problemCodes().filter((c) => c !== 'tcp-late-segment'), []);
   });
 
   it('reports a segment missing from the capture as an ACKed-unseen gap and keeps the rest of the stream', () => {
     const lost = dataPackets[2];
     const lostLen = lost.payload?.length ?? 0;
     const lostDir = lost.transport?.srcPort === 18090 ? 1 : 0;
-    const { rec, r } = reassemble(packets.filter((p) => p !== lost));
-    const gaps = rec.of('gap');
-    assert.equal(gaps.length, 1);
-    assert.equal(gaps[0].dir, lostDir);
-    assert.equal(gaps[0].length, lostLen);
-    assert.equal(r.gapBytes, lostLen);
-    assert.equal(r.ackedUnseenBytes, lostLen);
-    // declared at the very next packet: the peer's ACK that covers the lost bytes
+    const thinned = packets.filter((p) => p !== lost);
     const next = packets[packets.indexOf(lost) + 1];
-    assert.equal(gaps[0].frame, next.frame);
-    const full = lostDir === 0 ? clientBytes : serverBytes;
-    const expected = Buffer.concat([full.subarray(0, gaps[0].offset), full.subarray(gaps[0].offset + lostLen)]);
-    assert.ok(rec.stream(1, lostDir).equals(expected));
-    assert.ok(rec.stream(1, (1 - lostDir) as 0 | 1).equals(lostDir === 0 ? serverBytes : clientBytes));
+    // the whole capture lasts 0.2 s, less than the default reordering window: the hole waits until the end of the
+    // capture; with a window of 0, a capture trusted to keep the two directions in order, it is declared at once
+    for (const window of [undefined, 0]) {
+      const { rec, r } = reassemble(thinned, window === undefined ? {} : { reorderWindowSeconds: window });
+      const gaps = rec.of('gap');
+      assert.equal(gaps.length, 1);
+      assert.equal(gaps[0].dir, lostDir);
+      assert.equal(gaps[0].length, lostLen);
+      assert.equal(r.gapBytes, lostLen);
+      assert.equal(r.ackedUnseenBytes, lostLen);
+      assert.equal(r.stats.lateAckedBytes, 0);
+      // window 0: declared at the very next packet, the peer's ACK that covers the lost bytes
+      assert.equal(gaps[0].frame, window === 0 ? next.frame : thinned[thinned.length - 1].frame);
+      const full = lostDir === 0 ? clientBytes : serverBytes;
+      const expected = Buffer.concat([full.subarray(0, gaps[0].offset), full.subarray(gaps[0].offset + lostLen)]);
+      assert.ok(rec.stream(1, lostDir).equals(expected));
+      assert.ok(rec.stream(1, (1 - lostDir) as 0 | 1).equals(lostDir === 0 ? serverBytes : clientBytes));
+      // either way the request reaches the consumer before the response the server sent after receiving it
+      const firstResponse = rec.events.findIndex((e) => e.kind === 'data' && e.dir === 1);
+      const lastRequest = rec.events.reduce((at, e, i) => ((e.kind === 'data' || e.kind === 'gap') && e.dir === 0 ? i : at), -1);
+      assert.ok(lastRequest < firstResponse, `window ${window}`);
+    }
   });
 
   it('matches tshark on every connection of the HTTP Digest loopback capture (keep-alive, 7 connections)', () => {

@@ -160,9 +160,9 @@ describe('TcpReassembler', () => {
     for (let i = 1; i < offsets.length; i++) assert.equal(offsets[i][0], offsets[i - 1][0] + offsets[i - 1][1]);
   });
 
-  it('turns a segment never captured into a gap once the FIN is acknowledged, and the stream continues after it', () => {
+  it('turns a segment never captured into a gap once the FIN is acknowledged (reordering window 0), and the stream continues after it', () => {
     const rec = new Recorder();
-    const r = new TcpReassembler(rec);
+    const r = new TcpReassembler(rec, { reorderWindowSeconds: 0 });
     const m = new PacketMaker();
     const { c, s } = handshake(r, m);
     r.packet(m.c({ seq: c, ack: s, data: 'aaaaaaaaaa' }));
@@ -180,11 +180,12 @@ describe('TcpReassembler', () => {
         [20, 'cccccccccc'],
       ],
     );
+    // a segment's ACK is taken before its data (the server sent its FIN after receiving the client's)
     assert.deepEqual(
       rec.of('end').map((e) => [e.dir, e.reason]),
       [
-        [1, 'fin'],
         [0, 'fin'],
+        [1, 'fin'],
       ],
     );
     assert.equal(r.gapBytes, 10);
@@ -215,9 +216,9 @@ describe('TcpReassembler', () => {
     );
   });
 
-  it("declares a gap when the peer ACKs bytes the capture never saw, and counts them as ACKed-unseen", () => {
+  it("declares a gap at once when the peer ACKs bytes the capture never saw (reordering window 0), and counts them as ACKed-unseen", () => {
     const rec = new Recorder();
-    const r = new TcpReassembler(rec);
+    const r = new TcpReassembler(rec, { reorderWindowSeconds: 0 });
     const m = new PacketMaker();
     const { c, s } = handshake(r, m);
     r.packet(m.c({ seq: c, ack: s, data: 'aaaaaaaaaa' }));
@@ -701,12 +702,13 @@ describe('TcpReassembler', () => {
           uncaptured++;
         }
       }
-      // a byte captured only in a retransmission seen after the peer ACKed past it was already declared lost
+      // a byte captured only in a retransmission seen after the reordering window was already declared lost
       assert.ok(gapTotal >= uncaptured, `seed ${seed}`);
       if (lossRate === 0) assert.equal(gapTotal, 0, `seed ${seed}`);
       assert.equal(r.gapBytes, gapTotal);
       assert.ok(r.ackedUnseenBytes <= gapTotal);
-      assert.deepEqual(rec.problemCodes().filter((c) => c !== 'tcp-memory-budget'), [], `seed ${seed}`);
+      // a retransmission can be the first copy the capture shows of bytes the receiver had and ACKed: late, not lost
+      assert.deepEqual(rec.problemCodes().filter((c) => c !== 'tcp-memory-budget' && c !== 'tcp-late-segment'), [], `seed ${seed}`);
       assert.deepEqual(
         rec.of('end').map((e) => [e.dir, e.reason]),
         [
