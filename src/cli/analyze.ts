@@ -3,6 +3,7 @@ import { readCapture } from '../capture/reader';
 import { PcapngWriter } from '../capture/pcapng-writer';
 import { SEVERITY_RANK, type Severity } from '../common/problem';
 import { escapeText } from '../common/escape';
+import { OutputError } from '../common/io-error';
 import type { CorrelatorOptions } from '../correlate/correlator';
 import type { Diagnostic } from '../correlate/types';
 import { analyzeCapture, type AnalyzerSink } from '../pipeline/analyzer';
@@ -168,7 +169,7 @@ async function writeAnnotated(source: string, target: string, comments: Map<numb
   try {
     writer = new PcapngWriter(target, { application: 'keyscope analyze --annotate' });
   } catch (err) {
-    process.stderr.write(`keyscope: --annotate ${escapeText(target)}: ${escapeText((err as Error).message)}\n`);
+    process.stderr.write(`keyscope analyze: ${err instanceof OutputError ? escapeText(err.message) : `--annotate ${escapeText(target)}: ${escapeText((err as Error).message)}`}; nothing written\n`);
     return false;
   }
   try {
@@ -182,7 +183,7 @@ async function writeAnnotated(source: string, target: string, comments: Map<numb
     return true;
   } catch (err) {
     await writer.abort();
-    process.stderr.write(`keyscope: --annotate ${escapeText(target)}: ${escapeText((err as Error).message)}\n`);
+    process.stderr.write(`keyscope analyze: ${err instanceof OutputError ? escapeText(err.message) : `--annotate ${escapeText(target)}: ${escapeText((err as Error).message)}`}; nothing written\n`);
     return false;
   }
 }

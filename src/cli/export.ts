@@ -3,6 +3,7 @@ import { readCapture } from '../capture/reader';
 import { PcapWriter } from '../capture/pcap-writer';
 import { PcapngWriter } from '../capture/pcapng-writer';
 import { escapeText } from '../common/escape';
+import { OutputError } from '../common/io-error';
 import { analyzeCapture } from '../pipeline/analyzer';
 import type { CommandRegistrar } from './main';
 import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyze';
@@ -87,7 +88,7 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
   try {
     writer = pcapng ? new PcapngWriter(target, { application: 'keyscope export' }) : new PcapWriter(target, { linkType: [...linkTypes][0] ?? 1, nanosecond: true });
   } catch (err) {
-    process.stderr.write(`keyscope: -w ${escapeText(target)}: ${escapeText((err as Error).message)}\n`);
+    process.stderr.write(`keyscope export: ${writeFailure(target, err)}\n`);
     return 2;
   }
   try {
@@ -99,9 +100,15 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
     await writer.commit();
   } catch (err) {
     await writer.abort();
-    process.stderr.write(`keyscope: -w ${escapeText(target)}: ${escapeText((err as Error).message)}\n`);
+    process.stderr.write(`keyscope export: ${writeFailure(target, err)}\n`);
     return 2;
   }
   process.stderr.write(`keyscope export: ${writer.frames} frames written to ${escapeText(target)}\n`);
   return 0;
+}
+
+/** One line for a failed output file: a write error names the file and the reason; nothing is left behind either way. */
+export function writeFailure(target: string, err: unknown): string {
+  if (err instanceof OutputError) return `${escapeText(err.message)}; nothing written`;
+  return `-w ${escapeText(target)}: ${escapeText((err as Error).message)}; nothing written`;
 }

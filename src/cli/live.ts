@@ -9,6 +9,7 @@ import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { PcapWriter } from '../capture/pcap-writer';
 import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
+import { ioReason } from '../common/io-error';
 import { Dissector } from '../pipeline/dissector';
 import { FramePrinter, frameFormat } from '../report/frame-printer';
 import { LineOutput } from '../report/output';
@@ -280,19 +281,5 @@ export function liveSummary(stats: LiveCaptureStats, tcp: TcpLossInputs): string
 }
 
 function ioMessage(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e && typeof e.code === 'string') {
-    switch (e.code) {
-      case 'ENOENT':
-        return 'no such directory';
-      case 'EACCES':
-      case 'EPERM':
-        return 'permission denied';
-      case 'ENOSPC':
-        return 'no space left on device';
-      case 'EISDIR':
-        return 'is a directory';
-    }
-  }
-  return String(e instanceof Error ? e.message : e).split('\n')[0];
+  return ioReason(err);
 }
