@@ -14,6 +14,7 @@ import { anomalyJson, diagnosticJson, statsJson, transactionJson } from '../repo
 import { LineOutput } from '../report/output';
 import type { CommandRegistrar } from './main';
 import { loadKeysOption } from './keys-option';
+import { refuseOutputClash } from './output-paths';
 import { parsePortList, parsePositiveInt, parseSeconds } from './options';
 
 /** Options shared by `analyze` and `export` (transaction ids depend on them). */
@@ -105,6 +106,8 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
     process.stderr.write('keyscope analyze: --annotate needs a capture file (it reads the capture twice)\n');
     return 64;
   }
+  const clash = refuseOutputClash('analyze', [{ option: '--annotate', path: opts.annotate }], [{ option: 'input capture', path: source }, { option: '--keys file', path: opts.keys }]);
+  if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
   const out = new LineOutput(1);

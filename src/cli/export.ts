@@ -8,6 +8,7 @@ import { analyzeCapture } from '../pipeline/analyzer';
 import type { CommandRegistrar } from './main';
 import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyze';
 import { loadKeysOption } from './keys-option';
+import { refuseOutputClash } from './output-paths';
 
 export interface ExportCliOptions extends CorrelationCliOptions {
   write?: string;
@@ -39,6 +40,8 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
     return 64;
   }
   const target = opts.write as string;
+  const clash = refuseOutputClash('export', [{ option: '-w', path: target }], [{ option: 'input capture', path: source }, { option: '--keys file', path: opts.keys }]);
+  if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
   const wanted = new Set<number>();

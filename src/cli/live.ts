@@ -15,6 +15,7 @@ import { FramePrinter, frameFormat } from '../report/frame-printer';
 import { LineOutput } from '../report/output';
 import { printLateFindings } from './dissect';
 import { loadKeysOption } from './keys-option';
+import { refuseOutputClash } from './output-paths';
 import type { CommandRegistrar } from './main';
 import { parsePortList, parsePositiveInt, parseSeconds } from './options';
 import type { KeyStore } from '../protocols/keys';
@@ -72,6 +73,8 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     process.stderr.write('keyscope live: no interface given (-i IFACE; -D lists them)\n');
     return 64;
   }
+  const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }], [{ option: '--keys file', path: opts.keys }]);
+  if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
   if (opts.dash && !process.stdout.isTTY) {
