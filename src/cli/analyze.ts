@@ -16,6 +16,7 @@ import type { CommandRegistrar } from './main';
 import { loadKeysOption } from './keys-option';
 import { refuseOutputClash } from './output-paths';
 import { parsePortList, parsePositiveInt, parseSeconds } from './options';
+import { jsonLine } from '../report/json-line';
 
 /** Options shared by `analyze` and `export` (transaction ids depend on them). */
 export interface CorrelationCliOptions {
@@ -118,11 +119,11 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
   const sink: AnalyzerSink = {
     transaction(t) {
       collector.transaction(t);
-      if (json) out.line(JSON.stringify(transactionJson(t)));
+      if (json) out.line(jsonLine(transactionJson(t)));
     },
     diagnostic(d) {
       collector.diagnostic(d);
-      if (json) out.line(JSON.stringify(diagnosticJson(d)));
+      if (json) out.line(jsonLine(diagnosticJson(d)));
       if (opts.annotate) {
         const text = findingComment(d);
         for (const f of d.frames) {
@@ -137,7 +138,7 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
     },
     anomaly(a) {
       collector.anomaly(a);
-      if (json && a.problem.severity !== 'chat') out.line(JSON.stringify(anomalyJson(a)));
+      if (json && a.problem.severity !== 'chat') out.line(jsonLine(anomalyJson(a)));
     },
   };
   // the report comes at the end, so a bar on a terminal does not tear through it
@@ -153,7 +154,7 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
     return 2;
   }
   reportCaptureProblems(source, run.summary);
-  if (json) out.line(JSON.stringify(statsJson(run.stats)));
+  if (json) out.line(jsonLine(statsJson(run.stats)));
   else for (const l of analysisReport(collector, run.stats)) out.line(l);
   out.flush();
   if (opts.annotate) {
