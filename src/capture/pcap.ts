@@ -85,8 +85,8 @@ export class PcapFormat implements RecordFormat {
         problem('pcap', 'pcap-bad-timestamp', 'warning', `sub-second timestamp field ${frac} is one second or more (record at file offset ${fileOffset}); clamped to the end of second ${tsSec}`, 4, 4),
       );
       // Carrying the excess into the seconds would move the frame up to 4294 s (a µs field of 0xffffffff) past its
-      // neighbours and make spans negative; the seconds field is the trustworthy part, so stay inside that second.
-      // (the last tick the file's resolution can express in that second)
+      // neighbours and make spans negative; the seconds field is the trustworthy part, so stay inside that second, at
+      // the last tick the file's resolution can express.
       tsNsec = 1000000000 - this.nsecMultiplier;
     }
     if (caplen > origlen) {
