@@ -1,15 +1,58 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { OutputError } from '../common/io-error';
 
 const BUFFER_SIZE = 1024 * 1024;
 
+/** Signals that end a run from outside: Ctrl-C, `kill`, a closed terminal. */
+export const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Temporary files not yet committed or aborted. A run ended by a signal or by process.exit would otherwise leave
+ * them (megabytes, hidden by their leading dot) beside the target: they are removed on those ways out too.
+ */
+const openFiles = new Set<AtomicFile>();
+let hooksInstalled = false;
+
+function removeOpenFiles(): void {
+  for (const f of [...openFiles]) f.abort();
+}
+
+function onCleanupSignal(signal: NodeJS.Signals): void {
+  // A command that handles the signal itself (`live -w`: stop capturing, then commit) owns its files' fate.
+  if (process.listenerCount(signal) > 1) return;
+  removeOpenFiles();
+  for (const s of CLEANUP_SIGNALS) process.off(s, onCleanupSignal);
+  // End by the same signal with its default action, so the shell sees 128 + signal number (130 for Ctrl-C).
+  process.kill(process.pid, signal);
+}
+
+function track(f: AtomicFile): void {
+  openFiles.add(f);
+  if (!hooksInstalled) {
+    hooksInstalled = true;
+    process.on('exit', removeOpenFiles);
+  }
+  // listening stops the default action, so the handlers are there only while a temporary file exists
+  if (openFiles.size === 1) for (const s of CLEANUP_SIGNALS) process.on(s, onCleanupSignal);
+}
+
+function untrack(f: AtomicFile): void {
+  if (!openFiles.delete(f)) return;
+  if (openFiles.size === 0) for (const s of CLEANUP_SIGNALS) process.off(s, onCleanupSignal);
+}
+
 /**
  * A file written through a temporary sibling (same directory, so the final rename is atomic) with buffered
- * synchronous writes: readers never see a partial file, and `abort` leaves nothing behind.
+ * synchronous writes: readers never see a partial file, and `abort` leaves nothing behind — nor does a run ended
+ * by SIGINT/SIGTERM/SIGHUP or process.exit while the file is open. A failed write, sync or rename throws an
+ * OutputError naming the target ("cannot write out.pcap: no space left on device").
  */
 export class AtomicFile {
   readonly path: string;
   readonly tempPath: string;
+  /** The target as the caller named it, for messages. */
+  private readonly name: string;
   private fd: number | undefined;
   private buf = Buffer.allocUnsafe(BUFFER_SIZE);
   private used = 0;
@@ -19,11 +62,17 @@ export class AtomicFile {
 
   constructor(target: string) {
     this.path = path.resolve(target);
+    this.name = target;
     const dir = path.dirname(this.path);
     const base = path.basename(this.path);
     this.tempPath = path.join(dir, `.${base}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
     // 'wx': never clobber something that happens to have the temporary name.
-    this.fd = fs.openSync(this.tempPath, 'wx', 0o644);
+    try {
+      this.fd = fs.openSync(this.tempPath, 'wx', 0o644);
+    } catch (err) {
+      throw new OutputError(this.name, err);
+    }
+    track(this);
   }
 
   get open(): boolean {
@@ -55,7 +104,7 @@ export class AtomicFile {
     if (bytes.length > this.buf.length - this.used) {
       this.flush();
       if (bytes.length >= this.buf.length) {
-        writeAll(this.fd as number, bytes);
+        this.writeAll(bytes);
         this.written += bytes.length;
         return;
       }
@@ -67,8 +116,16 @@ export class AtomicFile {
 
   flush(): void {
     if (this.fd === undefined || this.used === 0) return;
-    writeAll(this.fd, this.buf.subarray(0, this.used));
+    this.writeAll(this.buf.subarray(0, this.used));
     this.used = 0;
+  }
+
+  private writeAll(bytes: Uint8Array): void {
+    try {
+      writeAll(this.fd as number, bytes);
+    } catch (err) {
+      throw new OutputError(this.name, err);
+    }
   }
 
   /** Flush, sync and rename onto the target. On failure the temporary file is removed and the error rethrown. */
@@ -82,9 +139,10 @@ export class AtomicFile {
       this.fd = undefined;
       fs.renameSync(this.tempPath, this.path);
       this.committed = true;
+      untrack(this);
     } catch (err) {
       this.abort();
-      throw err;
+      throw err instanceof OutputError ? err : new OutputError(this.name, err);
     }
   }
 
@@ -105,6 +163,7 @@ export class AtomicFile {
       // nothing to remove
     }
     this.used = 0;
+    untrack(this);
   }
 
   private checkOpen(): void {

@@ -82,10 +82,12 @@ export class PcapFormat implements RecordFormat {
     let problems: Problem[] | undefined;
     if (tsNsec >= 1000000000) {
       (problems ??= []).push(
-        problem('pcap', 'pcap-bad-timestamp', 'warning', `sub-second timestamp field ${frac} is one second or more`, 4, 4),
+        problem('pcap', 'pcap-bad-timestamp', 'warning', `sub-second timestamp field ${frac} is one second or more (record at file offset ${fileOffset}); clamped to the end of second ${tsSec}`, 4, 4),
       );
-      tsSec += Math.floor(tsNsec / 1000000000);
-      tsNsec %= 1000000000;
+      // Carrying the excess into the seconds would move the frame up to 4294 s (a µs field of 0xffffffff) past its
+      // neighbours and make spans negative; the seconds field is the trustworthy part, so stay inside that second, at
+      // the last tick the file's resolution can express.
+      tsNsec = 1000000000 - this.nsecMultiplier;
     }
     if (caplen > origlen) {
       (problems ??= []).push(

@@ -3,6 +3,7 @@ import { readCapture } from '../capture/reader';
 import { PcapngWriter } from '../capture/pcapng-writer';
 import { SEVERITY_RANK, type Severity } from '../common/problem';
 import { escapeText } from '../common/escape';
+import { OutputError } from '../common/io-error';
 import type { CorrelatorOptions } from '../correlate/correlator';
 import type { Diagnostic } from '../correlate/types';
 import { analyzeCapture, type AnalyzerSink } from '../pipeline/analyzer';
@@ -13,7 +14,9 @@ import { anomalyJson, diagnosticJson, statsJson, transactionJson } from '../repo
 import { LineOutput } from '../report/output';
 import type { CommandRegistrar } from './main';
 import { loadKeysOption } from './keys-option';
+import { refuseOutputClash } from './output-paths';
 import { parsePortList, parsePositiveInt, parseSeconds } from './options';
+import { jsonLine } from '../report/json-line';
 
 /** Options shared by `analyze` and `export` (transaction ids depend on them). */
 export interface CorrelationCliOptions {
@@ -104,6 +107,8 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
     process.stderr.write('keyscope analyze: --annotate needs a capture file (it reads the capture twice)\n');
     return 64;
   }
+  const clash = refuseOutputClash('analyze', [{ option: '--annotate', path: opts.annotate }], [{ option: 'input capture', path: source }, { option: '--keys file', path: opts.keys }]);
+  if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
   const out = new LineOutput(1);
@@ -114,11 +119,11 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
   const sink: AnalyzerSink = {
     transaction(t) {
       collector.transaction(t);
-      if (json) out.line(JSON.stringify(transactionJson(t)));
+      if (json) out.line(jsonLine(transactionJson(t)));
     },
     diagnostic(d) {
       collector.diagnostic(d);
-      if (json) out.line(JSON.stringify(diagnosticJson(d)));
+      if (json) out.line(jsonLine(diagnosticJson(d)));
       if (opts.annotate) {
         const text = findingComment(d);
         for (const f of d.frames) {
@@ -133,7 +138,7 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
     },
     anomaly(a) {
       collector.anomaly(a);
-      if (json && a.problem.severity !== 'chat') out.line(JSON.stringify(anomalyJson(a)));
+      if (json && a.problem.severity !== 'chat') out.line(jsonLine(anomalyJson(a)));
     },
   };
   // the report comes at the end, so a bar on a terminal does not tear through it
@@ -149,7 +154,7 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
     return 2;
   }
   reportCaptureProblems(source, run.summary);
-  if (json) out.line(JSON.stringify(statsJson(run.stats)));
+  if (json) out.line(jsonLine(statsJson(run.stats)));
   else for (const l of analysisReport(collector, run.stats)) out.line(l);
   out.flush();
   if (opts.annotate) {
@@ -168,7 +173,7 @@ async function writeAnnotated(source: string, target: string, comments: Map<numb
   try {
     writer = new PcapngWriter(target, { application: 'keyscope analyze --annotate' });
   } catch (err) {
-    process.stderr.write(`keyscope: --annotate ${escapeText(target)}: ${escapeText((err as Error).message)}\n`);
+    process.stderr.write(`keyscope analyze: ${err instanceof OutputError ? escapeText(err.message) : `--annotate ${escapeText(target)}: ${escapeText((err as Error).message)}`}; nothing written\n`);
     return false;
   }
   try {
@@ -182,7 +187,7 @@ async function writeAnnotated(source: string, target: string, comments: Map<numb
     return true;
   } catch (err) {
     await writer.abort();
-    process.stderr.write(`keyscope: --annotate ${escapeText(target)}: ${escapeText((err as Error).message)}\n`);
+    process.stderr.write(`keyscope analyze: ${err instanceof OutputError ? escapeText(err.message) : `--annotate ${escapeText(target)}: ${escapeText((err as Error).message)}`}; nothing written\n`);
     return false;
   }
 }

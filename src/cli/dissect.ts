@@ -9,6 +9,7 @@ import type { CommandRegistrar } from './main';
 import { parsePortList, parsePositiveInt } from './options';
 import { loadKeysOption } from './keys-option';
 import { escapeText } from '../common/escape';
+import { jsonLine } from '../report/json-line';
 
 export interface DissectCliOptions {
   read?: string;
@@ -48,7 +49,7 @@ export function printLateFindings(late: LateFindings, out: LineOutput, json: boo
     ...late.http.flatMap((m) => m.problems.map((p) => ({ frame: m.lastFrame, ...p }))),
   ];
   if (json) {
-    out.line(JSON.stringify({ endOfCapture: true, problems }));
+    out.line(jsonLine({ endOfCapture: true, problems }));
     return;
   }
   out.line('End of capture:');

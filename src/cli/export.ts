@@ -3,10 +3,12 @@ import { readCapture } from '../capture/reader';
 import { PcapWriter } from '../capture/pcap-writer';
 import { PcapngWriter } from '../capture/pcapng-writer';
 import { escapeText } from '../common/escape';
+import { OutputError } from '../common/io-error';
 import { analyzeCapture } from '../pipeline/analyzer';
 import type { CommandRegistrar } from './main';
 import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyze';
 import { loadKeysOption } from './keys-option';
+import { refuseOutputClash } from './output-paths';
 
 export interface ExportCliOptions extends CorrelationCliOptions {
   write?: string;
@@ -38,6 +40,8 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
     return 64;
   }
   const target = opts.write as string;
+  const clash = refuseOutputClash('export', [{ option: '-w', path: target }], [{ option: 'input capture', path: source }, { option: '--keys file', path: opts.keys }]);
+  if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
   const wanted = new Set<number>();
@@ -87,7 +91,7 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
   try {
     writer = pcapng ? new PcapngWriter(target, { application: 'keyscope export' }) : new PcapWriter(target, { linkType: [...linkTypes][0] ?? 1, nanosecond: true });
   } catch (err) {
-    process.stderr.write(`keyscope: -w ${escapeText(target)}: ${escapeText((err as Error).message)}\n`);
+    process.stderr.write(`keyscope export: ${writeFailure(target, err)}\n`);
     return 2;
   }
   try {
@@ -99,9 +103,15 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
     await writer.commit();
   } catch (err) {
     await writer.abort();
-    process.stderr.write(`keyscope: -w ${escapeText(target)}: ${escapeText((err as Error).message)}\n`);
+    process.stderr.write(`keyscope export: ${writeFailure(target, err)}\n`);
     return 2;
   }
   process.stderr.write(`keyscope export: ${writer.frames} frames written to ${escapeText(target)}\n`);
   return 0;
+}
+
+/** One line for a failed output file: a write error names the file and the reason; nothing is left behind either way. */
+export function writeFailure(target: string, err: unknown): string {
+  if (err instanceof OutputError) return `${escapeText(err.message)}; nothing written`;
+  return `-w ${escapeText(target)}: ${escapeText((err as Error).message)}; nothing written`;
 }

@@ -9,11 +9,13 @@ import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { PcapWriter } from '../capture/pcap-writer';
 import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
+import { ioReason } from '../common/io-error';
 import { Dissector } from '../pipeline/dissector';
 import { FramePrinter, frameFormat } from '../report/frame-printer';
 import { LineOutput } from '../report/output';
 import { printLateFindings } from './dissect';
 import { loadKeysOption } from './keys-option';
+import { refuseOutputClash } from './output-paths';
 import type { CommandRegistrar } from './main';
 import { parsePortList, parsePositiveInt, parseSeconds } from './options';
 import type { KeyStore } from '../protocols/keys';
@@ -71,6 +73,8 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     process.stderr.write('keyscope live: no interface given (-i IFACE; -D lists them)\n');
     return 64;
   }
+  const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }], [{ option: '--keys file', path: opts.keys }]);
+  if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
   if (opts.dash && !process.stdout.isTTY) {
@@ -280,19 +284,5 @@ export function liveSummary(stats: LiveCaptureStats, tcp: TcpLossInputs): string
 }
 
 function ioMessage(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e && typeof e.code === 'string') {
-    switch (e.code) {
-      case 'ENOENT':
-        return 'no such directory';
-      case 'EACCES':
-      case 'EPERM':
-        return 'permission denied';
-      case 'ENOSPC':
-        return 'no space left on device';
-      case 'EISDIR':
-        return 'is a directory';
-    }
-  }
-  return String(e instanceof Error ? e.message : e).split('\n')[0];
+  return ioReason(err);
 }

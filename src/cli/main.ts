@@ -5,6 +5,8 @@ import { registerDashCommand } from './dash';
 import { registerAnalyzeCommand } from './analyze';
 import { registerExportCommand } from './export';
 import { registerSimCommand } from './sim';
+import { escapeText } from '../common/escape';
+import { OutputError } from '../common/io-error';
 
 /** Exit codes shared by every command. */
 export const ExitCode = { ok: 0, findings: 1, unusable: 2, usage: 64 } as const;
@@ -31,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
     });
   for (const register of COMMANDS) register(program, (code) => (exitCode = code));
 
+  // kept until the process ends: a failed write may be reported after the command's promise settled
+  if (!process.stdout.listeners('error').includes(stdoutError)) process.stdout.on('error', stdoutError);
   if (argv.length === 0) {
     program.outputHelp();
     return ExitCode.usage;
@@ -42,7 +46,22 @@ export async function main(argv: string[]): Promise<number> {
       // --help ends here with exit code 0; usage errors have already been printed by commander.
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
+    if (err instanceof OutputError) {
+      // a full disk or an I/O error on standard output or a file: the environment's fault, not an internal error
+      process.stderr.write(`keyscope: ${escapeText(err.message)}\n`);
+      return ExitCode.unusable;
+    }
     throw err;
   }
   return exitCode;
+}
+
+/**
+ * Writes through process.stdout (help text, `sim` events) report failures asynchronously. A reader that went away
+ * (EPIPE) ends output quietly, as LineOutput does; any other failure (ENOSPC, EIO) is one line and exit code 2.
+ */
+function stdoutError(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') return;
+  process.stderr.write(`keyscope: ${new OutputError('standard output', err).message}\n`);
+  process.exit(ExitCode.unusable);
 }

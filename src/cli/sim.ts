@@ -7,6 +7,8 @@ import { CaptureError } from '../sim/capture';
 import type { SimEvent } from '../sim/common';
 import type { SimRunResult } from '../sim/run';
 import { escapeText } from '../common/escape';
+import { outputClash, SAME_FILE_EXIT_CODE } from './output-paths';
+import { jsonLine } from '../report/json-line';
 
 export interface SimCliOptions {
   seed?: number;
@@ -113,16 +115,24 @@ export async function runSimCli(file: string | undefined, opts: SimCliOptions, i
     io.err(`keyscope sim: ${(e as Error).message}\n`);
     return e instanceof ScenarioError ? 64 : 2;
   }
-  // with the pcap on standard output, everything for people goes to standard error
+  const clash = outputClash(
+    [{ option: '--capture', path: opts.capture }, { option: '--keys-out', path: opts.keysOut }, { option: '--expected-out', path: opts.expectedOut }],
+    [{ option: 'scenario file', path: opts.load ? undefined : file }],
+  );
+  if (clash !== undefined) {
+    io.err(`keyscope sim: ${clash}\n`);
+    return SAME_FILE_EXIT_CODE;
+  }
+    // with the pcap on standard output, everything for people goes to standard error
   const toStdout = opts.capture === '-';
   const say = toStdout ? io.err : io.out;
-  const onEvent = opts.quiet ? undefined : (e: SimEvent) => say(`${opts.json ? JSON.stringify({ type: 'event', ...e }) : eventLine(e)}\n`);
+  const onEvent = opts.quiet ? undefined : (e: SimEvent) => say(`${opts.json ? jsonLine({ type: 'event', ...e }) : eventLine(e)}\n`);
   try {
     const r = await simulate(sc, {
       seed: opts.seed, durationSeconds: opts.duration, capture: toStdout ? process.stdout : opts.capture, keysOut: opts.keysOut, expectedOut: opts.expectedOut, onEvent,
       maxEvents: opts.load ? 0 : undefined, command: `keyscope sim ${process.argv.slice(3).join(' ')}`.trim(),
     });
-    if (opts.json) say(`${JSON.stringify({ type: 'summary', scenario: r.scenario.name, seed: r.seed, wallSeconds: r.wallSeconds, timedOut: r.timedOut, bmsc: r.bmsc, ues: r.ues })}\n`);
+    if (opts.json) say(`${jsonLine({ type: 'summary', scenario: r.scenario.name, seed: r.seed, wallSeconds: r.wallSeconds, timedOut: r.timedOut, bmsc: r.bmsc, ues: r.ues })}\n`);
     else for (const l of summaryLines(r)) say(`${l}\n`);
     return 0;
   } catch (e) {

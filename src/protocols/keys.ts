@@ -32,6 +32,18 @@ function parseHex(s: string): Buffer | undefined {
   return HEX_RE.test(t) ? Buffer.from(t, 'hex') : undefined;
 }
 
+/**
+ * What is wrong with a field that should be hex, without quoting it: key file lines hold secrets, and a message
+ * that echoes a mistyped key (one wrong digit of 64) gives the key away to whoever reads the terminal or the log.
+ */
+function hexProblem(s: string): string {
+  const t = s.startsWith('0x') || s.startsWith('0X') ? s.slice(2) : s;
+  const bad = [...t].findIndex((c) => !/[0-9a-fA-F]/.test(c));
+  if (bad >= 0) return `a character that is not a hex digit at position ${bad + 1 + (t.length < s.length ? 2 : 0)} of ${s.length}`;
+  if (t.length % 2 !== 0) return `an odd number of hex digits (${t.length})`;
+  return 'empty';
+}
+
 /** GBA KDF for the MRK (TS 33.246 Annex F): HMAC-SHA-256(Ks_NAF, 0x01 ‖ "mbms-mrk" ‖ 0x00 0x08). */
 export function deriveMrk(nafKey: Uint8Array): Buffer {
   return createHmac('sha256', nafKey).update(Buffer.from([0x01])).update('mbms-mrk', 'latin1').update(Buffer.from([0x00, 0x08])).digest();
@@ -121,7 +133,7 @@ export function parseKeyFile(text: string): KeyFileParseResult {
       case 'muk': {
         if (fields.length !== 2) return void err(`${kind} needs 2 fields (<${kind === 'naf' ? 'B-TID' : 'B-TID-or-UE-address'}> <hex>), got ${fields.length}`);
         const key = parseHex(fields[1]);
-        if (!key) return void err(`${kind} key is not hex: ${JSON.stringify(fields[1].slice(0, 80))}`);
+        if (!key) return void err(`${kind} key is not hex (${hexProblem(fields[1])})`);
         (kind === 'naf' ? store.naf : store.muk).set(fields[0], { key, source: kind, line });
         return;
       }
@@ -137,14 +149,15 @@ export function parseKeyFile(text: string): KeyFileParseResult {
         const kd = parseHex(fields[0]);
         const id = parseHex(fields[1]);
         const key = parseHex(fields[2]);
-        if (!kd || kd.length !== 3) return void err(`msk key domain must be 3 bytes of hex (MCC ‖ MNC), got ${JSON.stringify(fields[0].slice(0, 80))}`);
-        if (!id || (id.length !== 4 && id.length !== 2)) return void err(`msk ID must be 4 bytes of hex (or 2 for the seed encoding), got ${JSON.stringify(fields[1].slice(0, 80))}`);
-        if (!key) return void err(`msk key is not hex: ${JSON.stringify(fields[2].slice(0, 80))}`);
+        if (!kd || kd.length !== 3) return void err(`msk key domain must be 3 bytes of hex (MCC ‖ MNC), got ${kd ? `${kd.length} bytes` : hexProblem(fields[0])}`);
+        if (!id || (id.length !== 4 && id.length !== 2)) return void err(`msk ID must be 4 bytes of hex (or 2 for the seed encoding), got ${id ? `${id.length} bytes` : hexProblem(fields[1])}`);
+        if (!key) return void err(`msk key is not hex (${hexProblem(fields[2])})`);
         store.msk.set(mskKey(kd.toString('hex'), id.toString('hex')), { key, source: 'msk', line });
         return;
       }
       default:
-        err(`unknown entry ${JSON.stringify(kind.slice(0, 40))} (expected naf, muk, digest or msk)`);
+        // the first word is not quoted either: a line missing its prefix starts with the key itself
+        err('unknown entry (a line starts with naf, muk, digest or msk)');
     }
   });
   return { store, errors };

@@ -8,6 +8,7 @@ import { frameJson } from './frame-json';
 import { frameLine } from './frame-text';
 import { frameTree } from './frame-tree';
 import type { LineOutput } from './output';
+import { jsonLine } from './json-line';
 
 export type FrameFormat = 'line' | 'tree' | 'json';
 
@@ -30,7 +31,7 @@ export class FramePrinter {
     if (!this.wantsMore) return;
     this.printed++;
     this.first ??= f.packet;
-    if (this.format === 'json') this.out.line(JSON.stringify(frameJson(f)));
+    if (this.format === 'json') this.out.line(jsonLine(frameJson(f)));
     else if (this.format === 'tree') {
       for (const l of frameTree(f)) this.out.line(l);
       this.out.line('');

@@ -1,9 +1,10 @@
 /**
  * Buffered line output to a file descriptor. Writing each line with process.stdout.write costs a syscall per
  * frame; batching keeps `dissect` on a 2 M-frame capture fast. A closed pipe (`keyscope dissect f | head`)
- * ends output quietly instead of crashing with EPIPE.
+ * ends output quietly instead of crashing with EPIPE; any other write failure (ENOSPC, EIO) throws an OutputError.
  */
 import * as fs from 'node:fs';
+import { OutputError } from '../common/io-error';
 
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
@@ -49,7 +50,9 @@ export class LineOutput {
           this.closed = true;
           return;
         }
-        throw err;
+        // a full disk or an I/O error: nothing more can be written; the command ends with one line and exit code 2
+        this.closed = true;
+        throw new OutputError(this.fd === 1 ? 'standard output' : `file descriptor ${this.fd}`, err);
       }
     }
   }

@@ -188,10 +188,15 @@ test('big-endian nanosecond pcap matches tshark', async () => {
   assert.equal(formatEpoch(frames[1]), '1700000001.999999999');
 });
 
-test('sub-second field of a second or more is normalised with a problem', () => {
-  const { frames } = parse(Buffer.concat([pcapHeader(), pcapRecord({ tsSec: 10, tsFrac: 2500000, data: F1 })]));
-  assert.equal(formatEpoch(frames[0]), '12.500000000');
+test('sub-second field of a second or more is clamped inside its second, with a problem naming the record offset', () => {
+  const { frames } = parse(Buffer.concat([pcapHeader(), pcapRecord({ tsSec: 10, tsFrac: 2500000, data: F1 }), pcapRecord({ tsSec: 11, tsFrac: 0, data: F1 })]));
+  // µs file: the last microsecond of second 10, not 12.5 s (carrying would put it after the next frame)
+  assert.equal(formatEpoch(frames[0]), '10.999999000');
   assert.deepEqual(frames[0].problems.map((p) => p.code), ['pcap-bad-timestamp']);
+  assert.match(frames[0].problems[0].message, /record at file offset 24\b/);
+  assert.deepEqual(frames[1].problems, []);
+  const ns = parse(Buffer.concat([pcapHeader({ nanosecond: true }), pcapRecord({ tsSec: 10, tsFrac: 0xffffffff, data: F1 })])).frames;
+  assert.equal(formatEpoch(ns[0]), '10.999999999');
 });
 
 test('modified (Kuznetzov) pcap is named in the fatal message', () => {

@@ -53,8 +53,23 @@ test('every bad line is an error with its line number; good lines still load', (
   ].join('\n');
   const { store, errors } = parseKeyFile(text);
   assert.deepEqual(errors.map((e) => e.line), [1, 2, 3, 4, 5, 6, 7, 9]);
-  assert.match(errors[6].message, /unknown entry "key"/);
+  assert.match(errors[6].message, /unknown entry/);
+  assert.doesNotMatch(errors[6].message, /key btid/, 'the line itself is not quoted');
   assert.ok(store.naf.has('ok'));
+});
+
+test('a bad key is described, never quoted: not one digit of it reaches the message', () => {
+  // 63 good hex digits and one typo: echoing it would give away all but 4 bits of the key
+  const almost = `${NAF.toString('hex').slice(0, 62)}0g`;
+  const lines = [`naf btid@bsf ${almost}`, `muk 127.0.0.9 ${NAF.toString('hex').slice(1)}`, `msk 00f110 00010002 ${almost}`, `msk 0x${almost.slice(0, 6)}z 00010002 00`, `${almost} btid`];
+  const { errors } = parseKeyFile(lines.join('\n'));
+  assert.deepEqual(errors.map((e) => e.line), [1, 2, 3, 4, 5]);
+  assert.match(errors[0].message, /naf key is not hex \(a character that is not a hex digit at position 64 of 64\)/);
+  assert.match(errors[1].message, /muk key is not hex \(an odd number of hex digits \(63\)\)/);
+  for (const e of errors) {
+    // no run of 4 or more hex digits from the line (the field counts in the messages are short decimals)
+    assert.doesNotMatch(e.message, /[0-9a-f]{4,}/i, e.message);
+  }
 });
 
 test('loadKeyFile reads a file and throws KeyFileParseError naming the lines', () => {

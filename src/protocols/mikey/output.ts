@@ -24,6 +24,8 @@ export interface MikeyView {
   keySource?: string;
   keys?: MikeyAnalysis['keys'];
   answersFrame?: number;
+  /** Key material in clear (`--show-keys`); otherwise every key, NULL-encrypted ones included, is masked. */
+  showKeys?: boolean;
 }
 
 /** e.g. `MSK delivery kd=001-01 msk=0x0001:0x0002 V ctr=7`. */
@@ -60,23 +62,28 @@ const bhex = (b: Uint8Array, max = 64) => {
   return b.length > max ? `${h}…` : h;
 };
 
-function keyLines(k: KeyDataPayload, pad: string): string[] {
+/** Key bytes as shown without `--show-keys`: the length only (same text as the tracker's delivered keys). */
+const masked = (b: Uint8Array) => `[hidden, ${b.length} bytes]`;
+
+function keyLines(k: KeyDataPayload, pad: string, show: boolean): string[] {
   const l = [`${pad}Key data (KEY): ${k.keyTypeName}, KV ${k.kvName}`, `${pad}    Type: ${k.keyTypeName} (${k.keyType})`, `${pad}    KV: ${k.kvName} (${k.kv})`,
-    `${pad}    Key len: ${k.key.length}`, `${pad}    Key: ${bhex(k.key)}`];
-  if (k.salt) l.push(`${pad}    Salt key len: ${k.salt.length}`, `${pad}    Salt key: ${bhex(k.salt)}`);
+    `${pad}    Key len: ${k.key.length}`, `${pad}    Key: ${show ? bhex(k.key) : masked(k.key)}`];
+  if (k.salt) l.push(`${pad}    Salt key len: ${k.salt.length}`, `${pad}    Salt key: ${show ? bhex(k.salt) : masked(k.salt)}`);
   if (k.spi) l.push(`${pad}    Valid SPI: ${bhex(k.spi)}`);
   if (k.interval) l.push(`${pad}    Valid from: ${bhex(k.interval.from)}`, `${pad}    Valid to: ${bhex(k.interval.to)}`);
   return l;
 }
 
-function payloadLines(p: MikeyPayload): string[] {
+function payloadLines(p: MikeyPayload, show: boolean): string[] {
   const I = '        ';
   const np = p.type === 4 ? [] : [`${I}Next Payload: ${nameOf(PAYLOAD_NAMES, p.nextPayload)} (${p.nextPayload})`];
   const head = (title: string) => [`    ${title}  [offset ${p.offset}, length ${p.length}]`, ...np];
   switch (p.type) {
     case 1:
       return [...head(`Key Data Transport (KEMAC): ${p.encrAlgName}, ${p.macAlgName}`), `${I}Encr alg: ${p.encrAlgName} (${p.encrAlg})`,
-        `${I}Key data len: ${p.encrData.length}`, `${I}Key data: ${bhex(p.encrData)}`, ...(p.keys ?? []).flatMap((k) => keyLines(k, I)),
+        // with NULL encryption the key data is the keys in clear
+        `${I}Key data len: ${p.encrData.length}`, `${I}Key data: ${p.encrAlg === 0 && !show ? masked(p.encrData) : bhex(p.encrData)}`,
+        ...(p.keys ?? []).flatMap((k) => keyLines(k, I, show)),
         `${I}Mac alg: ${p.macAlgName} (${p.macAlg})`, `${I}MAC: ${bhex(p.mac)}`];
     case 2:
       return [...head('Envelope Data (PKE)'), `${I}C: ${p.cName} (${p.c})`, `${I}Data len: ${p.data.length}`, `${I}Data: ${bhex(p.data)}`];
@@ -138,7 +145,7 @@ export function mikeyTree(v: MikeyView): string[] {
     `        PRF func: ${h.prfName} (${h.prf})`, `        CSB ID: 0x${h.csbId.toString(16).padStart(8, '0')} (${h.csbId})`, `        #CS: ${h.csCount}`,
     `        CS ID map type: ${h.csIdMapTypeName} (${h.csIdMapType})`);
   for (const s of h.srtpIds ?? []) out.push(`        SRTP ID: Policy No ${s.policyNo}, SSRC 0x${s.ssrc.toString(16).padStart(8, '0')}, ROC ${s.roc}`);
-  for (const p of m.payloads) out.push(...payloadLines(p));
+  for (const p of m.payloads) out.push(...payloadLines(p, v.showKeys === true));
   const i = v.mbms;
   if (i) {
     out.push(`    MBMS: ${KIND_LABEL[i.kind]}`);
@@ -177,6 +184,13 @@ function toJson(x: unknown): Json {
   return String(x);
 }
 
+/** A KEMAC as JSON may show without `--show-keys`: NULL-encrypted key data and decoded keys replaced by their masks. */
+function maskPayload(p: MikeyPayload): unknown {
+  if (p.type !== 1) return p;
+  const keys = p.keys?.map((k) => ({ ...k, key: masked(k.key), salt: k.salt ? masked(k.salt) : undefined }));
+  return { ...p, encrData: p.encrAlg === 0 ? masked(p.encrData) : p.encrData, keys };
+}
+
 /** The `mikey` JSON object (`--json`). Bytes as lower-case hex; payloads in wire order with `type` = payload code. */
 export function mikeyToJson(v: MikeyView): { [k: string]: Json } | null {
   const m = v.message;
@@ -188,7 +202,7 @@ export function mikeyToJson(v: MikeyView): { [k: string]: Json } | null {
   };
   if (h.srtpIds) out.srtpIds = toJson(h.srtpIds);
   if (h.genericIds) out.genericIds = toJson(h.genericIds);
-  out.payloads = m.payloads.map((p) => toJson(p));
+  out.payloads = m.payloads.map((p) => toJson(v.showKeys === true ? p : maskPayload(p)));
   const i = v.mbms;
   if (i) {
     const mb: { [k: string]: Json } = { kind: i.kind, idEncoding: i.idEncoding };

@@ -62,6 +62,8 @@ export interface MikeyAnalysis {
   keys?: DeliveredKey[];
   /** For an ACK: the frame of the delivery it answers. */
   answersFrame?: number;
+  /** Key material may be shown in clear (`showKeys`); output masks every key otherwise. */
+  showKeys?: boolean;
   problems: Problem[];
 }
 
@@ -152,6 +154,7 @@ export class MbmsKeyTracker {
     const problems = [...decoded.problems];
     const m = decoded.message;
     const out: MikeyAnalysis = { frame: meta.frame, message: m, mbms: null, verified: null, problems };
+    if (this.options.showKeys === true) out.showKeys = true;
     if (!m) return out;
     const info = mbmsInfo(m);
     out.mbms = info;
