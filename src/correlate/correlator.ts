@@ -89,11 +89,19 @@ interface UeState {
   btids: string[];
   /** Addresses a successful registration came from; cleared by a deregistration. */
   registeredFrom: Set<string>;
-  everRegistered: boolean;
+  /** The first successful registration in the capture: before it, the UE held no MSK of this capture's sessions. */
+  registeredAt?: { frames: number[]; time: number };
   deregistered: boolean;
+  /**
+   * The capture's last word on the UE's registration, when it is against one: its deregistration, or a registration
+   * that failed. Evidence that an MSK request comes from an unregistered UE.
+   */
+  unregisteredBy?: { frames: number[]; why: string };
+  /** The BM-SC sent the UE an MSK message or a trigger: it considers the UE registered. */
+  contactedByBmsc: boolean;
   unregisteredReported: boolean;
-  /** `kd:kg` → key numbers delivered, oldest first (at most two live). */
-  msks: Map<string, number[]>;
+  /** `kd:kg` → key numbers delivered, oldest first (at most two live), with the frame that delivered each. */
+  msks: Map<string, { kn: number; frame: number }[]>;
   /** `kd:kg:kn` → the last delivery of that MSK. */
   lastDelivery: Map<string, DeliveryRef>;
   /** The open pull or solicited pull. */
@@ -124,6 +132,8 @@ interface Tx {
   firstAckDelivery?: DeliveryRef;
   httpDelivery: boolean;
   deliveryDeadlinePassed: boolean;
+  /** A registration the BM-SC accepted (2xx, and no refusing ResponseCode). */
+  registrationAccepted?: boolean;
 }
 
 function ackPending(d: DeliveryRef): boolean {
@@ -297,11 +307,14 @@ export class KeyDeliveryCorrelator {
     this.nowTime = { tsSec: time.tsSec, tsNsec: time.tsNsec };
   }
 
-  /** End of capture: every deadline expires, every open transaction is closed. */
+  /**
+   * End of capture: every open transaction is closed. A deadline after the last frame had not passed when the
+   * capture ended, so nothing is decided on it: what still waited is `incomplete`, not a fault.
+   */
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.timers.expire(Infinity, (at) => this.advance(at));
+    this.timers.clear();
     for (const tx of [...this.open.values()]) this.close(tx, 'end-of-capture');
     for (const s of this.mtkStreams.values()) if (s.tx?.open) this.close(s.tx, 'end-of-capture');
     for (const ue of this.ues.values()) this.checkGroups(ue);
@@ -362,7 +375,7 @@ export class KeyDeliveryCorrelator {
       const id = address ?? btid;
       if (id === undefined) return undefined;
       ue = {
-        id, addresses: [], btids: [], registeredFrom: new Set(), everRegistered: false, deregistered: false, unregisteredReported: false,
+        id, addresses: [], btids: [], registeredFrom: new Set(), deregistered: false, contactedByBmsc: false, unregisteredReported: false,
         msks: new Map(), lastDelivery: new Map(), requestedGroups: new Map(),
       };
       this.counts.uesSeen++;
@@ -467,8 +480,14 @@ export class KeyDeliveryCorrelator {
     r.closedBy = by;
     let worst = -1;
     for (const c of r.diagnostics) worst = Math.max(worst, SEVERITY_RANK[DIAGNOSTICS[c].severity]);
-    const incomplete = this.incomplete(tx);
-    r.verdict = worst >= SEVERITY_RANK.error || incomplete ? 'failed' : worst >= SEVERITY_RANK.warning ? 'degraded' : 'ok';
+    const unfinished = this.incomplete(tx) || tx.pendingRequests > 0 || tx.deliveries.some(ackPending);
+    if (worst >= SEVERITY_RANK.error) r.verdict = 'failed';
+    else if (worst >= SEVERITY_RANK.warning) r.verdict = 'degraded';
+    // cut by the end of the capture (or the state bound) while it still waited: nothing to blame
+    else if (unfinished && (by === 'end-of-capture' || by === 'evicted')) r.verdict = 'incomplete';
+    else r.verdict = unfinished ? 'failed' : 'ok';
+    if (tx.ue && r.procedure === 'register' && by !== 'end-of-capture' && by !== 'evicted' && !tx.registrationAccepted && tx.ue.registeredFrom.size === 0)
+      tx.ue.unregisteredBy = { frames: r.steps.map((st) => st.frame), why: 'its registration failed' };
     this.counts.byVerdict[r.verdict] = (this.counts.byVerdict[r.verdict] ?? 0) + 1;
     if (r.variant) this.counts.byVariant[r.variant] = (this.counts.byVariant[r.variant] ?? 0) + 1;
     this.sink.transaction?.(r);
@@ -490,14 +509,21 @@ export class KeyDeliveryCorrelator {
 
   /**
    * End of capture (or a UE forgotten): key groups the UE asked for and holds no MSK of leave it without an MSK: it
-   * must leave the user service.
+   * must leave the user service. Only on evidence inside the capture: the UE's registration is in it (so it cannot
+   * hold an MSK delivered before the capture started), and the request's outcome is final — refused, failed, or its
+   * delivery deadline passed — not merely cut by the end of the capture.
    */
   private checkGroups(ue: UeState): void {
     for (const [g, tx] of ue.requestedGroups) {
       const held = [...ue.msks.entries()].some(([k, kns]) => kns.length > 0 && groupMatches(g, k));
       if (held) continue;
-      const why = tx.refusedGroups.has(g) ? `refused by the BM-SC with ResponseCode ${tx.refusedCodes.get(g) ?? '?'}` : tx.okTime ? 'never delivered' : 'the request failed';
-      this.diag('no-valid-msk', tx, ue, tx.rec.steps.map((s) => s.frame), `UE ${ue.id} has no MSK for key group ${g} it requested (${why}): it must leave the user service`);
+      const reg = ue.registeredAt;
+      if (!reg || reg.time > secs(tx.rec.start)) continue;
+      const regFrame = reg.frames[reg.frames.length - 1];
+      const refused = tx.refusedGroups.has(g);
+      if (!refused && (tx.open || tx.rec.closedBy === 'end-of-capture' || tx.rec.closedBy === 'evicted')) continue;
+      const why = refused ? `refused by the BM-SC with ResponseCode ${tx.refusedCodes.get(g) ?? '?'}` : tx.okTime ? 'never delivered' : 'the request failed';
+      this.diag('no-valid-msk', tx, ue, [...reg.frames, ...tx.rec.frames], `UE ${ue.id}, registered in frame ${regFrame}, has no MSK for key group ${g} it requested (${why}): it must leave the user service`);
     }
     ue.requestedGroups.clear();
   }
@@ -569,10 +595,7 @@ export class KeyDeliveryCorrelator {
         if (this.now < ra.until)
           this.diag('retry-after-ignored', tx, ue, [ra.frame, m.lastFrame], `UE ${ue.id} repeated its request ${(ra.until - this.now).toFixed(3)} s before the Retry-After of frame ${ra.frame} expired`);
       }
-      if (!ue.everRegistered && !ue.unregisteredReported) {
-        ue.unregisteredReported = true;
-        this.diag('msk-request-unregistered', tx, ue, [m.lastFrame], `MSK request from UE ${ue.id}, which has no successful registration in the capture`);
-      }
+      this.registrationCheck(ue, tx, m);
       for (const k of m.mbms?.msks ?? []) this.addRequested(tx, k);
     } else {
       const proc: Procedure = rt === 'register' ? 'register' : 'deregister';
@@ -602,10 +625,26 @@ export class KeyDeliveryCorrelator {
       this.requests.delete(m);
       if (ref.answered) return;
       ref.tx.pendingRequests--;
-      const end = at === Infinity || this.finished ? ' by the end of the capture' : ` within ${this.o.pullTimeout} s`;
-      this.diag('request-unanswered', ref.tx, ref.tx.ue, [m.lastFrame], `${escapeText(m.method ?? '')} ${escapeText(m.uri ?? '', 120)} from ${ref.client} got no response${end}`, Number.isFinite(at) ? fromSecs(at) : this.nowTime);
+      this.diag('request-unanswered', ref.tx, ref.tx.ue, [m.lastFrame], `${escapeText(m.method ?? '')} ${escapeText(m.uri ?? '', 120)} from ${ref.client} got no response within ${this.o.pullTimeout} s`, fromSecs(at));
       if (ref.tx.open && ref.tx.pendingRequests === 0 && ref.tx.state !== 'authorized') this.close(ref.tx, 'timeout');
     });
+  }
+
+  /**
+   * An MSK request from a UE the capture shows unregistered (it deregistered, or its registration failed) is a
+   * warning. A registration that is merely absent may precede the capture: a note, and not even that once the BM-SC
+   * has shown it considers the UE registered (it pushed to it or triggered it).
+   */
+  private registrationCheck(ue: UeState, tx: Tx, m: HttpMessage): void {
+    if (ue.unregisteredReported || ue.registeredFrom.size > 0) return;
+    if (ue.unregisteredBy) {
+      ue.unregisteredReported = true;
+      const by = ue.unregisteredBy;
+      this.diag('msk-request-unregistered', tx, ue, [...by.frames, m.lastFrame], `MSK request from UE ${ue.id}, but ${by.why} (frame ${by.frames[by.frames.length - 1]})`);
+    } else if (!ue.registeredAt && !ue.contactedByBmsc) {
+      ue.unregisteredReported = true;
+      this.diag('registration-not-seen', tx, ue, [m.lastFrame], `MSK request from UE ${ue.id}, whose registration is not in the capture (it may precede it)`);
+    }
   }
 
   private addRequested(tx: Tx, k: MbmsKeyRef): void {
@@ -681,12 +720,19 @@ export class KeyDeliveryCorrelator {
         const ok = (m.mbms?.responses ?? []).length === 0 || (m.mbms?.responses ?? []).some((r) => r.status === undefined || r.status === 200);
         if (ue && ok) {
           if (proc === 'register') {
+            tx.registrationAccepted = true;
             ue.registeredFrom.add(ref.client);
-            ue.everRegistered = true;
+            ue.registeredAt ??= { frames: [req.lastFrame, m.lastFrame], time: secs(time) };
             ue.deregistered = false;
+            ue.unregisteredBy = undefined;
+            ue.unregisteredReported = false;
           } else {
             ue.registeredFrom.delete(ref.client);
-            if (ue.registeredFrom.size === 0) ue.deregistered = true;
+            if (ue.registeredFrom.size === 0) {
+              ue.deregistered = true;
+              ue.unregisteredBy = { frames: [req.lastFrame, m.lastFrame], why: 'it deregistered' };
+              ue.unregisteredReported = false;
+            }
           }
         }
         tx.state = 'done';
@@ -699,10 +745,8 @@ export class KeyDeliveryCorrelator {
       this.timers.set(secs(time) + this.o.deliveryTimeout, (at) => {
         if (!tx.open) return;
         const allRefused = tx.requestedGroups.size > 0 && [...tx.requestedGroups].every((g) => tx.refusedGroups.has(g));
-        if (!tx.rec.delivered && !allRefused) {
-          const end = this.finished ? 'by the end of the capture' : `within ${this.o.deliveryTimeout} s`;
-          this.diag('no-mikey-after-200', tx, ue, [m.lastFrame], `200 OK to the MSK request of UE ${ue?.id ?? ref.client}, but no MIKEY MSK message ${end}`, Number.isFinite(at) ? fromSecs(at) : this.nowTime);
-        }
+        if (!tx.rec.delivered && !allRefused)
+          this.diag('no-mikey-after-200', tx, ue, [req.lastFrame, m.lastFrame], `200 OK to the MSK request of UE ${ue?.id ?? ref.client}, but no MIKEY MSK message within ${this.o.deliveryTimeout} s`, fromSecs(at));
         tx.deliveryDeadlinePassed = true;
         if (!tx.deliveries.some(ackPending)) this.close(tx, tx.rec.delivered ? 'complete' : 'timeout');
       });
@@ -719,7 +763,7 @@ export class KeyDeliveryCorrelator {
         this.timers.set(until + this.o.pullTimeout, () => {
           if (ue.retryAfter !== entry) return;
           ue.retryAfter = undefined;
-          this.diag('retry-after-ignored', tx, ue, [m.lastFrame], `UE ${ue.id} never repeated its MSK request after the 503 with Retry-After ${ra} s`);
+          this.diag('retry-after-ignored', tx, ue, [req.lastFrame, m.lastFrame], `UE ${ue.id} did not repeat its MSK request within ${this.o.pullTimeout} s after the Retry-After ${ra} s of the 503`);
         });
       }
       if (tx.pendingRequests === 0) this.close(tx, 'complete');
@@ -842,13 +886,15 @@ export class KeyDeliveryCorrelator {
         tx.requestedGroups.add(group);
         tx.rec.requestedKeys.push(ref);
       }
-      if (ue) ue.trigger = tx;
+      if (ue) {
+        ue.trigger = tx;
+        ue.contactedByBmsc = true;
+      }
       this.step(tx, 'trigger', frame, time, { carrier: rec.carrier, detail });
       this.counterCheck(f, info, ends.dst, ue, tx);
       this.timers.set(secs(time) + this.o.pullTimeout, (at) => {
         if (!tx.open || tx.state !== 'awaiting-request') return;
-        const end = this.finished ? 'by the end of the capture' : `within ${this.o.pullTimeout} s`;
-        this.diag('solicited-pull-ignored', tx, ue, [frame], `Solicited-pull trigger for key group ${group} reached UE ${ue?.id ?? ends.dst}, but it sent no MSK request ${end}`, Number.isFinite(at) ? fromSecs(at) : this.nowTime);
+        this.diag('solicited-pull-ignored', tx, ue, [frame], `Solicited-pull trigger for key group ${group} reached UE ${ue?.id ?? ends.dst}, but it sent no MSK request within ${this.o.pullTimeout} s`, fromSecs(at));
         this.close(tx, 'timeout');
       });
       const d: DeliveryRef = { tx, kind: 'trigger', frame, time, v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, ue, bmsc: ends.src, group, label: ref.label };
@@ -870,15 +916,18 @@ export class KeyDeliveryCorrelator {
         this.lat.okToMikey.add(l);
       }
       if (tx.requestedGroups.size > 0 && info.keyGroup !== undefined && ![...tx.requestedGroups].some((g) => groupMatches(g, group)))
-        this.diag('key-group-not-requested', tx, ue, [frame], `MSK ${ref.label} delivered to UE ${ue?.id ?? ends.dst}, whose request asked for ${[...tx.requestedGroups].join(', ')}`);
+        this.diag('key-group-not-requested', tx, ue, [...stepFrames(tx, 'credentials').concat(stepFrames(tx, 'request')).slice(-1), frame], `MSK ${ref.label} delivered to UE ${ue?.id ?? ends.dst}, whose request asked for ${[...tx.requestedGroups].join(', ')}`);
     } else {
       tx = this.newTx('push', ue, ends.dst, time);
       if (ue && (ue.registeredFrom.size > 0 || ue.deregistered) && !ue.registeredFrom.has(ends.dst)) {
         const why = ue.registeredFrom.size > 0 ? `it registered from ${[...ue.registeredFrom].join(', ')}` : 'it deregistered';
-        this.diag('push-to-unregistered-address', tx, ue, [frame], `MSK ${ref.label} pushed to ${ends.dst}, but ${why}`);
+        const evidence = (ue.registeredFrom.size > 0 ? ue.registeredAt?.frames : ue.unregisteredBy?.frames) ?? [];
+        const shown = evidence.length > 0 ? ` (frame ${evidence[evidence.length - 1]})` : '';
+        this.diag('push-to-unregistered-address', tx, ue, [...evidence, frame], `MSK ${ref.label} pushed to ${ends.dst}, but ${why}${shown}`);
       }
     }
     tx.rec.bmsc ??= ends.src;
+    if (ue) ue.contactedByBmsc = true;
     if (rec.carrier === 'http') tx.httpDelivery = true;
     this.step(tx, 'delivery', frame, time, { carrier: rec.carrier, detail });
     this.counterCheck(f, info, ends.dst, ue, tx);
@@ -904,11 +953,11 @@ export class KeyDeliveryCorrelator {
       if (ue.lastDelivery.size > 256) ue.lastDelivery.delete(ue.lastDelivery.keys().next().value as string);
       if (info.keyNumber !== undefined && info.keyNumber !== 0) {
         const kns = ue.msks.get(group) ?? [];
-        if (!kns.includes(info.keyNumber)) {
-          kns.push(info.keyNumber);
+        if (!kns.some((k) => k.kn === info.keyNumber)) {
+          kns.push({ kn: info.keyNumber, frame });
           if (kns.length > 2) {
-            const dropped = kns.shift() as number;
-            this.diag('third-msk', tx, ue, [frame], `Third MSK for key group ${group} at UE ${ue.id}: it drops MSK key number 0x${hex(dropped, 4)} and keeps 0x${kns.map((k) => hex(k, 4)).join(', 0x')}`);
+            const dropped = kns.shift() as { kn: number; frame: number };
+            this.diag('third-msk', tx, ue, [dropped.frame, ...kns.map((k) => k.frame)], `Third MSK for key group ${group} at UE ${ue.id}: it drops MSK key number 0x${hex(dropped.kn, 4)} and keeps 0x${kns.map((k) => hex(k.kn, 4)).join(', 0x')}`);
           }
         }
         ue.msks.set(group, kns);
@@ -927,8 +976,7 @@ export class KeyDeliveryCorrelator {
       this.timers.set(secs(time) + this.o.ackTimeout, (at) => {
         if (d.acked || d.ackInvalid) return;
         d.timedOut = true;
-        const end = this.finished ? 'by the end of the capture' : `within ${this.o.ackTimeout} s`;
-        this.diag('ack-missing', d.tx, d.ue, [d.frame], `MSK ${d.label} to UE ${d.ue?.id ?? ends.dst} had V set, but no ACK came back ${end}`, Number.isFinite(at) ? fromSecs(at) : this.nowTime);
+        this.diag('ack-missing', d.tx, d.ue, [d.frame], `MSK ${d.label} to UE ${d.ue?.id ?? ends.dst} had V set, but no ACK came back within ${this.o.ackTimeout} s`, fromSecs(at));
         if (d.tx.open) {
           if (d.tx.rec.procedure === 'push') this.close(d.tx, 'timeout');
           else this.maybeComplete(d.tx);
@@ -1007,6 +1055,9 @@ export class KeyDeliveryCorrelator {
     const d = byFrame ?? (info.counter !== undefined ? this.deliveriesByKey.get(`${m.header.csbId}:${info.counter}`) : undefined);
     if (!d) {
       const ue = this.ue(ends.src, info.idr);
+      // the message it answers may lie before the capture: only an ACK later than the ACK timeout after the
+      // capture's first frame is evidence of an ACK that answers nothing
+      if (this.first && secs(time) - secs(this.first) < this.o.ackTimeout) return;
       this.diag('ack-unmatched', undefined, ue, [frame], `ACK from ${ends.src} (CSB ID 0x${hex(m.header.csbId, 8)}, counter ${info.counter ?? '?'}) matches no MIKEY message in the capture`);
       return;
     }

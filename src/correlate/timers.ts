@@ -40,6 +40,11 @@ export class PacketTimers {
     }
   }
 
+  /** Drop every pending timer without firing it (the capture ended before their deadlines). */
+  clear(): void {
+    this.heap.length = 0;
+  }
+
   private pop(): Timer {
     const h = this.heap;
     const top = h[0];

@@ -27,6 +27,7 @@ export type DiagnosticCode =
   | 'msk-counter-jump'
   | 'ack-not-due'
   | 'msk-request-unregistered'
+  | 'registration-not-seen'
   | 'push-to-unregistered-address'
   | 'retry-after-ignored'
   | 'request-storm';
@@ -55,7 +56,11 @@ export type Procedure = 'register' | 'deregister' | 'pull' | 'push' | 'solicited
  */
 export type TransportVariant = 'A' | 'B' | 'C' | 'D';
 
-export type Verdict = 'ok' | 'degraded' | 'failed';
+/**
+ * `incomplete`: the capture ended while the transaction still waited for something whose deadline had not passed —
+ * not a fault of the UE or the BM-SC, only of where the capture was cut.
+ */
+export type Verdict = 'ok' | 'degraded' | 'failed' | 'incomplete';
 
 export type DigestOutcome = 'none' | 'challenged' | 'accepted' | 'rejected' | 'stale';
 

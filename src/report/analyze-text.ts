@@ -17,7 +17,7 @@ export interface CollectorOptions {
   anomalyExamples?: number;
 }
 
-const VERDICT_RANK = { ok: 0, degraded: 1, failed: 2 } as const;
+const VERDICT_RANK = { ok: 0, incomplete: 1, degraded: 2, failed: 3 } as const;
 
 function badness(t: KeyDeliveryTransaction): number[] {
   return [VERDICT_RANK[t.verdict], t.diagnostics.length, diffSeconds(t.start, t.end)];

@@ -32,7 +32,7 @@ export const UE_FAULTS = {
   'unrequested-key-group': { expect: ['key-group-not-requested'], may: [], what: 'the pull delivery is followed by an MSK of a key group the UE did not request' },
   'third-msk': { expect: ['third-msk'], may: [], what: 'after the push the BM-SC pushes a third MSK of the same key group to this UE' },
   'msk-refused': { expect: ['no-valid-msk'], may: ['no-mikey-after-200'], what: 'the BM-SC answers the MSK request with ResponseCode 403 for the key and never delivers it; no push follows' },
-  unregistered: { expect: ['msk-request-unregistered'], may: [], what: 'the UE requests its MSK without ever registering (the lab BM-SC delivers anyway)' },
+  unregistered: { expect: ['registration-not-seen'], may: [], what: 'the UE requests its MSK without ever registering (the lab BM-SC delivers anyway)' },
   'push-to-other-address': { expect: ['push-to-unregistered-address'], may: [], what: 'the push goes to a second address of the UE, not the one it registered from; the UE ACKs from there' },
   'counter-jump': { expect: ['msk-counter-jump'], may: [], what: 'the push to this UE is lost on the way (its counter value spent): the next delivery shows a jump of 2' },
 } as const satisfies Record<string, { expect: readonly string[]; may: readonly string[]; what: string }>;

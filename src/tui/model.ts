@@ -54,7 +54,7 @@ export class Ring<T> {
   }
 }
 
-const VERDICT_RANK = { ok: 0, degraded: 1, failed: 2 } as const;
+const VERDICT_RANK = { ok: 0, incomplete: 1, degraded: 2, failed: 3 } as const;
 
 /** Worse first: verdict, then number of diagnostics, then duration (the order `analyze` lists its worst with). */
 export function compareWorst(a: KeyDeliveryTransaction, b: KeyDeliveryTransaction): number {

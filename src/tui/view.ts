@@ -66,7 +66,7 @@ export interface ViewActions {
 }
 
 const SEVERITY_COLOR: Record<Severity, string> = { error: 'red', warning: 'yellow', note: 'cyan', chat: 'white' };
-const VERDICT_COLOR = { ok: 'green', degraded: 'yellow', failed: 'red' } as const;
+const VERDICT_COLOR = { ok: 'green', incomplete: 'cyan', degraded: 'yellow', failed: 'red' } as const;
 const SEVERITIES: Severity[] = ['error', 'warning', 'note', 'chat'];
 
 type TxColumn = 'time' | 'id' | 'procedure' | 'ue' | 'btid' | 'verdict' | 'ack' | 'diagnostics';
@@ -277,7 +277,7 @@ export class DashboardView {
     return [
       ` keyscope dash  ${safeText(s.sourceLabel, 200)}  [${safeText(s.mode)}]  ${safeText(s.state, 200)}${paused}`,
       ` frames ${st.frames}   rate ${s.rate.toFixed(1)}/s   loss est. ${loss}   capture ${span}`,
-      ` UEs ${st.ues}   transactions ${st.transactions} (${fmtCounts(st.byVerdict, ['ok', 'degraded', 'failed'])})   ACK ${ack}   diagnostics ${nDiag} (${fmtCounts(st.diagnosticsBySeverity, SEVERITIES)})   anomalies ${nAnom}`,
+      ` UEs ${st.ues}   transactions ${st.transactions} (${fmtCounts(st.byVerdict, ['ok', 'degraded', 'failed', 'incomplete'])})   ACK ${ack}   diagnostics ${nDiag} (${fmtCounts(st.diagnosticsBySeverity, SEVERITIES)})   anomalies ${nAnom}`,
     ]
       .map((l) => fit(l, W))
       .join('\n');

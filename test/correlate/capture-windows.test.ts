@@ -76,19 +76,19 @@ function assertCleanUesQuiet(b: Bundle, step: number): void {
 const CLEAN_STEP = 9;
 const FAULTS_STEP = 41;
 
-test('sim-clean cut at every 9th frame, start and end: no warning or error in any window', async () => {
+test(`sim-clean cut every ${CLEAN_STEP} frames, start and end: no warning or error in any window`, async () => {
   assertCleanUesQuiet(await load('sim-clean'), CLEAN_STEP);
 });
 
-test('sim-variants cut at every 9th frame, start and end: no warning or error in any window', async () => {
+test(`sim-variants cut every ${CLEAN_STEP} frames, start and end: no warning or error in any window`, async () => {
   assertCleanUesQuiet(await load('sim-variants'), CLEAN_STEP);
 });
 
-test('sim-faults cut at every 41st frame: its clean UEs get no warning or error in any window', async () => {
+test(`sim-faults cut every ${FAULTS_STEP} frames: its clean UEs get no warning or error in any window`, async () => {
   assertCleanUesQuiet(await load('sim-faults'), FAULTS_STEP);
 });
 
-test('sim-faults cut at every 41st frame: every finding whose evidence is inside a window is found there', async () => {
+test(`sim-faults cut every ${FAULTS_STEP} frames: every finding whose evidence is inside a window is found there`, async () => {
   const b = await load('sim-faults');
   const whole = analyzeWindow(b, 0, b.frames.length);
   assert.ok(whole.length > 20, `${whole.length} findings in the whole capture`);

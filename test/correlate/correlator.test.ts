@@ -308,9 +308,19 @@ function faultLab() {
     lab.ack(ok + 0.02, lab.deliver(u, ok + 0.01, kg1));
   }
   {
-    const u = ue(['msk-request-unregistered']);
+    // no registration in the capture: it may precede the capture, so only a note
+    const u = ue(['registration-not-seen']);
     const t0 = slot();
     const ok = lab.mskRequest(u, t0, [kg1]).ok;
+    lab.ack(ok + 0.02, lab.deliver(u, ok + 0.01, kg1));
+  }
+  {
+    // the capture shows the UE deregistered before it asks for an MSK: a warning
+    const u = ue(['msk-request-unregistered']);
+    const t0 = slot();
+    lab.register(u, t0);
+    lab.deregister(u, t0 + 0.1);
+    const ok = lab.mskRequest(u, t0 + 0.2, [kg1]).ok;
     lab.ack(ok + 0.02, lab.deliver(u, ok + 0.01, kg1));
   }
   {
@@ -463,5 +473,45 @@ test('with keys: an ACK to a push under an older MUK is not due (the UE should p
     assert.deepEqual(r.stats.ack, { requested: 1, acked: 1, rate: 1 });
   } finally {
     fs.rmSync(out.dir, { recursive: true, force: true });
+  }
+});
+
+test('a capture that ends before a deadline: the transaction is incomplete, no finding; a frame past the deadline decides it', async () => {
+  // four UEs each left waiting when the capture ends: a request without answer, a 200 without MIKEY, a delivery
+  // without ACK, a trigger without request; with `late`, one more frame comes after every deadline
+  const build = (late: boolean) => {
+    const lab = new Lab();
+    const m1 = lab.msk(0x0101, 1);
+    const [a, b, c, d] = [1, 2, 3, 4].map((n) => lab.ue(n));
+    for (const u of [a, b, c, d]) lab.register(u, 1);
+    lab.mskRequest(a, 2, [m1], { noAnswer: true });
+    lab.mskRequest(b, 2.1, [m1]);
+    lab.deliver(c, lab.mskRequest(c, 2.2, [m1]).ok + 0.01, m1);
+    lab.trigger(d, 2.3, 0x0101);
+    if (late) lab.register(lab.ue(5), 10);
+    return lab.write(late ? 'late' : 'cut');
+  };
+  const options = { ackTimeout: 1, deliveryTimeout: 1, pullTimeout: 1 };
+  for (const late of [false, true]) {
+    const out = build(late);
+    try {
+      const r = await analyze(out.pcap, undefined, options);
+      const codes = [...r.diagnostics].map((x) => `${x.ue} ${x.code}`).sort();
+      const waiting = r.transactions.filter((t) => t.procedure !== 'register');
+      if (!late) {
+        assert.deepEqual(codes, [], 'nothing decided on deadlines the capture did not reach');
+        assert.deepEqual(waiting.map((t) => `${t.procedure} ${t.verdict} ${t.closedBy}`).sort(), [
+          'pull incomplete end-of-capture', 'pull incomplete end-of-capture', 'pull incomplete end-of-capture', 'solicited-pull incomplete end-of-capture',
+        ]);
+      } else {
+        // a and b registered in the capture and their requests failed for good: they hold no MSK
+        assert.deepEqual(codes, [
+          '10.9.1.1 no-valid-msk', '10.9.1.1 request-unanswered', '10.9.1.2 no-mikey-after-200', '10.9.1.2 no-valid-msk', '10.9.1.3 ack-missing', '10.9.1.4 solicited-pull-ignored',
+        ]);
+        assert.ok(waiting.every((t) => t.verdict === 'failed'), waiting.map((t) => t.verdict).join());
+      }
+    } finally {
+      fs.rmSync(out.dir, { recursive: true, force: true });
+    }
   }
 });

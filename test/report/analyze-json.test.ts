@@ -14,6 +14,8 @@ test('transaction, diagnostic, anomaly and stats records', async () => {
   lab.register(a, 1);
   const ok = lab.mskRequest(a, 2, [m1], { challenge: 0.001, credentials: 0.003, answer: 0.002 }).ok;
   lab.deliver(a, ok + 0.01, m1);
+  // a later frame past the ACK deadline: the capture shows the ACK never came (without it the pull is incomplete)
+  lab.register(lab.ue(2), ok + 1);
   const out = lab.write('json');
   try {
     const tx: KeyDeliveryTransaction[] = [];
