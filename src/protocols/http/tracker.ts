@@ -3,10 +3,10 @@
  * bookkeeping, failed and stale authentications, and the MBMS Digest profile (TS 33.246 §6.2.1.3, Annex H).
  * Feed every HTTP message in capture order.
  *
- * `nonce-unknown` rule: credentials whose nonce no earlier challenge (WWW-/Proxy-Authenticate) or Authentication-Info
- * `nextnonce` in the capture carried. Severity `warning` when a challenge for the same realm was seen earlier in the
- * capture (so the challenge should have been seen too); `chat` otherwise (the conversation most likely started before
- * the capture did).
+ * Unknown nonce rule: credentials whose nonce no earlier challenge (WWW-/Proxy-Authenticate) or Authentication-Info
+ * `nextnonce` in the capture carried. `nonce-unknown` (warning) when a challenge for the same realm was seen earlier in
+ * the capture (so the challenge should have been seen too); `nonce-unseen` (chat) otherwise (the conversation most
+ * likely started before the capture did).
  */
 import type { Problem } from '../../common/problem';
 import { httpProblem } from './problems';
