@@ -19,7 +19,8 @@
  * - There is no drop counter: see live-stats.ts for the loss estimate.
  */
 import { escapeText } from '../common/escape';
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { captureProblem } from './problems';
 import type { PacketTime } from '../common/time';
 import { RateWindow } from './live-stats';
 import { LinkType, type CaptureFrame, type FrameHandler } from './types';
@@ -310,7 +311,7 @@ export class LiveCapture implements FrameSource {
       // cap reports the cut but not the length on the wire: the IP header's length is the best lower bound
       original = Math.max(captured + 1, ipDerivedLength(data, this.linkType) ?? 0);
       problems.push(
-        problem('live', 'live-snaplen-cut', 'note', `frame cut to the ${this.snaplen}-byte snaplen; original length at least ${original} (from the IP header)`),
+        captureProblem('live-snaplen-cut', `frame cut to the ${this.snaplen}-byte snaplen; original length at least ${original} (from the IP header)`),
       );
       this.st.truncatedFrames++;
     }

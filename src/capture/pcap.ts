@@ -1,4 +1,5 @@
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { captureProblem } from './problems';
 import { u32be, u32le } from './bytes';
 import { MAX_RECORD_BYTES, STANDARD_MAX_CAPLEN, type FormatSink, type RecordFormat } from './format';
 import type { CaptureFrame } from './types';
@@ -53,11 +54,7 @@ export class PcapFormat implements RecordFormat {
     const caplen = this.le ? u32le(buf, off + 8) : u32be(buf, off + 8);
     if (caplen > this.maxCaplen) {
       this.sink.fileProblem(
-        problem(
-          'pcap',
-          'pcap-record-too-large',
-          'error',
-          `record at file offset ${fileOffset} claims ${caplen} captured bytes (limit ${this.maxCaplen}): file corrupt, reading stopped`,
+        captureProblem('pcap-record-too-large', `record at file offset ${fileOffset} claims ${caplen} captured bytes (limit ${this.maxCaplen}): file corrupt, reading stopped`,
           fileOffset + 8,
           4,
         ),
@@ -82,7 +79,7 @@ export class PcapFormat implements RecordFormat {
     let problems: Problem[] | undefined;
     if (tsNsec >= 1000000000) {
       (problems ??= []).push(
-        problem('pcap', 'pcap-bad-timestamp', 'warning', `sub-second timestamp field ${frac} is one second or more (record at file offset ${fileOffset}); clamped to the end of second ${tsSec}`, 4, 4),
+        captureProblem('pcap-bad-timestamp', `sub-second timestamp field ${frac} is one second or more (record at file offset ${fileOffset}); clamped to the end of second ${tsSec}`, 4, 4),
       );
       // Carrying the excess into the seconds would move the frame up to 4294 s (a µs field of 0xffffffff) past its
       // neighbours and make spans negative; the seconds field is the trustworthy part, so stay inside that second, at
@@ -91,12 +88,12 @@ export class PcapFormat implements RecordFormat {
     }
     if (caplen > origlen) {
       (problems ??= []).push(
-        problem('pcap', 'pcap-caplen-over-len', 'warning', `captured length ${caplen} exceeds original length ${origlen}`),
+        captureProblem('pcap-caplen-over-len', `captured length ${caplen} exceeds original length ${origlen}`),
       );
     }
     if (this.snaplen !== 0 && caplen > this.snaplen) {
       (problems ??= []).push(
-        problem('pcap', 'pcap-caplen-over-snaplen', 'warning', `captured length ${caplen} exceeds the file snaplen ${this.snaplen}`),
+        captureProblem('pcap-caplen-over-snaplen', `captured length ${caplen} exceeds the file snaplen ${this.snaplen}`),
       );
     }
     const frame: CaptureFrame = {
@@ -123,11 +120,7 @@ export class PcapFormat implements RecordFormat {
     if (pending.length === 0) return;
     if (pending.length < PCAP_RECORD_HEADER_LENGTH) {
       this.sink.fileProblem(
-        problem(
-          'pcap',
-          'pcap-truncated-record-header',
-          'error',
-          `file ends inside a record header at file offset ${fileOffset} (${pending.length} of ${PCAP_RECORD_HEADER_LENGTH} bytes)`,
+        captureProblem('pcap-truncated-record-header', `file ends inside a record header at file offset ${fileOffset} (${pending.length} of ${PCAP_RECORD_HEADER_LENGTH} bytes)`,
           fileOffset,
           pending.length,
         ),
@@ -136,11 +129,7 @@ export class PcapFormat implements RecordFormat {
     }
     const caplen = this.le ? pending.readUInt32LE(8) : pending.readUInt32BE(8);
     this.sink.fileProblem(
-      problem(
-        'pcap',
-        'pcap-truncated-record',
-        'error',
-        `file ends inside the record at file offset ${fileOffset}: ${pending.length - PCAP_RECORD_HEADER_LENGTH} of ${caplen} captured bytes present`,
+      captureProblem('pcap-truncated-record', `file ends inside the record at file offset ${fileOffset}: ${pending.length - PCAP_RECORD_HEADER_LENGTH} of ${caplen} captured bytes present`,
         fileOffset,
         pending.length,
       ),
@@ -167,7 +156,7 @@ export class PcapFormat implements RecordFormat {
     };
     if (header.versionMajor !== 2) {
       this.sink.fileProblem(
-        problem('pcap', 'pcap-unusual-version', 'warning', `pcap version ${header.versionMajor}.${header.versionMinor} (expected 2.4)`, 4, 4),
+        captureProblem('pcap-unusual-version', `pcap version ${header.versionMajor}.${header.versionMinor} (expected 2.4)`, 4, 4),
       );
     }
     this.header = header;

@@ -1,4 +1,5 @@
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { captureProblem, type PcapngProblemCode } from './problems';
 import { MAX_RECORD_BYTES, type FormatSink, type RecordFormat } from './format';
 import { u16be, u16le, u32be, u32le } from './bytes';
 import { MAX_TSRESOL_EXPONENT, MICROSECONDS, TickConverter, tsResolution, type SecNsec, type TsResolution } from './timestamp';
@@ -48,10 +49,10 @@ export const MAX_INTERFACES_PER_SECTION = 65536;
 function lengthProblems(caplen: number, origlen: number, snaplen: number): Problem[] {
   const problems: Problem[] = [];
   if (caplen > origlen) {
-    problems.push(problem('pcapng', 'pcapng-caplen-over-len', 'warning', `captured length ${caplen} exceeds original length ${origlen}`));
+    problems.push(captureProblem('pcapng-caplen-over-len', `captured length ${caplen} exceeds original length ${origlen}`));
   }
   if (snaplen !== 0 && caplen > snaplen) {
-    problems.push(problem('pcapng', 'pcapng-caplen-over-snaplen', 'warning', `captured length ${caplen} exceeds the interface snaplen ${snaplen}`));
+    problems.push(captureProblem('pcapng-caplen-over-snaplen', `captured length ${caplen} exceeds the interface snaplen ${snaplen}`));
   }
   return problems;
 }
@@ -150,16 +151,16 @@ export class PcapngFormat implements RecordFormat {
       what = `: ${pending.length} of ${len} bytes present`;
     }
     this.sink.fileProblem(
-      problem('pcapng', 'pcapng-truncated-block', 'error', `file ends inside the block at file offset ${fileOffset}${what}`, fileOffset, pending.length),
+      captureProblem('pcapng-truncated-block', `file ends inside the block at file offset ${fileOffset}${what}`, fileOffset, pending.length),
     );
   }
 
-  private stopOrFatal(code: string, message: string, offset: number): void {
+  private stopOrFatal(code: PcapngProblemCode, message: string, offset: number): void {
     if (this.section < 0) {
       this.sink.fatal(`not a readable pcapng file: ${message}`);
       return;
     }
-    this.sink.fileProblem(problem('pcapng', code, 'error', `${message}: reading stopped`, offset));
+    this.sink.fileProblem(captureProblem(code, `${message}: reading stopped`, offset));
     this.sink.stop();
   }
 
@@ -294,7 +295,7 @@ export class PcapngFormat implements RecordFormat {
       const olen = this.u16(buf, p + 2);
       if (code === OPT_ENDOFOPT) break;
       if (p + 4 + olen > end) {
-        this.optionProblem = problem('pcapng', 'pcapng-bad-option', 'warning', `option ${code} of the packet block at file offset ${fileOffset} overruns the block`);
+        this.optionProblem = captureProblem('pcapng-bad-packet-option', `option ${code} of the packet block at file offset ${fileOffset} overruns the block`);
         break;
       }
       if (code === OPT_COMMENT) (comments ??= []).push(buf.toString('utf8', p + 4, p + 4 + olen));
@@ -319,7 +320,7 @@ export class PcapngFormat implements RecordFormat {
     let problems: Problem[] | undefined;
     if (caplen > len - MIN_SPB) {
       (problems ??= []).push(
-        problem('pcapng', 'pcapng-bad-caplen', 'warning', `Simple Packet Block holds ${len - MIN_SPB} bytes, less than the ${caplen} expected`),
+        captureProblem('pcapng-spb-short', `Simple Packet Block holds ${len - MIN_SPB} bytes, less than the ${caplen} expected`),
       );
       caplen = len - MIN_SPB;
     }
@@ -339,7 +340,7 @@ export class PcapngFormat implements RecordFormat {
     this.sink.emit(frame);
   }
 
-  private blockProblem(code: string, message: string, offset: number): void {
-    this.sink.fileProblem(problem('pcapng', code, 'error', message, offset));
+  private blockProblem(code: PcapngProblemCode, message: string, offset: number): void {
+    this.sink.fileProblem(captureProblem(code, message, offset));
   }
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { problem } from '../common/problem';
+import { captureProblem } from './problems';
 import { CaptureParser } from './parser';
 import type { CaptureSummary, FrameHandler } from './types';
 
@@ -113,7 +113,7 @@ export async function readCapture(
       const e = err as NodeJS.ErrnoException;
       if (typeof e.code === 'string' && e.code.startsWith('Z_')) {
         parser.summary.problems.push(
-          problem('gzip', 'gzip-corrupt', 'error', `gzip stream of ${name} is damaged (${oneLine(e.message)}): reading stopped`),
+          captureProblem('gzip-corrupt', `gzip stream of ${name} is damaged (${oneLine(e.message)}): reading stopped`),
         );
         if (parser.summary.format === 'unknown') parser.fatal(`${name}: damaged gzip data (${oneLine(e.message)})`);
       } else if (isIoError(e)) {

@@ -19,6 +19,11 @@ export class LayerCursor {
   next: NextLayer = NextLayer.NONE;
   /** A length field claimed more bytes than were captured: the payload between offset and end is cut short. */
   truncated = false;
+  /**
+   * The frame itself was cut by the capture's snapshot length (captured < original length): a link header cut short is
+   * then a capture artefact, not a malformed packet. Cleared by reset(); the packet decoder sets it per frame.
+   */
+  frameCut = false;
   /** When the chain stops at a protocol keyscope does not decode: its name for the one-line summary. */
   stopName: string | undefined = undefined;
 
@@ -27,6 +32,7 @@ export class LayerCursor {
     this.end = end;
     this.next = NextLayer.NONE;
     this.truncated = false;
+    this.frameCut = false;
     this.stopName = undefined;
   }
 }

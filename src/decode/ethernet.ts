@@ -1,5 +1,6 @@
 import { u16 } from './bytes';
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { decodeProblem } from './problems';
 import { formatMac } from './address';
 import { NextLayer, type LayerCursor } from './cursor';
 import { etherTypeName, etherTypeToNext, isVlanTag } from './ethertype';
@@ -15,7 +16,7 @@ export const ETHERNET_HEADER_LENGTH = 14;
 export function decodeEthernet(data: Buffer, cur: LayerCursor, link: LinkLayerInfo, problems: Problem[]): void {
   const off = cur.offset;
   if (off + ETHERNET_HEADER_LENGTH > cur.end) {
-    problems.push(problem('eth', 'eth-truncated', 'error', 'Ethernet header cut short', off, cur.end - off));
+    problems.push(decodeProblem(cur.frameCut ? 'eth-snaplen-cut' : 'eth-truncated', 'Ethernet header cut short', off, cur.end - off));
     cur.stopName = 'Ethernet';
     return;
   }
@@ -35,7 +36,7 @@ export function decodeEthernet(data: Buffer, cur: LayerCursor, link: LinkLayerIn
       return;
     }
   } else if (type < 0x0600) {
-    problems.push(problem('eth', 'eth-bad-type', 'warning', `type/length field ${type} is neither a length nor an EtherType`, off + 12, 2));
+    problems.push(decodeProblem('eth-bad-type', `type/length field ${type} is neither a length nor an EtherType`, off + 12, 2));
     cur.stopName = 'Ethernet';
     return;
   }

@@ -1,5 +1,6 @@
 import { u16, u32 } from './bytes';
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { decodeProblem } from './problems';
 import type { LayerCursor } from './cursor';
 
 export const GTPU_PORT = 2152;
@@ -53,17 +54,17 @@ export function decodeGtpU(data: Buffer, cur: LayerCursor, problems: Problem[]):
   const off = cur.offset;
   const avail = cur.end - off;
   if (avail < GTPU_HEADER_LENGTH) {
-    problems.push(problem('gtp-u', 'gtpu-truncated', cur.truncated ? 'note' : 'error', 'GTP-U header cut short', off, avail > 0 ? avail : 0));
+    problems.push(decodeProblem(cur.truncated ? 'gtpu-snaplen-cut' : 'gtpu-truncated', 'GTP-U header cut short', off, avail > 0 ? avail : 0));
     return undefined;
   }
   const flags = data[off];
   const version = flags >> 5;
   if (version !== 1) {
-    problems.push(problem('gtp-u', 'gtpu-bad-version', 'warning', `GTP version ${version} on the GTP-U port`, off, 1));
+    problems.push(decodeProblem('gtpu-bad-version', `GTP version ${version} on the GTP-U port`, off, 1));
     return undefined;
   }
   if ((flags & 0x10) === 0) {
-    problems.push(problem('gtp-u', 'gtpu-not-gtp', 'note', "protocol type 0 (GTP') on the GTP-U port", off, 1));
+    problems.push(decodeProblem('gtpu-not-gtp', "protocol type 0 (GTP') on the GTP-U port", off, 1));
     return undefined;
   }
   const length = u16(data, off + 2);
@@ -72,7 +73,7 @@ export function decodeGtpU(data: Buffer, cur: LayerCursor, problems: Problem[]):
   let msgEnd = off + GTPU_HEADER_LENGTH + length;
   if (msgEnd > cur.end) {
     if (!cur.truncated) {
-      problems.push(problem('gtp-u', 'gtpu-length-past-end', 'error', `GTP-U length ${length} runs past the ${avail - GTPU_HEADER_LENGTH} bytes after the header`, off + 2, 2));
+      problems.push(decodeProblem('gtpu-length-past-end', `GTP-U length ${length} runs past the ${avail - GTPU_HEADER_LENGTH} bytes after the header`, off + 2, 2));
       cur.truncated = true;
     }
     msgEnd = cur.end;
@@ -84,7 +85,7 @@ export function decodeGtpU(data: Buffer, cur: LayerCursor, problems: Problem[]):
   let o = off + GTPU_HEADER_LENGTH;
   if (flags & 0x07) {
     if (o + 4 > msgEnd) {
-      problems.push(problem('gtp-u', 'gtpu-truncated', cur.truncated ? 'note' : 'error', 'GTP-U optional fields (sequence, N-PDU, next extension) cut short', o, msgEnd - o));
+      problems.push(decodeProblem(cur.truncated ? 'gtpu-snaplen-cut' : 'gtpu-truncated', 'GTP-U optional fields (sequence, N-PDU, next extension) cut short', o, msgEnd - o));
       cur.stopName = 'GTP-U';
       return header;
     }
@@ -97,24 +98,24 @@ export function decodeGtpU(data: Buffer, cur: LayerCursor, problems: Problem[]):
       header.extensionTypes = types;
       while (nextExt !== 0) {
         if (types.length >= MAX_GTPU_EXTENSION_HEADERS) {
-          problems.push(problem('gtp-u', 'gtpu-too-many-extensions', 'error', `more than ${MAX_GTPU_EXTENSION_HEADERS} GTP-U extension headers`, o));
+          problems.push(decodeProblem('gtpu-too-many-extensions', `more than ${MAX_GTPU_EXTENSION_HEADERS} GTP-U extension headers`, o));
           cur.stopName = 'GTP-U';
           return header;
         }
         if (o >= msgEnd) {
-          problems.push(problem('gtp-u', 'gtpu-truncated', cur.truncated ? 'note' : 'error', `GTP-U extension header 0x${nextExt.toString(16)} cut short`, o, 0));
+          problems.push(decodeProblem(cur.truncated ? 'gtpu-snaplen-cut' : 'gtpu-truncated', `GTP-U extension header 0x${nextExt.toString(16)} cut short`, o, 0));
           cur.stopName = 'GTP-U';
           return header;
         }
         const extLen = data[o] * 4;
         if (extLen === 0) {
-          problems.push(problem('gtp-u', 'gtpu-bad-extension-length', 'error', `GTP-U extension header 0x${nextExt.toString(16)} with length 0`, o, 1));
+          problems.push(decodeProblem('gtpu-bad-extension-length', `GTP-U extension header 0x${nextExt.toString(16)} with length 0`, o, 1));
           cur.stopName = 'GTP-U';
           return header;
         }
         if (o + extLen > msgEnd) {
           problems.push(
-            problem('gtp-u', 'gtpu-truncated', cur.truncated ? 'note' : 'error', `GTP-U extension header 0x${nextExt.toString(16)} (${extLen} bytes) runs past the end`, o, msgEnd - o),
+            decodeProblem(cur.truncated ? 'gtpu-snaplen-cut' : 'gtpu-truncated', `GTP-U extension header 0x${nextExt.toString(16)} (${extLen} bytes) runs past the end`, o, msgEnd - o),
           );
           cur.stopName = 'GTP-U';
           return header;

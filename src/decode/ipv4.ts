@@ -1,5 +1,6 @@
 import { u16 } from './bytes';
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { decodeProblem } from './problems';
 import { formatIpv4 } from './address';
 import type { LayerCursor } from './cursor';
 import type { IpLayerInfo } from './types';
@@ -19,12 +20,12 @@ export function decodeIpv4(data: Buffer, cur: LayerCursor, problems: Problem[], 
   const off = cur.offset;
   const avail = cur.end - off;
   if (avail < IPV4_MIN_HEADER_LENGTH) {
-    problems.push(problem('ipv4', 'ipv4-truncated', snapCut ? 'note' : 'error', 'IPv4 header cut short', off, avail > 0 ? avail : 0));
+    problems.push(decodeProblem(snapCut ? 'ipv4-snaplen-cut' : 'ipv4-truncated', 'IPv4 header cut short', off, avail > 0 ? avail : 0));
     return undefined;
   }
   const vihl = data[off];
   if (vihl >> 4 !== 4) {
-    problems.push(problem('ipv4', 'ipv4-bad-version', 'error', `IP version ${vihl >> 4} where IPv4 was expected`, off, 1));
+    problems.push(decodeProblem('ipv4-bad-version', `IP version ${vihl >> 4} where IPv4 was expected`, off, 1));
     return undefined;
   }
   const headerLength = (vihl & 0x0f) * 4;
@@ -44,24 +45,24 @@ export function decodeIpv4(data: Buffer, cur: LayerCursor, problems: Problem[], 
   };
 
   if (headerLength < IPV4_MIN_HEADER_LENGTH) {
-    problems.push(problem('ipv4', 'ipv4-bad-ihl', 'error', `header length ${headerLength} is less than 20`, off, 1));
+    problems.push(decodeProblem('ipv4-bad-ihl', `header length ${headerLength} is less than 20`, off, 1));
     cur.stopName = 'IPv4';
     return info;
   }
   if (headerLength > avail) {
     problems.push(
-      problem('ipv4', 'ipv4-truncated', snapCut ? 'note' : 'error', `IPv4 options cut short (header length ${headerLength}, ${avail} bytes captured)`, off, avail),
+      decodeProblem(snapCut ? 'ipv4-snaplen-cut' : 'ipv4-truncated', `IPv4 options cut short (header length ${headerLength}, ${avail} bytes captured)`, off, avail),
     );
     cur.stopName = 'IPv4';
     return info;
   }
   if (totalLength === 0) {
     // A sender with TCP segmentation offload hands the capture a packet whose length the NIC fills in later.
-    problems.push(problem('ipv4', 'ipv4-zero-total-length', 'note', 'total length 0 (segmentation offload?): using the captured length', off + 2, 2));
+    problems.push(decodeProblem('ipv4-zero-total-length', 'total length 0 (segmentation offload?): using the captured length', off + 2, 2));
     totalLength = avail;
     info.totalLength = totalLength;
   } else if (totalLength < headerLength) {
-    problems.push(problem('ipv4', 'ipv4-bad-total-length', 'error', `total length ${totalLength} is less than the header length ${headerLength}`, off + 2, 2));
+    problems.push(decodeProblem('ipv4-bad-total-length', `total length ${totalLength} is less than the header length ${headerLength}`, off + 2, 2));
     cur.stopName = 'IPv4';
     return info;
   }
@@ -71,14 +72,14 @@ export function decodeIpv4(data: Buffer, cur: LayerCursor, problems: Problem[], 
     cur.truncated = true;
     problems.push(
       snapCut
-        ? problem('ipv4', 'ipv4-truncated', 'note', `IPv4 total length ${totalLength}, ${avail} bytes captured (snapshot length)`, off + 2, 2)
-        : problem('ipv4', 'ipv4-length-past-end', 'error', `IPv4 total length ${totalLength} runs past the ${avail} bytes in the frame`, off + 2, 2),
+        ? decodeProblem('ipv4-snaplen-cut', `IPv4 total length ${totalLength}, ${avail} bytes captured (snapshot length)`, off + 2, 2)
+        : decodeProblem('ipv4-length-past-end', `IPv4 total length ${totalLength} runs past the ${avail} bytes in the frame`, off + 2, 2),
     );
   } else {
     cur.end = off + totalLength;
   }
 
-  if (flagsOffset & 0x8000) problems.push(problem('ipv4', 'ipv4-reserved-flag', 'note', 'reserved flag bit set', off + 6, 1));
+  if (flagsOffset & 0x8000) problems.push(decodeProblem('ipv4-reserved-flag', 'reserved flag bit set', off + 6, 1));
   const fragOffset = (flagsOffset & 0x1fff) * 8;
   const more = (flagsOffset & 0x2000) !== 0;
   if (more || fragOffset !== 0) info.fragment = { id, offset: fragOffset, moreFragments: more };

@@ -1,5 +1,6 @@
 import { u16, u32 } from './bytes';
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { decodeProblem } from './problems';
 import { formatIpv6 } from './address';
 import type { LayerCursor } from './cursor';
 import { IpProtocol } from './ipproto';
@@ -19,12 +20,12 @@ export function decodeIpv6(data: Buffer, cur: LayerCursor, problems: Problem[], 
   const off = cur.offset;
   const avail = cur.end - off;
   if (avail < IPV6_HEADER_LENGTH) {
-    problems.push(problem('ipv6', 'ipv6-truncated', snapCut ? 'note' : 'error', 'IPv6 header cut short', off, avail > 0 ? avail : 0));
+    problems.push(decodeProblem(snapCut ? 'ipv6-snaplen-cut' : 'ipv6-truncated', 'IPv6 header cut short', off, avail > 0 ? avail : 0));
     return undefined;
   }
   const vtc = u32(data, off);
   if (vtc >>> 28 !== 6) {
-    problems.push(problem('ipv6', 'ipv6-bad-version', 'error', `IP version ${vtc >>> 28} where IPv6 was expected`, off, 1));
+    problems.push(decodeProblem('ipv6-bad-version', `IP version ${vtc >>> 28} where IPv6 was expected`, off, 1));
     return undefined;
   }
   const payloadLength = u16(data, off + 4);
@@ -43,14 +44,14 @@ export function decodeIpv6(data: Buffer, cur: LayerCursor, problems: Problem[], 
   cur.offset = off + IPV6_HEADER_LENGTH;
   if (payloadLength === 0 && nextHeader === IpProtocol.HOP_BY_HOP) {
     // jumbogram (RFC 2675): the real length is in a hop-by-hop option; take what was captured
-    problems.push(problem('ipv6', 'ipv6-jumbogram', 'note', 'payload length 0 with hop-by-hop options (jumbogram?): using the captured length', off + 4, 2));
+    problems.push(decodeProblem('ipv6-jumbogram', 'payload length 0 with hop-by-hop options (jumbogram?): using the captured length', off + 4, 2));
     info.totalLength = avail;
   } else if (IPV6_HEADER_LENGTH + payloadLength > avail) {
     cur.truncated = true;
     problems.push(
       snapCut
-        ? problem('ipv6', 'ipv6-truncated', 'note', `IPv6 payload length ${payloadLength}, ${avail - IPV6_HEADER_LENGTH} bytes captured (snapshot length)`, off + 4, 2)
-        : problem('ipv6', 'ipv6-length-past-end', 'error', `IPv6 payload length ${payloadLength} runs past the ${avail - IPV6_HEADER_LENGTH} bytes in the frame`, off + 4, 2),
+        ? decodeProblem('ipv6-snaplen-cut', `IPv6 payload length ${payloadLength}, ${avail - IPV6_HEADER_LENGTH} bytes captured (snapshot length)`, off + 4, 2)
+        : decodeProblem('ipv6-length-past-end', `IPv6 payload length ${payloadLength} runs past the ${avail - IPV6_HEADER_LENGTH} bytes in the frame`, off + 4, 2),
     );
   } else {
     cur.end = off + IPV6_HEADER_LENGTH + payloadLength;
@@ -83,16 +84,16 @@ export function walkIpv6Extensions(data: Buffer, cur: LayerCursor, info: IpLayer
     if (!isGeneric && next !== IpProtocol.FRAGMENT && next !== IpProtocol.AH) break;
 
     if (count >= MAX_IPV6_EXTENSION_HEADERS) {
-      problems.push(problem('ipv6', 'ipv6-too-many-extension-headers', 'error', `more than ${MAX_IPV6_EXTENSION_HEADERS} extension headers`, o));
+      problems.push(decodeProblem('ipv6-too-many-extension-headers', `more than ${MAX_IPV6_EXTENSION_HEADERS} extension headers`, o));
       cur.stopName = 'IPv6';
       break;
     }
     if (next === IpProtocol.HOP_BY_HOP && !(atStart && count === 0)) {
-      problems.push(problem('ipv6', 'ipv6-hop-by-hop-not-first', 'warning', 'hop-by-hop options header not directly after the IPv6 header', o));
+      problems.push(decodeProblem('ipv6-hop-by-hop-not-first', 'hop-by-hop options header not directly after the IPv6 header', o));
     }
     const minLen = next === IpProtocol.FRAGMENT ? 8 : 2;
     if (o + minLen > end) {
-      problems.push(problem('ipv6', 'ipv6-extension-truncated', cur.truncated ? 'note' : 'error', `IPv6 extension header ${next} cut short`, o, end - o));
+      problems.push(decodeProblem(cur.truncated ? 'ipv6-extension-snaplen-cut' : 'ipv6-extension-truncated', `IPv6 extension header ${next} cut short`, o, end - o));
       cur.stopName = 'IPv6';
       break;
     }
@@ -114,7 +115,7 @@ export function walkIpv6Extensions(data: Buffer, cur: LayerCursor, info: IpLayer
     }
     const len = next === IpProtocol.AH ? (data[o + 1] + 2) * 4 : (data[o + 1] + 1) * 8;
     if (o + len > end) {
-      problems.push(problem('ipv6', 'ipv6-extension-truncated', cur.truncated ? 'note' : 'error', `IPv6 extension header ${next} (${len} bytes) runs past the end`, o, end - o));
+      problems.push(decodeProblem(cur.truncated ? 'ipv6-extension-snaplen-cut' : 'ipv6-extension-truncated', `IPv6 extension header ${next} (${len} bytes) runs past the end`, o, end - o));
       cur.stopName = 'IPv6';
       break;
     }

@@ -1,4 +1,5 @@
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { decodeProblem } from './problems';
 import { LinkType } from '../capture/types';
 import { NextLayer, type LayerCursor } from './cursor';
 import { EtherType } from './ethertype';
@@ -63,7 +64,7 @@ export function decodeLink(linkType: number, data: Buffer, cur: LayerCursor, pro
       cur.next = NextLayer.IPV6;
       break;
     default:
-      problems.push(problem('link', 'link-unsupported-type', 'warning', `link type ${linkType} is not decoded`));
+      problems.push(decodeProblem('link-unsupported-type', `link type ${linkType} is not decoded`));
       cur.stopName = `Link type ${linkType}`;
   }
   return link;

@@ -1,4 +1,5 @@
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { decodeProblem } from './problems';
 import { NextLayer, type LayerCursor } from './cursor';
 import { EtherType } from './ethertype';
 import type { LinkLayerInfo } from './types';
@@ -17,7 +18,7 @@ function isAfInet6(af: number): boolean {
 export function decodeLoopback(data: Buffer, cur: LayerCursor, link: LinkLayerInfo, problems: Problem[], bigEndianOnly: boolean): void {
   const off = cur.offset;
   if (off + 4 > cur.end) {
-    problems.push(problem('null', 'null-truncated', 'error', 'loopback header cut short', off, cur.end - off));
+    problems.push(decodeProblem(cur.frameCut ? 'null-snaplen-cut' : 'null-truncated', 'loopback header cut short', off, cur.end - off));
     cur.stopName = 'Loopback';
     return;
   }
@@ -31,7 +32,7 @@ export function decodeLoopback(data: Buffer, cur: LayerCursor, link: LinkLayerIn
     link.etherType = EtherType.IPV6;
     cur.next = NextLayer.IPV6;
   } else {
-    problems.push(problem('null', 'null-unknown-family', 'note', `unknown loopback address family ${af}`, off, 4));
+    problems.push(decodeProblem('null-unknown-family', `unknown loopback address family ${af}`, off, 4));
     cur.stopName = `Loopback family ${af}`;
   }
 }

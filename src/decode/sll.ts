@@ -1,5 +1,6 @@
 import { u16, u32 } from './bytes';
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { decodeProblem } from './problems';
 import { formatHexColons, formatMac } from './address';
 import { NextLayer, type LayerCursor } from './cursor';
 import type { LinkLayerInfo } from './types';
@@ -40,7 +41,7 @@ function sllAddress(data: Buffer, off: number, addrLen: number, link: LinkLayerI
 export function decodeSll(data: Buffer, cur: LayerCursor, link: LinkLayerInfo, problems: Problem[]): void {
   const off = cur.offset;
   if (off + SLL_HEADER_LENGTH > cur.end) {
-    problems.push(problem('sll', 'sll-truncated', 'error', 'Linux cooked (SLL) header cut short', off, cur.end - off));
+    problems.push(decodeProblem(cur.frameCut ? 'sll-snaplen-cut' : 'sll-truncated', 'Linux cooked (SLL) header cut short', off, cur.end - off));
     cur.stopName = 'SLL';
     return;
   }
@@ -57,7 +58,7 @@ export function decodeSll(data: Buffer, cur: LayerCursor, link: LinkLayerInfo, p
 export function decodeSll2(data: Buffer, cur: LayerCursor, link: LinkLayerInfo, problems: Problem[]): void {
   const off = cur.offset;
   if (off + SLL2_HEADER_LENGTH > cur.end) {
-    problems.push(problem('sll2', 'sll2-truncated', 'error', 'Linux cooked (SLL2) header cut short', off, cur.end - off));
+    problems.push(decodeProblem(cur.frameCut ? 'sll2-snaplen-cut' : 'sll2-truncated', 'Linux cooked (SLL2) header cut short', off, cur.end - off));
     cur.stopName = 'SLL2';
     return;
   }

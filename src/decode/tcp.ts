@@ -1,5 +1,6 @@
 import { u16, u32 } from './bytes';
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { decodeProblem } from './problems';
 import type { LayerCursor } from './cursor';
 import type { TcpInfo } from './types';
 
@@ -33,7 +34,7 @@ export function decodeTcp(data: Buffer, cur: LayerCursor, problems: Problem[]): 
   const off = cur.offset;
   const avail = cur.end - off;
   if (avail < TCP_MIN_HEADER_LENGTH) {
-    problems.push(problem('tcp', 'tcp-truncated', cur.truncated ? 'note' : 'error', 'TCP header cut short', off, avail > 0 ? avail : 0));
+    problems.push(decodeProblem(cur.truncated ? 'tcp-snaplen-cut' : 'tcp-truncated', 'TCP header cut short', off, avail > 0 ? avail : 0));
     return undefined;
   }
   const headerLength = (data[off + 12] >> 4) * 4;
@@ -48,15 +49,15 @@ export function decodeTcp(data: Buffer, cur: LayerCursor, problems: Problem[]): 
     headerLength,
   };
   if (headerLength < TCP_MIN_HEADER_LENGTH) {
-    problems.push(problem('tcp', 'tcp-bad-data-offset', 'error', `TCP header length ${headerLength} is less than 20`, off + 12, 1));
+    problems.push(decodeProblem('tcp-bad-data-offset', `TCP header length ${headerLength} is less than 20`, off + 12, 1));
     cur.stopName = 'TCP';
     return info;
   }
   if (headerLength > avail) {
     problems.push(
       cur.truncated
-        ? problem('tcp', 'tcp-truncated', 'note', `TCP options cut short (header length ${headerLength}, ${avail} bytes captured)`, off + 12, 1)
-        : problem('tcp', 'tcp-bad-data-offset', 'error', `TCP header length ${headerLength} runs past the ${avail} bytes of the segment`, off + 12, 1),
+        ? decodeProblem('tcp-snaplen-cut', `TCP options cut short (header length ${headerLength}, ${avail} bytes captured)`, off + 12, 1)
+        : decodeProblem('tcp-bad-data-offset', `TCP header length ${headerLength} runs past the ${avail} bytes of the segment`, off + 12, 1),
     );
     cur.stopName = 'TCP';
     return info;
@@ -77,38 +78,38 @@ function decodeTcpOptions(data: Buffer, start: number, end: number, info: TcpInf
       continue;
     }
     if (o + 2 > end) {
-      problems.push(problem('tcp', 'tcp-bad-option', 'warning', `TCP option ${kind} has no length byte`, o, end - o));
+      problems.push(decodeProblem('tcp-bad-option', `TCP option ${kind} has no length byte`, o, end - o));
       return;
     }
     const len = data[o + 1];
     if (len < 2 || o + len > end) {
-      problems.push(problem('tcp', 'tcp-bad-option', 'warning', `TCP option ${kind} has bad length ${len}`, o + 1, 1));
+      problems.push(decodeProblem('tcp-bad-option', `TCP option ${kind} has bad length ${len}`, o + 1, 1));
       return;
     }
     switch (kind) {
       case TCPOPT_MSS:
         if (len === 4) info.mss = u16(data, o + 2);
-        else problems.push(problem('tcp', 'tcp-bad-option', 'warning', `MSS option length ${len}, expected 4`, o + 1, 1));
+        else problems.push(decodeProblem('tcp-bad-option', `MSS option length ${len}, expected 4`, o + 1, 1));
         break;
       case TCPOPT_WSCALE:
         if (len === 3) {
           const shift = data[o + 2];
-          if (shift > 14) problems.push(problem('tcp', 'tcp-window-scale-too-large', 'warning', `window scale shift ${shift} is more than 14`, o + 2, 1));
+          if (shift > 14) problems.push(decodeProblem('tcp-window-scale-too-large', `window scale shift ${shift} is more than 14`, o + 2, 1));
           info.windowScale = shift > 14 ? 14 : shift;
-        } else problems.push(problem('tcp', 'tcp-bad-option', 'warning', `window scale option length ${len}, expected 3`, o + 1, 1));
+        } else problems.push(decodeProblem('tcp-bad-option', `window scale option length ${len}, expected 3`, o + 1, 1));
         break;
       case TCPOPT_SACK_PERM:
         if (len === 2) info.sackPermitted = true;
-        else problems.push(problem('tcp', 'tcp-bad-option', 'warning', `SACK-permitted option length ${len}, expected 2`, o + 1, 1));
+        else problems.push(decodeProblem('tcp-bad-option', `SACK-permitted option length ${len}, expected 2`, o + 1, 1));
         break;
       case TCPOPT_SACK:
-        if ((len - 2) % 8 !== 0) problems.push(problem('tcp', 'tcp-bad-option', 'warning', `SACK option length ${len} is not 2 + 8n`, o + 1, 1));
+        if ((len - 2) % 8 !== 0) problems.push(decodeProblem('tcp-bad-option', `SACK option length ${len} is not 2 + 8n`, o + 1, 1));
         break;
       case TCPOPT_TIMESTAMP:
         if (len === 10) {
           info.tsVal = u32(data, o + 2);
           info.tsEcr = u32(data, o + 6);
-        } else problems.push(problem('tcp', 'tcp-bad-option', 'warning', `timestamp option length ${len}, expected 10`, o + 1, 1));
+        } else problems.push(decodeProblem('tcp-bad-option', `timestamp option length ${len}, expected 10`, o + 1, 1));
         break;
       default:
         break;

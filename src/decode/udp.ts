@@ -1,5 +1,6 @@
 import { u16 } from './bytes';
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { decodeProblem } from './problems';
 import type { LayerCursor } from './cursor';
 import type { UdpInfo } from './types';
 
@@ -14,7 +15,7 @@ export function decodeUdp(data: Buffer, cur: LayerCursor, ipPayloadLength: numbe
   const off = cur.offset;
   const avail = cur.end - off;
   if (avail < UDP_HEADER_LENGTH) {
-    problems.push(problem('udp', 'udp-truncated', cur.truncated ? 'note' : 'error', 'UDP header cut short', off, avail > 0 ? avail : 0));
+    problems.push(decodeProblem(cur.truncated ? 'udp-snaplen-cut' : 'udp-truncated', 'UDP header cut short', off, avail > 0 ? avail : 0));
     return undefined;
   }
   const length = u16(data, off + 4);
@@ -27,12 +28,12 @@ export function decodeUdp(data: Buffer, cur: LayerCursor, ipPayloadLength: numbe
   };
   cur.offset = off + UDP_HEADER_LENGTH;
   if (length < UDP_HEADER_LENGTH) {
-    problems.push(problem('udp', 'udp-bad-length', 'error', `UDP length ${length} is less than 8`, off + 4, 2));
+    problems.push(decodeProblem('udp-bad-length', `UDP length ${length} is less than 8`, off + 4, 2));
   } else if (length > ipPayloadLength) {
-    problems.push(problem('udp', 'udp-length-past-ip-payload', 'error', `UDP length ${length} is more than the IP payload length ${ipPayloadLength}`, off + 4, 2));
+    problems.push(decodeProblem('udp-length-past-ip-payload', `UDP length ${length} is more than the IP payload length ${ipPayloadLength}`, off + 4, 2));
   } else {
     if (length < ipPayloadLength) {
-      problems.push(problem('udp', 'udp-length-short', 'note', `UDP length ${length} is less than the IP payload length ${ipPayloadLength}`, off + 4, 2));
+      problems.push(decodeProblem('udp-length-short', `UDP length ${length} is less than the IP payload length ${ipPayloadLength}`, off + 4, 2));
     }
     if (length <= avail) {
       cur.end = off + length;

@@ -1,5 +1,6 @@
 import { u16 } from './bytes';
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { decodeProblem } from './problems';
 import type { LayerCursor } from './cursor';
 import { isVlanTag } from './ethertype';
 import type { LinkLayerInfo } from './types';
@@ -19,11 +20,11 @@ export function decodeVlanTags(data: Buffer, cur: LayerCursor, link: LinkLayerIn
   link.vlans = vlans;
   while (isVlanTag(type)) {
     if (vlans.length >= MAX_VLAN_TAGS) {
-      problems.push(problem('vlan', 'vlan-too-many-tags', 'error', `more than ${MAX_VLAN_TAGS} stacked VLAN tags`, off));
+      problems.push(decodeProblem('vlan-too-many-tags', `more than ${MAX_VLAN_TAGS} stacked VLAN tags`, off));
       return -1;
     }
     if (off + 4 > cur.end) {
-      problems.push(problem('vlan', 'vlan-truncated', 'error', 'VLAN tag cut short', off, cur.end - off));
+      problems.push(decodeProblem(cur.frameCut ? 'vlan-snaplen-cut' : 'vlan-truncated', 'VLAN tag cut short', off, cur.end - off));
       return -1;
     }
     vlans.push(u16(data, off) & 0x0fff);

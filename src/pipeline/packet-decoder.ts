@@ -1,5 +1,7 @@
 import type { CaptureFrame } from '../capture/types';
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { decodeProblem } from '../decode/problems';
+import { reassemblyProblem } from '../reassembly/problems';
 import type { PacketTime } from '../common/time';
 import { LayerCursor, NextLayer } from '../decode/cursor';
 import { decodeGtpU, GTPU_PORT, GtpMessageType, gtpMessageName } from '../decode/gtpu';
@@ -59,6 +61,7 @@ export class PacketDecoder {
     this.frameNumber = frame.number;
     this.time = frame;
     this.snapCut = frame.capturedLength < frame.originalLength;
+    cur.frameCut = this.snapCut;
 
     const link = decodeLink(frame.linkType, data, cur, problems);
     const pkt: DecodedPacket = {
@@ -92,8 +95,8 @@ export class PacketDecoder {
       if (v === 4) next = NextLayer.IPV4;
       else if (v === 6) next = NextLayer.IPV6;
       else {
-        if (v < 0) problems.push(problem('ip', 'ip-missing', 'error', 'no bytes where an IP packet was expected', cur.offset, 0));
-        else problems.push(problem('ip', 'ip-bad-version', 'error', `IP version ${v} is neither 4 nor 6`, cur.offset, 1));
+        if (v < 0) problems.push(decodeProblem('ip-missing', 'no bytes where an IP packet was expected', cur.offset, 0));
+        else problems.push(decodeProblem('ip-bad-version', `IP version ${v} is neither 4 nor 6`, cur.offset, 1));
         return false;
       }
     }
@@ -113,7 +116,7 @@ export class PacketDecoder {
 
     const fragName = ip.version === 4 ? 'IPv4 fragment' : 'IPv6 fragment';
     if (cur.truncated) {
-      problems.push(problem(ip.version === 4 ? 'ipv4' : 'ipv6', 'ip-fragment-truncated', 'note', 'fragment not captured whole: not reassembled', cur.offset));
+      problems.push(reassemblyProblem.as(ip.version === 4 ? 'ipv4' : 'ipv6', 'ip-fragment-truncated', 'fragment not captured whole: not reassembled', cur.offset));
       pkt.protocolName = fragName;
       return true;
     }
@@ -149,7 +152,7 @@ export class PacketDecoder {
       walkIpv6Extensions(payload, cur, whole, problems, whole.protocol, false);
       if (whole.fragment !== undefined) {
         // a Fragment header inside a reassembled payload: fragments of fragments are not reassembled again
-        problems.push(problem('ipv6', 'ipv6-nested-fragment', 'warning', 'Fragment header inside a reassembled datagram', cur.offset - 8, 8));
+        problems.push(decodeProblem('ipv6-nested-fragment', 'Fragment header inside a reassembled datagram', cur.offset - 8, 8));
         delete whole.fragment;
         cur.stopName = 'IPv6 fragment';
       }
@@ -205,7 +208,7 @@ export class PacketDecoder {
     const udpEnd = cur.end;
     const udpTruncated = cur.truncated;
     if (depth >= this.maxTunnelDepth) {
-      problems.push(problem('gtp-u', 'gtpu-too-deep', 'warning', `GTP-U nested more than ${this.maxTunnelDepth} deep: not unwrapped further`, udpStart));
+      problems.push(decodeProblem('gtpu-too-deep', `GTP-U nested more than ${this.maxTunnelDepth} deep: not unwrapped further`, udpStart));
       return false;
     }
     const gtp = decodeGtpU(data, cur, problems);
@@ -233,7 +236,7 @@ export class PacketDecoder {
       if (cur.offset < cur.end) {
         if (this.decodeIp(pkt, data, NextLayer.IP_BY_VERSION, depth + 1)) return true;
       } else {
-        problems.push(problem('gtp-u', 'gtpu-empty-gpdu', 'warning', 'G-PDU without a T-PDU', cur.offset, 0));
+        problems.push(decodeProblem('gtpu-empty-gpdu', 'G-PDU without a T-PDU', cur.offset, 0));
       }
     }
     // signalling, or a G-PDU whose content is not an IP packet: keep the outer datagram

@@ -1,4 +1,5 @@
-import { problem, type Problem } from '../common/problem';
+import type { Problem } from '../common/problem';
+import { reassemblyProblem, type IncompleteDatagramCode } from './problems';
 import { diffSeconds, type PacketTime } from '../common/time';
 import type { IpLayerInfo } from '../decode/types';
 
@@ -87,7 +88,7 @@ interface Pending {
   frames: number[];
 }
 
-function layerOf(v: 4 | 6): string {
+function layerOf(v: 4 | 6): 'ipv4' | 'ipv6' {
   return v === 4 ? 'ipv4' : 'ipv6';
 }
 
@@ -138,15 +139,15 @@ export class IpFragmentReassembler {
     const at = frag.dataOffset;
 
     if (end > this.maxDatagram) {
-      problems.push(problem(layer, 'ip-fragment-too-large', 'error', `fragment at offset ${start} (${len} bytes) ends past ${this.maxDatagram} bytes: dropped`, at, len));
+      problems.push(reassemblyProblem.as(layer, 'ip-fragment-too-large', `fragment at offset ${start} (${len} bytes) ends past ${this.maxDatagram} bytes: dropped`, at, len));
       return undefined;
     }
     if (len === 0 && frag.moreFragments) {
-      problems.push(problem(layer, 'ip-fragment-empty', 'note', 'empty fragment with more fragments to follow: ignored', at, 0));
+      problems.push(reassemblyProblem.as(layer, 'ip-fragment-empty', 'empty fragment with more fragments to follow: ignored', at, 0));
       return undefined;
     }
     if (frag.moreFragments && (len & 7) !== 0) {
-      problems.push(problem(layer, 'ip-fragment-unaligned', 'note', `fragment length ${len} is not a multiple of 8 but more fragments follow`, at, len));
+      problems.push(reassemblyProblem.as(layer, 'ip-fragment-unaligned', `fragment length ${len} is not a multiple of 8 but more fragments follow`, at, len));
     }
 
     const key = frag.version + '|' + frag.src + '|' + frag.dst + '|' + frag.protocol + '|' + frag.id;
@@ -176,14 +177,14 @@ export class IpFragmentReassembler {
     // the end of the datagram: first one wins, data past it conflicts
     if (p.totalLength >= 0 && (end > p.totalLength || (!frag.moreFragments && end !== p.totalLength))) {
       problems.push(
-        problem(layer, 'ip-fragment-length-conflict', 'warning', `fragment ending at ${end} conflicts with the datagram length ${p.totalLength} already seen: ignored`, at, len),
+        reassemblyProblem.as(layer, 'ip-fragment-length-conflict', `fragment ending at ${end} conflicts with the datagram length ${p.totalLength} already seen: ignored`, at, len),
       );
       return undefined;
     }
     if (!frag.moreFragments) {
       const last = p.pieces.length > 0 ? p.pieces[p.pieces.length - 1] : undefined;
       if (last !== undefined && last.offset + last.data.length > end) {
-        problems.push(problem(layer, 'ip-fragment-length-conflict', 'warning', `last fragment ends at ${end} but bytes up to ${last.offset + last.data.length} were already seen: ignored`, at, len));
+        problems.push(reassemblyProblem.as(layer, 'ip-fragment-length-conflict', `last fragment ends at ${end} but bytes up to ${last.offset + last.data.length} were already seen: ignored`, at, len));
         return undefined;
       }
     }
@@ -215,16 +216,16 @@ export class IpFragmentReassembler {
     }
 
     if (conflict) {
-      problems.push(problem(layer, 'ip-fragment-overlap-conflict', 'warning', `fragment at offset ${start} overlaps earlier fragments with different bytes: the earlier bytes are kept`, at, len));
+      problems.push(reassemblyProblem.as(layer, 'ip-fragment-overlap-conflict', `fragment at offset ${start} overlaps earlier fragments with different bytes: the earlier bytes are kept`, at, len));
     } else if (overlapped) {
-      if (newBytes === 0) problems.push(problem(layer, 'ip-fragment-duplicate', 'note', `duplicate fragment at offset ${start}`, at, len));
-      else problems.push(problem(layer, 'ip-fragment-overlap', 'note', `fragment at offset ${start} overlaps earlier fragments (same bytes)`, at, len));
+      if (newBytes === 0) problems.push(reassemblyProblem.as(layer, 'ip-fragment-duplicate', `duplicate fragment at offset ${start}`, at, len));
+      else problems.push(reassemblyProblem.as(layer, 'ip-fragment-overlap', `fragment at offset ${start} overlaps earlier fragments (same bytes)`, at, len));
     }
 
     if (newBytes > 0) {
       if (p.pieces.length + holes.length / 2 > this.maxPieces) {
         this.drop(p);
-        problems.push(problem(layer, 'ip-fragment-too-many', 'warning', `more than ${this.maxPieces} fragments: ${describe(p)} given up`, at, len));
+        problems.push(reassemblyProblem.as(layer, 'ip-fragment-too-many', `more than ${this.maxPieces} fragments: ${describe(p)} given up`, at, len));
         return undefined;
       }
       while (this.buffered + newBytes > this.maxBuffered) {
@@ -241,7 +242,7 @@ export class IpFragmentReassembler {
       }
       if (this.buffered + newBytes > this.maxBuffered) {
         this.drop(p);
-        problems.push(problem(layer, 'ip-fragment-budget-exceeded', 'warning', `fragment memory budget of ${this.maxBuffered} bytes exceeded: ${describe(p)} given up`, at, len));
+        problems.push(reassemblyProblem.as(layer, 'ip-fragment-budget-exceeded', `fragment memory budget of ${this.maxBuffered} bytes exceeded: ${describe(p)} given up`, at, len));
         return undefined;
       }
       for (let h = 0; h < holes.length; h += 2) {
@@ -323,7 +324,7 @@ export class IpFragmentReassembler {
     problems.push(d.problem);
   }
 
-  private incomplete(p: Pending, reason: IncompleteReason, code: string, what: string): IncompleteDatagram {
+  private incomplete(p: Pending, reason: IncompleteReason, code: IncompleteDatagramCode, what: string): IncompleteDatagram {
     const expected = p.totalLength >= 0 ? ` of ${p.totalLength}` : '';
     const shown = p.frames.length > 10 ? p.frames.slice(0, 10).join(', ') + ', …' : p.frames.join(', ');
     const message = `${what} (${p.bytes}${expected} bytes from frames ${p.frames.length > 0 ? shown : 'none'})`;
@@ -337,7 +338,7 @@ export class IpFragmentReassembler {
       frames: p.frames.slice(),
       receivedBytes: p.bytes,
       reason,
-      problem: problem(layerOf(p.version), code, 'warning', message),
+      problem: reassemblyProblem.as(layerOf(p.version), code, message),
     };
     if (p.totalLength >= 0) d.expectedLength = p.totalLength;
     return d;

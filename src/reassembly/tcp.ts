@@ -39,7 +39,7 @@
  *   connection. The same inner 4-tuple in two tunnels thus stays apart (a TEID change on handover splits a connection,
  *   and so does a tunnel whose uplink and downlink use different outer address pairs).
  */
-import { problem } from '../common/problem';
+import { reassemblyProblem } from './problems';
 import type { Problem } from '../common/problem';
 import type { PacketTime } from '../common/time';
 import type { DecodedPacket, TcpInfo, TunnelInfo } from '../decode/types';
@@ -639,7 +639,7 @@ export class TcpReassembler {
     const delta = (dataSeq - s.nextSeq) | 0;
     if (delta > MAX_AHEAD) {
       this.st.outOfWindowSegments++;
-      this.reportOnce(c, REPORTED_WINDOW, p.frame, problem('tcp', 'tcp-out-of-window', 'note',
+      this.reportOnce(c, REPORTED_WINDOW, p.frame, reassemblyProblem('tcp-out-of-window',
         `segment ${delta} bytes ahead of the next expected sequence number in direction ${d}, dropped`));
       return;
     }
@@ -650,7 +650,7 @@ export class TcpReassembler {
     if ((flags & FIN) !== 0 && s.finOffset < 0 && wireEnd >= s.nextOffset) s.finOffset = wireEnd;
     if (s.finOffset >= 0 && wireEnd > s.finOffset) {
       if (off >= s.finOffset || wireLen === 0) {
-        if (wireLen > 0) this.reportOnce(c, REPORTED_AFTER_FIN, p.frame, problem('tcp', 'tcp-data-after-fin', 'warning', `data after FIN in direction ${d}, ignored`));
+        if (wireLen > 0) this.reportOnce(c, REPORTED_AFTER_FIN, p.frame, reassemblyProblem('tcp-data-after-fin', `data after FIN in direction ${d}, ignored`));
         this.checkFin(c, d, s);
         return;
       }
@@ -751,7 +751,7 @@ export class TcpReassembler {
   private late(c: Connection, d: StreamDirection, s: Direction, from: number, to: number, frame: number): void {
     if (from >= s.maxAcked) return;
     this.st.lateAckedBytes += Math.min(to, s.maxAcked) - from;
-    this.reportOnce(c, REPORTED_LATE, frame, problem('tcp', 'tcp-late-segment', 'note',
+    this.reportOnce(c, REPORTED_LATE, frame, reassemblyProblem('tcp-late-segment',
       `segment in direction ${d} appeared after the peer's ACK of its bytes (the capture point reorders the two ` +
         'directions: merged taps or queues); reassembled in order'));
   }
@@ -953,7 +953,7 @@ export class TcpReassembler {
 
   private budgetExceeded(c: Connection, why: string): void {
     this.st.memoryBudgetEvents++;
-    this.reportOnce(c, REPORTED_BUDGET, c.last.frame, problem('tcp', 'tcp-memory-budget', 'warning',
+    this.reportOnce(c, REPORTED_BUDGET, c.last.frame, reassemblyProblem('tcp-memory-budget',
       `${why}: holes declared as gaps to release held data`));
   }
 
@@ -1081,7 +1081,7 @@ export class TcpReassembler {
     this.st.retransmissionMismatches++;
     if (c.mismatchReports >= MAX_MISMATCH_REPORTS) return;
     c.mismatchReports++;
-    this.handler.problem?.(c.info, frame, problem('tcp', 'tcp-retransmission-mismatch', 'warning',
+    this.handler.problem?.(c.info, frame, reassemblyProblem('tcp-retransmission-mismatch',
       `retransmitted bytes differ from the bytes first seen at stream offset ${streamOffset} in direction ${d}` +
         (c.mismatchReports === MAX_MISMATCH_REPORTS ? ' (further mismatches on this connection are only counted)' : '')));
   }

@@ -332,6 +332,14 @@ test('pcapng: Simple Packet Block uses the interface 0 snaplen; obsolete Packet 
   assert.equal(frames[2].linkType, 113);
 });
 
+test('pcapng: a Simple Packet Block holding fewer bytes than its original length keeps the frame with a frame-level warning', () => {
+  const { frames, summary } = parse(Buffer.concat([shb(), idb(1, 0), spb(F1.subarray(0, 20), F1.length)]));
+  assert.deepEqual(summary.problems, []);
+  assert.equal(frames.length, 1);
+  assert.equal(frames[0].capturedLength, 20);
+  assert.deepEqual(frames[0].problems.map((p) => [p.code, p.severity, p.layer]), [['pcapng-spb-short', 'warning', 'pcapng']]);
+});
+
 test('pcapng: block total length below 12, not a multiple of 4, or mismatched: problem, stop, frames before kept', () => {
   const good = Buffer.concat([shb(), idb(1, 0), epb({ interfaceId: 0, high: 0, low: 1, data: F1 })]);
   const after = epb({ interfaceId: 0, high: 0, low: 2, data: F2 });
@@ -369,7 +377,7 @@ test('pcapng: EPB caplen past its block is skipped with a problem; options overr
   const { frames, summary } = parse(Buffer.concat([shb(), idb(1, 0), e, opt]));
   assert.deepEqual(summary.problems.map((p) => p.code), ['pcapng-bad-caplen']);
   assert.equal(frames.length, 1);
-  assert.deepEqual(frames[0].problems.map((p) => p.code), ['pcapng-bad-option']);
+  assert.deepEqual(frames[0].problems.map((p) => p.code), ['pcapng-bad-packet-option']);
 });
 
 test('pcapng: truncated or damaged first Section Header Block is fatal', () => {

@@ -93,7 +93,7 @@ test('cut at every byte of header and optional fields', () => {
     const r = run(msg.subarray(0, cut), true);
     assert.ok(r.g);
     assert.equal(r.cur.stopName, 'GTP-U', `cut ${cut}`);
-    assert.equal(r.problems[0].code, 'gtpu-truncated');
+    assert.equal(r.problems[0].code, 'gtpu-snaplen-cut');
     assert.equal(r.problems[0].severity, 'note');
   }
 });

@@ -74,7 +74,7 @@ test('total length past the captured bytes: truncated payload; error unless the 
   assert.equal(malformed.problems[0].offset, 2);
   const cut = run(pkt, true);
   assert.equal(cut.cur.truncated, true);
-  assert.equal(cut.problems[0].code, 'ipv4-truncated');
+  assert.equal(cut.problems[0].code, 'ipv4-snaplen-cut');
   assert.equal(cut.problems[0].severity, 'note');
 });
 

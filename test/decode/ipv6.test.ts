@@ -103,7 +103,7 @@ test('cut at every byte of the fixed header, and of an extension header', () => 
     assert.equal(r.cur.stopName, 'IPv6', `cut ${cut}`);
     assert.deepEqual(
       r.problems.map((p) => p.code),
-      ['ipv6-truncated', 'ipv6-extension-truncated'],
+      ['ipv6-snaplen-cut', 'ipv6-extension-snaplen-cut'],
     );
     assert.ok(r.problems.every((p) => p.severity === 'note'));
   }

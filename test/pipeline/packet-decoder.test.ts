@@ -393,7 +393,7 @@ test('a fragment cut by the snaplen is not reassembled', () => {
   const data = ethernet(0x0800, ipv4({ id: 1, mf: true }, Buffer.alloc(800)));
   const p = dec.decode(frame(data.subarray(0, 200), { originalLength: data.length }));
   assert.equal(p.protocolName, 'IPv4 fragment');
-  assert.deepEqual(p.problems.map((x) => x.code), ['ipv4-truncated', 'ip-fragment-truncated']);
+  assert.deepEqual(p.problems.map((x) => x.code), ['ipv4-snaplen-cut', 'ip-fragment-truncated']);
   assert.equal(dec.pendingDatagrams, 0);
 });
 
@@ -471,7 +471,7 @@ const TUNNELLED = ethernet(
   { tags: [[0x8100, 3]] },
 );
 
-test('cut by the snaplen at every byte: never throws; past the link header only notes, never errors', () => {
+test('cut by the snaplen at every byte: never throws; only notes, never errors, from the link header up', () => {
   const dec = new PacketDecoder();
   for (let cut = 0; cut <= TUNNELLED.length; cut++) {
     const p = dec.decode(frame(TUNNELLED.subarray(0, cut), { originalLength: TUNNELLED.length }));
@@ -481,8 +481,19 @@ test('cut by the snaplen at every byte: never throws; past the link header only 
       continue;
     }
     assert.ok(p.problems.length > 0 || p.payloadTruncated, `cut ${cut}`);
-    if (cut >= 18) assert.deepEqual(p.problems.filter((x) => x.severity === 'error'), [], `cut ${cut}`);
+    assert.deepEqual(p.problems.filter((x) => x.severity === 'error'), [], `cut ${cut}`);
+    // the 14-byte Ethernet header, then the 4-byte VLAN tag
+    if (cut < 14) assert.deepEqual(p.problems.map((x) => x.code), ['eth-snaplen-cut'], `cut ${cut}`);
+    else if (cut < 18) assert.deepEqual(p.problems.map((x) => x.code), ['vlan-snaplen-cut'], `cut ${cut}`);
     if (p.payload) assert.ok(p.payload.length <= cut);
+  }
+});
+
+test('the same short link headers, captured whole (original length = captured length), are errors', () => {
+  const dec = new PacketDecoder();
+  for (const [cut, code] of [[10, 'eth-truncated'], [16, 'vlan-truncated']] as const) {
+    const p = dec.decode(frame(TUNNELLED.subarray(0, cut)));
+    assert.deepEqual(p.problems.map((x) => [x.code, x.severity]), [[code, 'error']]);
   }
 });
 

@@ -3,6 +3,7 @@
  * own log): the test oracle that a fault really happened on the wire, and that clean UEs show none of it.
  */
 import { toEpochSeconds } from '../../src/common/time';
+import { serialGreater } from '../../src/protocols/mikey/tracker';
 import type { UeFault } from '../../src/sim/scenario';
 import {
   acksFrom, hasCredentials, header, isHttp, isMikey, isStaleChallenge, mikeyTo, mskIdOf, requests, responses, type CaptureView, type MikeyItem,
@@ -15,6 +16,23 @@ export interface UeUnderTest {
 }
 
 const MSK_KINDS = new Set(['msk-delivery', 'solicited-pull-trigger']);
+
+/**
+ * An MSK message whose counter is not above an earlier one verified with the same MUK (RFC 1982 order): read from the
+ * counters themselves, since a replay is the correlator's diagnostic and no longer a dissector problem.
+ */
+function counterReplayed(msgs: MikeyItem[]): boolean {
+  const last = new Map<string, number>();
+  for (const m of msgs) {
+    const counter = m.analysis.mbms?.counter;
+    const muk = m.analysis.verified === true ? m.analysis.keySource : undefined;
+    if (counter === undefined || muk === undefined) continue;
+    const before = last.get(muk);
+    if (before !== undefined && !serialGreater(counter, before)) return true;
+    last.set(muk, counter);
+  }
+  return false;
+}
 
 /** Deliveries (MSK messages with keys) meant for this UE: sent to its address(es) or naming its B-TID. */
 function deliveries(v: CaptureView, ue: UeUnderTest): MikeyItem[] {
@@ -66,7 +84,7 @@ export function faultVisible(v: CaptureView, ue: UeUnderTest, fault: UeFault, ti
     case 'ignored-solicited-pull':
       return mikeyTo(v, a, 'solicited-pull-trigger').some((t) => !requests(v, a, 'msk-request').some((r) => r.t > t.t));
     case 'replayed-counter':
-      return v.problems.some((p) => p.code === 'mikey-counter-replay' && mikeyTo(v, a).some((m) => m.frame === p.frame));
+      return counterReplayed(mskMessages(v, ue));
     case 'ack-for-mtk': {
       const mtks = v.items.filter(isMikey).filter((i) => i.analysis.mbms?.kind === 'mtk-delivery');
       return acksFrom(v, a).some((x) => mtks.some((m) => m.analysis.message?.header.csbId === x.analysis.message?.header.csbId && m.analysis.mbms?.counter === x.analysis.mbms?.counter));

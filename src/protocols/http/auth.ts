@@ -3,7 +3,8 @@
  * Proxy-Authorization, Authentication-Info and Proxy-Authentication-Info. Every parameter is kept, in order, with
  * duplicates and unknown names: the point is to show what was sent, not what a server would accept.
  */
-import { problem, type Problem } from '../../common/problem';
+import type { Problem } from '../../common/problem';
+import { httpProblem } from './problems';
 import { escapeText } from '../../common/escape';
 
 export interface AuthParam {
@@ -96,7 +97,7 @@ function readQuoted(c: Cursor, problems: Problem[], header: string): string {
     out += ch;
     c.pos++;
   }
-  problems.push(problem('http', 'http-auth-unterminated-quote', 'warning', `${header}: quoted string not terminated`, start));
+  problems.push(httpProblem('http-auth-unterminated-quote', `${header}: quoted string not terminated`, start));
   return out;
 }
 
@@ -108,7 +109,7 @@ function readBareValue(c: Cursor, problems: Problem[], header: string, name: str
   for (const ch of v) {
     if (!isTchar(ch)) {
       problems.push(
-        problem('http', 'http-auth-bad-token', 'note', `${header}: value of ${escapeText(name)} is not a token: ${escapeText(v, 80)}`, start),
+        httpProblem('http-auth-bad-token', `${header}: value of ${escapeText(name)} is not a token: ${escapeText(v, 80)}`, start),
       );
       break;
     }
@@ -134,7 +135,7 @@ function parseParamValue(c: Cursor, name: string, problems: Problem[], header: s
     quoted = true;
     c.skipWs();
     if (!c.done && c.peek() !== ',') {
-      problems.push(problem('http', 'http-auth-junk', 'note', `${header}: unexpected text after quoted value of ${escapeText(name)}`, c.pos));
+      problems.push(httpProblem('http-auth-junk', `${header}: unexpected text after quoted value of ${escapeText(name)}`, c.pos));
       while (!c.done && c.peek() !== ',') c.pos++;
     }
   } else {
@@ -145,7 +146,8 @@ function parseParamValue(c: Cursor, name: string, problems: Problem[], header: s
 
 /**
  * Parses a challenge list (WWW-Authenticate / Proxy-Authenticate value) or a credentials value. A value may hold several
- * schemes: `Basic realm="x", Digest realm="y", nonce="z"`. Never throws.
+ * schemes: `Basic realm="x", Digest realm="y", nonce="z"`. Never throws. Problem offsets count from the start of
+ * `value` (parseAuthHeaders moves them to message offsets).
  */
 export function parseAuthSchemes(value: string, header: AuthHeaderName, problems: Problem[]): AuthScheme[] {
   const out: AuthScheme[] = [];
@@ -158,19 +160,19 @@ export function parseAuthSchemes(value: string, header: AuthHeaderName, problems
     const start = c.pos;
     const tok = c.token();
     if (tok === '') {
-      problems.push(problem('http', 'http-auth-bad-char', 'warning', `${header}: unexpected character ${escapeText(c.peek())}`, c.pos));
+      problems.push(httpProblem('http-auth-bad-char', `${header}: unexpected character ${escapeText(c.peek())}`, c.pos));
       while (!c.done && c.peek() !== ',') c.pos++;
       continue;
     }
     if (equalsFollows(c) && current) {
       const p = parseParamValue(c, tok, problems, header);
       if (authParam(current.params, tok) !== undefined)
-        problems.push(problem('http', 'http-auth-duplicate-param', 'warning', `${header}: parameter ${escapeText(tok)} repeated`, start));
+        problems.push(httpProblem('http-auth-duplicate-param', `${header}: parameter ${escapeText(tok)} repeated`, start));
       current.params.push(p);
       continue;
     }
     if (equalsFollows(c) && !current) {
-      problems.push(problem('http', 'http-auth-no-scheme', 'warning', `${header}: parameter ${escapeText(tok)} before any scheme`, start));
+      problems.push(httpProblem('http-auth-no-scheme', `${header}: parameter ${escapeText(tok)} before any scheme`, start));
       parseParamValue(c, tok, problems, header);
       continue;
     }
@@ -199,14 +201,14 @@ export function parseAuthInfo(value: string, header: AuthHeaderName, problems: P
     const start = c.pos;
     const tok = c.token();
     if (tok === '' || !equalsFollows(c)) {
-      problems.push(problem('http', 'http-auth-bad-param', 'warning', `${header}: expected name=value at ${escapeText(value.slice(start, start + 40))}`, start));
+      problems.push(httpProblem('http-auth-bad-param', `${header}: expected name=value at ${escapeText(value.slice(start, start + 40))}`, start));
       if (tok === '') c.pos++;
       while (!c.done && c.peek() !== ',') c.pos++;
       continue;
     }
     const p = parseParamValue(c, tok, problems, header);
     if (authParam(info.params, tok) !== undefined)
-      problems.push(problem('http', 'http-auth-duplicate-param', 'warning', `${header}: parameter ${escapeText(tok)} repeated`, start));
+      problems.push(httpProblem('http-auth-duplicate-param', `${header}: parameter ${escapeText(tok)} repeated`, start));
     info.params.push(p);
   }
   return info;
@@ -306,9 +308,9 @@ export function digestCredentialsView(cr: AuthScheme, problems?: Problem[]): Dig
   const ext = authParam(p, 'username*');
   if (ext !== undefined) {
     const dec = decodeExtValue(ext);
-    if (dec === undefined) problems?.push(problem('http', 'http-auth-bad-ext-value', 'warning', `username* is not a valid RFC 5987 ext-value: ${escapeText(ext, 80)}`));
+    if (dec === undefined) problems?.push(httpProblem('http-auth-bad-ext-value', `username* is not a valid RFC 5987 ext-value: ${escapeText(ext, 80)}`));
     else {
-      if (username !== undefined) problems?.push(problem('http', 'http-auth-username-twice', 'warning', 'both username and username* present'));
+      if (username !== undefined) problems?.push(httpProblem('http-auth-username-twice', 'both username and username* present'));
       username = dec;
       usernameFromExt = true;
     }
@@ -317,7 +319,7 @@ export function digestCredentialsView(cr: AuthScheme, problems?: Problem[]): Dig
   let ncValue: number | undefined;
   if (nc !== undefined) {
     if (/^[0-9a-fA-F]{8}$/.test(nc)) ncValue = parseInt(nc, 16);
-    else problems?.push(problem('http', 'http-digest-bad-nc', 'warning', `nc is not 8 hex digits: ${escapeText(nc, 40)}`));
+    else problems?.push(httpProblem('http-digest-bad-nc', `nc is not 8 hex digits: ${escapeText(nc, 40)}`));
   }
   const v: DigestCredentialsView = {
     username,
@@ -370,11 +372,16 @@ const CHALLENGE_HEADERS = new Set(['www-authenticate', 'proxy-authenticate']);
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization']);
 const INFO_HEADERS = new Set(['authentication-info', 'proxy-authentication-info']);
 
-/** Extracts the authentication headers of a message; undefined when it has none. */
-export function parseAuthHeaders(headers: readonly { name: string; value: string }[], problems: Problem[]): HttpAuthData | undefined {
+/**
+ * Extracts the authentication headers of a message; undefined when it has none. The syntax problems of a value carry
+ * offsets inside that value; with `valueOffset` (the value's offset in the message, as the HTTP parser records it)
+ * they are moved to count from the start of the message, as every HTTP problem does. Without it they lose the offset.
+ */
+export function parseAuthHeaders(headers: readonly { name: string; value: string; valueOffset?: number }[], problems: Problem[]): HttpAuthData | undefined {
   let data: HttpAuthData | undefined;
   for (const h of headers) {
     const lower = h.name.toLowerCase();
+    const from = problems.length;
     if (CHALLENGE_HEADERS.has(lower)) {
       data ??= { challenges: [], credentials: [], info: [] };
       data.challenges.push(...parseAuthSchemes(h.value, lower as AuthHeaderName, problems));
@@ -382,11 +389,18 @@ export function parseAuthHeaders(headers: readonly { name: string; value: string
       data ??= { challenges: [], credentials: [], info: [] };
       const schemes = parseAuthSchemes(h.value, lower as AuthHeaderName, problems);
       if (schemes.length > 1)
-        problems.push(problem('http', 'http-auth-multiple-credentials', 'warning', `${lower} carries ${schemes.length} schemes; one is allowed`));
+        problems.push(httpProblem('http-auth-multiple-credentials', `${lower} carries ${schemes.length} schemes; one is allowed`));
       data.credentials.push(...schemes);
     } else if (INFO_HEADERS.has(lower)) {
       data ??= { challenges: [], credentials: [], info: [] };
       data.info.push(parseAuthInfo(h.value, lower as AuthHeaderName, problems));
+    }
+    for (let i = from; i < problems.length; i++) {
+      const p = problems[i];
+      if (p.offset === undefined) continue;
+      // positions inside the value count characters; header values are ASCII in practice, so characters are bytes
+      if (h.valueOffset !== undefined) p.offset += h.valueOffset;
+      else delete p.offset;
     }
   }
   return data;

@@ -4,7 +4,8 @@
  * Bytes are consumed as they arrive: a body is never buffered beyond the body limit, a header block never beyond the
  * header limit, and any number or length taken from the wire is checked before it is used.
  */
-import { problem, type Problem, type Severity } from '../../common/problem';
+import type { Problem } from '../../common/problem';
+import { httpProblem, type HttpProblemCode } from './problems';
 import { escapeBytes, escapeText } from '../../common/escape';
 import type { PacketTime } from '../../common/time';
 import type {
@@ -206,7 +207,7 @@ export class HttpConnectionParser {
       this.consume(d, data, base);
     } catch (e) {
       // a bug must not take the whole capture down; the stream is abandoned and the fact reported
-      this.report(d, 'http-internal-error', 'error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
+      this.report(d, 'http-internal-error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
       this.abandon(d, 'dead');
     }
   }
@@ -216,7 +217,7 @@ export class HttpConnectionParser {
       this.onGap(dir, gap);
     } catch (e) {
       const d = this.dirs[dir];
-      this.report(d, 'http-internal-error', 'error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
+      this.report(d, 'http-internal-error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
       this.abandon(d, 'dead');
     }
   }
@@ -237,14 +238,14 @@ export class HttpConnectionParser {
           b.msg.bodyLength += lost;
           b.msg.bodyLost += lost;
           d.remaining -= lost;
-          this.msgProblem(b, 'http-gap-in-body', 'warning', `${lost} body bytes not captured`, d.lineStart - b.msg.streamOffset);
+          this.msgProblem(b, 'http-gap-in-body', `${lost} body bytes not captured`, d.lineStart - b.msg.streamOffset);
           d.lineStart = end;
           return;
         }
         if (b) {
           b.msg.bodyLength += d.remaining;
           b.msg.bodyLost += d.remaining;
-          this.msgProblem(b, 'http-gap-cut-message', 'warning', `message cut by ${lost} bytes not captured`);
+          this.msgProblem(b, 'http-gap-cut-message', `message cut by ${lost} bytes not captured`);
           b.msg.complete = false;
           this.finish(d);
         }
@@ -253,25 +254,25 @@ export class HttpConnectionParser {
         if (b) {
           b.msg.bodyLength += lost;
           b.msg.bodyLost += lost;
-          this.msgProblem(b, 'http-gap-in-body', 'warning', `${lost} body bytes not captured`);
+          this.msgProblem(b, 'http-gap-in-body', `${lost} body bytes not captured`);
           d.lineStart = end;
           return;
         }
         break;
       case 'start':
-        if (d.line.length === 0) this.report(d, 'http-gap', 'note', `${lost} bytes not captured between messages`, gap.frame);
-        else this.report(d, 'http-gap-in-header', 'warning', `start line cut by ${lost} bytes not captured`, gap.frame);
+        if (d.line.length === 0) this.report(d, 'http-gap', `${lost} bytes not captured between messages`, gap.frame);
+        else this.report(d, 'http-gap-in-header', `start line cut by ${lost} bytes not captured`, gap.frame);
         break;
       case 'head':
       case 'chunk-size':
       case 'chunk-crlf':
       case 'trailers':
         if (b && d.state !== 'head') {
-          this.msgProblem(b, 'http-gap-cut-message', 'warning', `message cut by ${lost} bytes not captured`);
+          this.msgProblem(b, 'http-gap-cut-message', `message cut by ${lost} bytes not captured`);
           b.msg.complete = false;
           this.finish(d);
         } else {
-          this.report(d, 'http-gap-in-header', 'warning', `message header cut by ${lost} bytes not captured`, gap.frame);
+          this.report(d, 'http-gap-in-header', `message header cut by ${lost} bytes not captured`, gap.frame);
           d.cur = undefined;
         }
         break;
@@ -293,7 +294,7 @@ export class HttpConnectionParser {
       this.onEnd(dir, reason, time);
     } catch (e) {
       const d = this.dirs[dir];
-      this.report(d, 'http-internal-error', 'error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
+      this.report(d, 'http-internal-error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
       this.abandon(d, 'dead');
     }
   }
@@ -307,16 +308,16 @@ export class HttpConnectionParser {
       b.msg.lastTime = time;
       if (d.state === 'until-close') this.finish(d);
       else if (d.state === 'head' || (d.state === 'start' && d.line.length > 0)) {
-        this.report(d, 'http-incomplete-header', 'warning', `stream ended (${reason}) inside a message header`);
+        this.report(d, 'http-incomplete-header', `stream ended (${reason}) inside a message header`);
       } else if (d.state !== 'tunnel' && d.state !== 'dead') {
         b.msg.complete = false;
-        this.msgProblem(b, 'http-truncated', reason === 'end-of-capture' ? 'note' : 'warning', `stream ended (${reason}) before the end of the message`);
+        this.msgProblem(b, reason === 'end-of-capture' ? 'http-end-of-capture' : 'http-truncated', `stream ended (${reason}) before the end of the message`);
         this.finish(d);
       }
     } else if (d.state === 'start' && d.line.length > 0) {
-      this.report(d, 'http-incomplete-header', 'warning', `stream ended (${reason}) inside a start line`);
+      this.report(d, 'http-incomplete-header', `stream ended (${reason}) inside a start line`);
     } else if (d.state === 'resync' && d.resyncSkipped > 0) {
-      this.report(d, 'http-skipped', 'warning', `${d.resyncSkipped} bytes skipped without finding another message`, d.resyncStartFrame);
+      this.report(d, 'http-skipped', `${d.resyncSkipped} bytes skipped without finding another message`, d.resyncStartFrame);
     }
     d.cur = undefined;
     d.line.clear();
@@ -324,7 +325,7 @@ export class HttpConnectionParser {
     const other = this.dirs[dir === 0 ? 1 : 0];
     if (other.ended && this.pending.length > 0) {
       const first = this.pending[0];
-      const p = problem('http', 'http-no-response', 'note', `${this.pending.length} request(s) got no response in the capture (first ${escapeText(first.method ?? '')} ${escapeText(first.uri ?? '', 200)})`);
+      const p = httpProblem('http-no-response', `${this.pending.length} request(s) got no response in the capture (first ${escapeText(first.method ?? '')} ${escapeText(first.uri ?? '', 200)})`);
       this.sink.problem?.(this.connId, first.firstFrame, p);
       this.pending.length = 0;
     }
@@ -346,7 +347,7 @@ export class HttpConnectionParser {
         case 'chunk-data': {
           const b = d.cur as Building;
           if (state === 'body' && b.expectContinue && b.answered && b.msg.bodyLength === 0 && this.looksLikeRequestStart(data, pos)) {
-            this.msgProblem(b, 'http-expect-no-body', 'note', 'client sent no body after a final response to Expect: 100-continue');
+            this.msgProblem(b, 'http-expect-no-body', 'client sent no body after a final response to Expect: 100-continue');
             this.finish(d);
             continue;
           }
@@ -429,7 +430,6 @@ export class HttpConnectionParser {
         this.report(
           d,
           d.anyMessage ? 'http-skipped' : 'http-not-http',
-          d.anyMessage ? 'warning' : 'note',
           d.anyMessage
             ? `${d.resyncSkipped} bytes skipped without finding another message; giving the stream up`
             : `no HTTP message start in the first ${d.resyncSkipped} bytes; not parsed as HTTP`,
@@ -449,9 +449,9 @@ export class HttpConnectionParser {
   private lineTooLong(d: Direction, state: State): void {
     const b = d.cur;
     if (state === 'head' && b) {
-      this.report(d, 'http-header-too-large', 'warning', `header block longer than ${this.limits.maxHeaderBytes} bytes; message skipped`);
+      this.report(d, 'http-header-too-large', `header block longer than ${this.limits.maxHeaderBytes} bytes; message skipped`);
     } else if (b) {
-      this.msgProblem(b, state === 'trailers' ? 'http-header-too-large' : 'http-chunk-line-too-long', 'warning', `${state} line too long`);
+      this.msgProblem(b, state === 'trailers' ? 'http-trailer-too-long' : 'http-chunk-line-too-long', `${state} line too long`);
       b.msg.complete = false;
       this.finish(d);
     }
@@ -468,7 +468,7 @@ export class HttpConnectionParser {
           this.startMessage(d, text, lineOffset);
           return;
         }
-        this.report(d, d.anyMessage ? 'http-bad-start-line' : 'http-not-http-start', d.anyMessage ? 'warning' : 'note', `not an HTTP start line: ${escapeBytes(line, 80)}`);
+        this.report(d, d.anyMessage ? 'http-bad-start-line' : 'http-not-http-start', `not an HTTP start line: ${escapeBytes(line, 80)}`);
         this.enterResync(d, d.chunkFrame);
         d.resyncSkipped += rawLength;
         return;
@@ -487,7 +487,7 @@ export class HttpConnectionParser {
         }
         d.resyncSkipped += at;
         if (d.resyncSkipped > 0) {
-          this.report(d, 'http-resync', 'note', `skipped ${d.resyncSkipped} bytes to the next message start`, d.resyncStartFrame);
+          this.report(d, 'http-resync', `skipped ${d.resyncSkipped} bytes to the next message start`, d.resyncStartFrame);
         }
         d.resyncSkipped = 0;
         d.state = 'start';
@@ -503,7 +503,7 @@ export class HttpConnectionParser {
       case 'chunk-crlf': {
         const b = d.cur as Building;
         if (line.length !== 0) {
-          this.msgProblem(b, 'http-chunk-no-crlf', 'warning', 'chunk data not followed by CRLF', lineOffset - b.msg.streamOffset);
+          this.msgProblem(b, 'http-chunk-no-crlf', 'chunk data not followed by CRLF', lineOffset - b.msg.streamOffset);
           d.state = 'chunk-size';
           this.chunkSizeLine(d, line, lineOffset);
           return;
@@ -564,7 +564,7 @@ export class HttpConnectionParser {
     };
     if (startLine === 'PRI * HTTP/2.0') {
       // the HTTP/2 connection preface: binary frames follow, nothing more to read as HTTP/1
-      this.report(d, 'http2-preface', 'note', 'HTTP/2 connection preface; the stream is not parsed');
+      this.report(d, 'http2-preface', 'HTTP/2 connection preface; the stream is not parsed');
       d.cur = undefined;
       d.state = 'dead';
       return;
@@ -584,7 +584,7 @@ export class HttpConnectionParser {
       msg.interim = msg.status >= 100 && msg.status < 200;
     }
     if (!msg.version.startsWith('HTTP/1.')) {
-      this.msgProblem(b, 'http-version', 'warning', `unsupported HTTP version ${escapeText(msg.version)}`, 0);
+      this.msgProblem(b, 'http-version', `unsupported HTTP version ${escapeText(msg.version)}`, 0);
     }
     d.cur = b;
     d.anyMessage = true;
@@ -610,31 +610,33 @@ export class HttpConnectionParser {
     const rel = lineOffset - b.msg.streamOffset;
     if (line[0] === 0x20 || line[0] === 0x09) {
       const last = into[into.length - 1];
-      this.msgProblem(b, 'http-obs-fold', 'note', 'obsolete line folding in a header', rel);
+      this.msgProblem(b, 'http-obs-fold', 'obsolete line folding in a header', rel);
       if (last) last.value = (last.value + ' ' + line.toString('latin1').trim()).trim();
       return;
     }
     const colon = line.indexOf(0x3a);
     if (colon <= 0) {
-      this.msgProblem(b, 'http-bad-header-line', 'warning', `header line without a name: ${escapeBytes(line, 80)}`, rel);
+      this.msgProblem(b, 'http-bad-header-line', `header line without a name: ${escapeBytes(line, 80)}`, rel);
       return;
     }
     let name = line.subarray(0, colon).toString('latin1');
     if (/[ \t]$/.test(name)) {
-      this.msgProblem(b, 'http-header-space-before-colon', 'warning', `whitespace before the colon in ${escapeText(name)}`, rel);
+      this.msgProblem(b, 'http-header-space-before-colon', `whitespace before the colon in ${escapeText(name)}`, rel);
       name = name.trimEnd();
     }
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
-      this.msgProblem(b, 'http-bad-header-name', 'warning', `invalid header name ${escapeText(name, 80)}`, rel);
+      this.msgProblem(b, 'http-bad-header-name', `invalid header name ${escapeText(name, 80)}`, rel);
     }
     if (into.length >= this.limits.maxHeaders) {
       if (b.msg.headersDropped === 0)
-        this.msgProblem(b, 'http-too-many-headers', 'warning', `more than ${this.limits.maxHeaders} header fields; the rest are counted, not kept`, rel);
+        this.msgProblem(b, 'http-too-many-headers', `more than ${this.limits.maxHeaders} header fields; the rest are counted, not kept`, rel);
       b.msg.headersDropped++;
       return;
     }
-    const value = headerText(line.subarray(colon + 1)).replace(/^[ \t]+|[ \t]+$/g, '');
-    into.push({ name, value, offset: rel });
+    let valueStart = colon + 1;
+    while (valueStart < line.length && (line[valueStart] === 0x20 || line[valueStart] === 0x09)) valueStart++;
+    const value = headerText(line.subarray(valueStart)).replace(/[ \t]+$/, '');
+    into.push({ name, value, offset: rel, valueOffset: rel + valueStart });
   }
 
   private headComplete(d: Direction): void {
@@ -652,7 +654,7 @@ export class HttpConnectionParser {
       b.expectContinue = get('expect').some((v) => v.toLowerCase() === '100-continue');
       if (this.pending.length >= this.limits.maxPendingRequests) {
         const dropped = this.pending.shift() as HttpMessage;
-        this.msgProblem(b, 'http-too-many-pending', 'warning', `more than ${this.limits.maxPendingRequests} requests without a response; oldest forgotten (frame ${dropped.firstFrame})`);
+        this.msgProblem(b, 'http-too-many-pending', `more than ${this.limits.maxPendingRequests} requests without a response; oldest forgotten (frame ${dropped.firstFrame})`);
       }
       this.pending.push(msg);
     } else {
@@ -661,7 +663,7 @@ export class HttpConnectionParser {
         msg.requestFrame = req.firstFrame;
         msg.request = req;
       } else {
-        this.msgProblem(b, 'http-response-without-request', 'note', 'response to a request not in the capture');
+        this.msgProblem(b, 'http-response-without-request', 'response to a request not in the capture');
       }
       const status = msg.status ?? 0;
       if (msg.interim && status !== 101) {
@@ -698,13 +700,13 @@ export class HttpConnectionParser {
     const cl = get('content-length');
     if (te.length > 0) {
       const codings = te.join(',').split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
-      if (cl.length > 0) this.msgProblem(b, 'http-te-and-cl', 'warning', 'both Transfer-Encoding and Content-Length; Transfer-Encoding wins');
+      if (cl.length > 0) this.msgProblem(b, 'http-te-and-cl', 'both Transfer-Encoding and Content-Length; Transfer-Encoding wins');
       if (codings[codings.length - 1] === 'chunked') {
         msg.framing = 'chunked';
         d.state = 'chunk-size';
         return;
       }
-      this.msgProblem(b, 'http-bad-transfer-encoding', msg.kind === 'request' ? 'error' : 'note', `Transfer-Encoding ${escapeText(te.join(', '), 80)} does not end in chunked; body read to the end of the stream`);
+      this.msgProblem(b, msg.kind === 'request' ? 'http-bad-transfer-encoding' : 'http-response-transfer-encoding', `Transfer-Encoding ${escapeText(te.join(', '), 80)} does not end in chunked; body read to the end of the stream`);
       msg.framing = 'until-close';
       d.state = 'until-close';
       return;
@@ -714,7 +716,7 @@ export class HttpConnectionParser {
       const distinct = new Set(values);
       const v = values[0];
       if (distinct.size !== 1 || !/^\d+$/.test(v)) {
-        this.msgProblem(b, 'http-bad-content-length', 'error', `invalid Content-Length ${escapeText(cl.join(', '), 80)}`);
+        this.msgProblem(b, 'http-bad-content-length', `invalid Content-Length ${escapeText(cl.join(', '), 80)}`);
         if (msg.kind === 'request') {
           this.finish(d);
           this.enterResync(d, d.chunkFrame);
@@ -726,7 +728,7 @@ export class HttpConnectionParser {
       }
       const digits = v.replace(/^0+(?=\d)/, '');
       if (digits.length > 15) {
-        this.msgProblem(b, 'http-content-length-huge', 'warning', `Content-Length ${escapeText(v, 40)} is beyond what the parser counts; body read to the end of the stream`);
+        this.msgProblem(b, 'http-content-length-huge', `Content-Length ${escapeText(v, 40)} is beyond what the parser counts; body read to the end of the stream`);
         msg.framing = 'until-close';
         d.state = 'until-close';
         return;
@@ -755,7 +757,7 @@ export class HttpConnectionParser {
     const text = line.toString('latin1');
     const m = /^[ \t]*([0-9A-Fa-f]+)[ \t]*(;.*)?$/.exec(text);
     if (!m) {
-      this.msgProblem(b, 'http-bad-chunk-size', 'error', `bad chunk size line: ${escapeText(text, 60)}`, lineOffset - b.msg.streamOffset);
+      this.msgProblem(b, 'http-bad-chunk-size', `bad chunk size line: ${escapeText(text, 60)}`, lineOffset - b.msg.streamOffset);
       b.msg.complete = false;
       this.finish(d);
       this.enterResync(d, d.chunkFrame);
@@ -763,7 +765,7 @@ export class HttpConnectionParser {
     }
     const hex = m[1].replace(/^0+(?=[0-9A-Fa-f])/, '');
     if (hex.length > 12) {
-      this.msgProblem(b, 'http-chunk-size-overflow', 'error', `chunk size ${escapeText(m[1], 40)} too large`, lineOffset - b.msg.streamOffset);
+      this.msgProblem(b, 'http-chunk-size-overflow', `chunk size ${escapeText(m[1], 40)} too large`, lineOffset - b.msg.streamOffset);
       b.msg.complete = false;
       this.finish(d);
       this.enterResync(d, d.chunkFrame);
@@ -790,7 +792,7 @@ export class HttpConnectionParser {
     }
     if (b.msg.bodyLength > this.limits.maxBodyBytes && !b.bodyLimitReported) {
       b.bodyLimitReported = true;
-      this.msgProblem(b, 'http-body-limit', 'note', `body longer than ${this.limits.maxBodyBytes} bytes; the rest is counted, not kept`);
+      this.msgProblem(b, 'http-body-limit', `body longer than ${this.limits.maxBodyBytes} bytes; the rest is counted, not kept`);
     }
   }
 
@@ -823,7 +825,7 @@ export class HttpConnectionParser {
     }
     if (this.parseMbms && msg.contentType && isMbmsContentType(msg.contentType) && msg.body.length > 0) {
       if (msg.bodyTruncated) {
-        msg.problems.push(problem('http', 'mbms-body-incomplete', 'note', 'MBMS body incomplete; not parsed', msg.headerLength));
+        msg.problems.push(httpProblem('mbms-body-incomplete', 'MBMS body incomplete; not parsed', msg.headerLength));
       } else {
         const r = parseMbmsBody(msg.contentType, msg.body);
         msg.mbms = r.body;
@@ -858,12 +860,12 @@ export class HttpConnectionParser {
     return new RegExp(`^(?:${KNOWN_METHODS}) `).test(head);
   }
 
-  private msgProblem(b: Building, code: string, severity: Severity, message: string, offset?: number): void {
-    b.msg.problems.push(problem('http', code, severity, message, offset));
+  private msgProblem(b: Building, code: HttpProblemCode, message: string, offset?: number): void {
+    b.msg.problems.push(httpProblem(code, message, offset));
   }
 
-  private report(d: Direction, code: string, severity: Severity, message: string, frame?: number): void {
-    this.sink.problem?.(this.connId, frame ?? d.chunkFrame, problem('http', code, severity, message));
+  private report(d: Direction, code: HttpProblemCode, message: string, frame?: number): void {
+    this.sink.problem?.(this.connId, frame ?? d.chunkFrame, httpProblem(code, message));
   }
 }
 

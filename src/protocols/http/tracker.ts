@@ -3,12 +3,13 @@
  * bookkeeping, failed and stale authentications, and the MBMS Digest profile (TS 33.246 §6.2.1.3, Annex H).
  * Feed every HTTP message in capture order.
  *
- * `nonce-unknown` rule: credentials whose nonce no earlier challenge (WWW-/Proxy-Authenticate) or Authentication-Info
- * `nextnonce` in the capture carried. Severity `warning` when a challenge for the same realm was seen earlier in the
- * capture (so the challenge should have been seen too); `chat` otherwise (the conversation most likely started before
- * the capture did).
+ * Unknown nonce rule: credentials whose nonce no earlier challenge (WWW-/Proxy-Authenticate) or Authentication-Info
+ * `nextnonce` in the capture carried. `nonce-unknown` (warning) when a challenge for the same realm was seen earlier in
+ * the capture (so the challenge should have been seen too); `nonce-unseen` (chat) otherwise (the conversation most
+ * likely started before the capture did).
  */
-import { problem, type Problem } from '../../common/problem';
+import type { Problem } from '../../common/problem';
+import { httpProblem } from './problems';
 import { escapeText } from '../../common/escape';
 import {
   authInfoView,
@@ -96,26 +97,24 @@ export class DigestTracker {
   private observeRequest(msg: HttpMessage, problems: Problem[], results: (boolean | null)[]): void {
     const mbms = this.isMbms(msg);
     if (mbms && !(header(msg, 'user-agent') ?? '').toLowerCase().includes('3gpp-gba'))
-      problems.push(problem('http', 'mbms-user-agent', 'note', 'User-Agent lacks "3gpp-gba" (TS 33.246 Annex H)'));
+      problems.push(httpProblem('mbms-user-agent', 'User-Agent lacks "3gpp-gba" (TS 33.246 Annex H)'));
     for (const cr of msg.auth?.credentials ?? []) {
       if (!isDigest(cr)) continue;
       const v = digestCredentialsView(cr, problems);
       const tag = cr.header === 'proxy-authorization' ? 'Proxy-Authorization' : 'Authorization';
       for (const need of ['username', 'realm', 'nonce', 'uri', 'response'] as const) {
-        if (v[need] === undefined) problems.push(problem('http', 'digest-missing-param', 'warning', `${tag} Digest without ${need}`));
+        if (v[need] === undefined) problems.push(httpProblem('digest-missing-param', `${tag} Digest without ${need}`));
       }
       if (v.qop !== undefined && (v.nc === undefined || v.cnonce === undefined))
-        problems.push(problem('http', 'digest-missing-param', 'warning', `${tag} has qop=${escapeText(v.qop)} but no nc/cnonce`));
+        problems.push(httpProblem('digest-missing-param', `${tag} has qop=${escapeText(v.qop)} but no nc/cnonce`));
       if (v.uri !== undefined && msg.uri !== undefined && v.uri !== msg.uri)
-        problems.push(problem('http', 'digest-uri-mismatch', 'note', `digest uri ${escapeText(v.uri, 120)} differs from the request target ${escapeText(msg.uri, 120)}`));
+        problems.push(httpProblem('digest-uri-mismatch', `digest uri ${escapeText(v.uri, 120)} differs from the request target ${escapeText(msg.uri, 120)}`));
       if (v.nonce !== undefined) {
         if (!this.challenged.has(v.nonce)) {
           const seenRealm = v.realm !== undefined && this.realmsChallenged.has(v.realm);
           problems.push(
-            problem(
-              'http',
-              'nonce-unknown',
-              seenRealm ? 'warning' : 'chat',
+            httpProblem(
+              seenRealm ? 'nonce-unknown' : 'nonce-unseen',
               seenRealm
                 ? `nonce ${escapeText(v.nonce, 80)} was never challenged in this capture`
                 : `nonce ${escapeText(v.nonce, 80)} not challenged in the capture (conversation may predate it)`,
@@ -127,14 +126,14 @@ export class DigestTracker {
         if (v.ncValue !== undefined) {
           const last = this.lastNc.get(v.nonce);
           if (last !== undefined && v.ncValue <= last)
-            problems.push(problem('http', 'nc-replay', 'warning', `nc ${escapeText(v.nc ?? '')} not above ${last.toString(16).padStart(8, '0')} already used with this nonce`));
+            problems.push(httpProblem('nc-replay', `nc ${escapeText(v.nc ?? '')} not above ${last.toString(16).padStart(8, '0')} already used with this nonce`));
           remember(this.lastNc, v.nonce, Math.max(last ?? 0, v.ncValue), this.maxNonces);
         }
       }
       if (mbms) {
         this.checkRealm(msg, v.realm, problems);
         if (v.qop?.toLowerCase() !== 'auth-int')
-          problems.push(problem('http', 'mbms-digest-qop', 'note', `qop ${escapeText(v.qop ?? '(none)')} used; TS 33.246 uses auth-int`));
+          problems.push(httpProblem('mbms-digest-qop', `qop ${escapeText(v.qop ?? '(none)')} used; TS 33.246 uses auth-int`));
       }
       results.push(this.verifyRequest(msg, v, problems));
     }
@@ -150,17 +149,17 @@ export class DigestTracker {
       if (v.realm !== undefined) remember(this.realmsChallenged, v.realm, msg.firstFrame, this.maxNonces);
       if (v.stale) {
         stale = true;
-        problems.push(problem('http', 'stale', 'note', 'stale nonce: the credentials were right but the nonce expired'));
+        problems.push(httpProblem('stale', 'stale nonce: the credentials were right but the nonce expired'));
       }
       if (v.nonce === undefined || v.realm === undefined)
-        problems.push(problem('http', 'digest-missing-param', 'warning', 'Digest challenge without realm or nonce'));
+        problems.push(httpProblem('digest-missing-param', 'Digest challenge without realm or nonce'));
       if (v.algorithm !== undefined && !digestAlgorithm(v.algorithm))
-        problems.push(problem('http', 'digest-unknown-algorithm', 'note', `unknown Digest algorithm ${escapeText(v.algorithm, 40)}`));
+        problems.push(httpProblem('digest-unknown-algorithm', `unknown Digest algorithm ${escapeText(v.algorithm, 40)}`));
       if (mbms) {
         this.checkRealm(msg, v.realm, problems);
         const qops = (v.qop ?? []).map((q) => q.toLowerCase());
         if (!qops.includes('auth-int'))
-          problems.push(problem('http', 'mbms-digest-qop', 'note', `qop ${escapeText(v.qop?.join(',') ?? '(none)')} offered; TS 33.246 uses auth-int`));
+          problems.push(httpProblem('mbms-digest-qop', `qop ${escapeText(v.qop?.join(',') ?? '(none)')} offered; TS 33.246 uses auth-int`));
       }
     }
     const req = msg.request;
@@ -168,7 +167,7 @@ export class DigestTracker {
     if (req && (status === 401 || status === 407) && !stale) {
       const wanted = status === 401 ? 'authorization' : 'proxy-authorization';
       if ((req.auth?.credentials ?? []).some((c) => c.header === wanted))
-        problems.push(problem('http', 'auth-failed', 'warning', `${status} answering a request that carried credentials (frame ${req.firstFrame})`));
+        problems.push(httpProblem('auth-failed', `${status} answering a request that carried credentials (frame ${req.firstFrame})`));
     }
     for (const info of msg.auth?.info ?? []) {
       const iv = authInfoView(info);
@@ -180,7 +179,7 @@ export class DigestTracker {
   private checkRealm(msg: HttpMessage, realm: string | undefined, problems: Problem[]): void {
     if (realm === undefined) return;
     if (!realm.toLowerCase().startsWith(REALM_PREFIX)) {
-      problems.push(problem('http', 'mbms-digest-realm', 'note', `realm ${escapeText(realm, 120)} is not 3GPP-bootstrapping@<BM-SC host>`));
+      problems.push(httpProblem('mbms-digest-realm', `realm ${escapeText(realm, 120)} is not 3GPP-bootstrapping@<BM-SC host>`));
       return;
     }
     const host = realm.slice(REALM_PREFIX.length).toLowerCase();
@@ -189,7 +188,7 @@ export class DigestTracker {
     if (hostHeader === undefined) return;
     const bmsc = hostHeader.trim().toLowerCase().replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
     if (host !== bmsc)
-      problems.push(problem('http', 'mbms-digest-realm', 'note', `realm host ${escapeText(host, 120)} is not the BM-SC host ${escapeText(bmsc, 120)}`));
+      problems.push(httpProblem('mbms-digest-realm', `realm host ${escapeText(host, 120)} is not the BM-SC host ${escapeText(bmsc, 120)}`));
   }
 
   private resolveUser(v: DigestCredentialsView, algorithm: DigestAlgorithm): ResolvedUser | undefined {
@@ -211,7 +210,7 @@ export class DigestTracker {
   private verifyRequest(msg: HttpMessage, v: DigestCredentialsView, problems: Problem[]): boolean | null {
     const algorithm = digestAlgorithm(v.algorithm);
     if (!algorithm) {
-      problems.push(problem('http', 'digest-unknown-algorithm', 'note', `unknown Digest algorithm ${escapeText(v.algorithm ?? '', 40)}; not verified`));
+      problems.push(httpProblem('digest-unknown-algorithm', `unknown Digest algorithm ${escapeText(v.algorithm ?? '', 40)}; not verified`));
       return null;
     }
     if (v.response === undefined || v.realm === undefined || v.nonce === undefined || v.uri === undefined || msg.method === undefined) return null;
@@ -219,7 +218,7 @@ export class DigestTracker {
     if (!user) return null;
     const authInt = v.qop?.toLowerCase() === 'auth-int';
     if (authInt && (msg.bodyTruncated || !msg.complete)) {
-      problems.push(problem('http', 'digest-body-incomplete', 'note', 'qop=auth-int but the body was not captured whole; not verified'));
+      problems.push(httpProblem('digest-body-incomplete', 'qop=auth-int but the body was not captured whole; not verified'));
       return null;
     }
     const expected = computeDigestResponse({
@@ -237,7 +236,7 @@ export class DigestTracker {
     });
     if (sameHex(expected, v.response)) return true;
     problems.push(
-      problem('http', 'digest-mismatch', 'warning', `Digest response for ${escapeText(user.username, 120)} does not match the known password (expected ${expected})`),
+      httpProblem('digest-mismatch', `Digest response for ${escapeText(user.username, 120)} does not match the known password (expected ${expected})`),
     );
     return false;
   }
@@ -252,14 +251,14 @@ export class DigestTracker {
     const algorithm = digestAlgorithm(v.algorithm);
     if (!algorithm || v.realm === undefined || v.nonce === undefined || v.uri === undefined || iv.rspauth === undefined) return null;
     if (iv.cnonce !== undefined && v.cnonce !== undefined && iv.cnonce !== v.cnonce)
-      problems.push(problem('http', 'digest-info-mismatch', 'warning', 'Authentication-Info cnonce differs from the request'));
+      problems.push(httpProblem('digest-info-mismatch', 'Authentication-Info cnonce differs from the request'));
     if (iv.nc !== undefined && v.nc !== undefined && iv.nc.toLowerCase() !== v.nc.toLowerCase())
-      problems.push(problem('http', 'digest-info-mismatch', 'warning', 'Authentication-Info nc differs from the request'));
+      problems.push(httpProblem('digest-info-mismatch', 'Authentication-Info nc differs from the request'));
     const user = this.resolveUser(v, algorithm);
     if (!user) return null;
     const qop = iv.qop ?? v.qop;
     if (qop?.toLowerCase() === 'auth-int' && (msg.bodyTruncated || !msg.complete)) {
-      problems.push(problem('http', 'digest-body-incomplete', 'note', 'qop=auth-int but the response body was not captured whole; rspauth not verified'));
+      problems.push(httpProblem('digest-body-incomplete', 'qop=auth-int but the response body was not captured whole; rspauth not verified'));
       return null;
     }
     const expected = computeDigestResponse(
@@ -279,7 +278,7 @@ export class DigestTracker {
       true,
     );
     if (sameHex(expected, iv.rspauth)) return true;
-    problems.push(problem('http', 'digest-mismatch', 'warning', `rspauth does not match the known password for ${escapeText(user.username, 120)} (expected ${expected})`));
+    problems.push(httpProblem('digest-mismatch', `rspauth does not match the known password for ${escapeText(user.username, 120)} (expected ${expected})`));
     return false;
   }
 }

@@ -11,6 +11,8 @@ export interface HttpHeader {
   value: string;
   /** Offset of the header line from the start of the message. */
   offset: number;
+  /** Offset of the value's first byte from the start of the message (problems found inside the value add to it). */
+  valueOffset: number;
 }
 
 export type HttpBodyFraming = 'none' | 'content-length' | 'chunked' | 'until-close';

@@ -5,7 +5,8 @@
  * unknown elements are kept. The XML library is configured so that no entity is expanded and no DTD is read.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { problem, type Problem } from '../../common/problem';
+import type { Problem } from '../../common/problem';
+import { mbmsProblem } from './problems';
 import { escapeText } from '../../common/escape';
 
 export type MbmsBodyKind = 'register' | 'deregister' | 'register-response' | 'msk-request' | 'msk-response' | 'unknown';
@@ -173,17 +174,17 @@ function child(el: XmlElement, local: string): XmlElement | undefined {
 
 function decodeBase64Field(text: string | undefined, what: string, expectLength: number, problems: Problem[]): Buffer | undefined {
   if (text === undefined) {
-    problems.push(problem('mbms', 'mbms-xml-missing', 'warning', `${what} missing`));
+    problems.push(mbmsProblem('mbms-xml-missing', `${what} missing`));
     return undefined;
   }
   const compact = text.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) {
-    problems.push(problem('mbms', 'mbms-xml-bad-base64', 'warning', `${what} is not base64: ${escapeText(text, 60)}`));
+    problems.push(mbmsProblem('mbms-xml-bad-base64', `${what} is not base64: ${escapeText(text, 60)}`));
     return undefined;
   }
   const bytes = Buffer.from(compact, 'base64');
   if (bytes.length !== expectLength)
-    problems.push(problem('mbms', 'mbms-xml-bad-length', 'warning', `${what} is ${bytes.length} bytes; ${expectLength} expected`));
+    problems.push(mbmsProblem('mbms-xml-bad-length', `${what} is ${bytes.length} bytes; ${expectLength} expected`));
   return bytes;
 }
 
@@ -201,7 +202,7 @@ function keyRef(el: XmlElement, problems: Problem[]): MbmsKeyRef {
     if (mib.length >= 4) {
       ref.keyGroup = mib.readUInt16BE(0);
       ref.keyNumber = mib.readUInt16BE(2);
-      if (ref.keyGroup === 0) problems.push(problem('mbms', 'mbms-key-group-reserved', 'note', 'MSK ID Key Group 0x0000 is reserved (TS 33.246 §6.3.2.1)'));
+      if (ref.keyGroup === 0) problems.push(mbmsProblem('mbms-key-group-reserved', 'MSK ID Key Group 0x0000 is reserved (TS 33.246 §6.3.2.1)'));
     }
   }
   return ref;
@@ -212,19 +213,19 @@ function responseEntry(el: XmlElement, kind: MbmsBodyKind, problems: Problem[]):
   if (kind === 'register-response') {
     const sid = child(el, 'serviceID');
     if (sid?.text !== undefined) entry.serviceId = sid.text;
-    else problems.push(problem('mbms', 'mbms-xml-missing', 'warning', 'Response without serviceID'));
+    else problems.push(mbmsProblem('mbms-xml-missing', 'Response without serviceID'));
   } else {
     const msk = child(el, 'MSK');
     if (msk) entry.msk = keyRef(msk, problems);
-    else problems.push(problem('mbms', 'mbms-xml-missing', 'warning', 'Response without MSK'));
+    else problems.push(mbmsProblem('mbms-xml-missing', 'Response without MSK'));
   }
   const rc = child(el, 'ResponseCode');
   if (rc?.text !== undefined) {
     entry.responseCode = rc.text;
     const m = /^\s*(\d{3})\b/.exec(rc.text);
     if (m) entry.status = parseInt(m[1], 10);
-    else problems.push(problem('mbms', 'mbms-bad-response-code', 'warning', `ResponseCode without an HTTP status: ${escapeText(rc.text, 60)}`));
-  } else problems.push(problem('mbms', 'mbms-xml-missing', 'warning', 'Response without ResponseCode'));
+    else problems.push(mbmsProblem('mbms-bad-response-code', `ResponseCode without an HTTP status: ${escapeText(rc.text, 60)}`));
+  } else problems.push(mbmsProblem('mbms-xml-missing', 'Response without ResponseCode'));
   return entry;
 }
 
@@ -247,17 +248,17 @@ export function parseMbmsBody(contentType: string, bytes: Uint8Array, limits: Pa
   const expected = MBMS_CONTENT_TYPES[contentType.toLowerCase()] ?? 'unknown';
   const body: MbmsBody = { kind: 'unknown', serviceIds: [], msks: [], responses: [], unknownElements: [] };
   if (bytes.length > lim.maxBytes) {
-    problems.push(problem('mbms', 'mbms-xml-too-large', 'warning', `XML body of ${bytes.length} bytes not parsed (limit ${lim.maxBytes})`));
+    problems.push(mbmsProblem('mbms-xml-too-large', `XML body of ${bytes.length} bytes not parsed (limit ${lim.maxBytes})`));
     return { body, problems };
   }
   let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const decl = /^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']/i.exec(text);
   if (decl && decl[1].toLowerCase() !== 'utf-8')
-    problems.push(problem('mbms', 'mbms-xml-encoding', 'note', `XML declares encoding ${escapeText(decl[1], 40)}; read as UTF-8`));
+    problems.push(mbmsProblem('mbms-xml-encoding', `XML declares encoding ${escapeText(decl[1], 40)}; read as UTF-8`));
   // A DTD could declare entities (billion laughs) or point outside: refuse the document rather than hope
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
-    problems.push(problem('mbms', 'mbms-xml-doctype', 'warning', 'XML body carries a DOCTYPE/ENTITY declaration; not parsed'));
+    problems.push(mbmsProblem('mbms-xml-doctype', 'XML body carries a DOCTYPE/ENTITY declaration; not parsed'));
     return { body, problems };
   }
   let tree: XmlElement[];
@@ -265,7 +266,7 @@ export function parseMbmsBody(contentType: string, bytes: Uint8Array, limits: Pa
     const valid = XMLValidator.validate(text, { allowBooleanAttributes: true });
     if (valid !== true) {
       const e = valid.err;
-      problems.push(problem('mbms', 'mbms-xml-malformed', 'warning', `malformed XML at line ${e.line}, column ${e.col}: ${escapeText(e.msg, 120)}`));
+      problems.push(mbmsProblem('mbms-xml-malformed', `malformed XML at line ${e.line}, column ${e.col}: ${escapeText(e.msg, 120)}`));
       return { body, problems };
     }
     const parser = new XMLParser({
@@ -287,14 +288,14 @@ export function parseMbmsBody(contentType: string, bytes: Uint8Array, limits: Pa
     const st: ConvertState = { elements: 0, limits: lim, problems };
     tree = convert(parsed, new Map(), st, 0);
     if (st.elements > lim.maxElements)
-      problems.push(problem('mbms', 'mbms-xml-too-many-elements', 'warning', `more than ${lim.maxElements} elements; the rest ignored`));
+      problems.push(mbmsProblem('mbms-xml-too-many-elements', `more than ${lim.maxElements} elements; the rest ignored`));
   } catch (e) {
-    problems.push(problem('mbms', 'mbms-xml-malformed', 'warning', `XML not parsed: ${escapeText(e instanceof Error ? e.message : String(e), 160)}`));
+    problems.push(mbmsProblem('mbms-xml-malformed', `XML not parsed: ${escapeText(e instanceof Error ? e.message : String(e), 160)}`));
     return { body, problems };
   }
   const root = tree[0];
   if (!root) {
-    problems.push(problem('mbms', 'mbms-xml-empty', 'warning', 'XML body has no root element'));
+    problems.push(mbmsProblem('mbms-xml-empty', 'XML body has no root element'));
     return { body, problems };
   }
   body.tree = root;
@@ -302,15 +303,15 @@ export function parseMbmsBody(contentType: string, bytes: Uint8Array, limits: Pa
   if (root.namespace !== undefined) body.namespace = root.namespace;
   const known = ROOTS[root.localName.toLowerCase()];
   if (!known) {
-    problems.push(problem('mbms', 'mbms-xml-unknown-root', 'warning', `unknown root element ${escapeText(root.name, 80)} for ${escapeText(contentType)}`));
+    problems.push(mbmsProblem('mbms-xml-unknown-root', `unknown root element ${escapeText(root.name, 80)} for ${escapeText(contentType)}`));
     body.unknownElements.push(root.name);
     return { body, problems };
   }
   body.kind = known.kind;
   if (root.namespace !== known.namespace)
-    problems.push(problem('mbms', 'mbms-xml-namespace', 'note', `root namespace ${escapeText(root.namespace ?? '(none)', 100)}; TS 26.346 gives ${known.namespace}`));
+    problems.push(mbmsProblem('mbms-xml-namespace', `root namespace ${escapeText(root.namespace ?? '(none)', 100)}; TS 26.346 gives ${known.namespace}`));
   if (expected !== known.kind)
-    problems.push(problem('mbms', 'mbms-xml-root-mismatch', 'note', `Content-Type ${escapeText(contentType)} carries ${escapeText(root.localName)}`));
+    problems.push(mbmsProblem('mbms-xml-root-mismatch', `Content-Type ${escapeText(contentType)} carries ${escapeText(root.localName)}`));
   const allowed = KNOWN_CHILDREN[known.kind];
   for (const c of root.children) {
     const l = c.localName.toLowerCase();
@@ -327,6 +328,6 @@ export function parseMbmsBody(contentType: string, bytes: Uint8Array, limits: Pa
     }
   }
   const count = known.kind === 'msk-request' ? body.msks.length : known.kind.endsWith('response') ? body.responses.length : body.serviceIds.length;
-  if (count === 0) problems.push(problem('mbms', 'mbms-xml-empty-list', 'warning', `${root.localName} lists nothing (the schema requires at least one entry)`));
+  if (count === 0) problems.push(mbmsProblem('mbms-xml-empty-list', `${root.localName} lists nothing (the schema requires at least one entry)`));
   return { body, problems };
 }

@@ -3,7 +3,8 @@
  * Never throws on packet content; every length field is checked against what is left before anything is read.
  */
 import { escapeText } from '../../common/escape';
-import { problem, type Problem, type Severity } from '../../common/problem';
+import type { Problem } from '../../common/problem';
+import { mikeyProblem, type MikeyProblemCode } from './problems';
 import {
   CERT_TYPE_NAMES, CS_ID_MAP_TYPE_NAMES, DATA_TYPE_NAMES, DH_GROUP_NAMES, DH_VALUE_LENGTH, ENCR_ALG_NAMES, ERR_NAMES,
   EXT_TYPE_NAMES, FEC_ORDER_NAMES, HASH_FUNC_NAMES, HASH_LENGTH, ID_ROLE_NAMES, ID_TYPE_NAMES, KEY_ID_TYPE_NAMES,
@@ -16,7 +17,6 @@ import type {
   MikeyHeader, MikeyPayload, SpParam, SrtpIdEntry, TimestampPayload,
 } from './types';
 
-const LAYER = 'mikey';
 /** A chain longer than this is treated as a loop: no MBMS message has more than a dozen payloads. */
 export const MAX_PAYLOADS = 128;
 const MAX_KEY_DATA = 32;
@@ -30,13 +30,13 @@ const NTP_UNIX_OFFSET = 2208988800;
 class Problems {
   readonly list: Problem[] = [];
   constructor(private readonly base: number) {}
-  add(code: string, severity: Severity, message: string, offset: number, length?: number): void {
-    this.list.push(problem(LAYER, code, severity, message, offset + this.base, length));
+  add(code: MikeyProblemCode, message: string, offset: number, length?: number): void {
+    this.list.push(mikeyProblem(code, message, offset + this.base, length));
   }
 }
 
 function truncated(p: Problems, what: string, offset: number, need: number, have: number): void {
-  p.add('mikey-truncated', 'error', `${what} truncated: needs ${need} bytes, ${Math.max(0, have)} left`, offset, Math.max(0, have));
+  p.add('mikey-truncated', `${what} truncated: needs ${need} bytes, ${Math.max(0, have)} left`, offset, Math.max(0, have));
 }
 
 /** Key Domain ID (3 bytes, MCC ‖ MNC in the TS 24.008 PLMN BCD layout) as `MCC-MNC`, or undefined when not BCD. */
@@ -89,7 +89,7 @@ function decodeKv(
     if (tp + 1 + tl > end) return (truncated(p, `${what} valid-to`, tp + 1, tl, end - tp - 1), { next: end, ok: false });
     return { next: tp + 1 + tl, interval: { from, to: buf.subarray(tp + 1, tp + 1 + tl) }, ok: true };
   }
-  p.add('mikey-unknown-kv', 'error', `${what}: unknown key validity type ${kv}; its data cannot be delimited`, pos);
+  p.add('mikey-unknown-kv', `${what}: unknown key validity type ${kv}; its data cannot be delimited`, pos);
   return { next: end, ok: false };
 }
 
@@ -110,11 +110,11 @@ export function decodeKeyDataChain(
   const end = data.length;
   while (pos < end) {
     if (next !== PayloadType.KEY_DATA) {
-      p.add('mikey-unknown-payload', 'error', `Key data chain names ${nameOf(PAYLOAD_NAMES, next)} as next; only Key data (20) may follow inside KEMAC`, pos);
+      p.add('mikey-unknown-payload', `Key data chain names ${nameOf(PAYLOAD_NAMES, next)} as next; only Key data (20) may follow inside KEMAC`, pos);
       break;
     }
     if (keys.length >= MAX_KEY_DATA) {
-      p.add('mikey-next-payload-loop', 'error', `More than ${MAX_KEY_DATA} Key data sub-payloads`, pos);
+      p.add('mikey-next-payload-loop', `More than ${MAX_KEY_DATA} Key data sub-payloads`, pos);
       break;
     }
     const start = pos;
@@ -128,7 +128,7 @@ export function decodeKeyDataChain(
     const keyLen = data.readUInt16BE(pos + 2);
     pos += 4;
     if (pos + keyLen > end) {
-      p.add('mikey-overlong-payload', 'error', `Key data length ${keyLen} runs past the encrypted data (${end - pos} left)`, start + 2, 2);
+      p.add('mikey-overlong-payload', `Key data length ${keyLen} runs past the encrypted data (${end - pos} left)`, start + 2, 2);
       break;
     }
     const key = data.subarray(pos, pos + keyLen);
@@ -141,7 +141,7 @@ export function decodeKeyDataChain(
       }
       const sl = data.readUInt16BE(pos);
       if (pos + 2 + sl > end) {
-        p.add('mikey-overlong-payload', 'error', `Salt length ${sl} runs past the encrypted data`, pos, 2);
+        p.add('mikey-overlong-payload', `Salt length ${sl} runs past the encrypted data`, pos, 2);
         break;
       }
       salt = data.subarray(pos + 2, pos + 2 + sl);
@@ -165,7 +165,7 @@ export function decodeKeyDataChain(
     const rest = data.subarray(pos);
     const allZero = rest.every((b) => b === 0);
     if (!(allowZeroPadding && allZero && rest.length < 8) && p.list.length === 0)
-      p.add('mikey-overlong-payload', 'error', `${rest.length} bytes after the last Key data sub-payload`, pos, rest.length);
+      p.add('mikey-overlong-payload', `${rest.length} bytes after the last Key data sub-payload`, pos, rest.length);
   } else if (next !== 0 && p.list.length === 0 && keys.length > 0) {
     truncated(p, 'Key data chain (last sub-payload names another)', pos, 4, 0);
   }
@@ -178,13 +178,13 @@ function decodeKeyIds(data: Buffer, base: number, p: Problems): KeyIdEntry[] {
   let pos = 0;
   while (pos < data.length) {
     if (pos + 2 > data.length) {
-      p.add('mikey-overlong-payload', 'error', 'Key ID entry header runs past the extension data', base + pos, data.length - pos);
+      p.add('mikey-overlong-payload', 'Key ID entry header runs past the extension data', base + pos, data.length - pos);
       break;
     }
     const t = data[pos];
     const len = data[pos + 1];
     if (pos + 2 + len > data.length) {
-      p.add('mikey-overlong-payload', 'error', `Key ID length ${len} runs past the extension data`, base + pos + 1, 1);
+      p.add('mikey-overlong-payload', `Key ID length ${len} runs past the extension data`, base + pos + 1, 1);
       break;
     }
     const value = data.subarray(pos + 2, pos + 2 + len);
@@ -221,11 +221,11 @@ function decodeHeader(buf: Buffer, p: Problems): { header: MikeyHeader; ok: bool
     truncated(p, 'Common header', 0, 10, end);
     return { header, ok: false };
   }
-  if (header.version !== 1) p.add('mikey-bad-version', 'warning', `MIKEY version ${header.version}, expected 1`, 0, 1);
+  if (header.version !== 1) p.add('mikey-bad-version', `MIKEY version ${header.version}, expected 1`, 0, 1);
   if (DATA_TYPE_NAMES[header.dataType] === undefined && header.dataType < 241)
-    p.add('mikey-unknown-data-type', 'warning', `Unknown data type ${header.dataType}`, 1, 1);
+    p.add('mikey-unknown-data-type', `Unknown data type ${header.dataType}`, 1, 1);
   if (PRF_NAMES[header.prf] === undefined)
-    p.add('mikey-unsupported-algorithm', 'warning', `Unknown PRF function ${header.prf}`, 3, 1);
+    p.add('mikey-unknown-prf', `Unknown PRF function ${header.prf}`, 3, 1);
   let pos = 10;
   if (header.csIdMapType === 0) {
     const need = header.csCount * 9;
@@ -239,7 +239,7 @@ function decodeHeader(buf: Buffer, p: Problems): { header: MikeyHeader; ok: bool
     header.srtpIds = ids;
   } else if (header.csIdMapType === 1) {
     if (header.csCount !== 0)
-      p.add('mikey-empty-map-cs-count', 'warning', `Empty map with #CS = ${header.csCount} (RFC 4563: no map info)`, 8, 1);
+      p.add('mikey-empty-map-cs-count', `Empty map with #CS = ${header.csCount} (RFC 4563: no map info)`, 8, 1);
   } else if (header.csIdMapType === 2) {
     const ids: GenericIdEntry[] = [];
     for (let i = 0; i < header.csCount; i++) {
@@ -263,7 +263,7 @@ function decodeHeader(buf: Buffer, p: Problems): { header: MikeyHeader; ok: bool
     }
     header.genericIds = ids;
   } else {
-    p.add('mikey-unknown-cs-id-map', 'error', `Unknown CS ID map type ${header.csIdMapType}: the map info cannot be delimited`, 9, 1);
+    p.add('mikey-unknown-cs-id-map', `Unknown CS ID map type ${header.csIdMapType}: the map info cannot be delimited`, 9, 1);
     header.length = pos;
     return { header, ok: false };
   }
@@ -302,16 +302,16 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
   const seen = new Set<number>();
   while (ok && next !== 0) {
     if (payloads.length >= MAX_PAYLOADS) {
-      p.add('mikey-next-payload-loop', 'error', `More than ${MAX_PAYLOADS} payloads: the next-payload chain does not end`, npOffset, 1);
+      p.add('mikey-next-payload-loop', `More than ${MAX_PAYLOADS} payloads: the next-payload chain does not end`, npOffset, 1);
       break;
     }
     if (ONCE_ONLY.has(next) && seen.has(next)) {
-      p.add('mikey-next-payload-loop', 'error', `${nameOf(PAYLOAD_NAMES, next)} appears a second time: the next-payload chain loops`, npOffset, 1);
+      p.add('mikey-next-payload-loop', `${nameOf(PAYLOAD_NAMES, next)} appears a second time: the next-payload chain loops`, npOffset, 1);
       // keep decoding: the bytes are still well delimited
     }
     seen.add(next);
     if (pos >= end) {
-      p.add('mikey-truncated', 'error', `Message ends where ${nameOf(PAYLOAD_NAMES, next)} was announced`, npOffset, 1);
+      p.add('mikey-truncated', `Message ends where ${nameOf(PAYLOAD_NAMES, next)} was announced`, npOffset, 1);
       break;
     }
     const start = pos;
@@ -333,7 +333,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const len = raw.readUInt16BE(pos + 2);
         pos += 4;
         if (pos + len > end) {
-          p.add('mikey-overlong-payload', 'error', `KEMAC encrypted data length ${len} runs past the message (${end - pos} left)`, start + 2, 2);
+          p.add('mikey-overlong-payload', `KEMAC encrypted data length ${len} runs past the message (${end - pos} left)`, start + 2, 2);
           stop = true;
           break;
         }
@@ -345,7 +345,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         pos += 1;
         let macLen = MAC_LENGTH[macAlg];
         if (macLen === undefined) {
-          p.add('mikey-unsupported-algorithm', 'error', `Unknown KEMAC MAC algorithm ${macAlg}: MAC length unknown, rest taken as MAC`, pos - 1, 1);
+          p.add('mikey-unsupported-algorithm', `Unknown KEMAC MAC algorithm ${macAlg}: MAC length unknown, rest taken as MAC`, pos - 1, 1);
           macLen = end - pos;
         }
         if (!need(macLen, 'MAC')) { stop = true; break; }
@@ -356,7 +356,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         };
         pos += macLen;
         if (ENCR_ALG_NAMES[encrAlg] === undefined)
-          p.add('mikey-unsupported-algorithm', 'error', `Unknown KEMAC encryption algorithm ${encrAlg}`, start + 1, 1);
+          p.add('mikey-unsupported-algorithm', `Unknown KEMAC encryption algorithm ${encrAlg}`, start + 1, 1);
         if (encrAlg === 0 && len > 0) {
           const r = decodeKeyDataChain(encrData, encrDataOffset);
           k.keys = r.keys;
@@ -373,7 +373,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const len = w & 0x3fff;
         pos += 3;
         if (pos + len > end) {
-          p.add('mikey-overlong-payload', 'error', `PKE data length ${len} runs past the message`, start + 1, 2);
+          p.add('mikey-overlong-payload', `PKE data length ${len} runs past the message`, start + 1, 2);
           stop = true;
           break;
         }
@@ -388,7 +388,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const vlen = DH_VALUE_LENGTH[group];
         pos += 2;
         if (vlen === undefined) {
-          p.add('mikey-unsupported-algorithm', 'error', `Unknown DH group ${group}: the DH value cannot be delimited`, start + 1, 1);
+          p.add('mikey-unsupported-algorithm', `Unknown DH group ${group}: the DH value cannot be delimited`, start + 1, 1);
           stop = true;
           break;
         }
@@ -413,7 +413,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const len = w & 0x0fff;
         pos += 2;
         if (pos + len > end) {
-          p.add('mikey-overlong-payload', 'error', `Signature length ${len} runs past the message`, start, 2);
+          p.add('mikey-overlong-payload', `Signature length ${len} runs past the message`, start, 2);
           stop = true;
           break;
         }
@@ -430,7 +430,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         pos += 2;
         const len = TS_LENGTH[tsType];
         if (len === undefined) {
-          p.add('mikey-unsupported-algorithm', 'error', `Unknown timestamp type ${tsType}: its length is unknown`, start + 1, 1);
+          p.add('mikey-unsupported-algorithm', `Unknown timestamp type ${tsType}: its length is unknown`, start + 1, 1);
           stop = true;
           break;
         }
@@ -462,7 +462,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const len = raw.readUInt16BE(pos + hdr - 2);
         pos += hdr;
         if (pos + len > end) {
-          p.add('mikey-overlong-payload', 'error', `ID length ${len} runs past the message`, pos - 2, 2);
+          p.add('mikey-overlong-payload', `ID length ${len} runs past the message`, pos - 2, 2);
           stop = true;
           break;
         }
@@ -486,7 +486,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const len = raw.readUInt16BE(pos + 2);
         pos += 4;
         if (pos + len > end) {
-          p.add('mikey-overlong-payload', 'error', `Certificate length ${len} runs past the message`, start + 2, 2);
+          p.add('mikey-overlong-payload', `Certificate length ${len} runs past the message`, start + 2, 2);
           stop = true;
           break;
         }
@@ -501,7 +501,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         pos += 2;
         const len = HASH_LENGTH[hashFunc];
         if (len === undefined) {
-          p.add('mikey-unsupported-algorithm', 'error', `Unknown CHASH hash function ${hashFunc}`, start + 1, 1);
+          p.add('mikey-unsupported-algorithm', `Unknown CHASH hash function ${hashFunc}`, start + 1, 1);
           stop = true;
           break;
         }
@@ -517,7 +517,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         pos += 2;
         let len = MAC_LENGTH[authAlg];
         if (len === undefined) {
-          p.add('mikey-unsupported-algorithm', 'error', `Unknown V authentication algorithm ${authAlg}: rest taken as MAC`, start + 1, 1);
+          p.add('mikey-unsupported-algorithm', `Unknown V authentication algorithm ${authAlg}: rest taken as MAC`, start + 1, 1);
           len = end - pos;
         }
         if (!need(len, 'verification data')) { stop = true; break; }
@@ -533,7 +533,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const len = raw.readUInt16BE(pos + 3);
         pos += 5;
         if (pos + len > end) {
-          p.add('mikey-overlong-payload', 'error', `SP parameter length ${len} runs past the message`, start + 3, 2);
+          p.add('mikey-overlong-payload', `SP parameter length ${len} runs past the message`, start + 3, 2);
           stop = true;
           break;
         }
@@ -542,7 +542,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         let q = pos;
         while (q < pend) {
           if (q + 2 > pend || q + 2 + raw[q + 1] > pend) {
-            p.add('mikey-overlong-payload', 'error', 'SP parameter runs past the policy parameter length', q, pend - q);
+            p.add('mikey-overlong-payload', 'SP parameter runs past the policy parameter length', q, pend - q);
             break;
           }
           const pt = raw[q];
@@ -567,7 +567,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const len = raw[pos + 1];
         pos += 2;
         if (pos + len > end) {
-          p.add('mikey-overlong-payload', 'error', `RAND length ${len} runs past the message`, start + 1, 1);
+          p.add('mikey-overlong-payload', `RAND length ${len} runs past the message`, start + 1, 1);
           stop = true;
           break;
         }
@@ -590,7 +590,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const len = raw.readUInt16BE(pos + 2);
         pos += 4;
         if (pos + len > end) {
-          p.add('mikey-overlong-payload', 'error', `Extension length ${len} runs past the message`, start + 2, 2);
+          p.add('mikey-overlong-payload', `Extension length ${len} runs past the message`, start + 2, 2);
           stop = true;
           break;
         }
@@ -609,7 +609,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const len = raw.readUInt16BE(pos + 3);
         pos += 5;
         if (pos + len > end) {
-          p.add('mikey-overlong-payload', 'error', `Ticket length ${len} runs past the message`, start + 3, 2);
+          p.add('mikey-overlong-payload', `Ticket length ${len} runs past the message`, start + 3, 2);
           stop = true;
           break;
         }
@@ -625,7 +625,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const len = raw.readUInt16BE(pos + 3);
         pos += 5;
         if (pos + len > end) {
-          p.add('mikey-overlong-payload', 'error', `SAKKE data length ${len} runs past the message`, start + 3, 2);
+          p.add('mikey-overlong-payload', `SAKKE data length ${len} runs past the message`, start + 3, 2);
           stop = true;
           break;
         }
@@ -638,9 +638,9 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
       }
       default: {
         if (PAYLOAD_NAMES[type] !== undefined)
-          p.add('mikey-unsupported-payload', 'warning', `${typeName} is not decoded: its length cannot be determined, rest of message left undecoded`, npOffset, 1);
+          p.add('mikey-unsupported-payload', `${typeName} is not decoded: its length cannot be determined, rest of message left undecoded`, npOffset, 1);
         else
-          p.add('mikey-unknown-payload', 'error', `Unknown payload type ${type}: rest of message left undecoded`, npOffset, 1);
+          p.add('mikey-unknown-payload', `Unknown payload type ${type}: rest of message left undecoded`, npOffset, 1);
         stop = true;
       }
     }
@@ -657,7 +657,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
     next = np;
   }
   if (ok && pos < end && (payloads.length === 0 || next === 0 || payloads[payloads.length - 1].type === PayloadType.SIGN)) {
-    p.add('mikey-trailing-data', 'warning', `${end - pos} bytes after the last payload`, pos, end - pos);
+    p.add('mikey-trailing-data', `${end - pos} bytes after the last payload`, pos, end - pos);
   }
   return { message: { header, payloads, length: end, raw }, problems: p.list };
 }

@@ -3,13 +3,13 @@
  * profile rules a message can break on its own (rules that need history live in context.ts). Pure.
  */
 import { escapeText } from '../../common/escape';
-import { problem, type Problem } from '../../common/problem';
+import type { Problem } from '../../common/problem';
+import { mikeyProblem, type MikeyProblemCode } from './problems';
 import { PayloadType } from './tables';
 import type {
   ExtPayload, IdPayload, KemacPayload, KeyDataPayload, KeyIdEntry, MbmsInfo, MikeyMessage, TimestampPayload,
 } from './types';
 
-const LAYER = 'mikey';
 
 export function findPayload<T extends MikeyMessage['payloads'][number]>(m: MikeyMessage, type: number): T | undefined {
   return m.payloads.find((p) => p.type === type) as T | undefined;
@@ -109,51 +109,50 @@ function looksMbms(m: MikeyMessage): boolean {
 /** TS 33.246 profile rules visible in one message. Offsets are within the MIKEY message. */
 export function mbmsProfileProblems(m: MikeyMessage, info: MbmsInfo): Problem[] {
   const out: Problem[] = [];
-  const add = (code: string, sev: Problem['severity'], msg: string, off: number, len?: number) =>
-    out.push(problem(LAYER, code, sev, msg, off, len));
+  const add = (code: MikeyProblemCode, msg: string, off: number, len?: number) => out.push(mikeyProblem(code, msg, off, len));
   const kemac = findPayload<KemacPayload>(m, PayloadType.KEMAC);
   const ext = keyIdExtension(m);
   const keyDelivery = info.kind === 'msk-delivery' || info.kind === 'mtk-delivery' || info.kind === 'solicited-pull-trigger';
 
   if (!ext && looksMbms(m))
-    add('mikey-missing-key-id', 'warning', 'MBMS-style key delivery (PSK, KEMAC, COUNTER) without a Key ID extension (RFC 4563)', m.header.offset, m.header.length);
+    add('mikey-missing-key-id', 'MBMS-style key delivery (PSK, KEMAC, COUNTER) without a Key ID extension (RFC 4563)', m.header.offset, m.header.length);
   if (keyDelivery && kemac) {
-    if (kemac.encrAlg === 0) add('mikey-null-encryption', 'warning', 'KEMAC encryption is NULL: the key travels in clear (TS 33.246 §6.4.5 forbids it)', kemac.offset + 1, 1);
-    if (kemac.macAlg === 0) add('mikey-null-mac', 'error', 'KEMAC MAC is NULL: the message is not authenticated (TS 33.246 §6.4.5 forbids it)', kemac.macOffset - 1, 1);
+    if (kemac.encrAlg === 0) add('mikey-null-encryption', 'KEMAC encryption is NULL: the key travels in clear (TS 33.246 §6.4.5 forbids it)', kemac.offset + 1, 1);
+    if (kemac.macAlg === 0) add('mikey-null-mac', 'KEMAC MAC is NULL: the message is not authenticated (TS 33.246 §6.4.5 forbids it)', kemac.macOffset - 1, 1);
   }
   if (info.kind === 'verification') {
     const v = m.payloads.find((p) => p.type === PayloadType.V);
-    if (v && v.type === 9 && v.authAlg === 0) add('mikey-null-mac', 'error', 'Verification MAC is NULL (TS 33.246 §6.4.5.2 forbids it)', v.offset + 1, 1);
-    if (!identities(m).idr) add('mikey-ack-without-idr', 'warning', 'MSK verification message without IDr (TS 33.246 §6.4.5.2: HDR ‖ TS ‖ IDr ‖ V)', m.header.offset, m.header.length);
+    if (v && v.type === 9 && v.authAlg === 0) add('mikey-null-mac', 'Verification MAC is NULL (TS 33.246 §6.4.5.2 forbids it)', v.offset + 1, 1);
+    if (!identities(m).idr) add('mikey-ack-without-idr', 'MSK verification message without IDr (TS 33.246 §6.4.5.2: HDR ‖ TS ‖ IDr ‖ V)', m.header.offset, m.header.length);
   }
   const sp = m.payloads.find((p) => p.type === PayloadType.SP);
   if (sp && m.header.csIdMapType === 1)
-    add('mikey-sp-with-empty-map', 'warning', 'SP payload present with the Empty map (RFC 4563 forbids it)', sp.offset, sp.length);
+    add('mikey-sp-with-empty-map', 'SP payload present with the Empty map (RFC 4563 forbids it)', sp.offset, sp.length);
   if (m.header.v && info.kind === 'mtk-delivery')
-    add('mikey-v-on-mtk', 'warning', 'V flag set on an MTK message: no verification is ever sent for MTKs (TS 33.246 §6.3.3.2)', 3, 1);
+    add('mikey-v-on-mtk', 'V flag set on an MTK message: no verification is ever sent for MTKs (TS 33.246 §6.3.3.2)', 3, 1);
   if (m.header.v && info.kind === 'solicited-pull-trigger')
-    add('mikey-v-on-trigger', 'warning', 'V flag set on a solicited-pull trigger (TS 33.246 §6.3.2.2.4)', 3, 1);
+    add('mikey-v-on-trigger', 'V flag set on a solicited-pull trigger (TS 33.246 §6.3.2.2.4)', 3, 1);
 
   if (ext?.keyIds) {
     const msk = entry(ext.keyIds, 1);
     if (msk && info.keyGroup === 0)
-      add('mikey-key-group-zero', 'warning', 'Key Group 0x0000 is reserved (TS 33.246 §6.3.2.1)', msk.offset + 2, Math.min(2, msk.value.length));
+      add('mikey-key-group-zero', 'Key Group 0x0000 is reserved (TS 33.246 §6.3.2.1)', msk.offset + 2, Math.min(2, msk.value.length));
     const mtk = entry(ext.keyIds, 2);
     if (mtk && (mtk.mtkId === 0 || mtk.mtkId === 0xffff))
-      add('mikey-mtk-id-reserved', 'warning', `MTK ID ${mtk.mtkId} is not allowed (starts above 0, never the maximum)`, mtk.offset + 2, 2);
+      add('mikey-mtk-id-reserved', `MTK ID ${mtk.mtkId} is not allowed (starts above 0, never the maximum)`, mtk.offset + 2, 2);
     if (info.kind === 'msk-delivery' || info.kind === 'mtk-delivery' || info.kind === 'solicited-pull-trigger') {
       if (info.idEncoding === 'published' && !entry(ext.keyIds, 0))
-        add('mikey-missing-key-id', 'warning', 'Key ID extension without a Key Domain ID', ext.offset, ext.length);
+        add('mikey-missing-key-domain-id', 'Key ID extension without a Key Domain ID', ext.offset, ext.length);
     }
   }
   if (keyDelivery) {
     const t = findPayload<TimestampPayload>(m, PayloadType.T);
-    if (!t) add('mikey-missing-timestamp', 'error', 'No timestamp payload (TS 33.246 §6.4.3)', m.header.offset, m.header.length);
-    else if (t.tsType !== 2) add('mikey-ts-not-counter', 'warning', `Timestamp type ${t.tsTypeName}, TS 33.246 §6.4.3 requires COUNTER`, t.offset + 1, 1);
+    if (!t) add('mikey-missing-timestamp', 'No timestamp payload (TS 33.246 §6.4.3)', m.header.offset, m.header.length);
+    else if (t.tsType !== 2) add('mikey-ts-not-counter', `Timestamp type ${t.tsTypeName}, TS 33.246 §6.4.3 requires COUNTER`, t.offset + 1, 1);
     if (info.kind !== 'mtk-delivery' && !findPayload(m, PayloadType.RAND))
-      add('mikey-missing-rand', 'error', 'MSK message without RAND (TS 33.246 §6.4.5.1)', m.header.offset, m.header.length);
+      add('mikey-missing-rand', 'MSK message without RAND (TS 33.246 §6.4.5.1)', m.header.offset, m.header.length);
     if (info.kind === 'mtk-delivery' && m.header.csIdMapType !== 1)
-      add('mikey-mtk-map-type', 'warning', `MTK message with CS ID map type ${m.header.csIdMapTypeName}; TS 33.246 §6.4.5.3 requires the Empty map`, 9, 1);
+      add('mikey-mtk-map-type', `MTK message with CS ID map type ${m.header.csIdMapTypeName}; TS 33.246 §6.4.5.3 requires the Empty map`, 9, 1);
   }
   if (kemac?.keys) out.push(...keyDataProblems(info, kemac.keys));
   return out;
@@ -162,24 +161,23 @@ export function mbmsProfileProblems(m: MikeyMessage, info: MbmsInfo): Problem[] 
 /** Rules on the delivered key data (in clear, or after decryption). Offsets are those of the key data. */
 export function keyDataProblems(info: MbmsInfo, keys: KeyDataPayload[]): Problem[] {
   const out: Problem[] = [];
-  const add = (code: string, sev: Problem['severity'], msg: string, off: number, len?: number) =>
-    out.push(problem(LAYER, code, sev, msg, off, len));
+  const add = (code: MikeyProblemCode, msg: string, off: number, len?: number) => out.push(mikeyProblem(code, msg, off, len));
   if (info.kind === 'msk-delivery') {
-    if (keys.length > 1) add('mikey-multiple-keys', 'warning', `${keys.length} keys in one MSK message; TS 33.246 allows one`, keys[1].offset, keys[1].length);
+    if (keys.length > 1) add('mikey-multiple-keys', `${keys.length} keys in one MSK message; TS 33.246 allows one`, keys[1].offset, keys[1].length);
     const k = keys[0];
     if (k && (k.keyType !== 2 || k.kv !== 2))
-      add('mikey-msk-not-tek-interval', 'warning', `MSK carried as ${k.keyTypeName} with KV ${k.kvName}; TS 33.246 §6.4.5.1 requires TEK with an interval`, k.offset + 1, 1);
+      add('mikey-msk-not-tek-interval', `MSK carried as ${k.keyTypeName} with KV ${k.kvName}; TS 33.246 §6.4.5.1 requires TEK with an interval`, k.offset + 1, 1);
     if (k?.interval && k.interval.from.length === 2 && k.interval.to.length === 2) {
       const lo = k.interval.from.readUInt16BE(0);
       const hi = k.interval.to.readUInt16BE(0);
-      if (hi === 0xffff) add('mikey-sequ-max', 'warning', 'SEQu is the maximum MTK ID (TS 33.246 §6.4.5.1: never)', k.offset + k.length - 2, 2);
-      if (lo > hi) add('mikey-msk-invalidated', 'note', `MTK ID interval (${lo}, ${hi}] is empty: the BM-SC invalidates this MSK (§6.3.2.1B)`, k.offset, k.length);
+      if (hi === 0xffff) add('mikey-sequ-max', 'SEQu is the maximum MTK ID (TS 33.246 §6.4.5.1: never)', k.offset + k.length - 2, 2);
+      if (lo > hi) add('mikey-msk-invalidated', `MTK ID interval (${lo}, ${hi}] is empty: the BM-SC invalidates this MSK (§6.3.2.1B)`, k.offset, k.length);
     }
   } else if (info.kind === 'mtk-delivery') {
-    if (keys.length > 1) add('mikey-multiple-keys', 'warning', `${keys.length} keys in one MTK message; TS 33.246 allows one`, keys[1].offset, keys[1].length);
+    if (keys.length > 1) add('mikey-multiple-keys', `${keys.length} keys in one MTK message; TS 33.246 allows one`, keys[1].offset, keys[1].length);
     const k = keys[0];
     if (k && ((k.keyType !== 3 && k.keyType !== 0) || k.kv !== 0))
-      add('mikey-mtk-key-type', 'warning', `MTK carried as ${k.keyTypeName} with KV ${k.kvName}; TS 33.246 §6.4.5.3 requires TEK+SALT (streaming) or TGK (download) with KV NULL`, k.offset + 1, 1);
+      add('mikey-mtk-key-type', `MTK carried as ${k.keyTypeName} with KV ${k.kvName}; TS 33.246 §6.4.5.3 requires TEK+SALT (streaming) or TGK (download) with KV NULL`, k.offset + 1, 1);
   }
   return out;
 }

@@ -1,10 +1,14 @@
 /**
- * MbmsKeyTracker: the stateful side of MIKEY analysis, fed messages in capture order. It keeps what a UE's MGV-F and
- * the BM-SC keep (RAND per MSK, learned MSKs, replay counters per MUK and per MSK, MTK IDs and MSK intervals, deliveries
- * waiting for their ACK) and answers, per message: was it verified with a known key, what did it deliver, what is wrong.
- * A wrong or missing key is a finding, never an exception. All maps are bounded.
+ * MbmsKeyTracker: the stateful side of MIKEY analysis, fed messages in capture order. It keeps what it needs to find
+ * and check keys (RAND per MSK, learned MSKs, MTK IDs and MSK intervals, the deliveries an ACK may answer) and answers,
+ * per message: was it verified with a known key, what did it deliver, what is wrong. A wrong or missing key is a
+ * finding, never an exception. All maps are bounded.
+ *
+ * Counter replay and ACKs that answer no delivery are procedure rules over time: the correlator owns them
+ * (diagnostics `counter-replay`, `ack-unmatched`), so the tracker does not report them again.
  */
-import { problem, type Problem } from '../../common/problem';
+import type { Problem } from '../../common/problem';
+import { mikeyProblem, type MikeyProblemCode } from './problems';
 import type { PacketTime } from '../../common/time';
 import type { KeyStore } from '../keys';
 import { computeMac, deriveMessageKeys, kemacDecrypt, macEquals } from './crypto';
@@ -15,7 +19,6 @@ import type {
   KemacPayload, KeyDataPayload, MbmsInfo, MikeyDecodeResult, MikeyMessage, RandPayload, TimestampPayload, VerificationPayload,
 } from './types';
 
-const LAYER = 'mikey';
 export const MAX_TRACKED = 4096;
 
 export interface MikeyPacketMeta {
@@ -91,7 +94,6 @@ interface MskState {
   seqL?: number;
   seqU?: number;
   lastMtkId?: number;
-  counter?: number;
   lastMtkBytes?: Buffer;
   key?: Buffer;
 }
@@ -131,7 +133,6 @@ function intervalNumber(b: Buffer): number | undefined {
 
 export class MbmsKeyTracker {
   private readonly msks = new BoundedMap<string, MskState>(MAX_TRACKED);
-  private readonly mukCounters = new BoundedMap<string, number>(MAX_TRACKED);
   private readonly pending = new BoundedMap<string, PendingDelivery>(MAX_TRACKED);
   /** UE address → the last MUK that verified a message sent to it (the "last MUK successfully used"). */
   private readonly lastGoodMuk = new BoundedMap<string, MukCandidate>(MAX_TRACKED);
@@ -162,7 +163,7 @@ export class MbmsKeyTracker {
     const needsCrypto = info.kind === 'msk-delivery' || info.kind === 'solicited-pull-trigger' || info.kind === 'mtk-delivery' || info.kind === 'verification';
     if (needsCrypto && m.header.prf !== 0) {
       // only MIKEY-1 is implemented (and TS 33.246 uses only it): deriving with it would give false mac-invalid findings
-      problems.push(problem(LAYER, 'mikey-unsupported-algorithm', 'warning', `PRF ${m.header.prfName}: key derivation not implemented, MAC not checked`, 3, 1));
+      problems.push(mikeyProblem('mikey-prf-not-implemented', `PRF ${m.header.prfName}: key derivation not implemented, MAC not checked`, 3, 1));
       return out;
     }
     try {
@@ -182,20 +183,20 @@ export class MbmsKeyTracker {
       }
     } catch (e) {
       // a defect of ours must not stop a capture: report it on the message
-      problems.push(problem(LAYER, 'mikey-internal-error', 'error', `internal error: ${(e as Error).message}`));
+      problems.push(mikeyProblem('mikey-internal-error', `internal error: ${(e as Error).message}`));
     }
     return out;
   }
 
-  private add(out: MikeyAnalysis, code: string, sev: Problem['severity'], msg: string, offset?: number, length?: number): void {
-    out.problems.push(problem(LAYER, code, sev, msg, offset, length));
+  private add(out: MikeyAnalysis, code: MikeyProblemCode, msg: string, offset?: number, length?: number): void {
+    out.problems.push(mikeyProblem(code, msg, offset, length));
   }
 
   /** A key-protected message whose key is not known. */
   private noKey(out: MikeyAnalysis, msg: string, offset: number, length: number): void {
     // without any key file, "no key" is true of every message and would bury the findings that matter
     if (this.keys === null) return;
-    this.add(out, 'mikey-no-key', 'note', msg, offset, length);
+    this.add(out, 'mikey-no-key', msg, offset, length);
   }
 
   private mukCandidates(info: MbmsInfo, meta: MikeyPacketMeta, idr: string | undefined): MukCandidate[] {
@@ -249,12 +250,12 @@ export class MbmsKeyTracker {
     const t = findPayload<TimestampPayload>(m, PayloadType.T);
     const plain = kemacDecrypt(kemac.encrAlg, keys, m.header.csbId, t?.value ?? Buffer.alloc(8), kemac.encrData);
     if (!plain) {
-      this.add(out, 'mikey-decrypt-failed', 'error', `KEMAC data could not be decrypted with ${kemac.encrAlgName}`, kemac.encrDataOffset, kemac.encrData.length);
+      this.add(out, 'mikey-decrypt-failed', `KEMAC data could not be decrypted with ${kemac.encrAlgName}`, kemac.encrDataOffset, kemac.encrData.length);
       return [];
     }
     const r = decodeKeyDataChain(plain, kemac.encrDataOffset, kemac.encrAlg === 2);
     if (r.problems.length > 0)
-      this.add(out, 'mikey-decrypt-failed', 'error', `Decrypted KEMAC data is not a valid Key data chain (${r.problems[0].message})`, kemac.encrDataOffset, kemac.encrData.length);
+      this.add(out, 'mikey-decrypt-failed', `Decrypted KEMAC data is not a valid Key data chain (${r.problems[0].message})`, kemac.encrDataOffset, kemac.encrData.length);
     out.problems.push(...keyDataProblems(info, r.keys));
     return r.keys;
   }
@@ -262,7 +263,6 @@ export class MbmsKeyTracker {
   private mskMessage(m: MikeyMessage, info: MbmsInfo, meta: MikeyPacketMeta, out: MikeyAnalysis): void {
     const kemac = findPayload<KemacPayload>(m, PayloadType.KEMAC);
     const rand = findPayload<RandPayload>(m, PayloadType.RAND);
-    const t = findPayload<TimestampPayload>(m, PayloadType.T);
     const ids = identities(m);
     const mskKeyId = info.keyDomainId !== undefined && info.mskId !== undefined
       ? `${info.keyDomainId}:${(info.mskId >>> 0).toString(16).padStart(8, '0')}` : undefined;
@@ -301,7 +301,7 @@ export class MbmsKeyTracker {
     }
     if (!good || !goodKeys) {
       out.verified = false;
-      this.add(out, 'mikey-mac-invalid', 'error', `KEMAC MAC does not verify with ${candidates.length === 1 ? 'the MUK' : `any of ${candidates.length} MUKs`} known for ${info.idr ?? meta.dst}`, kemac.macOffset, kemac.mac.length);
+      this.add(out, 'mikey-mac-invalid', `KEMAC MAC does not verify with ${candidates.length === 1 ? 'the MUK' : `any of ${candidates.length} MUKs`} known for ${info.idr ?? meta.dst}`, kemac.macOffset, kemac.mac.length);
       this.rememberPending(m, info, meta, null, kemac.macAlg);
       return;
     }
@@ -309,17 +309,9 @@ export class MbmsKeyTracker {
     out.verifiedWith = good.previous ? 'previous-muk' : 'muk';
     out.keySource = good.label;
     if (good.previous && info.kind === 'solicited-pull-trigger')
-      this.add(out, 'mikey-trigger-previous-muk', 'note', 'Solicited-pull trigger verified with the UE\'s previous MUK (TS 33.246 §6.3.2.2.4)', kemac.macOffset, kemac.mac.length);
+      this.add(out, 'mikey-trigger-previous-muk', 'Solicited-pull trigger verified with the UE\'s previous MUK (TS 33.246 §6.3.2.2.4)', kemac.macOffset, kemac.mac.length);
     else if (good.previous)
-      this.add(out, 'mikey-previous-muk', 'note', 'MSK message verified with a MUK that is not the latest for this UE: the UE requests the MSK and sends no ACK (§6.3.2.3.1)', kemac.macOffset, kemac.mac.length);
-    // replay: one counter per MUK
-    if (t?.counter !== undefined) {
-      const ck = good.key.toString('hex');
-      const last = this.mukCounters.get(ck);
-      if (last !== undefined && !serialGreater(t.counter, last))
-        this.add(out, 'mikey-counter-replay', 'warning', `Counter ${t.counter} is not above ${last}, the last one under this MUK (replay, RFC 1982)`, t.offset + 2, 4);
-      if (last === undefined || serialGreater(t.counter, last)) this.mukCounters.set(ck, t.counter);
-    }
+      this.add(out, 'mikey-previous-muk', 'MSK message verified with a MUK that is not the latest for this UE: the UE requests the MSK and sends no ACK (§6.3.2.3.1)', kemac.macOffset, kemac.mac.length);
     this.lastGoodMuk.set(meta.dst, good);
     this.finishMsk(m, info, meta, out, kemac, goodKeys, mskKeyId);
   }
@@ -336,8 +328,7 @@ export class MbmsKeyTracker {
     const k = delivered[0];
     if (k) {
       if (!st.key || !st.key.equals(k.key)) {
-        // a new MSK: MTK counter and MTK IDs start again (TS 33.246 §6.4.3)
-        st.counter = undefined;
+        // a new MSK: MTK IDs start again (TS 33.246 §6.4.3)
         st.lastMtkId = undefined;
         st.lastMtkBytes = undefined;
       }
@@ -368,22 +359,19 @@ export class MbmsKeyTracker {
 
   private mtkMessage(m: MikeyMessage, info: MbmsInfo, meta: MikeyPacketMeta, out: MikeyAnalysis): void {
     const kemac = findPayload<KemacPayload>(m, PayloadType.KEMAC);
-    const t = findPayload<TimestampPayload>(m, PayloadType.T);
     if (!kemac || info.keyDomainId === undefined || info.mskId === undefined) return;
     const mskIdHex = (info.mskId >>> 0).toString(16).padStart(8, '0');
     const id = `${info.keyDomainId}:${mskIdHex}`;
     const st = this.msks.get(id) ?? {};
     const stored = this.keys?.mskFor(info.keyDomainId, mskIdHex);
     const retransmission = st.lastMtkBytes !== undefined && st.lastMtkBytes.equals(m.raw);
-    if (retransmission) this.add(out, 'mikey-mtk-retransmission', 'chat', 'Same MTK message as before (periodic resend, TS 33.246 §6.3.3.2.2)', 0, m.length);
+    if (retransmission) this.add(out, 'mikey-mtk-retransmission', 'Same MTK message as before (periodic resend, TS 33.246 §6.3.3.2.2)', 0, m.length);
     else {
-      // freshness checks of the ME (§6.4.6.2) and of the MGV-F (§6.5.4)
-      if (t?.counter !== undefined && st.counter !== undefined && !serialGreater(t.counter, st.counter))
-        this.add(out, 'mikey-counter-replay', 'warning', `Counter ${t.counter} is not above ${st.counter}, the last one under this MSK (replay, RFC 1982)`, t.offset + 2, 4);
+      // MTK ID checks of the ME (§6.4.6.2); the counter replay check of the MGV-F (§6.5.4) is the correlator's
       if (info.mtkId !== undefined && st.lastMtkId !== undefined && info.mtkId <= st.lastMtkId)
-        this.add(out, 'mikey-mtk-id-not-increasing', 'warning', `MTK ID ${info.mtkId} is not above the current ${st.lastMtkId}`, keyIdOffset(m, 2), 2);
+        this.add(out, 'mikey-mtk-id-not-increasing', `MTK ID ${info.mtkId} is not above the current ${st.lastMtkId}`, keyIdOffset(m, 2), 2);
       if (info.mtkId !== undefined && st.seqL !== undefined && st.seqU !== undefined && (info.mtkId <= st.seqL || info.mtkId > st.seqU))
-        this.add(out, 'mikey-mtk-id-outside-interval', 'warning', `MTK ID ${info.mtkId} outside the MSK's interval (${st.seqL}, ${st.seqU}]`, keyIdOffset(m, 2), 2);
+        this.add(out, 'mikey-mtk-id-outside-interval', `MTK ID ${info.mtkId} outside the MSK's interval (${st.seqL}, ${st.seqU}]`, keyIdOffset(m, 2), 2);
     }
     const mskKey = stored?.key ?? st.key;
     if (!mskKey) {
@@ -391,7 +379,7 @@ export class MbmsKeyTracker {
       return;
     }
     if (!st.rand) {
-      this.add(out, 'mikey-no-rand', 'note', `No MSK message for ${info.keyDomain ?? info.keyDomainId}/0x${mskIdHex} seen: its RAND is needed to derive the MTK message keys`, kemac.macOffset, kemac.mac.length);
+      this.add(out, 'mikey-no-rand', `No MSK message for ${info.keyDomain ?? info.keyDomainId}/0x${mskIdHex} seen: its RAND is needed to derive the MTK message keys`, kemac.macOffset, kemac.mac.length);
       return;
     }
     const keys = deriveMessageKeys(mskKey, m.header.csbId, st.rand, kemac.encrAlg, kemac.macAlg);
@@ -400,7 +388,7 @@ export class MbmsKeyTracker {
       const mac = computeMac(kemac.macAlg, keys.authKey, m.raw.subarray(0, kemac.macOffset));
       if (!mac || !macEquals(mac, kemac.mac)) {
         out.verified = false;
-        this.add(out, 'mikey-mac-invalid', 'error', `KEMAC MAC does not verify with MSK ${info.keyDomain ?? info.keyDomainId}/0x${mskIdHex} and the RAND of frame ${st.randFrame ?? '?'}`, kemac.macOffset, kemac.mac.length);
+        this.add(out, 'mikey-mac-invalid', `KEMAC MAC does not verify with MSK ${info.keyDomain ?? info.keyDomainId}/0x${mskIdHex} and the RAND of frame ${st.randFrame ?? '?'}`, kemac.macOffset, kemac.mac.length);
         return;
       }
       out.verified = true;
@@ -409,7 +397,6 @@ export class MbmsKeyTracker {
     const delivered = this.decryptKeys(m, kemac, keys, info, out);
     out.keys = delivered.map((k) => this.showKey(k));
     if (out.verified !== false && !retransmission) {
-      if (t?.counter !== undefined && (st.counter === undefined || serialGreater(t.counter, st.counter))) st.counter = t.counter;
       if (info.mtkId !== undefined && (st.lastMtkId === undefined || info.mtkId > st.lastMtkId)) st.lastMtkId = info.mtkId;
       st.lastMtkBytes = m.raw; // the decoder's own copy, never a view into a packet buffer
       this.msks.set(id, st);
@@ -422,14 +409,12 @@ export class MbmsKeyTracker {
     if (!v || !t) return;
     const key = `${m.header.csbId}:${t.value.toString('hex')}`;
     const pend = this.pending.get(key);
-    if (!pend) {
-      this.add(out, 'mikey-ack-unmatched', 'warning', `No MSK delivery with V set, CSB ID ${m.header.csbId} and counter ${info.counter ?? t.value.toString('hex')} seen for this ACK`, t.offset, t.length);
-      return;
-    }
+    // no delivery to verify against: the correlator reports the unmatched ACK (ack-unmatched)
+    if (!pend) return;
     out.answersFrame = pend.frame;
     const idr = identities(m).idr;
     if (idr && pend.idr.length > 0 && !idr.data.equals(pend.idr))
-      this.add(out, 'mikey-ack-idr-mismatch', 'warning', 'ACK IDr differs from the IDr of the delivery it answers', idr.offset, idr.length);
+      this.add(out, 'mikey-ack-idr-mismatch', 'ACK IDr differs from the IDr of the delivery it answers', idr.offset, idr.length);
     if (v.authAlg === 0) return;
     const idrBytes = idr ? idr.data : pend.idr;
     const macInput = m.raw.subarray(0, v.macOffset);
@@ -450,7 +435,7 @@ export class MbmsKeyTracker {
     });
     if (!ok) {
       out.verified = false;
-      this.add(out, 'mikey-mac-invalid', 'error', `Verification MAC does not verify against the delivery in frame ${pend.frame}`, v.macOffset, v.mac.length);
+      this.add(out, 'mikey-mac-invalid', `Verification MAC does not verify against the delivery in frame ${pend.frame}`, v.macOffset, v.mac.length);
       return;
     }
     out.verified = true;

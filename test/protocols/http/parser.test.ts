@@ -293,6 +293,50 @@ test('truncated message at end of stream is reported', () => {
   assert.ok(f.connProblems.some((p) => p.code === 'http-no-response'));
 });
 
+test('the end of the capture inside a message is http-end-of-capture (note), a close or reset http-truncated (warning)', () => {
+  const msgs: HttpMessage[] = [];
+  for (const reason of ['end-of-capture', 'rst'] as const) {
+    const parser = new HttpConnectionParser(7, { message: (m) => msgs.push(m) }, {});
+    const b = Buffer.from('POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345', 'latin1');
+    parser.data(0, { streamOffset: 0, data: b, frame: 1, frames: [1], tsSec: 1, tsNsec: 0 });
+    parser.end(0, reason, { tsSec: 2, tsNsec: 0 });
+  }
+  assert.deepEqual(msgs.map((m) => m.problems.map((x) => [x.code, x.severity])), [[['http-end-of-capture', 'note']], [['http-truncated', 'warning']]]);
+});
+
+test('a trailer line over the header limit is http-trailer-too-long on the message, not http-header-too-large', () => {
+  const f = new Feeder({ maxHeaderBytes: 200 });
+  f.send(0, 'GET / HTTP/1.1\r\n\r\n');
+  f.send(1, `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: ${'t'.repeat(300)}\r\n\r\n`);
+  f.end();
+  assert.deepEqual(f.codes(f.msgs[1]), ['http-trailer-too-long']);
+  assert.equal(f.msgs[1].complete, false);
+  assert.ok(!f.connProblems.some((p) => p.code === 'http-header-too-large'));
+});
+
+test('Transfer-Encoding not ending in chunked: an error in a request, a note in a response (two codes)', () => {
+  const f = new Feeder();
+  f.send(0, 'POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n');
+  f.send(1, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nbody');
+  f.end();
+  const byKind = (k: string) => f.msgs.find((m) => m.kind === k)?.problems.map((p) => [p.code, p.severity]);
+  assert.deepEqual(byKind('request'), [['http-bad-transfer-encoding', 'error']]);
+  assert.deepEqual(byKind('response'), [['http-response-transfer-encoding', 'note']]);
+});
+
+test('authentication header problems: offsets count from the start of the message, like every HTTP problem', () => {
+  const f = new Feeder();
+  const head = 'GET / HTTP/1.1\r\nHost: bmsc\r\nAuthorization:   Digest username="u", realm="r\r\n';
+  f.send(0, `${head}\r\n`);
+  f.end();
+  const p = f.msgs[0].problems.find((x) => x.code === 'http-auth-unterminated-quote');
+  assert.ok(p, JSON.stringify(f.msgs[0].problems));
+  // the offset names the opening quote of the unterminated realm value in the message bytes
+  assert.equal(p.offset, head.lastIndexOf('"'));
+  const h = f.msgs[0].headers.find((x) => x.name === 'Authorization');
+  assert.equal(h?.valueOffset, head.indexOf('Digest'));
+});
+
 test('never throws on random bytes', () => {
   let seed = 99;
   const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;

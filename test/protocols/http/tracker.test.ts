@@ -105,11 +105,12 @@ test('nc-replay: nc must increase under one nonce', () => {
   assert.ok(codes(msgs[2]).includes('nc-replay'));
 });
 
-test('nonce-unknown: chat when the conversation may predate the capture, warning when the realm was challenged', () => {
+test('unknown nonce: nonce-unseen (chat) when the conversation may predate the capture, nonce-unknown (warning) when the realm was challenged', () => {
   const tr = new DigestTracker();
   const first = run([[0, post(creds('x', '00000001', 'never-seen-1'))]])[0];
   tr.observe(first);
-  assert.equal(first.problems.find((p) => p.code === 'nonce-unknown')?.severity, 'chat');
+  assert.equal(first.problems.find((p) => p.code === 'nonce-unseen')?.severity, 'chat');
+  assert.ok(!codes(first).includes('nonce-unknown'));
   const later = run([
     [1, challenge()],
     [0, post(creds('x', '00000001', 'never-seen-2'))],
@@ -118,7 +119,7 @@ test('nonce-unknown: chat when the conversation may predate the capture, warning
   assert.equal(later[1].problems.find((p) => p.code === 'nonce-unknown')?.severity, 'warning');
   const ok = run([[0, post(creds('x', '00000002'))]])[0];
   tr.observe(ok);
-  assert.ok(!codes(ok).includes('nonce-unknown'));
+  assert.ok(!codes(ok).includes('nonce-unknown') && !codes(ok).includes('nonce-unseen'));
 });
 
 test('MBMS profile findings: realm host, qop offered/used, User-Agent', () => {
