@@ -6,31 +6,8 @@
 import type { Problem, Severity } from '../common/problem';
 import type { PacketTime } from '../common/time';
 
-export type DiagnosticCode =
-  | 'credentials-rejected'
-  | 'stale-nonce-loop'
-  | 'http-error-status'
-  | 'request-unanswered'
-  | 'no-mikey-after-200'
-  | 'mikey-before-200'
-  | 'ack-missing'
-  | 'ack-unmatched'
-  | 'ack-mac-invalid'
-  | 'repeated-delivery'
-  | 'solicited-pull-ignored'
-  | 'mtk-v-set'
-  | 'mtk-ack'
-  | 'counter-replay'
-  | 'third-msk'
-  | 'no-valid-msk'
-  | 'key-group-not-requested'
-  | 'msk-counter-jump'
-  | 'ack-not-due'
-  | 'msk-request-unregistered'
-  | 'registration-not-seen'
-  | 'push-to-unregistered-address'
-  | 'retry-after-ignored'
-  | 'request-storm';
+export type { DiagnosticCode } from './catalog';
+import type { DiagnosticCode } from './catalog';
 
 export interface Diagnostic {
   code: DiagnosticCode;

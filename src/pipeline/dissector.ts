@@ -16,6 +16,7 @@ import type { HttpMessage } from '../protocols/http/types';
 import { MIKEY_UDP_PORT } from '../protocols/mikey/port';
 import { MbmsKeyTracker, type MikeyAnalysis } from '../protocols/mikey/tracker';
 import type { KeyStore } from '../protocols/keys';
+import type { DissectedFrame, DissectedFrameHandler, LateFindings, MikeyFrameRecord } from '../protocols/records';
 import { TcpReassembler, type TcpReassemblerOptions } from '../reassembly/tcp';
 import type { StreamChunk, StreamDirection, StreamGap, TcpCloseReason, TcpConnectionInfo, TcpStreamHandler } from '../reassembly/types';
 import { PacketDecoder, type PacketDecoderOptions } from './packet-decoder';
@@ -41,34 +42,8 @@ export interface DissectorOptions {
   holdNewest?: boolean;
 }
 
-/** End-of-capture results that could not be attached to a frame because it had already been emitted. */
-export interface LateFindings {
-  problems: { frame: number; problem: Problem }[];
-  http: HttpMessage[];
-}
-
-export interface MikeyFrameRecord {
-  /** `udp` for a datagram, `http` for an `application/mikey` body (the seeds' transport variants B and C). */
-  carrier: 'udp' | 'http';
-  analysis: MikeyAnalysis;
-}
-
-export interface HttpFrameRecord {
-  message: HttpMessage;
-}
-
-export interface DissectedFrame {
-  packet: DecodedPacket;
-  /** pcapng packet comments. */
-  comments?: string[];
-  /** HTTP messages completed by this frame (tshark shows a reassembled message on its last segment). */
-  http?: HttpFrameRecord[];
-  mikey?: MikeyFrameRecord[];
-  /** Every problem of this frame, from every layer (packet, TCP stream, HTTP, Digest, MIKEY). */
-  problems: Problem[];
-}
-
-export type DissectedFrameHandler = (frame: DissectedFrame) => void;
+// the records this stage emits live with the protocol stage, so the correlator and the sinks never import the pipeline
+export type { DissectedFrame, DissectedFrameHandler, HttpFrameRecord, LateFindings, MikeyFrameRecord } from '../protocols/records';
 
 export interface DissectorStats {
   frames: number;

@@ -1,7 +1,7 @@
 /** `dissect --json`: one NDJSON object per frame. Names are part of the public interface (issue 2–4). */
 import { toEpochSeconds } from '../common/time';
 import type { Problem } from '../common/problem';
-import type { DissectedFrame } from '../pipeline/dissector';
+import type { DissectedFrame } from '../protocols/records';
 import { httpToJson } from '../protocols/http/output';
 import { mikeyToJson } from '../protocols/mikey/output';
 import { frameAddresses } from './frame-text';

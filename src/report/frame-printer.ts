@@ -3,7 +3,7 @@
  * object (`--json`) per DissectedFrame, at most `limit` frames, into a LineOutput.
  */
 import type { PacketTime } from '../common/time';
-import type { DissectedFrame } from '../pipeline/dissector';
+import type { DissectedFrame } from '../protocols/records';
 import { frameJson } from './frame-json';
 import { frameLine } from './frame-text';
 import { frameTree } from './frame-tree';

@@ -3,7 +3,7 @@
  * protocol, length, info. Everything taken from packets is escaped by the dissectors that produce the info text.
  */
 import type { PacketTime } from '../common/time';
-import type { DissectedFrame } from '../pipeline/dissector';
+import type { DissectedFrame } from '../protocols/records';
 import { httpInfoLine } from '../protocols/http/output';
 import { mikeyInfoLine } from '../protocols/mikey/output';
 

@@ -1,7 +1,7 @@
 /** `dissect -V`: a protocol tree per frame, shaped like `tshark -V`. */
 import { formatEpoch } from '../common/time';
 import { escapeText } from '../common/escape';
-import type { DissectedFrame } from '../pipeline/dissector';
+import type { DissectedFrame } from '../protocols/records';
 import { httpTree } from '../protocols/http/output';
 import { mikeyTree } from '../protocols/mikey/output';
 import { tcpFlagNames } from './frame-text';

@@ -1,0 +1,47 @@
+/**
+ * What every room of the correlator shares: the packet clock, the deadlines, the options, the UE table, the
+ * transaction book, the statistics, and the one way to raise a diagnostic.
+ */
+import type { PacketTime } from '../common/time';
+import type { DiagnosticCode } from './catalog';
+import type { Tx, UeState } from './model';
+import type { ResolvedOptions } from './options';
+import type { CorrelationStatistics } from './statistics';
+import type { PacketTimers } from './timers';
+import type { TransactionBook } from './transactions';
+import type { UeTable } from './ues';
+
+/** Packet time as the state machine sees it: it never runs backwards, and it knows where the capture started. */
+export class PacketClock {
+  /** Epoch seconds of the latest frame or expired deadline. */
+  now = 0;
+  nowTime: PacketTime = { tsSec: 0, tsNsec: 0 };
+  /** The capture's first frame: rules that look backwards know what the capture could not have seen. */
+  first?: PacketTime;
+  last?: PacketTime;
+  /** The capture has ended: nothing more is decided on deadlines. */
+  finished = false;
+
+  /** Seconds from the capture's first frame to `t` (epoch seconds); Infinity before any frame. */
+  sinceStart(t: number): number {
+    return this.first ? t - (this.first.tsSec + this.first.tsNsec / 1e9) : Infinity;
+  }
+}
+
+export interface Findings {
+  /**
+   * Raise diagnostic `code` (its severity comes from the catalog). `frames` are the evidence: every frame the
+   * finding was decided from. `time` is when it was decided (a deadline), the current packet time by default.
+   */
+  report(code: DiagnosticCode, tx: Tx | undefined, ue: UeState | string | undefined, frames: readonly number[], message: string, time?: PacketTime): void;
+}
+
+export interface RoomContext {
+  readonly options: ResolvedOptions;
+  readonly clock: PacketClock;
+  readonly timers: PacketTimers;
+  readonly ues: UeTable;
+  readonly book: TransactionBook;
+  readonly stats: CorrelationStatistics;
+  readonly findings: Findings;
+}

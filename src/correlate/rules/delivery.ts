@@ -1,0 +1,262 @@
+/**
+ * MSK messages and their ACKs (TS 33.246 §6.3.2, §6.4.5): pushes, solicited-pull triggers, the deliveries of a pull,
+ * and the verification messages (ACKs) that answer them. This room keeps the index ACKs are matched with, the
+ * per-MUK counters, and what each UE holds (at most two MSKs per key group).
+ */
+import type { PacketTime } from '../../common/time';
+import type { MikeyFrameRecord } from '../../protocols/records';
+import { serialGreater } from '../../protocols/mikey/tracker';
+import type { MbmsInfo } from '../../protocols/mikey/types';
+import type { RoomContext } from '../context';
+import type { DiagnosticInfo } from '../diagnostic-info';
+import { diffSeconds } from '../../common/time';
+import { fromSecs, groupOf, hex, keyRef, secs, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { LIMITS } from '../options';
+import type { MtkRules } from './mtk';
+import type { PullRules } from './pull';
+import type { RegistrationRules } from './registration';
+
+export const DELIVERY_DIAGNOSTICS = {
+  'ack-missing': {
+    severity: 'error',
+    meaning: 'An MSK message had the V bit set but no MIKEY verification message (ACK) came back within --ack-timeout.',
+    evidence: 'the MSK message, and a later frame past --ack-timeout with no ACK before it',
+  },
+  'ack-unmatched': {
+    severity: 'warning',
+    meaning: 'A MIKEY verification message (ACK) matches no MIKEY message in the capture (CSB ID and counter).',
+    evidence: 'the ACK, more than --ack-timeout after the capture\'s first frame (an earlier ACK may answer a message sent before the capture)',
+  },
+  'ack-mac-invalid': {
+    severity: 'error',
+    meaning: 'The ACK\'s MAC does not verify with the keys of the delivery it answers (needs --keys).',
+    evidence: 'the MSK message and its ACK, and the UE\'s MUK in --keys',
+  },
+  'ack-not-due': {
+    severity: 'warning',
+    meaning: 'An ACK where none is due: for a V = 0 message, a solicited-pull trigger, or a push under an older MUK.',
+    evidence: 'the message and the ACK that answers it',
+  },
+  'repeated-delivery': {
+    severity: 'warning',
+    meaning: 'The same MSK was delivered again to a UE that had already received it (and ACKed it when asked to).',
+    evidence: 'both deliveries, in the same pull or as an unasked push',
+  },
+  'solicited-pull-ignored': {
+    severity: 'error',
+    meaning: 'A solicited-pull trigger reached the UE but no MSK request from it followed within --pull-timeout.',
+    evidence: 'the trigger, and a later frame past --pull-timeout with no MSK request from the UE before it',
+  },
+  'third-msk': {
+    severity: 'warning',
+    meaning: 'A third MSK of one key group reached a UE; it keeps two, so the oldest is dropped while it may still be in use.',
+    evidence: 'the three deliveries',
+  },
+  'counter-replay': {
+    severity: 'error',
+    meaning: 'A MIKEY counter did not increase (per MUK for MSK messages, per MSK for new MTK messages): the receiver drops it as a replay.',
+    evidence: 'the earlier message and the one whose counter is not above it',
+  },
+  'msk-counter-jump': {
+    severity: 'warning',
+    meaning: 'The per-MUK counter rose by n > 1 between MSK messages to a UE: n − 1 MSK messages never reached the capture.',
+    evidence: 'the two MSK messages whose counters differ by more than one',
+  },
+} as const satisfies Record<string, DiagnosticInfo>;
+
+export class DeliveryRules {
+  private readonly byKey = new Map<string, DeliveryRef>();
+  private readonly byFrame = new Map<number, DeliveryRef>();
+  private readonly mukCounters = new Map<string, { counter: number; frame: number }>();
+  private mtk!: MtkRules;
+
+  constructor(private readonly ctx: RoomContext, private readonly pull: PullRules, private readonly registration: RegistrationRules) {}
+
+  /** The MTK room, which hands its messages to the index and its ACKs back (set once, after both exist). */
+  attachMtk(mtk: MtkRules): void {
+    this.mtk = mtk;
+  }
+
+  /** Remember a message an ACK may answer, by CSB ID and counter and by frame. */
+  index(d: DeliveryRef, csbId: number, counter: number | undefined): void {
+    if (counter !== undefined) {
+      const k = `${csbId}:${counter}`;
+      this.byKey.delete(k);
+      this.byKey.set(k, d);
+      if (this.byKey.size > LIMITS.deliveryIndex) this.byKey.delete(this.byKey.keys().next().value as string);
+    }
+    this.byFrame.set(d.frame, d);
+    if (this.byFrame.size > LIMITS.deliveryIndex) this.byFrame.delete(this.byFrame.keys().next().value as number);
+  }
+
+  private counterCheck(frame: number, info: MbmsInfo, dst: string, ue: UeState | undefined, tx: Tx): void {
+    if (info.counter === undefined) return;
+    const key = info.idr !== undefined ? `${info.idi ?? ''}\u0000${info.idr}` : `addr:${dst}`;
+    const last = this.mukCounters.get(key);
+    if (last) {
+      if (!serialGreater(info.counter, last.counter))
+        this.ctx.findings.report('counter-replay', tx, ue, [last.frame, frame], `MSK message counter ${info.counter} is not above ${last.counter} (frame ${last.frame}) under the same MUK: the UE drops it as a replay`);
+      else {
+        const jump = (info.counter - last.counter) >>> 0;
+        if (jump > 1)
+          this.ctx.findings.report('msk-counter-jump', tx, ue, [last.frame, frame], `MSK message counter jumped from ${last.counter} (frame ${last.frame}) to ${info.counter}: ${jump - 1} MSK message(s) to this UE missing from the capture`);
+      }
+    }
+    if (!last || serialGreater(info.counter, last.counter)) {
+      this.mukCounters.delete(key);
+      this.mukCounters.set(key, { counter: info.counter, frame });
+      if (this.mukCounters.size > LIMITS.mukCounters) this.mukCounters.delete(this.mukCounters.keys().next().value as string);
+    }
+  }
+
+  /** A solicited-pull trigger (Key Number 0): the UE must now run the pull procedure. */
+  trigger(frame: number, time: PacketTime, rec: MikeyFrameRecord, info: MbmsInfo, ends: Endpoints): void {
+    const { ctx } = this;
+    const m = rec.analysis.message;
+    if (!m) return;
+    const ue = ctx.ues.lookup(ends.dst, info.idr);
+    const group = groupOf(info.keyDomainId, info.keyGroup);
+    const ref = keyRef(info.keyDomainId, info.keyGroup, info.keyNumber);
+    const detail = `trigger ${ref.label}${info.counter !== undefined ? ` ctr=${info.counter}` : ''}${info.v ? ' V' : ''}`;
+    if (ue?.trigger?.open) ctx.book.close(ue.trigger, 'complete');
+    const tx = ctx.book.create('solicited-pull', ue, ends.dst, time);
+    tx.state = 'awaiting-request';
+    tx.rec.bmsc = ends.src;
+    if (info.keyGroup !== undefined) {
+      tx.requestedGroups.add(group);
+      tx.rec.requestedKeys.push(ref);
+    }
+    if (ue) {
+      ue.trigger = tx;
+      ue.contactedByBmsc = true;
+    }
+    ctx.book.step(tx, 'trigger', frame, time, { carrier: rec.carrier, detail });
+    this.counterCheck(frame, info, ends.dst, ue, tx);
+    ctx.timers.set(secs(time) + ctx.options.pullTimeout, (at) => {
+      if (!tx.open || tx.state !== 'awaiting-request') return;
+      ctx.findings.report('solicited-pull-ignored', tx, ue, [frame], `Solicited-pull trigger for key group ${group} reached UE ${ue?.id ?? ends.dst}, but it sent no MSK request within ${ctx.options.pullTimeout} s`, fromSecs(at));
+      ctx.book.close(tx, 'timeout');
+    });
+    const d: DeliveryRef = { tx, kind: 'trigger', frame, time, v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, ue, bmsc: ends.src, group, label: ref.label };
+    this.index(d, m.header.csbId, info.counter);
+  }
+
+  /** An MSK message carrying a key: part of the UE's open pull, or a push. */
+  msk(frame: number, time: PacketTime, rec: MikeyFrameRecord, info: MbmsInfo, ends: Endpoints): void {
+    const { ctx } = this;
+    const a = rec.analysis;
+    const m = a.message;
+    if (!m) return;
+    const ue = ctx.ues.lookup(ends.dst, info.idr);
+    const group = groupOf(info.keyDomainId, info.keyGroup);
+    const ref = keyRef(info.keyDomainId, info.keyGroup, info.keyNumber);
+    const detail = `MSK ${ref.label}${info.counter !== undefined ? ` ctr=${info.counter}` : ''}${info.v ? ' V' : ''}`;
+
+    let tx = this.pull.claim(ue, group, ref.label);
+    if (tx) this.pull.delivered(tx, { frame, time, carrier: rec.carrier, group, label: ref.label, keyGroup: info.keyGroup, dst: ends.dst });
+    else {
+      tx = ctx.book.create('push', ue, ends.dst, time);
+      if (ue) this.registration.push(ue, tx, ends.dst, ref.label, frame);
+    }
+    tx.rec.bmsc ??= ends.src;
+    if (ue) ue.contactedByBmsc = true;
+    if (rec.carrier === 'http') tx.httpDelivery = true;
+    ctx.book.step(tx, 'delivery', frame, time, { carrier: rec.carrier, detail });
+    this.counterCheck(frame, info, ends.dst, ue, tx);
+    tx.rec.delivered = true;
+    if (!tx.rec.deliveredKeys.some((k) => k.label === ref.label) && tx.rec.deliveredKeys.length < LIMITS.listPerTransaction) tx.rec.deliveredKeys.push(ref);
+    tx.deliveredGroups.add(group);
+
+    const previousMuk = a.verifiedWith === 'previous-muk';
+    const ackDue = info.v && !previousMuk;
+    const d: DeliveryRef = { tx, kind: 'msk', frame, time, v: info.v, ackDue, acked: false, ackInvalid: false, timedOut: false, ue, bmsc: ends.src, group, label: ref.label };
+    tx.deliveries.push(d);
+    if (tx.deliveries.length > ctx.options.maxSteps) tx.deliveries.shift();
+    this.index(d, m.header.csbId, info.counter);
+    if (ue) this.held(ue, tx, d, info, group);
+
+    if (ackDue) {
+      tx.rec.ackRequested = true;
+      tx.firstAckDelivery ??= d;
+      ctx.stats.ackRequested(d.bmsc, ue?.id ?? ends.dst, group, time);
+      ctx.timers.set(secs(time) + ctx.options.ackTimeout, (at) => {
+        if (d.acked || d.ackInvalid) return;
+        d.timedOut = true;
+        ctx.findings.report('ack-missing', d.tx, d.ue, [d.frame], `MSK ${d.label} to UE ${d.ue?.id ?? ends.dst} had V set, but no ACK came back within ${ctx.options.ackTimeout} s`, fromSecs(at));
+        if (d.tx.open) {
+          if (d.tx.rec.procedure === 'push') ctx.book.close(d.tx, 'timeout');
+          else ctx.book.maybeComplete(d.tx);
+        }
+      });
+    }
+    ctx.book.maybeComplete(tx);
+  }
+
+  /** What the UE holds after a delivery: repeats, and at most two MSKs per key group. */
+  private held(ue: UeState, tx: Tx, d: DeliveryRef, info: MbmsInfo, group: string): void {
+    const prev = ue.lastDelivery.get(d.label);
+    // a resend after the ACK deadline passed unanswered is a retransmission, and a UE may ask again for an MSK it
+    // has (a pull answers it); a second copy in the same transaction or an unasked push is a repeat
+    if (prev && !prev.timedOut && info.keyNumber !== 0 && (prev.tx === tx || tx.rec.procedure === 'push'))
+      this.ctx.findings.report('repeated-delivery', tx, ue, [prev.frame, d.frame], `MSK ${d.label} delivered again to UE ${ue.id} (first in frame ${prev.frame}${prev.acked ? ', already ACKed' : ''})`);
+    ue.lastDelivery.delete(d.label);
+    ue.lastDelivery.set(d.label, d);
+    if (ue.lastDelivery.size > LIMITS.deliveriesPerUe) ue.lastDelivery.delete(ue.lastDelivery.keys().next().value as string);
+    if (info.keyNumber === undefined || info.keyNumber === 0) return;
+    const kns = ue.msks.get(group) ?? [];
+    if (!kns.some((k) => k.kn === info.keyNumber)) {
+      kns.push({ kn: info.keyNumber, frame: d.frame });
+      if (kns.length > 2) {
+        const dropped = kns.shift() as { kn: number; frame: number };
+        this.ctx.findings.report('third-msk', tx, ue, [dropped.frame, ...kns.map((k) => k.frame)], `Third MSK for key group ${group} at UE ${ue.id}: it drops MSK key number 0x${hex(dropped.kn, 4)} and keeps 0x${kns.map((k) => hex(k.kn, 4)).join(', 0x')}`);
+      }
+    }
+    ue.msks.set(group, kns);
+    if (ue.msks.size > LIMITS.groupsPerUe) ue.msks.delete(ue.msks.keys().next().value as string);
+  }
+
+  /** A verification message (ACK): matched to the message it answers by the dissector's answersFrame, or CSB ID and counter. */
+  ack(frame: number, time: PacketTime, rec: MikeyFrameRecord, info: MbmsInfo, ends: Endpoints): void {
+    const { ctx } = this;
+    const a = rec.analysis;
+    const m = a.message;
+    if (!m) return;
+    const byFrame = a.answersFrame !== undefined ? this.byFrame.get(a.answersFrame) : undefined;
+    const d = byFrame ?? (info.counter !== undefined ? this.byKey.get(`${m.header.csbId}:${info.counter}`) : undefined);
+    if (!d) {
+      const ue = ctx.ues.lookup(ends.src, info.idr);
+      // the message it answers may lie before the capture: only an ACK later than the ACK timeout after the
+      // capture's first frame is evidence of an ACK that answers nothing
+      if (ctx.clock.sinceStart(secs(time)) < ctx.options.ackTimeout) return;
+      ctx.findings.report('ack-unmatched', undefined, ue, [frame], `ACK from ${ends.src} (CSB ID 0x${hex(m.header.csbId, 8)}, counter ${info.counter ?? '?'}) matches no MIKEY message in the capture`);
+      return;
+    }
+    const tx = d.tx;
+    const ue = d.ue ?? ctx.ues.lookup(ends.src, info.idr);
+    ctx.book.stepIfOpen(tx, 'ack', frame, time, rec.carrier, `ACK to frame ${d.frame}`);
+    if (d.kind === 'mtk') {
+      this.mtk.acked(d, ue ?? ends.src, frame, ends.src);
+      return;
+    }
+    if (!d.ackDue) {
+      const why = d.kind === 'trigger' ? 'a solicited-pull trigger' : !d.v ? 'an MSK message without the V bit' : 'an MSK message under an older MUK (the UE should request the MSK instead)';
+      ctx.findings.report('ack-not-due', tx, ue, [d.frame, frame], `ACK from ${ends.src} answers ${why} (frame ${d.frame})`);
+      return;
+    }
+    if (a.verified === false) {
+      d.ackInvalid = true;
+      ctx.findings.report('ack-mac-invalid', tx, ue, [d.frame, frame], `ACK from ${ends.src} to the MSK message of frame ${d.frame}: MAC does not verify`);
+      ctx.book.maybeComplete(tx);
+      return;
+    }
+    if (d.acked) return; // a duplicate ACK: the first one counted
+    if (d.timedOut) return; // late: ack-missing already said it, and the ACK rate counts ACKs in time
+    d.acked = true;
+    if (rec.carrier === 'http' && (tx.rec.variant === 'C' || tx.httpDelivery)) tx.rec.variant = 'B';
+    const l = diffSeconds(d.time, time);
+    if (d === tx.firstAckDelivery) tx.rec.latencies.mikeyToAck = l;
+    tx.rec.acked = tx.deliveries.filter((x) => x.ackDue).every((x) => x.acked);
+    ctx.stats.acked(d.bmsc, d.ue?.id ?? ends.src, d.group, d.time, l);
+    ctx.book.maybeComplete(tx);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * MTK delivery (TS 33.246 §6.3.3, §6.4.6): MIKEY messages over the multicast stream, protected with an MSK, repeated
+ * periodically, never ACKed. One transaction per MTK ID under an MSK; repetitions counted; a new MTK's counter must
+ * rise (the counter-replay rule of the delivery room, declared there).
+ */
+import type { PacketTime } from '../../common/time';
+import type { MikeyFrameRecord } from '../../protocols/records';
+import { serialGreater } from '../../protocols/mikey/tracker';
+import type { MbmsInfo } from '../../protocols/mikey/types';
+import type { RoomContext } from '../context';
+import type { DiagnosticInfo } from '../diagnostic-info';
+import { groupOf, hex, keyRef, secs, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { LIMITS } from '../options';
+import type { DeliveryRules } from './delivery';
+
+export const MTK_DIAGNOSTICS = {
+  'mtk-v-set': {
+    severity: 'warning',
+    meaning: 'An MTK message has the V bit set; MTK messages are never acknowledged.',
+    evidence: 'the MTK message',
+  },
+  'mtk-ack': {
+    severity: 'warning',
+    meaning: 'A verification message (ACK) answers an MTK message; UEs never ACK MTKs.',
+    evidence: 'the MTK message and the ACK that answers it',
+  },
+} as const satisfies Record<string, DiagnosticInfo>;
+
+interface MtkStream {
+  /** The highest counter seen under the MSK, and its frame. */
+  counter?: number;
+  frame: number;
+  mtkId?: number;
+  /** The last message's bytes: an identical message is a periodic repetition. */
+  raw?: Buffer;
+  /** Epoch seconds of the last message. */
+  last: number;
+  tx?: Tx;
+}
+
+export class MtkRules {
+  /** `kd:mskId` → the MTK stream under that MSK. */
+  private readonly streams = new Map<string, MtkStream>();
+
+  constructor(private readonly ctx: RoomContext, private readonly delivery: DeliveryRules) {}
+
+  message(frame: number, time: PacketTime, rec: MikeyFrameRecord, info: MbmsInfo, ends: Endpoints): void {
+    const { ctx } = this;
+    const m = rec.analysis.message;
+    if (!m || info.keyDomainId === undefined || info.mskId === undefined) return;
+    const mskHex = hex(info.mskId, 8);
+    const key = `${info.keyDomainId}:${mskHex}`;
+    const ref = keyRef(info.keyDomainId, info.keyGroup, info.keyNumber);
+    const st = this.streams.get(key);
+    const same = st?.raw !== undefined && st.raw.equals(m.raw);
+    const sameMtk = st?.mtkId !== undefined && st.mtkId === info.mtkId;
+    let tx = st?.tx;
+    if (!tx || !tx.open || !sameMtk) {
+      if (tx?.open) ctx.book.close(tx, 'complete');
+      tx = ctx.book.create('mtk', undefined, ends.dst, time);
+      tx.rec.bmsc = ends.src;
+      tx.rec.repetitions = 0;
+      tx.rec.deliveredKeys.push({ ...ref, label: `${ref.label}${info.mtkId !== undefined ? `:mtk=${info.mtkId}` : ''}` });
+      tx.rec.delivered = true;
+    } else tx.rec.repetitions = (tx.rec.repetitions ?? 0) + 1;
+    ctx.book.step(tx, 'mtk', frame, time, { carrier: rec.carrier, detail: `MTK ${info.mtkId ?? '?'} under ${ref.label}${info.counter !== undefined ? ` ctr=${info.counter}` : ''}` });
+    if (info.v && !same) ctx.findings.report('mtk-v-set', tx, ends.dst, [frame], `MTK message ${info.mtkId ?? '?'} under MSK ${ref.label} has the V bit set; MTK messages are never ACKed`);
+    if (st && !same && !sameMtk && info.counter !== undefined && st.counter !== undefined && !serialGreater(info.counter, st.counter))
+      ctx.findings.report('counter-replay', tx, ends.dst, [st.frame, frame], `MTK message counter ${info.counter} under MSK ${ref.label} is not above ${st.counter} (frame ${st.frame}): receivers drop it as a replay`);
+    ctx.stats.mtkMessage(key, info.keyDomainId, mskHex, info.mtkId, st ? secs(time) - st.last : undefined);
+    const counterUp = st?.counter === undefined || (info.counter !== undefined && serialGreater(info.counter, st.counter));
+    this.streams.delete(key);
+    this.streams.set(key, {
+      counter: counterUp ? info.counter : st?.counter, mtkId: info.mtkId, raw: Buffer.from(m.raw), frame: counterUp ? frame : st?.frame ?? frame,
+      last: secs(time), tx,
+    });
+    if (this.streams.size > LIMITS.mtkStreams) {
+      const oldest = this.streams.values().next().value;
+      if (oldest?.tx?.open) ctx.book.close(oldest.tx, 'evicted');
+      this.streams.delete(this.streams.keys().next().value as string);
+    }
+    const d: DeliveryRef = { tx, kind: 'mtk', frame, time, v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, bmsc: ends.src, group: groupOf(info.keyDomainId, info.keyGroup), label: ref.label };
+    this.delivery.index(d, m.header.csbId, info.counter);
+  }
+
+  /** An ACK that answers MTK message `d`. */
+  acked(d: DeliveryRef, ue: UeState | string, frame: number, from: string): void {
+    this.ctx.findings.report('mtk-ack', d.tx, ue, [d.frame, frame], `ACK from ${from} answers the MTK message of frame ${d.frame}; UEs never ACK MTK messages`);
+  }
+
+  /** End of capture: the last MTK of every stream is complete. */
+  finish(): void {
+    for (const s of this.streams.values()) if (s.tx?.open) this.ctx.book.close(s.tx, 'end-of-capture');
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The pull procedure (TS 33.246 §6.3.2.2): MSK request → 401 → request with Digest credentials → 200 OK → the MIKEY
+ * MSK messages to the UE → ACK. A solicited pull is a pull that a trigger started. This room decides which MSK
+ * messages belong to a pull, whether they came in order, and — at the UE's end — whether it was left without a key.
+ */
+import { escapeText } from '../../common/escape';
+import { diffSeconds, type PacketTime } from '../../common/time';
+import type { HttpMessage } from '../../protocols/http/types';
+import type { MbmsKeyRef } from '../../protocols/mbms/xml';
+import type { RoomContext } from '../context';
+import type { DiagnosticInfo } from '../diagnostic-info';
+import {
+  ackPending, fromSecs, groupDelivered, groupMatches, groupOf, keyRef, lastRequestFrame, secs, stepFrames, type RequestRef, type Tx, type UeState,
+} from '../model';
+import { LIMITS } from '../options';
+import type { StormRules } from './storm';
+
+export const PULL_DIAGNOSTICS = {
+  'no-mikey-after-200': {
+    severity: 'error',
+    meaning: '200 OK to an MSK request, but no MIKEY MSK message reached the UE within --delivery-timeout.',
+    evidence: 'the request, its 200 OK, and a later frame past --delivery-timeout with no MSK message to the UE before it',
+  },
+  'mikey-before-200': {
+    severity: 'warning',
+    meaning: 'The MIKEY MSK message reached the UE before the 200 OK of its request (transport variant A): Digest mutual authentication (Authentication-Info) is broken.',
+    evidence: 'the request and the MSK message, with no 200 OK between them',
+  },
+  'key-group-not-requested': {
+    severity: 'warning',
+    meaning: 'An MSK message answering a UE\'s request carries a key group the request did not ask for.',
+    evidence: 'the request and the MSK message',
+  },
+  'no-valid-msk': {
+    severity: 'error',
+    meaning: 'A UE registered in the capture requested a key group and ended with no MSK for it (refused with a ResponseCode, never delivered, or the request failed): it must leave the user service.',
+    evidence: 'the UE\'s registration, its request, and the request\'s final outcome (a refusal, or a deadline passed inside the capture); no MSK of the group delivered after the registration',
+  },
+} as const satisfies Record<string, DiagnosticInfo>;
+
+/** What the pull room needs to know of an MSK message to a UE. */
+export interface MskDelivery {
+  frame: number;
+  time: PacketTime;
+  carrier: 'udp' | 'http';
+  group: string;
+  label: string;
+  keyGroup: number | undefined;
+  dst: string;
+}
+
+export class PullRules {
+  constructor(private readonly ctx: RoomContext, private readonly storm: StormRules) {}
+
+  /** An MSK request: the pull it continues (not yet authorized), the solicited pull a trigger started, or a new pull. */
+  request(ue: UeState, client: string, m: HttpMessage, time: PacketTime): Tx {
+    const { book } = this.ctx;
+    let tx: Tx;
+    if (ue.pull?.open && ue.pull.state !== 'authorized') tx = ue.pull;
+    else if (ue.trigger?.open && ue.trigger.state === 'awaiting-request') {
+      tx = ue.trigger;
+      tx.state = 'requested';
+      ue.trigger = undefined;
+      ue.pull = tx;
+      this.storm.request(ue, tx, m.lastFrame);
+    } else {
+      // an earlier pull still waiting for its delivery stays open: its own deadline closes it
+      tx = book.create('pull', ue, client, time);
+      ue.pull = tx;
+      this.storm.request(ue, tx, m.lastFrame);
+    }
+    return tx;
+  }
+
+  /** The keys the request asks for. */
+  requested(tx: Tx, m: HttpMessage): void {
+    for (const k of m.mbms?.msks ?? []) this.addRequested(tx, k);
+  }
+
+  private addRequested(tx: Tx, k: MbmsKeyRef): void {
+    const kd = k.keyDomainId?.toLowerCase();
+    const r = keyRef(kd, k.keyGroup, k.keyNumber);
+    if (!tx.rec.requestedKeys.some((x) => x.label === r.label) && tx.rec.requestedKeys.length < LIMITS.listPerTransaction) tx.rec.requestedKeys.push(r);
+    if (k.keyGroup !== undefined && tx.requestedGroups.size < LIMITS.listPerTransaction) {
+      const g = groupOf(kd, k.keyGroup);
+      tx.requestedGroups.add(g);
+      if (tx.ue) {
+        tx.ue.requestedGroups.delete(g);
+        tx.ue.requestedGroups.set(g, tx);
+        if (tx.ue.requestedGroups.size > LIMITS.listPerTransaction) tx.ue.requestedGroups.delete(tx.ue.requestedGroups.keys().next().value as string);
+      }
+    }
+  }
+
+  /** A 2xx to the MSK request: authorized; the MSK messages must follow within the delivery timeout. */
+  ok(tx: Tx, ref: RequestRef, m: HttpMessage): void {
+    const { ctx } = this;
+    const ue = tx.ue;
+    const time = m.lastTime;
+    // a ResponseCode other than 200 for one MSK is a refusal of that key, not an HTTP failure: no-valid-msk tells it
+    for (const r of m.mbms?.responses ?? []) {
+      if (r.status !== undefined && r.status !== 200 && r.msk?.keyGroup !== undefined) {
+        const g = groupOf(r.msk.keyDomainId?.toLowerCase(), r.msk.keyGroup);
+        tx.refusedGroups.add(g);
+        tx.refusedCodes.set(g, escapeText(r.responseCode ?? String(r.status), 60));
+      }
+    }
+    tx.state = 'authorized';
+    tx.okTime = time;
+    if (tx.rec.delivered && !tx.rec.variant) tx.rec.variant = 'D';
+    ctx.timers.set(secs(time) + ctx.options.deliveryTimeout, (at) => {
+      if (!tx.open) return;
+      const allRefused = tx.requestedGroups.size > 0 && [...tx.requestedGroups].every((g) => tx.refusedGroups.has(g));
+      if (!tx.rec.delivered && !allRefused)
+        ctx.findings.report('no-mikey-after-200', tx, ue, [ref.msg.lastFrame, m.lastFrame], `200 OK to the MSK request of UE ${ue?.id ?? ref.client}, but no MIKEY MSK message within ${ctx.options.deliveryTimeout} s`, fromSecs(at));
+      tx.deliveryDeadlinePassed = true;
+      if (!tx.deliveries.some(ackPending)) ctx.book.close(tx, tx.rec.delivered ? 'complete' : 'timeout');
+    });
+    ctx.book.maybeComplete(tx);
+  }
+
+  /** The open pull an MSK message to the UE belongs to, if any. */
+  claim(ue: UeState | undefined, group: string, label: string): Tx | undefined {
+    const p = ue?.pull;
+    if (!p?.open || (p.rec.procedure !== 'pull' && p.rec.procedure !== 'solicited-pull')) return undefined;
+    return this.belongsToPull(p, group, label) ? p : undefined;
+  }
+
+  /**
+   * Whether an MSK message to a UE with an open pull is part of that pull. Once every requested group is in, a new MSK
+   * of a requested group is a push; a repeat of a delivered MSK or a group nobody asked for still belongs to the pull.
+   */
+  private belongsToPull(tx: Tx, group: string, label: string): boolean {
+    if (tx.state !== 'authorized') return true;
+    const missing = [...tx.requestedGroups].some((g) => !groupDelivered(tx.deliveredGroups, g) && !tx.refusedGroups.has(g));
+    if (missing || (tx.requestedGroups.size === 0 && !tx.rec.delivered)) return true;
+    if (tx.rec.deliveredKeys.some((k) => k.label === label)) return true;
+    return tx.requestedGroups.size > 0 && ![...tx.requestedGroups].some((g) => groupMatches(g, group));
+  }
+
+  /** An MSK message that belongs to the pull `tx`: its transport variant, latency, and whether it was asked for. */
+  delivered(tx: Tx, d: MskDelivery): void {
+    const { ctx } = this;
+    const ue = tx.ue;
+    if (tx.state !== 'authorized') {
+      tx.rec.variant = 'A';
+      const reqFrame = stepFrames(tx, 'credentials').concat(stepFrames(tx, 'request'));
+      ctx.findings.report('mikey-before-200', tx, ue, [...reqFrame.slice(-1), d.frame], `MIKEY MSK message to UE ${ue?.id ?? d.dst} before the 200 OK of its request (transport variant A): Digest mutual authentication is lost`);
+    } else if (!tx.rec.variant) tx.rec.variant = d.carrier === 'http' ? 'C' : 'D';
+    if (tx.okTime && tx.rec.latencies.okToMikey === undefined) {
+      const l = diffSeconds(tx.okTime, d.time);
+      tx.rec.latencies.okToMikey = l;
+      ctx.stats.latency.okToMikey.add(l);
+    }
+    if (tx.requestedGroups.size > 0 && d.keyGroup !== undefined && ![...tx.requestedGroups].some((g) => groupMatches(g, d.group)))
+      ctx.findings.report('key-group-not-requested', tx, ue, [...lastRequestFrame(tx), d.frame], `MSK ${d.label} delivered to UE ${ue?.id ?? d.dst}, whose request asked for ${[...tx.requestedGroups].join(', ')}`);
+  }
+
+  /**
+   * End of capture (or a UE forgotten): key groups the UE asked for and holds no MSK of leave it without an MSK: it
+   * must leave the user service. Only on evidence inside the capture: the UE's registration is in it (so it cannot
+   * hold an MSK delivered before the capture started), and the request's outcome is final — refused, failed, or its
+   * delivery deadline passed — not merely cut by the end of the capture.
+   */
+  ueEnds(ue: UeState): void {
+    for (const [g, tx] of ue.requestedGroups) {
+      const held = [...ue.msks.entries()].some(([k, kns]) => kns.length > 0 && groupMatches(g, k));
+      if (held) continue;
+      const reg = ue.registeredAt;
+      if (!reg || reg.time > secs(tx.rec.start)) continue;
+      const refused = tx.refusedGroups.has(g);
+      if (!refused && (tx.open || tx.rec.closedBy === 'end-of-capture' || tx.rec.closedBy === 'evicted')) continue;
+      const why = refused ? `refused by the BM-SC with ResponseCode ${tx.refusedCodes.get(g) ?? '?'}` : tx.okTime ? 'never delivered' : 'the request failed';
+      const regFrame = reg.frames[reg.frames.length - 1];
+      this.ctx.findings.report('no-valid-msk', tx, ue, [...reg.frames, ...tx.rec.frames], `UE ${ue.id}, registered in frame ${regFrame}, has no MSK for key group ${g} it requested (${why}): it must leave the user service`);
+    }
+    ue.requestedGroups.clear();
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Request storms: many UEs starting MSK requests within a short window (after a BM-SC restart, a broadcast
+ * trigger, a misconfigured key lifetime) congest the BM-SC. A rate rule over all UEs.
+ */
+import type { RoomContext } from '../context';
+import type { DiagnosticInfo } from '../diagnostic-info';
+import type { Tx, UeState } from '../model';
+import { LIMITS } from '../options';
+
+export const STORM_DIAGNOSTICS = {
+  'request-storm': {
+    severity: 'warning',
+    meaning: 'Many UEs sent MSK requests within a short window (--storm-ues within --storm-window): request congestion.',
+    evidence: 'the requests of --storm-ues distinct UEs within --storm-window',
+  },
+} as const satisfies Record<string, DiagnosticInfo>;
+
+interface StormEntry {
+  t: number;
+  ue: UeState;
+  tx: Tx;
+  frame: number;
+}
+
+export class StormRules {
+  private readonly window: StormEntry[] = [];
+  private active = false;
+  private startFrame: number | undefined;
+  private readonly reported = new Set<UeState>();
+
+  constructor(private readonly ctx: RoomContext) {}
+
+  /**
+   * A UE starts an MSK request. `stormUes` distinct UEs within `stormWindow` make a storm, reported on every UE of it
+   * (each gets the finding, citing the requests that make the storm), as long as the storm lasts.
+   */
+  request(ue: UeState, tx: Tx, frame: number): void {
+    const { stormUes, stormWindow } = this.ctx.options;
+    const now = this.ctx.clock.now;
+    const w = this.window;
+    w.push({ t: now, ue, tx, frame });
+    while (w.length > 0 && w[0].t < now - stormWindow) w.shift();
+    if (w.length > LIMITS.stormWindowFactor * stormUes) w.splice(0, w.length - LIMITS.stormWindowFactor * stormUes);
+    const distinct = new Set(w.map((x) => x.ue));
+    if (distinct.size >= stormUes) {
+      const fresh = !this.active;
+      this.active = true;
+      this.startFrame ??= w[0].frame;
+      const list = fresh ? w : w.slice(-1);
+      // the evidence: the requests in the window that make it a storm
+      const evidence = w.map((x) => x.frame);
+      for (const x of list) {
+        if (this.reported.has(x.ue)) continue;
+        this.reported.add(x.ue);
+        this.ctx.findings.report('request-storm', x.tx, x.ue, evidence,
+          `${distinct.size} UEs started MSK requests within ${stormWindow} s (storm from frame ${this.startFrame}); this UE's request is frame ${x.frame}`);
+      }
+    } else if (distinct.size < Math.max(1, stormUes / 2)) {
+      this.active = false;
+      this.startFrame = undefined;
+      this.reported.clear();
+    }
+  }
+}

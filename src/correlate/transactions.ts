@@ -1,0 +1,143 @@
+/**
+ * The transaction lifecycle: a transaction opens with its first frame, gathers steps and frames, and closes when its
+ * procedure completes, when a deadline passes, when the capture ends, or when the open-transaction bound evicts it.
+ * Its verdict is decided once, at closing, from its diagnostics and whether it reached its goal.
+ */
+import { SEVERITY_RANK } from '../common/problem';
+import type { PacketTime } from '../common/time';
+import { DIAGNOSTICS } from './catalog';
+import { ackPending, groupDelivered, type Tx, type UeState } from './model';
+import { LIMITS } from './options';
+import type { CorrelationStatistics } from './statistics';
+import type { KeyDeliveryTransaction, Procedure, StepKind, TransactionStep } from './types';
+
+type ClosedBy = KeyDeliveryTransaction['closedBy'];
+
+export class TransactionBook {
+  private readonly open = new Map<string, Tx>();
+  private count = 0;
+  private readonly closeHooks: ((tx: Tx, by: ClosedBy) => void)[] = [];
+
+  constructor(
+    private readonly maxOpen: number,
+    private readonly maxSteps: number,
+    private readonly stats: CorrelationStatistics,
+    private readonly emit: (t: KeyDeliveryTransaction) => void,
+  ) {}
+
+  /** Transactions opened so far. */
+  get opened(): number {
+    return this.count;
+  }
+
+  /** Run `hook` on every transaction as it closes, after its verdict is set and before it is emitted. */
+  onClose(hook: (tx: Tx, by: ClosedBy) => void): void {
+    this.closeHooks.push(hook);
+  }
+
+  openTransactions(): Tx[] {
+    return [...this.open.values()];
+  }
+
+  create(procedure: Procedure, ue: UeState | undefined, ueLabel: string, time: PacketTime): Tx {
+    const id = `T${++this.count}`;
+    const rec: KeyDeliveryTransaction = {
+      id, procedure, ue: ue?.id ?? ueLabel, ueAddresses: ue ? [...ue.addresses] : [ueLabel], requestedKeys: [], deliveredKeys: [], serviceIds: [],
+      steps: [], frames: [], stepsDropped: 0, httpStatuses: [], digest: 'none', delivered: false, ackRequested: false, acked: false, latencies: {},
+      verdict: 'ok', diagnostics: [], start: time, end: time, closedBy: 'complete',
+    };
+    if (ue?.btids.length) rec.btid = ue.btids[ue.btids.length - 1];
+    const tx: Tx = {
+      rec, ue, state: 'requested', open: true, requestedGroups: new Set(), deliveredGroups: new Set(), refusedGroups: new Set(), refusedCodes: new Map(), pendingRequests: 0,
+      staleRun: 0, deliveries: [], httpDelivery: false, deliveryDeadlinePassed: false,
+    };
+    this.stats.procedure(procedure);
+    // MTK transactions are closed by their stream (a new MTK ID), not by the open bound
+    if (procedure !== 'mtk') {
+      this.open.set(id, tx);
+      while (this.open.size > this.maxOpen) {
+        this.stats.evictedTransaction();
+        this.close(this.open.values().next().value as Tx, 'evicted');
+      }
+    }
+    return tx;
+  }
+
+  step(tx: Tx, kind: StepKind, frame: number, time: PacketTime, extra: Partial<TransactionStep> = {}, frames: readonly number[] = [frame]): void {
+    const fr = tx.rec.frames;
+    for (const n of frames) {
+      if (fr.length >= LIMITS.framesPerTransaction) break;
+      if (fr.length === 0 || fr[fr.length - 1] < n) fr.push(n);
+      else if (!fr.includes(n)) {
+        fr.push(n);
+        fr.sort((a, b) => a - b);
+      }
+    }
+    if (tx.rec.steps.length >= this.maxSteps) tx.rec.stepsDropped++;
+    else tx.rec.steps.push({ kind, frame, time: { tsSec: time.tsSec, tsNsec: time.tsNsec }, ...extra });
+    tx.rec.end = { tsSec: time.tsSec, tsNsec: time.tsNsec };
+    if (tx.ue) {
+      tx.rec.ue = tx.ue.id;
+      tx.rec.ueAddresses = [...tx.ue.addresses];
+      if (tx.ue.btids.length) tx.rec.btid = tx.ue.btids[tx.ue.btids.length - 1];
+    }
+  }
+
+  /** A step that arrives after the transaction was reported cannot change it any more. */
+  stepIfOpen(tx: Tx, kind: StepKind, frame: number, time: PacketTime, carrier: 'udp' | 'http', detail: string): void {
+    if (tx.open) this.step(tx, kind, frame, time, { carrier, detail });
+  }
+
+  close(tx: Tx, by: ClosedBy): void {
+    if (!tx.open) return;
+    tx.open = false;
+    tx.state = 'done';
+    this.open.delete(tx.rec.id);
+    if (tx.ue?.pull === tx) tx.ue.pull = undefined;
+    if (tx.ue?.trigger === tx) tx.ue.trigger = undefined;
+    if (tx.ue?.reg === tx) tx.ue.reg = undefined;
+    const r = tx.rec;
+    r.closedBy = by;
+    let worst = -1;
+    for (const c of r.diagnostics) worst = Math.max(worst, SEVERITY_RANK[DIAGNOSTICS[c].severity]);
+    const unfinished = goalMissed(tx) || tx.pendingRequests > 0 || tx.deliveries.some(ackPending);
+    if (worst >= SEVERITY_RANK.error) r.verdict = 'failed';
+    else if (worst >= SEVERITY_RANK.warning) r.verdict = 'degraded';
+    // cut by the end of the capture (or the state bound) while it still waited: nothing to blame
+    else if (unfinished && (by === 'end-of-capture' || by === 'evicted')) r.verdict = 'incomplete';
+    else r.verdict = unfinished ? 'failed' : 'ok';
+    for (const hook of this.closeHooks) hook(tx, by);
+    this.stats.closed(r);
+    this.emit(r);
+  }
+
+  /** A transaction is finished once every requested group is in and no ACK is outstanding (a pull: after its delivery deadline). */
+  maybeComplete(tx: Tx): void {
+    if (!tx.open) return;
+    if (tx.deliveries.some(ackPending)) return;
+    const p = tx.rec.procedure;
+    if (p === 'push') {
+      this.close(tx, 'complete');
+      return;
+    }
+    if (p !== 'pull' && p !== 'solicited-pull') return;
+    // a pull stays open until its delivery deadline, so late extra deliveries (another key group, a repeat) still join it
+    if (tx.state !== 'authorized' || tx.pendingRequests > 0 || !tx.rec.delivered || !tx.deliveryDeadlinePassed) return;
+    for (const g of tx.requestedGroups) if (!groupDelivered(tx.deliveredGroups, g) && !tx.refusedGroups.has(g)) return;
+    this.close(tx, 'complete');
+  }
+}
+
+/** The procedure did not reach its goal (keys delivered, registration accepted). */
+function goalMissed(tx: Tx): boolean {
+  switch (tx.rec.procedure) {
+    case 'pull':
+    case 'solicited-pull':
+      return !tx.rec.delivered;
+    case 'register':
+    case 'deregister':
+      return !tx.rec.httpStatuses.some((s) => s >= 200 && s < 300);
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The UE table: a UE is known by its addresses and its B-TIDs (the Digest username of its requests, the IDr of the
+ * MIKEY messages to it); either joins, so a UE behind NAT or inside a GTP-U tunnel stays one UE. Bounded: the least
+ * recently seen UE is forgotten (and counted) when the table is full.
+ */
+import type { UeState } from './model';
+import { LIMITS } from './options';
+
+export class UeTable {
+  private readonly byId = new Map<string, UeState>();
+  private readonly byAddress = new Map<string, UeState>();
+  private readonly byBtid = new Map<string, UeState>();
+  /** Distinct UEs created (a UE forgotten and seen again counts again: its identity is gone). */
+  created = 0;
+  forgotten = 0;
+
+  /** @param onForget called with a UE dropped to keep the table within `maxUes` (its end-of-life checks). */
+  constructor(private readonly maxUes: number, private readonly onForget: (ue: UeState) => void) {}
+
+  /** The UE with this address or B-TID, created when new; joins the two; marks it most recently seen. */
+  lookup(address: string | undefined, btid: string | undefined): UeState | undefined {
+    const byBtid = btid !== undefined ? this.byBtid.get(btid) : undefined;
+    const byAddr = address !== undefined ? this.byAddress.get(address) : undefined;
+    let ue = byBtid ?? byAddr;
+    if (!ue) {
+      const id = address ?? btid;
+      if (id === undefined) return undefined;
+      ue = {
+        id, addresses: [], btids: [], registeredFrom: new Set(), deregistered: false, contactedByBmsc: false, unregisteredReported: false,
+        msks: new Map(), lastDelivery: new Map(), requestedGroups: new Map(),
+      };
+      this.created++;
+    }
+    if (address !== undefined && !ue.addresses.includes(address)) {
+      ue.addresses.push(address);
+      // the first address names the UE: keep it, drop the oldest of the others
+      if (ue.addresses.length > LIMITS.addressesPerUe) ue.addresses.splice(1, 1);
+    }
+    if (address !== undefined) this.byAddress.set(address, ue);
+    if (btid !== undefined) {
+      if (!ue.btids.includes(btid)) {
+        ue.btids.push(btid);
+        if (ue.btids.length > LIMITS.addressesPerUe) ue.btids.shift();
+      }
+      this.byBtid.set(btid, ue);
+    }
+    this.byId.delete(ue.id);
+    this.byId.set(ue.id, ue);
+    while (this.byId.size > this.maxUes) this.forget(this.byId.values().next().value as UeState);
+    return ue;
+  }
+
+  all(): IterableIterator<UeState> {
+    return this.byId.values();
+  }
+
+  private forget(ue: UeState): void {
+    this.byId.delete(ue.id);
+    this.onForget(ue);
+    for (const a of ue.addresses) if (this.byAddress.get(a) === ue) this.byAddress.delete(a);
+    for (const b of ue.btids) if (this.byBtid.get(b) === ue) this.byBtid.delete(b);
+    this.forgotten++;
+  }
+}
