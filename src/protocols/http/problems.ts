@@ -69,7 +69,7 @@ const DIGEST = {
   'nonce-unseen': { severity: 'chat', layer: 'http', meaning: 'A request uses a nonce of a realm not challenged in the capture: the conversation may predate the capture. Reported once per nonce.' },
   'nc-replay': { severity: 'warning', layer: 'http', meaning: 'A nonce count not above the highest already used with this nonce: a replay, or a client bug.' },
   'stale': { severity: 'note', layer: 'http', meaning: 'A challenge with stale=true: the credentials were right, the nonce expired; the UE should retry with the new nonce.' },
-  'auth-failed': { severity: 'warning', layer: 'http', meaning: '401 (407) answering a request that carried credentials, without stale=true: wrong password or B-TID.' },
+  'auth-failed': { severity: 'warning', layer: 'http', meaning: '401 (407) answering a request that carried credentials, without stale=true: wrong password or user name. Not reported on MBMS key-management exchanges, where `keyscope analyze` reports the same event once, as the diagnostic `credentials-rejected`.' },
   'mbms-digest-realm': { severity: 'note', layer: 'http', meaning: 'The realm is not `3GPP-bootstrapping@<BM-SC host>`, or its host differs from the request\'s Host.' },
   'mbms-digest-qop': { severity: 'note', layer: 'http', meaning: 'qop offered without auth-int, or used other than auth-int (TS 33.246 uses auth-int).' },
   'mbms-user-agent': { severity: 'note', layer: 'http', meaning: 'The UE\'s User-Agent lacks `3gpp-gba` (TS 33.246 Annex H).' },

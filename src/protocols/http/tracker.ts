@@ -164,7 +164,8 @@ export class DigestTracker {
     }
     const req = msg.request;
     const status = msg.status ?? 0;
-    if (req && (status === 401 || status === 407) && !stale) {
+    // on an MBMS key-management exchange the analyzer's credentials-rejected owns this fact (one finding per event)
+    if (req && (status === 401 || status === 407) && !stale && !mbms) {
       const wanted = status === 401 ? 'authorization' : 'proxy-authorization';
       if ((req.auth?.credentials ?? []).some((c) => c.header === wanted))
         problems.push(httpProblem('auth-failed', `${status} answering a request that carried credentials (frame ${req.firstFrame})`));
