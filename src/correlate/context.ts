@@ -32,8 +32,9 @@ export interface Findings {
   /**
    * Raise diagnostic `code` (its severity comes from the catalog). `frames` are the evidence: every frame the
    * finding was decided from. `time` is when it was decided (a deadline), the current packet time by default.
+   * `tx` is the open transaction, or only the id of one already reported.
    */
-  report(code: DiagnosticCode, tx: Tx | undefined, ue: UeState | string | undefined, frames: readonly number[], message: string, time?: PacketTime): void;
+  report(code: DiagnosticCode, tx: Tx | string | undefined, ue: UeState | string | undefined, frames: readonly number[], message: string, time?: PacketTime): void;
 }
 
 export interface RoomContext {

@@ -63,7 +63,7 @@ export class KeyDeliveryCorrelator {
     const findings: Findings = { report: (...a) => this.report(...a) };
     // a forgotten UE ends like one at the end of the capture: the pull room decides whether it was left keyless
     this.ues = new UeTable(this.options.maxUes, (ue) => this.pull.ueEnds(ue));
-    this.book = new TransactionBook(this.options.maxOpenTransactions, this.options.maxSteps, this.stats_, (t) => this.sink.transaction?.(t));
+    this.book = new TransactionBook(this.timers, this.options.maxOpenTransactions, this.options.maxSteps, this.stats_, (t) => this.sink.transaction?.(t));
     const ctx: RoomContext = { options: this.options, clock: this.clock, timers: this.timers, ues: this.ues, book: this.book, stats: this.stats_, findings };
     const registration = new RegistrationRules(ctx);
     this.pull = new PullRules(ctx, new StormRules(ctx));
@@ -136,16 +136,17 @@ export class KeyDeliveryCorrelator {
     this.sink.anomaly?.({ frame, time: { tsSec: time.tsSec, tsNsec: time.tsNsec }, problem });
   }
 
-  private report(code: DiagnosticCode, tx: Tx | undefined, ue: UeState | string | undefined, frames: readonly number[], message: string, time?: PacketTime): void {
+  private report(code: DiagnosticCode, tx: Tx | string | undefined, ue: UeState | string | undefined, frames: readonly number[], message: string, time?: PacketTime): void {
     const info = DIAGNOSTICS[code];
     const d: Diagnostic = {
       code, severity: info.severity, frames: [...new Set(frames)].sort((a, b) => a - b).slice(0, LIMITS.framesPerDiagnostic), message,
       time: time ?? this.clock.nowTime,
     };
-    if (tx) d.transaction = tx.rec.id;
-    const ueId = typeof ue === 'string' ? ue : ue?.id ?? tx?.rec.ue;
+    const open = typeof tx === 'string' ? undefined : tx;
+    if (tx !== undefined) d.transaction = typeof tx === 'string' ? tx : tx.rec.id;
+    const ueId = typeof ue === 'string' ? ue : ue?.id ?? open?.rec.ue;
     if (ueId !== undefined) d.ue = ueId;
-    if (tx && !tx.rec.diagnostics.includes(code)) tx.rec.diagnostics.push(code);
+    if (open && !open.rec.diagnostics.includes(code)) open.rec.diagnostics.push(code);
     this.stats_.diagnostic(code, info.severity);
     this.sink.diagnostic?.(d);
   }

@@ -7,6 +7,7 @@ import { escapeText } from '../common/escape';
 import type { PacketTime } from '../common/time';
 import { digestCredentialsView, isDigest } from '../protocols/http/auth';
 import type { HttpMessage } from '../protocols/http/types';
+import type { Timer } from './timers';
 import type { KeyDeliveryTransaction, KeyRefSummary, StepKind } from './types';
 
 export type TxState = 'requested' | 'challenged' | 'authorized' | 'awaiting-request' | 'waiting-ack' | 'done';
@@ -38,9 +39,28 @@ export interface UeState {
   /** The open registration or deregistration. */
   reg?: Tx;
   trigger?: Tx;
-  /** `kd:kg` the UE asked for → the last transaction that asked. */
-  requestedGroups: Map<string, Tx>;
-  retryAfter?: { until: number; frame: number; tx: Tx };
+  /** `kd:kg` the UE asked for → what became of the last request for it. */
+  requestedGroups: Map<string, RequestedGroup>;
+  retryAfter?: { until: number; frames: number[]; txId: string };
+}
+
+/**
+ * A key group a UE asked for: the transaction while it is open, then only what the UE's end-of-life check needs
+ * (so a closed transaction is not kept alive by its UE).
+ */
+export interface RequestedGroup {
+  tx?: Tx;
+  txId: string;
+  /** Epoch seconds of the request's transaction start. */
+  start: number;
+  /** The transaction's frames (the first few): the evidence no-valid-msk cites. */
+  frames: number[];
+  /** ResponseCode of the BM-SC's refusal of this group, if it refused it. */
+  refusedCode?: string;
+  /** The BM-SC answered 200 OK to the request. */
+  ok: boolean;
+  /** How the transaction ended (undefined while open). */
+  closedBy?: KeyDeliveryTransaction['closedBy'];
 }
 
 /** A transaction being built: the record the sinks get, and what the rules need to decide about it. */
@@ -49,11 +69,11 @@ export interface Tx {
   ue: UeState | undefined;
   state: TxState;
   open: boolean;
-  /** `kd:kg` (kd may be `*`) of the request. */
-  requestedGroups: Set<string>;
-  deliveredGroups: Set<string>;
-  refusedGroups: Set<string>;
-  refusedCodes: Map<string, string>;
+  /** `kd:kg` (kd may be `*`) of the request. Read-only here: addGroup() gives a transaction its own set. */
+  requestedGroups: ReadonlySet<string>;
+  deliveredGroups: ReadonlySet<string>;
+  /** Groups the BM-SC refused (a ResponseCode other than 200) → that ResponseCode. */
+  refused: ReadonlyMap<string, string>;
   pendingRequests: number;
   challengeTime?: PacketTime;
   okTime?: PacketTime;
@@ -64,21 +84,31 @@ export interface Tx {
   deliveryDeadlinePassed: boolean;
   /** A registration the BM-SC accepted (2xx, and no refusing ResponseCode). */
   registrationAccepted?: boolean;
+  /** Deadlines that belong to this transaction: cancelled when it closes. */
+  timers: Timer[];
 }
 
-/** An HTTP key-management request waiting for its answer. */
+/** An HTTP key-management request waiting for its answer (what the rules need of it, not the message). */
 export interface RequestRef {
   tx: Tx;
-  msg: HttpMessage;
+  /** The request's last frame and its time. */
+  frame: number;
+  time: PacketTime;
+  /** `METHOD URI`, escaped and shortened for messages. */
+  label: string;
   credentials: boolean;
   answered: boolean;
   client: string;
   server: string;
 }
 
-/** A MIKEY message to a UE (or an MTK group) that an ACK may answer. */
+/**
+ * A MIKEY message to a UE (or an MTK group) that an ACK may answer. The index of these outlives transactions, so it
+ * holds its transaction only while that is open (`tx`), then just its id.
+ */
 export interface DeliveryRef {
-  tx: Tx;
+  tx?: Tx;
+  txId: string;
   kind: 'msk' | 'trigger' | 'mtk';
   frame: number;
   time: PacketTime;
@@ -89,7 +119,8 @@ export interface DeliveryRef {
   ackInvalid: boolean;
   /** ack-missing was reported: a later ACK is late, not counted. */
   timedOut: boolean;
-  ue?: UeState;
+  /** The UE's id (its primary address). */
+  ueId?: string;
   bmsc: string;
   group: string;
   label: string;
@@ -101,11 +132,38 @@ export interface Endpoints {
   dst: string;
 }
 
+/**
+ * Most transactions never ask for, receive or are refused more than one group, and many none: they all share these
+ * empty collections until their first entry (an open transaction is a budgeted item, see docs/diagnostics.md).
+ */
+export const NO_GROUPS: ReadonlySet<string> = new Set<string>();
+export const NO_REFUSALS: ReadonlyMap<string, string> = new Map<string, string>();
+
+export function addGroup(tx: Tx, which: 'requestedGroups' | 'deliveredGroups', g: string): void {
+  const cur = tx[which];
+  if (cur.has(g)) return;
+  tx[which] = cur === NO_GROUPS ? new Set([g]) : (cur as Set<string>).add(g);
+}
+
+export function addRefusal(tx: Tx, g: string, code: string): void {
+  tx.refused = tx.refused === NO_REFUSALS ? new Map([[g, code]]) : (tx.refused as Map<string, string>).set(g, code);
+}
+
+/** Push onto an array held in `owner[key]`; the first entry gets an array of exactly one slot, not a growth reserve. */
+export function pushOne<O, K extends keyof O>(owner: O, key: K, value: O[K] extends readonly (infer T)[] ? T : never): void {
+  const arr = owner[key] as unknown as unknown[];
+  if (arr.length === 0) owner[key] = [value] as unknown as O[K];
+  else arr.push(value);
+}
+
 export function ackPending(d: DeliveryRef): boolean {
   return d.ackDue && !d.acked && !d.ackInvalid && !d.timedOut;
 }
 
 export const secs = (t: PacketTime): number => t.tsSec + t.tsNsec / 1e9;
+
+/** A packet time of its own: a frame's time field is often the whole decoded packet, which must not be retained. */
+export const timeOf = (t: PacketTime): PacketTime => ({ tsSec: t.tsSec, tsNsec: t.tsNsec });
 
 export function fromSecs(s: number): PacketTime {
   const tsSec = Math.floor(s);
@@ -133,7 +191,7 @@ export function groupMatches(a: string, b: string): boolean {
   return (ad === '*' || bd === '*' || ad === bd) && (ag === '*' || bg === '*' || ag === bg);
 }
 
-export function groupDelivered(delivered: Set<string>, g: string): boolean {
+export function groupDelivered(delivered: ReadonlySet<string>, g: string): boolean {
   for (const d of delivered) if (groupMatches(g, d)) return true;
   return false;
 }

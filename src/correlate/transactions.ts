@@ -6,9 +6,10 @@
 import { SEVERITY_RANK } from '../common/problem';
 import type { PacketTime } from '../common/time';
 import { DIAGNOSTICS } from './catalog';
-import { ackPending, groupDelivered, type Tx, type UeState } from './model';
+import { NO_GROUPS, NO_REFUSALS, ackPending, groupDelivered, pushOne, timeOf, type Tx, type UeState } from './model';
 import { LIMITS } from './options';
 import type { CorrelationStatistics } from './statistics';
+import type { PacketTimers } from './timers';
 import type { KeyDeliveryTransaction, Procedure, StepKind, TransactionStep } from './types';
 
 type ClosedBy = KeyDeliveryTransaction['closedBy'];
@@ -19,6 +20,7 @@ export class TransactionBook {
   private readonly closeHooks: ((tx: Tx, by: ClosedBy) => void)[] = [];
 
   constructor(
+    private readonly timers: PacketTimers,
     private readonly maxOpen: number,
     private readonly maxSteps: number,
     private readonly stats: CorrelationStatistics,
@@ -44,12 +46,12 @@ export class TransactionBook {
     const rec: KeyDeliveryTransaction = {
       id, procedure, ue: ue?.id ?? ueLabel, ueAddresses: ue ? [...ue.addresses] : [ueLabel], requestedKeys: [], deliveredKeys: [], serviceIds: [],
       steps: [], frames: [], stepsDropped: 0, httpStatuses: [], digest: 'none', delivered: false, ackRequested: false, acked: false, latencies: {},
-      verdict: 'ok', diagnostics: [], start: time, end: time, closedBy: 'complete',
+      verdict: 'ok', diagnostics: [], start: timeOf(time), end: timeOf(time), closedBy: 'complete',
     };
     if (ue?.btids.length) rec.btid = ue.btids[ue.btids.length - 1];
     const tx: Tx = {
-      rec, ue, state: 'requested', open: true, requestedGroups: new Set(), deliveredGroups: new Set(), refusedGroups: new Set(), refusedCodes: new Map(), pendingRequests: 0,
-      staleRun: 0, deliveries: [], httpDelivery: false, deliveryDeadlinePassed: false,
+      rec, ue, state: 'requested', open: true, requestedGroups: NO_GROUPS, deliveredGroups: NO_GROUPS, refused: NO_REFUSALS, pendingRequests: 0,
+      staleRun: 0, deliveries: [], httpDelivery: false, deliveryDeadlinePassed: false, timers: [],
     };
     this.stats.procedure(procedure);
     // MTK transactions are closed by their stream (a new MTK ID), not by the open bound
@@ -63,18 +65,29 @@ export class TransactionBook {
     return tx;
   }
 
+  /** A deadline of `tx` at `at` (epoch seconds): it goes when the transaction closes, whatever closes it. */
+  deadline(tx: Tx, at: number, fire: (at: number) => void): void {
+    const t = this.timers.set(at, (when) => {
+      const i = tx.timers.indexOf(t);
+      if (i >= 0) tx.timers.splice(i, 1);
+      fire(when);
+    });
+    pushOne(tx, 'timers', t);
+  }
+
   step(tx: Tx, kind: StepKind, frame: number, time: PacketTime, extra: Partial<TransactionStep> = {}, frames: readonly number[] = [frame]): void {
     const fr = tx.rec.frames;
     for (const n of frames) {
       if (fr.length >= LIMITS.framesPerTransaction) break;
-      if (fr.length === 0 || fr[fr.length - 1] < n) fr.push(n);
+      if (fr.length === 0) pushOne(tx.rec, 'frames', n);
+      else if (fr[fr.length - 1] < n) fr.push(n);
       else if (!fr.includes(n)) {
         fr.push(n);
         fr.sort((a, b) => a - b);
       }
     }
     if (tx.rec.steps.length >= this.maxSteps) tx.rec.stepsDropped++;
-    else tx.rec.steps.push({ kind, frame, time: { tsSec: time.tsSec, tsNsec: time.tsNsec }, ...extra });
+    else pushOne(tx.rec, 'steps', { kind, frame, time: { tsSec: time.tsSec, tsNsec: time.tsNsec }, ...extra });
     tx.rec.end = { tsSec: time.tsSec, tsNsec: time.tsNsec };
     if (tx.ue) {
       tx.rec.ue = tx.ue.id;
@@ -108,6 +121,13 @@ export class TransactionBook {
     else r.verdict = unfinished ? 'failed' : 'ok';
     for (const hook of this.closeHooks) hook(tx, by);
     this.stats.closed(r);
+    // nothing decides about a closed transaction any more, and nothing keeps it alive: its deadlines go, and the
+    // messages an ACK may still answer keep only its id
+    for (const t of tx.timers) this.timers.cancel(t);
+    tx.timers.length = 0;
+    for (const d of tx.deliveries) d.tx = undefined;
+    tx.deliveries.length = 0;
+    tx.firstAckDelivery = undefined;
     this.emit(r);
   }
 
@@ -123,7 +143,7 @@ export class TransactionBook {
     if (p !== 'pull' && p !== 'solicited-pull') return;
     // a pull stays open until its delivery deadline, so late extra deliveries (another key group, a repeat) still join it
     if (tx.state !== 'authorized' || tx.pendingRequests > 0 || !tx.rec.delivered || !tx.deliveryDeadlinePassed) return;
-    for (const g of tx.requestedGroups) if (!groupDelivered(tx.deliveredGroups, g) && !tx.refusedGroups.has(g)) return;
+    for (const g of tx.requestedGroups) if (!groupDelivered(tx.deliveredGroups, g) && !tx.refused.has(g)) return;
     this.close(tx, 'complete');
   }
 }

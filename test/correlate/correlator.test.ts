@@ -515,3 +515,29 @@ test('a capture that ends before a deadline: the transaction is incomplete, no f
     }
   }
 });
+
+test('eviction: a transaction closed early is incomplete, no finding names it afterwards, and its deadlines are gone', async () => {
+  // ten UEs each get a V-flagged push; only two transactions may stay open, so eight are evicted while waiting
+  const lab = new Lab();
+  const m1 = lab.msk(0x0101, 1);
+  const ues = Array.from({ length: 10 }, (_, i) => lab.ue(i + 1));
+  ues.forEach((u, i) => lab.deliver(u, 1 + i * 0.01, m1));
+  lab.register(lab.ue(20), 5); // a frame past every ACK deadline
+  const out = lab.write('evict');
+  try {
+    const r = await analyze(out.pcap, undefined, { ackTimeout: 1, maxOpenTransactions: 2 });
+    const pushes = r.transactions.filter((t) => t.procedure === 'push');
+    const evicted = pushes.filter((t) => t.closedBy === 'evicted');
+    assert.equal(evicted.length, 8);
+    assert.ok(evicted.every((t) => t.verdict === 'incomplete' && t.diagnostics.length === 0), evicted.map((t) => t.verdict).join());
+    const named = new Set(r.diagnostics.map((d) => d.transaction));
+    for (const t of evicted) assert.ok(!named.has(t.id), `${t.id} evicted, then named by a finding`);
+    // the two still open when the deadline passed: ack-missing, failed
+    const timedOut = pushes.filter((t) => t.closedBy === 'timeout');
+    assert.equal(timedOut.length, 2);
+    assert.ok(timedOut.every((t) => t.verdict === 'failed' && t.diagnostics.includes('ack-missing')));
+    assert.equal(r.stats.evicted.transactions, 8);
+  } finally {
+    fs.rmSync(out.dir, { recursive: true, force: true });
+  }
+});

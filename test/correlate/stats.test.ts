@@ -61,3 +61,21 @@ test('PacketTimers: fire in deadline order, ties in the order set, only before n
   assert.deepEqual(seen, [2, 3]);
   assert.equal(timers.size, 0);
 });
+
+test('PacketTimers: a cancelled timer leaves the heap at once and never fires; the rest keep their order', () => {
+  const timers = new PacketTimers();
+  const fired: number[] = [];
+  // a deterministic shuffle of deadlines, every third one cancelled
+  const handles = Array.from({ length: 300 }, (_, i) => {
+    const at = (i * 7919) % 301;
+    return { at, t: timers.set(at, () => fired.push(at)) };
+  });
+  const kept = handles.filter((_, i) => i % 3 !== 0);
+  for (const [i, h] of handles.entries()) if (i % 3 === 0) timers.cancel(h.t);
+  assert.equal(timers.size, kept.length, 'cancelled timers are gone from the heap');
+  timers.cancel(handles[0].t); // twice: nothing happens
+  assert.equal(timers.size, kept.length);
+  timers.expire(Infinity);
+  assert.deepEqual(fired, kept.map((h) => h.at).sort((a, b) => a - b));
+  assert.equal(timers.size, 0);
+});

@@ -10,7 +10,7 @@ import type { MbmsInfo } from '../../protocols/mikey/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import { diffSeconds } from '../../common/time';
-import { fromSecs, groupOf, hex, keyRef, secs, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { addGroup, fromSecs, pushOne, groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
 import { LIMITS } from '../options';
 import type { MtkRules } from './mtk';
 import type { PullRules } from './pull';
@@ -77,8 +77,16 @@ export class DeliveryRules {
     this.mtk = mtk;
   }
 
-  /** Remember a message an ACK may answer, by CSB ID and counter and by frame. */
+  /**
+   * Remember a message an ACK may answer, by CSB ID and counter and by frame. While its transaction is open the
+   * transaction lists it too (so closing the transaction detaches it); the index keeps only small records.
+   */
   index(d: DeliveryRef, csbId: number, counter: number | undefined): void {
+    const tx = d.tx;
+    if (tx) {
+      pushOne(tx, 'deliveries', d);
+      if (tx.deliveries.length > this.ctx.options.maxSteps) (tx.deliveries.shift() as DeliveryRef).tx = undefined;
+    }
     if (counter !== undefined) {
       const k = `${csbId}:${counter}`;
       this.byKey.delete(k);
@@ -123,7 +131,7 @@ export class DeliveryRules {
     tx.state = 'awaiting-request';
     tx.rec.bmsc = ends.src;
     if (info.keyGroup !== undefined) {
-      tx.requestedGroups.add(group);
+      addGroup(tx, 'requestedGroups', group);
       tx.rec.requestedKeys.push(ref);
     }
     if (ue) {
@@ -132,12 +140,12 @@ export class DeliveryRules {
     }
     ctx.book.step(tx, 'trigger', frame, time, { carrier: rec.carrier, detail });
     this.counterCheck(frame, info, ends.dst, ue, tx);
-    ctx.timers.set(secs(time) + ctx.options.pullTimeout, (at) => {
+    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, (at) => {
       if (!tx.open || tx.state !== 'awaiting-request') return;
       ctx.findings.report('solicited-pull-ignored', tx, ue, [frame], `Solicited-pull trigger for key group ${group} reached UE ${ue?.id ?? ends.dst}, but it sent no MSK request within ${ctx.options.pullTimeout} s`, fromSecs(at));
       ctx.book.close(tx, 'timeout');
     });
-    const d: DeliveryRef = { tx, kind: 'trigger', frame, time, v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, ue, bmsc: ends.src, group, label: ref.label };
+    const d: DeliveryRef = { tx, txId: tx.rec.id, kind: 'trigger', frame, time: timeOf(time), v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, ueId: ue?.id, bmsc: ends.src, group, label: ref.label };
     this.index(d, m.header.csbId, info.counter);
   }
 
@@ -165,13 +173,11 @@ export class DeliveryRules {
     this.counterCheck(frame, info, ends.dst, ue, tx);
     tx.rec.delivered = true;
     if (!tx.rec.deliveredKeys.some((k) => k.label === ref.label) && tx.rec.deliveredKeys.length < LIMITS.listPerTransaction) tx.rec.deliveredKeys.push(ref);
-    tx.deliveredGroups.add(group);
+    addGroup(tx, 'deliveredGroups', group);
 
     const previousMuk = a.verifiedWith === 'previous-muk';
     const ackDue = info.v && !previousMuk;
-    const d: DeliveryRef = { tx, kind: 'msk', frame, time, v: info.v, ackDue, acked: false, ackInvalid: false, timedOut: false, ue, bmsc: ends.src, group, label: ref.label };
-    tx.deliveries.push(d);
-    if (tx.deliveries.length > ctx.options.maxSteps) tx.deliveries.shift();
+    const d: DeliveryRef = { tx, txId: tx.rec.id, kind: 'msk', frame, time: timeOf(time), v: info.v, ackDue, acked: false, ackInvalid: false, timedOut: false, ueId: ue?.id, bmsc: ends.src, group, label: ref.label };
     this.index(d, m.header.csbId, info.counter);
     if (ue) this.held(ue, tx, d, info, group);
 
@@ -179,14 +185,12 @@ export class DeliveryRules {
       tx.rec.ackRequested = true;
       tx.firstAckDelivery ??= d;
       ctx.stats.ackRequested(d.bmsc, ue?.id ?? ends.dst, group, time);
-      ctx.timers.set(secs(time) + ctx.options.ackTimeout, (at) => {
+      ctx.book.deadline(tx, secs(time) + ctx.options.ackTimeout, (at) => {
         if (d.acked || d.ackInvalid) return;
         d.timedOut = true;
-        ctx.findings.report('ack-missing', d.tx, d.ue, [d.frame], `MSK ${d.label} to UE ${d.ue?.id ?? ends.dst} had V set, but no ACK came back within ${ctx.options.ackTimeout} s`, fromSecs(at));
-        if (d.tx.open) {
-          if (d.tx.rec.procedure === 'push') ctx.book.close(d.tx, 'timeout');
-          else ctx.book.maybeComplete(d.tx);
-        }
+        ctx.findings.report('ack-missing', tx, d.ueId, [d.frame], `MSK ${d.label} to UE ${d.ueId ?? ends.dst} had V set, but no ACK came back within ${ctx.options.ackTimeout} s`, fromSecs(at));
+        if (tx.rec.procedure === 'push') ctx.book.close(tx, 'timeout');
+        else ctx.book.maybeComplete(tx);
       });
     }
     ctx.book.maybeComplete(tx);
@@ -197,7 +201,7 @@ export class DeliveryRules {
     const prev = ue.lastDelivery.get(d.label);
     // a resend after the ACK deadline passed unanswered is a retransmission, and a UE may ask again for an MSK it
     // has (a pull answers it); a second copy in the same transaction or an unasked push is a repeat
-    if (prev && !prev.timedOut && info.keyNumber !== 0 && (prev.tx === tx || tx.rec.procedure === 'push'))
+    if (prev && !prev.timedOut && info.keyNumber !== 0 && (prev.txId === tx.rec.id || tx.rec.procedure === 'push'))
       this.ctx.findings.report('repeated-delivery', tx, ue, [prev.frame, d.frame], `MSK ${d.label} delivered again to UE ${ue.id} (first in frame ${prev.frame}${prev.acked ? ', already ACKed' : ''})`);
     ue.lastDelivery.delete(d.label);
     ue.lastDelivery.set(d.label, d);
@@ -231,32 +235,35 @@ export class DeliveryRules {
       ctx.findings.report('ack-unmatched', undefined, ue, [frame], `ACK from ${ends.src} (CSB ID 0x${hex(m.header.csbId, 8)}, counter ${info.counter ?? '?'}) matches no MIKEY message in the capture`);
       return;
     }
+    // the transaction while it is open; once reported, only its id (its record no longer changes)
     const tx = d.tx;
-    const ue = d.ue ?? ctx.ues.lookup(ends.src, info.idr);
-    ctx.book.stepIfOpen(tx, 'ack', frame, time, rec.carrier, `ACK to frame ${d.frame}`);
+    const named = tx ?? d.txId;
+    const ue = d.ueId ?? ctx.ues.lookup(ends.src, info.idr);
+    if (tx) ctx.book.stepIfOpen(tx, 'ack', frame, time, rec.carrier, `ACK to frame ${d.frame}`);
     if (d.kind === 'mtk') {
       this.mtk.acked(d, ue ?? ends.src, frame, ends.src);
       return;
     }
     if (!d.ackDue) {
       const why = d.kind === 'trigger' ? 'a solicited-pull trigger' : !d.v ? 'an MSK message without the V bit' : 'an MSK message under an older MUK (the UE should request the MSK instead)';
-      ctx.findings.report('ack-not-due', tx, ue, [d.frame, frame], `ACK from ${ends.src} answers ${why} (frame ${d.frame})`);
+      ctx.findings.report('ack-not-due', named, ue, [d.frame, frame], `ACK from ${ends.src} answers ${why} (frame ${d.frame})`);
       return;
     }
     if (a.verified === false) {
       d.ackInvalid = true;
-      ctx.findings.report('ack-mac-invalid', tx, ue, [d.frame, frame], `ACK from ${ends.src} to the MSK message of frame ${d.frame}: MAC does not verify`);
-      ctx.book.maybeComplete(tx);
+      ctx.findings.report('ack-mac-invalid', named, ue, [d.frame, frame], `ACK from ${ends.src} to the MSK message of frame ${d.frame}: MAC does not verify`);
+      if (tx) ctx.book.maybeComplete(tx);
       return;
     }
     if (d.acked) return; // a duplicate ACK: the first one counted
     if (d.timedOut) return; // late: ack-missing already said it, and the ACK rate counts ACKs in time
     d.acked = true;
-    if (rec.carrier === 'http' && (tx.rec.variant === 'C' || tx.httpDelivery)) tx.rec.variant = 'B';
     const l = diffSeconds(d.time, time);
+    ctx.stats.acked(d.bmsc, d.ueId ?? ends.src, d.group, d.time, l);
+    if (!tx) return;
+    if (rec.carrier === 'http' && (tx.rec.variant === 'C' || tx.httpDelivery)) tx.rec.variant = 'B';
     if (d === tx.firstAckDelivery) tx.rec.latencies.mikeyToAck = l;
     tx.rec.acked = tx.deliveries.filter((x) => x.ackDue).every((x) => x.acked);
-    ctx.stats.acked(d.bmsc, d.ue?.id ?? ends.src, d.group, d.time, l);
     ctx.book.maybeComplete(tx);
   }
 }

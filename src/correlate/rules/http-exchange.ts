@@ -10,7 +10,7 @@ import type { HttpMessage } from '../../protocols/http/types';
 import type { DissectedFrame } from '../../protocols/records';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
-import { bodyRequestType, fromSecs, requestTypeOf, retryAfterSeconds, secs, stepFrames, usernameOf, type RequestRef, type Tx, type UeState } from '../model';
+import { bodyRequestType, fromSecs, requestTypeOf, retryAfterSeconds, secs, stepFrames, timeOf, usernameOf, type RequestRef, type Tx, type UeState } from '../model';
 import { LIMITS } from '../options';
 import type { PullRules } from './pull';
 import type { RegistrationRules } from './registration';
@@ -46,7 +46,11 @@ export const HTTP_DIAGNOSTICS = {
 export class HttpExchangeRules {
   /** TCP connection id → its client (the UE side) and server, learned from its requests. */
   private readonly conns = new Map<number, { client: string; server: string }>();
-  private readonly requests = new Map<HttpMessage, RequestRef>();
+  /**
+   * Requests waiting for their answer, found again through the response's link to its request. Weak: the entry
+   * lives only as long as the dissector keeps the message, and holds no message itself.
+   */
+  private readonly requests = new WeakMap<HttpMessage, RequestRef>();
 
   constructor(private readonly ctx: RoomContext, private readonly registration: RegistrationRules, private readonly pull: PullRules) {}
 
@@ -95,15 +99,17 @@ export class HttpExchangeRules {
     }
     ctx.book.step(tx, credentials ? 'credentials' : 'request', m.lastFrame, time, { detail: escapeText(`${m.method ?? ''} ${m.uri ?? ''}`, 200) }, m.frames);
     tx.pendingRequests++;
-    const ref: RequestRef = { tx, msg: m, credentials, answered: false, client: conn.client, server: conn.server };
+    const ref: RequestRef = {
+      tx, frame: m.lastFrame, time: timeOf(time), label: `${escapeText(m.method ?? '')} ${escapeText(m.uri ?? '', 120)}`, credentials, answered: false,
+      client: conn.client, server: conn.server,
+    };
     this.requests.set(m, ref);
-    if (this.requests.size > LIMITS.pendingRequests) this.requests.delete(this.requests.keys().next().value as HttpMessage);
-    ctx.timers.set(secs(time) + ctx.options.pullTimeout, (at) => {
-      this.requests.delete(m);
+    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, (at) => {
       if (ref.answered) return;
-      ref.tx.pendingRequests--;
-      ctx.findings.report('request-unanswered', ref.tx, ref.tx.ue, [m.lastFrame], `${escapeText(m.method ?? '')} ${escapeText(m.uri ?? '', 120)} from ${ref.client} got no response within ${ctx.options.pullTimeout} s`, fromSecs(at));
-      if (ref.tx.open && ref.tx.pendingRequests === 0 && ref.tx.state !== 'authorized') ctx.book.close(ref.tx, 'timeout');
+      ref.answered = true;
+      tx.pendingRequests--;
+      ctx.findings.report('request-unanswered', tx, tx.ue, [ref.frame], `${ref.label} from ${ref.client} got no response within ${ctx.options.pullTimeout} s`, fromSecs(at));
+      if (tx.open && tx.pendingRequests === 0 && tx.state !== 'authorized') ctx.book.close(tx, 'timeout');
     });
   }
 
@@ -114,7 +120,7 @@ export class HttpExchangeRules {
     ue.retryAfter = undefined;
     const now = this.ctx.clock.now;
     if (now < ra.until)
-      this.ctx.findings.report('retry-after-ignored', tx, ue, [ra.frame, m.lastFrame], `UE ${ue.id} repeated its request ${(ra.until - now).toFixed(3)} s before the Retry-After of frame ${ra.frame} expired`);
+      this.ctx.findings.report('retry-after-ignored', tx, ue, [...ra.frames, m.lastFrame], `UE ${ue.id} repeated its request ${(ra.until - now).toFixed(3)} s before the Retry-After of frame ${ra.frames[ra.frames.length - 1]} expired`);
   }
 
   private response(m: HttpMessage): void {
@@ -126,6 +132,8 @@ export class HttpExchangeRules {
     ref.answered = true;
     this.requests.delete(req);
     const tx = ref.tx;
+    // an answer after its transaction was reported (evicted, closed at a deadline) changes nothing
+    if (!tx.open) return;
     tx.pendingRequests--;
     const status = m.status ?? 0;
     const time = m.lastTime;
@@ -152,12 +160,13 @@ export class HttpExchangeRules {
       ctx.findings.report('http-error-status', tx, ue, [req.lastFrame, m.lastFrame], `${status} ${escapeText(m.reason ?? '', 60)} to ${escapeText(req.method ?? '')} ${escapeText(req.uri ?? '', 120)}${ra !== undefined ? ` (Retry-After ${ra} s)` : ''}`);
       if (ue && ra !== undefined && tx.rec.requestType === 'msk-request') {
         const until = secs(time) + ra;
-        const entry = { until, frame: m.lastFrame, tx };
+        const entry = { until, frames: [req.lastFrame, m.lastFrame], txId: tx.rec.id };
         ue.retryAfter = entry;
+        // the UE's deadline, not the transaction's (that one closes now): it names the transaction by id only
         ctx.timers.set(until + ctx.options.pullTimeout, () => {
           if (ue.retryAfter !== entry) return;
           ue.retryAfter = undefined;
-          ctx.findings.report('retry-after-ignored', tx, ue, [req.lastFrame, m.lastFrame], `UE ${ue.id} did not repeat its MSK request within ${ctx.options.pullTimeout} s after the Retry-After ${ra} s of the 503`);
+          ctx.findings.report('retry-after-ignored', entry.txId, ue, entry.frames, `UE ${ue.id} did not repeat its MSK request within ${ctx.options.pullTimeout} s after the Retry-After ${ra} s of the 503`);
         });
       }
       if (tx.pendingRequests === 0) ctx.book.close(tx, 'complete');
@@ -171,7 +180,8 @@ export class HttpExchangeRules {
     const ch = (m.auth?.challenges ?? []).filter(isDigest).map((c) => digestChallengeView(c));
     const stale = ch.some((c) => c.stale === true);
     ctx.book.step(tx, 'challenge', m.lastFrame, time, { status: 401 }, m.frames);
-    tx.challengeTime = time;
+    const challengeTime = timeOf(time);
+    tx.challengeTime = challengeTime;
     if (tx.state !== 'authorized') tx.state = 'challenged';
     if (ref.credentials) {
       if (stale) {
@@ -186,8 +196,8 @@ export class HttpExchangeRules {
       }
     } else if (tx.rec.digest === 'none') tx.rec.digest = 'challenged';
     // a challenge nobody answers leaves the transaction open until the pull timeout
-    ctx.timers.set(secs(time) + ctx.options.pullTimeout, () => {
-      if (tx.open && tx.state === 'challenged' && tx.pendingRequests === 0 && tx.challengeTime === time) ctx.book.close(tx, 'timeout');
+    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, () => {
+      if (tx.open && tx.state === 'challenged' && tx.pendingRequests === 0 && tx.challengeTime === challengeTime) ctx.book.close(tx, 'timeout');
     });
   }
 }

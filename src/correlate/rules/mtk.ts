@@ -9,7 +9,7 @@ import { serialGreater } from '../../protocols/mikey/tracker';
 import type { MbmsInfo } from '../../protocols/mikey/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
-import { groupOf, hex, keyRef, secs, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
 import { LIMITS } from '../options';
 import type { DeliveryRules } from './delivery';
 
@@ -79,13 +79,13 @@ export class MtkRules {
       if (oldest?.tx?.open) ctx.book.close(oldest.tx, 'evicted');
       this.streams.delete(this.streams.keys().next().value as string);
     }
-    const d: DeliveryRef = { tx, kind: 'mtk', frame, time, v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, bmsc: ends.src, group: groupOf(info.keyDomainId, info.keyGroup), label: ref.label };
+    const d: DeliveryRef = { tx, txId: tx.rec.id, kind: 'mtk', frame, time: timeOf(time), v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, bmsc: ends.src, group: groupOf(info.keyDomainId, info.keyGroup), label: ref.label };
     this.delivery.index(d, m.header.csbId, info.counter);
   }
 
   /** An ACK that answers MTK message `d`. */
   acked(d: DeliveryRef, ue: UeState | string, frame: number, from: string): void {
-    this.ctx.findings.report('mtk-ack', d.tx, ue, [d.frame, frame], `ACK from ${from} answers the MTK message of frame ${d.frame}; UEs never ACK MTK messages`);
+    this.ctx.findings.report('mtk-ack', d.tx ?? d.txId, ue, [d.frame, frame], `ACK from ${from} answers the MTK message of frame ${d.frame}; UEs never ACK MTK messages`);
   }
 
   /** End of capture: the last MTK of every stream is complete. */

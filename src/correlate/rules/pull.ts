@@ -10,7 +10,7 @@ import type { MbmsKeyRef } from '../../protocols/mbms/xml';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import {
-  ackPending, fromSecs, groupDelivered, groupMatches, groupOf, keyRef, lastRequestFrame, secs, stepFrames, type RequestRef, type Tx, type UeState,
+  ackPending, addGroup, addRefusal, fromSecs, timeOf, groupDelivered, groupMatches, groupOf, keyRef, lastRequestFrame, secs, stepFrames, type RequestRef, type RequestedGroup, type Tx, type UeState,
 } from '../model';
 import { LIMITS } from '../options';
 import type { StormRules } from './storm';
@@ -50,7 +50,23 @@ export interface MskDelivery {
 }
 
 export class PullRules {
-  constructor(private readonly ctx: RoomContext, private readonly storm: StormRules) {}
+  constructor(private readonly ctx: RoomContext, private readonly storm: StormRules) {
+    // the UE keeps what its end-of-life check needs of a request, not the closed transaction
+    ctx.book.onClose((tx, by) => {
+      const ue = tx.ue;
+      if (!ue) return;
+      for (const g of tx.requestedGroups) {
+        const rg = ue.requestedGroups.get(g);
+        if (rg?.tx !== tx) continue;
+        rg.tx = undefined;
+        rg.closedBy = by;
+        rg.frames = tx.rec.frames.slice(0, LIMITS.framesPerDiagnostic);
+        rg.ok = tx.okTime !== undefined;
+        const refused = tx.refused.get(g);
+        if (refused !== undefined) rg.refusedCode = refused;
+      }
+    });
+  }
 
   /** An MSK request: the pull it continues (not yet authorized), the solicited pull a trigger started, or a new pull. */
   request(ue: UeState, client: string, m: HttpMessage, time: PacketTime): Tx {
@@ -83,10 +99,10 @@ export class PullRules {
     if (!tx.rec.requestedKeys.some((x) => x.label === r.label) && tx.rec.requestedKeys.length < LIMITS.listPerTransaction) tx.rec.requestedKeys.push(r);
     if (k.keyGroup !== undefined && tx.requestedGroups.size < LIMITS.listPerTransaction) {
       const g = groupOf(kd, k.keyGroup);
-      tx.requestedGroups.add(g);
+      addGroup(tx, 'requestedGroups', g);
       if (tx.ue) {
         tx.ue.requestedGroups.delete(g);
-        tx.ue.requestedGroups.set(g, tx);
+        tx.ue.requestedGroups.set(g, { tx, txId: tx.rec.id, start: secs(tx.rec.start), frames: [], ok: false });
         if (tx.ue.requestedGroups.size > LIMITS.listPerTransaction) tx.ue.requestedGroups.delete(tx.ue.requestedGroups.keys().next().value as string);
       }
     }
@@ -101,18 +117,17 @@ export class PullRules {
     for (const r of m.mbms?.responses ?? []) {
       if (r.status !== undefined && r.status !== 200 && r.msk?.keyGroup !== undefined) {
         const g = groupOf(r.msk.keyDomainId?.toLowerCase(), r.msk.keyGroup);
-        tx.refusedGroups.add(g);
-        tx.refusedCodes.set(g, escapeText(r.responseCode ?? String(r.status), 60));
+        addRefusal(tx, g, escapeText(r.responseCode ?? String(r.status), 60));
       }
     }
     tx.state = 'authorized';
-    tx.okTime = time;
+    tx.okTime = timeOf(time);
     if (tx.rec.delivered && !tx.rec.variant) tx.rec.variant = 'D';
-    ctx.timers.set(secs(time) + ctx.options.deliveryTimeout, (at) => {
+    ctx.book.deadline(tx, secs(time) + ctx.options.deliveryTimeout, (at) => {
       if (!tx.open) return;
-      const allRefused = tx.requestedGroups.size > 0 && [...tx.requestedGroups].every((g) => tx.refusedGroups.has(g));
+      const allRefused = tx.requestedGroups.size > 0 && [...tx.requestedGroups].every((g) => tx.refused.has(g));
       if (!tx.rec.delivered && !allRefused)
-        ctx.findings.report('no-mikey-after-200', tx, ue, [ref.msg.lastFrame, m.lastFrame], `200 OK to the MSK request of UE ${ue?.id ?? ref.client}, but no MIKEY MSK message within ${ctx.options.deliveryTimeout} s`, fromSecs(at));
+        ctx.findings.report('no-mikey-after-200', tx, ue, [ref.frame, m.lastFrame], `200 OK to the MSK request of UE ${ue?.id ?? ref.client}, but no MIKEY MSK message within ${ctx.options.deliveryTimeout} s`, fromSecs(at));
       tx.deliveryDeadlinePassed = true;
       if (!tx.deliveries.some(ackPending)) ctx.book.close(tx, tx.rec.delivered ? 'complete' : 'timeout');
     });
@@ -132,7 +147,7 @@ export class PullRules {
    */
   private belongsToPull(tx: Tx, group: string, label: string): boolean {
     if (tx.state !== 'authorized') return true;
-    const missing = [...tx.requestedGroups].some((g) => !groupDelivered(tx.deliveredGroups, g) && !tx.refusedGroups.has(g));
+    const missing = [...tx.requestedGroups].some((g) => !groupDelivered(tx.deliveredGroups, g) && !tx.refused.has(g));
     if (missing || (tx.requestedGroups.size === 0 && !tx.rec.delivered)) return true;
     if (tx.rec.deliveredKeys.some((k) => k.label === label)) return true;
     return tx.requestedGroups.size > 0 && ![...tx.requestedGroups].some((g) => groupMatches(g, group));
@@ -163,17 +178,29 @@ export class PullRules {
    * delivery deadline passed — not merely cut by the end of the capture.
    */
   ueEnds(ue: UeState): void {
-    for (const [g, tx] of ue.requestedGroups) {
+    for (const [g, rg] of ue.requestedGroups) {
       const held = [...ue.msks.entries()].some(([k, kns]) => kns.length > 0 && groupMatches(g, k));
       if (held) continue;
       const reg = ue.registeredAt;
-      if (!reg || reg.time > secs(tx.rec.start)) continue;
-      const refused = tx.refusedGroups.has(g);
-      if (!refused && (tx.open || tx.rec.closedBy === 'end-of-capture' || tx.rec.closedBy === 'evicted')) continue;
-      const why = refused ? `refused by the BM-SC with ResponseCode ${tx.refusedCodes.get(g) ?? '?'}` : tx.okTime ? 'never delivered' : 'the request failed';
+      if (!reg || reg.time > rg.start) continue;
+      const outcome = requestOutcome(rg, g);
+      if (!outcome) continue;
       const regFrame = reg.frames[reg.frames.length - 1];
-      this.ctx.findings.report('no-valid-msk', tx, ue, [...reg.frames, ...tx.rec.frames], `UE ${ue.id}, registered in frame ${regFrame}, has no MSK for key group ${g} it requested (${why}): it must leave the user service`);
+      this.ctx.findings.report('no-valid-msk', rg.tx ?? rg.txId, ue, [...reg.frames, ...(rg.tx?.rec.frames ?? rg.frames)], `UE ${ue.id}, registered in frame ${regFrame}, has no MSK for key group ${g} it requested (${outcome}): it must leave the user service`);
     }
     ue.requestedGroups.clear();
   }
+}
+
+/** Why a request for group `g` left the UE without it, when that is final; undefined while it may still come. */
+function requestOutcome(rg: RequestedGroup, g: string): string | undefined {
+  const tx = rg.tx;
+  if (tx) {
+    // still open (a UE forgotten early): only a refusal is final
+    const code = tx.refused.get(g);
+    return code !== undefined ? `refused by the BM-SC with ResponseCode ${code}` : undefined;
+  }
+  if (rg.refusedCode !== undefined) return `refused by the BM-SC with ResponseCode ${rg.refusedCode}`;
+  if (rg.closedBy === 'end-of-capture' || rg.closedBy === 'evicted') return undefined;
+  return rg.ok ? 'never delivered' : 'the request failed';
 }

@@ -60,7 +60,7 @@ export class RegistrationRules {
     const responses = m.mbms?.responses ?? [];
     const ok = responses.length === 0 || responses.some((r) => r.status === undefined || r.status === 200);
     if (ue && ok) {
-      const frames = [ref.msg.lastFrame, m.lastFrame];
+      const frames = [ref.frame, m.lastFrame];
       if (tx.rec.procedure === 'register') {
         tx.registrationAccepted = true;
         ue.registeredFrom.add(ref.client);
