@@ -119,3 +119,14 @@ export function frameSink(out: LineOutput, opts: FrameOutputCliOptions, limit: n
     },
   };
 }
+
+/**
+ * `-Y` as a predicate over dissected frames (for analyze, dash, export): null without -Y, undefined after a usage error
+ * was printed. It must see every frame in capture order (tcp.stream, frame.time_relative count on the frames before).
+ */
+export function frameFilterOption(text: string | undefined, command: string): ((f: DissectedFrame) => boolean) | null | undefined {
+  const filter = displayFilterOption(text, command);
+  if (!filter) return filter;
+  const context = new FieldContext();
+  return (f) => filter.test(context.observe(f));
+}
