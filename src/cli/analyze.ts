@@ -14,6 +14,7 @@ import { anomalyJson, diagnosticJson, statsJson, transactionJson } from '../repo
 import { LineOutput } from '../report/output';
 import type { CommandRegistrar } from './main';
 import { loadKeysOption } from './keys-option';
+import { addDisplayFilterOption, frameFilterOption, type DisplayFilterCliOptions } from './frame-output';
 import { refuseOutputClash } from './output-paths';
 import { parsePortList, parsePositiveInt, parseSeconds } from './options';
 import { jsonLine } from '../report/json-line';
@@ -33,7 +34,7 @@ export interface CorrelationCliOptions {
   maxTransactions?: number;
 }
 
-export interface AnalyzeCliOptions extends CorrelationCliOptions {
+export interface AnalyzeCliOptions extends CorrelationCliOptions, DisplayFilterCliOptions {
   json?: boolean;
   failOn?: Severity | 'never';
   annotate?: string;
@@ -83,7 +84,8 @@ export const registerAnalyzeCommand: CommandRegistrar = (program: Command, setEx
     .option('--json', 'NDJSON records: transaction, diagnostic, anomaly, stats')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a diagnostic at or above this severity is found').argParser(parseFailOn).default('error'))
     .option('--annotate <out.pcapng>', 'write the capture as pcapng with every finding as a packet comment')
-    .option('--worst <n>', 'worst transactions shown (default 10)', parsePositiveInt)
+    .option('--worst <n>', 'worst transactions shown (default 10)', parsePositiveInt);
+  addDisplayFilterOption(cmd, 'correlate only the frames that match (all are still dissected and reassembled)')
     .action(async (capture: string | undefined, opts: AnalyzeCliOptions) => {
       setExitCode(await runAnalyze(capture ?? opts.read, opts));
     });
@@ -109,6 +111,8 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
   }
   const clash = refuseOutputClash('analyze', [{ option: '--annotate', path: opts.annotate }], [{ option: 'input capture', path: source }, { option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
+  const frameFilter = frameFilterOption(opts.displayFilter, 'analyze');
+  if (frameFilter === undefined) return 64;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
   const out = new LineOutput(1);
@@ -145,7 +149,7 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
   const run = await withFileProgress(
     source,
     (src) =>
-      analyzeCapture(src, sink, { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator: correlatorOptions(opts) }, { name: source }),
+      analyzeCapture(src, sink, { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator: correlatorOptions(opts), frameFilter: frameFilter ?? undefined }, { name: source }),
     { withTerminalStdout: true },
   );
   if (run.summary.fatal) {

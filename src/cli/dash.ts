@@ -8,12 +8,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { escapeText } from '../common/escape';
 import { DASHBOARD_BUCKET_SECONDS, Dashboard, DashboardTerminalError, type DashboardSource } from '../tui/dashboard';
 import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyze';
+import { addDisplayFilterOption, frameFilterOption, type DisplayFilterCliOptions } from './frame-output';
 import { reportCaptureProblems } from './capture-messages';
 import { loadKeysOption } from './keys-option';
 import type { CommandRegistrar } from './main';
 import { parsePositiveInt } from './options';
 
-export interface DashCliOptions extends CorrelationCliOptions {
+export interface DashCliOptions extends CorrelationCliOptions, DisplayFilterCliOptions {
   replay?: boolean;
   speed?: number;
   keep?: number;
@@ -36,7 +37,8 @@ export const registerDashCommand: CommandRegistrar = (program: Command, setExitC
   cmd
     .option('--replay', 'replay the capture at the pace of its timestamps instead of showing it at once')
     .option('--speed <n>', 'replay this many times faster than real time (implies --replay)', parseSpeed)
-    .option('--keep <n>', 'transactions and diagnostics kept for the panes (default 1000)', parsePositiveInt)
+    .option('--keep <n>', 'transactions and diagnostics kept for the panes (default 1000)', parsePositiveInt);
+  addDisplayFilterOption(cmd, 'correlate only the frames that match (all are still dissected and reassembled)')
     .action(async (capture: string | undefined, opts: DashCliOptions) => {
       setExitCode(await runDash(capture ?? opts.read, opts));
     });
@@ -58,6 +60,8 @@ export async function runDash(source: string | undefined, opts: DashCliOptions):
       return 2;
     }
   }
+  const frameFilter = frameFilterOption(opts.displayFilter, 'dash');
+  if (frameFilter === undefined) return 64;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
   if (!process.stdout.isTTY) {
@@ -74,7 +78,7 @@ export async function runDash(source: string | undefined, opts: DashCliOptions):
   let dash: Dashboard;
   try {
     dash = new Dashboard(dashSource, {
-      analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator },
+      analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator, frameFilter: frameFilter ?? undefined },
       model: { maxTransactions: keep, maxDiagnostics: keep },
     });
   } catch (err) {

@@ -3,18 +3,16 @@ import { withFileProgress } from './progress';
 import { reportCaptureProblems } from './capture-messages';
 import { Dissector, type LateFindings } from '../pipeline/dissector';
 import { LineOutput } from '../report/output';
-import { FramePrinter, frameFormat } from '../report/frame-printer';
 import { Option, type Command } from 'commander';
 import type { CommandRegistrar } from './main';
 import { parsePortList, parsePositiveInt } from './options';
 import { loadKeysOption } from './keys-option';
 import { escapeText } from '../common/escape';
 import { jsonLine } from '../report/json-line';
+import { addFrameOutputOptions, frameSink, type FrameOutputCliOptions } from './frame-output';
 
-export interface DissectCliOptions {
+export interface DissectCliOptions extends FrameOutputCliOptions {
   read?: string;
-  json?: boolean;
-  verbose?: boolean;
   mikeyPort?: number[];
   keys?: string;
   showKeys?: boolean;
@@ -22,7 +20,7 @@ export interface DissectCliOptions {
 }
 
 export const registerDissectCommand: CommandRegistrar = (program: Command, setExitCode) => {
-  program
+  const cmd = program
     .command('dissect')
     .description('decode a capture file (pcap, pcapng, gzip-compressed; - for standard input), one line per frame')
     .argument('[capture]', 'capture file, or - for a pcap/pcapng stream on standard input')
@@ -32,7 +30,8 @@ export const registerDissectCommand: CommandRegistrar = (program: Command, setEx
     .addOption(new Option('--mikey-port <ports>', 'more UDP ports carrying MIKEY (2269 always), comma separated').argParser(parsePortList))
     .option('--keys <file>', 'key file (naf/muk/digest/msk lines) to verify and decrypt')
     .option('--show-keys', 'show decrypted key material instead of masking it')
-    .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
+    .option('-c, --count <n>', 'stop after n frames', parsePositiveInt);
+  addFrameOutputOptions(cmd)
     .action(async (capture: string | undefined, opts: DissectCliOptions) => {
       setExitCode(await runDissect(capture ?? opts.read, opts));
     });
@@ -61,12 +60,14 @@ export async function runDissect(source: string | undefined, opts: DissectCliOpt
     process.stderr.write('keyscope dissect: no capture given (a file, or - for standard input)\n');
     return 64;
   }
+  const out = new LineOutput(1);
+  const limit = opts.count ?? Infinity;
+  // usage errors (a bad -Y, -e without -T fields) before any file is read
+  const printer = frameSink(out, opts, limit, 'dissect');
+  if (!printer) return 64;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
-  const out = new LineOutput(1);
   const abort = new AbortController();
-  const limit = opts.count ?? Infinity;
-  const printer = new FramePrinter(out, frameFormat(opts), limit);
   const dissector = new Dissector(
     (f) => printer.print(f),
     {
@@ -95,7 +96,7 @@ export async function runDissect(source: string | undefined, opts: DissectCliOpt
     { signal: abort.signal, name: source },
   ));
   const late = dissector.finish();
-  printLateFindings(late, out, opts.json ?? false);
+  printLateFindings(late, out, opts.json === true || opts.outputFormat === 'json');
   out.flush();
   if (summary.fatal) {
     process.stderr.write(`keyscope: ${escapeText(summary.fatal)}\n`);

@@ -9,8 +9,9 @@ import type { CommandRegistrar } from './main';
 import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyze';
 import { loadKeysOption } from './keys-option';
 import { refuseOutputClash } from './output-paths';
+import { addDisplayFilterOption, frameFilterOption, type DisplayFilterCliOptions } from './frame-output';
 
-export interface ExportCliOptions extends CorrelationCliOptions {
+export interface ExportCliOptions extends CorrelationCliOptions, DisplayFilterCliOptions {
   write?: string;
   transaction?: string;
   ue?: string;
@@ -19,12 +20,13 @@ export interface ExportCliOptions extends CorrelationCliOptions {
 export const registerExportCommand: CommandRegistrar = (program: Command, setExitCode) => {
   const cmd = program
     .command('export')
-    .description('write the frames of one transaction (--transaction ID) or one UE (--ue ADDR or B-TID) to a capture file')
+    .description('write the frames of one transaction (--transaction ID), one UE (--ue ADDR or B-TID) or a display filter (-Y) to a capture file')
     .argument('[capture]', 'capture file');
   addCorrelationOptions(cmd)
     .requiredOption('-w, --write <file>', 'output capture (pcap; pcapng when the name ends in .pcapng or link types differ)')
     .option('--transaction <id>', 'transaction id as `analyze` shows it with the same options, e.g. T12')
-    .option('--ue <addr>', 'UE address (or B-TID): every frame to or from it, and every frame of its transactions')
+    .option('--ue <addr>', 'UE address (or B-TID): every frame to or from it, and every frame of its transactions');
+  addDisplayFilterOption(cmd, 'write the frames that match (with --transaction/--ue: those of them that match), and the frames their reassembled messages came from')
     .action(async (capture: string | undefined, opts: ExportCliOptions) => {
       setExitCode(await runExport(capture ?? opts.read, opts));
     });
@@ -35,10 +37,17 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
     process.stderr.write('keyscope export: a capture file is needed (it is read twice)\n');
     return 64;
   }
-  if ((opts.transaction === undefined) === (opts.ue === undefined)) {
-    process.stderr.write('keyscope export: give exactly one of --transaction ID and --ue ADDR\n');
+  if (opts.transaction !== undefined && opts.ue !== undefined) {
+    process.stderr.write('keyscope export: give one of --transaction ID and --ue ADDR, not both\n');
     return 64;
   }
+  if (opts.transaction === undefined && opts.ue === undefined && opts.displayFilter === undefined) {
+    process.stderr.write('keyscope export: give --transaction ID, --ue ADDR or -Y FILTER\n');
+    return 64;
+  }
+  const frameFilter = frameFilterOption(opts.displayFilter, 'export');
+  if (frameFilter === undefined) return 64;
+  const byTarget = opts.transaction !== undefined || opts.ue !== undefined;
   const target = opts.write as string;
   const clash = refuseOutputClash('export', [{ option: '-w', path: target }], [{ option: 'input capture', path: source }, { option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
@@ -49,6 +58,8 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
   const ue = opts.ue;
   const ueAddresses = new Set<string>(ue !== undefined ? [ue] : []);
   let found = false;
+  /** Frames that match -Y, with the frames their reassembled content came from (as tshark -2 -Y -w keeps them). */
+  const matching = new Set<number>();
   // pass 1: analyze and collect the frame numbers
   const run = await analyzeCapture(
     source,
@@ -57,6 +68,11 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
         linkTypes.add(f.linkType);
       },
       dissectedFrame(f) {
+        if (frameFilter && frameFilter(f)) {
+          matching.add(f.packet.frame);
+          for (const n of f.packet.ip?.reassembledFrom ?? []) matching.add(n);
+          for (const h of f.http ?? []) for (const n of h.message.frames) matching.add(n);
+        }
         const ip = f.packet.ip;
         if (ue !== undefined && ip && (ip.src === ue || ip.dst === ue)) {
           wanted.add(f.packet.frame);
@@ -80,10 +96,20 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
     process.stderr.write(`keyscope: ${escapeText(run.summary.fatal)}\n`);
     return 2;
   }
-  if (wanted.size === 0) {
+  if (byTarget && wanted.size === 0) {
     const what = opts.transaction !== undefined ? `transaction ${escapeText(opts.transaction)}` : `UE ${escapeText(ue ?? '')}`;
     process.stderr.write(`keyscope export: ${what} ${found ? 'has no frames' : 'not found'} in ${escapeText(source)}; nothing written\n`);
     return 1;
+  }
+  if (frameFilter) {
+    // -Y alone: the matching frames; with a transaction or UE: those of its frames that match
+    const base = byTarget ? [...wanted] : [...matching];
+    wanted.clear();
+    for (const n of base) if (matching.has(n)) wanted.add(n);
+    if (wanted.size === 0) {
+      process.stderr.write(`keyscope export: no frame matches the display filter${byTarget ? ' among the selected ones' : ''} in ${escapeText(source)}; nothing written\n`);
+      return 1;
+    }
   }
   // pass 2: copy exactly those frames
   const pcapng = linkTypes.size > 1 || /\.pcapng$/i.test(target);

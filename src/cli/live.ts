@@ -11,7 +11,7 @@ import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
 import { ioReason } from '../common/io-error';
 import { Dissector } from '../pipeline/dissector';
-import { FramePrinter, frameFormat } from '../report/frame-printer';
+import { addFrameOutputOptions, frameSink, type FrameOutputCliOptions } from './frame-output';
 import { LineOutput } from '../report/output';
 import { printLateFindings } from './dissect';
 import { loadKeysOption } from './keys-option';
@@ -21,7 +21,7 @@ import { parsePortList, parsePositiveInt, parseSeconds } from './options';
 import type { KeyStore } from '../protocols/keys';
 import { Dashboard, DashboardTerminalError } from '../tui/dashboard';
 
-export interface LiveCliOptions {
+export interface LiveCliOptions extends FrameOutputCliOptions {
   interface?: string;
   listInterfaces?: boolean;
   filter?: string;
@@ -39,7 +39,7 @@ export interface LiveCliOptions {
 }
 
 export const registerLiveCommand: CommandRegistrar = (program: Command, setExitCode) => {
-  program
+  const cmd = program
     .command('live')
     .description('capture from a network interface (needs the optional cap module and libpcap) and dissect frames as they arrive')
     .option('-i, --interface <iface>', 'interface to capture on (any: all interfaces, Linux cooked)')
@@ -55,7 +55,8 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
     .addOption(new Option('-s, --snaplen <bytes>', 'bytes kept per frame (at most 65535)').argParser(parseSnaplen))
     .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)')
-    .option('--keep <n>', 'with --dash: transactions and diagnostics kept for the panes (default 1000)', parsePositiveInt)
+    .option('--keep <n>', 'with --dash: transactions and diagnostics kept for the panes (default 1000)', parsePositiveInt);
+  addFrameOutputOptions(cmd)
     .action(async (opts: LiveCliOptions) => {
       setExitCode(await runLive(opts));
     });
@@ -73,6 +74,11 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     process.stderr.write('keyscope live: no interface given (-i IFACE; -D lists them)\n');
     return 64;
   }
+  const out = new LineOutput(1);
+  const limit = opts.count ?? Infinity;
+  // a bad -Y or -T/-e combination is a usage error before the interface is opened
+  const printer = opts.dash ? undefined : frameSink(out, opts, limit, 'live');
+  if (!opts.dash && !printer) return 64;
   const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }], [{ option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
@@ -106,7 +112,6 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
 
   if (opts.dash) return runLiveDash(capture, writer, keys, opts);
 
-  const out = new LineOutput(1);
   let flushScheduled = false;
   // frames come in bursts from one libpcap dispatch: write them out together on the next turn of the loop
   const scheduleFlush = () => {
@@ -118,11 +123,9 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
       if (out.isClosed) capture.stop();
     });
   };
-  const limit = opts.count ?? Infinity;
-  const printer = new FramePrinter(out, frameFormat(opts), limit);
   const dissector = new Dissector(
     (f) => {
-      printer.print(f);
+      printer?.print(f);
       scheduleFlush();
     },
     // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
@@ -160,7 +163,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     if (timer) clearTimeout(timer);
   }
 
-  if (failure === undefined) printLateFindings(dissector.finish(), out, opts.json ?? false);
+  if (failure === undefined) printLateFindings(dissector.finish(), out, opts.json === true || opts.outputFormat === 'json');
   out.flush();
   const stats = capture.stats;
   if (failure !== undefined || saved.error !== undefined) {

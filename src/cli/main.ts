@@ -5,6 +5,8 @@ import { registerDashCommand } from './dash';
 import { registerAnalyzeCommand } from './analyze';
 import { registerExportCommand } from './export';
 import { registerSimCommand } from './sim';
+import { registerFieldsCommand } from './fields';
+import { versionLines } from './version';
 import { escapeText } from '../common/escape';
 import { OutputError } from '../common/io-error';
 
@@ -17,7 +19,7 @@ export const ExitCode = { ok: 0, findings: 1, unusable: 2, usage: 64 } as const;
  */
 export type CommandRegistrar = (program: Command, setExitCode: (code: number) => void) => void;
 
-const COMMANDS: CommandRegistrar[] = [registerDissectCommand, registerLiveCommand, registerAnalyzeCommand, registerExportCommand, registerDashCommand, registerSimCommand];
+const COMMANDS: CommandRegistrar[] = [registerDissectCommand, registerLiveCommand, registerAnalyzeCommand, registerExportCommand, registerDashCommand, registerSimCommand, registerFieldsCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -25,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   program
     .name('keyscope')
     .description('Dissector and analyzer for 3GPP MBMS key delivery (TS 33.246): HTTP Digest key requests and MIKEY')
+    // handled before parsing (below): libpcap's version is only looked up when asked for
+    .option('-v, --version', 'print the versions of keyscope, Node.js and libpcap, and exit')
     .exitOverride()
     .showHelpAfterError()
     .configureOutput({
@@ -35,6 +39,10 @@ export async function main(argv: string[]): Promise<number> {
 
   // kept until the process ends: a failed write may be reported after the command's promise settled
   if (!process.stdout.listeners('error').includes(stdoutError)) process.stdout.on('error', stdoutError);
+  if (argv[0] === '-v' || argv[0] === '--version') {
+    process.stdout.write(versionLines().join('\n') + '\n');
+    return ExitCode.ok;
+  }
   if (argv.length === 0) {
     program.outputHelp();
     return ExitCode.usage;

@@ -11,6 +11,11 @@ import { Dissector, type DissectedFrame, type DissectorOptions } from './dissect
 export interface AnalyzerOptions {
   dissector?: DissectorOptions;
   correlator?: CorrelatorOptions;
+  /**
+   * Frames the correlator is given (`-Y` on analyze and dash): every frame is still dissected (reassembly sees all), and
+   * `dissectedFrame` still gets every frame; only those that pass reach the correlator. Default: all.
+   */
+  frameFilter?: (frame: DissectedFrame) => boolean;
 }
 
 export interface AnalyzerSink extends CorrelatorSink {
@@ -26,8 +31,9 @@ export class Analyzer {
 
   constructor(private readonly sink: AnalyzerSink, options: AnalyzerOptions = {}) {
     this.correlator = new KeyDeliveryCorrelator(sink, options.correlator);
+    const select = options.frameFilter;
     this.dissector = new Dissector((f) => {
-      this.correlator.frame(f);
+      if (!select || select(f)) this.correlator.frame(f);
       sink.dissectedFrame?.(f);
     }, options.dissector);
   }

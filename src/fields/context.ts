@@ -1,0 +1,78 @@
+/**
+ * What some fields need from the frames before the current one: tcp.stream / udp.stream (conversation indexes in order of
+ * appearance, as tshark numbers them) and frame.time_relative (from the first frame of the capture). Every dissected frame
+ * must be observed in capture order, also those a display filter will hide, as tshark's two passes see every frame.
+ */
+import type { DissectedFrame } from '../pipeline/dissector';
+import { secondsText } from './registry';
+import type { FrameView } from './types';
+
+/** Conversations remembered at most (default); past it the oldest is forgotten and would get a new index if seen again. */
+export const DEFAULT_MAX_CONVERSATIONS = 1_000_000;
+
+interface TcpConversation {
+  index: number;
+  /** Sequence number of the SYN that opened it: a SYN with another one on the same ports is a new connection. */
+  synSeq?: number;
+}
+
+export class FieldContext {
+  private first: { tsSec: number; tsNsec: number } | undefined;
+  private readonly tcp = new Map<string, TcpConversation>();
+  private readonly udp = new Map<string, number>();
+  private nextTcp = 0;
+  private nextUdp = 0;
+
+  constructor(private readonly maxConversations = DEFAULT_MAX_CONVERSATIONS) {}
+
+  /** The view of `f` that field extractors read. Call once per frame, in capture order. */
+  observe(f: DissectedFrame): FrameView {
+    const p = f.packet;
+    this.first ??= { tsSec: p.tsSec, tsNsec: p.tsNsec };
+    let sec = p.tsSec - this.first.tsSec;
+    let nsec = p.tsNsec - this.first.tsNsec;
+    if (nsec < 0 && sec > 0) {
+      nsec += 1_000_000_000;
+      sec -= 1;
+    }
+    const view: FrameView = { frame: f, relativeTime: secondsText(sec, nsec) };
+    const t = p.transport;
+    if (t && p.ip) {
+      const a = `${p.ip.src}|${t.srcPort}`;
+      const b = `${p.ip.dst}|${t.dstPort}`;
+      const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+      if (t.kind === 'tcp') view.tcpStream = this.tcpIndex(key, t.flags, t.seq);
+      else {
+        let i = this.udp.get(key);
+        if (i === undefined) {
+          i = this.nextUdp++;
+          this.remember(this.udp, key, i);
+        }
+        view.udpStream = i;
+      }
+    }
+    return view;
+  }
+
+  private tcpIndex(key: string, flags: number, seq: number): number {
+    const SYN = 0x02;
+    const ACK = 0x10;
+    let c = this.tcp.get(key);
+    const opening = (flags & (SYN | ACK)) === SYN;
+    if (c === undefined || (opening && c.synSeq !== undefined && c.synSeq !== seq)) {
+      c = { index: this.nextTcp++ };
+      this.remember(this.tcp, key, c);
+    }
+    if (opening) c.synSeq = seq;
+    return c.index;
+  }
+
+  private remember<V>(map: Map<string, V>, key: string, value: V): void {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > this.maxConversations) {
+      const oldest = map.keys().next();
+      if (!oldest.done) map.delete(oldest.value);
+    }
+  }
+}
