@@ -295,6 +295,17 @@ export class LiveCapture implements FrameSource {
     return s;
   }
 
+  /**
+   * The capture's clock now: the time a frame arriving now would be stamped with (never before the newest frame).
+   * A quiet capture's pipeline runs on it (pipeline/live-pacer.ts).
+   */
+  now(): PacketTime {
+    const mono = this.stopMono ?? process.hrtime.bigint();
+    let ns = this.startWallNs + (mono - this.startMono);
+    if (ns < this.lastNs) ns = this.lastNs;
+    return nsToTime(ns);
+  }
+
   private packet(nbytes: number, truncatedByBuffer: boolean): void {
     if (this.stopped) return;
     const mono = process.hrtime.bigint();

@@ -3,43 +3,45 @@
  * `keyscope dissect` does, through the same Dissector. Ctrl-C / SIGTERM / -c / --duration end it cleanly: the
  * capture stops, held frames are flushed, the -w file is committed and a summary goes to standard error.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCapture, type LiveCaptureStats } from '../capture/live';
 import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { PcapWriter } from '../capture/pcap-writer';
 import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
 import { ioReason } from '../common/io-error';
-import { Dissector } from '../pipeline/dissector';
+import type { Diagnostic } from '../correlate/types';
+import { Analyzer } from '../pipeline/analyzer';
+import { LivePacer } from '../pipeline/live-pacer';
 import { FramePrinter, frameFormat } from '../report/frame-printer';
 import { LineOutput } from '../report/output';
 import { printLateFindings } from './dissect';
 import { loadKeysOption } from './keys-option';
 import { refuseOutputClash } from './output-paths';
 import type { CommandRegistrar } from './main';
-import { parsePortList, parsePositiveInt, parseSeconds } from './options';
+import { parsePositiveInt, parseSeconds } from './options';
+import {
+  DEFAULT_DASHBOARD_KEEP, addCorrelationOptions, addDashboardOptions, correlatorOptions, type CorrelationCliOptions, type DashboardCliOptions,
+} from './analyzer-options';
 import type { KeyStore } from '../protocols/keys';
 import { Dashboard, DashboardTerminalError } from '../tui/dashboard';
 
-export interface LiveCliOptions {
+export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptions {
   interface?: string;
   listInterfaces?: boolean;
   filter?: string;
   write?: string;
   json?: boolean;
   verbose?: boolean;
-  keys?: string;
   showKeys?: boolean;
-  mikeyPort?: number[];
   count?: number;
   duration?: number;
   snaplen?: number;
   dash?: boolean;
-  keep?: number;
 }
 
 export const registerLiveCommand: CommandRegistrar = (program: Command, setExitCode) => {
-  program
+  const cmd = program
     .command('live')
     .description('capture from a network interface (needs the optional cap module and libpcap) and dissect frames as they arrive')
     .option('-i, --interface <iface>', 'interface to capture on (any: all interfaces, Linux cooked)')
@@ -48,14 +50,14 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('-w, --write <file>', 'also save what was captured to this pcap file (written on a clean end)')
     .option('--json', 'NDJSON: one object per frame')
     .option('-V, --verbose', 'full protocol tree for each frame, like tshark -V')
-    .option('--keys <file>', 'key file (naf/muk/digest/msk lines) to verify and decrypt')
     .option('--show-keys', 'show decrypted key material instead of masking it')
-    .addOption(new Option('--mikey-port <ports>', 'more UDP ports carrying MIKEY (2269 always), comma separated').argParser(parsePortList))
     .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
-    .addOption(new Option('-s, --snaplen <bytes>', 'bytes kept per frame (at most 65535)').argParser(parseSnaplen))
-    .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)')
-    .option('--keep <n>', 'with --dash: transactions and diagnostics kept for the panes (default 1000)', parsePositiveInt)
+    .option('-s, --snaplen <bytes>', 'bytes kept per frame (at most 65535)', parseSnaplen)
+    .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)');
+  // the analyzer's own options: findings (printed to standard error as they come) and the dashboard
+  addCorrelationOptions(cmd, { read: false });
+  addDashboardOptions(cmd, 'with --dash: ')
     .action(async (opts: LiveCliOptions) => {
       setExitCode(await runLive(opts));
     });
@@ -120,21 +122,31 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   };
   const limit = opts.count ?? Infinity;
   const printer = new FramePrinter(out, frameFormat(opts), limit);
-  const dissector = new Dissector(
-    (f) => {
-      printer.print(f);
-      scheduleFlush();
+  const analyzer = new Analyzer(
+    {
+      dissectedFrame: (f) => {
+        printer.print(f);
+        scheduleFlush();
+      },
+      // standard output carries the frames exactly as `dissect` prints them; the analyzer's findings go beside it
+      diagnostic: (d) => process.stderr.write(`keyscope live: ${diagnosticLine(d)}\n`),
     },
-    // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
-    { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false },
+    {
+      // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
+      dissector: { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false },
+      correlator: correlatorOptions(opts),
+    },
   );
+  const dissector = analyzer.dissector;
+  // packet time stops when traffic stops: held frames and deadlines follow the capture's clock instead
+  const pacer = new LivePacer(analyzer, () => capture.now(), { onTick: (r) => r.released > 0 && scheduleFlush() }).start();
 
   const saved = saveFrames(capture, writer);
   let framesIn = 0;
   capture.onFrame((frame: CaptureFrame) => {
     framesIn++;
     if (saved.error !== undefined) return;
-    dissector.frame(frame);
+    analyzer.frame(frame);
     if (framesIn >= limit) capture.stop();
   });
 
@@ -158,9 +170,13 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     process.off('SIGTERM', stop);
     process.off('SIGHUP', stop);
     if (timer) clearTimeout(timer);
+    pacer.stop();
   }
 
-  if (failure === undefined) printLateFindings(dissector.finish(), out, opts.json ?? false);
+  if (failure === undefined) {
+    printLateFindings(dissector.finish(), out, opts.json ?? false);
+    analyzer.correlator.finish();
+  }
   out.flush();
   const stats = capture.stats;
   if (failure !== undefined || saved.error !== undefined) {
@@ -199,10 +215,13 @@ function listInterfaces(): number {
 async function runLiveDash(capture: LiveCapture, writer: PcapWriter | undefined, keys: KeyStore | null, opts: LiveCliOptions): Promise<number> {
   let dash: Dashboard;
   try {
-    const keep = opts.keep ?? 1000;
+    const keep = opts.keep ?? DEFAULT_DASHBOARD_KEEP;
     dash = new Dashboard(
       { kind: 'live', capture },
-      { analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] } }, model: { maxTransactions: keep, maxDiagnostics: keep } },
+      {
+        analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], showKeys: opts.showKeys ?? false }, correlator: correlatorOptions(opts) },
+        model: { maxTransactions: keep, maxDiagnostics: keep },
+      },
     );
   } catch (err) {
     capture.stop();
@@ -281,6 +300,15 @@ export function liveSummary(stats: LiveCaptureStats, tcp: TcpLossInputs): string
     `${stats.packets} frames, ${stats.bytes} bytes in ${secs.toFixed(3)} s (${rate.toFixed(1)} frames/s)${cut}; ` +
     `capture loss estimate (TCP): ${loss.lostBytes} ACKed-but-unseen bytes, ${loss.gapBytes} gap bytes (${(loss.ratio * 100).toFixed(2)} %)`
   );
+}
+
+/** Frame numbers listed per finding line (the rest are in the -w file's analysis). */
+const MAX_FRAMES_LISTED = 10;
+
+/** One finding of the analyzer, as `analyze` lists it (its message is escaped where it was made). */
+function diagnosticLine(d: Diagnostic): string {
+  const who = [d.transaction, d.ue ? `ue ${d.ue}` : undefined].filter((x) => x !== undefined).join(' ');
+  return `${d.severity} ${d.code}${who ? ` [${escapeText(who)}]` : ''} frames ${d.frames.slice(0, MAX_FRAMES_LISTED).join(', ')}: ${d.message}`;
 }
 
 function ioMessage(err: unknown): string {
