@@ -161,6 +161,22 @@ export const DEFAULT_LIVE_SNAPLEN = 65535;
 export const DEFAULT_LIVE_BUFFER_SIZE = 32 * 1024 * 1024;
 const PROBE_BUFFER_SIZE = 256 * 1024;
 
+/** Which clock stamped a live capture's frames, and how finely. */
+export interface LiveClockInfo {
+  /** The capture engine: `cap` (libpcap in process) or `tcpdump`. */
+  engine: string;
+  /** One phrase for the user: where the stamps come from. */
+  description: string;
+  /** The stamps have nanosecond resolution (else microseconds). */
+  nanosecond: boolean;
+}
+
+export const CAP_CLOCK: LiveClockInfo = {
+  engine: 'cap',
+  description: 'arrival in keyscope (the cap addon passes no kernel timestamps; later than the kernel\'s by up to the event-loop delay)',
+  nanosecond: false,
+};
+
 /** Open captures: they hold the buffer the addon writes into. */
 const openCaptures = new Set<LiveCapture>();
 /** Every Cap ever opened, never released (see the file comment). */
@@ -186,6 +202,8 @@ export interface FrameSource {
  * handlers after it miss that frame).
  */
 export class LiveCapture implements FrameSource {
+  /** Which clock stamps the frames (shown to the user, see LiveClockInfo). */
+  readonly clock: LiveClockInfo = CAP_CLOCK;
   readonly device: string;
   readonly filter: string;
   readonly linkType: number;
@@ -310,6 +328,9 @@ export class LiveCapture implements FrameSource {
     if (this.stopped) return;
     const mono = process.hrtime.bigint();
     let ns = this.startWallNs + (mono - this.startMono);
+    // microseconds: an arrival stamp taken in JavaScript is late by far more than a nanosecond, and the -w file
+    // should not claim a precision the clock does not have
+    ns -= ns % 1000n;
     if (ns < this.lastNs) ns = this.lastNs;
     this.lastNs = ns;
     const captured = Math.max(0, Math.min(nbytes, this.buffer.length));

@@ -6,7 +6,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCapture, type LiveCaptureStats } from '../capture/live';
 import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
-import { PcapWriter } from '../capture/pcap-writer';
+import { LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
 import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
 import { ioReason } from '../common/io-error';
@@ -38,6 +38,8 @@ export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptio
   duration?: number;
   snaplen?: number;
   dash?: boolean;
+  pcapng?: boolean;
+  ringBuffer?: RingBufferOptions;
 }
 
 export const registerLiveCommand: CommandRegistrar = (program: Command, setExitCode) => {
@@ -47,7 +49,9 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('-i, --interface <iface>', 'interface to capture on (any: all interfaces, Linux cooked)')
     .option('-D, --list-interfaces', 'list the interfaces live capture can use, and exit')
     .option('-f, --filter <bpf>', 'capture filter, tcpdump syntax (e.g. "udp port 2269 or tcp port 80")')
-    .option('-w, --write <file>', 'also save what was captured to this pcap file (written on a clean end)')
+    .option('-w, --write <file>', 'also save what was captured to this file, written as it grows (like tcpdump -U: readable up to the last half second even after kill -9)')
+    .option('--pcapng', 'write -w as pcapng (also chosen by a .pcapng name); pcap otherwise')
+    .option('-b, --ring-buffer <cond>', 'with -w, dumpcap\'s ring buffer: filesize:KB, duration:S (switch files), files:N (keep the newest N); repeatable', parseRing)
     .option('--json', 'NDJSON: one object per frame')
     .option('-V, --verbose', 'full protocol tree for each frame, like tshark -V')
     .option('--show-keys', 'show decrypted key material instead of masking it')
@@ -63,6 +67,14 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     });
 };
 
+function parseRing(value: string, previous: RingBufferOptions | undefined): RingBufferOptions {
+  try {
+    return parseRingOption(value, previous);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 function parseSnaplen(value: string): number {
   const n = parsePositiveInt(value);
   if (n > 65535) throw new InvalidArgumentError('at most 65535');
@@ -73,6 +85,14 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   if (opts.listInterfaces) return listInterfaces();
   if (!opts.interface) {
     process.stderr.write('keyscope live: no interface given (-i IFACE; -D lists them)\n');
+    return 64;
+  }
+  if (opts.ringBuffer && !opts.write) {
+    process.stderr.write('keyscope live: -b (ring buffer) needs -w FILE\n');
+    return 64;
+  }
+  if (opts.ringBuffer && opts.ringBuffer.fileSizeKB === undefined && opts.ringBuffer.durationSeconds === undefined) {
+    process.stderr.write('keyscope live: a ring buffer needs -b filesize:KB or -b duration:S to know when to switch files\n');
     return 64;
   }
   const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }], [{ option: '--keys file', path: opts.keys }]);
@@ -95,10 +115,21 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     throw err;
   }
 
-  let writer: PcapWriter | undefined;
+  let writer: LiveCaptureFile | undefined;
+  const fileError: { error: string | undefined } = { error: undefined };
   if (opts.write) {
     try {
-      writer = new PcapWriter(opts.write, { linkType: capture.linkType, nanosecond: true, snaplen: capture.snaplen });
+      writer = new LiveCaptureFile(opts.write, {
+        linkType: capture.linkType,
+        snaplen: capture.snaplen,
+        nanosecond: capture.clock.nanosecond,
+        format: opts.pcapng || /\.pcapng$/i.test(opts.write) ? 'pcapng' : 'pcap',
+        ...(opts.ringBuffer ? { ring: opts.ringBuffer } : {}),
+        onError: (err) => {
+          fileError.error ??= ioMessage(err);
+          capture.stop();
+        },
+      });
     } catch (err) {
       capture.stop();
       process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write)}: ${escapeText(ioMessage(err))}\n`);
@@ -106,7 +137,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     }
   }
 
-  if (opts.dash) return runLiveDash(capture, writer, keys, opts);
+  if (opts.dash) return runLiveDash(capture, writer, fileError, keys, opts);
 
   const out = new LineOutput(1);
   let flushScheduled = false;
@@ -141,7 +172,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   // packet time stops when traffic stops: held frames and deadlines follow the capture's clock instead
   const pacer = new LivePacer(analyzer, () => capture.now(), { onTick: (r) => r.released > 0 && scheduleFlush() }).start();
 
-  const saved = saveFrames(capture, writer);
+  const saved = saveFrames(capture, writer, fileError);
   let framesIn = 0;
   capture.onFrame((frame: CaptureFrame) => {
     framesIn++;
@@ -180,9 +211,9 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   out.flush();
   const stats = capture.stats;
   if (failure !== undefined || saved.error !== undefined) {
-    await writer?.abort();
+    writer?.abort();
     const why = saved.error !== undefined ? `cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}` : `stopped by an internal error: ${escapeText(ioMessage(failure))}`;
-    process.stderr.write(`keyscope live: ${why}; no capture file written\n`);
+    process.stderr.write(`keyscope live: ${why}${writer ? `; ${escapeText(opts.write ?? '')} keeps the ${writer.frames} frames written before` : ''}\n`);
     process.stderr.write(`keyscope live: ${liveSummary(stats, dissector.tcpStats)}\n`);
     return 2;
   }
@@ -212,7 +243,13 @@ function listInterfaces(): number {
 }
 
 /** `live --dash`: the dashboard is the sink; it handles Ctrl-C and q, and stops the capture when it quits. */
-async function runLiveDash(capture: LiveCapture, writer: PcapWriter | undefined, keys: KeyStore | null, opts: LiveCliOptions): Promise<number> {
+async function runLiveDash(
+  capture: LiveCapture,
+  writer: LiveCaptureFile | undefined,
+  fileError: { error: string | undefined },
+  keys: KeyStore | null,
+  opts: LiveCliOptions,
+): Promise<number> {
   let dash: Dashboard;
   try {
     const keep = opts.keep ?? DEFAULT_DASHBOARD_KEEP;
@@ -225,14 +262,14 @@ async function runLiveDash(capture: LiveCapture, writer: PcapWriter | undefined,
     );
   } catch (err) {
     capture.stop();
-    await writer?.abort();
+    writer?.abort();
     if (err instanceof DashboardTerminalError) {
       process.stderr.write(`keyscope live: ${escapeText(err.message)}\n`);
       return 64;
     }
     throw err;
   }
-  const saved = saveFrames(capture, writer);
+  const saved = saveFrames(capture, writer, fileError);
   let framesIn = 0;
   const limit = opts.count ?? Infinity;
   capture.onFrame(() => {
@@ -254,29 +291,29 @@ async function runLiveDash(capture: LiveCapture, writer: PcapWriter | undefined,
   }
   process.stderr.write(`keyscope live: ${liveSummary(capture.stats, result.tcp)}\n`);
   if (saved.error !== undefined || failed) {
-    await writer?.abort();
-    if (saved.error !== undefined) process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}; no capture file written\n`);
+    writer?.abort();
+    if (saved.error !== undefined) process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}; it keeps the ${writer?.frames ?? 0} frames written before\n`);
     return 2;
   }
   return commitCapture(writer, opts.write);
 }
 
-/** `-w FILE` at a clean end: rename the temporary file into place (exit code 0), or say why not (2). */
-async function commitCapture(writer: PcapWriter | undefined, path: string | undefined): Promise<number> {
+/** `-w FILE` at a clean end: flush, fsync and close (exit code 0), or say why not (2). */
+function commitCapture(writer: LiveCaptureFile | undefined, path: string | undefined): number {
   if (!writer) return 0;
   try {
-    await writer.commit();
+    writer.close();
   } catch (err) {
-    process.stderr.write(`keyscope live: cannot write ${escapeText(path ?? '')}: ${escapeText(ioMessage(err))}; no capture file written\n`);
+    process.stderr.write(`keyscope live: cannot write ${escapeText(path ?? '')}: ${escapeText(ioMessage(err))}\n`);
     return 2;
   }
-  process.stderr.write(`keyscope live: wrote ${writer.frames} frames to ${escapeText(path ?? '')}\n`);
+  const where = writer.ring ? `${writer.files.length} ring buffer files, the newest ${escapeText(writer.current)}` : escapeText(path ?? '');
+  process.stderr.write(`keyscope live: wrote ${writer.frames} frames to ${where}\n`);
   return 0;
 }
 
 /** Copies each captured frame into the `-w` file; the first write error stops the capture and is kept. */
-function saveFrames(capture: LiveCapture, writer: PcapWriter | undefined): { readonly error: string | undefined } {
-  const state: { error: string | undefined } = { error: undefined };
+function saveFrames(capture: LiveCapture, writer: LiveCaptureFile | undefined, state: { error: string | undefined }): { readonly error: string | undefined } {
   if (!writer) return state;
   capture.onFrame((frame: CaptureFrame) => {
     if (state.error !== undefined) return;
