@@ -173,7 +173,7 @@ export interface LiveClockInfo {
 
 export const CAP_CLOCK: LiveClockInfo = {
   engine: 'cap',
-  description: 'arrival in keyscope (the cap addon passes no kernel timestamps; later than the kernel\'s by up to the event-loop delay)',
+  description: "arrival in keyscope, microseconds (cap passes no kernel timestamps: later than the kernel's by the event-loop delay; --engine tcpdump has them)",
   nanosecond: false,
 };
 
@@ -196,12 +196,31 @@ export interface FrameSource {
   readonly done: Promise<void>;
 }
 
+/** What `keyscope live` needs from a capture engine (LiveCapture: cap in process; TcpdumpCapture: tcpdump). */
+export interface LiveSource extends FrameSource {
+  /** Which clock stamps the frames. */
+  readonly clock: LiveClockInfo;
+  readonly device: string;
+  readonly filter: string;
+  readonly linkType: number;
+  /** The engine's name for the link type (`ETHERNET`, `LINKTYPE_LINUX_SLL`, …). */
+  readonly linkTypeName: string;
+  readonly snaplen: number;
+  readonly stats: LiveCaptureStats;
+  /** The capture's clock now: what a frame arriving now would be stamped with. */
+  now(): PacketTime;
+  /** Called once when the capture has stopped and no frame will follow. */
+  onStop(handler: () => void): void;
+  /** Packets the engine counted as dropped, once stopped; undefined when it cannot count them (cap). */
+  readonly dropped: number | undefined;
+}
+
 /**
  * An open live capture. Frames go to the handlers added with `onFrame`, synchronously, in arrival order;
  * `frame.data` is a copy the handler may keep. A handler that throws stops the capture and rejects `done` (the
  * handlers after it miss that frame).
  */
-export class LiveCapture implements FrameSource {
+export class LiveCapture implements LiveSource {
   /** Which clock stamps the frames (shown to the user, see LiveClockInfo). */
   readonly clock: LiveClockInfo = CAP_CLOCK;
   readonly device: string;
@@ -254,6 +273,11 @@ export class LiveCapture implements FrameSource {
 
   get stopped(): boolean {
     return this.stopMono !== undefined;
+  }
+
+  /** cap has no drop counter. */
+  get dropped(): number | undefined {
+    return undefined;
   }
 
   /** Add a frame handler; returns a function that removes it. */

@@ -4,7 +4,8 @@
  * capture stops, held frames are flushed, the -w file is committed and a summary goes to standard error.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCapture, type LiveCaptureStats } from '../capture/live';
+import { DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
+import { openTcpdumpCapture } from '../capture/tcpdump-engine';
 import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
 import type { CaptureFrame } from '../capture/types';
@@ -40,7 +41,17 @@ export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptio
   dash?: boolean;
   pcapng?: boolean;
   ringBuffer?: RingBufferOptions;
+  engine?: LiveEngine;
+  bufferSize?: number;
 }
+
+/** Capture engines: `cap` (libpcap in process, the default) or `tcpdump` (a tied child; kernel timestamps, drop counts). */
+export type LiveEngine = 'cap' | 'tcpdump';
+
+/** Largest -s accepted: tcpdump's default snap length. cap keeps at most CAP_MAX_SNAPLEN of it. */
+export const MAX_SNAPLEN = 262144;
+/** cap's packet buffer is at most this long. */
+const CAP_MAX_SNAPLEN = 65535;
 
 export const registerLiveCommand: CommandRegistrar = (program: Command, setExitCode) => {
   const cmd = program
@@ -57,7 +68,9 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('--show-keys', 'show decrypted key material instead of masking it')
     .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
-    .option('-s, --snaplen <bytes>', 'bytes kept per frame (at most 65535)', parseSnaplen)
+    .option('-s, --snaplen <bytes>', `bytes kept per frame (at most ${MAX_SNAPLEN}; the cap engine keeps at most ${CAP_MAX_SNAPLEN})`, parseSnaplen)
+    .option('--engine <name>', 'capture engine: cap (in process, the default) or tcpdump (kernel timestamps and drop counts; tcpdump must be installed)', parseEngine)
+    .option('-B, --buffer-size <KiB>', `kernel capture buffer in KiB, as tcpdump -B (default ${DEFAULT_LIVE_BUFFER_SIZE / 1024})`, parsePositiveInt)
     .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)');
   // the analyzer's own options: findings (printed to standard error as they come) and the dashboard
   addCorrelationOptions(cmd, { read: false });
@@ -77,8 +90,31 @@ function parseRing(value: string, previous: RingBufferOptions | undefined): Ring
 
 function parseSnaplen(value: string): number {
   const n = parsePositiveInt(value);
-  if (n > 65535) throw new InvalidArgumentError('at most 65535');
+  if (n > MAX_SNAPLEN) throw new InvalidArgumentError(`at most ${MAX_SNAPLEN}`);
   return n;
+}
+
+function parseEngine(value: string): LiveEngine {
+  if (value === 'cap' || value === 'tcpdump') return value;
+  throw new InvalidArgumentError('cap or tcpdump');
+}
+
+/** Open the capture with the chosen engine; a LiveCaptureError says why it could not start. */
+async function openCapture(opts: LiveCliOptions & { interface: string }): Promise<LiveSource> {
+  if (opts.engine === 'tcpdump') {
+    return openTcpdumpCapture({
+      device: opts.interface,
+      filter: opts.filter ?? '',
+      ...(opts.snaplen !== undefined ? { snaplen: opts.snaplen } : {}),
+      ...(opts.bufferSize !== undefined ? { bufferKiB: opts.bufferSize } : {}),
+    });
+  }
+  return openLiveCapture({
+    device: opts.interface,
+    filter: opts.filter,
+    snaplen: Math.min(opts.snaplen ?? CAP_MAX_SNAPLEN, CAP_MAX_SNAPLEN),
+    ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize * 1024 } : {}),
+  });
 }
 
 export async function runLive(opts: LiveCliOptions): Promise<number> {
@@ -104,9 +140,9 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     return 64;
   }
 
-  let capture: LiveCapture;
+  let capture: LiveSource;
   try {
-    capture = openLiveCapture({ device: opts.interface, filter: opts.filter, snaplen: opts.snaplen });
+    capture = await openCapture({ ...opts, interface: opts.interface });
   } catch (err) {
     if (err instanceof LiveCaptureError) {
       process.stderr.write(`keyscope live: ${err.message}\n`);
@@ -190,6 +226,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   process.stderr.write(
     `keyscope live: capturing on '${escapeText(capture.device)}' (link type ${escapeText(capture.linkTypeName.replace(/^LINKTYPE_/, ''))}, ${capture.linkType})${filterText}; Ctrl-C to stop\n`,
   );
+  process.stderr.write(`keyscope live: timestamps: ${escapeText(capture.clock.description)} (engine ${capture.clock.engine})\n`);
 
   let failure: unknown;
   try {
@@ -214,10 +251,10 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     writer?.abort();
     const why = saved.error !== undefined ? `cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}` : `stopped by an internal error: ${escapeText(ioMessage(failure))}`;
     process.stderr.write(`keyscope live: ${why}${writer ? `; ${escapeText(opts.write ?? '')} keeps the ${writer.frames} frames written before` : ''}\n`);
-    process.stderr.write(`keyscope live: ${liveSummary(stats, dissector.tcpStats)}\n`);
+    writeSummary(capture, dissector.tcpStats);
     return 2;
   }
-  process.stderr.write(`keyscope live: ${liveSummary(stats, dissector.tcpStats)}\n`);
+  writeSummary(capture, dissector.tcpStats);
   return commitCapture(writer, opts.write);
 }
 
@@ -244,7 +281,7 @@ function listInterfaces(): number {
 
 /** `live --dash`: the dashboard is the sink; it handles Ctrl-C and q, and stops the capture when it quits. */
 async function runLiveDash(
-  capture: LiveCapture,
+  capture: LiveSource,
   writer: LiveCaptureFile | undefined,
   fileError: { error: string | undefined },
   keys: KeyStore | null,
@@ -289,7 +326,7 @@ async function runLiveDash(
     failed = true;
     process.stderr.write(`keyscope live: stopped by an internal error: ${escapeText(ioMessage(err))}\n`);
   }
-  process.stderr.write(`keyscope live: ${liveSummary(capture.stats, result.tcp)}\n`);
+  writeSummary(capture, result.tcp);
   if (saved.error !== undefined || failed) {
     writer?.abort();
     if (saved.error !== undefined) process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}; it keeps the ${writer?.frames ?? 0} frames written before\n`);
@@ -313,7 +350,7 @@ function commitCapture(writer: LiveCaptureFile | undefined, path: string | undef
 }
 
 /** Copies each captured frame into the `-w` file; the first write error stops the capture and is kept. */
-function saveFrames(capture: LiveCapture, writer: LiveCaptureFile | undefined, state: { error: string | undefined }): { readonly error: string | undefined } {
+function saveFrames(capture: LiveSource, writer: LiveCaptureFile | undefined, state: { error: string | undefined }): { readonly error: string | undefined } {
   if (!writer) return state;
   capture.onFrame((frame: CaptureFrame) => {
     if (state.error !== undefined) return;
@@ -325,6 +362,28 @@ function saveFrames(capture: LiveCapture, writer: LiveCaptureFile | undefined, s
     }
   });
   return state;
+}
+
+/** The end of a capture on standard error: the figures line, then tshark's kind of summary. */
+function writeSummary(capture: LiveSource, tcp: TcpLossInputs): void {
+  process.stderr.write(`keyscope live: ${liveSummary(capture.stats, tcp)}\n`);
+  process.stderr.write(`keyscope live: ${lossSummary(capture, tcp)}\n`);
+}
+
+/**
+ * "N packets captured, D dropped, loss estimate …" as tshark ends: the engine's drop counter where it has one
+ * (tcpdump's "dropped by kernel"), an honest "unknown" where it has none (cap), and which clock stamped the frames.
+ */
+export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clock'>, tcp: TcpLossInputs): string {
+  const st = capture.stats;
+  const dropped = capture.dropped;
+  const drops =
+    dropped !== undefined
+      ? `${dropped} dropped (${capture.clock.engine}'s kernel and interface counters)`
+      : `dropped unknown (the ${capture.clock.engine} engine has no drop counter; --engine tcpdump reports the kernel's)`;
+  const loss = estimateCaptureLoss(tcp);
+  const estimate = `loss estimate ${(loss.ratio * 100).toFixed(2)} % of TCP payload (${loss.lostBytes} ACKed-but-unseen bytes; UDP loss is invisible to it)`;
+  return `${st.packets} packets captured, ${drops}, ${estimate}; timestamps: ${capture.clock.description}`;
 }
 
 /** The end-of-capture line: frames, bytes, duration, and the TCP-based capture-loss estimate (cap has no drop counter). */

@@ -358,9 +358,12 @@ test(`without the cap module (${CAP_MODULE_ENV} pointing nowhere): how to enable
   assert.equal(lines(d.stdout).length, 2);
 });
 
-test('usage errors: no interface, a snaplen over 65535', () => {
+test('usage errors: no interface, a snaplen over 262144 (tcpdump\'s default is accepted), an unknown engine', () => {
   assert.equal(runLive([]).status, 64);
-  assert.equal(runLive(['-i', 'lo', '-s', '70000']).status, 64);
+  assert.equal(runLive(['-i', 'lo', '-s', '262145']).status, 64);
+  assert.equal(runLive(['-i', 'lo', '--engine', 'pf_ring']).status, 64);
+  const ok = runLive(['-i', 'lo', '-f', 'udp dst port 9 and udp src port 9', '-s', '262144', '--duration', '0.2']);
+  assert.equal(ok.status, 0, ok.stderr);
 });
 
 test('-D lists the interfaces tcpdump -D lists', () => {
