@@ -210,7 +210,15 @@ export class DashboardModel implements CorrelatorSink {
 
   /** What is kept now, as a fixed set of records the view can show (and hold on to while paused). */
   kept(): KeptRecords {
-    return new KeptRecords(this.newest.toArray(), this.worst.slice(), this.diagnostics.toArray(), this.diagnostics.total, new Map(this.byBmsc), new Map(this.byKeyGroup));
+    return new KeptRecords(
+      this.newest.toArray(),
+      this.worst.slice(),
+      this.diagnostics.toArray(),
+      this.diagnostics.total,
+      new Map(this.byBmsc),
+      new Map(this.byKeyGroup),
+      this.newest.total,
+    );
   }
 
   /** Transactions in display order, filtered. */
@@ -267,6 +275,8 @@ export class KeptRecords {
     readonly diagnosticsSeen: number,
     readonly byBmsc: ReadonlyMap<string, GroupTally>,
     readonly byKeyGroup: ReadonlyMap<string, GroupTally>,
+    /** Transactions ever received (closed ones: open transactions reach the dashboard when they close). */
+    readonly transactionsSeen = newest.length,
   ) {}
 
   /** Transactions in display order (newest by start time, or worst first), filtered. */

@@ -355,7 +355,9 @@ export class DashboardView {
     const order = this.order === 'newest' ? 'newest first' : 'worst first';
     const kept = this.order === 'newest' ? this.records.newest.length : this.records.worst.length;
     const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
-    p.box.setLabel(` Transactions (${order}${filt}: ${this.shownTx.length} of ${kept} kept) `);
+    // what is shown, what is kept (--keep), and how many there were: "10 of 10 kept" hid the other 121
+    const seen = this.records.transactionsSeen;
+    p.box.setLabel(` Transactions (${order}${filt}: ${this.shownTx.length} of ${kept} kept${seen > kept ? `, ${seen} closed` : ''}) `);
     setItemsKeepingSelection(p.list, items, previous === undefined ? 0 : this.shownTx.findIndex((t) => t.id === previous));
   }
 

@@ -327,3 +327,16 @@ describe('dashboard on hostile packet text', () => {
 after(() => {
   // nothing global to undo: every test ends its dashboard and terminal
 });
+
+test('--keep: the transactions pane says how many closed beside how many it keeps', async () => {
+  const ref = await reference();
+  const keep = 10;
+  assert.ok(ref.transactions.length > keep);
+  const o = open({ kind: 'capture', input: CAPTURE }, 160, 48, { model: { maxTransactions: keep, maxDiagnostics: keep } });
+  try {
+    const text = await waitForScreen(o.term, (s) => /Transactions \(newest first: \d+ of \d+ kept/.test(s) && s.split('\n')[0].includes('ended'), 'the ended capture');
+    assert.match(text, new RegExp(`Transactions \\(newest first: ${keep} of ${keep} kept, ${ref.transactions.length} closed\\)`));
+  } finally {
+    await close(o);
+  }
+});
