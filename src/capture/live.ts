@@ -344,6 +344,8 @@ export class LiveCapture implements LiveSource {
   now(): PacketTime {
     const mono = this.stopMono ?? process.hrtime.bigint();
     let ns = this.startWallNs + (mono - this.startMono);
+    // frames are stamped in whole microseconds: the clock must not run ahead of the next frame's stamp
+    ns -= ns % 1000n;
     if (ns < this.lastNs) ns = this.lastNs;
     return nsToTime(ns);
   }

@@ -50,6 +50,20 @@ const contrib = require('blessed-contrib') as ContribModule;
 export type PaneName = 'transactions' | 'groups' | 'diagnostics';
 const PANES: PaneName[] = ['transactions', 'groups', 'diagnostics'];
 
+/**
+ * Rows of the ACK chart's box at least: contrib drops its top y label (100 %) when the canvas is shorter, and the
+ * latency pane beside it needs its four steps.
+ */
+const CHART_MIN_HEIGHT = 9;
+/** A table pane's rows at least: two borders, the column header, one row. */
+const TABLE_MIN_HEIGHT = 4;
+/** Below this size the panes would overlap: the screen says so instead of drawing them. */
+export const MIN_COLUMNS = 60;
+/** Header (3) + chart + two table rows of panes + footer (1). */
+export const MIN_ROWS = 3 + CHART_MIN_HEIGHT + 2 * TABLE_MIN_HEIGHT + 1;
+/** The latency pane shows a p50 and a p95 row with bars per step when it has this many inner rows; one line per step below. */
+const LATENCY_FULL_ROWS = 8;
+
 export type ViewMode = 'normal' | 'filter' | 'detail' | 'help';
 
 export interface DashboardViewOptions {
@@ -115,6 +129,8 @@ export class DashboardView {
   private readonly footer: blessed.Widgets.BoxElement;
   private readonly ackChart: ContribLine;
   private readonly latency: blessed.Widgets.BoxElement;
+  /** Shown instead of the panes when the terminal is below MIN_COLUMNS × MIN_ROWS. */
+  private readonly tooSmall: blessed.Widgets.BoxElement;
   private readonly tx: TablePane;
   private readonly groups: TablePane;
   private readonly diag: TablePane;
@@ -172,6 +188,7 @@ export class DashboardView {
     this.tx = this.tablePane(' Transactions ');
     this.groups = this.tablePane(' BM-SC and key groups ');
     this.diag = this.tablePane(' Diagnostics ');
+    this.tooSmall = blessed.box({ parent: screen, top: 0, left: 0, tags: false, hidden: true, style: { fg: 'white', bg: 'black' } });
     this.layout();
     screen.on('resize', () => {
       if (this.destroyed) return;
@@ -205,12 +222,32 @@ export class DashboardView {
 
   /** Place every widget for the current terminal size. */
   layout(): void {
-    const W = Math.max(20, this.screen.cols ?? (this.screen.width as number));
-    const H = Math.max(12, this.screen.rows ?? (this.screen.height as number));
+    const cols = this.screen.cols ?? (this.screen.width as number);
+    const rows = this.screen.rows ?? (this.screen.height as number);
+    const small = cols < MIN_COLUMNS || rows < MIN_ROWS;
+    for (const el of [this.header, this.footer, this.ackChart, this.latency, this.tx.box, this.groups.box, this.diag.box]) {
+      if (small) el.hide();
+      else el.show();
+    }
+    if (small) {
+      this.tooSmall.width = cols;
+      this.tooSmall.height = rows;
+      this.tooSmall.setContent(`terminal too small (${cols}×${rows}): the dashboard needs at least ${MIN_COLUMNS}×${MIN_ROWS}. q quits`);
+      this.tooSmall.show();
+      return;
+    }
+    this.tooSmall.hide();
+    const W = cols;
+    const H = rows;
     const body = H - 4;
-    const chartH = Math.max(5, Math.floor(body * 0.38));
-    const tableH = Math.max(4, Math.floor(body * 0.34));
-    const diagH = Math.max(3, body - chartH - tableH);
+    const chartH = Math.max(CHART_MIN_HEIGHT, Math.floor(body * 0.38));
+    let tableH = Math.max(TABLE_MIN_HEIGHT, Math.floor(body * 0.34));
+    let diagH = body - chartH - tableH;
+    if (diagH < TABLE_MIN_HEIGHT) {
+      // the diagnostics pane keeps a row: the transactions pane gives up its share first (MIN_ROWS keeps both)
+      tableH -= TABLE_MIN_HEIGHT - diagH;
+      diagH = TABLE_MIN_HEIGHT;
+    }
     const half = Math.floor(W / 2);
     this.header.width = W;
     this.footer.top = H - 1;
@@ -314,6 +351,18 @@ export class DashboardView {
     const max = Math.max(0, ...rows.map((r) => r.distribution.p95 ?? 0));
     const bar = (v: number | undefined) => (v === undefined || max <= 0 ? '' : '█'.repeat(Math.max(1, Math.round((barW * v) / max))));
     const out: string[] = [];
+    const innerRows = (typeof this.latency.height === 'number' ? this.latency.height : 0) - 2;
+    if (innerRows < LATENCY_FULL_ROWS) {
+      // one line per step, so a short pane (80×24) still shows all four: p50 and p95 without bars
+      const numW = 7;
+      // "p50 " value " p95 " value: never wider than the pane, or blessed wraps it onto the next step's line
+      const stepW = Math.max(1, inner - (4 + numW + 5 + numW) - 1);
+      for (const r of rows) {
+        const d = r.distribution;
+        out.push(`${fit(r.step.replace(/ → /g, '→'), stepW)} {green-fg}p50{/green-fg} ${fit(fmtDuration(d.p50), numW, 'right')} {yellow-fg}p95{/yellow-fg} ${fit(fmtDuration(d.p95), numW, 'right')}`);
+      }
+      return out.join('\n');
+    }
     for (const r of rows) {
       const d = r.distribution;
       out.push(`${fit(r.step, labelW)} {green-fg}p50{/green-fg} ${fit(bar(d.p50), barW)} ${fit(fmtDuration(d.p50), valueW, 'right')}`);

@@ -224,7 +224,8 @@ describe('dashboard on the simulator capture with every fault kind', () => {
       for (const [cols, rows] of [
         [80, 24],
         [200, 60],
-        [60, 16],
+        // the smallest size drawn (below it: "terminal too small", tested below)
+        [60, 21],
       ]) {
         o.term.resize(cols, rows);
         text = await waitForScreen(o.term, (s) => s.split('\n')[rows - 1].includes('q quit'), `the footer at ${cols}x${rows}`);
@@ -338,5 +339,26 @@ test('--keep: the transactions pane says how many closed beside how many it keep
     assert.match(text, new RegExp(`Transactions \\(newest first: ${keep} of ${keep} kept, ${ref.transactions.length} closed\\)`));
   } finally {
     await close(o);
+  }
+});
+
+test('80×24: the 100 % row of the ACK chart and all four latency steps fit; below 60×21 the screen says it is too small', async () => {
+  const o = open({ kind: 'capture', input: CAPTURE }, 80, 24);
+  try {
+    const text = await waitForScreen(o.term, (s) => s.split('\n')[0].includes('ended') && s.includes('MIKEY→ACK'), 'the ended capture at 80×24');
+    const lines = text.split('\n');
+    assert.ok(lines.some((l) => /^│\s*100\s*⡇/.test(l)), `the 100 % label:\n${text}`);
+    for (const step of ['401→credentia', 'request→200', '200→MIKEY', 'MIKEY→ACK']) assert.ok(text.includes(step), `${step}:\n${text}`);
+    assert.ok(lines.every((l) => [...l].length <= 80));
+  } finally {
+    await close(o);
+  }
+  const small = open({ kind: 'capture', input: CAPTURE }, 50, 15);
+  try {
+    const text = await waitForScreen(small.term, (s) => s.includes('terminal too small'), 'the too-small notice');
+    assert.match(text, /terminal too small \(50×15\): the dashboard needs\s+at least 60×21/);
+    assert.doesNotMatch(text, /Transactions|Diagnostics/, 'no overlapping panes');
+  } finally {
+    await close(small);
   }
 });
