@@ -145,6 +145,8 @@ export class DashboardView {
   private focusIndex = 0;
   private shownTx: KeyDeliveryTransaction[] = [];
   private shownDiag: Diagnostic[] = [];
+  /** The names (BM-SC address, key group) of the groups pane's rows, in order. */
+  private shownGroups: string[] = [];
   /** The figures shown (held while paused) and the newest ones received. */
   private snapshot: DashboardSnapshot | undefined;
   private latest: DashboardSnapshot | undefined;
@@ -323,7 +325,7 @@ export class DashboardView {
   private footerText(): string {
     if (this.mode === 'filter') return ` Filter by UE, B-TID or key group (Enter apply, Esc cancel): ${safeText(this.filterDraft, 200)}_`;
     const f = this.filter ? `  filter: ${safeText(this.filter, 60)} (/ then Enter on empty clears)` : '';
-    return ` q quit  / filter  p pause  s sort (${this.order} first)  Tab pane (${this.focusedPane})  Enter details  ? help${f}`;
+    return ` q quit  / filter  p pause  s sort (${this.order} first)  Tab pane (${this.focusedPane})  Enter ${this.focusedPane === 'groups' ? 'filter by row' : 'details'}  ? help${f}`;
   }
 
   private drawAckChart(st: AnalysisStats): void {
@@ -415,6 +417,7 @@ export class DashboardView {
     const cols = fitColumns<GroupColumn>(GROUP_COLUMNS, GROUP_PRIORITY, Math.max(10, (p.list.width as number) - 1));
     p.header.setContent(tableHeader(cols));
     const items: string[] = [];
+    const names: string[] = [];
     const add = (kind: string, tallies: ReadonlyMap<string, { transactions: number; failed: number }>, acks: AnalysisStats['ackByBmsc']) => {
       for (const name of [...new Set([...tallies.keys(), ...Object.keys(acks)])].sort()) {
         if (items.length >= this.maxGroupRows) return;
@@ -422,6 +425,7 @@ export class DashboardView {
         const a = acks[name];
         const rate = a && a.requested > 0 ? fmtPercent(a.acked, a.requested) : '-';
         const short = a !== undefined && a.requested > 0 && a.acked < a.requested;
+        names.push(name);
         items.push(
           tableRow(cols, (key) => {
             switch (key) {
@@ -444,6 +448,7 @@ export class DashboardView {
     };
     add('BM-SC', this.records.byBmsc, st.ackByBmsc);
     add('group', this.records.byKeyGroup, st.ackByKeyGroup);
+    this.shownGroups = names;
     setItemsKeepingSelection(p.list, items, -1);
   }
 
@@ -498,7 +503,8 @@ export class DashboardView {
         return this.actions.quit();
       case '/':
         this.mode = 'filter';
-        this.filterDraft = this.filter;
+        // an empty prompt: Enter on it clears the filter, as the footer says (Esc keeps the current one)
+        this.filterDraft = '';
         this.refreshFooter();
         return;
       case 'p':
@@ -585,6 +591,16 @@ export class DashboardView {
   }
 
   private openSelected(): void {
+    if (this.focusedPane === 'groups') {
+      // a BM-SC or key group row: its transactions and diagnostics, through the filter (/ changes or clears it)
+      const name = this.shownGroups[selectedIndex(this.groups.list)];
+      if (name === undefined) return;
+      this.filter = name;
+      this.tx.list.select(0);
+      this.focusPane(PANES.indexOf('transactions'));
+      this.update();
+      return;
+    }
     if (this.focusedPane === 'transactions') {
       const t = this.shownTx[selectedIndex(this.tx.list)];
       if (t) this.openDetail(` Transaction ${safeText(t.id, 40)} `, this.transactionDetail(t));
@@ -671,7 +687,8 @@ export class DashboardView {
       '  p           pause / resume (the screen freezes; a replay stops its clock)',
       '  s           transactions newest first / worst first',
       '  Tab         next pane (Shift-Tab previous); ↑ ↓ PgUp PgDn Home End move in it',
-      '  Enter       details of the selected transaction (steps, frames, diagnostics)',
+      '  Enter       details of the selected transaction (steps, frames, diagnostics);',
+      '              on a BM-SC or key group row: filter by it',
       '  ?           this help',
       '',
       'The counters are the same as `keyscope analyze` reports for the same capture and options.',

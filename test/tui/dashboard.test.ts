@@ -362,3 +362,25 @@ test('80×24: the 100 % row of the ACK chart and all four latency steps fit; bel
     await close(small);
   }
 });
+
+test('Enter on a BM-SC row filters by it; / opens an empty prompt, so Enter on it clears the filter', async () => {
+  const ref = await reference();
+  const bmsc = Object.keys(ref.stats.ackByBmsc).sort()[0];
+  assert.ok(bmsc);
+  const o = open({ kind: 'capture', input: CAPTURE });
+  try {
+    await waitForScreen(o.term, (s) => s.split('\n')[0].includes('ended'), 'the end of the capture');
+    o.term.keys('\t');
+    await waitForScreen(o.term, (s) => s.includes('Tab pane (groups)  Enter filter by row'), 'the groups pane focused');
+    o.term.keys('\r');
+    const own = ref.transactions.filter((t) => t.bmsc === bmsc).length;
+    await waitForScreen(o.term, (s) => s.includes(`filter '${bmsc}': ${Math.min(own, 1000)} of`), 'the transactions of the BM-SC');
+    assert.equal(o.dash.view.focusedPane, 'transactions');
+    o.term.keys('/');
+    await waitForScreen(o.term, (s) => s.includes('(Enter apply, Esc cancel): _'), 'an empty filter prompt');
+    o.term.keys('\r');
+    await waitForScreen(o.term, (s) => /Transactions \(newest first: \d+ of \d+ kept/.test(s) && !s.includes(`filter '`), 'the filter cleared');
+  } finally {
+    await close(o);
+  }
+});
