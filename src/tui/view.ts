@@ -83,6 +83,14 @@ const SEVERITY_COLOR: Record<Severity, string> = { error: 'red', warning: 'yello
 const VERDICT_COLOR = { ok: 'green', degraded: 'yellow', failed: 'red' } as const;
 const SEVERITIES: Severity[] = ['error', 'warning', 'note', 'chat'];
 
+/** Verdicts are given when a transaction closes: the header says how many are still open instead of leaving them out. */
+function verdictText(st: AnalysisStats): string {
+  const closed = Object.values(st.byVerdict).reduce((a: number, b) => a + (b ?? 0), 0);
+  const open = st.transactions - closed;
+  if (open <= 0) return fmtCounts(st.byVerdict, ['ok', 'degraded', 'failed']);
+  return closed === 0 ? `open ${open}` : `${fmtCounts(st.byVerdict, ['ok', 'degraded', 'failed'])}, open ${open}`;
+}
+
 type TxColumn = 'time' | 'id' | 'procedure' | 'ue' | 'btid' | 'verdict' | 'ack' | 'diagnostics';
 const TX_COLUMNS: Column<TxColumn>[] = [
   { key: 'time', title: 'time (UTC)', width: 12 },
@@ -316,7 +324,7 @@ export class DashboardView {
     return [
       ` keyscope dash  ${safeText(s.sourceLabel, 200)}  [${safeText(s.mode)}]  ${safeText(s.state, 200)}${paused}`,
       ` frames ${st.frames}   rate ${s.rate.toFixed(1)}/s   loss est. ${loss}   capture ${span}`,
-      ` UEs ${st.ues}   transactions ${st.transactions} (${fmtCounts(st.byVerdict, ['ok', 'degraded', 'failed'])})   ACK ${ack}   diagnostics ${nDiag} (${fmtCounts(st.diagnosticsBySeverity, SEVERITIES)})   anomalies ${nAnom}`,
+      ` UEs ${st.ues}   transactions ${st.transactions} (${verdictText(st)})   ACK ${ack}   diagnostics ${nDiag} (${fmtCounts(st.diagnosticsBySeverity, SEVERITIES)})   anomalies ${nAnom}`,
     ]
       .map((l) => fit(l, W))
       .join('\n');
