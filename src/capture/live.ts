@@ -167,12 +167,15 @@ export interface LiveClockInfo {
   engine: string;
   /** One phrase for the user: where the stamps come from. */
   description: string;
+  /** A few words for a screen header. */
+  short: string;
   /** The stamps have nanosecond resolution (else microseconds). */
   nanosecond: boolean;
 }
 
 export const CAP_CLOCK: LiveClockInfo = {
   engine: 'cap',
+  short: 'arrival in keyscope, µs',
   description: "arrival in keyscope, microseconds (cap passes no kernel timestamps: later than the kernel's by the event-loop delay; --engine tcpdump has them)",
   nanosecond: false,
 };

@@ -36,6 +36,7 @@ export const TCPDUMP_STOP_TIMEOUT_MS = 5_000;
 
 export const TCPDUMP_CLOCK: LiveClockInfo = {
   engine: 'tcpdump',
+  short: 'kernel, ns',
   description: "the kernel's, nanoseconds (as tcpdump and Wireshark show them)",
   nanosecond: true,
 };

@@ -28,6 +28,8 @@ export interface LiveFrameSource {
   readonly stopped: boolean;
   /** The capture's clock now (what a frame arriving now would be stamped with). */
   now(): PacketTime;
+  /** Which clock stamps the frames, shown in the header. */
+  readonly clock?: { engine: string; short: string };
   onFrame(handler: FrameHandler): () => void;
   onStop(handler: () => void): void;
   stop(): void;
@@ -307,7 +309,10 @@ export class Dashboard {
     let mode: string;
     let rate: number;
     if (src.kind === 'live') {
-      label = src.label ?? `live on ${src.capture.device}${src.capture.filter ? ` (${src.capture.filter})` : ''}`;
+      const clock = src.capture.clock;
+      label =
+        src.label ??
+        `live on ${src.capture.device}${src.capture.filter ? ` (${src.capture.filter})` : ''}${clock ? `, ${clock.engine} stamps: ${clock.short}` : ''}`;
       mode = 'live';
       rate = src.capture.stats.packetsPerSecond;
     } else {
