@@ -69,7 +69,8 @@ export const LIVE_CAPTURE_HELP = [
   'live capture needs the optional `cap` module (libpcap), which is not usable here.',
   'To enable it, in the keyscope folder run `bash scripts/install-system-deps.sh` (libpcap-dev, then the addon),',
   'or install libpcap-dev yourself and run `npm install` there (npm left `cap` out when libpcap was missing).',
-  'Without it, pipe a capture in: tcpdump -U -w - -i IFACE [filter] | keyscope dissect -',
+  'Without it, let tcpdump capture: keyscope live --engine tcpdump -i IFACE (kernel timestamps too),',
+  'or pipe a capture in: tcpdump -U -w - -i IFACE [filter] | keyscope dissect -',
 ].join('\n');
 
 /** cap's link type names → LINKTYPE_* numbers. */

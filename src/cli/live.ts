@@ -7,7 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
 import { openTcpdumpCapture } from '../capture/tcpdump-engine';
 import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
-import { LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
+import { LIVE_FILE_FLUSH_MS, LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
 import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
 import { ioReason } from '../common/io-error';
@@ -56,11 +56,11 @@ const CAP_MAX_SNAPLEN = 65535;
 export const registerLiveCommand: CommandRegistrar = (program: Command, setExitCode) => {
   const cmd = program
     .command('live')
-    .description('capture from a network interface (needs the optional cap module and libpcap) and dissect frames as they arrive')
+    .description('capture from a network interface (with the optional cap module, or --engine tcpdump) and dissect and analyze frames as they arrive')
     .option('-i, --interface <iface>', 'interface to capture on (any: all interfaces, Linux cooked)')
     .option('-D, --list-interfaces', 'list the interfaces live capture can use, and exit')
     .option('-f, --filter <bpf>', 'capture filter, tcpdump syntax (e.g. "udp port 2269 or tcp port 80")')
-    .option('-w, --write <file>', 'also save what was captured to this file, written as it grows (like tcpdump -U: readable up to the last half second even after kill -9)')
+    .option('-w, --write <file>', `also save what was captured to this file, written as it grows (like tcpdump -U: flushed every ${LIVE_FILE_FLUSH_MS} ms, readable even after kill -9)`)
     .option('--pcapng', 'write -w as pcapng (also chosen by a .pcapng name); pcap otherwise')
     .option('-b, --ring-buffer <cond>', 'with -w, dumpcap\'s ring buffer: filesize:KB, duration:S (switch files), files:N (keep the newest N); repeatable', parseRing)
     .option('--json', 'NDJSON: one object per frame')
