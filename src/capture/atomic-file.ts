@@ -48,7 +48,7 @@ function untrack(f: AtomicFile): void {
  * by SIGINT/SIGTERM/SIGHUP or process.exit while the file is open. A failed write, sync or rename throws an
  * OutputError naming the target ("cannot write out.pcap: no space left on device").
  */
-export class AtomicFile {
+export class AtomicFile implements CaptureFileSink {
   readonly path: string;
   readonly tempPath: string;
   /** The target as the caller named it, for messages. */
@@ -176,16 +176,137 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
 }
 
+/** What a capture writer writes through: AtomicFile (renamed into place at the end) or GrowingFile (in place). */
+export interface CaptureFileSink {
+  readonly path: string;
+  readonly buffer: Buffer;
+  written: number;
+  reserve(n: number): number;
+  advance(n: number): void;
+  write(bytes: Uint8Array): void;
+  flush(): void;
+  commit(): void;
+  abort(): void;
+}
+
+/**
+ * A capture written in place under its own name, as tcpdump -U and dumpcap write theirs: the file exists from the
+ * start and grows as `flush()` hands the buffer to the kernel, so whatever was flushed survives even `kill -9`
+ * (the page cache belongs to the kernel, not to the process). The target is truncated when opened. `commit()`
+ * flushes, fsyncs and closes; `abort()` only closes — what was written stays, a capture cut short like tcpdump's.
+ */
+export class GrowingFile implements CaptureFileSink {
+  readonly path: string;
+  private readonly name: string;
+  private fd: number | undefined;
+  private buf = Buffer.allocUnsafe(BUFFER_SIZE);
+  private used = 0;
+  written = 0;
+
+  constructor(target: string) {
+    this.path = path.resolve(target);
+    this.name = target;
+    try {
+      this.fd = fs.openSync(this.path, 'w', 0o644);
+    } catch (err) {
+      throw new OutputError(this.name, err);
+    }
+  }
+
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  reserve(n: number): number {
+    this.checkOpen();
+    if (n > this.buf.length - this.used) {
+      this.flush();
+      if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+    }
+    return this.used;
+  }
+
+  advance(n: number): void {
+    this.used += n;
+    this.written += n;
+  }
+
+  write(bytes: Uint8Array): void {
+    const off = this.reserve(bytes.length);
+    this.buf.set(bytes, off);
+    this.advance(bytes.length);
+  }
+
+  flush(): void {
+    if (this.fd === undefined || this.used === 0) return;
+    try {
+      writeAll(this.fd, this.buf.subarray(0, this.used));
+    } catch (err) {
+      throw new OutputError(this.name, err);
+    }
+    this.used = 0;
+  }
+
+  commit(): void {
+    this.checkOpen();
+    const fd = this.fd as number;
+    try {
+      this.flush();
+      fs.fsyncSync(fd);
+    } catch (err) {
+      throw err instanceof OutputError ? err : new OutputError(this.name, err);
+    } finally {
+      this.fd = undefined;
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // the data is written or the error above says why not
+      }
+    }
+  }
+
+  abort(): void {
+    if (this.fd === undefined) return;
+    try {
+      this.flush();
+    } catch {
+      // keep what reached the file already
+    }
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // nothing more to save
+    }
+    this.fd = undefined;
+    this.used = 0;
+  }
+
+  private checkOpen(): void {
+    if (this.fd === undefined) throw new Error(`capture writer for ${this.path} is already closed`);
+  }
+}
+
 /**
  * What the pcap and pcapng writers share: an AtomicFile underneath, a frame count, and the same way to finish —
  * commit renames the temporary file into place, abort removes it (no partial capture left behind).
  */
 export abstract class AtomicCaptureWriter {
   frames = 0;
-  protected readonly file: AtomicFile;
+  protected readonly file: CaptureFileSink;
 
-  protected constructor(path: string) {
-    this.file = new AtomicFile(path);
+  /** `inPlace`: write the target itself as it grows (GrowingFile) instead of a temporary file renamed at the end. */
+  protected constructor(path: string, inPlace = false) {
+    this.file = inPlace ? new GrowingFile(path) : new AtomicFile(path);
+  }
+
+  /** Bytes written so far (headers included, buffered bytes too). */
+  get bytes(): number {
+    return this.file.written;
+  }
+
+  /** Hand what is buffered to the kernel (for an in-place file: readable by others, and safe from kill -9). */
+  flush(): void {
+    this.file.flush();
   }
 
   /** Path the capture will have after commit. */
@@ -195,6 +316,11 @@ export abstract class AtomicCaptureWriter {
 
   /** Finish: flush, fsync and rename into place. */
   async commit(): Promise<void> {
+    this.file.commit();
+  }
+
+  /** commit(), synchronously: a failure throws here (an OutputError naming the target). */
+  commitSync(): void {
     this.file.commit();
   }
 

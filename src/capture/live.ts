@@ -70,7 +70,8 @@ export const LIVE_CAPTURE_HELP = [
   'live capture needs the optional `cap` module (libpcap), which is not usable here.',
   'To enable it, in the keyscope folder run `bash scripts/install-system-deps.sh` (libpcap-dev, then the addon),',
   'or install libpcap-dev yourself and run `npm install` there (npm left `cap` out when libpcap was missing).',
-  'Without it, pipe a capture in: tcpdump -U -w - -i IFACE [filter] | keyscope dissect -',
+  'Without it, let tcpdump capture: keyscope live --engine tcpdump -i IFACE (kernel timestamps too),',
+  'or pipe a capture in: tcpdump -U -w - -i IFACE [filter] | keyscope dissect -',
 ].join('\n');
 
 /** cap's link type names → LINKTYPE_* numbers. */
@@ -162,6 +163,25 @@ export const DEFAULT_LIVE_SNAPLEN = 65535;
 export const DEFAULT_LIVE_BUFFER_SIZE = 32 * 1024 * 1024;
 const PROBE_BUFFER_SIZE = 256 * 1024;
 
+/** Which clock stamped a live capture's frames, and how finely. */
+export interface LiveClockInfo {
+  /** The capture engine: `cap` (libpcap in process) or `tcpdump`. */
+  engine: string;
+  /** One phrase for the user: where the stamps come from. */
+  description: string;
+  /** A few words for a screen header. */
+  short: string;
+  /** The stamps have nanosecond resolution (else microseconds). */
+  nanosecond: boolean;
+}
+
+export const CAP_CLOCK: LiveClockInfo = {
+  engine: 'cap',
+  short: 'arrival in keyscope, µs',
+  description: "arrival in keyscope, microseconds (cap passes no kernel timestamps: later than the kernel's by the event-loop delay; --engine tcpdump has them)",
+  nanosecond: false,
+};
+
 /** Open captures: they hold the buffer the addon writes into. */
 const openCaptures = new Set<LiveCapture>();
 /** Every Cap ever opened, never released (see the file comment). */
@@ -181,12 +201,33 @@ export interface FrameSource {
   readonly done: Promise<void>;
 }
 
+/** What `keyscope live` needs from a capture engine (LiveCapture: cap in process; TcpdumpCapture: tcpdump). */
+export interface LiveSource extends FrameSource {
+  /** Which clock stamps the frames. */
+  readonly clock: LiveClockInfo;
+  readonly device: string;
+  readonly filter: string;
+  readonly linkType: number;
+  /** The engine's name for the link type (`ETHERNET`, `LINKTYPE_LINUX_SLL`, …). */
+  readonly linkTypeName: string;
+  readonly snaplen: number;
+  readonly stats: LiveCaptureStats;
+  /** The capture's clock now: what a frame arriving now would be stamped with. */
+  now(): PacketTime;
+  /** Called once when the capture has stopped and no frame will follow. */
+  onStop(handler: () => void): void;
+  /** Packets the engine counted as dropped, once stopped; undefined when it cannot count them (cap). */
+  readonly dropped: number | undefined;
+}
+
 /**
  * An open live capture. Frames go to the handlers added with `onFrame`, synchronously, in arrival order;
  * `frame.data` is a copy the handler may keep. A handler that throws stops the capture and rejects `done` (the
  * handlers after it miss that frame).
  */
-export class LiveCapture implements FrameSource {
+export class LiveCapture implements LiveSource {
+  /** Which clock stamps the frames (shown to the user, see LiveClockInfo). */
+  readonly clock: LiveClockInfo = CAP_CLOCK;
   readonly device: string;
   readonly filter: string;
   readonly linkType: number;
@@ -237,6 +278,11 @@ export class LiveCapture implements FrameSource {
 
   get stopped(): boolean {
     return this.stopMono !== undefined;
+  }
+
+  /** cap has no drop counter. */
+  get dropped(): number | undefined {
+    return undefined;
   }
 
   /** Add a frame handler; returns a function that removes it. */
@@ -296,10 +342,26 @@ export class LiveCapture implements FrameSource {
     return s;
   }
 
+  /**
+   * The capture's clock now: the time a frame arriving now would be stamped with (never before the newest frame).
+   * A quiet capture's pipeline runs on it (pipeline/live-pacer.ts).
+   */
+  now(): PacketTime {
+    const mono = this.stopMono ?? process.hrtime.bigint();
+    let ns = this.startWallNs + (mono - this.startMono);
+    // frames are stamped in whole microseconds: the clock must not run ahead of the next frame's stamp
+    ns -= ns % 1000n;
+    if (ns < this.lastNs) ns = this.lastNs;
+    return nsToTime(ns);
+  }
+
   private packet(nbytes: number, truncatedByBuffer: boolean): void {
     if (this.stopped) return;
     const mono = process.hrtime.bigint();
     let ns = this.startWallNs + (mono - this.startMono);
+    // microseconds: an arrival stamp taken in JavaScript is late by far more than a nanosecond, and the -w file
+    // should not claim a precision the clock does not have
+    ns -= ns % 1000n;
     if (ns < this.lastNs) ns = this.lastNs;
     this.lastNs = ns;
     const captured = Math.max(0, Math.min(nbytes, this.buffer.length));

@@ -16,6 +16,8 @@ export interface WritableFrame {
 }
 
 export interface PcapWriterOptions {
+  /** Write the target in place as it grows (tcpdump -U style) instead of renaming a temporary file at commit(). */
+  inPlace?: boolean;
   linkType: number;
   /** Write nanosecond timestamps (magic a1b23c4d); default microseconds (times are truncated to the microsecond). */
   nanosecond?: boolean;
@@ -45,7 +47,7 @@ export class PcapWriter extends AtomicCaptureWriter {
     // checked before the temporary file exists, so a bad call leaves nothing behind
     if (!Number.isInteger(linkType) || linkType < 0 || linkType > 0xffff) throw new RangeError(`bad link type ${opts.linkType}`);
     if (!Number.isInteger(snaplen) || snaplen <= 0 || snaplen > MAX_U32) throw new RangeError(`bad snaplen ${opts.snaplen}`);
-    super(path);
+    super(path, opts.inPlace ?? false);
     this.linkType = linkType;
     this.nanosecond = opts.nanosecond ?? false;
     this.snaplen = snaplen;

@@ -4,6 +4,8 @@ import type { WritableFrame } from './pcap-writer';
 import { BYTE_ORDER_MAGIC, BlockType, IF_TSRESOL, OPT_COMMENT, OPT_ENDOFOPT } from './pcapng';
 
 export interface PcapngWriterOptions {
+  /** Write the target in place as it grows (tcpdump -U style) instead of renaming a temporary file at commit(). */
+  inPlace?: boolean;
   /** Link type for frames that do not carry one. Without it, such frames are refused. */
   linkType?: number;
   /** if_tsresol 9 (nanoseconds, the default) or the pcapng default of microseconds. */
@@ -39,7 +41,7 @@ export class PcapngWriter extends AtomicCaptureWriter {
     const snaplen = opts.snaplen ?? STANDARD_MAX_CAPLEN;
     // checked before the temporary file exists, so a bad call leaves nothing behind
     if (!Number.isInteger(snaplen) || snaplen <= 0 || snaplen > 0xffffffff) throw new RangeError(`bad snaplen ${opts.snaplen}`);
-    super(path);
+    super(path, opts.inPlace ?? false);
     this.nanosecond = opts.nanosecond ?? true;
     this.snaplen = snaplen;
     this.defaultLinkType = opts.linkType;

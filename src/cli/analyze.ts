@@ -4,7 +4,6 @@ import { PcapngWriter } from '../capture/pcapng-writer';
 import { SEVERITY_RANK, type Severity } from '../common/problem';
 import { escapeText } from '../common/escape';
 import { OutputError } from '../common/io-error';
-import type { CorrelatorOptions } from '../correlate/correlator';
 import type { Diagnostic } from '../correlate/types';
 import { analyzeCapture, type AnalyzerSink } from '../pipeline/analyzer';
 import { withFileProgress } from './progress';
@@ -16,23 +15,12 @@ import type { CommandRegistrar } from './main';
 import { loadKeysOption } from './keys-option';
 import { addDisplayFilterOption, frameFilterOption, type DisplayFilterCliOptions } from './frame-output';
 import { refuseOutputClash } from './output-paths';
-import { parsePortList, parsePositiveInt, parseSeconds } from './options';
+import { parsePositiveInt } from './options';
+import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyzer-options';
 import { jsonLine } from '../report/json-line';
 
-/** Options shared by `analyze` and `export` (transaction ids depend on them). */
-export interface CorrelationCliOptions {
-  read?: string;
-  keys?: string;
-  mikeyPort?: number[];
-  ackTimeout?: number;
-  deliveryTimeout?: number;
-  pullTimeout?: number;
-  stormUes?: number;
-  stormWindow?: number;
-  bucket?: number;
-  maxUes?: number;
-  maxTransactions?: number;
-}
+// kept here too for `export`, which has always imported them from this module
+export { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyzer-options';
 
 export interface AnalyzeCliOptions extends CorrelationCliOptions, DisplayFilterCliOptions {
   json?: boolean;
@@ -45,34 +33,6 @@ function parseFailOn(v: string): Severity | 'never' {
   const s = v.toLowerCase();
   if (s === 'never' || s === 'error' || s === 'warning' || s === 'note' || s === 'chat') return s;
   throw new InvalidArgumentError('one of error, warning, note, chat, never');
-}
-
-export function addCorrelationOptions(cmd: Command): Command {
-  return cmd
-    .option('-r, --read <capture>', 'capture file (same as the argument)')
-    .option('--keys <file>', 'key file (naf/muk/digest/msk lines): verify MACs and Digest responses')
-    .addOption(new Option('--mikey-port <ports>', 'more UDP ports carrying MIKEY (2269 always), comma separated').argParser(parsePortList))
-    .option('--ack-timeout <s>', 'seconds a V-flagged MSK message waits for its ACK (default 10)', parseSeconds)
-    .option('--delivery-timeout <s>', 'seconds from 200 OK to the MIKEY delivery (default 10)', parseSeconds)
-    .option('--pull-timeout <s>', 'seconds a request waits for its response, a trigger for the UE\'s request (default 30)', parseSeconds)
-    .option('--storm-ues <n>', 'request storm: this many UEs requesting (default 50) …', parsePositiveInt)
-    .option('--storm-window <s>', '… within this many seconds (default 1)', parseSeconds)
-    .option('--bucket <s>', 'ACK rate over time: bucket width in seconds (default 60)', parseSeconds)
-    .option('--max-ues <n>', 'UEs remembered at most; the least recently seen is forgotten (default 100000)', parsePositiveInt)
-    .option('--max-transactions <n>', 'open transactions at most; the oldest is closed early (default 50000)', parsePositiveInt);
-}
-
-export function correlatorOptions(o: CorrelationCliOptions): CorrelatorOptions {
-  const c: CorrelatorOptions = {};
-  if (o.ackTimeout !== undefined) c.ackTimeout = o.ackTimeout;
-  if (o.deliveryTimeout !== undefined) c.deliveryTimeout = o.deliveryTimeout;
-  if (o.pullTimeout !== undefined) c.pullTimeout = o.pullTimeout;
-  if (o.stormUes !== undefined) c.stormUes = o.stormUes;
-  if (o.stormWindow !== undefined) c.stormWindow = o.stormWindow;
-  if (o.bucket !== undefined) c.bucketSeconds = o.bucket;
-  if (o.maxUes !== undefined) c.maxUes = o.maxUes;
-  if (o.maxTransactions !== undefined) c.maxOpenTransactions = o.maxTransactions;
-  return c;
 }
 
 export const registerAnalyzeCommand: CommandRegistrar = (program: Command, setExitCode) => {

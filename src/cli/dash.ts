@@ -7,17 +7,15 @@ import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { escapeText } from '../common/escape';
 import { DASHBOARD_BUCKET_SECONDS, Dashboard, DashboardTerminalError, type DashboardSource } from '../tui/dashboard';
-import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyze';
+import { DEFAULT_DASHBOARD_KEEP, addCorrelationOptions, addDashboardOptions, correlatorOptions, type CorrelationCliOptions, type DashboardCliOptions } from './analyzer-options';
 import { addDisplayFilterOption, frameFilterOption, type DisplayFilterCliOptions } from './frame-output';
 import { reportCaptureProblems } from './capture-messages';
 import { loadKeysOption } from './keys-option';
 import type { CommandRegistrar } from './main';
-import { parsePositiveInt } from './options';
 
-export interface DashCliOptions extends CorrelationCliOptions, DisplayFilterCliOptions {
+export interface DashCliOptions extends CorrelationCliOptions, DashboardCliOptions, DisplayFilterCliOptions {
   replay?: boolean;
   speed?: number;
-  keep?: number;
 }
 
 function parseSpeed(value: string): number {
@@ -36,8 +34,8 @@ export const registerDashCommand: CommandRegistrar = (program: Command, setExitC
   if (bucket) bucket.description = `ACK rate over time: bucket width in seconds (default ${DASHBOARD_BUCKET_SECONDS} here; the chart merges buckets to fit)`;
   cmd
     .option('--replay', 'replay the capture at the pace of its timestamps instead of showing it at once')
-    .option('--speed <n>', 'replay this many times faster than real time (implies --replay)', parseSpeed)
-    .option('--keep <n>', 'transactions and diagnostics kept for the panes (default 1000)', parsePositiveInt);
+    .option('--speed <n>', 'replay this many times faster than real time (implies --replay)', parseSpeed);
+  addDashboardOptions(cmd);
   addDisplayFilterOption(cmd, 'correlate only the frames that match (all are still dissected and reassembled)')
     .action(async (capture: string | undefined, opts: DashCliOptions) => {
       setExitCode(await runDash(capture ?? opts.read, opts));
@@ -73,7 +71,7 @@ export async function runDash(source: string | undefined, opts: DashCliOptions):
   const speed = opts.speed ?? (opts.replay ? 1 : undefined);
   const dashSource: DashboardSource = { kind: 'capture', input: source };
   if (speed !== undefined) dashSource.replay = { speed };
-  const keep = opts.keep ?? 1000;
+  const keep = opts.keep ?? DEFAULT_DASHBOARD_KEEP;
 
   let dash: Dashboard;
   try {

@@ -3,69 +3,119 @@
  * `keyscope dissect` does, through the same Dissector. Ctrl-C / SIGTERM / -c / --duration end it cleanly: the
  * capture stops, held frames are flushed, the -w file is committed and a summary goes to standard error.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCapture, type LiveCaptureStats } from '../capture/live';
+import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
+import { openTcpdumpCapture } from '../capture/tcpdump-engine';
 import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
-import { PcapWriter } from '../capture/pcap-writer';
+import { LIVE_FILE_FLUSH_MS, LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
 import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
 import { ioReason } from '../common/io-error';
-import { Dissector } from '../pipeline/dissector';
-import { addFrameOutputOptions, frameSink, type FrameOutputCliOptions } from './frame-output';
+import type { Diagnostic } from '../correlate/types';
+import { Analyzer } from '../pipeline/analyzer';
+import { LivePacer } from '../pipeline/live-pacer';
 import { LineOutput } from '../report/output';
 import { printLateFindings } from './dissect';
+import { addFrameOutputOptions, frameSink, type FrameOutputCliOptions } from './frame-output';
 import { loadKeysOption } from './keys-option';
 import { refuseOutputClash } from './output-paths';
 import type { CommandRegistrar } from './main';
-import { parsePortList, parsePositiveInt, parseSeconds } from './options';
+import { parsePositiveInt, parseSeconds } from './options';
+import {
+  DEFAULT_DASHBOARD_KEEP, addCorrelationOptions, addDashboardOptions, correlatorOptions, type CorrelationCliOptions, type DashboardCliOptions,
+} from './analyzer-options';
 import type { KeyStore } from '../protocols/keys';
 import { Dashboard, DashboardTerminalError } from '../tui/dashboard';
 
-export interface LiveCliOptions extends FrameOutputCliOptions {
+export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptions, FrameOutputCliOptions {
   interface?: string;
   listInterfaces?: boolean;
   filter?: string;
   write?: string;
   json?: boolean;
   verbose?: boolean;
-  keys?: string;
   showKeys?: boolean;
-  mikeyPort?: number[];
   count?: number;
   duration?: number;
   snaplen?: number;
   dash?: boolean;
-  keep?: number;
+  pcapng?: boolean;
+  ringBuffer?: RingBufferOptions;
+  engine?: LiveEngine;
+  bufferSize?: number;
 }
+
+/** Capture engines: `cap` (libpcap in process, the default) or `tcpdump` (a tied child; kernel timestamps, drop counts). */
+export type LiveEngine = 'cap' | 'tcpdump';
+
+/** Largest -s accepted: tcpdump's default snap length. cap keeps at most CAP_MAX_SNAPLEN of it. */
+export const MAX_SNAPLEN = 262144;
+/** cap's packet buffer is at most this long. */
+const CAP_MAX_SNAPLEN = 65535;
 
 export const registerLiveCommand: CommandRegistrar = (program: Command, setExitCode) => {
   const cmd = program
     .command('live')
-    .description('capture from a network interface (needs the optional cap module and libpcap) and dissect frames as they arrive')
+    .description('capture from a network interface (with the optional cap module, or --engine tcpdump) and dissect and analyze frames as they arrive')
     .option('-i, --interface <iface>', 'interface to capture on (any: all interfaces, Linux cooked)')
     .option('-D, --list-interfaces', 'list the interfaces live capture can use, and exit')
     .option('-f, --filter <bpf>', 'capture filter, tcpdump syntax (e.g. "udp port 2269 or tcp port 80")')
-    .option('-w, --write <file>', 'also save what was captured to this pcap file (written on a clean end)')
+    .option('-w, --write <file>', `also save what was captured to this file, written as it grows (like tcpdump -U: flushed every ${LIVE_FILE_FLUSH_MS} ms, readable even after kill -9)`)
+    .option('--pcapng', 'write -w as pcapng (also chosen by a .pcapng name); pcap otherwise')
+    .option('-b, --ring-buffer <cond>', 'with -w, dumpcap\'s ring buffer: filesize:KB, duration:S (switch files), files:N (keep the newest N); repeatable', parseRing)
     .option('--json', 'NDJSON: one object per frame')
     .option('-V, --verbose', 'full protocol tree for each frame, like tshark -V')
-    .option('--keys <file>', 'key file (naf/muk/digest/msk lines) to verify and decrypt')
     .option('--show-keys', 'show decrypted key material instead of masking it')
-    .addOption(new Option('--mikey-port <ports>', 'more UDP ports carrying MIKEY (2269 always), comma separated').argParser(parsePortList))
     .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
-    .addOption(new Option('-s, --snaplen <bytes>', 'bytes kept per frame (at most 65535)').argParser(parseSnaplen))
-    .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)')
-    .option('--keep <n>', 'with --dash: transactions and diagnostics kept for the panes (default 1000)', parsePositiveInt);
+    .option('-s, --snaplen <bytes>', `bytes kept per frame (at most ${MAX_SNAPLEN}; the cap engine keeps at most ${CAP_MAX_SNAPLEN})`, parseSnaplen)
+    .option('--engine <name>', 'capture engine: cap (in process, the default) or tcpdump (kernel timestamps and drop counts; tcpdump must be installed)', parseEngine)
+    .option('-B, --buffer-size <KiB>', `kernel capture buffer in KiB, as tcpdump -B (default ${DEFAULT_LIVE_BUFFER_SIZE / 1024})`, parsePositiveInt)
+    .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)');
+  // the analyzer's own options: findings (printed to standard error as they come) and the dashboard
+  addCorrelationOptions(cmd, { read: false });
+  addDashboardOptions(cmd, 'with --dash: ');
   addFrameOutputOptions(cmd)
     .action(async (opts: LiveCliOptions) => {
       setExitCode(await runLive(opts));
     });
 };
 
+function parseRing(value: string, previous: RingBufferOptions | undefined): RingBufferOptions {
+  try {
+    return parseRingOption(value, previous);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 function parseSnaplen(value: string): number {
   const n = parsePositiveInt(value);
-  if (n > 65535) throw new InvalidArgumentError('at most 65535');
+  if (n > MAX_SNAPLEN) throw new InvalidArgumentError(`at most ${MAX_SNAPLEN}`);
   return n;
+}
+
+function parseEngine(value: string): LiveEngine {
+  if (value === 'cap' || value === 'tcpdump') return value;
+  throw new InvalidArgumentError('cap or tcpdump');
+}
+
+/** Open the capture with the chosen engine; a LiveCaptureError says why it could not start. */
+async function openCapture(opts: LiveCliOptions & { interface: string }): Promise<LiveSource> {
+  if (opts.engine === 'tcpdump') {
+    return openTcpdumpCapture({
+      device: opts.interface,
+      filter: opts.filter ?? '',
+      ...(opts.snaplen !== undefined ? { snaplen: opts.snaplen } : {}),
+      ...(opts.bufferSize !== undefined ? { bufferKiB: opts.bufferSize } : {}),
+    });
+  }
+  return openLiveCapture({
+    device: opts.interface,
+    filter: opts.filter,
+    snaplen: Math.min(opts.snaplen ?? CAP_MAX_SNAPLEN, CAP_MAX_SNAPLEN),
+    ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize * 1024 } : {}),
+  });
 }
 
 export async function runLive(opts: LiveCliOptions): Promise<number> {
@@ -74,11 +124,14 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     process.stderr.write('keyscope live: no interface given (-i IFACE; -D lists them)\n');
     return 64;
   }
-  const out = new LineOutput(1);
-  const limit = opts.count ?? Infinity;
-  // a bad -Y or -T/-e combination is a usage error before the interface is opened
-  const printer = opts.dash ? undefined : frameSink(out, opts, limit, 'live');
-  if (!opts.dash && !printer) return 64;
+  if (opts.ringBuffer && !opts.write) {
+    process.stderr.write('keyscope live: -b (ring buffer) needs -w FILE\n');
+    return 64;
+  }
+  if (opts.ringBuffer && opts.ringBuffer.fileSizeKB === undefined && opts.ringBuffer.durationSeconds === undefined) {
+    process.stderr.write('keyscope live: a ring buffer needs -b filesize:KB or -b duration:S to know when to switch files\n');
+    return 64;
+  }
   const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }], [{ option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
@@ -87,10 +140,15 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     process.stderr.write('keyscope live: --dash needs a terminal on standard output\n');
     return 64;
   }
+  const out = new LineOutput(1);
+  const limit = opts.count ?? Infinity;
+  // a bad -Y or -T/-e combination is a usage error before the interface is opened
+  const printer = opts.dash ? undefined : frameSink(out, opts, limit, 'live');
+  if (!opts.dash && !printer) return 64;
 
-  let capture: LiveCapture;
+  let capture: LiveSource;
   try {
-    capture = openLiveCapture({ device: opts.interface, filter: opts.filter, snaplen: opts.snaplen });
+    capture = await openCapture({ ...opts, interface: opts.interface });
   } catch (err) {
     if (err instanceof LiveCaptureError) {
       process.stderr.write(`keyscope live: ${err.message}\n`);
@@ -99,10 +157,21 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     throw err;
   }
 
-  let writer: PcapWriter | undefined;
+  let writer: LiveCaptureFile | undefined;
+  const fileError: { error: string | undefined } = { error: undefined };
   if (opts.write) {
     try {
-      writer = new PcapWriter(opts.write, { linkType: capture.linkType, nanosecond: true, snaplen: capture.snaplen });
+      writer = new LiveCaptureFile(opts.write, {
+        linkType: capture.linkType,
+        snaplen: capture.snaplen,
+        nanosecond: capture.clock.nanosecond,
+        format: opts.pcapng || /\.pcapng$/i.test(opts.write) ? 'pcapng' : 'pcap',
+        ...(opts.ringBuffer ? { ring: opts.ringBuffer } : {}),
+        onError: (err) => {
+          fileError.error ??= ioMessage(err);
+          capture.stop();
+        },
+      });
     } catch (err) {
       capture.stop();
       process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write)}: ${escapeText(ioMessage(err))}\n`);
@@ -110,7 +179,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     }
   }
 
-  if (opts.dash) return runLiveDash(capture, writer, keys, opts);
+  if (opts.dash) return runLiveDash(capture, writer, fileError, keys, opts);
 
   let flushScheduled = false;
   // frames come in bursts from one libpcap dispatch: write them out together on the next turn of the loop
@@ -123,21 +192,31 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
       if (out.isClosed) capture.stop();
     });
   };
-  const dissector = new Dissector(
-    (f) => {
-      printer?.print(f);
-      scheduleFlush();
+  const analyzer = new Analyzer(
+    {
+      dissectedFrame: (f) => {
+        printer?.print(f);
+        scheduleFlush();
+      },
+      // standard output carries the frames exactly as `dissect` prints them; the analyzer's findings go beside it
+      diagnostic: (d) => process.stderr.write(`keyscope live: ${diagnosticLine(d)}\n`),
     },
-    // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
-    { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false },
+    {
+      // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
+      dissector: { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false },
+      correlator: correlatorOptions(opts),
+    },
   );
+  const dissector = analyzer.dissector;
+  // packet time stops when traffic stops: held frames and deadlines follow the capture's clock instead
+  const pacer = new LivePacer(analyzer, () => capture.now(), { onTick: (r) => r.released > 0 && scheduleFlush() }).start();
 
-  const saved = saveFrames(capture, writer);
+  const saved = saveFrames(capture, writer, fileError);
   let framesIn = 0;
   capture.onFrame((frame: CaptureFrame) => {
     framesIn++;
     if (saved.error !== undefined) return;
-    dissector.frame(frame);
+    analyzer.frame(frame);
     if (framesIn >= limit) capture.stop();
   });
 
@@ -150,6 +229,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   process.stderr.write(
     `keyscope live: capturing on '${escapeText(capture.device)}' (link type ${escapeText(capture.linkTypeName.replace(/^LINKTYPE_/, ''))}, ${capture.linkType})${filterText}; Ctrl-C to stop\n`,
   );
+  process.stderr.write(`keyscope live: timestamps: ${escapeText(capture.clock.description)} (engine ${capture.clock.engine})\n`);
 
   let failure: unknown;
   try {
@@ -161,19 +241,23 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     process.off('SIGTERM', stop);
     process.off('SIGHUP', stop);
     if (timer) clearTimeout(timer);
+    pacer.stop();
   }
 
-  if (failure === undefined) printLateFindings(dissector.finish(), out, opts.json === true || opts.outputFormat === 'json');
+  if (failure === undefined) {
+    printLateFindings(dissector.finish(), out, opts.json === true || opts.outputFormat === 'json');
+    analyzer.correlator.finish();
+  }
   out.flush();
   const stats = capture.stats;
   if (failure !== undefined || saved.error !== undefined) {
-    await writer?.abort();
+    writer?.abort();
     const why = saved.error !== undefined ? `cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}` : `stopped by an internal error: ${escapeText(ioMessage(failure))}`;
-    process.stderr.write(`keyscope live: ${why}; no capture file written\n`);
-    process.stderr.write(`keyscope live: ${liveSummary(stats, dissector.tcpStats)}\n`);
+    process.stderr.write(`keyscope live: ${why}${writer ? `; ${escapeText(opts.write ?? '')} keeps the ${writer.frames} frames written before` : ''}\n`);
+    writeSummary(capture, dissector.tcpStats);
     return 2;
   }
-  process.stderr.write(`keyscope live: ${liveSummary(stats, dissector.tcpStats)}\n`);
+  writeSummary(capture, dissector.tcpStats);
   return commitCapture(writer, opts.write);
 }
 
@@ -199,24 +283,33 @@ function listInterfaces(): number {
 }
 
 /** `live --dash`: the dashboard is the sink; it handles Ctrl-C and q, and stops the capture when it quits. */
-async function runLiveDash(capture: LiveCapture, writer: PcapWriter | undefined, keys: KeyStore | null, opts: LiveCliOptions): Promise<number> {
+async function runLiveDash(
+  capture: LiveSource,
+  writer: LiveCaptureFile | undefined,
+  fileError: { error: string | undefined },
+  keys: KeyStore | null,
+  opts: LiveCliOptions,
+): Promise<number> {
   let dash: Dashboard;
   try {
-    const keep = opts.keep ?? 1000;
+    const keep = opts.keep ?? DEFAULT_DASHBOARD_KEEP;
     dash = new Dashboard(
       { kind: 'live', capture },
-      { analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] } }, model: { maxTransactions: keep, maxDiagnostics: keep } },
+      {
+        analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], showKeys: opts.showKeys ?? false }, correlator: correlatorOptions(opts) },
+        model: { maxTransactions: keep, maxDiagnostics: keep },
+      },
     );
   } catch (err) {
     capture.stop();
-    await writer?.abort();
+    writer?.abort();
     if (err instanceof DashboardTerminalError) {
       process.stderr.write(`keyscope live: ${escapeText(err.message)}\n`);
       return 64;
     }
     throw err;
   }
-  const saved = saveFrames(capture, writer);
+  const saved = saveFrames(capture, writer, fileError);
   let framesIn = 0;
   const limit = opts.count ?? Infinity;
   capture.onFrame(() => {
@@ -236,31 +329,31 @@ async function runLiveDash(capture: LiveCapture, writer: PcapWriter | undefined,
     failed = true;
     process.stderr.write(`keyscope live: stopped by an internal error: ${escapeText(ioMessage(err))}\n`);
   }
-  process.stderr.write(`keyscope live: ${liveSummary(capture.stats, result.tcp)}\n`);
+  writeSummary(capture, result.tcp);
   if (saved.error !== undefined || failed) {
-    await writer?.abort();
-    if (saved.error !== undefined) process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}; no capture file written\n`);
+    writer?.abort();
+    if (saved.error !== undefined) process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}; it keeps the ${writer?.frames ?? 0} frames written before\n`);
     return 2;
   }
   return commitCapture(writer, opts.write);
 }
 
-/** `-w FILE` at a clean end: rename the temporary file into place (exit code 0), or say why not (2). */
-async function commitCapture(writer: PcapWriter | undefined, path: string | undefined): Promise<number> {
+/** `-w FILE` at a clean end: flush, fsync and close (exit code 0), or say why not (2). */
+function commitCapture(writer: LiveCaptureFile | undefined, path: string | undefined): number {
   if (!writer) return 0;
   try {
-    await writer.commit();
+    writer.close();
   } catch (err) {
-    process.stderr.write(`keyscope live: cannot write ${escapeText(path ?? '')}: ${escapeText(ioMessage(err))}; no capture file written\n`);
+    process.stderr.write(`keyscope live: cannot write ${escapeText(path ?? '')}: ${escapeText(ioMessage(err))}\n`);
     return 2;
   }
-  process.stderr.write(`keyscope live: wrote ${writer.frames} frames to ${escapeText(path ?? '')}\n`);
+  const where = writer.ring ? `${writer.files.length} ring buffer files, the newest ${escapeText(writer.current)}` : escapeText(path ?? '');
+  process.stderr.write(`keyscope live: wrote ${writer.frames} frames to ${where}\n`);
   return 0;
 }
 
 /** Copies each captured frame into the `-w` file; the first write error stops the capture and is kept. */
-function saveFrames(capture: LiveCapture, writer: PcapWriter | undefined): { readonly error: string | undefined } {
-  const state: { error: string | undefined } = { error: undefined };
+function saveFrames(capture: LiveSource, writer: LiveCaptureFile | undefined, state: { error: string | undefined }): { readonly error: string | undefined } {
   if (!writer) return state;
   capture.onFrame((frame: CaptureFrame) => {
     if (state.error !== undefined) return;
@@ -274,6 +367,28 @@ function saveFrames(capture: LiveCapture, writer: PcapWriter | undefined): { rea
   return state;
 }
 
+/** The end of a capture on standard error: the figures line, then tshark's kind of summary. */
+function writeSummary(capture: LiveSource, tcp: TcpLossInputs): void {
+  process.stderr.write(`keyscope live: ${liveSummary(capture.stats, tcp)}\n`);
+  process.stderr.write(`keyscope live: ${lossSummary(capture, tcp)}\n`);
+}
+
+/**
+ * "N packets captured, D dropped, loss estimate …" as tshark ends: the engine's drop counter where it has one
+ * (tcpdump's "dropped by kernel"), an honest "unknown" where it has none (cap), and which clock stamped the frames.
+ */
+export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clock'>, tcp: TcpLossInputs): string {
+  const st = capture.stats;
+  const dropped = capture.dropped;
+  const drops =
+    dropped !== undefined
+      ? `${dropped} dropped (${capture.clock.engine}'s kernel and interface counters)`
+      : `dropped unknown (the ${capture.clock.engine} engine has no drop counter; --engine tcpdump reports the kernel's)`;
+  const loss = estimateCaptureLoss(tcp);
+  const estimate = `loss estimate ${(loss.ratio * 100).toFixed(2)} % of TCP payload (${loss.lostBytes} ACKed-but-unseen bytes; UDP loss is invisible to it)`;
+  return `${st.packets} packets captured, ${drops}, ${estimate}; timestamps: ${capture.clock.description}`;
+}
+
 /** The end-of-capture line: frames, bytes, duration, and the TCP-based capture-loss estimate (cap has no drop counter). */
 export function liveSummary(stats: LiveCaptureStats, tcp: TcpLossInputs): string {
   const loss = estimateCaptureLoss(tcp);
@@ -284,6 +399,15 @@ export function liveSummary(stats: LiveCaptureStats, tcp: TcpLossInputs): string
     `${stats.packets} frames, ${stats.bytes} bytes in ${secs.toFixed(3)} s (${rate.toFixed(1)} frames/s)${cut}; ` +
     `capture loss estimate (TCP): ${loss.lostBytes} ACKed-but-unseen bytes, ${loss.gapBytes} gap bytes (${(loss.ratio * 100).toFixed(2)} %)`
   );
+}
+
+/** Frame numbers listed per finding line (the rest are in the -w file's analysis). */
+const MAX_FRAMES_LISTED = 10;
+
+/** One finding of the analyzer, as `analyze` lists it (its message is escaped where it was made). */
+function diagnosticLine(d: Diagnostic): string {
+  const who = [d.transaction, d.ue ? `ue ${d.ue}` : undefined].filter((x) => x !== undefined).join(' ');
+  return `${d.severity} ${d.code}${who ? ` [${escapeText(who)}]` : ''} frames ${d.frames.slice(0, MAX_FRAMES_LISTED).join(', ')}: ${d.message}`;
 }
 
 function ioMessage(err: unknown): string {

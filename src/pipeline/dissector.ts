@@ -9,7 +9,7 @@
  */
 import type { CaptureFrame } from '../capture/types';
 import type { Problem } from '../common/problem';
-import { diffSeconds, type PacketTime } from '../common/time';
+import { compareTime, diffSeconds, type PacketTime } from '../common/time';
 import type { DecodedPacket } from '../decode/types';
 import { HttpStreamHandler } from '../protocols/http/parser';
 import type { HttpMessage } from '../protocols/http/types';
@@ -152,6 +152,35 @@ export class Dissector {
     this.current = undefined;
     this.stats.problems += record.problems.length;
     this.enqueue(held);
+  }
+
+  /** Frames dissected but not emitted yet (held for an HTTP response, or behind such a frame). */
+  get heldFrames(): number {
+    return this.held.length;
+  }
+
+  /**
+   * Stop waiting for responses to requests stamped at or before `cutoff`: every frame at the head of the queue up
+   * to that time is emitted, in order (and the frames behind it that wait for nothing). Packet time stops when
+   * traffic stops, so a live source calls this from a wall-clock timer: an unanswered request then holds its frame,
+   * and everything behind it, back only briefly (see pipeline/live-pacer.ts). Files never call it, so their
+   * output stays a function of packet time alone. Returns the number of frames emitted.
+   */
+  releaseHeld(cutoff: PacketTime): number {
+    const held = this.held;
+    const newest = held[held.length - 1];
+    let n = 0;
+    while (n < held.length) {
+      const h = held[n];
+      if (h === newest && this.holdNewest) break;
+      if (h.waiting.length > 0 && compareTime(h.record.packet, cutoff) > 0) break;
+      h.waiting.length = 0;
+      this.emit(h.record);
+      n++;
+    }
+    if (n === held.length) this.held = [];
+    else if (n > 0) this.held = held.slice(n);
+    return n;
   }
 
   /**

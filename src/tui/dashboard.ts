@@ -12,9 +12,10 @@ import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { readCapture } from '../capture/reader';
 import type { CaptureFrame, CaptureSummary, FrameHandler } from '../capture/types';
 import { escapeText } from '../common/escape';
-import { compareTime, toEpochSeconds } from '../common/time';
+import { toEpochSeconds, type PacketTime } from '../common/time';
 import type { AnalysisStats } from '../correlate/types';
 import { Analyzer, type AnalyzerOptions, type AnalyzerSink } from '../pipeline/analyzer';
+import { LivePacer, type LivePacerOptions } from '../pipeline/live-pacer';
 import { DashboardModel, PacketRate, averageRate, type DashboardModelOptions } from './model';
 import { CaptureReplay } from './replay';
 import { DashboardView, type DashboardSnapshot, type DashboardViewOptions } from './view';
@@ -25,6 +26,10 @@ export interface LiveFrameSource {
   readonly filter: string;
   readonly stats: LiveCaptureStats;
   readonly stopped: boolean;
+  /** The capture's clock now (what a frame arriving now would be stamped with). */
+  now(): PacketTime;
+  /** Which clock stamps the frames, shown in the header. */
+  readonly clock?: { engine: string; short: string };
   onFrame(handler: FrameHandler): () => void;
   onStop(handler: () => void): void;
   stop(): void;
@@ -54,6 +59,8 @@ export interface DashboardOptions {
   refreshMs?: number;
   /** Quit on SIGINT / SIGTERM (default true). */
   handleSignals?: boolean;
+  /** Live sources: how held frames are released and deadlines expire on the capture's clock. */
+  pacer?: Omit<LivePacerOptions, 'onTick'>;
 }
 
 export interface DashboardResult {
@@ -101,9 +108,11 @@ export class Dashboard {
   /** Fraction of a capture file read so far, when known. */
   private progress: (() => number) | undefined;
   private ownStream: fs.ReadStream | undefined;
-  /** Frames given to the pipeline and frames the Dissector has passed on: equal when it holds none back. */
-  private framesIn = 0;
-  private framesOut = 0;
+  /** Live sources: the wall-clock pacing of the pipeline. */
+  private readonly pacer: LivePacer | undefined;
+  /** Something changed that the header must show at the next refresh, not a second later. */
+  private statsStale = false;
+  private pacerTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly source: DashboardSource,
@@ -120,10 +129,13 @@ export class Dashboard {
       transaction: (t) => model.transaction(t),
       diagnostic: (d) => model.diagnostic(d),
       anomaly: (a) => model.anomaly(a),
-      dissectedFrame: () => this.framesOut++,
     };
     this.analyzer = new Analyzer(sink, { ...options.analyzer, dissector, correlator });
     this.refreshMs = options.refreshMs ?? 250;
+    if (source.kind === 'live') {
+      const capture = source.capture;
+      this.pacer = new LivePacer(this.analyzer, () => capture.now(), options.pacer);
+    }
     this.handleSignals = options.handleSignals ?? true;
     this.state = source.kind === 'live' ? 'capturing' : source.replay ? 'replaying' : 'reading';
     const term = options.terminal ?? {};
@@ -160,14 +172,23 @@ export class Dashboard {
     this.refresh(true);
     this.refreshTimer = setInterval(() => this.refresh(false), this.refreshMs);
     const feed = (f: CaptureFrame) => {
-      this.framesIn++;
       this.rate.add(toEpochSeconds(f));
       this.analyzer.frame(f);
     };
     const src = this.source;
     if (src.kind === 'live') {
       const off = src.capture.onFrame(feed);
+      const pacer = this.pacer;
+      if (pacer) {
+        this.pacerTimer = setInterval(() => {
+          const version = this.model.version;
+          const r = pacer.tick();
+          // frames let go and findings raised by the clock show at the next refresh, not a stats interval later
+          if (r.released > 0 || this.model.version !== version) this.statsStale = true;
+        }, pacer.tickMs);
+      }
       src.capture.onStop(() => {
+        if (this.pacerTimer) clearInterval(this.pacerTimer);
         off();
         this.inputFinished(undefined);
       });
@@ -210,6 +231,7 @@ export class Dashboard {
     if (this.quitting) return;
     this.quitting = true;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.pacerTimer) clearInterval(this.pacerTimer);
     if (this.handleSignals) {
       process.off('SIGINT', this.signalHandler);
       process.off('SIGTERM', this.signalHandler);
@@ -262,12 +284,12 @@ export class Dashboard {
 
   private refresh(force: boolean): void {
     if (this.quitting) return;
-    this.expireQuietLive();
     const now = Date.now();
     const frames = this.analyzer.dissector.stats.frames;
     const changed = this.model.version !== this.lastVersion || frames !== this.lastFrames;
     // stats() sorts distributions and tables: taken when something changed, at most once a second while busy
-    if (force || !this.lastStats || (changed && now - this.lastStatsAt >= STATS_INTERVAL_MS)) {
+    if (force || !this.lastStats || this.statsStale || (changed && now - this.lastStatsAt >= STATS_INTERVAL_MS)) {
+      this.statsStale = false;
       this.lastStats = this.analyzer.stats();
       this.lastStatsAt = now;
       this.lastVersion = this.model.version;
@@ -281,29 +303,16 @@ export class Dashboard {
     this.view.setSnapshot(snap);
   }
 
-  /**
-   * A quiet live capture still lets its own clock run: deadlines (a missing ACK, an unanswered request) expire on the
-   * capture's clock, the one its frames are stamped with, instead of waiting for the next frame. Only while the
-   * Dissector holds no frame back: a held frame is older than the clock, and the correlator must see it first. Every
-   * later frame is stamped later, so the correlator sees the same sequence as it would from the saved capture.
-   */
-  private expireQuietLive(): void {
-    const src = this.source;
-    if (src.kind !== 'live' || this.ended || this.framesIn !== this.framesOut || this.framesIn === 0) return;
-    const st = src.capture.stats;
-    const ns = st.startTime.tsNsec + Math.round((st.elapsedSeconds % 1) * 1e9);
-    const now = { tsSec: st.startTime.tsSec + Math.floor(st.elapsedSeconds) + Math.floor(ns / 1e9), tsNsec: ns % 1e9 };
-    if (st.lastTime && compareTime(now, st.lastTime) <= 0) return;
-    this.analyzer.correlator.expire(now);
-  }
-
   private makeSnapshot(stats: AnalysisStats): DashboardSnapshot {
     const src = this.source;
     let label: string;
     let mode: string;
     let rate: number;
     if (src.kind === 'live') {
-      label = src.label ?? `live on ${src.capture.device}${src.capture.filter ? ` (${src.capture.filter})` : ''}`;
+      const clock = src.capture.clock;
+      label =
+        src.label ??
+        `live on ${src.capture.device}${src.capture.filter ? ` (${src.capture.filter})` : ''}${clock ? `, ${clock.engine} stamps: ${clock.short}` : ''}`;
       mode = 'live';
       rate = src.capture.stats.packetsPerSecond;
     } else {

@@ -4,6 +4,7 @@
  * each bounded, plus the figures derived from the correlator's own statistics (ACK-rate points, latency rows).
  * Counters on the dashboard always come from the correlator's AnalysisStats, so they match `keyscope analyze`.
  */
+import { isIP } from 'node:net';
 import type { Severity } from '../common/problem';
 import { compareTime, diffSeconds, toEpochSeconds } from '../common/time';
 import type { CorrelatorSink } from '../correlate/correlator';
@@ -77,10 +78,36 @@ export function keyGroupOf(label: string): string {
   return parts.length >= 2 ? `${parts[0]}:${parts[1]}` : label;
 }
 
+/**
+ * A filter that is a whole IP address matches addresses exactly: `127.82.0.2` must not select 127.82.0.20–29.
+ * Anything else (part of an address, a B-TID, a key group) matches as a substring.
+ */
+function isAddress(q: string): boolean {
+  return isIP(q) !== 0;
+}
+
+/** `text` names the address `addr` as a whole (not as the start of a longer address or number). */
+export function mentionsAddress(text: string, addr: string): boolean {
+  const t = text.toLowerCase();
+  let from = 0;
+  for (;;) {
+    const i = t.indexOf(addr, from);
+    if (i < 0) return false;
+    const before = i > 0 ? t[i - 1] : '';
+    const after = t.slice(i + addr.length, i + addr.length + 2);
+    if (!/[0-9a-f:.]/.test(before) && !/^([0-9a-f:]|\.[0-9])/.test(after)) return true;
+    from = i + 1;
+  }
+}
+
 /** Case-insensitive match of a filter on a transaction's UE addresses, B-TID, key groups, BM-SC or id. */
 export function transactionMatches(t: KeyDeliveryTransaction, filter: string): boolean {
   const q = filter.trim().toLowerCase();
   if (q.length === 0) return true;
+  if (isAddress(q)) {
+    const same = (s: string | undefined) => s !== undefined && s.toLowerCase() === q;
+    return same(t.ue) || same(t.bmsc) || t.ueAddresses.some(same);
+  }
   const has = (s: string | undefined) => s !== undefined && s.toLowerCase().includes(q);
   if (has(t.ue) || has(t.btid) || has(t.bmsc) || t.id.toLowerCase() === q) return true;
   if (t.ueAddresses.some(has)) return true;
@@ -183,7 +210,15 @@ export class DashboardModel implements CorrelatorSink {
 
   /** What is kept now, as a fixed set of records the view can show (and hold on to while paused). */
   kept(): KeptRecords {
-    return new KeptRecords(this.newest.toArray(), this.worst.slice(), this.diagnostics.toArray(), this.diagnostics.total, new Map(this.byBmsc), new Map(this.byKeyGroup));
+    return new KeptRecords(
+      this.newest.toArray(),
+      this.worst.slice(),
+      this.diagnostics.toArray(),
+      this.diagnostics.total,
+      new Map(this.byBmsc),
+      new Map(this.byKeyGroup),
+      this.newest.total,
+    );
   }
 
   /** Transactions in display order, filtered. */
@@ -240,6 +275,8 @@ export class KeptRecords {
     readonly diagnosticsSeen: number,
     readonly byBmsc: ReadonlyMap<string, GroupTally>,
     readonly byKeyGroup: ReadonlyMap<string, GroupTally>,
+    /** Transactions ever received (closed ones: open transactions reach the dashboard when they close). */
+    readonly transactionsSeen = newest.length,
   ) {}
 
   /** Transactions in display order (newest by start time, or worst first), filtered. */
@@ -256,8 +293,9 @@ export class KeptRecords {
     const list = [...this.diagnostics].reverse().sort((a, b) => compareTime(b.time, a.time));
     const q = filter.trim().toLowerCase();
     if (q === '') return list;
+    const address = isAddress(q);
     return list.filter((d) => {
-      if (d.ue?.toLowerCase().includes(q) || d.message.toLowerCase().includes(q)) return true;
+      if (address ? d.ue?.toLowerCase() === q || mentionsAddress(d.message, q) : d.ue?.toLowerCase().includes(q) || d.message.toLowerCase().includes(q)) return true;
       const t = d.transaction !== undefined ? this.findTransaction(d.transaction) : undefined;
       return t !== undefined && transactionMatches(t, q);
     });

@@ -50,6 +50,20 @@ const contrib = require('blessed-contrib') as ContribModule;
 export type PaneName = 'transactions' | 'groups' | 'diagnostics';
 const PANES: PaneName[] = ['transactions', 'groups', 'diagnostics'];
 
+/**
+ * Rows of the ACK chart's box at least: contrib drops its top y label (100 %) when the canvas is shorter, and the
+ * latency pane beside it needs its four steps.
+ */
+const CHART_MIN_HEIGHT = 9;
+/** A table pane's rows at least: two borders, the column header, one row. */
+const TABLE_MIN_HEIGHT = 4;
+/** Below this size the panes would overlap: the screen says so instead of drawing them. */
+export const MIN_COLUMNS = 60;
+/** Header (3) + chart + two table rows of panes + footer (1). */
+export const MIN_ROWS = 3 + CHART_MIN_HEIGHT + 2 * TABLE_MIN_HEIGHT + 1;
+/** The latency pane shows a p50 and a p95 row with bars per step when it has this many inner rows; one line per step below. */
+const LATENCY_FULL_ROWS = 8;
+
 export type ViewMode = 'normal' | 'filter' | 'detail' | 'help';
 
 export interface DashboardViewOptions {
@@ -68,6 +82,14 @@ export interface ViewActions {
 const SEVERITY_COLOR: Record<Severity, string> = { error: 'red', warning: 'yellow', note: 'cyan', chat: 'white' };
 const VERDICT_COLOR = { ok: 'green', incomplete: 'cyan', degraded: 'yellow', failed: 'red' } as const;
 const SEVERITIES: Severity[] = ['error', 'warning', 'note', 'chat'];
+
+/** Verdicts are given when a transaction closes: the header says how many are still open instead of leaving them out. */
+function verdictText(st: AnalysisStats): string {
+  const closed = Object.values(st.byVerdict).reduce((a: number, b) => a + (b ?? 0), 0);
+  const open = st.transactions - closed;
+  if (open <= 0) return fmtCounts(st.byVerdict, ['ok', 'degraded', 'failed', 'incomplete']);
+  return closed === 0 ? `open ${open}` : `${fmtCounts(st.byVerdict, ['ok', 'degraded', 'failed', 'incomplete'])}, open ${open}`;
+}
 
 type TxColumn = 'time' | 'id' | 'procedure' | 'ue' | 'btid' | 'verdict' | 'ack' | 'diagnostics';
 const TX_COLUMNS: Column<TxColumn>[] = [
@@ -115,6 +137,8 @@ export class DashboardView {
   private readonly footer: blessed.Widgets.BoxElement;
   private readonly ackChart: ContribLine;
   private readonly latency: blessed.Widgets.BoxElement;
+  /** Shown instead of the panes when the terminal is below MIN_COLUMNS × MIN_ROWS. */
+  private readonly tooSmall: blessed.Widgets.BoxElement;
   private readonly tx: TablePane;
   private readonly groups: TablePane;
   private readonly diag: TablePane;
@@ -129,6 +153,8 @@ export class DashboardView {
   private focusIndex = 0;
   private shownTx: KeyDeliveryTransaction[] = [];
   private shownDiag: Diagnostic[] = [];
+  /** The names (BM-SC address, key group) of the groups pane's rows, in order. */
+  private shownGroups: string[] = [];
   /** The figures shown (held while paused) and the newest ones received. */
   private snapshot: DashboardSnapshot | undefined;
   private latest: DashboardSnapshot | undefined;
@@ -172,6 +198,7 @@ export class DashboardView {
     this.tx = this.tablePane(' Transactions ');
     this.groups = this.tablePane(' BM-SC and key groups ');
     this.diag = this.tablePane(' Diagnostics ');
+    this.tooSmall = blessed.box({ parent: screen, top: 0, left: 0, tags: false, hidden: true, style: { fg: 'white', bg: 'black' } });
     this.layout();
     screen.on('resize', () => {
       if (this.destroyed) return;
@@ -205,12 +232,32 @@ export class DashboardView {
 
   /** Place every widget for the current terminal size. */
   layout(): void {
-    const W = Math.max(20, this.screen.cols ?? (this.screen.width as number));
-    const H = Math.max(12, this.screen.rows ?? (this.screen.height as number));
+    const cols = this.screen.cols ?? (this.screen.width as number);
+    const rows = this.screen.rows ?? (this.screen.height as number);
+    const small = cols < MIN_COLUMNS || rows < MIN_ROWS;
+    for (const el of [this.header, this.footer, this.ackChart, this.latency, this.tx.box, this.groups.box, this.diag.box]) {
+      if (small) el.hide();
+      else el.show();
+    }
+    if (small) {
+      this.tooSmall.width = cols;
+      this.tooSmall.height = rows;
+      this.tooSmall.setContent(`terminal too small (${cols}×${rows}): the dashboard needs at least ${MIN_COLUMNS}×${MIN_ROWS}. q quits`);
+      this.tooSmall.show();
+      return;
+    }
+    this.tooSmall.hide();
+    const W = cols;
+    const H = rows;
     const body = H - 4;
-    const chartH = Math.max(5, Math.floor(body * 0.38));
-    const tableH = Math.max(4, Math.floor(body * 0.34));
-    const diagH = Math.max(3, body - chartH - tableH);
+    const chartH = Math.max(CHART_MIN_HEIGHT, Math.floor(body * 0.38));
+    let tableH = Math.max(TABLE_MIN_HEIGHT, Math.floor(body * 0.34));
+    let diagH = body - chartH - tableH;
+    if (diagH < TABLE_MIN_HEIGHT) {
+      // the diagnostics pane keeps a row: the transactions pane gives up its share first (MIN_ROWS keeps both)
+      tableH -= TABLE_MIN_HEIGHT - diagH;
+      diagH = TABLE_MIN_HEIGHT;
+    }
     const half = Math.floor(W / 2);
     this.header.width = W;
     this.footer.top = H - 1;
@@ -277,7 +324,7 @@ export class DashboardView {
     return [
       ` keyscope dash  ${safeText(s.sourceLabel, 200)}  [${safeText(s.mode)}]  ${safeText(s.state, 200)}${paused}`,
       ` frames ${st.frames}   rate ${s.rate.toFixed(1)}/s   loss est. ${loss}   capture ${span}`,
-      ` UEs ${st.ues}   transactions ${st.transactions} (${fmtCounts(st.byVerdict, ['ok', 'degraded', 'failed', 'incomplete'])})   ACK ${ack}   diagnostics ${nDiag} (${fmtCounts(st.diagnosticsBySeverity, SEVERITIES)})   anomalies ${nAnom}`,
+      ` UEs ${st.ues}   transactions ${st.transactions} (${verdictText(st)})   ACK ${ack}   diagnostics ${nDiag} (${fmtCounts(st.diagnosticsBySeverity, SEVERITIES)})   anomalies ${nAnom}`,
     ]
       .map((l) => fit(l, W))
       .join('\n');
@@ -286,7 +333,7 @@ export class DashboardView {
   private footerText(): string {
     if (this.mode === 'filter') return ` Filter by UE, B-TID or key group (Enter apply, Esc cancel): ${safeText(this.filterDraft, 200)}_`;
     const f = this.filter ? `  filter: ${safeText(this.filter, 60)} (/ then Enter on empty clears)` : '';
-    return ` q quit  / filter  p pause  s sort (${this.order} first)  Tab pane (${this.focusedPane})  Enter details  ? help${f}`;
+    return ` q quit  / filter  p pause  s sort (${this.order} first)  Tab pane (${this.focusedPane})  Enter ${this.focusedPane === 'groups' ? 'filter by row' : 'details'}  ? help${f}`;
   }
 
   private drawAckChart(st: AnalysisStats): void {
@@ -314,6 +361,18 @@ export class DashboardView {
     const max = Math.max(0, ...rows.map((r) => r.distribution.p95 ?? 0));
     const bar = (v: number | undefined) => (v === undefined || max <= 0 ? '' : '█'.repeat(Math.max(1, Math.round((barW * v) / max))));
     const out: string[] = [];
+    const innerRows = (typeof this.latency.height === 'number' ? this.latency.height : 0) - 2;
+    if (innerRows < LATENCY_FULL_ROWS) {
+      // one line per step, so a short pane (80×24) still shows all four: p50 and p95 without bars
+      const numW = 7;
+      // "p50 " value " p95 " value: never wider than the pane, or blessed wraps it onto the next step's line
+      const stepW = Math.max(1, inner - (4 + numW + 5 + numW) - 1);
+      for (const r of rows) {
+        const d = r.distribution;
+        out.push(`${fit(r.step.replace(/ → /g, '→'), stepW)} {green-fg}p50{/green-fg} ${fit(fmtDuration(d.p50), numW, 'right')} {yellow-fg}p95{/yellow-fg} ${fit(fmtDuration(d.p95), numW, 'right')}`);
+      }
+      return out.join('\n');
+    }
     for (const r of rows) {
       const d = r.distribution;
       out.push(`${fit(r.step, labelW)} {green-fg}p50{/green-fg} ${fit(bar(d.p50), barW)} ${fit(fmtDuration(d.p50), valueW, 'right')}`);
@@ -355,7 +414,9 @@ export class DashboardView {
     const order = this.order === 'newest' ? 'newest first' : 'worst first';
     const kept = this.order === 'newest' ? this.records.newest.length : this.records.worst.length;
     const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
-    p.box.setLabel(` Transactions (${order}${filt}: ${this.shownTx.length} of ${kept} kept) `);
+    // what is shown, what is kept (--keep), and how many there were: "10 of 10 kept" hid the other 121
+    const seen = this.records.transactionsSeen;
+    p.box.setLabel(` Transactions (${order}${filt}: ${this.shownTx.length} of ${kept} kept${seen > kept ? `, ${seen} closed` : ''}) `);
     setItemsKeepingSelection(p.list, items, previous === undefined ? 0 : this.shownTx.findIndex((t) => t.id === previous));
   }
 
@@ -364,6 +425,7 @@ export class DashboardView {
     const cols = fitColumns<GroupColumn>(GROUP_COLUMNS, GROUP_PRIORITY, Math.max(10, (p.list.width as number) - 1));
     p.header.setContent(tableHeader(cols));
     const items: string[] = [];
+    const names: string[] = [];
     const add = (kind: string, tallies: ReadonlyMap<string, { transactions: number; failed: number }>, acks: AnalysisStats['ackByBmsc']) => {
       for (const name of [...new Set([...tallies.keys(), ...Object.keys(acks)])].sort()) {
         if (items.length >= this.maxGroupRows) return;
@@ -371,6 +433,7 @@ export class DashboardView {
         const a = acks[name];
         const rate = a && a.requested > 0 ? fmtPercent(a.acked, a.requested) : '-';
         const short = a !== undefined && a.requested > 0 && a.acked < a.requested;
+        names.push(name);
         items.push(
           tableRow(cols, (key) => {
             switch (key) {
@@ -393,6 +456,7 @@ export class DashboardView {
     };
     add('BM-SC', this.records.byBmsc, st.ackByBmsc);
     add('group', this.records.byKeyGroup, st.ackByKeyGroup);
+    this.shownGroups = names;
     setItemsKeepingSelection(p.list, items, -1);
   }
 
@@ -447,7 +511,8 @@ export class DashboardView {
         return this.actions.quit();
       case '/':
         this.mode = 'filter';
-        this.filterDraft = this.filter;
+        // an empty prompt: Enter on it clears the filter, as the footer says (Esc keeps the current one)
+        this.filterDraft = '';
         this.refreshFooter();
         return;
       case 'p':
@@ -534,6 +599,16 @@ export class DashboardView {
   }
 
   private openSelected(): void {
+    if (this.focusedPane === 'groups') {
+      // a BM-SC or key group row: its transactions and diagnostics, through the filter (/ changes or clears it)
+      const name = this.shownGroups[selectedIndex(this.groups.list)];
+      if (name === undefined) return;
+      this.filter = name;
+      this.tx.list.select(0);
+      this.focusPane(PANES.indexOf('transactions'));
+      this.update();
+      return;
+    }
     if (this.focusedPane === 'transactions') {
       const t = this.shownTx[selectedIndex(this.tx.list)];
       if (t) this.openDetail(` Transaction ${safeText(t.id, 40)} `, this.transactionDetail(t));
@@ -620,7 +695,8 @@ export class DashboardView {
       '  p           pause / resume (the screen freezes; a replay stops its clock)',
       '  s           transactions newest first / worst first',
       '  Tab         next pane (Shift-Tab previous); ↑ ↓ PgUp PgDn Home End move in it',
-      '  Enter       details of the selected transaction (steps, frames, diagnostics)',
+      '  Enter       details of the selected transaction (steps, frames, diagnostics);',
+      '              on a BM-SC or key group row: filter by it',
       '  ?           this help',
       '',
       'The counters are the same as `keyscope analyze` reports for the same capture and options.',

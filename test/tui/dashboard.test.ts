@@ -224,7 +224,8 @@ describe('dashboard on the simulator capture with every fault kind', () => {
       for (const [cols, rows] of [
         [80, 24],
         [200, 60],
-        [60, 16],
+        // the smallest size drawn (below it: "terminal too small", tested below)
+        [60, 21],
       ]) {
         o.term.resize(cols, rows);
         text = await waitForScreen(o.term, (s) => s.split('\n')[rows - 1].includes('q quit'), `the footer at ${cols}x${rows}`);
@@ -326,4 +327,60 @@ describe('dashboard on hostile packet text', () => {
 
 after(() => {
   // nothing global to undo: every test ends its dashboard and terminal
+});
+
+test('--keep: the transactions pane says how many closed beside how many it keeps', async () => {
+  const ref = await reference();
+  const keep = 10;
+  assert.ok(ref.transactions.length > keep);
+  const o = open({ kind: 'capture', input: CAPTURE }, 160, 48, { model: { maxTransactions: keep, maxDiagnostics: keep } });
+  try {
+    const text = await waitForScreen(o.term, (s) => /Transactions \(newest first: \d+ of \d+ kept/.test(s) && s.split('\n')[0].includes('ended'), 'the ended capture');
+    assert.match(text, new RegExp(`Transactions \\(newest first: ${keep} of ${keep} kept, ${ref.transactions.length} closed\\)`));
+  } finally {
+    await close(o);
+  }
+});
+
+test('80×24: the 100 % row of the ACK chart and all four latency steps fit; below 60×21 the screen says it is too small', async () => {
+  const o = open({ kind: 'capture', input: CAPTURE }, 80, 24);
+  try {
+    const text = await waitForScreen(o.term, (s) => s.split('\n')[0].includes('ended') && s.includes('MIKEY→ACK'), 'the ended capture at 80×24');
+    const lines = text.split('\n');
+    assert.ok(lines.some((l) => /^│\s*100\s*⡇/.test(l)), `the 100 % label:\n${text}`);
+    for (const step of ['401→credentia', 'request→200', '200→MIKEY', 'MIKEY→ACK']) assert.ok(text.includes(step), `${step}:\n${text}`);
+    assert.ok(lines.every((l) => [...l].length <= 80));
+  } finally {
+    await close(o);
+  }
+  const small = open({ kind: 'capture', input: CAPTURE }, 50, 15);
+  try {
+    const text = await waitForScreen(small.term, (s) => s.includes('terminal too small'), 'the too-small notice');
+    assert.match(text, /terminal too small \(50×15\): the dashboard needs\s+at least 60×21/);
+    assert.doesNotMatch(text, /Transactions|Diagnostics/, 'no overlapping panes');
+  } finally {
+    await close(small);
+  }
+});
+
+test('Enter on a BM-SC row filters by it; / opens an empty prompt, so Enter on it clears the filter', async () => {
+  const ref = await reference();
+  const bmsc = Object.keys(ref.stats.ackByBmsc).sort()[0];
+  assert.ok(bmsc);
+  const o = open({ kind: 'capture', input: CAPTURE });
+  try {
+    await waitForScreen(o.term, (s) => s.split('\n')[0].includes('ended'), 'the end of the capture');
+    o.term.keys('\t');
+    await waitForScreen(o.term, (s) => s.includes('Tab pane (groups)  Enter filter by row'), 'the groups pane focused');
+    o.term.keys('\r');
+    const own = ref.transactions.filter((t) => t.bmsc === bmsc).length;
+    await waitForScreen(o.term, (s) => s.includes(`filter '${bmsc}': ${Math.min(own, 1000)} of`), 'the transactions of the BM-SC');
+    assert.equal(o.dash.view.focusedPane, 'transactions');
+    o.term.keys('/');
+    await waitForScreen(o.term, (s) => s.includes('(Enter apply, Esc cancel): _'), 'an empty filter prompt');
+    o.term.keys('\r');
+    await waitForScreen(o.term, (s) => /Transactions \(newest first: \d+ of \d+ kept/.test(s) && !s.includes(`filter '`), 'the filter cleared');
+  } finally {
+    await close(o);
+  }
 });

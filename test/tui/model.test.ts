@@ -10,7 +10,7 @@ import type { AnalysisStats, KeyDeliveryTransaction } from '../../src/correlate/
 import { analyzeCapture } from '../../src/pipeline/analyzer';
 import { loadKeyFile } from '../../src/protocols/keys';
 import { CaptureReplay } from '../../src/tui/replay';
-import { DashboardModel, PacketRate, Ring, ackPoints, compareWorst, keyGroupOf, transactionMatches } from '../../src/tui/model';
+import { DashboardModel, PacketRate, Ring, ackPoints, compareWorst, keyGroupOf, mentionsAddress, transactionMatches } from '../../src/tui/model';
 import { cell, displayWidth, fit, fitColumns, safeText, tableRow, tagEscape, type Column } from '../../src/tui/text';
 import { readCapture } from '../../src/capture/reader';
 import { capturePath } from '../support/repo';
@@ -107,6 +107,29 @@ test('filters match a UE address, a B-TID, a key group; diagnostics follow their
     const own = d.transaction !== undefined ? model.findTransaction(d.transaction) : undefined;
     assert.ok(d.ue?.includes(t.ue) || d.message.includes(t.ue) || (own !== undefined && transactionMatches(own, t.ue)));
   }
+});
+
+test('a filter that is a whole address matches it exactly: 127.82.0.2 does not select 127.82.0.20–29', async () => {
+  const model = new DashboardModel();
+  const { all } = await run(model);
+  const addresses = [...new Set(all.map((t) => t.ue))];
+  const short = addresses.find((a) => addresses.some((b) => b !== a && b.startsWith(a)));
+  assert.ok(short, `a UE address that begins another: ${addresses.join(' ')}`);
+  const longer = addresses.filter((b) => b !== short && b.startsWith(short));
+  const picked = model.transactions('newest', short);
+  assert.ok(picked.length > 0);
+  for (const t of picked) assert.ok(t.ue === short || t.ueAddresses.includes(short) || t.bmsc === short, `${t.id} ue ${t.ue}`);
+  assert.ok(!picked.some((t) => longer.includes(t.ue) && !t.ueAddresses.includes(short)));
+  for (const d of model.diagnosticList(short)) {
+    const own = d.transaction !== undefined ? model.findTransaction(d.transaction) : undefined;
+    assert.ok(d.ue === short || mentionsAddress(d.message, short) || (own !== undefined && transactionMatches(own, short)), `${d.code} ue ${d.ue}`);
+  }
+  // part of an address is still a substring match
+  assert.ok(model.transactions('newest', short.split('.').slice(0, 3).join('.')).length >= picked.length);
+  assert.equal(mentionsAddress('from 127.82.0.20 to x', '127.82.0.2'), false);
+  assert.equal(mentionsAddress('from 127.82.0.2.', '127.82.0.2'), true);
+  assert.equal(mentionsAddress('UE 127.82.0.2 (B-TID x)', '127.82.0.2'), true);
+  assert.equal(mentionsAddress('to 1127.82.0.2', '127.82.0.2'), false);
 });
 
 test('text guards: escape.ts output passes unchanged, raw controls are escaped, tags stay text, widths are kept', () => {

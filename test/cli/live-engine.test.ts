@@ -1,0 +1,147 @@
+/**
+ * `keyscope live --engine tcpdump`: frames stamped by the kernel (equal to a parallel tcpdump's stamps, the oracle),
+ * tcpdump's drop counters in the exit summary, the clock named in the output, tcpdump never outliving keyscope;
+ * and the honest "dropped unknown" of the default `cap` engine.
+ *
+ * Network: 127.171.3.0/24 and ports 17178–17179 belong to this file (see live-quiet.test.ts for the rest of
+ * 127.171/16). Every child is tied (test/support/proc.ts) and killed in `finally`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from '../support/proc';
+import { cliPath } from '../support/repo';
+import { tsharkFields } from '../support/tshark';
+
+const GUARD_MS = 20_000;
+/** The issue's target: kernel timestamps within 0.1 ms of tcpdump's. */
+const TIMESTAMP_TOLERANCE_S = 0.0001;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Child {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exit: Promise<number | null>;
+}
+
+function start(command: string, args: string[]): Child {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => setImmediate(() => resolve(code))));
+  return { child, out: () => out, err: () => err, exit };
+}
+
+async function until(what: string, ok: () => boolean, c: Child): Promise<void> {
+  const end = Date.now() + GUARD_MS;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}\nstdout: ${c.out().slice(-800)}\nstderr: ${c.err().slice(-800)}`);
+    await sleep(20);
+  }
+}
+
+async function udpPair(host: string, port: number): Promise<{ send: (b: Buffer) => Promise<void>; close: () => void }> {
+  const receiver = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => receiver.bind(port, host, resolve));
+  const sender = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => sender.bind(0, '127.171.3.2', resolve));
+  return {
+    send: (b) => new Promise((resolve, reject) => sender.send(b, port, host, (e) => (e ? reject(e) : resolve()))),
+    close: () => {
+      receiver.close();
+      sender.close();
+    },
+  };
+}
+
+test('--engine tcpdump: frame times equal a parallel tcpdump\'s within 0.1 ms; its drop counter and the kernel clock in the summary', { timeout: 60_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-live-engine-'));
+  const filter = 'udp and host 127.171.3.1 and port 17178';
+  const oracleFile = path.join(dir, 'oracle.pcap');
+  const ours = path.join(dir, 'ours.pcap');
+  const udp = await udpPair('127.171.3.1', 17178);
+  const oracle = start('tcpdump', ['-U', '--immediate-mode', '-n', '-i', 'lo', '--time-stamp-precision', 'nano', '-w', oracleFile, filter]);
+  const N = 25;
+  const live = start(process.execPath, [cliPath(), 'live', '-i', 'lo', '--engine', 'tcpdump', '-B', '4096', '-f', filter, '-c', String(N), '--json', '-w', ours]);
+  try {
+    await until('tcpdump (oracle) to listen', () => /listening on/.test(oracle.err()), oracle);
+    await until('keyscope to capture', () => /capturing on/.test(live.err()), live);
+    assert.match(live.err(), /keyscope live: timestamps: the kernel's, nanoseconds .*\(engine tcpdump\)/);
+    for (let i = 0; i < N; i++) {
+      await udp.send(Buffer.from(`engine tcpdump ${i}`));
+      await sleep(5);
+    }
+    assert.equal(await live.exit, 0, live.err());
+    // the oracle writes each packet as it comes (-U, --immediate-mode): give it a moment, then stop it cleanly
+    await sleep(500);
+    oracle.child.kill('SIGINT');
+    await oracle.exit;
+
+    const frames = live.out().split('\n').filter((l) => l).map((l) => JSON.parse(l) as { ts: number; frame: number });
+    assert.equal(frames.length, N);
+    const theirs = tsharkFields(oracleFile, ['frame.time_epoch', 'udp.payload']);
+    assert.equal(theirs.length, N);
+    const file = tsharkFields(ours, ['frame.time_epoch', 'udp.payload']);
+    assert.equal(file.length, N);
+    for (let i = 0; i < N; i++) {
+      assert.equal(Buffer.from(theirs[i][1].replace(/:/g, ''), 'hex').toString(), `engine tcpdump ${i}`);
+      assert.equal(file[i][1], theirs[i][1]);
+      const kernel = Number(theirs[i][0]);
+      assert.ok(Math.abs(frames[i].ts - kernel) < TIMESTAMP_TOLERANCE_S, `frame ${i + 1}: keyscope ${frames[i].ts}, tcpdump ${kernel}`);
+      // the -w file has the kernel's nanoseconds, to the digit
+      assert.equal(file[i][0], theirs[i][0]);
+    }
+    const info = spawnSync('capinfos', ['-t', ours], { encoding: 'utf8' });
+    assert.match(info.stdout, /nanosecond pcap/);
+    assert.match(live.err(), new RegExp(`keyscope live: ${N} packets captured, \\d+ dropped \\(tcpdump's kernel and interface counters\\), loss estimate 0\\.00 % .*; timestamps: the kernel's, nanoseconds`));
+  } finally {
+    live.child.kill('SIGKILL');
+    oracle.child.kill('SIGKILL');
+    udp.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--engine tcpdump: tcpdump does not outlive a keyscope killed with SIGKILL', { timeout: 60_000 }, async () => {
+  // a filter no other process has on its command line, to find this tcpdump among all processes
+  const marker = `udp and host 127.171.3.1 and port 17179 and udp[0:2] != ${process.pid % 60000}`;
+  const live = start(process.execPath, [cliPath(), 'live', '-i', 'lo', '--engine', 'tcpdump', '-f', marker]);
+  const tcpdumps = () =>
+    spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((l) => l.includes('tcpdump') && l.includes(marker) && !l.includes('keyscope.js'));
+  try {
+    await until('the capture to start', () => /capturing on/.test(live.err()), live);
+    assert.equal(tcpdumps().length, 1, 'one tcpdump runs for the capture');
+    live.child.kill('SIGKILL');
+    await live.exit;
+    const end = Date.now() + GUARD_MS;
+    while (tcpdumps().length > 0 && Date.now() < end) await sleep(50);
+    assert.deepEqual(tcpdumps(), []);
+  } finally {
+    live.child.kill('SIGKILL');
+  }
+});
+
+test('--engine tcpdump: an unknown interface and a bad filter end with one clear line and exit 2', () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [cliPath(), 'live', '--engine', 'tcpdump', ...args], { encoding: 'utf8', timeout: GUARD_MS });
+  const iface = run(['-i', 'keyscope-nope0']);
+  assert.equal(iface.status, 2);
+  assert.match(iface.stderr, /^keyscope live: no such interface: 'keyscope-nope0'\n$/);
+  const bad = run(['-i', 'lo', '-f', 'udp port']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^keyscope live: bad capture filter 'udp port': .*syntax error.*\n$/);
+});
+
+test('the cap engine says it cannot count drops, and which clock stamped the frames', { timeout: 30_000 }, () => {
+  const r = spawnSync(process.execPath, [cliPath(), 'live', '-i', 'lo', '-f', 'udp dst port 9 and udp src port 9', '--duration', '0.2'], { encoding: 'utf8', timeout: GUARD_MS });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /keyscope live: timestamps: arrival in keyscope, microseconds .*\(engine cap\)/);
+  assert.match(r.stderr, /keyscope live: 0 packets captured, dropped unknown \(the cap engine has no drop counter; --engine tcpdump reports the kernel's\), loss estimate 0\.00 % of TCP payload/);
+});
