@@ -20,7 +20,6 @@ import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } 
 import { jsonLine } from '../report/json-line';
 
 // kept here too for `export`, which has always imported them from this module
-export { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyzer-options';
 
 export interface AnalyzeCliOptions extends CorrelationCliOptions, DisplayFilterCliOptions {
   json?: boolean;

@@ -1,15 +1,14 @@
 import { readCapture } from '../capture/reader';
 import { withFileProgress } from './progress';
 import { reportCaptureProblems } from './capture-messages';
-import { Dissector, type LateFindings } from '../pipeline/dissector';
+import { Dissector } from '../pipeline/dissector';
 import { LineOutput } from '../report/output';
 import { Option, type Command } from 'commander';
 import type { CommandRegistrar } from './main';
 import { parsePortList, parsePositiveInt } from './options';
 import { loadKeysOption } from './keys-option';
 import { escapeText } from '../common/escape';
-import { jsonLine } from '../report/json-line';
-import { addFrameOutputOptions, frameSink, type FrameOutputCliOptions } from './frame-output';
+import { addFrameOutputOptions, frameSink, printLateFindings, type FrameOutputCliOptions } from './frame-output';
 
 export interface DissectCliOptions extends FrameOutputCliOptions {
   read?: string;
@@ -36,24 +35,6 @@ export const registerDissectCommand: CommandRegistrar = (program: Command, setEx
       setExitCode(await runDissect(capture ?? opts.read, opts));
     });
 };
-
-/**
- * Findings raised at the end of a live stream for frames already printed (a message cut by the end of the
- * capture, fragments never completed): printed after the frames, or as one last NDJSON object.
- */
-export function printLateFindings(late: LateFindings, out: LineOutput, json: boolean): void {
-  if (late.problems.length === 0 && late.http.length === 0) return;
-  const problems = [
-    ...late.problems.map(({ frame, problem }) => ({ frame, ...problem })),
-    ...late.http.flatMap((m) => m.problems.map((p) => ({ frame: m.lastFrame, ...p }))),
-  ];
-  if (json) {
-    out.line(jsonLine({ endOfCapture: true, problems }));
-    return;
-  }
-  out.line('End of capture:');
-  for (const p of problems) out.line(`    frame ${p.frame}: [${p.severity}] ${p.layer}/${p.code}: ${p.message}`);
-}
 
 export async function runDissect(source: string | undefined, opts: DissectCliOptions): Promise<number> {
   if (!source) {

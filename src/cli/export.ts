@@ -6,7 +6,7 @@ import { escapeText } from '../common/escape';
 import { OutputError } from '../common/io-error';
 import { analyzeCapture } from '../pipeline/analyzer';
 import type { CommandRegistrar } from './main';
-import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyze';
+import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyzer-options';
 import { loadKeysOption } from './keys-option';
 import { refuseOutputClash } from './output-paths';
 import { addDisplayFilterOption, frameFilterOption, type DisplayFilterCliOptions } from './frame-output';

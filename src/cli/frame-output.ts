@@ -10,9 +10,10 @@ import { applyFieldsOption, DEFAULT_FIELDS_FORMAT, FieldsPrinter, type FieldsFor
 import { lookupField } from '../fields/registry';
 import type { FieldDef } from '../fields/types';
 import { compileFilter, FilterError, filterErrorLines, type DisplayFilter } from '../filter/display-filter';
-import type { DissectedFrame } from '../pipeline/dissector';
+import type { DissectedFrame, LateFindings } from '../protocols/records';
 import { FramePrinter, frameFormat } from '../report/frame-printer';
 import type { LineOutput } from '../report/output';
+import { jsonLine } from '../report/json-line';
 
 export interface DisplayFilterCliOptions {
   displayFilter?: string;
@@ -129,4 +130,22 @@ export function frameFilterOption(text: string | undefined, command: string): ((
   if (!filter) return filter;
   const context = new FieldContext();
   return (f) => filter.test(context.observe(f));
+}
+
+/**
+ * Findings raised at the end of a live stream for frames already printed (a message cut by the end of the
+ * capture, fragments never completed): printed after the frames, or as one last NDJSON object.
+ */
+export function printLateFindings(late: LateFindings, out: LineOutput, json: boolean): void {
+  if (late.problems.length === 0 && late.http.length === 0) return;
+  const problems = [
+    ...late.problems.map(({ frame, problem }) => ({ frame, ...problem })),
+    ...late.http.flatMap((m) => m.problems.map((p) => ({ frame: m.lastFrame, ...p }))),
+  ];
+  if (json) {
+    out.line(jsonLine({ endOfCapture: true, problems }));
+    return;
+  }
+  out.line('End of capture:');
+  for (const p of problems) out.line(`    frame ${p.frame}: [${p.severity}] ${p.layer}/${p.code}: ${p.message}`);
 }
