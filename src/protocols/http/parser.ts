@@ -25,6 +25,11 @@ export interface HttpSink {
   message(msg: HttpMessage): void;
   /** A finding that belongs to no message (bytes skipped, gap between messages, a stream that is not HTTP). */
   problem?(connId: number, frame: number, p: Problem): void;
+  /**
+   * A request dropped from the pending list (more than `maxPendingRequests` unanswered): no response will be paired
+   * with it, so whoever waits for its response should stop waiting.
+   */
+  forgotten?(msg: HttpMessage): void;
 }
 
 export interface HttpParserOptions {
@@ -167,6 +172,12 @@ export class HttpConnectionParser {
   private readonly pending: HttpMessage[] = [];
   private nextId = 1;
   private readonly parseMbms: boolean;
+  /**
+   * Requests forgotten because too many were pending. Only the first overflow is reported on its message; the rest are
+   * counted and reported once when the connection ends, so a flood of pipelined requests costs one problem, not one each.
+   */
+  private forgottenCount = 0;
+  private forgottenFrame = 0;
 
   constructor(
     readonly connId: number,
@@ -175,6 +186,11 @@ export class HttpConnectionParser {
   ) {
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
     this.parseMbms = options.parseMbms ?? true;
+  }
+
+  /** A message of this direction has begun (its start line was read) and not ended yet. */
+  inProgress(dir: StreamDirection): boolean {
+    return this.dirs[dir].cur !== undefined;
   }
 
   data(dir: StreamDirection, chunk: StreamChunk): void {
@@ -323,6 +339,11 @@ export class HttpConnectionParser {
     d.line.clear();
     d.state = 'dead';
     const other = this.dirs[dir === 0 ? 1 : 0];
+    if (other.ended && this.forgottenCount > 1) {
+      const p = httpProblem('http-too-many-pending', `${this.forgottenCount} requests in all were forgotten unanswered on this connection (more than ${this.limits.maxPendingRequests} pending; last at frame ${this.forgottenFrame})`);
+      this.sink.problem?.(this.connId, this.forgottenFrame, p);
+      this.forgottenCount = 0;
+    }
     if (other.ended && this.pending.length > 0) {
       const first = this.pending[0];
       const p = httpProblem('http-no-response', `${this.pending.length} request(s) got no response in the capture (first ${escapeText(first.method ?? '')} ${escapeText(first.uri ?? '', 200)})`);
@@ -654,7 +675,11 @@ export class HttpConnectionParser {
       b.expectContinue = get('expect').some((v) => v.toLowerCase() === '100-continue');
       if (this.pending.length >= this.limits.maxPendingRequests) {
         const dropped = this.pending.shift() as HttpMessage;
-        this.msgProblem(b, 'http-too-many-pending', `more than ${this.limits.maxPendingRequests} requests without a response; oldest forgotten (frame ${dropped.firstFrame})`);
+        if (this.forgottenCount === 0)
+          this.msgProblem(b, 'http-too-many-pending', `more than ${this.limits.maxPendingRequests} requests without a response; oldest forgotten (frame ${dropped.firstFrame}); further ones on this connection are counted`);
+        this.forgottenCount++;
+        this.forgottenFrame = msg.firstFrame;
+        this.sink.forgotten?.(dropped);
       }
       this.pending.push(msg);
     } else {
@@ -917,6 +942,11 @@ export class HttpStreamHandler implements TcpStreamHandler {
   }
 
   private endedDirs = new Map<number, number>();
+
+  /** A message of this connection and direction has begun and not ended yet. */
+  inProgress(connId: number, dir: StreamDirection): boolean {
+    return this.parsers.get(connId)?.inProgress(dir) ?? false;
+  }
 
   end(conn: TcpConnectionInfo, dir: StreamDirection, reason: TcpCloseReason, time: PacketTime): void {
     const p = this.parsers.get(conn.id);
