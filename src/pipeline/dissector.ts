@@ -130,6 +130,12 @@ export class Dissector {
   private readonly holdPartial: boolean;
   /** Per connection direction (id * 2 + dir): the held frame with the latest bytes of its unfinished HTTP message. */
   private readonly partial = new Map<number, HeldFrame>();
+  /**
+   * Requests in held frames still waiting for their response, per connection id, oldest first (at most the HTTP
+   * parser's maxPendingRequests each: a request it forgets is released). Lets a connection that ends find its requests
+   * without scanning every held frame.
+   */
+  private readonly waitingByConn = new Map<number, HttpMessage[]>();
   private late: LateFindings | undefined;
   /** The frame being dissected; stream events raised while it is processed belong to it. */
   private current: HeldFrame | undefined;
@@ -240,6 +246,7 @@ export class Dissector {
       h.partial.length = 0;
     }
     this.partial.clear();
+    this.waitingByConn.clear();
     this.drain(true);
     this.late = undefined;
     return late;
@@ -288,7 +295,12 @@ export class Dissector {
     this.charge(target, HELD_MESSAGE_COST + m.headerLength + m.body.length + m.problems.length * HELD_PROBLEM_COST);
     for (const p of m.problems) record.problems.push(p);
     this.stats.http++;
-    if (m.kind === 'request' && !m.interim && m.responseFrame === undefined) target.waiting.push(m);
+    if (m.kind === 'request' && !m.interim && m.responseFrame === undefined) {
+      target.waiting.push(m);
+      const list = this.waitingByConn.get(m.connId);
+      if (list) list.push(m);
+      else this.waitingByConn.set(m.connId, [m]);
+    }
     if (m.kind === 'response' && !m.interim && m.request) this.release(m.request);
     if (m.contentType === 'application/mikey' && m.body.length > 0 && conn) {
       const fromClient = m.direction === 0;
@@ -305,12 +317,31 @@ export class Dissector {
     const h = this.findHeld(request.lastFrame);
     if (!h) return;
     const i = h.waiting.indexOf(request);
-    if (i >= 0) h.waiting.splice(i, 1);
+    if (i >= 0) {
+      h.waiting.splice(i, 1);
+      this.unwait(request);
+    }
+  }
+
+  /** Forget a request that waits no longer (answered, forgotten, or its frame emitted). */
+  private unwait(m: HttpMessage): void {
+    const list = this.waitingByConn.get(m.connId);
+    if (!list) return;
+    // responses come in request order, so the request is nearly always the oldest
+    const i = list.indexOf(m);
+    if (i === 0) list.shift();
+    else if (i > 0) list.splice(i, 1);
+    if (list.length === 0) this.waitingByConn.delete(m.connId);
   }
 
   private releaseConnection(connId: number): void {
-    for (const h of this.held) {
-      if (h.waiting.length > 0) h.waiting = h.waiting.filter((m) => m.connId !== connId);
+    const list = this.waitingByConn.get(connId);
+    if (!list) return;
+    this.waitingByConn.delete(connId);
+    for (const m of list) {
+      const h = this.findHeld(m.lastFrame);
+      const i = h ? h.waiting.indexOf(m) : -1;
+      if (h && i >= 0) h.waiting.splice(i, 1);
     }
   }
 
@@ -364,26 +395,24 @@ export class Dissector {
   private drain(all: boolean): void {
     const held = this.held;
     const newest = held[held.length - 1];
-    let n = 0;
-    while (n < held.length) {
-      const h = held[n];
+    // shift(), not slice(): V8 trims the front in place, so a queue kept at its bound costs O(1) per frame, not O(bound)
+    while (held.length > 0) {
+      const h = held[0];
       if (!all) {
         if (h === newest && this.holdNewest) break;
         if (h.waiting.length > 0 || h.partial.length > 0) {
           const over =
-            held.length - n > this.maxHeld || this.heldBytes > this.maxHeldBytes || diffSeconds(h.record.packet, newest.record.packet) > this.maxHoldSeconds;
+            held.length > this.maxHeld || this.heldBytes > this.maxHeldBytes || diffSeconds(h.record.packet, newest.record.packet) > this.maxHoldSeconds;
           if (!over) break;
         }
       }
+      held.shift();
       this.heldBytes -= h.cost;
-      // forced out by a bound: the map must not keep an emitted frame alive
+      // forced out by a bound: the maps must not keep an emitted frame alive
       for (const key of h.partial) this.partial.delete(key);
+      for (const m of h.waiting) this.unwait(m);
       this.emit(h.record);
-      n++;
     }
-    if (n === held.length) {
-      this.held = [];
-      this.heldBytes = 0;
-    } else if (n > 0) this.held = held.slice(n);
+    if (held.length === 0) this.heldBytes = 0;
   }
 }

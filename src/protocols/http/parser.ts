@@ -17,6 +17,7 @@ import type {
   TcpStreamHandler,
 } from '../../reassembly/types';
 import { parseAuthHeaders } from './auth';
+import { DEFAULT_MAX_TCP_CONNECTIONS } from '../../reassembly/tcp';
 import { DEFAULT_HTTP_LIMITS, type HttpHeader, type HttpLimits, type HttpMessage } from './types';
 import { isMbmsContentType, parseMbmsBody } from '../mbms/xml';
 
@@ -85,9 +86,17 @@ function headerText(bytes: Buffer): string {
   }
 }
 
+/**
+ * Shared by every idle line buffer and every empty body: a zero-length Buffer still costs two heap objects, and a capture
+ * can hold tens of thousands of connections open (nothing can be written into it).
+ */
+const EMPTY = Buffer.alloc(0);
+/** The time of a direction that has seen no bytes yet (replaced, never mutated). */
+const NO_TIME: PacketTime = Object.freeze({ tsSec: 0, tsNsec: 0 });
+
 /** A growable byte buffer for partial lines: appends are amortised O(1), so a slow drip stays linear. */
 class LineBuffer {
-  private buf = Buffer.alloc(0);
+  private buf = EMPTY;
   length = 0;
   append(data: Buffer): void {
     if (this.length + data.length > this.buf.length) {
@@ -103,7 +112,7 @@ class LineBuffer {
   }
   clear(): void {
     this.length = 0;
-    if (this.buf.length > 65536) this.buf = Buffer.alloc(0);
+    if (this.buf.length > 65536) this.buf = EMPTY;
   }
 }
 
@@ -155,13 +164,13 @@ function newDirection(dir: StreamDirection): Direction {
     chunkSeq: 0,
     chunkFrames: [],
     chunkFrame: 0,
-    chunkTime: { tsSec: 0, tsNsec: 0 },
+    chunkTime: NO_TIME,
     resyncSkipped: 0,
     resyncStartFrame: 0,
     anyMessage: false,
     ended: false,
     lineFrames: [],
-    lineTime: { tsSec: 0, tsNsec: 0 },
+    lineTime: NO_TIME,
   };
 }
 
@@ -560,7 +569,7 @@ export class HttpConnectionParser {
       trailers: [],
       headerLength: 0,
       framing: 'none',
-      body: Buffer.alloc(0),
+      body: EMPTY,
       bodyLength: 0,
       bodyTruncated: false,
       bodyLost: 0,
@@ -906,7 +915,7 @@ export class HttpStreamHandler implements TcpStreamHandler {
     private readonly sink: HttpSink,
     private readonly options: HttpParserOptions & {
       accept?: (conn: TcpConnectionInfo) => boolean;
-      /** Connections parsed at once; the oldest is closed beyond this. */
+      /** Connections parsed at once; the oldest is closed beyond this (default: the TCP reassembler's, 16 384). */
       maxConnections?: number;
     } = {},
   ) {}
@@ -920,7 +929,7 @@ export class HttpStreamHandler implements TcpStreamHandler {
       if (this.ignored.size > 100_000) this.ignored.clear();
       return undefined;
     }
-    const max = this.options.maxConnections ?? 100_000;
+    const max = this.options.maxConnections ?? DEFAULT_MAX_TCP_CONNECTIONS;
     if (this.parsers.size >= max) {
       const [oldId, oldest] = this.parsers.entries().next().value as [number, HttpConnectionParser];
       const t = { tsSec: 0, tsNsec: 0 };
