@@ -11,7 +11,7 @@ import type { CaptureFrame } from '../capture/types';
 import type { Problem } from '../common/problem';
 import { compareTime, diffSeconds, type PacketTime } from '../common/time';
 import type { DecodedPacket } from '../decode/types';
-import { HttpStreamHandler } from '../protocols/http/parser';
+import { HttpStreamHandler, type HttpParserOptions } from '../protocols/http/parser';
 import type { HttpMessage } from '../protocols/http/types';
 import { MIKEY_UDP_PORT } from '../protocols/mikey/port';
 import { MbmsKeyTracker, type MikeyAnalysis } from '../protocols/mikey/tracker';
@@ -30,8 +30,16 @@ export interface DissectorOptions {
   showKeys?: boolean;
   decoder?: PacketDecoderOptions;
   tcp?: TcpReassemblerOptions;
-  /** Frames held back at most while waiting for an HTTP response (default 10 000). */
+  /** HTTP parser limits (`maxPendingRequests`: requests awaiting a response per connection, default 1024). */
+  http?: HttpParserOptions;
+  /** Frames held back at most while waiting for an HTTP response or the end of a message (default 10 000). */
   maxHeldFrames?: number;
+  /**
+   * Estimated bytes of held frames at most (default 32 MiB): captured bytes plus HTTP header and body bytes plus a
+   * per-object allowance (see HELD_*_COST). A burst of pipelined requests in a few large segments stays under the frame
+   * count bound, so the bytes are bounded too.
+   */
+  maxHeldBytes?: number;
   /** Packet-time seconds a frame is held back at most (default 30). */
   maxHoldSeconds?: number;
   /**
@@ -40,10 +48,25 @@ export interface DissectorOptions {
    * there a frame must show when it arrives, and end-of-capture findings come back from finish() instead.
    */
   holdNewest?: boolean;
+  /**
+   * Hold the frame that carried the latest bytes of an HTTP message not yet ended (default: as `holdNewest`), so that a
+   * message ended later by the end of the capture, a gap timer or another connection's packet is shown on its own last
+   * frame (its own addresses and time), not on whichever frame was being processed. Bounded like every hold.
+   */
+  holdPartialMessages?: boolean;
 }
 
 // the records this stage emits live with the protocol stage, so the correlator and the sinks never import the pipeline
 export type { DissectedFrame, DissectedFrameHandler, HttpFrameRecord, LateFindings, MikeyFrameRecord } from '../protocols/records';
+
+/** Default bound on the estimated bytes of held frames. */
+export const DEFAULT_MAX_HELD_BYTES = 32 * 1024 * 1024;
+/** Rough heap cost of a held frame's record objects (decoded layers, problem list) beyond its captured bytes. */
+const HELD_FRAME_COST = 512;
+/** Rough heap cost of an HTTP message object (headers array, frame list, problems) beyond its header and body bytes. */
+const HELD_MESSAGE_COST = 1024;
+/** Rough heap cost of one problem object with its message text. */
+const HELD_PROBLEM_COST = 200;
 
 export interface DissectorStats {
   frames: number;
@@ -59,6 +82,10 @@ interface HeldFrame {
   record: DissectedFrame;
   /** Requests in this frame still waiting for their response. */
   waiting: HttpMessage[];
+  /** Connection directions (keys of Dissector.partial) whose unfinished HTTP message last got bytes from this frame. */
+  partial: number[];
+  /** Estimated bytes this frame keeps alive (see maxHeldBytes). */
+  cost: number;
 }
 
 export class Dissector {
@@ -72,7 +99,18 @@ export class Dissector {
   private held: HeldFrame[] = [];
   private readonly maxHeld: number;
   private readonly maxHoldSeconds: number;
+  private readonly maxHeldBytes: number;
+  private heldBytes = 0;
   private readonly holdNewest: boolean;
+  private readonly holdPartial: boolean;
+  /** Per connection direction (id * 2 + dir): the held frame with the latest bytes of its unfinished HTTP message. */
+  private readonly partial = new Map<number, HeldFrame>();
+  /**
+   * Requests in held frames still waiting for their response, per connection id, oldest first (at most the HTTP
+   * parser's maxPendingRequests each: a request it forgets is released). Lets a connection that ends find its requests
+   * without scanning every held frame.
+   */
+  private readonly waitingByConn = new Map<number, HttpMessage[]>();
   private late: LateFindings | undefined;
   /** The frame being dissected; stream events raised while it is processed belong to it. */
   private current: HeldFrame | undefined;
@@ -88,13 +126,19 @@ export class Dissector {
     this.maxHeld = options.maxHeldFrames ?? 10_000;
     this.maxHoldSeconds = options.maxHoldSeconds ?? 30;
     this.holdNewest = options.holdNewest ?? true;
+    this.maxHeldBytes = options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+    this.holdPartial = options.holdPartialMessages ?? this.holdNewest;
     const keys = options.keys ?? null;
     this.mikey = new MbmsKeyTracker(keys, { showKeys: options.showKeys ?? false });
     this.digest = new DigestTracker(keys ? { passwords: { passwordFor: (user: string) => keys.digestPasswordFor(user), usernames: () => [...keys.digest.keys(), ...keys.naf.keys()] } } : {});
-    const http = new HttpStreamHandler({
-      message: (m) => this.onHttpMessage(m),
-      problem: (_conn, frame, p) => this.attachProblem(frame, p),
-    });
+    const http = new HttpStreamHandler(
+      {
+        message: (m) => this.onHttpMessage(m),
+        problem: (_conn, frame, p) => this.attachProblem(frame, p),
+        forgotten: (m) => this.release(m),
+      },
+      options.http,
+    );
     const self = this;
     const streams: TcpStreamHandler = {
       open(conn: TcpConnectionInfo) {
@@ -102,12 +146,15 @@ export class Dissector {
       },
       data(conn: TcpConnectionInfo, dir: StreamDirection, chunk: StreamChunk) {
         http.data(conn, dir, chunk);
+        self.trackPartial(conn.id, dir, chunk.frame, http.inProgress(conn.id, dir));
       },
       gap(conn: TcpConnectionInfo, dir: StreamDirection, gap: StreamGap) {
         http.gap(conn, dir, gap);
+        self.trackPartial(conn.id, dir, gap.frame, http.inProgress(conn.id, dir));
       },
       end(conn: TcpConnectionInfo, dir: StreamDirection, reason: TcpCloseReason, time: PacketTime) {
         http.end(conn, dir, reason, time);
+        self.trackPartial(conn.id, dir, 0, false);
         if (reason !== 'fin' || dir === 1) {
           self.connections.delete(conn.id);
           // a request whose connection ended unanswered holds its frame back no longer
@@ -130,7 +177,7 @@ export class Dissector {
     const packet = this.decoder.decode(cf);
     const record: DissectedFrame = { packet, problems: packet.problems };
     if (cf.comments && cf.comments.length > 0) record.comments = cf.comments;
-    const held: HeldFrame = { record, waiting: [] };
+    const held: HeldFrame = { record, waiting: [], partial: [], cost: HELD_FRAME_COST + cf.capturedLength + packet.problems.length * HELD_PROBLEM_COST };
     this.current = held;
     this.stats.frames++;
     this.stats.bytes += cf.originalLength;
@@ -190,14 +237,20 @@ export class Dissector {
   finish(): LateFindings {
     const late: LateFindings = { problems: [], http: [] };
     this.late = late;
-    if (this.last) this.tcp.flush(this.last);
+    // each connection ends at its own last packet: a message cut by the end of the capture keeps its own time
+    this.tcp.flush();
     for (const d of this.decoder.flush()) {
       const frame = d.frames[d.frames.length - 1];
       const target = this.findHeld(frame) ?? this.held[this.held.length - 1];
       if (target) target.record.problems.push(d.problem);
       else late.problems.push({ frame, problem: d.problem });
     }
-    for (const h of this.held) h.waiting.length = 0;
+    for (const h of this.held) {
+      h.waiting.length = 0;
+      h.partial.length = 0;
+    }
+    this.partial.clear();
+    this.waitingByConn.clear();
     this.drain(true);
     this.late = undefined;
     return late;
@@ -243,9 +296,15 @@ export class Dissector {
     }
     const record = target.record;
     (record.http ??= []).push({ message: m });
+    this.charge(target, HELD_MESSAGE_COST + m.headerLength + m.body.length + m.problems.length * HELD_PROBLEM_COST);
     for (const p of m.problems) record.problems.push(p);
     this.stats.http++;
-    if (m.kind === 'request' && !m.interim && m.responseFrame === undefined) target.waiting.push(m);
+    if (m.kind === 'request' && !m.interim && m.responseFrame === undefined) {
+      target.waiting.push(m);
+      const list = this.waitingByConn.get(m.connId);
+      if (list) list.push(m);
+      else this.waitingByConn.set(m.connId, [m]);
+    }
     if (m.kind === 'response' && !m.interim && m.request) this.release(m.request);
     if (m.contentType === 'application/mikey' && m.body.length > 0 && conn) {
       const fromClient = m.direction === 0;
@@ -262,19 +321,64 @@ export class Dissector {
     const h = this.findHeld(request.lastFrame);
     if (!h) return;
     const i = h.waiting.indexOf(request);
-    if (i >= 0) h.waiting.splice(i, 1);
+    if (i >= 0) {
+      h.waiting.splice(i, 1);
+      this.unwait(request);
+    }
+  }
+
+  /** Forget a request that waits no longer (answered, forgotten, or its frame emitted). */
+  private unwait(m: HttpMessage): void {
+    const list = this.waitingByConn.get(m.connId);
+    if (!list) return;
+    // responses come in request order, so the request is nearly always the oldest
+    const i = list.indexOf(m);
+    if (i === 0) list.shift();
+    else if (i > 0) list.splice(i, 1);
+    if (list.length === 0) this.waitingByConn.delete(m.connId);
   }
 
   private releaseConnection(connId: number): void {
-    for (const h of this.held) {
-      if (h.waiting.length > 0) h.waiting = h.waiting.filter((m) => m.connId !== connId);
+    const list = this.waitingByConn.get(connId);
+    if (!list) return;
+    this.waitingByConn.delete(connId);
+    for (const m of list) {
+      const h = this.findHeld(m.lastFrame);
+      const i = h ? h.waiting.indexOf(m) : -1;
+      if (h && i >= 0) h.waiting.splice(i, 1);
     }
   }
 
   private attachProblem(frame: number, p: Problem): void {
     const target = this.findHeld(frame) ?? this.current ?? this.held[this.held.length - 1];
-    if (target) target.record.problems.push(p);
-    else this.late?.problems.push({ frame, problem: p });
+    if (target) {
+      target.record.problems.push(p);
+      this.charge(target, HELD_PROBLEM_COST);
+    } else this.late?.problems.push({ frame, problem: p });
+  }
+
+  private charge(h: HeldFrame, bytes: number): void {
+    h.cost += bytes;
+    // the frame being dissected is not in the queue yet: its cost joins the total when it is enqueued
+    if (h !== this.current) this.heldBytes += bytes;
+  }
+
+  /**
+   * After the HTTP parser has seen stream bytes (or a gap, or the end) of a connection direction: while a message is
+   * unfinished, the frame of its latest bytes is held, so the message can still be shown on its own last frame.
+   */
+  private trackPartial(connId: number, dir: StreamDirection, frame: number, busy: boolean): void {
+    if (!this.holdPartial) return;
+    const key = connId * 2 + dir;
+    const prev = this.partial.get(key);
+    const target = busy ? (this.findHeld(frame) ?? (this.current?.record.packet.frame === frame ? this.current : undefined)) : undefined;
+    if (prev === target) return;
+    const at = prev ? prev.partial.indexOf(key) : -1;
+    if (prev && at >= 0) prev.partial.splice(at, 1);
+    if (target) {
+      target.partial.push(key);
+      this.partial.set(key, target);
+    } else this.partial.delete(key);
   }
 
   private enqueue(h: HeldFrame): void {
@@ -284,6 +388,7 @@ export class Dissector {
       return;
     }
     this.held.push(h);
+    this.heldBytes += h.cost;
     this.drain(false);
   }
 
@@ -294,20 +399,24 @@ export class Dissector {
   private drain(all: boolean): void {
     const held = this.held;
     const newest = held[held.length - 1];
-    let n = 0;
-    while (n < held.length) {
-      const h = held[n];
+    // shift(), not slice(): V8 trims the front in place, so a queue kept at its bound costs O(1) per frame, not O(bound)
+    while (held.length > 0) {
+      const h = held[0];
       if (!all) {
         if (h === newest && this.holdNewest) break;
-        if (h.waiting.length > 0) {
-          const over = held.length - n > this.maxHeld || diffSeconds(h.record.packet, newest.record.packet) > this.maxHoldSeconds;
+        if (h.waiting.length > 0 || h.partial.length > 0) {
+          const over =
+            held.length > this.maxHeld || this.heldBytes > this.maxHeldBytes || diffSeconds(h.record.packet, newest.record.packet) > this.maxHoldSeconds;
           if (!over) break;
         }
       }
+      held.shift();
+      this.heldBytes -= h.cost;
+      // forced out by a bound: the maps must not keep an emitted frame alive
+      for (const key of h.partial) this.partial.delete(key);
+      for (const m of h.waiting) this.unwait(m);
       this.emit(h.record);
-      n++;
     }
-    if (n === held.length) this.held = [];
-    else if (n > 0) this.held = held.slice(n);
+    if (held.length === 0) this.heldBytes = 0;
   }
 }

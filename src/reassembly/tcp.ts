@@ -55,6 +55,9 @@ const MAX_AHEAD = 0x40000000;
 
 const MIB = 1024 * 1024;
 
+/** Default bound on open TCP connections (TcpReassemblerOptions.maxConnections; the HTTP parsers follow it). */
+export const DEFAULT_MAX_TCP_CONNECTIONS = 16_384;
+
 export interface TcpReassemblerOptions {
   /** Global budget for held out-of-order bytes across all connections. Default 64 MiB. */
   maxBufferedBytes?: number;
@@ -68,7 +71,11 @@ export interface TcpReassemblerOptions {
    */
   maxHeldSegmentsPerDirection?: number;
   maxHeldSegments?: number;
-  /** Tracked open connections; the least recently active is evicted beyond this. Default 100 000. */
+  /**
+   * Tracked open connections; the least recently active is evicted beyond this. Default DEFAULT_MAX_TCP_CONNECTIONS
+   * (16 384): with the HTTP parser's state for each, an open connection costs about 3.5 KiB of heap, so the default
+   * keeps never-closed flows near 60 MiB.
+   */
   maxConnections?: number;
   /** Packet-time idle timeout in seconds after which an open connection ends with 'timeout'. Default 300. */
   idleTimeoutSeconds?: number;
@@ -410,7 +417,7 @@ export class TcpReassembler {
     this.maxPerDirection = options.maxBufferedPerDirection ?? 4 * MIB;
     this.maxSegmentsPerDirection = Math.max(1, options.maxHeldSegmentsPerDirection ?? 4096);
     this.maxSegments = Math.max(1, options.maxHeldSegments ?? 262_144);
-    this.maxConnections = Math.max(1, options.maxConnections ?? 100_000);
+    this.maxConnections = Math.max(1, options.maxConnections ?? DEFAULT_MAX_TCP_CONNECTIONS);
     this.idleTimeout = options.idleTimeoutSeconds ?? 300;
     this.closedLinger = options.closedLingerSeconds ?? 30;
     this.maxClosed = Math.max(0, options.maxClosedConnections ?? 10_000);

@@ -92,6 +92,11 @@ export class Lab {
     this.frames.push({ t, data: ethernet(0x0800, ip) });
   }
 
+  /** Any frame (link-layer bytes, Ethernet) at time `t`. */
+  raw(t: number, data: Buffer): void {
+    this.frames.push({ t, data });
+  }
+
   udp(t: number, src: string, dst: string, payload: Buffer, ue?: LabUe): void {
     this.packet(t, src, dst, 17, udp(2269, 2269, payload), ue);
   }

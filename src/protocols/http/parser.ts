@@ -17,6 +17,7 @@ import type {
   TcpStreamHandler,
 } from '../../reassembly/types';
 import { parseAuthHeaders } from './auth';
+import { DEFAULT_MAX_TCP_CONNECTIONS } from '../../reassembly/tcp';
 import { DEFAULT_HTTP_LIMITS, type HttpHeader, type HttpLimits, type HttpMessage } from './types';
 import { isMbmsContentType, parseMbmsBody } from '../mbms/xml';
 
@@ -25,6 +26,11 @@ export interface HttpSink {
   message(msg: HttpMessage): void;
   /** A finding that belongs to no message (bytes skipped, gap between messages, a stream that is not HTTP). */
   problem?(connId: number, frame: number, p: Problem): void;
+  /**
+   * A request dropped from the pending list (more than `maxPendingRequests` unanswered): no response will be paired
+   * with it, so whoever waits for its response should stop waiting.
+   */
+  forgotten?(msg: HttpMessage): void;
 }
 
 export interface HttpParserOptions {
@@ -80,9 +86,17 @@ function headerText(bytes: Buffer): string {
   }
 }
 
+/**
+ * Shared by every idle line buffer and every empty body: a zero-length Buffer still costs two heap objects, and a capture
+ * can hold tens of thousands of connections open (nothing can be written into it).
+ */
+const EMPTY = Buffer.alloc(0);
+/** The time of a direction that has seen no bytes yet (replaced, never mutated). */
+const NO_TIME: PacketTime = Object.freeze({ tsSec: 0, tsNsec: 0 });
+
 /** A growable byte buffer for partial lines: appends are amortised O(1), so a slow drip stays linear. */
 class LineBuffer {
-  private buf = Buffer.alloc(0);
+  private buf = EMPTY;
   length = 0;
   append(data: Buffer): void {
     if (this.length + data.length > this.buf.length) {
@@ -98,7 +112,7 @@ class LineBuffer {
   }
   clear(): void {
     this.length = 0;
-    if (this.buf.length > 65536) this.buf = Buffer.alloc(0);
+    if (this.buf.length > 65536) this.buf = EMPTY;
   }
 }
 
@@ -150,13 +164,13 @@ function newDirection(dir: StreamDirection): Direction {
     chunkSeq: 0,
     chunkFrames: [],
     chunkFrame: 0,
-    chunkTime: { tsSec: 0, tsNsec: 0 },
+    chunkTime: NO_TIME,
     resyncSkipped: 0,
     resyncStartFrame: 0,
     anyMessage: false,
     ended: false,
     lineFrames: [],
-    lineTime: { tsSec: 0, tsNsec: 0 },
+    lineTime: NO_TIME,
   };
 }
 
@@ -167,6 +181,12 @@ export class HttpConnectionParser {
   private readonly pending: HttpMessage[] = [];
   private nextId = 1;
   private readonly parseMbms: boolean;
+  /**
+   * Requests forgotten because too many were pending. Only the first overflow is reported on its message; the rest are
+   * counted and reported once when the connection ends, so a flood of pipelined requests costs one problem, not one each.
+   */
+  private forgottenCount = 0;
+  private forgottenFrame = 0;
 
   constructor(
     readonly connId: number,
@@ -175,6 +195,11 @@ export class HttpConnectionParser {
   ) {
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
     this.parseMbms = options.parseMbms ?? true;
+  }
+
+  /** A message of this direction has begun (its start line was read) and not ended yet. */
+  inProgress(dir: StreamDirection): boolean {
+    return this.dirs[dir].cur !== undefined;
   }
 
   data(dir: StreamDirection, chunk: StreamChunk): void {
@@ -323,6 +348,11 @@ export class HttpConnectionParser {
     d.line.clear();
     d.state = 'dead';
     const other = this.dirs[dir === 0 ? 1 : 0];
+    if (other.ended && this.forgottenCount > 1) {
+      const p = httpProblem('http-too-many-pending', `${this.forgottenCount} requests in all were forgotten unanswered on this connection (more than ${this.limits.maxPendingRequests} pending; last at frame ${this.forgottenFrame})`);
+      this.sink.problem?.(this.connId, this.forgottenFrame, p);
+      this.forgottenCount = 0;
+    }
     if (other.ended && this.pending.length > 0) {
       const first = this.pending[0];
       const p = httpProblem('http-no-response', `${this.pending.length} request(s) got no response in the capture (first ${escapeText(first.method ?? '')} ${escapeText(first.uri ?? '', 200)})`);
@@ -539,7 +569,7 @@ export class HttpConnectionParser {
       trailers: [],
       headerLength: 0,
       framing: 'none',
-      body: Buffer.alloc(0),
+      body: EMPTY,
       bodyLength: 0,
       bodyTruncated: false,
       bodyLost: 0,
@@ -654,7 +684,11 @@ export class HttpConnectionParser {
       b.expectContinue = get('expect').some((v) => v.toLowerCase() === '100-continue');
       if (this.pending.length >= this.limits.maxPendingRequests) {
         const dropped = this.pending.shift() as HttpMessage;
-        this.msgProblem(b, 'http-too-many-pending', `more than ${this.limits.maxPendingRequests} requests without a response; oldest forgotten (frame ${dropped.firstFrame})`);
+        if (this.forgottenCount === 0)
+          this.msgProblem(b, 'http-too-many-pending', `more than ${this.limits.maxPendingRequests} requests without a response; oldest forgotten (frame ${dropped.firstFrame}); further ones on this connection are counted`);
+        this.forgottenCount++;
+        this.forgottenFrame = msg.firstFrame;
+        this.sink.forgotten?.(dropped);
       }
       this.pending.push(msg);
     } else {
@@ -881,7 +915,7 @@ export class HttpStreamHandler implements TcpStreamHandler {
     private readonly sink: HttpSink,
     private readonly options: HttpParserOptions & {
       accept?: (conn: TcpConnectionInfo) => boolean;
-      /** Connections parsed at once; the oldest is closed beyond this. */
+      /** Connections parsed at once; the oldest is closed beyond this (default: the TCP reassembler's, 16 384). */
       maxConnections?: number;
     } = {},
   ) {}
@@ -895,7 +929,7 @@ export class HttpStreamHandler implements TcpStreamHandler {
       if (this.ignored.size > 100_000) this.ignored.clear();
       return undefined;
     }
-    const max = this.options.maxConnections ?? 100_000;
+    const max = this.options.maxConnections ?? DEFAULT_MAX_TCP_CONNECTIONS;
     if (this.parsers.size >= max) {
       const [oldId, oldest] = this.parsers.entries().next().value as [number, HttpConnectionParser];
       const t = { tsSec: 0, tsNsec: 0 };
@@ -917,6 +951,11 @@ export class HttpStreamHandler implements TcpStreamHandler {
   }
 
   private endedDirs = new Map<number, number>();
+
+  /** A message of this connection and direction has begun and not ended yet. */
+  inProgress(connId: number, dir: StreamDirection): boolean {
+    return this.parsers.get(connId)?.inProgress(dir) ?? false;
+  }
 
   end(conn: TcpConnectionInfo, dir: StreamDirection, reason: TcpCloseReason, time: PacketTime): void {
     const p = this.parsers.get(conn.id);

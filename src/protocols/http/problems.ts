@@ -38,7 +38,7 @@ const HTTP = {
   'http-obs-fold': { severity: 'note', layer: 'http', meaning: 'Obsolete line folding in a header; unfolded.' },
   'http-response-without-request': { severity: 'note', layer: 'http', meaning: 'A response whose request is not in the capture (it started before the capture).' },
   'http-no-response': { severity: 'note', layer: 'http', meaning: 'Requests left unanswered when the connection ended; attached to the first such request\'s frame.' },
-  'http-too-many-pending': { severity: 'warning', layer: 'http', meaning: 'More than 1024 requests waiting for a response; the oldest is forgotten.' },
+  'http-too-many-pending': { severity: 'warning', layer: 'http', meaning: 'More than 1024 requests (`maxPendingRequests`) waiting for a response on one connection; the oldest is forgotten. Reported on the first such request; the rest are counted and reported once, with the count, when the connection ends.' },
   'http-expect-no-body': { severity: 'note', layer: 'http', meaning: 'The client sent no body after a final response to `Expect: 100-continue`.' },
   'http-internal-error': { severity: 'error', layer: 'http', meaning: 'A parser defect was caught and the stream abandoned. Should never appear: report it with the capture.' },
   'mbms-body-incomplete': { severity: 'note', layer: 'http', meaning: 'An MBMS XML body (by Content-Type) not captured whole: not parsed. Offset: the first body byte.' },

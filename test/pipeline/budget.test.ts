@@ -1,0 +1,81 @@
+/**
+ * Memory budgets of the state outside the correlator (issue #13): adversarial captures generated here, streamed to a
+ * temporary file, go through `keyscope analyze` in a child process whose V8 old space is capped at HEAP_BUDGET_MB.
+ * Each must finish with a report, and the child's peak RSS (measured by test/support/rss-child.ts) must stay within
+ * RSS_BUDGET_MB at the default limits.
+ *
+ * Sizes: 100 k (and 400 k pipelined requests, which are cheap) prove the bounds — every limit involved (1024 pending
+ * requests per connection, 16 384 open connections, 10 000 held frames / 32 MiB, the fragment and TCP buffers) is
+ * exceeded several times over — while keeping each case within about 20 s on a 2-core machine. 250 k never-closed
+ * flows take about 35 s and 1.6 M pipelined requests about 7 s with the same peak (see the closing note of #13).
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, killGroup } from '../support/proc';
+import { holesAndOverlaps, neverClosedFlows, pipelinedRequests, type PcapStream } from '../support/adversarial';
+
+/** V8 old-space cap of the child: state beyond it would end the run with "heap out of memory" (exit 134). */
+const HEAP_BUDGET_MB = 128;
+/** Peak resident set size allowed at the default limits. */
+const RSS_BUDGET_MB = 250;
+/** A case that takes longer than this has a complexity problem, not a memory one. */
+const CASE_TIMEOUT_MS = 90_000;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  rssMb: number;
+  seconds: number;
+}
+
+function analyze(file: string): Promise<Run> {
+  const child = path.join(__dirname, '..', 'support', 'rss-child.js');
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [`--max-old-space-size=${HEAP_BUDGET_MB}`, child, 'analyze', file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    p.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout = (stdout + s).slice(-20_000)));
+    p.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-20_000)));
+    const timer = setTimeout(() => {
+      killGroup(p);
+      reject(new Error(`analyze ${file}: no result within ${CASE_TIMEOUT_MS} ms`));
+    }, CASE_TIMEOUT_MS);
+    p.on('error', reject);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      const m = /keyscope-max-rss-kib (\d+)/.exec(stderr);
+      resolve({ code, stdout, stderr, rssMb: m ? Number(m[1]) / 1024 : NaN, seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
+    });
+  });
+}
+
+async function budgetCase(t: TestContext, name: string, make: (file: string) => PcapStream): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-budget-'));
+  try {
+    const file = path.join(dir, `${name}.pcap`);
+    const w = make(file);
+    const r = await analyze(file);
+    const line = `${name}: ${w.frames} frames, ${(w.bytes / 1e6).toFixed(1)} MB capture → peak RSS ${r.rssMb.toFixed(0)} MB, ${r.seconds.toFixed(1)} s`;
+    t.diagnostic(line);
+    assert.ok(r.code === 0 || r.code === 1, `${line}: exit ${r.code}\n${r.stderr.slice(-2000)}`);
+    assert.match(r.stdout, /== Summary ==/, `${line}: no report`);
+    assert.match(r.stdout, new RegExp(`frames ${w.frames},`), `${line}: not every frame read`);
+    assert.ok(r.rssMb <= RSS_BUDGET_MB, `${line}: over the ${RSS_BUDGET_MB} MB budget`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('400 k pipelined requests without responses on one connection stay within budget', { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
+  budgetCase(t, 'pipelined-400k', (f) => pipelinedRequests(f, 400_000)));
+
+test('100 k never-closed TCP flows, each with an unfinished request, stay within budget', { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
+  budgetCase(t, 'flows-100k', (f) => neverClosedFlows(f, 100_000)));
+
+test('100 k IP fragment holes and 100 k overlapping out-of-order TCP segments stay within budget', { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
+  budgetCase(t, 'holes-100k', (f) => holesAndOverlaps(f, 100_000)));

@@ -1,0 +1,60 @@
+/**
+ * Pipelined requests without responses (issue #13, item 2): the problem is stored once per connection (plus one count
+ * when the connection ends), the pending list obeys `maxPendingRequests`, and frames held back for responses obey the
+ * held-frame bounds (frames and bytes) while the capture is read, not only at its end.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readCapture } from '../../src/capture/reader';
+import { Dissector } from '../../src/pipeline/dissector';
+import { pipelinedRequests } from '../support/adversarial';
+
+async function run(requests: number, options: ConstructorParameters<typeof Dissector>[1]) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-pipe-'));
+  try {
+    const file = path.join(dir, 'pipe.pcap');
+    pipelinedRequests(file, requests);
+    let emittedBeforeEnd = 0;
+    let reading = true;
+    const codes = new Map<string, string[]>();
+    let messages = 0;
+    const d = new Dissector((f) => {
+      if (reading) emittedBeforeEnd++;
+      messages += f.http?.length ?? 0;
+      for (const p of f.problems) codes.set(p.code, [...(codes.get(p.code) ?? []), p.message]);
+    }, options);
+    const summary = await readCapture(file, (f) => d.frame(f));
+    reading = false;
+    d.finish();
+    return { frames: summary.frames, emittedBeforeEnd, codes, messages };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('20 000 unanswered pipelined requests: one too-many-pending problem and one count, all messages shown', { timeout: 60_000 }, async () => {
+  const r = await run(20_000, { http: { limits: { maxPendingRequests: 100 } } });
+  assert.equal(r.messages, 20_000);
+  const pending = r.codes.get('http-too-many-pending') ?? [];
+  assert.equal(pending.length, 2, pending.join('\n'));
+  assert.match(pending[0], /more than 100 requests without a response/);
+  assert.match(pending[1], /^19900 requests in all were forgotten/);
+});
+
+test('frames held back for responses are bounded in number and in bytes while the capture is read', { timeout: 60_000 }, async () => {
+  // the pending list is unbounded here, so only the held-frame bounds release the frames
+  const http = { limits: { maxPendingRequests: 1e9 } };
+  const byFrames = await run(20_000, { http, maxHeldFrames: 50 });
+  assert.ok(byFrames.emittedBeforeEnd >= byFrames.frames - 51, `${byFrames.emittedBeforeEnd} of ${byFrames.frames} emitted before the end`);
+  // each segment carries 32 requests (~1.5 KB of headers plus their message objects): 64 KiB holds only a few
+  const byBytes = await run(20_000, { http, maxHeldBytes: 64 * 1024 });
+  assert.ok(byBytes.emittedBeforeEnd >= byBytes.frames - 100, `${byBytes.emittedBeforeEnd} of ${byBytes.frames} emitted before the end`);
+  const unbounded = await run(20_000, { http, maxHeldFrames: 1e9, maxHeldBytes: 1e12, maxHoldSeconds: 1e9 });
+  assert.ok(unbounded.emittedBeforeEnd < 5, 'without bounds every frame waits for the first response');
+  // with the default pending limit (1024), a request forgotten unanswered holds its frame no longer
+  const forgotten = await run(20_000, { maxHeldFrames: 1e9, maxHeldBytes: 1e12, maxHoldSeconds: 1e9 });
+  assert.ok(forgotten.emittedBeforeEnd >= forgotten.frames - 100, `${forgotten.emittedBeforeEnd} of ${forgotten.frames} emitted before the end`);
+});
