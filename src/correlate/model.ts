@@ -121,6 +121,8 @@ export interface DeliveryRef {
   timedOut: boolean;
   /** The UE's id (its primary address). */
   ueId?: string;
+  /** The message's IDr (the B-TID), which its ACK must repeat. */
+  idr?: string;
   bmsc: string;
   group: string;
   label: string;

@@ -246,8 +246,22 @@ function faultLab() {
     lab.trigger(u, t0 + 0.1, 0x0101);
   }
   {
+    // an MSK that allows MTK IDs (0, 5]; its MTK stream then goes backwards and past the interval (the interval is in
+    // the encrypted key data: with keys only)
+    const u = ue(['ack-idr-mismatch']);
     const t0 = slot();
-    expect.set(MTK_GROUP, ['mtk-v-set']);
+    lab.register(u, t0);
+    const kgI = lab.msk(0x0909, 1);
+    const sent = lab.deliver(u, t0 + 0.1, kgI, { interval: { seqL: 0, seqU: 5 } });
+    // the UE answers with another B-TID as IDr
+    lab.ack(t0 + 0.11, { ...sent, idr: 'someone-else@bsf.mnc001.mcc001.pub.3gppnetwork.org' });
+    lab.mtk(t0 + 0.2, kgI, 3, 70, { csbId: 0x6161 });
+    lab.mtk(t0 + 0.3, kgI, 2, 71, { csbId: 0x6161 });
+    lab.mtk(t0 + 0.4, kgI, 9, 72, { csbId: 0x6161 });
+  }
+  {
+    const t0 = slot();
+    expect.set(MTK_GROUP, ['mtk-v-set', 'mtk-id-not-increasing', 'mtk-id-outside-interval']);
     lab.mtk(t0, kg1, 1, 50);
     lab.mtk(t0 + 0.1, kg1, 1, 50); // the periodic repetition: same bytes, no finding
     lab.mtk(t0 + 0.2, kg1, 2, 51, { v: true });
@@ -408,7 +422,8 @@ test('without keys: the same findings except the one that needs the MUK', async 
     const r = await analyze(out.pcap, undefined, FAULT_OPTIONS);
     const got = codesByUe(r.diagnostics);
     for (const [ue, codes] of expect) {
-      const want = codes.filter((c) => c !== 'ack-mac-invalid');
+      // the MUK checks the ACK's MAC and decrypts the MSK's MTK ID interval
+      const want = codes.filter((c) => c !== 'ack-mac-invalid' && c !== 'mtk-id-outside-interval');
       assert.deepEqual([...(got.get(ue) ?? [])].sort(), want.sort(), `UE ${ue}`);
     }
   } finally {

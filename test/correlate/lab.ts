@@ -220,12 +220,13 @@ export class Lab {
   }
 
   /** MIKEY MSK message to the UE over UDP (counter +1 under its MUK unless `counter` is given). */
-  deliver(ue: LabUe, t: number, msk: LabMsk, o: { v?: boolean; counter?: number; to?: string; idr?: string } = {}): SentMikey {
+  deliver(ue: LabUe, t: number, msk: LabMsk, o: { v?: boolean; counter?: number; to?: string; idr?: string; interval?: { seqL: number; seqU: number } } = {}): SentMikey {
     const counter = o.counter ?? ++ue.counter;
     const csbId = this.csb++;
     const idr = o.idr ?? ue.btid;
     const bytes = buildMskDelivery({
       keyDomainId: KD, keyGroup: msk.keyGroup, keyNumber: msk.keyNumber, muk: ue.naf, rand: msk.rand, counter, csbId, idi: BMSC_FQDN, idr, msk: msk.key, v: o.v ?? true,
+      ...(o.interval ? { interval: o.interval } : {}),
     });
     this.udp(t, BMSC, o.to ?? ue.address, bytes, ue);
     const cv = Buffer.alloc(4);

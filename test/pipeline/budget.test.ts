@@ -39,7 +39,10 @@ function analyze(file: string): Promise<Run> {
     const p = spawn(process.execPath, [`--max-old-space-size=${HEAP_BUDGET_MB}`, child, 'analyze', file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
-    p.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout = (stdout + s).slice(-20_000)));
+    // the report's head (summary, frame count) is what the checks read: keep the first bytes, not the last
+    p.stdout?.setEncoding('utf8').on('data', (s: string) => {
+      if (stdout.length < 20_000) stdout += s.slice(0, 20_000 - stdout.length);
+    });
     p.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-20_000)));
     const timer = setTimeout(() => {
       killGroup(p);

@@ -57,6 +57,11 @@ export const DELIVERY_DIAGNOSTICS = {
     meaning: 'A MIKEY counter did not increase (per MUK for MSK messages, per MSK for new MTK messages): the receiver drops it as a replay.',
     evidence: 'the earlier message and the one whose counter is not above it',
   },
+  'ack-idr-mismatch': {
+    severity: 'warning',
+    meaning: 'An ACK carries an IDr other than that of the MSK message it answers.',
+    evidence: 'the MSK message and its ACK',
+  },
   'msk-counter-jump': {
     severity: 'warning',
     meaning: 'The per-MUK counter rose by n > 1 between MSK messages to a UE: n − 1 MSK messages never reached the capture.',
@@ -177,8 +182,15 @@ export class DeliveryRules {
 
     const previousMuk = a.verifiedWith === 'previous-muk';
     const ackDue = info.v && !previousMuk;
-    const d: DeliveryRef = { tx, txId: tx.rec.id, kind: 'msk', frame, time: timeOf(time), v: info.v, ackDue, acked: false, ackInvalid: false, timedOut: false, ueId: ue?.id, bmsc: ends.src, group, label: ref.label };
+    const d: DeliveryRef = {
+      tx, txId: tx.rec.id, kind: 'msk', frame, time: timeOf(time), v: info.v, ackDue, acked: false, ackInvalid: false, timedOut: false, ueId: ue?.id, idr: info.idr,
+      bmsc: ends.src, group, label: ref.label,
+    };
     this.index(d, m.header.csbId, info.counter);
+    // the MTK IDs this MSK may protect (its key validity data, decrypted with the UE's MUK)
+    const valid = a.keys?.find((k) => k.validFrom !== undefined && k.validTo !== undefined);
+    if (valid && info.keyDomainId !== undefined && info.mskId !== undefined)
+      this.mtk.mskInterval(`${info.keyDomainId}:${hex(info.mskId, 8)}`, valid.validFrom as number, valid.validTo as number, frame);
     if (ue) this.held(ue, tx, d, info, group);
 
     if (ackDue) {
@@ -244,6 +256,8 @@ export class DeliveryRules {
       this.mtk.acked(d, ue ?? ends.src, frame, ends.src);
       return;
     }
+    if (d.idr !== undefined && info.idr !== undefined && info.idr !== d.idr)
+      ctx.findings.report('ack-idr-mismatch', named, ue, [d.frame, frame], `ACK from ${ends.src} carries IDr ${info.idr}, the message of frame ${d.frame} was for ${d.idr}`);
     if (!d.ackDue) {
       const why = d.kind === 'trigger' ? 'a solicited-pull trigger' : !d.v ? 'an MSK message without the V bit' : 'an MSK message under an older MUK (the UE should request the MSK instead)';
       ctx.findings.report('ack-not-due', named, ue, [d.frame, frame], `ACK from ${ends.src} answers ${why} (frame ${d.frame})`);

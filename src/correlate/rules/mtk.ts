@@ -19,6 +19,16 @@ export const MTK_DIAGNOSTICS = {
     meaning: 'An MTK message has the V bit set; MTK messages are never acknowledged.',
     evidence: 'the MTK message',
   },
+  'mtk-id-not-increasing': {
+    severity: 'warning',
+    meaning: 'An MTK message whose MTK ID is not above the highest one seen under its MSK (and not a resend of the same message): receivers ignore it (TS 33.246 §6.4.6.2).',
+    evidence: 'the earlier MTK message with the higher MTK ID and this one',
+  },
+  'mtk-id-outside-interval': {
+    severity: 'warning',
+    meaning: 'An MTK ID outside the (SEQl, SEQu] interval of its MSK: receivers reject it (needs the MSK delivery and --keys to read the interval).',
+    evidence: 'the MSK delivery carrying the interval and the MTK message',
+  },
   'mtk-ack': {
     severity: 'warning',
     meaning: 'A verification message (ACK) answers an MTK message; UEs never ACK MTKs.',
@@ -36,13 +46,24 @@ interface MtkStream {
   /** Epoch seconds of the last message. */
   last: number;
   tx?: Tx;
+  /** The highest MTK ID accepted under the MSK, and its frame. */
+  highest?: { mtkId: number; frame: number };
 }
 
 export class MtkRules {
   /** `kd:mskId` → the MTK stream under that MSK. */
   private readonly streams = new Map<string, MtkStream>();
+  /** `kd:mskId` → the MTK ID interval its MSK delivery set, and that delivery's frame. */
+  private readonly intervals = new Map<string, { seqL: number; seqU: number; frame: number }>();
 
   constructor(private readonly ctx: RoomContext, private readonly delivery: DeliveryRules) {}
+
+  /** An MSK delivery set the interval of MTK IDs its MSK protects. */
+  mskInterval(key: string, seqL: number, seqU: number, frame: number): void {
+    this.intervals.delete(key);
+    this.intervals.set(key, { seqL, seqU, frame });
+    if (this.intervals.size > LIMITS.mtkStreams) this.intervals.delete(this.intervals.keys().next().value as string);
+  }
 
   message(frame: number, time: PacketTime, rec: MikeyFrameRecord, info: MbmsInfo, ends: Endpoints): void {
     const { ctx } = this;
@@ -65,6 +86,15 @@ export class MtkRules {
     } else tx.rec.repetitions = (tx.rec.repetitions ?? 0) + 1;
     ctx.book.step(tx, 'mtk', frame, time, { carrier: rec.carrier, detail: `MTK ${info.mtkId ?? '?'} under ${ref.label}${info.counter !== undefined ? ` ctr=${info.counter}` : ''}` });
     if (info.v && !same) ctx.findings.report('mtk-v-set', tx, ends.dst, [frame], `MTK message ${info.mtkId ?? '?'} under MSK ${ref.label} has the V bit set; MTK messages are never ACKed`);
+    const mtkId = info.mtkId;
+    if (mtkId !== undefined && !same) {
+      const top = st?.highest;
+      if (top && mtkId <= top.mtkId)
+        ctx.findings.report('mtk-id-not-increasing', tx, ends.dst, [top.frame, frame], `MTK ID ${mtkId} under MSK ${ref.label} is not above ${top.mtkId} (frame ${top.frame}): receivers ignore it`);
+      const iv = this.intervals.get(key);
+      if (iv && (mtkId <= iv.seqL || mtkId > iv.seqU))
+        ctx.findings.report('mtk-id-outside-interval', tx, ends.dst, [iv.frame, frame], `MTK ID ${mtkId} under MSK ${ref.label} is outside the interval (${iv.seqL}, ${iv.seqU}] of its MSK delivery (frame ${iv.frame})`);
+    }
     if (st && !same && !sameMtk && info.counter !== undefined && st.counter !== undefined && !serialGreater(info.counter, st.counter))
       ctx.findings.report('counter-replay', tx, ends.dst, [st.frame, frame], `MTK message counter ${info.counter} under MSK ${ref.label} is not above ${st.counter} (frame ${st.frame}): receivers drop it as a replay`);
     ctx.stats.mtkMessage(key, info.keyDomainId, mskHex, info.mtkId, st ? secs(time) - st.last : undefined);
@@ -73,6 +103,8 @@ export class MtkRules {
     this.streams.set(key, {
       counter: counterUp ? info.counter : st?.counter, mtkId: info.mtkId, raw: Buffer.from(m.raw), frame: counterUp ? frame : st?.frame ?? frame,
       last: secs(time), tx,
+      // a message whose MAC fails is not accepted, and a resend changes nothing
+      highest: mtkId !== undefined && !same && rec.analysis.verified !== false && (st?.highest === undefined || mtkId > st.highest.mtkId) ? { mtkId, frame } : st?.highest,
     });
     if (this.streams.size > LIMITS.mtkStreams) {
       const oldest = this.streams.values().next().value;

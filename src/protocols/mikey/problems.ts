@@ -54,10 +54,6 @@ const KEYS = {
   'mikey-decrypt-failed': { severity: 'error', layer: 'mikey', meaning: 'The KEMAC data could not be decrypted, or decrypted to something that is not a Key data chain (wrong key).' },
   'mikey-previous-muk': { severity: 'note', layer: 'mikey', meaning: 'An MSK message that verifies only with a MUK older than the UE\'s latest: the UE requests the MSK again and sends no ACK (§6.3.2.3.1).' },
   'mikey-trigger-previous-muk': { severity: 'note', layer: 'mikey', meaning: 'A solicited-pull trigger verified with the UE\'s previous MUK (§6.3.2.2.4): allowed.' },
-  'mikey-mtk-retransmission': { severity: 'chat', layer: 'mikey', meaning: 'Byte-for-byte the previous MTK message again: the periodic resend of §6.3.3.2.2.' },
-  'mikey-mtk-id-not-increasing': { severity: 'warning', layer: 'mikey', meaning: 'An MTK ID not above the current one for this MSK: the receiver ignores it.' },
-  'mikey-mtk-id-outside-interval': { severity: 'warning', layer: 'mikey', meaning: 'An MTK ID outside the MSK\'s (SEQl, SEQu] interval: the receiver rejects it.' },
-  'mikey-ack-idr-mismatch': { severity: 'warning', layer: 'mikey', meaning: 'The ACK\'s IDr differs from that of the delivery it answers.' },
   'mikey-internal-error': { severity: 'error', layer: 'mikey', meaning: 'A defect of keyscope caught while analysing the message. Should never appear: report it with the capture.' },
 } as const satisfies ProblemCodes;
 

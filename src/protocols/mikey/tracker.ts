@@ -91,9 +91,6 @@ interface PendingDelivery {
 interface MskState {
   rand?: Buffer;
   randFrame?: number;
-  seqL?: number;
-  seqU?: number;
-  lastMtkId?: number;
   lastMtkBytes?: Buffer;
   key?: Buffer;
 }
@@ -329,18 +326,10 @@ export class MbmsKeyTracker {
     if (k) {
       if (!st.key || !st.key.equals(k.key)) {
         // a new MSK: MTK IDs start again (TS 33.246 §6.4.3)
-        st.lastMtkId = undefined;
         st.lastMtkBytes = undefined;
       }
       st.key = Buffer.from(k.key);
       if (this.keys && info.keyDomainId !== undefined) this.keys.learnMsk(info.keyDomainId, mskKeyId.split(':')[1], k.key, meta.frame);
-    }
-    const kv = k?.interval ?? undefined;
-    if (kv) {
-      const f = intervalNumber(kv.from);
-      const to = intervalNumber(kv.to);
-      if (f !== undefined) st.seqL = f;
-      if (to !== undefined) st.seqU = to;
     }
     this.msks.set(mskKeyId, st);
   }
@@ -364,15 +353,9 @@ export class MbmsKeyTracker {
     const id = `${info.keyDomainId}:${mskIdHex}`;
     const st = this.msks.get(id) ?? {};
     const stored = this.keys?.mskFor(info.keyDomainId, mskIdHex);
+    // the MTK ID order and interval checks of the ME (§6.4.6.2), the counter replay check of the MGV-F (§6.5.4) and
+    // the periodic resend are rules over several messages: the correlator's MTK room owns them
     const retransmission = st.lastMtkBytes !== undefined && st.lastMtkBytes.equals(m.raw);
-    if (retransmission) this.add(out, 'mikey-mtk-retransmission', 'Same MTK message as before (periodic resend, TS 33.246 §6.3.3.2.2)', 0, m.length);
-    else {
-      // MTK ID checks of the ME (§6.4.6.2); the counter replay check of the MGV-F (§6.5.4) is the correlator's
-      if (info.mtkId !== undefined && st.lastMtkId !== undefined && info.mtkId <= st.lastMtkId)
-        this.add(out, 'mikey-mtk-id-not-increasing', `MTK ID ${info.mtkId} is not above the current ${st.lastMtkId}`, keyIdOffset(m, 2), 2);
-      if (info.mtkId !== undefined && st.seqL !== undefined && st.seqU !== undefined && (info.mtkId <= st.seqL || info.mtkId > st.seqU))
-        this.add(out, 'mikey-mtk-id-outside-interval', `MTK ID ${info.mtkId} outside the MSK's interval (${st.seqL}, ${st.seqU}]`, keyIdOffset(m, 2), 2);
-    }
     const mskKey = stored?.key ?? st.key;
     if (!mskKey) {
       this.noKey(out, `MSK ${info.keyDomain ?? info.keyDomainId}/0x${mskIdHex} unknown: MAC not checked, MTK not decrypted`, kemac.macOffset, kemac.mac.length);
@@ -397,7 +380,6 @@ export class MbmsKeyTracker {
     const delivered = this.decryptKeys(m, kemac, keys, info, out);
     out.keys = delivered.map((k) => this.showKey(k));
     if (out.verified !== false && !retransmission) {
-      if (info.mtkId !== undefined && (st.lastMtkId === undefined || info.mtkId > st.lastMtkId)) st.lastMtkId = info.mtkId;
       st.lastMtkBytes = m.raw; // the decoder's own copy, never a view into a packet buffer
       this.msks.set(id, st);
     }
@@ -412,9 +394,8 @@ export class MbmsKeyTracker {
     // no delivery to verify against: the correlator reports the unmatched ACK (ack-unmatched)
     if (!pend) return;
     out.answersFrame = pend.frame;
+    // an IDr other than the delivery's is a matter between two messages: the correlator's ack-idr-mismatch
     const idr = identities(m).idr;
-    if (idr && pend.idr.length > 0 && !idr.data.equals(pend.idr))
-      this.add(out, 'mikey-ack-idr-mismatch', 'ACK IDr differs from the IDr of the delivery it answers', idr.offset, idr.length);
     if (v.authAlg === 0) return;
     const idrBytes = idr ? idr.data : pend.idr;
     const macInput = m.raw.subarray(0, v.macOffset);
@@ -444,10 +425,3 @@ export class MbmsKeyTracker {
   }
 }
 
-function keyIdOffset(m: MikeyMessage, keyIdType: number): number {
-  for (const p of m.payloads) if (p.type === PayloadType.GENERAL_EXT && p.keyIds) {
-    const e = p.keyIds.find((k) => k.keyIdType === keyIdType);
-    if (e) return e.offset + 2;
-  }
-  return 0;
-}

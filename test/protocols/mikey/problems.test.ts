@@ -152,7 +152,7 @@ test('tracker: wrong key, no key, no RAND for an MTK message, undecryptable KEMA
   expectCode(undec.problems, 'mikey-decrypt-failed');
 });
 
-test('tracker: MTK ID order and interval, retransmission; a counter replay is left to the correlator', () => {
+test('tracker: MTK ID order and interval, resends and counter replays are left to the correlator; every message still verifies', () => {
   const d10 = buildMskDelivery(base);
   const d9 = buildMskDelivery({ ...base, counter: 9 });
   const r = track(KEYS, [{ bytes: d10 }, { bytes: d9 }]);
@@ -162,12 +162,10 @@ test('tracker: MTK ID order and interval, retransmission; a counter replay is le
   const mtk = (counter: number, mtkId: number) => buildMtkDelivery({ msk: MSK, rand: RAND, counter, csbId: 5, keyDomainId: KD, keyGroup: 1, keyNumber: 2, mtkId, mtk: Buffer.alloc(16, mtkId) });
   const s = track(KEYS, [{ bytes: d10 }, { bytes: mtk(5, 3) }, { bytes: mtk(5, 3) }, { bytes: mtk(4, 4) }, { bytes: mtk(6, 2) }, { bytes: mtk(7, 101) }]);
   assert.deepEqual(s.map((a) => a.verified), [true, true, true, true, true, true]);
-  assert.deepEqual(s[1].problems, []);
-  expectCode(s[2].problems, 'mikey-mtk-retransmission');
-  assert.deepEqual(s[2].problems.map((p) => p.code), ['mikey-mtk-retransmission'], 'a resend is not a replay');
-  assert.deepEqual(s[3].problems, [], 'counter 4 after 5 under one MSK: the correlator\'s counter-replay');
-  expectCode(s[4].problems, 'mikey-mtk-id-not-increasing');
-  expectCode(s[5].problems, 'mikey-mtk-id-outside-interval');
+  // rules over several messages (a resend, counter 4 after 5, MTK ID 2 after 4, MTK ID 101 past the interval) are the
+  // correlator's MTK room: each message says nothing wrong about itself
+  for (const a of s) assert.deepEqual(a.problems, []);
+  assert.equal(s[0].keys?.[0].validTo, 100, 'the MSK delivery tells its MTK ID interval (read by the correlator)');
 });
 
 test('tracker: ACKs answering no delivery (left to the correlator) or with another IDr; triggers and pushes with the previous MUK', () => {
@@ -178,7 +176,8 @@ test('tracker: ACKs answering no delivery (left to the correlator) or with anoth
   assert.equal(lone.verified, null);
   assert.equal(lone.answersFrame, undefined);
   const r = track(KEYS, [{ bytes: buildMskDelivery(base) }, { bytes: ack('someone-else'), src: '10.0.0.2', dst: '10.0.0.1' }]);
-  expectCode(r[1].problems, 'mikey-ack-idr-mismatch');
+  // another IDr than the delivery's is a matter between two messages: the correlator's ack-idr-mismatch
+  assert.deepEqual(r[1].problems, []);
   assert.equal(r[1].answersFrame, 1, 'the pending delivery is still found for MAC verification');
   // the UE re-bootstrapped (new B-TID, key unknown to us); the BM-SC still uses the last MUK that worked for this UE
   const trig = buildSolicitedPullTrigger({ ...base, idr: 'btid2@bsf.example', counter: 11 });
@@ -195,5 +194,5 @@ test('every code of the MIKEY problem catalog is produced by a case above', () =
   codes.delete('mikey-internal-error'); // a defect of ours, caught so a capture goes on: not producible on purpose
   const missing = [...codes].filter((c) => !covered.has(c));
   assert.deepEqual(missing, [], 'codes without a crafted case');
-  assert.ok(codes.size >= 40, `${codes.size} codes`);
+  assert.ok(codes.size >= 35, `${codes.size} codes`);
 });
