@@ -50,16 +50,55 @@ function udpFrame(payload: Buffer, src: number, dst: number, sport: number, dpor
   return buf;
 }
 
-function gtpuFrame(inner: Buffer, teid: number): Buffer {
-  // inner = an IPv4 packet; outer = eNB 10.0.0.1 → SGW 10.0.0.2 on UDP 2152
+function gtpuFrame(inner: Buffer, teid: number, plan: AddressPlan): Buffer {
+  // inner = an IPv4 packet; outer = eNB → SGW on UDP 2152
   const gtp = Buffer.alloc(8 + inner.length);
   gtp[0] = 0x30;
   gtp[1] = 0xff;
   gtp.writeUInt16BE(inner.length, 2);
   gtp.writeUInt32BE(teid, 4);
   inner.copy(gtp, 8);
-  return udpFrame(gtp, 0x0a000001, 0x0a000002, 2152, 2152);
+  return udpFrame(gtp, plan.enb, plan.sgw, 2152, 2152);
 }
+
+/** Every address and port the generated traffic uses (IPv4 addresses as 32-bit numbers). */
+export interface AddressPlan {
+  /** UE n is ueBase + n (n < 256). */
+  ueBase: number;
+  bmsc: number;
+  /** The MTK group address. */
+  group: number;
+  /** HTTP client c is clientBase + (c & clientMask). */
+  clientBase: number;
+  clientMask: number;
+  /** The HTTP server and its port. */
+  httpServer: number;
+  httpPort: number;
+  /** Other UDP (not MIKEY) from a UE to the BM-SC: source and destination port. */
+  otherUdpPorts: [number, number];
+  /** GTP-U tunnel endpoints. */
+  enb: number;
+  sgw: number;
+}
+
+/**
+ * The file benchmark's plan: a lab network (10/8, a multicast group). Only ever written to a file that is read back,
+ * never put on a wire.
+ */
+export const LAB_PLAN: AddressPlan = {
+  ueBase: 0x0a010000, bmsc: 0x0a640001, group: 0xe0010101, clientBase: 0x0a020000, clientMask: 0xffff,
+  httpServer: 0x0a640002, httpPort: 80, otherUdpPorts: [40000, 5004], enb: 0x0a000001, sgw: 0x0a000002,
+};
+
+/**
+ * The live benchmark's plan: every address in 127.172.0.0/16 (the live benchmark's own /16; the MTK group is a
+ * unicast address of it, as in the simulator), ports 1727x besides MIKEY's 2269 and GTP-U's 2152, because these
+ * frames are replayed onto lo. src/sim/replay.ts checks every frame before replaying it anyway.
+ */
+export const LOOPBACK_PLAN: AddressPlan = {
+  ueBase: 0x7fac0100, bmsc: 0x7fac0001, group: 0x7fac0002, clientBase: 0x7fac8000, clientMask: 0x7fff,
+  httpServer: 0x7fac0003, httpPort: 17270, otherUdpPorts: [17272, 17273], enb: 0x7fac0005, sgw: 0x7fac0006,
+};
 
 function tcpFrame(payload: Buffer, src: number, dst: number, sport: number, dport: number, seq: number, ack: number, flags: number): Buffer {
   const buf = Buffer.alloc(14 + 40 + payload.length);
@@ -117,15 +156,19 @@ export interface GeneratedCapture {
   bytes: number;
 }
 
-/** Writes `packets` frames to `path` (pcap, microseconds), streaming; returns when the file is complete. */
-export async function generateBenchCapture(path: string, packets: number): Promise<GeneratedCapture> {
+/**
+ * Writes `packets` frames to `path` (pcap, microseconds), streaming; returns when the file is complete. `plan`
+ * chooses the addresses (LAB_PLAN for the file benchmark, LOOPBACK_PLAN for what is replayed onto lo);
+ * `spacingUs` is the time between two frames.
+ */
+export async function generateBenchCapture(path: string, packets: number, plan: AddressPlan = LAB_PLAN, spacingUs = 37): Promise<GeneratedCapture> {
   const writer = await PcapWriter.create(path, { linkType: 1 });
   let t = 1_700_000_000;
   let usec = 0;
   let written = 0;
   let conn = 0;
   const step = (): void => {
-    usec += 37;
+    usec += spacingUs;
     if (usec >= 1_000_000) {
       usec -= 1_000_000;
       t++;
@@ -141,20 +184,20 @@ export async function generateBenchCapture(path: string, packets: number): Promi
       // 16 UDP datagrams (two of them VLAN-tagged, one in GTP-U), then one short HTTP conversation of 6 segments
       for (let i = 0; i < 16 && written < packets; i++) {
         const n = (written >>> 4) & 0xff;
-        const ue = 0x0a010000 + n;
-        const bmsc = 0x0a640001;
-        if (i === 5) put(gtpuFrame(udpFrame(POOL.msk[n], bmsc, ue, 2269, 2269).subarray(14), 0x1000 + n));
-        else if (i === 6) put(gtpuFrame(udpFrame(POOL.ack[n], ue, bmsc, 2269, 2269).subarray(14), 0x1000 + n));
+        const ue = plan.ueBase + n;
+        const bmsc = plan.bmsc;
+        if (i === 5) put(gtpuFrame(udpFrame(POOL.msk[n], bmsc, ue, 2269, 2269).subarray(14), 0x1000 + n, plan));
+        else if (i === 6) put(gtpuFrame(udpFrame(POOL.ack[n], ue, bmsc, 2269, 2269).subarray(14), 0x1000 + n, plan));
         else if (i < 4) put(udpFrame(POOL.msk[(n + i) & 0xff], bmsc, ue, 2269, 2269));
         else if (i < 8) put(udpFrame(POOL.ack[(n + i) & 0xff], ue, bmsc, 2269, 2269, i === 7 ? 100 : undefined));
-        else if (i < 12) put(udpFrame(POOL.mtk[(written >>> 4) & 63], bmsc, 0xe0010101, 2269, 2269, i === 11 ? 100 : undefined));
-        else put(udpFrame(HTTP_REQUEST.subarray(0, 120), ue, bmsc, 40000, 5004));
+        else if (i < 12) put(udpFrame(POOL.mtk[(written >>> 4) & 63], bmsc, plan.group, 2269, 2269, i === 11 ? 100 : undefined));
+        else put(udpFrame(HTTP_REQUEST.subarray(0, 120), ue, bmsc, plan.otherUdpPorts[0], plan.otherUdpPorts[1]));
       }
-      const client = 0x0a020000 + (conn & 0xffff);
+      const client = plan.clientBase + (conn & plan.clientMask);
       const sport = 1024 + (conn % 60000);
       conn++;
       const isn = (conn * 7919) >>> 0;
-      const srv = 0x0a640002;
+      const srv = plan.httpServer;
       const seq: Array<[Buffer, boolean, number, number, number]> = [
         [Buffer.alloc(0), true, isn, 0, 0x02],
         [Buffer.alloc(0), false, 5000, isn + 1, 0x12],
@@ -165,7 +208,7 @@ export async function generateBenchCapture(path: string, packets: number): Promi
       ];
       for (const [payload, fromClient, s, a, flags] of seq) {
         if (written >= packets) break;
-        put(fromClient ? tcpFrame(payload, client, srv, sport, 80, s, a, flags) : tcpFrame(payload, srv, client, 80, sport, s, a, flags));
+        put(fromClient ? tcpFrame(payload, client, srv, sport, plan.httpPort, s, a, flags) : tcpFrame(payload, srv, client, plan.httpPort, sport, s, a, flags));
       }
     }
     await writer.commit();
