@@ -10,6 +10,7 @@ import type { AnalysisStats, KeyDeliveryTransaction } from '../../src/correlate/
 import { analyzeCapture } from '../../src/pipeline/analyzer';
 import { loadKeyFile } from '../../src/protocols/keys';
 import { CaptureReplay } from '../../src/tui/replay';
+import { bridgeGaps } from '../../src/tui/view';
 import { DashboardModel, PacketRate, Ring, ackPoints, compareWorst, keyGroupOf, mentionsAddress, transactionMatches } from '../../src/tui/model';
 import { cell, displayWidth, fit, fitColumns, safeText, tableRow, tagEscape, type Column } from '../../src/tui/text';
 import { readCapture } from '../../src/capture/reader';
@@ -68,11 +69,13 @@ test('ACK chart points are the correlator buckets, merged exactly when there are
   const buckets = stats.ackOverTime.buckets;
   assert.ok(buckets.length >= 3, 'several one-second buckets');
   const same = ackPoints(stats.ackOverTime, 1000);
+  // per time: the non-empty points are the buckets; any point between them is an empty second with no rate
   assert.deepEqual(
-    same.map((p) => [p.start, p.requested, p.acked]),
-    buckets.map((b) => [b.start, b.requested, b.acked]),
+    same.filter((p) => p.requested > 0).map((p) => [p.start, p.requested, p.acked]),
+    buckets.filter((b) => b.requested > 0).map((b) => [b.start, b.requested, b.acked]),
   );
-  for (const p of same) assert.equal(p.rate, (100 * p.acked) / p.requested);
+  for (const p of same) assert.equal(p.rate, p.requested > 0 ? (100 * p.acked) / p.requested : null);
+  for (let i = 1; i < same.length; i++) assert.equal(same[i].start - same[i - 1].start, stats.ackOverTime.bucketSeconds);
   const merged = ackPoints(stats.ackOverTime, 2);
   assert.ok(merged.length <= 2);
   assert.equal(
@@ -87,6 +90,20 @@ test('ACK chart points are the correlator buckets, merged exactly when there are
   const sum = (from: number, to: number) => buckets.filter((b) => b.start >= from && b.start < to).reduce((a, b) => a + b.requested, 0);
   for (const p of merged) assert.equal(sum(p.start, p.start + p.seconds), p.requested);
   assert.deepEqual(ackPoints({ bucketSeconds: 60, buckets: [] }, 10), []);
+});
+
+test('ACK chart x axis is per time: seconds without deliveries keep their place with no rate (not 0 %)', () => {
+  const b = (start: number, requested: number, acked: number) => ({ start, requested, acked, rate: requested > 0 ? acked / requested : 0 });
+  const over = { bucketSeconds: 1, buckets: [b(100, 4, 4), b(101, 0, 0), b(103, 2, 1), b(106, 5, 0)] };
+  const points = ackPoints(over, 100);
+  assert.deepEqual(points.map((p) => [p.start, p.rate]), [[100, 100], [101, null], [102, null], [103, 50], [104, null], [105, null], [106, 0]]);
+  // merged two seconds a point: a pair with one empty second keeps the other's exact rate; an all-empty pair has none
+  const merged = ackPoints(over, 4);
+  assert.deepEqual(merged.map((p) => [p.start, p.seconds, p.requested, p.rate]), [[100, 2, 4, 100], [102, 2, 2, 50], [104, 2, 0, null], [106, 2, 5, 0]]);
+  // the line cannot break: an empty step is a straight connector between its neighbours, ends take the nearest value
+  assert.deepEqual(bridgeGaps([100, null, null, 40, null]), [100, 80, 60, 40, 40]);
+  assert.deepEqual(bridgeGaps([null, 50]), [50, 50]);
+  assert.deepEqual(bridgeGaps([null, null]), [0, 0]);
 });
 
 test('filters match a UE address, a B-TID, a key group; diagnostics follow their transaction', async () => {
