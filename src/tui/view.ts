@@ -64,6 +64,34 @@ export const MIN_ROWS = 3 + CHART_MIN_HEIGHT + 2 * TABLE_MIN_HEIGHT + 1;
 /** The latency pane shows a p50 and a p95 row with bars per step when it has this many inner rows; one line per step below. */
 const LATENCY_FULL_ROWS = 8;
 
+/** Steps a UE sends (arrow to the BM-SC); every other step goes from the BM-SC to the UE. */
+const UE_SENDS: ReadonlySet<string> = new Set(['request', 'credentials', 'ack']);
+/** Width of the ladder's arrow between the two lifelines (the label goes inside it). */
+export const LADDER_ARROW_WIDTH = 40;
+
+/**
+ * A transaction as a ladder, as Wireshark's flow graph draws it: a UE lifeline left, the BM-SC's right, one arrow per
+ * step in the direction it travelled, labelled with the step (HTTP status, UDP carrier), its time since the start
+ * and its frame. Tag-escaped like the rest of the detail view.
+ */
+export function ladderLines(t: Pick<KeyDeliveryTransaction, 'ue' | 'bmsc' | 'start' | 'steps'>, arrowWidth = LADDER_ARROW_WIDTH): string[] {
+  const timeW = 11;
+  const inner = arrowWidth - 2;
+  const ue = cell(t.ue ?? 'UE', inner);
+  const bmsc = cell(t.bmsc ?? 'BM-SC', 40);
+  const out = [`  ${fit('+time', timeW, 'right')}  ${fit(`UE ${ue}`, arrowWidth)}BM-SC ${bmsc}`];
+  for (const s of t.steps) {
+    const label = ` ${s.kind}${s.status !== undefined ? ` ${s.status}` : ''}${s.carrier === 'udp' ? ' (udp)' : ''} `;
+    const room = Math.max(0, inner - 1 - label.length);
+    const left = Math.floor(room / 2);
+    const body = `${'-'.repeat(left)}${label.slice(0, inner - 1)}${'-'.repeat(room - left)}`;
+    const arrow = UE_SENDS.has(s.kind) ? `|${body}>|` : `|<${body}|`;
+    out.push(`  ${fit(fmtDuration(diffSeconds(t.start, s.time)), timeW, 'right')}  ${arrow}  #${s.frame}`);
+  }
+  if (t.steps.length === 0) out.push('  (no steps kept)');
+  return out;
+}
+
 /**
  * Values for a line that cannot break: a null between two numbers becomes the straight line between them, nulls at
  * either end take the nearest number (all null: all 0, only when nothing was ever requested and the chart is empty).
@@ -674,6 +702,7 @@ export class DashboardView {
       );
     }
     if (t.stepsDropped > 0) out.push(`  … ${t.stepsDropped} more steps not kept`);
+    out.push('', '{bold}Ladder{/bold} (UE ⇄ BM-SC, as a flow graph)', ...ladderLines(t));
     out.push('', `{bold}Frames{/bold} (${t.frames.length})`);
     for (let i = 0; i < t.frames.length; i += 16) out.push(`  ${t.frames.slice(i, i + 16).join(', ')}`);
     out.push('', '{bold}Diagnostics{/bold}');

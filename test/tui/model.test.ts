@@ -10,7 +10,7 @@ import type { AnalysisStats, KeyDeliveryTransaction } from '../../src/correlate/
 import { analyzeCapture } from '../../src/pipeline/analyzer';
 import { loadKeyFile } from '../../src/protocols/keys';
 import { CaptureReplay } from '../../src/tui/replay';
-import { bridgeGaps } from '../../src/tui/view';
+import { bridgeGaps, ladderLines } from '../../src/tui/view';
 import { DashboardModel, PacketRate, Ring, ackPoints, compareWorst, keyGroupOf, mentionsAddress, transactionMatches } from '../../src/tui/model';
 import { cell, displayWidth, fit, fitColumns, safeText, tableRow, tagEscape, type Column } from '../../src/tui/text';
 import { readCapture } from '../../src/capture/reader';
@@ -227,4 +227,35 @@ test('table columns: the most important fit first, spare width to the flexible o
   const row = tableRow(wide, (k) => (k === 'c' ? { text: 'ok', color: 'green' } : k === 'a' ? '{bold}' : 'x'));
   assert.equal(row, `{open}bol… ${'x'.padEnd(17)} {green-fg}${'ok'.padEnd(6)}{/green-fg}`);
   assert.equal(displayWidth(row.replace(/\{open\}/g, '{').replace(/\{\/?green-fg\}/g, '')), 30);
+});
+
+test('transaction ladder: UE and BM-SC lifelines, one arrow per step in the direction it travelled, times and frames', () => {
+  const t0 = { tsSec: 1_700_000_000, tsNsec: 0 };
+  const at = (ms: number) => ({ tsSec: t0.tsSec, tsNsec: ms * 1_000_000 });
+  const lines = ladderLines({
+    ue: '127.172.1.0',
+    bmsc: '127.172.0.1',
+    start: t0,
+    steps: [
+      { kind: 'request', frame: 3, time: at(0) },
+      { kind: 'challenge', frame: 5, time: at(1), status: 401 },
+      { kind: 'credentials', frame: 7, time: at(2) },
+      { kind: 'response', frame: 9, time: at(4), status: 200 },
+      { kind: 'delivery', frame: 10, time: at(13), carrier: 'udp' },
+      { kind: 'ack', frame: 11, time: at(15), carrier: 'udp' },
+    ],
+  });
+  assert.match(lines[0], /UE 127\.172\.1\.0 +BM-SC 127\.172\.0\.1/);
+  const arrows = lines.slice(1);
+  assert.equal(arrows.length, 6);
+  // the UE's steps point right (→ BM-SC), the BM-SC's point left (→ UE), every arrow the same width
+  for (const [i, dir] of ['>', '<', '>', '<', '<', '>'].entries()) {
+    assert.match(arrows[i], dir === '>' ? /\|-+ \w+.*-+>\|/ : /\|<-+ \w+.*-+\|/, arrows[i]);
+  }
+  assert.equal(new Set(arrows.map((l) => l.indexOf('|', l.indexOf('|') + 1) - l.indexOf('|'))).size, 1);
+  assert.match(arrows[1], / challenge 401 .*#5$/);
+  assert.match(arrows[4], / delivery \(udp\) .*#10$/);
+  assert.match(arrows[5], /15\.0+ ms|15 ms/);
+  // the header fits the lifelines: the BM-SC label starts where the arrows end
+  assert.equal(lines[0].indexOf('BM-SC'), arrows[0].lastIndexOf('|') + 1);
 });
