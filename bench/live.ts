@@ -240,15 +240,17 @@ async function readStamps(file: string, keep: boolean): Promise<{ frames: number
   return { frames: summary.frames, stamps };
 }
 
-/** The same frames (by content, in order for repeats) in both files: |keyscope − tcpdump| per frame. */
+/**
+ * The same frames in both files, by content: |keyscope − tcpdump| per frame. Only contents that occur exactly once in
+ * each file are paired: the mix repeats some datagrams byte for byte, and pairing repeats in order would compare
+ * different packets as soon as one copy was lost.
+ */
 function compareStamps(oracle: Map<string, bigint[]>, ks: Map<string, bigint[]>): TimestampAgreement | undefined {
   const deltas: number[] = [];
   for (const [key, list] of ks) {
     const o = oracle.get(key);
-    if (!o) continue;
-    // repeats of one frame content are far apart in time: pair them in order of arrival
-    const n = Math.min(o.length, list.length);
-    for (let i = 0; i < n; i++) deltas.push(Math.abs(Number(list[i] - o[i])) / 1000);
+    if (!o || o.length !== 1 || list.length !== 1) continue;
+    deltas.push(Math.abs(Number(list[0] - o[0])) / 1000);
   }
   if (deltas.length === 0) return undefined;
   deltas.sort((a, b) => a - b);
