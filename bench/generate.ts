@@ -50,16 +50,112 @@ function udpFrame(payload: Buffer, src: number, dst: number, sport: number, dpor
   return buf;
 }
 
-function gtpuFrame(inner: Buffer, teid: number): Buffer {
-  // inner = an IPv4 packet; outer = eNB 10.0.0.1 → SGW 10.0.0.2 on UDP 2152
+function gtpuFrame(inner: Buffer, teid: number, plan: AddressPlan): Buffer {
+  // inner = an IPv4 packet; outer = eNB → SGW on UDP 2152
   const gtp = Buffer.alloc(8 + inner.length);
   gtp[0] = 0x30;
   gtp[1] = 0xff;
   gtp.writeUInt16BE(inner.length, 2);
   gtp.writeUInt32BE(teid, 4);
   inner.copy(gtp, 8);
-  return udpFrame(gtp, 0x0a000001, 0x0a000002, 2152, 2152);
+  return udpFrame(gtp, plan.enb, plan.sgw, 2152, 2152);
 }
+
+/** Every address and port the generated traffic uses (IPv4 addresses as 32-bit numbers). */
+export interface AddressPlan {
+  /** UE n is ueBase + n (n < 256). */
+  ueBase: number;
+  bmsc: number;
+  /** The MTK group address. */
+  group: number;
+  /** HTTP client c is clientBase + (c & clientMask). */
+  clientBase: number;
+  clientMask: number;
+  /** The HTTP server and its port. */
+  httpServer: number;
+  httpPort: number;
+  /** Other UDP (not MIKEY) from a UE to the BM-SC: source and destination port. */
+  otherUdpPorts: [number, number];
+  /** GTP-U tunnel endpoints. */
+  enb: number;
+  sgw: number;
+  /**
+   * MIKEY as a BM-SC sends it: every MSK delivery to a UE carries that UE's next counter and a new Key Number each
+   * round, and the UE's ACK answers it (same counter, from the UE it went to). Off (the file benchmark): a pool of
+   * 256 messages replayed as they are, cheap and identical to earlier measurements, but full of replays and repeats.
+   */
+  realistic?: boolean;
+}
+
+/**
+ * The file benchmark's plan: a lab network (10/8, a multicast group). Only ever written to a file that is read back,
+ * never put on a wire.
+ */
+export const LAB_PLAN: AddressPlan = {
+  ueBase: 0x0a010000, bmsc: 0x0a640001, group: 0xe0010101, clientBase: 0x0a020000, clientMask: 0xffff,
+  httpServer: 0x0a640002, httpPort: 80, otherUdpPorts: [40000, 5004], enb: 0x0a000001, sgw: 0x0a000002,
+};
+
+/**
+ * The live benchmark's plan: every address in 127.172.0.0/16 (the live benchmark's own /16; the MTK group is a
+ * unicast address of it, as in the simulator), ports 1727x besides MIKEY's 2269 and GTP-U's 2152, because these
+ * frames are replayed onto lo. src/sim/replay.ts checks every frame before replaying it anyway.
+ */
+export const LOOPBACK_PLAN: AddressPlan = {
+  ueBase: 0x7fac0100, bmsc: 0x7fac0001, group: 0x7fac0002, clientBase: 0x7fac8000, clientMask: 0x7fff,
+  httpServer: 0x7fac0003, httpPort: 17270, otherUdpPorts: [17272, 17273], enb: 0x7fac0005, sgw: 0x7fac0006, realistic: true,
+};
+
+/** Sentinels built into a pool message so that the generator finds where to patch the counter and Key Number. */
+const COUNTER_SENTINEL = 0xa5c3e1f7;
+const KEY_NUMBER_SENTINEL = 0xbe3f;
+/** UEs of the realistic mix (one delivery each per round). */
+const REALISTIC_UES = 256;
+
+interface PatchableMikey {
+  msk: Buffer[];
+  ack: Buffer[];
+  /** Per message: the IDr's length differs between UEs, so do the offsets after it. */
+  counterOffset: number[];
+  keyNumberOffset: number[];
+  ackCounterOffset: number[];
+}
+
+/** One MSK delivery and its ACK per UE, with the offsets of the fields the realistic mix rewrites per round. */
+function patchablePool(ues: number): PatchableMikey {
+  const keyDomain = Buffer.from('00f110', 'hex');
+  const rand = Buffer.alloc(16, 0x5a);
+  const mskKey = Buffer.alloc(16, 0x11);
+  const counterValue = Buffer.alloc(4);
+  counterValue.writeUInt32BE(COUNTER_SENTINEL);
+  const msk: Buffer[] = [];
+  const ack: Buffer[] = [];
+  for (let i = 0; i < ues; i++) {
+    const muk = Buffer.alloc(16, i & 0xff);
+    const idi = 'bmsc.mnc001.mcc001.pub.3gppnetwork.org';
+    const idr = `ue${i}@bsf.mnc001.mcc001.pub.3gppnetwork.org`;
+    msk.push(buildMskDelivery({ keyDomainId: keyDomain, keyGroup: 1, keyNumber: KEY_NUMBER_SENTINEL, muk, rand, counter: COUNTER_SENTINEL, csbId: 0x1234 + i, idi, idr, msk: mskKey, interval: { seqL: 0, seqU: 100 }, v: true }));
+    ack.push(buildMskAck({ delivery: { csbId: 0x1234 + i, rand, counterValue, idi: Buffer.from(idi), idr: Buffer.from(idr) }, muk }));
+  }
+  const counter = Buffer.alloc(4);
+  counter.writeUInt32BE(COUNTER_SENTINEL);
+  const kn = Buffer.alloc(2);
+  kn.writeUInt16BE(KEY_NUMBER_SENTINEL);
+  const only = (b: Buffer, what: Buffer, name: string): number => {
+    const at = b.indexOf(what);
+    if (at < 0 || b.indexOf(what, at + 1) >= 0) throw new Error(`bench generator: the ${name} sentinel is not found exactly once`);
+    return at;
+  };
+  return {
+    msk, ack,
+    counterOffset: msk.map((m) => only(m, counter, 'counter')),
+    keyNumberOffset: msk.map((m) => only(m, kn, 'Key Number')),
+    ackCounterOffset: ack.map((a) => only(a, counter, 'ACK counter')),
+  };
+}
+let PATCHABLE: PatchableMikey | undefined;
+/** The counter of a MIKEY message built by this project's encoder: right after the 12-byte common header's start (CSB ID ends at 8, then the T payload header). */
+const MTK_COUNTER_OFFSET = 12;
 
 function tcpFrame(payload: Buffer, src: number, dst: number, sport: number, dport: number, seq: number, ack: number, flags: number): Buffer {
   const buf = Buffer.alloc(14 + 40 + payload.length);
@@ -117,15 +213,19 @@ export interface GeneratedCapture {
   bytes: number;
 }
 
-/** Writes `packets` frames to `path` (pcap, microseconds), streaming; returns when the file is complete. */
-export async function generateBenchCapture(path: string, packets: number): Promise<GeneratedCapture> {
+/**
+ * Writes `packets` frames to `path` (pcap, microseconds), streaming; returns when the file is complete. `plan`
+ * chooses the addresses (LAB_PLAN for the file benchmark, LOOPBACK_PLAN for what is replayed onto lo);
+ * `spacingUs` is the time between two frames.
+ */
+export async function generateBenchCapture(path: string, packets: number, plan: AddressPlan = LAB_PLAN, spacingUs = 37): Promise<GeneratedCapture> {
   const writer = await PcapWriter.create(path, { linkType: 1 });
   let t = 1_700_000_000;
   let usec = 0;
   let written = 0;
   let conn = 0;
   const step = (): void => {
-    usec += 37;
+    usec += spacingUs;
     if (usec >= 1_000_000) {
       usec -= 1_000_000;
       t++;
@@ -137,24 +237,54 @@ export async function generateBenchCapture(path: string, packets: number): Promi
     step();
   };
   try {
+    let block = 0;
+    let mtkCount = 0;
+    const pool = plan.realistic ? (PATCHABLE ??= patchablePool(REALISTIC_UES)) : undefined;
     while (written < packets) {
+      if (pool) {
+        // 16 UDP datagrams for four UEs of this round: delivery + ACK plain, VLAN-tagged, in GTP-U and plain again;
+        // four MTK deliveries to the group; four other datagrams
+        const round = Math.floor((block * 4) / REALISTIC_UES);
+        for (let i = 0; i < 16 && written < packets; i++) {
+          const slot = i >> 1;
+          const u = (block * 4 + (slot & 3)) % REALISTIC_UES;
+          const ue = plan.ueBase + u;
+          if (i < 8) {
+            const ack = (i & 1) === 1;
+            const m = Buffer.from(ack ? pool.ack[u] : pool.msk[u]);
+            // the round is the UE's counter (one MIKEY message per round) and picks the MSK's Key Number
+            m.writeUInt32BE((7 + round) >>> 0, ack ? pool.ackCounterOffset[u] : pool.counterOffset[u]);
+            if (!ack) m.writeUInt16BE(2 + (round % 60000), pool.keyNumberOffset[u]);
+            const [src, dst] = ack ? [ue, plan.bmsc] : [plan.bmsc, ue];
+            if (slot === 2) put(gtpuFrame(udpFrame(m, src, dst, 2269, 2269).subarray(14), 0x1000 + u, plan));
+            else put(udpFrame(m, src, dst, 2269, 2269, slot === 1 ? 100 : undefined));
+          } else if (i < 12) {
+            // MTK messages under the MSK: their counter rises message by message, as the BM-SC's does
+            const m = Buffer.from(POOL.mtk[mtkCount & 63]);
+            m.writeUInt32BE((1 + mtkCount++) >>> 0, MTK_COUNTER_OFFSET);
+            put(udpFrame(m, plan.bmsc, plan.group, 2269, 2269, i === 11 ? 100 : undefined));
+          } else put(udpFrame(HTTP_REQUEST.subarray(0, 120), ue, plan.bmsc, plan.otherUdpPorts[0], plan.otherUdpPorts[1]));
+        }
+        block++;
+      } else
       // 16 UDP datagrams (two of them VLAN-tagged, one in GTP-U), then one short HTTP conversation of 6 segments
       for (let i = 0; i < 16 && written < packets; i++) {
         const n = (written >>> 4) & 0xff;
-        const ue = 0x0a010000 + n;
-        const bmsc = 0x0a640001;
-        if (i === 5) put(gtpuFrame(udpFrame(POOL.msk[n], bmsc, ue, 2269, 2269).subarray(14), 0x1000 + n));
-        else if (i === 6) put(gtpuFrame(udpFrame(POOL.ack[n], ue, bmsc, 2269, 2269).subarray(14), 0x1000 + n));
+        const ue = plan.ueBase + n;
+        const bmsc = plan.bmsc;
+        if (i === 5) put(gtpuFrame(udpFrame(POOL.msk[n], bmsc, ue, 2269, 2269).subarray(14), 0x1000 + n, plan));
+        else if (i === 6) put(gtpuFrame(udpFrame(POOL.ack[n], ue, bmsc, 2269, 2269).subarray(14), 0x1000 + n, plan));
         else if (i < 4) put(udpFrame(POOL.msk[(n + i) & 0xff], bmsc, ue, 2269, 2269));
         else if (i < 8) put(udpFrame(POOL.ack[(n + i) & 0xff], ue, bmsc, 2269, 2269, i === 7 ? 100 : undefined));
-        else if (i < 12) put(udpFrame(POOL.mtk[(written >>> 4) & 63], bmsc, 0xe0010101, 2269, 2269, i === 11 ? 100 : undefined));
-        else put(udpFrame(HTTP_REQUEST.subarray(0, 120), ue, bmsc, 40000, 5004));
+        else if (i < 12) put(udpFrame(POOL.mtk[(written >>> 4) & 63], bmsc, plan.group, 2269, 2269, i === 11 ? 100 : undefined));
+        else put(udpFrame(HTTP_REQUEST.subarray(0, 120), ue, bmsc, plan.otherUdpPorts[0], plan.otherUdpPorts[1]));
       }
-      const client = 0x0a020000 + (conn & 0xffff);
+      if (written >= packets) break;
+      const client = plan.clientBase + (conn & plan.clientMask);
       const sport = 1024 + (conn % 60000);
       conn++;
       const isn = (conn * 7919) >>> 0;
-      const srv = 0x0a640002;
+      const srv = plan.httpServer;
       const seq: Array<[Buffer, boolean, number, number, number]> = [
         [Buffer.alloc(0), true, isn, 0, 0x02],
         [Buffer.alloc(0), false, 5000, isn + 1, 0x12],
@@ -165,7 +295,7 @@ export async function generateBenchCapture(path: string, packets: number): Promi
       ];
       for (const [payload, fromClient, s, a, flags] of seq) {
         if (written >= packets) break;
-        put(fromClient ? tcpFrame(payload, client, srv, sport, 80, s, a, flags) : tcpFrame(payload, srv, client, 80, sport, s, a, flags));
+        put(fromClient ? tcpFrame(payload, client, srv, sport, plan.httpPort, s, a, flags) : tcpFrame(payload, srv, client, plan.httpPort, sport, s, a, flags));
       }
     }
     await writer.commit();

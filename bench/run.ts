@@ -4,6 +4,8 @@
  * installed, each in its own process, and print packets/s, MB/s, peak RSS and the ratios. A benchmark, not a
  * test: nothing here passes or fails on speed.
  *   npm run bench -- --packets 500000 --keep
+ * `--live` runs the live benchmark instead (bench/live.ts): tcpreplay onto lo, keyscope live against tcpdump.
+ *   npm run bench -- --live --seconds 20 --rates 10000,50000
  */
 import { spawnSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+(process.argv.includes('--live') ? import('./live').then((m) => m.runLiveBench()).then((code) => process.exit(code)) : main()).catch((err) => {
   process.stderr.write(String(err && err.stack ? err.stack : err) + '\n');
   process.exit(1);
 });

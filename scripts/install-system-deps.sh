@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages the tests use as oracles and traffic tools (tshark, tcpdump, editcap/mergecap/capinfos),
 # libpcap-dev so the optional `cap` addon builds for live capture, tmux for the dashboard tests, and procps (pgrep)
-# for the tests that check no process outlives them.
+# for the tests that check no process outlives them, tcpreplay for the live benchmark's high-rate traffic on lo.
 #
 # Run it as root, or as a user with sudo: it calls sudo itself for apt-get only (so node_modules stays owned by
 # whoever runs it). Idempotent: does nothing when everything is already there.
@@ -12,9 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(tshark tcpdump libpcap-dev tmux procps)
+PACKAGES=(tshark tcpdump libpcap-dev tmux procps tcpreplay)
 need=0
-for c in tshark tcpdump editcap mergecap capinfos tmux pgrep; do command -v "$c" >/dev/null 2>&1 || need=1; done
+for c in tshark tcpdump editcap mergecap capinfos tmux pgrep tcpreplay; do command -v "$c" >/dev/null 2>&1 || need=1; done
 [ -e /usr/include/pcap/pcap.h ] || need=1
 
 if [ "$need" = 1 ]; then

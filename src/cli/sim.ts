@@ -5,7 +5,7 @@ import { loadScenarioFile, normaliseScenario, ScenarioError, type Scenario } fro
 import { simulate } from '../sim/record';
 import { CaptureError } from '../sim/capture';
 import type { SimEvent } from '../sim/common';
-import type { SimRunResult } from '../sim/run';
+import { loadShortfallLine, type SimRunResult } from '../sim/run';
 import { escapeText } from '../common/escape';
 import { outputClash, SAME_FILE_EXIT_CODE } from './output-paths';
 import { jsonLine } from '../report/json-line';
@@ -93,6 +93,12 @@ function summaryLines(r: SimRunResult): string[] {
     `scenario ${r.scenario.name}, seed ${r.seed}: ${r.ues.length} UEs, ${r.wallSeconds.toFixed(1)} s${r.timedOut ? ' (duration bound reached)' : ''}`,
     `BM-SC ${r.addresses.bmsc}: ${r.bmsc.httpRequests} HTTP requests (${r.bmsc.challenges} challenges, ${r.bmsc.authFailures} rejected), ${r.bmsc.mskMessages} MSK messages, ${r.bmsc.mtkMessages} MTK messages to ${r.addresses.group}, ${r.bmsc.acksVerified}/${r.bmsc.acksReceived} ACKs verified`,
   ];
+  if (r.load) {
+    const l = r.load;
+    out.push(`load: asked ${l.askedPerSecond} pushes/s, achieved ${l.achievedPerSecond.toFixed(1)}/s (${l.pushes} pushes in ${l.seconds.toFixed(1)} s)`);
+    const shortfall = loadShortfallLine(l);
+    if (shortfall) out.push(shortfall);
+  }
   const faulty = r.ues.filter((u) => u.faults.length > 0);
   if (r.ues.length <= 50) {
     for (const u of r.ues)
@@ -132,8 +138,12 @@ export async function runSimCli(file: string | undefined, opts: SimCliOptions, i
       seed: opts.seed, durationSeconds: opts.duration, capture: toStdout ? process.stdout : opts.capture, keysOut: opts.keysOut, expectedOut: opts.expectedOut, onEvent,
       maxEvents: opts.load ? 0 : undefined, command: `keyscope sim ${process.argv.slice(3).join(' ')}`.trim(),
     });
-    if (opts.json) say(`${jsonLine({ type: 'summary', scenario: r.scenario.name, seed: r.seed, wallSeconds: r.wallSeconds, timedOut: r.timedOut, bmsc: r.bmsc, ues: r.ues })}\n`);
+    if (opts.json) say(`${jsonLine({ type: 'summary', scenario: r.scenario.name, seed: r.seed, wallSeconds: r.wallSeconds, timedOut: r.timedOut, bmsc: r.bmsc, ...(r.load ? { load: r.load } : {}), ues: r.ues })}\n`);
     else for (const l of summaryLines(r)) say(`${l}\n`);
+    // a load run that delivered less than asked says so on standard error too, whatever the summary's format
+    // (the run still did what it could: exit 0)
+    const shortfall = r.load ? loadShortfallLine(r.load) : '';
+    if (shortfall && (opts.json || say !== io.err)) io.err(`keyscope sim: ${shortfall}\n`);
     return 0;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

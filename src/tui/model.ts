@@ -121,13 +121,15 @@ export interface AckPoint {
   seconds: number;
   requested: number;
   acked: number;
-  /** Percent, 0…100. */
-  rate: number;
+  /** Percent, 0…100; null when no ACK was requested in the span (no deliveries: not 0 %, not 100 %, no rate). */
+  rate: number | null;
 }
 
 /**
  * The correlator's ACK buckets merged into at most `maxPoints` points of whole multiples of the bucket width
- * (sums of requested and ACKed, so every point's rate is exact for its span).
+ * (sums of requested and ACKed, so every point's rate is exact for its span). The points are per time: a span
+ * without any ACK requested between the first and the last one is a point of its own with rate null, so a quiet
+ * minute keeps its place on the x axis instead of vanishing.
  */
 export function ackPoints(over: AnalysisStats['ackOverTime'], maxPoints: number): AckPoint[] {
   const buckets = over.buckets.filter((b: AckRateBucket) => Number.isFinite(b.start) && b.requested > 0);
@@ -143,14 +145,21 @@ export function ackPoints(over: AnalysisStats['ackOverTime'], maxPoints: number)
     const start = first + Math.floor((b.start - first) / step) * step;
     let p = points[points.length - 1];
     if (!p || p.start !== start) {
-      p = { start, seconds: step, requested: 0, acked: 0, rate: 0 };
+      p = { start, seconds: step, requested: 0, acked: 0, rate: null };
       points.push(p);
     }
     p.requested += b.requested;
     p.acked += b.acked;
   }
-  for (const p of points) p.rate = p.requested > 0 ? (100 * p.acked) / p.requested : 0;
-  return points;
+  // every step between the first and the last, empty ones included (bounded: span / step ≤ maxPoints)
+  const out: AckPoint[] = [];
+  let k = 0;
+  for (let start = first; start <= last && out.length < maxPoints; start += step) {
+    const p = points[k]?.start === start ? points[k++] : { start, seconds: step, requested: 0, acked: 0, rate: null };
+    p.rate = p.requested > 0 ? (100 * p.acked) / p.requested : null;
+    out.push(p);
+  }
+  return out;
 }
 
 export interface LatencyRow {

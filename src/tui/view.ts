@@ -64,6 +64,56 @@ export const MIN_ROWS = 3 + CHART_MIN_HEIGHT + 2 * TABLE_MIN_HEIGHT + 1;
 /** The latency pane shows a p50 and a p95 row with bars per step when it has this many inner rows; one line per step below. */
 const LATENCY_FULL_ROWS = 8;
 
+/** Steps a UE sends (arrow to the BM-SC); every other step goes from the BM-SC to the UE. */
+const UE_SENDS: ReadonlySet<string> = new Set(['request', 'credentials', 'ack']);
+/** Width of the ladder's arrow between the two lifelines (the label goes inside it). */
+export const LADDER_ARROW_WIDTH = 40;
+
+/**
+ * A transaction as a ladder, as Wireshark's flow graph draws it: a UE lifeline left, the BM-SC's right, one arrow per
+ * step in the direction it travelled, labelled with the step (HTTP status, UDP carrier), its time since the start
+ * and its frame. Tag-escaped like the rest of the detail view.
+ */
+export function ladderLines(t: Pick<KeyDeliveryTransaction, 'ue' | 'bmsc' | 'start' | 'steps'>, arrowWidth = LADDER_ARROW_WIDTH): string[] {
+  const timeW = 11;
+  const inner = arrowWidth - 2;
+  const ue = cell(t.ue ?? 'UE', inner);
+  const bmsc = cell(t.bmsc ?? 'BM-SC', 40);
+  const out = [`  ${fit('+time', timeW, 'right')}  ${fit(`UE ${ue}`, arrowWidth)}BM-SC ${bmsc}`];
+  for (const s of t.steps) {
+    const label = ` ${s.kind}${s.status !== undefined ? ` ${s.status}` : ''}${s.carrier === 'udp' ? ' (udp)' : ''} `;
+    const room = Math.max(0, inner - 1 - label.length);
+    const left = Math.floor(room / 2);
+    const body = `${'-'.repeat(left)}${label.slice(0, inner - 1)}${'-'.repeat(room - left)}`;
+    const arrow = UE_SENDS.has(s.kind) ? `|${body}>|` : `|<${body}|`;
+    out.push(`  ${fit(fmtDuration(diffSeconds(t.start, s.time)), timeW, 'right')}  ${arrow}  #${s.frame}`);
+  }
+  if (t.steps.length === 0) out.push('  (no steps kept)');
+  return out;
+}
+
+/**
+ * Values for a line that cannot break: a null between two numbers becomes the straight line between them, nulls at
+ * either end take the nearest number (all null: all 0, only when nothing was ever requested and the chart is empty).
+ */
+export function bridgeGaps(values: (number | null)[]): number[] {
+  const out: number[] = new Array<number>(values.length);
+  let prev = -1;
+  for (let i = 0; i <= values.length; i++) {
+    if (i < values.length && values[i] === null) continue;
+    const to = i < values.length ? (values[i] as number) : undefined;
+    const from = prev >= 0 ? (values[prev] as number) : undefined;
+    for (let j = prev + 1; j < i; j++) {
+      if (from === undefined) out[j] = to ?? 0;
+      else if (to === undefined) out[j] = from;
+      else out[j] = Math.round((from + ((to - from) * (j - prev)) / (i - prev)) * 10) / 10;
+    }
+    if (to !== undefined) out[i] = to;
+    prev = i;
+  }
+  return out;
+}
+
 export type ViewMode = 'normal' | 'filter' | 'detail' | 'help';
 
 export interface DashboardViewOptions {
@@ -346,10 +396,15 @@ export class DashboardView {
     const step = points.length > 0 ? points[0].seconds : st.ackOverTime.bucketSeconds;
     const overall = st.ack.requested > 0 ? `${fmtPercent(st.ack.acked, st.ack.requested)} overall` : 'no ACK requested yet';
     // a label longer than the border would wrap into the chart
-    const label = ` ACK rate (%) per ${step} s, UTC — ${overall} `;
+    const gaps = points.some((p) => p.rate === null);
+    const label = ` ACK rate (%) per ${step} s, UTC — ${overall}${gaps ? ', "-" no deliveries' : ''} `;
     const short = ` ACK % /${step}s ${overall.replace(' overall', '')} `;
     this.ackChart.setLabel(displayWidth(label) <= width - 4 ? label : displayWidth(short) <= width - 4 ? short : fit(short, Math.max(4, width - 4)).trimEnd());
-    this.ackChart.setData([{ title: 'ACK rate', x: points.map((p) => clockSeconds(p.start)), y: points.map((p) => Math.round(p.rate * 10) / 10), style: { line: 'green' } }]);
+    // The x axis is per time: a step without any ACK requested keeps its place. blessed-contrib's line cannot
+    // break, so such a step is labelled "-" (no deliveries) and the line is drawn straight across it between its
+    // neighbours' rates — a connector, not a value: a 0 % there would accuse a BM-SC of losing ACKs nobody asked for.
+    const y = bridgeGaps(points.map((p) => (p.rate === null ? null : Math.round(p.rate * 10) / 10)));
+    this.ackChart.setData([{ title: 'ACK rate', x: points.map((p) => (p.rate === null ? '-' : clockSeconds(p.start))), y, style: { line: 'green' } }]);
   }
 
   private latencyText(st: AnalysisStats): string {
@@ -647,6 +702,7 @@ export class DashboardView {
       );
     }
     if (t.stepsDropped > 0) out.push(`  … ${t.stepsDropped} more steps not kept`);
+    out.push('', '{bold}Ladder{/bold} (UE ⇄ BM-SC, as a flow graph)', ...ladderLines(t));
     out.push('', `{bold}Frames{/bold} (${t.frames.length})`);
     for (let i = 0; i < t.frames.length; i += 16) out.push(`  ${t.frames.slice(i, i + 16).join(', ')}`);
     out.push('', '{bold}Diagnostics{/bold}');

@@ -10,6 +10,7 @@ import type { AnalysisStats, KeyDeliveryTransaction } from '../../src/correlate/
 import { analyzeCapture } from '../../src/pipeline/analyzer';
 import { loadKeyFile } from '../../src/protocols/keys';
 import { CaptureReplay } from '../../src/tui/replay';
+import { bridgeGaps, ladderLines } from '../../src/tui/view';
 import { DashboardModel, PacketRate, Ring, ackPoints, compareWorst, keyGroupOf, mentionsAddress, transactionMatches } from '../../src/tui/model';
 import { cell, displayWidth, fit, fitColumns, safeText, tableRow, tagEscape, type Column } from '../../src/tui/text';
 import { readCapture } from '../../src/capture/reader';
@@ -68,11 +69,13 @@ test('ACK chart points are the correlator buckets, merged exactly when there are
   const buckets = stats.ackOverTime.buckets;
   assert.ok(buckets.length >= 3, 'several one-second buckets');
   const same = ackPoints(stats.ackOverTime, 1000);
+  // per time: the non-empty points are the buckets; any point between them is an empty second with no rate
   assert.deepEqual(
-    same.map((p) => [p.start, p.requested, p.acked]),
-    buckets.map((b) => [b.start, b.requested, b.acked]),
+    same.filter((p) => p.requested > 0).map((p) => [p.start, p.requested, p.acked]),
+    buckets.filter((b) => b.requested > 0).map((b) => [b.start, b.requested, b.acked]),
   );
-  for (const p of same) assert.equal(p.rate, (100 * p.acked) / p.requested);
+  for (const p of same) assert.equal(p.rate, p.requested > 0 ? (100 * p.acked) / p.requested : null);
+  for (let i = 1; i < same.length; i++) assert.equal(same[i].start - same[i - 1].start, stats.ackOverTime.bucketSeconds);
   const merged = ackPoints(stats.ackOverTime, 2);
   assert.ok(merged.length <= 2);
   assert.equal(
@@ -87,6 +90,20 @@ test('ACK chart points are the correlator buckets, merged exactly when there are
   const sum = (from: number, to: number) => buckets.filter((b) => b.start >= from && b.start < to).reduce((a, b) => a + b.requested, 0);
   for (const p of merged) assert.equal(sum(p.start, p.start + p.seconds), p.requested);
   assert.deepEqual(ackPoints({ bucketSeconds: 60, buckets: [] }, 10), []);
+});
+
+test('ACK chart x axis is per time: seconds without deliveries keep their place with no rate (not 0 %)', () => {
+  const b = (start: number, requested: number, acked: number) => ({ start, requested, acked, rate: requested > 0 ? acked / requested : 0 });
+  const over = { bucketSeconds: 1, buckets: [b(100, 4, 4), b(101, 0, 0), b(103, 2, 1), b(106, 5, 0)] };
+  const points = ackPoints(over, 100);
+  assert.deepEqual(points.map((p) => [p.start, p.rate]), [[100, 100], [101, null], [102, null], [103, 50], [104, null], [105, null], [106, 0]]);
+  // merged two seconds a point: a pair with one empty second keeps the other's exact rate; an all-empty pair has none
+  const merged = ackPoints(over, 4);
+  assert.deepEqual(merged.map((p) => [p.start, p.seconds, p.requested, p.rate]), [[100, 2, 4, 100], [102, 2, 2, 50], [104, 2, 0, null], [106, 2, 5, 0]]);
+  // the line cannot break: an empty step is a straight connector between its neighbours, ends take the nearest value
+  assert.deepEqual(bridgeGaps([100, null, null, 40, null]), [100, 80, 60, 40, 40]);
+  assert.deepEqual(bridgeGaps([null, 50]), [50, 50]);
+  assert.deepEqual(bridgeGaps([null, null]), [0, 0]);
 });
 
 test('filters match a UE address, a B-TID, a key group; diagnostics follow their transaction', async () => {
@@ -210,4 +227,35 @@ test('table columns: the most important fit first, spare width to the flexible o
   const row = tableRow(wide, (k) => (k === 'c' ? { text: 'ok', color: 'green' } : k === 'a' ? '{bold}' : 'x'));
   assert.equal(row, `{open}bol… ${'x'.padEnd(17)} {green-fg}${'ok'.padEnd(6)}{/green-fg}`);
   assert.equal(displayWidth(row.replace(/\{open\}/g, '{').replace(/\{\/?green-fg\}/g, '')), 30);
+});
+
+test('transaction ladder: UE and BM-SC lifelines, one arrow per step in the direction it travelled, times and frames', () => {
+  const t0 = { tsSec: 1_700_000_000, tsNsec: 0 };
+  const at = (ms: number) => ({ tsSec: t0.tsSec, tsNsec: ms * 1_000_000 });
+  const lines = ladderLines({
+    ue: '127.172.1.0',
+    bmsc: '127.172.0.1',
+    start: t0,
+    steps: [
+      { kind: 'request', frame: 3, time: at(0) },
+      { kind: 'challenge', frame: 5, time: at(1), status: 401 },
+      { kind: 'credentials', frame: 7, time: at(2) },
+      { kind: 'response', frame: 9, time: at(4), status: 200 },
+      { kind: 'delivery', frame: 10, time: at(13), carrier: 'udp' },
+      { kind: 'ack', frame: 11, time: at(15), carrier: 'udp' },
+    ],
+  });
+  assert.match(lines[0], /UE 127\.172\.1\.0 +BM-SC 127\.172\.0\.1/);
+  const arrows = lines.slice(1);
+  assert.equal(arrows.length, 6);
+  // the UE's steps point right (→ BM-SC), the BM-SC's point left (→ UE), every arrow the same width
+  for (const [i, dir] of ['>', '<', '>', '<', '<', '>'].entries()) {
+    assert.match(arrows[i], dir === '>' ? /\|-+ \w+.*-+>\|/ : /\|<-+ \w+.*-+\|/, arrows[i]);
+  }
+  assert.equal(new Set(arrows.map((l) => l.indexOf('|', l.indexOf('|') + 1) - l.indexOf('|'))).size, 1);
+  assert.match(arrows[1], / challenge 401 .*#5$/);
+  assert.match(arrows[4], / delivery \(udp\) .*#10$/);
+  assert.match(arrows[5], /15\.0+ ms|15 ms/);
+  // the header fits the lifelines: the BM-SC label starts where the arrows end
+  assert.equal(lines[0].indexOf('BM-SC'), arrows[0].lastIndexOf('|') + 1);
 });

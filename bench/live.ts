@@ -1,0 +1,439 @@
+/**
+ * `npm run bench -- --live`: keyscope live against tcpdump on the same traffic, at set packet rates.
+ *
+ * A realistic MBMS mix (bench/generate.ts, LOOPBACK_PLAN: every address in 127.172.0.0/16, the live benchmark's own
+ * /16, ports 1727x besides MIKEY's and GTP-U's) is replayed onto lo by tcpreplay at each rate, after src/sim/replay.ts
+ * has checked every frame is loopback-only. The frames carry a non-zero unicast destination MAC that is not lo's
+ * (00:00:00:00:00:00), so the kernel marks them PACKET_OTHERHOST: capture taps see them, the IP stack drops them —
+ * no RSTs or ICMP unreachables echo back and pollute the comparison. For every rate × mode (text, --dash in a tmux
+ * pane) × engine (cap, tcpdump): tcpdump -w as the oracle, keyscope live -w beside it; then packets each saw, loss,
+ * keyscope's own drop/loss figure, CPU seconds of keyscope's process tree, peak and start/end RSS, timestamp
+ * agreement with tcpdump's, and whether `keyscope analyze` of both files agrees. A benchmark, not a test: nothing
+ * here passes or fails on speed; it prints a table.
+ *   npm run bench -- --live --seconds 20 --rates 10000,50000 --modes text,dash --engines cap,tcpdump
+ * Needs root (capture on lo), tcpdump, tcpreplay and tmux (scripts/install-system-deps.sh).
+ */
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readCapture } from '../src/capture/reader';
+import { exited, killGroup, spawnTied } from '../src/common/tied-process';
+import { replayOnLoopback, type ReplayResult } from '../src/sim/replay';
+import { generateBenchCapture, LOOPBACK_PLAN } from './generate';
+
+/** The capture filter both captures use: the benchmark's /16 only (other developers' loopback traffic stays out). */
+export const LIVE_BENCH_FILTER = 'net 127.172.0.0/16';
+/** Default seconds of traffic per run (a quick run); the issue's benchmark wants --seconds 20. */
+export const DEFAULT_LIVE_SECONDS = 5;
+export const DEFAULT_LIVE_RATES = [10_000, 50_000, 100_000];
+/** How long a capture may take to start (tcpdump's "listening on", keyscope's "capturing on" or the dash's pid file). */
+const START_TIMEOUT_MS = 20_000;
+/** Wait after the start line before traffic: the dashboard draws its first screen, libpcap settles. */
+const SETTLE_MS = 1_500;
+/** After the replay, time for the captures to drain what the kernel buffered before they are stopped. */
+const DRAIN_MS = 3_000;
+/** A stopped keyscope must have exited within this (it flushes, runs end-of-capture findings, commits -w). */
+const EXIT_TIMEOUT_MS = 120_000;
+/** RSS sampling interval during the replay. */
+const SAMPLE_MS = 1_000;
+/** Frames whose timestamps are compared with tcpdump's, at most (memory of the matching map stays bounded). */
+const MAX_TIMESTAMP_SAMPLES = 300_000;
+/** Dashboard terminal size in the tmux pane. */
+const DASH_COLS = 160;
+const DASH_ROWS = 48;
+/** Kernel clock ticks per second for /proc/<pid>/stat (USER_HZ is 100 on every Linux this runs on). */
+const CLOCK_TICKS = 100;
+/** Kernel capture buffer given to every capture (KiB), the same for the oracle and keyscope. */
+const BUFFER_KIB = 32_768;
+
+type Mode = 'text' | 'dash';
+type Engine = 'cap' | 'tcpdump';
+
+interface RunResult {
+  rate: number;
+  mode: Mode;
+  engine: Engine;
+  replay: ReplayResult;
+  tcpdumpSaw: number;
+  tcpdumpDropped: number | undefined;
+  keyscopeSaw: number;
+  keyscopeFileFrames: number;
+  /** keyscope's own drop counter ("unknown" for cap) and its TCP loss estimate. */
+  keyscopeDropped: string;
+  keyscopeLossEstimate: string;
+  cpuSeconds: number | undefined;
+  peakRssMiB: number | undefined;
+  rssFirstMiB: number | undefined;
+  rssLastMiB: number | undefined;
+  ts: TimestampAgreement | undefined;
+  analyzeEqual: string;
+  error?: string;
+}
+
+interface TimestampAgreement {
+  matched: number;
+  medianUs: number;
+  p99Us: number;
+  maxUs: number;
+  /** Share of matched frames within 0.1 ms of tcpdump's stamp. */
+  within100us: number;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function list<T extends string>(value: string | undefined, all: readonly T[]): T[] {
+  if (value === undefined) return [...all];
+  const out = value.split(',').map((s) => s.trim()) as T[];
+  for (const v of out) if (!all.includes(v)) throw new Error(`unknown value ${v}: one of ${all.join(', ')}`);
+  return out;
+}
+
+function haveCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore', timeout: 5000 }).status === 0;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Poll until `ok()` or the deadline; false when the deadline passed. */
+async function waitFor(ok: () => boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (ok()) return true;
+    await sleep(stepMs);
+  }
+  return ok();
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** A process and its descendants (from /proc/<pid>/task/<tid>/children). */
+function processTree(pid: number, depth = 0): number[] {
+  const out = [pid];
+  if (depth > 4) return out;
+  let tasks: string[] = [];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    for (const c of readText(`/proc/${pid}/task/${t}/children`).split(/\s+/).filter(Boolean)) out.push(...processTree(Number(c), depth + 1));
+  }
+  return out;
+}
+
+/** utime + stime of a process, seconds. */
+function cpuSecondsOf(pid: number): number {
+  const stat = readText(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[11] is utime, fields[12] stime (fields 14 and 15 of proc(5), counted from after the command name)
+  return fields.length > 13 ? (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS : 0;
+}
+
+function statusKiB(pid: number, key: 'VmRSS' | 'VmHWM'): number | undefined {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readText(`/proc/${pid}/status`));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The oracle: tcpdump -w on lo with the benchmark's filter, as a tied child. */
+async function startOracle(file: string, errFile: string): Promise<ChildProcess> {
+  const err = fs.openSync(errFile, 'w');
+  const child = spawnTied('tcpdump', ['-i', 'lo', '-U', '-n', '-s', '0', '-B', String(BUFFER_KIB), '--time-stamp-precision=nano', '-w', file, LIVE_BENCH_FILTER], {
+    stdio: ['ignore', 'ignore', err],
+  });
+  fs.closeSync(err);
+  if (!(await waitFor(() => readText(errFile).includes('listening on'), START_TIMEOUT_MS))) throw new Error(`tcpdump did not start: ${readText(errFile)}`);
+  return child;
+}
+
+interface KeyscopeRun {
+  pid: number;
+  errFile: string;
+  child?: ChildProcess;
+  tmuxSocket?: string;
+}
+
+const REPO = path.resolve(__dirname, '..', '..');
+const KEYSCOPE = path.join(REPO, 'bin', 'keyscope.js');
+
+function keyscopeArgs(engine: Engine, out: string, dash: boolean): string[] {
+  return ['live', '-i', 'lo', '-f', LIVE_BENCH_FILTER, '--engine', engine, '-B', String(BUFFER_KIB), '-w', out, ...(dash ? ['--dash'] : [])];
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+async function startKeyscope(mode: Mode, engine: Engine, dir: string): Promise<KeyscopeRun> {
+  const errFile = path.join(dir, 'keyscope.err');
+  const out = path.join(dir, 'keyscope.pcap');
+  if (mode === 'text') {
+    // frame lines go to /dev/null: writing them is part of text mode's cost, reading them back would add ours
+    const devnull = fs.openSync('/dev/null', 'w');
+    const err = fs.openSync(errFile, 'w');
+    const child = spawnTied(process.execPath, [KEYSCOPE, ...keyscopeArgs(engine, out, false)], { stdio: ['ignore', devnull, err] });
+    fs.closeSync(devnull);
+    fs.closeSync(err);
+    if (child.pid === undefined) throw new Error('keyscope live did not start');
+    if (!(await waitFor(() => readText(errFile).includes('capturing on'), START_TIMEOUT_MS))) throw new Error(`keyscope live did not start: ${readText(errFile)}`);
+    return { pid: child.pid, errFile, child };
+  }
+  // --dash in a tmux pane of a tmux server of our own (killed at the end); the pane's shell writes its pid and
+  // execs keyscope, so the pid is keyscope's; standard error (the exit summary) goes to a file
+  const socket = `keyscope-livebench-${process.pid}`;
+  const pidFile = path.join(dir, 'keyscope.pid');
+  const line = `echo $$ > ${shellQuote(pidFile)}; exec ${shellQuote(process.execPath)} ${[KEYSCOPE, ...keyscopeArgs(engine, out, true)].map(shellQuote).join(' ')} 2> ${shellQuote(errFile)}`;
+  const r = spawnSync('tmux', ['-L', socket, 'new-session', '-d', '-s', 'bench', '-x', String(DASH_COLS), '-y', String(DASH_ROWS), '-e', 'TERM=xterm-256color', line], { timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`tmux failed: ${r.stderr?.toString() ?? ''}`);
+  if (!(await waitFor(() => /^\d+\s*$/.test(readText(pidFile)), START_TIMEOUT_MS))) throw new Error('the dashboard did not start');
+  const pid = Number(readText(pidFile).trim());
+  // the dashboard prints nothing on standard error while it runs: give it the time to open the capture and draw
+  await sleep(SETTLE_MS);
+  if (!alive(pid)) throw new Error(`keyscope live --dash ended at once: ${readText(errFile)}`);
+  return { pid, errFile, tmuxSocket: socket };
+}
+
+async function stopKeyscope(k: KeyscopeRun): Promise<void> {
+  if (alive(k.pid)) process.kill(k.pid, 'SIGINT');
+  const ok = await waitFor(() => !alive(k.pid), EXIT_TIMEOUT_MS, 200);
+  if (!ok) {
+    if (k.child) killGroup(k.child);
+    else process.kill(k.pid, 'SIGKILL');
+  }
+  if (k.child) await exited(k.child);
+  if (k.tmuxSocket) spawnSync('tmux', ['-L', k.tmuxSocket, 'kill-server'], { stdio: 'ignore', timeout: 10_000 });
+}
+
+/** Frames in a capture file and, for timestamp matching, a content hash → stamps (ns) map. */
+async function readStamps(file: string, keep: boolean): Promise<{ frames: number; stamps: Map<string, bigint[]> }> {
+  const stamps = new Map<string, bigint[]>();
+  let kept = 0;
+  const summary = await readCapture(file, (f) => {
+    if (!keep || kept >= MAX_TIMESTAMP_SAMPLES) return;
+    kept++;
+    const key = createHash('sha1').update(f.data.subarray(0, f.capturedLength)).digest('base64');
+    const t = BigInt(f.tsSec) * 1_000_000_000n + BigInt(f.tsNsec);
+    const q = stamps.get(key);
+    if (q) q.push(t);
+    else stamps.set(key, [t]);
+  });
+  return { frames: summary.frames, stamps };
+}
+
+/**
+ * The same frames in both files, by content: |keyscope − tcpdump| per frame. Only contents that occur exactly once in
+ * each file are paired: the mix repeats some datagrams byte for byte, and pairing repeats in order would compare
+ * different packets as soon as one copy was lost.
+ */
+function compareStamps(oracle: Map<string, bigint[]>, ks: Map<string, bigint[]>): TimestampAgreement | undefined {
+  const deltas: number[] = [];
+  for (const [key, list] of ks) {
+    const o = oracle.get(key);
+    if (!o || o.length !== 1 || list.length !== 1) continue;
+    deltas.push(Math.abs(Number(list[0] - o[0])) / 1000);
+  }
+  if (deltas.length === 0) return undefined;
+  deltas.sort((a, b) => a - b);
+  const at = (q: number) => deltas[Math.min(deltas.length - 1, Math.floor(q * deltas.length))];
+  return { matched: deltas.length, medianUs: at(0.5), p99Us: at(0.99), maxUs: deltas[deltas.length - 1], within100us: deltas.filter((d) => d <= 100).length / deltas.length };
+}
+
+interface AnalyzeDigest {
+  diagnostics: Map<string, number>;
+  acks: string;
+}
+
+/** `keyscope analyze --json` of a file: its diagnostics by code/UE/frames (a multiset) and the ACK figures of its stats. */
+function analyzeDigest(file: string): AnalyzeDigest {
+  const r = spawnSync(process.execPath, [KEYSCOPE, 'analyze', '--json', file], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000 });
+  if (r.status !== 0 && r.status !== 1) throw new Error(`analyze ${file} failed (${r.status}): ${(r.stderr ?? '').slice(-300)}`);
+  const diagnostics = new Map<string, number>();
+  let acks = '';
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const rec = JSON.parse(line) as { type?: string; code?: string; ue?: string; frames?: number[]; [k: string]: unknown };
+    if (rec.type === 'diagnostic') {
+      const key = `${rec.code}|${rec.ue ?? ''}|${(rec.frames ?? []).join(',')}`;
+      diagnostics.set(key, (diagnostics.get(key) ?? 0) + 1);
+    } else if (rec.type === 'stats') acks = JSON.stringify(ackFigures(rec));
+  }
+  return { diagnostics, acks };
+}
+
+/** Every numeric field of the stats record whose name mentions ACKs (the delivery/ACK counters), sorted by name. */
+function ackFigures(rec: Record<string, unknown>, prefix = ''): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(rec)) {
+    const name = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'number' && /ack/i.test(name)) out[name] = v;
+    else if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, ackFigures(v as Record<string, unknown>, name));
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function compareAnalyses(a: AnalyzeDigest, b: AnalyzeDigest): string {
+  let onlyA = 0;
+  let onlyB = 0;
+  for (const [k, n] of a.diagnostics) onlyA += Math.max(0, n - (b.diagnostics.get(k) ?? 0));
+  for (const [k, n] of b.diagnostics) onlyB += Math.max(0, n - (a.diagnostics.get(k) ?? 0));
+  const acksEqual = a.acks === b.acks;
+  if (onlyA === 0 && onlyB === 0 && acksEqual) return 'equal';
+  return `differ: ${onlyA} diag only keyscope's, ${onlyB} only tcpdump's${acksEqual ? '' : ', ACK stats differ'}`;
+}
+
+/** keyscope's exit summary: "N packets captured, D dropped (…)|dropped unknown (…), loss estimate X % …". */
+function parseKeyscopeSummary(text: string): { captured?: number; dropped: string; loss: string } {
+  const m = /(\d+) packets captured, (?:(\d+) dropped|dropped unknown)[^,]*(?:\([^)]*\))?, loss estimate ([\d.]+) %/.exec(text);
+  if (!m) return { dropped: '?', loss: '?' };
+  return { captured: Number(m[1]), dropped: m[2] ?? 'unknown', loss: `${m[3]} %` };
+}
+
+function parseTcpdumpSummary(text: string): { captured?: number; dropped?: number } {
+  const c = /(\d+) packets captured/.exec(text);
+  const d = /(\d+) packets dropped by kernel/.exec(text);
+  return { ...(c ? { captured: Number(c[1]) } : {}), ...(d ? { dropped: Number(d[1]) } : {}) };
+}
+
+async function runOne(capture: string, rate: number, seconds: number, mode: Mode, engine: Engine, root: string): Promise<RunResult> {
+  const dir = fs.mkdtempSync(path.join(root, `${rate}-${mode}-${engine}-`));
+  const oracleFile = path.join(dir, 'tcpdump.pcap');
+  const oracleErr = path.join(dir, 'tcpdump.err');
+  const oracle = await startOracle(oracleFile, oracleErr);
+  let ks: KeyscopeRun | undefined;
+  const rss: number[] = [];
+  let cpu: number | undefined;
+  let peak: number | undefined;
+  let replay: ReplayResult;
+  try {
+    ks = await startKeyscope(mode, engine, dir);
+    const pid = ks.pid;
+    const sampler = setInterval(() => {
+      const v = statusKiB(pid, 'VmRSS');
+      if (v !== undefined) rss.push(v);
+    }, SAMPLE_MS);
+    try {
+      replay = await replayOnLoopback({ file: capture, pps: rate, limit: rate * seconds, durationSeconds: seconds + 5 });
+      await sleep(DRAIN_MS);
+    } finally {
+      clearInterval(sampler);
+    }
+    cpu = processTree(pid).reduce((s, p) => s + cpuSecondsOf(p), 0);
+    peak = statusKiB(pid, 'VmHWM');
+  } finally {
+    if (ks) await stopKeyscope(ks);
+    killGroup(oracle, 'SIGINT');
+    await Promise.race([exited(oracle), sleep(10_000)]);
+    killGroup(oracle, 'SIGKILL');
+  }
+  const td = parseTcpdumpSummary(readText(oracleErr));
+  const ksSummary = parseKeyscopeSummary(readText(ks.errFile));
+  const ksFile = path.join(dir, 'keyscope.pcap');
+  const [o, k] = await Promise.all([readStamps(oracleFile, true), readStamps(ksFile, true)]);
+  let analyzeEqual: string;
+  try {
+    analyzeEqual = compareAnalyses(analyzeDigest(ksFile), analyzeDigest(oracleFile));
+  } catch (err) {
+    analyzeEqual = `analyze failed: ${(err as Error).message.slice(0, 120)}`;
+  }
+  const mib = (k?: number) => (k === undefined ? undefined : k / 1024);
+  const result: RunResult = {
+    rate, mode, engine, replay,
+    tcpdumpSaw: o.frames,
+    tcpdumpDropped: td.dropped,
+    keyscopeSaw: ksSummary.captured ?? k.frames,
+    keyscopeFileFrames: k.frames,
+    keyscopeDropped: ksSummary.dropped,
+    keyscopeLossEstimate: ksSummary.loss,
+    cpuSeconds: cpu,
+    peakRssMiB: mib(peak),
+    rssFirstMiB: mib(rss[0]),
+    rssLastMiB: mib(rss[rss.length - 1]),
+    ts: compareStamps(o.stamps, k.stamps),
+    analyzeEqual,
+  };
+  if (!process.argv.includes('--keep')) fs.rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+function fmt(n: number | undefined, digits = 0): string {
+  return n === undefined ? 'n/a' : n.toFixed(digits);
+}
+
+function table(results: RunResult[]): string {
+  const head = ['rate/s', 'mode', 'engine', 'sent', 'tcpdump', 'drop', 'keyscope', 'loss %', 'ks drop', 'ks est', 'CPU s', 'RSS MiB peak (start→end)', 'Δt µs med/p99/max', '≤0.1ms', 'analyze'];
+  const rows = results.map((r) => {
+    if (r.error) return [String(r.rate), r.mode, r.engine, `error: ${r.error}`];
+    const loss = r.tcpdumpSaw > 0 ? ((r.tcpdumpSaw - r.keyscopeFileFrames) / r.tcpdumpSaw) * 100 : 0;
+    return [
+      String(r.rate), r.mode, r.engine, fmt(r.replay.packetsSent), String(r.tcpdumpSaw), fmt(r.tcpdumpDropped), String(r.keyscopeFileFrames),
+      loss.toFixed(2), r.keyscopeDropped, r.keyscopeLossEstimate, fmt(r.cpuSeconds, 1),
+      `${fmt(r.peakRssMiB)} (${fmt(r.rssFirstMiB)}→${fmt(r.rssLastMiB)})`,
+      r.ts ? `${fmt(r.ts.medianUs, 1)}/${fmt(r.ts.p99Us, 0)}/${fmt(r.ts.maxUs, 0)}` : 'n/a',
+      r.ts ? `${(r.ts.within100us * 100).toFixed(1)} %` : 'n/a',
+      r.analyzeEqual,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+export async function runLiveBench(): Promise<number> {
+  const seconds = Number(arg('--seconds') ?? DEFAULT_LIVE_SECONDS);
+  const rates = (arg('--rates')?.split(',').map(Number) ?? DEFAULT_LIVE_RATES).filter((r) => Number.isFinite(r) && r > 0);
+  const modes = list<Mode>(arg('--modes'), ['text', 'dash']);
+  const engines = list<Engine>(arg('--engines'), ['cap', 'tcpdump']);
+  if (!(seconds > 0) || rates.length === 0) throw new Error('--seconds and --rates must be positive');
+  const missing = ['tcpdump', 'tcpreplay', 'tmux'].filter((c) => !haveCommand(c));
+  if (missing.length > 0 || process.getuid?.() !== 0) {
+    process.stderr.write(`bench --live needs root and ${['tcpdump', 'tcpreplay', 'tmux'].join(', ')} (missing: ${missing.join(', ') || 'root'}); scripts/install-system-deps.sh installs them\n`);
+    return 1;
+  }
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-livebench-'));
+  const capture = path.join(root, 'mix.pcap');
+  try {
+    const packets = Math.max(...rates) * seconds;
+    process.stdout.write(`generating ${packets.toLocaleString('en-US')} packets (loopback addresses only, ${LIVE_BENCH_FILTER}) …\n`);
+    await generateBenchCapture(capture, packets, LOOPBACK_PLAN, 10);
+    const results: RunResult[] = [];
+    for (const rate of rates) {
+      for (const mode of modes) {
+        for (const engine of engines) {
+          process.stdout.write(`${rate} packets/s, ${mode}, engine ${engine}: ${seconds} s of traffic …\n`);
+          try {
+            results.push(await runOne(capture, rate, seconds, mode, engine, root));
+          } catch (err) {
+            results.push({ rate, mode, engine, error: (err as Error).message.slice(0, 200) } as RunResult);
+          }
+        }
+      }
+    }
+    process.stdout.write(`\nnode ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+    process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; CPU = keyscope's process tree (with its tcpdump child for --engine tcpdump); Δt = |keyscope − tcpdump| stamp per frame\n\n`);
+    process.stdout.write(`${table(results)}\n`);
+    return 0;
+  } finally {
+    if (!process.argv.includes('--keep')) fs.rmSync(root, { recursive: true, force: true });
+    else process.stdout.write(`kept ${root}\n`);
+  }
+}
