@@ -77,6 +77,8 @@ export const LIMITS = {
   mtkSamplesPerMsk: 50_000,
   /** Rows of the per-UE and per-time-bucket ACK tables. */
   ackTableRows: 100_000,
+  /** Distinct key labels, key groups and addresses kept as one shared copy each (model.ts intern). */
+  internedStrings: 4096,
   /** Storm window entries kept, as a multiple of --storm-ues. */
   stormWindowFactor: 10,
 } as const;

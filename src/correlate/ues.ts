@@ -3,7 +3,7 @@
  * MIKEY messages to it); either joins, so a UE behind NAT or inside a GTP-U tunnel stays one UE. Bounded: the least
  * recently seen UE is forgotten (and counted) when the table is full.
  */
-import type { UeState } from './model';
+import { newUe, type UeState } from './model';
 import { LIMITS } from './options';
 
 export class UeTable {
@@ -25,10 +25,7 @@ export class UeTable {
     if (!ue) {
       const id = address ?? btid;
       if (id === undefined) return undefined;
-      ue = {
-        id, addresses: [], btids: [], registeredFrom: new Set(), deregistered: false, contactedByBmsc: false, unregisteredReported: false,
-        msks: new Map(), lastDelivery: new Map(), requestedGroups: new Map(),
-      };
+      ue = newUe(id);
       this.created++;
     }
     if (address !== undefined && !ue.addresses.includes(address)) {
