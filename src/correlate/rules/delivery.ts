@@ -91,10 +91,10 @@ export class DeliveryRules {
       const k = `${csbId}:${counter}`;
       this.byKey.delete(k);
       this.byKey.set(k, d);
-      if (this.byKey.size > LIMITS.deliveryIndex) this.byKey.delete(this.byKey.keys().next().value as string);
+      if (this.byKey.size > this.ctx.options.maxAckIndex) this.byKey.delete(this.byKey.keys().next().value as string);
     }
     this.byFrame.set(d.frame, d);
-    if (this.byFrame.size > LIMITS.deliveryIndex) this.byFrame.delete(this.byFrame.keys().next().value as number);
+    if (this.byFrame.size > this.ctx.options.maxAckIndex) this.byFrame.delete(this.byFrame.keys().next().value as number);
   }
 
   private counterCheck(frame: number, info: MbmsInfo, dst: string, ue: UeState | undefined, tx: Tx): void {
@@ -113,7 +113,7 @@ export class DeliveryRules {
     if (!last || serialGreater(info.counter, last.counter)) {
       this.mukCounters.delete(key);
       this.mukCounters.set(key, { counter: info.counter, frame });
-      if (this.mukCounters.size > LIMITS.mukCounters) this.mukCounters.delete(this.mukCounters.keys().next().value as string);
+      if (this.mukCounters.size > this.ctx.options.maxMukCounters) this.mukCounters.delete(this.mukCounters.keys().next().value as string);
     }
   }
 
