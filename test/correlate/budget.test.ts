@@ -60,16 +60,16 @@ describe('correlator state budgets (CLI)', { timeout: 180_000 }, () => {
     assert.equal((bounded.stats?.evicted as { ues: number }).ues, 9_000);
   });
 
-  it('finishes 100 k unACKed pushes to 20 k UEs with a report under a 250 MB heap at defaults, and under 150 MB with --max-memory 150', async () => {
+  it('finishes 50 k unACKed pushes to 10 k UEs with a report under a 250 MB heap at defaults, and under 150 MB with --max-memory 150', async () => {
     const cap = path.join(dir, 'pushes.pcap');
-    await writeUnackedPushes(cap, 100_000, 20_000);
+    await writeUnackedPushes(cap, 50_000, 10_000);
     const defaults = analyze(cap, 250, []);
     assert.equal(defaults.status, 0, defaults.stderr);
-    assert.equal(defaults.stats?.frames, 100_000);
-    assert.equal(defaults.stats?.ues, 20_000);
+    assert.equal(defaults.stats?.frames, 50_000);
+    assert.equal(defaults.stats?.ues, 10_000);
     const small = analyze(cap, 150, ['--max-memory', '150']);
     assert.equal(small.status, 0, small.stderr);
-    assert.equal(small.stats?.frames, 100_000);
+    assert.equal(small.stats?.frames, 50_000);
     // peak RSS includes Node itself and the young generation beside the 150 MB old space
     assert.ok(small.maxRssMb <= 300, `peak RSS ${small.maxRssMb.toFixed(0)} MB`);
     process.stderr.write(`# budget: peak RSS ${defaults.maxRssMb.toFixed(0)} MB at defaults (heap 250), ${small.maxRssMb.toFixed(0)} MB with --max-memory 150 (heap 150)\n`);
