@@ -56,7 +56,11 @@ export function findingComment(d: Diagnostic): string {
   return `keyscope ${d.severity}: ${d.code}${who ? ` [${who}]` : ''}: ${d.message}`;
 }
 
-const MAX_COMMENTS = 1_000_000;
+/**
+ * Finding comments kept for --annotate (each ≈ 250 bytes: a map entry per frame and the shared comment text; see
+ * docs/diagnostics.md "State and memory"); findings past it are in the report but not in the annotated file.
+ */
+const MAX_COMMENTS = 100_000;
 const MAX_COMMENTS_PER_FRAME = 32;
 
 export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOptions): Promise<number> {

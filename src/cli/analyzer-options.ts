@@ -3,9 +3,16 @@
  * so a timeout tuned for a lab means the same thing in a report, a dashboard and a live capture. Commands import
  * these from here rather than from each other.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CorrelatorOptions } from '../correlate/correlator';
+import { CORRELATOR_DEFAULTS, MIN_MAX_MEMORY_MB, budgetFromMemory } from '../correlate/options';
 import { parsePortList, parsePositiveInt, parseSeconds } from './options';
+
+function parseMegabytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < MIN_MAX_MEMORY_MB) throw new InvalidArgumentError(`a whole number of megabytes, at least ${MIN_MAX_MEMORY_MB}`);
+  return n;
+}
 
 /** The correlation options (transaction ids depend on them). */
 export interface CorrelationCliOptions {
@@ -20,6 +27,7 @@ export interface CorrelationCliOptions {
   bucket?: number;
   maxUes?: number;
   maxTransactions?: number;
+  maxMemory?: number;
 }
 
 /** Panes of the dashboard (`dash`, `live --dash`). */
@@ -51,8 +59,9 @@ export function addCorrelationOptions(cmd: Command, set: AnalyzerOptionSet = {})
     .option('--storm-ues <n>', 'request storm: this many UEs requesting (default 50) …', parsePositiveInt)
     .option('--storm-window <s>', '… within this many seconds (default 1)', parseSeconds)
     .option('--bucket <s>', 'ACK rate over time: bucket width in seconds (default 60)', parseSeconds)
-    .option('--max-ues <n>', 'UEs remembered at most; the least recently seen is forgotten (default 100000)', parsePositiveInt)
-    .option('--max-transactions <n>', 'open transactions at most; the oldest is closed early (default 50000)', parsePositiveInt);
+    .option('--max-ues <n>', `UEs remembered at most; the least recently seen is forgotten (default ${CORRELATOR_DEFAULTS.maxUes})`, parsePositiveInt)
+    .option('--max-transactions <n>', `open transactions at most; the oldest is closed early (default ${CORRELATOR_DEFAULTS.maxOpenTransactions})`, parsePositiveInt)
+    .option('--max-memory <MB>', 'size the state bounds (UEs, open transactions, ACK index, MUK counters, ACK table rows) to this many MB; --max-ues and --max-transactions still win', parseMegabytes);
 }
 
 /** `--keep` for the dashboard's panes. */
@@ -61,7 +70,7 @@ export function addDashboardOptions(cmd: Command, prefix = ''): Command {
 }
 
 export function correlatorOptions(o: CorrelationCliOptions): CorrelatorOptions {
-  const c: CorrelatorOptions = {};
+  const c: CorrelatorOptions = o.maxMemory !== undefined ? { ...budgetFromMemory(o.maxMemory) } : {};
   if (o.ackTimeout !== undefined) c.ackTimeout = o.ackTimeout;
   if (o.deliveryTimeout !== undefined) c.deliveryTimeout = o.deliveryTimeout;
   if (o.pullTimeout !== undefined) c.pullTimeout = o.pullTimeout;

@@ -59,7 +59,7 @@ export class KeyDeliveryCorrelator {
 
   constructor(private readonly sink: CorrelatorSink, options: CorrelatorOptions = {}) {
     this.options = resolveOptions(options);
-    this.stats_ = new CorrelationStatistics(this.options.bucketSeconds);
+    this.stats_ = new CorrelationStatistics(this.options.bucketSeconds, this.options.maxAckTableRows);
     const findings: Findings = { report: (...a) => this.report(...a) };
     // a forgotten UE ends like one at the end of the capture: the pull room decides whether it was left keyless
     this.ues = new UeTable(this.options.maxUes, (ue) => this.pull.ueEnds(ue));
@@ -121,7 +121,8 @@ export class KeyDeliveryCorrelator {
   }
 
   stats(): AnalysisStats {
-    return this.stats_.toStats({ transactions: this.book.opened, ues: this.ues.created, evictedUes: this.ues.forgotten, first: this.clock.first, last: this.clock.last });
+    const ues = this.ues.distinct();
+    return this.stats_.toStats({ transactions: this.book.opened, ues: ues.count, uesEstimated: ues.estimated, evictedUes: this.ues.forgotten, first: this.clock.first, last: this.clock.last });
   }
 
   private advance(at: number): void {

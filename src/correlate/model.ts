@@ -7,6 +7,7 @@ import { escapeText } from '../common/escape';
 import type { PacketTime } from '../common/time';
 import { digestCredentialsView, isDigest } from '../protocols/http/auth';
 import type { HttpMessage } from '../protocols/http/types';
+import { LIMITS } from './options';
 import type { Timer } from './timers';
 import type { KeyDeliveryTransaction, KeyRefSummary, StepKind } from './types';
 
@@ -17,8 +18,8 @@ export interface UeState {
   id: string;
   addresses: string[];
   btids: string[];
-  /** Addresses a successful registration came from; cleared by a deregistration. */
-  registeredFrom: Set<string>;
+  /** Addresses a successful registration came from; cleared by a deregistration. Shared empty until the first (ownSet). */
+  registeredFrom: ReadonlySet<string>;
   /** The first successful registration in the capture (request and answer frames): no MSK of the capture predates it. */
   registeredAt?: { frames: number[]; time: number };
   deregistered: boolean;
@@ -31,17 +32,70 @@ export interface UeState {
   contactedByBmsc: boolean;
   unregisteredReported: boolean;
   /** `kd:kg` → key numbers delivered, oldest first (at most two live), with the frame that delivered each. */
-  msks: Map<string, { kn: number; frame: number }[]>;
+  msks: ReadonlyMap<string, { kn: number; frame: number }[]>;
   /** `kd:kg:kn` → the last delivery of that MSK. */
-  lastDelivery: Map<string, DeliveryRef>;
+  lastDelivery: ReadonlyMap<string, DeliveryRef>;
   /** The open pull or solicited pull. */
   pull?: Tx;
   /** The open registration or deregistration. */
   reg?: Tx;
   trigger?: Tx;
   /** `kd:kg` the UE asked for → what became of the last request for it. */
-  requestedGroups: Map<string, RequestedGroup>;
+  requestedGroups: ReadonlyMap<string, RequestedGroup>;
   retryAfter?: { until: number; frames: number[]; txId: string };
+}
+
+/**
+ * Most UEs never register in the capture, and many are only pushed to: their maps and sets stay the shared empty
+ * ones until the first entry (a UE is a budgeted item, see docs/diagnostics.md "State and memory"). The shared empty
+ * collections refuse writes, so a missed ownMap()/ownSet() fails loudly instead of filling every UE at once.
+ */
+class SharedEmptyMap<K, V> extends Map<K, V> {
+  override set(key: K, value: V): this {
+    if (sealed.has(this)) throw new Error('internal: write to a shared empty map (use ownMap)');
+    return super.set(key, value);
+  }
+}
+class SharedEmptySet<T> extends Set<T> {
+  override add(value: T): this {
+    if (sealed.has(this)) throw new Error('internal: write to a shared empty set (use ownSet)');
+    return super.add(value);
+  }
+}
+const sealed = new WeakSet<object>();
+const EMPTY_MAP = new SharedEmptyMap<never, never>();
+const EMPTY_SET = new SharedEmptySet<never>();
+sealed.add(EMPTY_MAP);
+sealed.add(EMPTY_SET);
+
+interface UeMaps {
+  msks: Map<string, { kn: number; frame: number }[]>;
+  lastDelivery: Map<string, DeliveryRef>;
+  requestedGroups: Map<string, RequestedGroup>;
+}
+
+/** A new UE with every collection the shared empty one. */
+export function newUe(id: string): UeState {
+  return {
+    id, addresses: [], btids: [], registeredFrom: EMPTY_SET, deregistered: false, contactedByBmsc: false, unregisteredReported: false,
+    msks: EMPTY_MAP, lastDelivery: EMPTY_MAP, requestedGroups: EMPTY_MAP,
+    registeredAt: undefined, unregisteredBy: undefined, pull: undefined, reg: undefined, trigger: undefined, retryAfter: undefined,
+  };
+}
+
+/** The UE's own map in `ue[key]`, made on its first write. */
+export function ownMap<K extends keyof UeMaps>(ue: UeState, key: K): UeMaps[K] {
+  const cur = ue[key] as unknown;
+  if (cur !== EMPTY_MAP) return cur as UeMaps[K];
+  const m = new Map() as UeMaps[K];
+  (ue as unknown as Record<K, UeMaps[K]>)[key] = m;
+  return m;
+}
+
+/** The UE's own set of registration addresses, made on its first write. */
+export function ownRegisteredFrom(ue: UeState): Set<string> {
+  if (ue.registeredFrom === EMPTY_SET) ue.registeredFrom = new Set<string>();
+  return ue.registeredFrom as Set<string>;
 }
 
 /**
@@ -174,8 +228,25 @@ export function fromSecs(s: number): PacketTime {
 
 export const hex = (n: number, w: number): string => (n >>> 0).toString(16).padStart(w, '0');
 
+/**
+ * One copy of a string many records repeat (key labels and groups, addresses): every delivery to every UE names its
+ * key, and a capture has few keys. Bounded: when the pool is full it starts over (LIMITS.internedStrings).
+ */
+const interned = new Map<string, string>();
+
+export function intern(s: string): string {
+  const hit = interned.get(s);
+  if (hit !== undefined) return hit;
+  if (interned.size >= LIMITS.internedStrings) interned.clear();
+  interned.set(s, s);
+  return s;
+}
+
+/** Parts joined into one flat string (a template literal is kept as a tree of string pieces). */
+export const flat = (...parts: (string | number)[]): string => parts.join('');
+
 export function keyRef(kd: string | undefined, kg: number | undefined, kn: number | undefined): KeyRefSummary {
-  const r: KeyRefSummary = { label: `${kd ?? '*'}:${kg === undefined ? '*' : hex(kg, 4)}:${kn === undefined ? '*' : hex(kn, 4)}` };
+  const r: KeyRefSummary = { label: intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4), ':', kn === undefined ? '*' : hex(kn, 4))) };
   if (kd !== undefined) r.keyDomainId = kd;
   if (kg !== undefined) r.keyGroup = kg;
   if (kn !== undefined) r.keyNumber = kn;
@@ -183,7 +254,7 @@ export function keyRef(kd: string | undefined, kg: number | undefined, kn: numbe
 }
 
 export function groupOf(kd: string | undefined, kg: number | undefined): string {
-  return `${kd ?? '*'}:${kg === undefined ? '*' : hex(kg, 4)}`;
+  return intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4)));
 }
 
 /** `kd:kg` patterns where either side may be `*`. */

@@ -15,12 +15,18 @@ export interface CorrelatorOptions {
   stormWindow?: number;
   /** ACK rate over time: bucket width in seconds (default 60). */
   bucketSeconds?: number;
-  /** UEs remembered at most (default 100 000): the least recently seen is forgotten. */
+  /** UEs remembered at most (default 20 000): the least recently seen is forgotten. */
   maxUes?: number;
-  /** Open transactions at most (default 50 000): the oldest is closed early (`evicted`). */
+  /** Open transactions at most (default 5 000): the oldest is closed early (`evicted`). */
   maxOpenTransactions?: number;
   /** Steps kept per transaction (default 64); more are counted in stepsDropped. */
   maxSteps?: number;
+  /** MIKEY messages remembered for matching ACKs (by CSB ID and counter, and by frame); the oldest goes first. */
+  maxAckIndex?: number;
+  /** Last MSK counters remembered per MUK (counter replay and jumps); the least recently used goes first. */
+  maxMukCounters?: number;
+  /** Rows of the per-UE and per-time-bucket ACK tables; more are folded into `(other)`. */
+  maxAckTableRows?: number;
 }
 
 export const CORRELATOR_DEFAULTS = {
@@ -30,9 +36,12 @@ export const CORRELATOR_DEFAULTS = {
   stormUes: 50,
   stormWindow: 1,
   bucketSeconds: 60,
-  maxUes: 100_000,
-  maxOpenTransactions: 50_000,
+  maxUes: 20_000,
+  maxOpenTransactions: 5_000,
   maxSteps: 64,
+  maxAckIndex: 16_384,
+  maxMukCounters: 20_000,
+  maxAckTableRows: 20_000,
 } as const;
 
 export type ResolvedOptions = { -readonly [K in keyof typeof CORRELATOR_DEFAULTS]: number };
@@ -49,10 +58,6 @@ export function resolveOptions(options: CorrelatorOptions): ResolvedOptions {
 
 /** Limits on state no option sets: each bounds one map or list, the oldest entry going first. */
 export const LIMITS = {
-  /** MIKEY messages remembered for matching ACKs (by CSB ID and counter, and by frame). */
-  deliveryIndex: 65_536,
-  /** Last MSK counters remembered per MUK (counter replay and jumps). */
-  mukCounters: 100_000,
   /** Addresses and B-TIDs remembered per UE. */
   addressesPerUe: 8,
   /** Frames cited by one diagnostic. */
@@ -65,18 +70,65 @@ export const LIMITS = {
   pendingRequests: 65_536,
   /** Keys, key groups, HTTP statuses and service IDs listed per transaction. */
   listPerTransaction: 64,
-  /** MSK deliveries remembered per UE (repeated-delivery). */
-  deliveriesPerUe: 256,
-  /** Key groups remembered per UE (held MSKs, requested groups). */
-  groupsPerUe: 256,
+  /** MSK deliveries remembered per UE (repeated-delivery): a UE holds two MSKs per key group, of a few groups. */
+  deliveriesPerUe: 16,
+  /** Key groups remembered per UE (held MSKs). */
+  groupsPerUe: 32,
   /** MTK streams (one per MSK) followed at once, and MSKs with MTK statistics. */
   mtkStreams: 10_000,
   /** Distinct MTK IDs counted per MSK. */
   mtkIdsPerMsk: 65_536,
   /** Interval samples kept per MSK for MTK repetition statistics. */
   mtkSamplesPerMsk: 50_000,
-  /** Rows of the per-UE and per-time-bucket ACK tables. */
-  ackTableRows: 100_000,
+  /** Distinct key labels, key groups and addresses kept as one shared copy each (model.ts intern). */
+  internedStrings: 4096,
   /** Storm window entries kept, as a multiple of --storm-ues. */
   stormWindowFactor: 10,
 } as const;
+
+/**
+ * Measured heap cost of one item of each budgeted kind, in bytes (Node 20, x64; measured with heap snapshots
+ * on the adversarial push captures of test/correlate/adversarial.ts, see docs/diagnostics.md "State and memory").
+ * Each is the typical cost rounded up; the per-UE and per-transaction lists are bounded by LIMITS, so an item's
+ * worst case is a fixed multiple of it.
+ */
+export const ITEM_COSTS = {
+  /** An open transaction with its step, deadline, times and the ACK-index record of its delivery. */
+  openTransaction: 2_000,
+  /** A UE with its table entries, a few addresses, B-TIDs and deliveries remembered. */
+  ue: 1_500,
+  /** A MIKEY message in the ACK index (both maps) once its transaction has closed. */
+  ackIndexEntry: 300,
+  /** A per-MUK counter (its key is the IDi and IDr). */
+  mukCounter: 250,
+  /** A row of the per-UE ACK table. */
+  ackTableRow: 120,
+} as const;
+
+/**
+ * Memory that is not correlator state, in MB: Node itself, the dissector's bounded state, the report sinks'
+ * bounded lists, and the garbage a fast reader leaves for the collector.
+ */
+export const MEMORY_RESERVE_MB = 90;
+/** The smallest --max-memory: below it the reserve leaves nothing to correlate with. */
+export const MIN_MAX_MEMORY_MB = 120;
+/** Live state as a share of the state budget: the rest is the collector's room to work. */
+export const LIVE_SHARE = 0.5;
+/** Shares of the live-state budget: open transactions, UEs, ACK index, MUK counters, ACK table rows. */
+export const BUDGET_SHARES = { openTransaction: 0.4, ue: 0.35, ackIndexEntry: 0.12, mukCounter: 0.08, ackTableRow: 0.05 } as const;
+
+/**
+ * The state bounds that fit `megabytes` of memory: (MB − reserve) × live share, split by BUDGET_SHARES and divided
+ * by ITEM_COSTS. Options given explicitly (--max-ues, --max-transactions) win over the derived ones.
+ */
+export function budgetFromMemory(megabytes: number): Required<Pick<CorrelatorOptions, 'maxUes' | 'maxOpenTransactions' | 'maxAckIndex' | 'maxMukCounters' | 'maxAckTableRows'>> {
+  const live = Math.max(0, megabytes - MEMORY_RESERVE_MB) * 1024 * 1024 * LIVE_SHARE;
+  const n = (k: keyof typeof ITEM_COSTS): number => Math.max(100, Math.floor((live * BUDGET_SHARES[k]) / ITEM_COSTS[k]));
+  return {
+    maxOpenTransactions: n('openTransaction'),
+    maxUes: n('ue'),
+    maxAckIndex: n('ackIndexEntry'),
+    maxMukCounters: n('mukCounter'),
+    maxAckTableRows: n('ackTableRow'),
+  };
+}

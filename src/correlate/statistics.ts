@@ -20,9 +20,9 @@ export class CorrelationStatistics {
   };
   private readonly ack = { requested: 0, acked: 0 };
   private readonly ackByBmsc = new AckTable();
-  private readonly ackByUe = new AckTable(LIMITS.ackTableRows);
+  private readonly ackByUe: AckTable;
   private readonly ackByGroup = new AckTable();
-  private readonly ackByTime = new AckTable(LIMITS.ackTableRows);
+  private readonly ackByTime: AckTable;
   private readonly mtkIntervals = new Map<string, { kd: string; msk: string; messages: number; ids: Set<number>; samples: SampleSet }>();
   private readonly counts = {
     frames: 0,
@@ -35,7 +35,10 @@ export class CorrelationStatistics {
     evictedTx: 0,
   };
 
-  constructor(private readonly bucketSeconds: number) {}
+  constructor(private readonly bucketSeconds: number, ackTableRows: number) {
+    this.ackByUe = new AckTable(ackTableRows);
+    this.ackByTime = new AckTable(ackTableRows);
+  }
 
   frame(): void {
     this.counts.frames++;
@@ -96,7 +99,7 @@ export class CorrelationStatistics {
     return String(Math.floor(secs(t) / this.bucketSeconds));
   }
 
-  toStats(extra: { transactions: number; ues: number; evictedUes: number; first?: PacketTime; last?: PacketTime }): AnalysisStats {
+  toStats(extra: { transactions: number; ues: number; uesEstimated: boolean; evictedUes: number; first?: PacketTime; last?: PacketTime }): AnalysisStats {
     const s: AnalysisStats = {
       frames: this.counts.frames,
       transactions: extra.transactions,
@@ -123,6 +126,8 @@ export class CorrelationStatistics {
         .sort((a, b) => (a.keyDomainId + a.mskId).localeCompare(b.keyDomainId + b.mskId)),
       evicted: { ues: extra.evictedUes, transactions: this.counts.evictedTx },
     };
+    // only when it is one: records of captures that never hit the UE bound stay as they were
+    if (extra.uesEstimated) s.uesEstimated = true;
     if (extra.first) s.first = extra.first;
     if (extra.last) s.last = extra.last;
     return s;

@@ -52,6 +52,8 @@ export class TransactionBook {
     const tx: Tx = {
       rec, ue, state: 'requested', open: true, requestedGroups: NO_GROUPS, deliveredGroups: NO_GROUPS, refused: NO_REFUSALS, pendingRequests: 0,
       staleRun: 0, deliveries: [], httpDelivery: false, deliveryDeadlinePassed: false, timers: [],
+      // set later by some procedures: named here so they live inside the object, not in a separate property store
+      challengeTime: undefined, okTime: undefined, firstAckDelivery: undefined, registrationAccepted: undefined,
     };
     this.stats.procedure(procedure);
     // MTK transactions are closed by their stream (a new MTK ID), not by the open bound
@@ -67,12 +69,9 @@ export class TransactionBook {
 
   /** A deadline of `tx` at `at` (epoch seconds): it goes when the transaction closes, whatever closes it. */
   deadline(tx: Tx, at: number, fire: (at: number) => void): void {
-    const t = this.timers.set(at, (when) => {
-      const i = tx.timers.indexOf(t);
-      if (i >= 0) tx.timers.splice(i, 1);
-      fire(when);
-    });
-    pushOne(tx, 'timers', t);
+    // fired deadlines leave the list here, not from a wrapper around `fire` (a closure per deadline is a cost per item)
+    if (tx.timers.length > 0 && tx.timers.some((x) => x.index < 0)) tx.timers = tx.timers.filter((x) => x.index >= 0);
+    pushOne(tx, 'timers', this.timers.set(at, fire));
   }
 
   step(tx: Tx, kind: StepKind, frame: number, time: PacketTime, extra: Partial<TransactionStep> = {}, frames: readonly number[] = [frame]): void {

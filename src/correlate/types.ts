@@ -160,7 +160,10 @@ export interface MtkRepetition {
 export interface AnalysisStats {
   frames: number;
   transactions: number;
+  /** Distinct UEs: exact unless uesEstimated (UEs were forgotten at --max-ues; then a HyperLogLog estimate, ≈1.6 %). */
   ues: number;
+  /** Present (true) when `ues` is an estimate. */
+  uesEstimated?: boolean;
   byProcedure: Partial<Record<Procedure, number>>;
   byVerdict: Partial<Record<Verdict, number>>;
   byVariant: Partial<Record<TransportVariant, number>>;

@@ -3,16 +3,19 @@
  * MIKEY messages to it); either joins, so a UE behind NAT or inside a GTP-U tunnel stays one UE. Bounded: the least
  * recently seen UE is forgotten (and counted) when the table is full.
  */
-import type { UeState } from './model';
+import { newUe, type UeState } from './model';
+import { DistinctSketch } from './distinct';
 import { LIMITS } from './options';
 
 export class UeTable {
   private readonly byId = new Map<string, UeState>();
   private readonly byAddress = new Map<string, UeState>();
   private readonly byBtid = new Map<string, UeState>();
-  /** Distinct UEs created (a UE forgotten and seen again counts again: its identity is gone). */
+  /** UE entries created (a UE forgotten and seen again is created again). */
   created = 0;
   forgotten = 0;
+  /** Every created UE's identity (its B-TID when known, else its address): the distinct count after forgetting. */
+  private readonly sketch = new DistinctSketch();
 
   /** @param onForget called with a UE dropped to keep the table within `maxUes` (its end-of-life checks). */
   constructor(private readonly maxUes: number, private readonly onForget: (ue: UeState) => void) {}
@@ -25,11 +28,10 @@ export class UeTable {
     if (!ue) {
       const id = address ?? btid;
       if (id === undefined) return undefined;
-      ue = {
-        id, addresses: [], btids: [], registeredFrom: new Set(), deregistered: false, contactedByBmsc: false, unregisteredReported: false,
-        msks: new Map(), lastDelivery: new Map(), requestedGroups: new Map(),
-      };
+      ue = newUe(id);
       this.created++;
+      // the B-TID names the UE across addresses (NAT, a new bearer), so a returning UE usually hashes the same
+      this.sketch.add(btid ?? id);
     }
     if (address !== undefined && !ue.addresses.includes(address)) {
       ue.addresses.push(address);
@@ -48,6 +50,16 @@ export class UeTable {
     this.byId.set(ue.id, ue);
     while (this.byId.size > this.maxUes) this.forget(this.byId.values().next().value as UeState);
     return ue;
+  }
+
+  /**
+   * Distinct UEs seen: exact while no UE was forgotten (every entry is then a different UE), else the sketch's
+   * estimate, kept between the UEs still in the table and the entries ever created.
+   */
+  distinct(): { count: number; estimated: boolean } {
+    if (this.forgotten === 0) return { count: this.created, estimated: false };
+    const e = Math.round(this.sketch.estimate());
+    return { count: Math.min(this.created, Math.max(this.byId.size, e)), estimated: true };
   }
 
   all(): IterableIterator<UeState> {

@@ -126,7 +126,7 @@ export function analysisReport(c: AnalysisCollector, s: AnalysisStats, options: 
   const span = s.first && s.last ? `${formatEpoch(s.first, 6)} – ${formatEpoch(s.last, 6)} (${fmtSeconds(diffSeconds(s.first, s.last))})` : 'empty';
   out.push('== Summary ==');
   out.push(`  frames ${s.frames}, capture ${span}`);
-  out.push(`  UEs ${s.ues}, transactions ${s.transactions}: ${counts(s.byProcedure)}`);
+  out.push(`  UEs ${s.uesEstimated ? '≈' : ''}${s.ues}, transactions ${s.transactions}: ${counts(s.byProcedure)}`);
   out.push(`  verdicts: ${counts(s.byVerdict)}`);
   out.push(`  transport variants: ${counts(s.byVariant)}`);
   const nDiag = Object.values(s.diagnosticsBySeverity).reduce((a, b) => a + (b ?? 0), 0);

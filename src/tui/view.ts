@@ -374,7 +374,7 @@ export class DashboardView {
     return [
       ` keyscope dash  ${safeText(s.sourceLabel, 200)}  [${safeText(s.mode)}]  ${safeText(s.state, 200)}${paused}`,
       ` frames ${st.frames}   rate ${s.rate.toFixed(1)}/s   loss est. ${loss}   capture ${span}`,
-      ` UEs ${st.ues}   transactions ${st.transactions} (${verdictText(st)})   ACK ${ack}   diagnostics ${nDiag} (${fmtCounts(st.diagnosticsBySeverity, SEVERITIES)})   anomalies ${nAnom}`,
+      ` UEs ${st.uesEstimated ? '≈' : ''}${st.ues}   transactions ${st.transactions} (${verdictText(st)})   ACK ${ack}   diagnostics ${nDiag} (${fmtCounts(st.diagnosticsBySeverity, SEVERITIES)})   anomalies ${nAnom}`,
     ]
       .map((l) => fit(l, W))
       .join('\n');

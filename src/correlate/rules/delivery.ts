@@ -10,7 +10,7 @@ import type { MbmsInfo } from '../../protocols/mikey/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import { diffSeconds } from '../../common/time';
-import { addGroup, fromSecs, pushOne, groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { addGroup, flat, fromSecs, intern, ownMap, pushOne, groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
 import { LIMITS } from '../options';
 import type { MtkRules } from './mtk';
 import type { PullRules } from './pull';
@@ -96,10 +96,10 @@ export class DeliveryRules {
       const k = `${csbId}:${counter}`;
       this.byKey.delete(k);
       this.byKey.set(k, d);
-      if (this.byKey.size > LIMITS.deliveryIndex) this.byKey.delete(this.byKey.keys().next().value as string);
+      if (this.byKey.size > this.ctx.options.maxAckIndex) this.byKey.delete(this.byKey.keys().next().value as string);
     }
     this.byFrame.set(d.frame, d);
-    if (this.byFrame.size > LIMITS.deliveryIndex) this.byFrame.delete(this.byFrame.keys().next().value as number);
+    if (this.byFrame.size > this.ctx.options.maxAckIndex) this.byFrame.delete(this.byFrame.keys().next().value as number);
   }
 
   private counterCheck(frame: number, info: MbmsInfo, dst: string, ue: UeState | undefined, tx: Tx): void {
@@ -118,7 +118,7 @@ export class DeliveryRules {
     if (!last || serialGreater(info.counter, last.counter)) {
       this.mukCounters.delete(key);
       this.mukCounters.set(key, { counter: info.counter, frame });
-      if (this.mukCounters.size > LIMITS.mukCounters) this.mukCounters.delete(this.mukCounters.keys().next().value as string);
+      if (this.mukCounters.size > this.ctx.options.maxMukCounters) this.mukCounters.delete(this.mukCounters.keys().next().value as string);
     }
   }
 
@@ -130,14 +130,14 @@ export class DeliveryRules {
     const ue = ctx.ues.lookup(ends.dst, info.idr);
     const group = groupOf(info.keyDomainId, info.keyGroup);
     const ref = keyRef(info.keyDomainId, info.keyGroup, info.keyNumber);
-    const detail = `trigger ${ref.label}${info.counter !== undefined ? ` ctr=${info.counter}` : ''}${info.v ? ' V' : ''}`;
+    const detail = flat('trigger ', ref.label, info.counter !== undefined ? ` ctr=${info.counter}` : '', info.v ? ' V' : '');
     if (ue?.trigger?.open) ctx.book.close(ue.trigger, 'complete');
     const tx = ctx.book.create('solicited-pull', ue, ends.dst, time);
     tx.state = 'awaiting-request';
     tx.rec.bmsc = ends.src;
     if (info.keyGroup !== undefined) {
       addGroup(tx, 'requestedGroups', group);
-      tx.rec.requestedKeys.push(ref);
+      pushOne(tx.rec, 'requestedKeys', ref);
     }
     if (ue) {
       ue.trigger = tx;
@@ -163,7 +163,7 @@ export class DeliveryRules {
     const ue = ctx.ues.lookup(ends.dst, info.idr);
     const group = groupOf(info.keyDomainId, info.keyGroup);
     const ref = keyRef(info.keyDomainId, info.keyGroup, info.keyNumber);
-    const detail = `MSK ${ref.label}${info.counter !== undefined ? ` ctr=${info.counter}` : ''}${info.v ? ' V' : ''}`;
+    const detail = flat('MSK ', ref.label, info.counter !== undefined ? ` ctr=${info.counter}` : '', info.v ? ' V' : '');
 
     let tx = this.pull.claim(ue, group, ref.label);
     if (tx) this.pull.delivered(tx, { frame, time, carrier: rec.carrier, group, label: ref.label, keyGroup: info.keyGroup, dst: ends.dst });
@@ -171,20 +171,20 @@ export class DeliveryRules {
       tx = ctx.book.create('push', ue, ends.dst, time);
       if (ue) this.registration.push(ue, tx, ends.dst, ref.label, frame);
     }
-    tx.rec.bmsc ??= ends.src;
+    tx.rec.bmsc ??= intern(ends.src);
     if (ue) ue.contactedByBmsc = true;
     if (rec.carrier === 'http') tx.httpDelivery = true;
     ctx.book.step(tx, 'delivery', frame, time, { carrier: rec.carrier, detail });
     this.counterCheck(frame, info, ends.dst, ue, tx);
     tx.rec.delivered = true;
-    if (!tx.rec.deliveredKeys.some((k) => k.label === ref.label) && tx.rec.deliveredKeys.length < LIMITS.listPerTransaction) tx.rec.deliveredKeys.push(ref);
+    if (!tx.rec.deliveredKeys.some((k) => k.label === ref.label) && tx.rec.deliveredKeys.length < LIMITS.listPerTransaction) pushOne(tx.rec, 'deliveredKeys', ref);
     addGroup(tx, 'deliveredGroups', group);
 
     const previousMuk = a.verifiedWith === 'previous-muk';
     const ackDue = info.v && !previousMuk;
     const d: DeliveryRef = {
       tx, txId: tx.rec.id, kind: 'msk', frame, time: timeOf(time), v: info.v, ackDue, acked: false, ackInvalid: false, timedOut: false, ueId: ue?.id, idr: info.idr,
-      bmsc: ends.src, group, label: ref.label,
+      bmsc: intern(ends.src), group, label: ref.label,
     };
     this.index(d, m.header.csbId, info.counter);
     // the MTK IDs this MSK may protect (its key validity data, decrypted with the UE's MUK)
@@ -197,10 +197,12 @@ export class DeliveryRules {
       tx.rec.ackRequested = true;
       tx.firstAckDelivery ??= d;
       ctx.stats.ackRequested(d.bmsc, ue?.id ?? ends.dst, group, time);
+      // the deadline keeps what its message needs, not the endpoints record
+      const dst = ends.dst;
       ctx.book.deadline(tx, secs(time) + ctx.options.ackTimeout, (at) => {
         if (d.acked || d.ackInvalid) return;
         d.timedOut = true;
-        ctx.findings.report('ack-missing', tx, d.ueId, [d.frame], `MSK ${d.label} to UE ${d.ueId ?? ends.dst} had V set, but no ACK came back within ${ctx.options.ackTimeout} s`, fromSecs(at));
+        ctx.findings.report('ack-missing', tx, d.ueId, [d.frame], `MSK ${d.label} to UE ${d.ueId ?? dst} had V set, but no ACK came back within ${ctx.options.ackTimeout} s`, fromSecs(at));
         if (tx.rec.procedure === 'push') ctx.book.close(tx, 'timeout');
         else ctx.book.maybeComplete(tx);
       });
@@ -215,9 +217,10 @@ export class DeliveryRules {
     // has (a pull answers it); a second copy in the same transaction or an unasked push is a repeat
     if (prev && !prev.timedOut && info.keyNumber !== 0 && (prev.txId === tx.rec.id || tx.rec.procedure === 'push'))
       this.ctx.findings.report('repeated-delivery', tx, ue, [prev.frame, d.frame], `MSK ${d.label} delivered again to UE ${ue.id} (first in frame ${prev.frame}${prev.acked ? ', already ACKed' : ''})`);
-    ue.lastDelivery.delete(d.label);
-    ue.lastDelivery.set(d.label, d);
-    if (ue.lastDelivery.size > LIMITS.deliveriesPerUe) ue.lastDelivery.delete(ue.lastDelivery.keys().next().value as string);
+    const last = ownMap(ue, 'lastDelivery');
+    last.delete(d.label);
+    last.set(d.label, d);
+    if (last.size > LIMITS.deliveriesPerUe) last.delete(last.keys().next().value as string);
     if (info.keyNumber === undefined || info.keyNumber === 0) return;
     const kns = ue.msks.get(group) ?? [];
     if (!kns.some((k) => k.kn === info.keyNumber)) {
@@ -227,8 +230,9 @@ export class DeliveryRules {
         this.ctx.findings.report('third-msk', tx, ue, [dropped.frame, ...kns.map((k) => k.frame)], `Third MSK for key group ${group} at UE ${ue.id}: it drops MSK key number 0x${hex(dropped.kn, 4)} and keeps 0x${kns.map((k) => hex(k.kn, 4)).join(', 0x')}`);
       }
     }
-    ue.msks.set(group, kns);
-    if (ue.msks.size > LIMITS.groupsPerUe) ue.msks.delete(ue.msks.keys().next().value as string);
+    const msks = ownMap(ue, 'msks');
+    msks.set(group, kns);
+    if (msks.size > LIMITS.groupsPerUe) msks.delete(msks.keys().next().value as string);
   }
 
   /** A verification message (ACK): matched to the message it answers by the dissector's answersFrame, or CSB ID and counter. */

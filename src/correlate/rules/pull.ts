@@ -10,7 +10,7 @@ import type { MbmsKeyRef } from '../../protocols/mbms/xml';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import {
-  ackPending, addGroup, addRefusal, fromSecs, timeOf, groupDelivered, groupMatches, groupOf, keyRef, lastRequestFrame, secs, stepFrames, type RequestRef, type RequestedGroup, type Tx, type UeState,
+  ackPending, addGroup, addRefusal, fromSecs, ownMap, pushOne, timeOf, groupDelivered, groupMatches, groupOf, keyRef, lastRequestFrame, secs, stepFrames, type RequestRef, type RequestedGroup, type Tx, type UeState,
 } from '../model';
 import { LIMITS } from '../options';
 import type { StormRules } from './storm';
@@ -96,14 +96,15 @@ export class PullRules {
   private addRequested(tx: Tx, k: MbmsKeyRef): void {
     const kd = k.keyDomainId?.toLowerCase();
     const r = keyRef(kd, k.keyGroup, k.keyNumber);
-    if (!tx.rec.requestedKeys.some((x) => x.label === r.label) && tx.rec.requestedKeys.length < LIMITS.listPerTransaction) tx.rec.requestedKeys.push(r);
+    if (!tx.rec.requestedKeys.some((x) => x.label === r.label) && tx.rec.requestedKeys.length < LIMITS.listPerTransaction) pushOne(tx.rec, 'requestedKeys', r);
     if (k.keyGroup !== undefined && tx.requestedGroups.size < LIMITS.listPerTransaction) {
       const g = groupOf(kd, k.keyGroup);
       addGroup(tx, 'requestedGroups', g);
       if (tx.ue) {
-        tx.ue.requestedGroups.delete(g);
-        tx.ue.requestedGroups.set(g, { tx, txId: tx.rec.id, start: secs(tx.rec.start), frames: [], ok: false });
-        if (tx.ue.requestedGroups.size > LIMITS.listPerTransaction) tx.ue.requestedGroups.delete(tx.ue.requestedGroups.keys().next().value as string);
+        const groups = ownMap(tx.ue, 'requestedGroups');
+        groups.delete(g);
+        groups.set(g, { tx, txId: tx.rec.id, start: secs(tx.rec.start), frames: [], ok: false, refusedCode: undefined, closedBy: undefined });
+        if (groups.size > LIMITS.listPerTransaction) groups.delete(groups.keys().next().value as string);
       }
     }
   }
@@ -188,7 +189,7 @@ export class PullRules {
       const regFrame = reg.frames[reg.frames.length - 1];
       this.ctx.findings.report('no-valid-msk', rg.tx ?? rg.txId, ue, [...reg.frames, ...(rg.tx?.rec.frames ?? rg.frames)], `UE ${ue.id}, registered in frame ${regFrame}, has no MSK for key group ${g} it requested (${outcome}): it must leave the user service`);
     }
-    ue.requestedGroups.clear();
+    if (ue.requestedGroups.size > 0) ownMap(ue, 'requestedGroups').clear();
   }
 }
 

@@ -8,7 +8,7 @@ import type { PacketTime } from '../../common/time';
 import type { HttpMessage } from '../../protocols/http/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
-import { secs, type RequestRef, type Tx, type UeState } from '../model';
+import { ownRegisteredFrom, secs, type RequestRef, type Tx, type UeState } from '../model';
 import { LIMITS } from '../options';
 import type { Procedure } from '../types';
 
@@ -63,13 +63,13 @@ export class RegistrationRules {
       const frames = [ref.frame, m.lastFrame];
       if (tx.rec.procedure === 'register') {
         tx.registrationAccepted = true;
-        ue.registeredFrom.add(ref.client);
+        ownRegisteredFrom(ue).add(ref.client);
         ue.registeredAt ??= { frames, time: secs(m.lastTime) };
         ue.deregistered = false;
         ue.unregisteredBy = undefined;
         ue.unregisteredReported = false;
       } else {
-        ue.registeredFrom.delete(ref.client);
+        if (ue.registeredFrom.size > 0) ownRegisteredFrom(ue).delete(ref.client);
         if (ue.registeredFrom.size === 0) {
           ue.deregistered = true;
           ue.unregisteredBy = { frames, why: 'it deregistered' };
