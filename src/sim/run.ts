@@ -63,7 +63,8 @@ export interface ExpectedFindings {
   ues: ExpectedUe[];
   /** Addresses of UEs without faults: the analyzer must report nothing on them. */
   clean: string[];
-  group: { address: string; faults: string[]; expect: string[] }[];
+  /** The MTK group's faults: the diagnostics they provoke, and the dissector's problem codes (protocol anomalies). */
+  group: { address: string; faults: string[]; expect: string[]; anomalies?: string[] }[];
   /** Every diagnostic code the capture must provoke at least once. */
   codes: string[];
 }
@@ -177,7 +178,9 @@ export function expectedFindings(sc: Scenario, seed: number, addrs: ScenarioAddr
     if (u.faults.has('push-to-other-address')) e.otherAddresses = [u.altAddress];
     ues.push(e);
   }
-  const group = sc.groupFaults.map((f) => ({ address: addrs.group, faults: [f as string], expect: [...GROUP_FAULTS[f].expect] as string[] }));
+  const group = sc.groupFaults.map((f) => ({
+    address: addrs.group, faults: [f as string], expect: [...GROUP_FAULTS[f].expect] as string[], anomalies: [...GROUP_FAULTS[f].anomalies] as string[],
+  }));
   for (const g of group) for (const c of g.expect) codes.add(c);
   const timeout = Math.max(0.2, Math.min(1, (sc.timing.delayMs / 1000) * 0.6));
   const out: ExpectedFindings = {

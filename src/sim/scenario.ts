@@ -42,7 +42,8 @@ export const UE_FAULT_NAMES = Object.keys(UE_FAULTS) as UeFault[];
 
 /** Faults that concern the MTK stream rather than one UE. */
 export const GROUP_FAULTS = {
-  'mtk-v-set': { expect: ['mtk-v-set'], what: 'one MTK message is sent with the V flag set' },
+  // the V flag is what the packet says: the dissector's expert info, not a procedure diagnostic
+  'mtk-v-set': { expect: [], anomalies: ['mikey-v-on-mtk'], what: 'one MTK message is sent with the V flag set' },
 } as const;
 export type GroupFault = keyof typeof GROUP_FAULTS;
 

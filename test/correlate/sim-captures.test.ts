@@ -14,23 +14,26 @@ import { capturePath } from '../support/repo';
 import { assertFindingsMatch, correlatorOptionsFor } from '../support/expected-findings';
 import type { ExpectedFindings } from '../../src/sim/run';
 
-async function run(name: string): Promise<{ e: ExpectedFindings; diagnostics: Diagnostic[]; transactions: KeyDeliveryTransaction[]; stats: AnalysisStats }> {
+async function run(name: string): Promise<{ e: ExpectedFindings; diagnostics: Diagnostic[]; transactions: KeyDeliveryTransaction[]; stats: AnalysisStats; anomalies: Set<string> }> {
   const e = JSON.parse(fs.readFileSync(capturePath(`${name}.expected.json`), 'utf8')) as ExpectedFindings;
   const diagnostics: Diagnostic[] = [];
   const transactions: KeyDeliveryTransaction[] = [];
-  const r = await analyzeCapture(capturePath(`${name}.pcap`), { diagnostic: (d) => diagnostics.push(d), transaction: (t) => transactions.push(t) }, {
+  const anomalies = new Set<string>();
+  const r = await analyzeCapture(capturePath(`${name}.pcap`), { diagnostic: (d) => diagnostics.push(d), transaction: (t) => transactions.push(t), anomaly: (a) => anomalies.add(a.problem.code) }, {
     dissector: { keys: loadKeyFile(capturePath(`${name}.keys`)) },
     correlator: correlatorOptionsFor(e),
   });
   assert.equal(r.summary.fatal, undefined);
-  return { e, diagnostics, transactions, stats: r.stats };
+  return { e, diagnostics, transactions, stats: r.stats, anomalies };
 }
 
 
 for (const name of ['sim-clean', 'sim-variants', 'sim-faults']) {
   test(`${name}: expected findings per UE, nothing on clean UEs`, async () => {
-    const { e, diagnostics, transactions, stats } = await run(name);
+    const { e, diagnostics, transactions, stats, anomalies } = await run(name);
     assertFindingsMatch(e, diagnostics);
+    // group faults that are facts of a packet show as the dissector's expert info
+    for (const g of e.group) for (const a of g.anomalies ?? []) assert.ok(anomalies.has(a), `${g.faults.join(', ')}: anomaly ${a}`);
     const seen = new Set<string>(diagnostics.map((d) => d.code));
     for (const c of e.codes) assert.ok(seen.has(c), `${c} provoked`);
     if (e.ues.length === 0) {

@@ -21,9 +21,9 @@ test('report: summary, hand-counted statistics, diagnostics by severity, worst t
   lab.ack(okA + 0.014, lab.deliver(a, okA + 0.01, m1)); // 200 → MIKEY 10 ms, MIKEY → ACK 4 ms
   const okB = lab.mskRequest(b, 3, [m1]).ok;
   lab.deliver(b, okB + 0.02, m1); // 20 ms, never ACKed
-  lab.mtk(4, m1, 1, 7);
-  lab.mtk(4.5, m1, 1, 7); // a repetition 500 ms later
-  lab.mtk(5, m1, 2, 8, { v: true });
+  lab.mtk(4, m1, 2, 7);
+  lab.mtk(4.5, m1, 2, 7); // a repetition 500 ms later
+  lab.mtk(5, m1, 1, 8); // the MTK ID goes back: a warning
   const out = lab.write('report', [a, b]);
   try {
     const collector = new AnalysisCollector();
@@ -39,7 +39,7 @@ test('report: summary, hand-counted statistics, diagnostics by severity, worst t
     const warnIdx = text.indexOf('  warning (1):');
     assert.ok(errIdx > 0 && warnIdx > errIdx, 'errors before warnings');
     assert.match(text, /ack-missing +\[T\d+ ue 10\.9\.1\.2\] frames \d+: MSK 00f110:0101:0001 to UE 10\.9\.1\.2 had V set/);
-    assert.match(text, /mtk-v-set +\[T\d+ ue 10\.9\.0\.2\] frames \d+/);
+    assert.match(text, /mtk-id-not-increasing +\[T\d+ ue 10\.9\.0\.2\] frames \d+/);
     // the failed pull is the worst transaction
     assert.match(text, /== Worst transactions ==\n {2}T\d+ pull \(variant D\) ue 10\.9\.1\.2 .*: failed/);
     assert.equal(worstSeverity(run.stats), 'error');

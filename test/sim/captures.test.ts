@@ -82,7 +82,7 @@ test('sim-faults: every fault kind present, each visible on its UE, clean UEs cl
   const others = [...expected.clean, ...expected.ues.filter((u) => !u.faults.includes('request-storm')).map((u) => u.address)];
   for (let i = 0; i + 3 <= others.length; i++) assert.ok(!stormVisible(view, others.slice(i, i + 3), expected.pacing.stormWindowMs / 1000), `no storm among ${others.slice(i, i + 3)}`);
   assert.ok(view.items.filter(isMikey).some((m) => m.analysis.mbms?.kind === 'mtk-delivery' && m.analysis.mbms.v), 'MTK with V');
-  assert.deepEqual(expected.group.map((g) => g.expect).flat(), ['mtk-v-set']);
+  assert.deepEqual(expected.group.map((g) => g.anomalies ?? []).flat(), ['mikey-v-on-mtk']);
   for (const a of expected.clean) {
     const btid = view.items.filter(isMikey).find((m) => m.analysis.mbms?.kind === 'msk-delivery' && m.dst === a)?.analysis.mbms?.idr ?? '';
     assert.deepEqual(cleanProblems(view, { address: a, btid }), [], a);

@@ -14,11 +14,6 @@ import { LIMITS } from '../options';
 import type { DeliveryRules } from './delivery';
 
 export const MTK_DIAGNOSTICS = {
-  'mtk-v-set': {
-    severity: 'warning',
-    meaning: 'An MTK message has the V bit set; MTK messages are never acknowledged.',
-    evidence: 'the MTK message',
-  },
   'mtk-id-not-increasing': {
     severity: 'warning',
     meaning: 'An MTK message whose MTK ID is not above the highest one seen under its MSK (and not a resend of the same message): receivers ignore it (TS 33.246 §6.4.6.2).',
@@ -85,7 +80,6 @@ export class MtkRules {
       tx.rec.delivered = true;
     } else tx.rec.repetitions = (tx.rec.repetitions ?? 0) + 1;
     ctx.book.step(tx, 'mtk', frame, time, { carrier: rec.carrier, detail: `MTK ${info.mtkId ?? '?'} under ${ref.label}${info.counter !== undefined ? ` ctr=${info.counter}` : ''}` });
-    if (info.v && !same) ctx.findings.report('mtk-v-set', tx, ends.dst, [frame], `MTK message ${info.mtkId ?? '?'} under MSK ${ref.label} has the V bit set; MTK messages are never ACKed`);
     const mtkId = info.mtkId;
     if (mtkId !== undefined && !same) {
       const top = st?.highest;
