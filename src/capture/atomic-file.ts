@@ -43,36 +43,22 @@ function untrack(f: AtomicFile): void {
 }
 
 /**
- * A file written through a temporary sibling (same directory, so the final rename is atomic) with buffered
- * synchronous writes: readers never see a partial file, and `abort` leaves nothing behind — nor does a run ended
- * by SIGINT/SIGTERM/SIGHUP or process.exit while the file is open. A failed write, sync or rename throws an
- * OutputError naming the target ("cannot write out.pcap: no space left on device").
+ * Buffered synchronous writes to one open file descriptor, for both ways of writing a capture: a failed write throws
+ * an OutputError naming the target ("cannot write out.pcap: no space left on device").
  */
-export class AtomicFile implements CaptureFileSink {
+abstract class BufferedFile implements CaptureFileSink {
   readonly path: string;
-  readonly tempPath: string;
   /** The target as the caller named it, for messages. */
-  private readonly name: string;
-  private fd: number | undefined;
+  protected readonly name: string;
+  protected fd: number | undefined;
   private buf = Buffer.allocUnsafe(BUFFER_SIZE);
-  private used = 0;
-  private committed = false;
+  protected used = 0;
   /** Bytes accepted so far (including what is still buffered). */
   written = 0;
 
-  constructor(target: string) {
+  protected constructor(target: string) {
     this.path = path.resolve(target);
     this.name = target;
-    const dir = path.dirname(this.path);
-    const base = path.basename(this.path);
-    this.tempPath = path.join(dir, `.${base}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
-    // 'wx': never clobber something that happens to have the temporary name.
-    try {
-      this.fd = fs.openSync(this.tempPath, 'wx', 0o644);
-    } catch (err) {
-      throw new OutputError(this.name, err);
-    }
-    track(this);
   }
 
   get open(): boolean {
@@ -120,12 +106,44 @@ export class AtomicFile implements CaptureFileSink {
     this.used = 0;
   }
 
+  abstract commit(): void;
+  abstract abort(): void;
+
   private writeAll(bytes: Uint8Array): void {
     try {
-      writeAll(this.fd as number, bytes);
+      let off = 0;
+      while (off < bytes.length) off += fs.writeSync(this.fd as number, bytes, off, bytes.length - off);
     } catch (err) {
       throw new OutputError(this.name, err);
     }
+  }
+
+  protected checkOpen(): void {
+    if (this.fd === undefined) throw new Error(`capture writer for ${this.path} is already closed`);
+  }
+}
+
+/**
+ * A file written through a temporary sibling (same directory, so the final rename is atomic): readers never see a
+ * partial file, and `abort` leaves nothing behind — nor does a run ended by SIGINT/SIGTERM/SIGHUP or process.exit
+ * while the file is open.
+ */
+export class AtomicFile extends BufferedFile {
+  readonly tempPath: string;
+  private committed = false;
+
+  constructor(target: string) {
+    super(target);
+    const dir = path.dirname(this.path);
+    const base = path.basename(this.path);
+    this.tempPath = path.join(dir, `.${base}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+    // 'wx': never clobber something that happens to have the temporary name.
+    try {
+      this.fd = fs.openSync(this.tempPath, 'wx', 0o644);
+    } catch (err) {
+      throw new OutputError(this.name, err);
+    }
+    track(this);
   }
 
   /** Flush, sync and rename onto the target. On failure the temporary file is removed and the error rethrown. */
@@ -165,15 +183,6 @@ export class AtomicFile implements CaptureFileSink {
     this.used = 0;
     untrack(this);
   }
-
-  private checkOpen(): void {
-    if (this.fd === undefined) throw new Error(`capture writer for ${this.path} is already closed`);
-  }
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
 }
 
 /** What a capture writer writes through: AtomicFile (renamed into place at the end) or GrowingFile (in place). */
@@ -195,56 +204,14 @@ export interface CaptureFileSink {
  * (the page cache belongs to the kernel, not to the process). The target is truncated when opened. `commit()`
  * flushes, fsyncs and closes; `abort()` only closes — what was written stays, a capture cut short like tcpdump's.
  */
-export class GrowingFile implements CaptureFileSink {
-  readonly path: string;
-  private readonly name: string;
-  private fd: number | undefined;
-  private buf = Buffer.allocUnsafe(BUFFER_SIZE);
-  private used = 0;
-  written = 0;
-
+export class GrowingFile extends BufferedFile {
   constructor(target: string) {
-    this.path = path.resolve(target);
-    this.name = target;
+    super(target);
     try {
       this.fd = fs.openSync(this.path, 'w', 0o644);
     } catch (err) {
       throw new OutputError(this.name, err);
     }
-  }
-
-  get buffer(): Buffer {
-    return this.buf;
-  }
-
-  reserve(n: number): number {
-    this.checkOpen();
-    if (n > this.buf.length - this.used) {
-      this.flush();
-      if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
-    }
-    return this.used;
-  }
-
-  advance(n: number): void {
-    this.used += n;
-    this.written += n;
-  }
-
-  write(bytes: Uint8Array): void {
-    const off = this.reserve(bytes.length);
-    this.buf.set(bytes, off);
-    this.advance(bytes.length);
-  }
-
-  flush(): void {
-    if (this.fd === undefined || this.used === 0) return;
-    try {
-      writeAll(this.fd, this.buf.subarray(0, this.used));
-    } catch (err) {
-      throw new OutputError(this.name, err);
-    }
-    this.used = 0;
   }
 
   commit(): void {
@@ -279,10 +246,6 @@ export class GrowingFile implements CaptureFileSink {
     }
     this.fd = undefined;
     this.used = 0;
-  }
-
-  private checkOpen(): void {
-    if (this.fd === undefined) throw new Error(`capture writer for ${this.path} is already closed`);
   }
 }
 

@@ -202,6 +202,15 @@ export interface FrameSource {
 }
 
 /** What `keyscope live` needs from a capture engine (LiveCapture: cap in process; TcpdumpCapture: tcpdump). */
+/** Add `handler` to `list`; returns a function that removes it again (the onFrame contract of every live source). */
+export function addHandler<H>(list: H[], handler: H): () => void {
+  list.push(handler);
+  return () => {
+    const i = list.indexOf(handler);
+    if (i >= 0) list.splice(i, 1);
+  };
+}
+
 export interface LiveSource extends FrameSource {
   /** Which clock stamps the frames. */
   readonly clock: LiveClockInfo;
@@ -287,11 +296,7 @@ export class LiveCapture implements LiveSource {
 
   /** Add a frame handler; returns a function that removes it. */
   onFrame(handler: FrameHandler): () => void {
-    this.handlers.push(handler);
-    return () => {
-      const i = this.handlers.indexOf(handler);
-      if (i >= 0) this.handlers.splice(i, 1);
-    };
+    return addHandler(this.handlers, handler);
   }
 
   /** Called once when the capture stops (immediately if it already has). */

@@ -13,7 +13,7 @@ import { PassThrough } from 'node:stream';
 import { escapeText } from '../common/escape';
 import type { PacketTime } from '../common/time';
 import { killGroup, spawnTied } from '../common/tied-process';
-import { LiveCaptureError, type LiveCaptureStats, type LiveClockInfo, type LiveSource } from './live';
+import { LiveCaptureError, addHandler, type LiveCaptureStats, type LiveClockInfo, type LiveSource } from './live';
 import { RateWindow } from './live-stats';
 import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
 import { readCapture } from './reader';
@@ -144,11 +144,7 @@ export class TcpdumpCapture implements LiveSource {
   }
 
   onFrame(handler: FrameHandler): () => void {
-    this.handlers.push(handler);
-    return () => {
-      const i = this.handlers.indexOf(handler);
-      if (i >= 0) this.handlers.splice(i, 1);
-    };
+    return addHandler(this.handlers, handler);
   }
 
   /** Called once the capture has ended (tcpdump gone, its stream read to the end); at once if it has. */
