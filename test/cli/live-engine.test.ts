@@ -8,11 +8,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from '../support/proc';
+import { spawnSync } from '../support/proc';
+import { startWatched, udpPair as loopbackPair, until as waitFor, type WatchedChild } from '../support/live-child';
 import { cliPath } from '../support/repo';
 import { tsharkFields } from '../support/tshark';
 
@@ -20,45 +20,9 @@ const GUARD_MS = 20_000;
 /** The issue's target: kernel timestamps within 0.1 ms of tcpdump's. */
 const TIMESTAMP_TOLERANCE_S = 0.0001;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Child {
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exit: Promise<number | null>;
-}
-
-function start(command: string, args: string[]): Child {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => setImmediate(() => resolve(code))));
-  return { child, out: () => out, err: () => err, exit };
-}
-
-async function until(what: string, ok: () => boolean, c: Child): Promise<void> {
-  const end = Date.now() + GUARD_MS;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}\nstdout: ${c.out().slice(-800)}\nstderr: ${c.err().slice(-800)}`);
-    await sleep(20);
-  }
-}
-
-async function udpPair(host: string, port: number): Promise<{ send: (b: Buffer) => Promise<void>; close: () => void }> {
-  const receiver = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => receiver.bind(port, host, resolve));
-  const sender = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => sender.bind(0, '127.171.3.2', resolve));
-  return {
-    send: (b) => new Promise((resolve, reject) => sender.send(b, port, host, (e) => (e ? reject(e) : resolve()))),
-    close: () => {
-      receiver.close();
-      sender.close();
-    },
-  };
-}
+const start = startWatched;
+const until = (what: string, ok: () => boolean, c: WatchedChild) => waitFor(what, ok, c, GUARD_MS);
+const udpPair = (host: string, port: number) => loopbackPair(host, port, '127.171.3.2');
 
 test('--engine tcpdump: frame times equal a parallel tcpdump\'s within 0.1 ms; its drop counter and the kernel clock in the summary', { timeout: 60_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-live-engine-'));

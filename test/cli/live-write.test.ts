@@ -8,57 +8,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LIVE_FILE_FLUSH_MS } from '../../src/capture/live-file';
-import { spawn, spawnSync, type ChildProcess } from '../support/proc';
+import { spawnSync } from '../support/proc';
+import { startWatched, udpPair as loopbackPair, until as waitFor, type WatchedChild } from '../support/live-child';
 import { cliPath } from '../support/repo';
 import { tsharkFields } from '../support/tshark';
 
 const GUARD_MS = 20_000;
 const HOST = '127.171.2.1';
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Live {
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exit: Promise<number | null>;
-}
-
-function startLive(args: string[]): Live {
-  const child = spawn(process.execPath, [cliPath(), 'live', '-i', 'lo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => setImmediate(() => resolve(code))));
-  return { child, out: () => out, err: () => err, exit };
-}
-
-async function until(what: string, ok: () => boolean, live: Live): Promise<void> {
-  const end = Date.now() + GUARD_MS;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}\nstdout: ${live.out().slice(-800)}\nstderr: ${live.err().slice(-800)}`);
-    await sleep(20);
-  }
-}
-
-async function udpPair(port: number): Promise<{ send: (b: Buffer) => Promise<void>; close: () => void }> {
-  const receiver = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => receiver.bind(port, HOST, resolve));
-  const sender = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => sender.bind(0, '127.171.2.2', resolve));
-  return {
-    send: (b) => new Promise((resolve, reject) => sender.send(b, port, HOST, (e) => (e ? reject(e) : resolve()))),
-    close: () => {
-      receiver.close();
-      sender.close();
-    },
-  };
-}
+const startLive = (args: string[]): WatchedChild => startWatched(process.execPath, [cliPath(), 'live', '-i', 'lo', ...args]);
+const until = (what: string, ok: () => boolean, live: WatchedChild) => waitFor(what, ok, live, GUARD_MS);
+const udpPair = (port: number) => loopbackPair(HOST, port, '127.171.2.2');
 
 const udpLines = (s: string) => s.split('\n').filter((l) => / UDP \d+ /.test(l)).length;
 
