@@ -189,11 +189,11 @@ export interface Endpoints {
 }
 
 /**
- * Most transactions never ask for, receive or are refused more than one group, and many none: they all share these
- * empty collections until their first entry (an open transaction is a budgeted item, see docs/diagnostics.md).
+ * Most transactions never ask for, receive or are refused more than one group, and many none: they share the same
+ * write-refusing empty collections as the UEs until their first entry (addGroup, addRefusal).
  */
-export const NO_GROUPS: ReadonlySet<string> = new Set<string>();
-export const NO_REFUSALS: ReadonlyMap<string, string> = new Map<string, string>();
+export const NO_GROUPS: ReadonlySet<string> = EMPTY_SET;
+export const NO_REFUSALS: ReadonlyMap<string, string> = EMPTY_MAP;
 
 export function addGroup(tx: Tx, which: 'requestedGroups' | 'deliveredGroups', g: string): void {
   const cur = tx[which];

@@ -90,7 +90,10 @@ export class TransactionBook {
     tx.rec.end = { tsSec: time.tsSec, tsNsec: time.tsNsec };
     if (tx.ue) {
       tx.rec.ue = tx.ue.id;
-      tx.rec.ueAddresses = [...tx.ue.addresses];
+      // a copy only when the UE gained an address: a step per frame must not allocate one each time
+      const a = tx.ue.addresses;
+      const r = tx.rec.ueAddresses;
+      if (r.length !== a.length || r[r.length - 1] !== a[a.length - 1]) tx.rec.ueAddresses = [...a];
       if (tx.ue.btids.length) tx.rec.btid = tx.ue.btids[tx.ue.btids.length - 1];
     }
   }

@@ -146,15 +146,15 @@ export class Dissector {
       },
       data(conn: TcpConnectionInfo, dir: StreamDirection, chunk: StreamChunk) {
         http.data(conn, dir, chunk);
-        self.trackPartial(conn.id, dir, chunk.frame, http.inProgress(conn.id, dir));
+        if (self.holdPartial) self.trackPartial(conn.id, dir, chunk.frame, http.inProgress(conn.id, dir));
       },
       gap(conn: TcpConnectionInfo, dir: StreamDirection, gap: StreamGap) {
         http.gap(conn, dir, gap);
-        self.trackPartial(conn.id, dir, gap.frame, http.inProgress(conn.id, dir));
+        if (self.holdPartial) self.trackPartial(conn.id, dir, gap.frame, http.inProgress(conn.id, dir));
       },
       end(conn: TcpConnectionInfo, dir: StreamDirection, reason: TcpCloseReason, time: PacketTime) {
         http.end(conn, dir, reason, time);
-        self.trackPartial(conn.id, dir, 0, false);
+        if (self.holdPartial) self.trackPartial(conn.id, dir, 0, false);
         if (reason !== 'fin' || dir === 1) {
           self.connections.delete(conn.id);
           // a request whose connection ended unanswered holds its frame back no longer
@@ -214,20 +214,7 @@ export class Dissector {
    * output stays a function of packet time alone. Returns the number of frames emitted.
    */
   releaseHeld(cutoff: PacketTime): number {
-    const held = this.held;
-    const newest = held[held.length - 1];
-    let n = 0;
-    while (n < held.length) {
-      const h = held[n];
-      if (h === newest && this.holdNewest) break;
-      if (h.waiting.length > 0 && compareTime(h.record.packet, cutoff) > 0) break;
-      h.waiting.length = 0;
-      this.emit(h.record);
-      n++;
-    }
-    if (n === held.length) this.held = [];
-    else if (n > 0) this.held = held.slice(n);
-    return n;
+    return this.drain(false, cutoff);
   }
 
   /**
@@ -368,7 +355,6 @@ export class Dissector {
    * unfinished, the frame of its latest bytes is held, so the message can still be shown on its own last frame.
    */
   private trackPartial(connId: number, dir: StreamDirection, frame: number, busy: boolean): void {
-    if (!this.holdPartial) return;
     const key = connId * 2 + dir;
     const prev = this.partial.get(key);
     const target = busy ? (this.findHeld(frame) ?? (this.current?.record.packet.frame === frame ? this.current : undefined)) : undefined;
@@ -393,12 +379,14 @@ export class Dissector {
   }
 
   /**
-   * Emit frames from the head of the queue while the head waits for nothing (or has waited too long). With
-   * `holdNewest` the newest frame stays unless `all`.
+   * Emit frames from the head of the queue while the head waits for nothing (or has waited too long, or — from a live
+   * source's wall-clock timer — was captured at or before `cutoff`). With `holdNewest` the newest frame stays unless
+   * `all`. Returns the number of frames emitted.
    */
-  private drain(all: boolean): void {
+  private drain(all: boolean, cutoff?: PacketTime): number {
     const held = this.held;
     const newest = held[held.length - 1];
+    let n = 0;
     // shift(), not slice(): V8 trims the front in place, so a queue kept at its bound costs O(1) per frame, not O(bound)
     while (held.length > 0) {
       const h = held[0];
@@ -406,7 +394,8 @@ export class Dissector {
         if (h === newest && this.holdNewest) break;
         if (h.waiting.length > 0 || h.partial.length > 0) {
           const over =
-            held.length > this.maxHeld || this.heldBytes > this.maxHeldBytes || diffSeconds(h.record.packet, newest.record.packet) > this.maxHoldSeconds;
+            held.length > this.maxHeld || this.heldBytes > this.maxHeldBytes || diffSeconds(h.record.packet, newest.record.packet) > this.maxHoldSeconds ||
+            (cutoff !== undefined && compareTime(h.record.packet, cutoff) <= 0);
           if (!over) break;
         }
       }
@@ -416,7 +405,9 @@ export class Dissector {
       for (const key of h.partial) this.partial.delete(key);
       for (const m of h.waiting) this.unwait(m);
       this.emit(h.record);
+      n++;
     }
     if (held.length === 0) this.heldBytes = 0;
+    return n;
   }
 }
