@@ -76,9 +76,8 @@ export function frameSink(out: LineOutput, opts: FrameOutputCliOptions, limit: n
   if (format === 'fields' && (opts.json || opts.verbose)) return usage('-T fields cannot be combined with --json or -V');
   if ((opts.field?.length ?? 0) > 0 && format !== 'fields') return usage('-e needs -T fields');
   if ((opts.fieldOption?.length ?? 0) > 0 && format !== 'fields') return usage('-E needs -T fields');
+  // tcp.stream, frame.time_relative and the like count on every frame before, shown or not
   const context = new FieldContext();
-  let select: ((f: DissectedFrame) => boolean) | undefined;
-  if (filter) select = (f) => filter.test(context.observe(f));
 
   if (format === 'fields') {
     if (!opts.field || opts.field.length === 0) return usage('-T fields needs at least one -e FIELD');
@@ -109,11 +108,10 @@ export function frameSink(out: LineOutput, opts: FrameOutputCliOptions, limit: n
     };
   }
   const printer = new FramePrinter(out, frameFormat({ json: opts.json || format === 'json', verbose: opts.verbose }), limit);
-  if (!select) return printer;
-  const test = select;
+  if (!filter) return printer;
   return {
     print(f) {
-      if (test(f)) printer.print(f);
+      if (filter.test(context.observe(f))) printer.print(f);
     },
     get wantsMore() {
       return printer.wantsMore;
