@@ -1,5 +1,6 @@
 import { Option, InvalidArgumentError, type Command } from 'commander';
-import { readCapture } from '../capture/reader';
+import * as path from 'node:path';
+import { captureName, expandCaptureArgs, readCaptureInput } from '../capture/capture-set';
 import { PcapngWriter } from '../capture/pcapng-writer';
 import { SEVERITY_RANK, type Severity } from '../common/problem';
 import { escapeText } from '../common/escape';
@@ -9,7 +10,8 @@ import { analyzeCapture, type AnalyzerSink } from '../pipeline/analyzer';
 import { withFileProgress } from './progress';
 import { reportCaptureProblems } from './capture-messages';
 import { AnalysisCollector, analysisReport, worstSeverity } from '../report/analyze-text';
-import { anomalyJson, diagnosticJson, statsJson, transactionJson } from '../report/analyze-json';
+import { anomalyJson, diagnosticJson, headerJson, originFields, statsJson, transactionJson, ueJson, type ResultOrigin } from '../report/analyze-json';
+import { keyscopeVersion } from './version';
 import { LineOutput } from '../report/output';
 import type { CommandRegistrar } from './main';
 import { loadKeysOption } from './keys-option';
@@ -26,6 +28,7 @@ export interface AnalyzeCliOptions extends CorrelationCliOptions, DisplayFilterC
   failOn?: Severity | 'never';
   annotate?: string;
   worst?: number;
+  probe?: string;
 }
 
 function parseFailOn(v: string): Severity | 'never' {
@@ -38,15 +41,16 @@ export const registerAnalyzeCommand: CommandRegistrar = (program: Command, setEx
   const cmd = program
     .command('analyze')
     .description('correlate MBMS key delivery per UE: transactions, diagnostics, ACK rates and latencies')
-    .argument('[capture]', 'capture file, or - for a pcap/pcapng stream on standard input');
+    .argument('[captures...]', 'capture file, several files or a directory of ring-buffer files (read as one capture, in time order), or - for a pcap/pcapng stream on standard input');
   addCorrelationOptions(cmd)
-    .option('--json', 'NDJSON records: transaction, diagnostic, anomaly, stats')
+    .option('--json', 'NDJSON records: header, transaction, diagnostic, anomaly, ue, stats (docs/json-output.md)')
+    .option('--probe <name>', 'name of the capture point, put on every --json record (for results merged across probes)')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a diagnostic at or above this severity is found').argParser(parseFailOn).default('error'))
     .option('--annotate <out.pcapng>', 'write the capture as pcapng with every finding as a packet comment')
     .option('--worst <n>', 'worst transactions shown (default 10)', parsePositiveInt);
   addDisplayFilterOption(cmd, 'correlate only the frames that match (all are still dissected and reassembled)')
-    .action(async (capture: string | undefined, opts: AnalyzeCliOptions) => {
-      setExitCode(await runAnalyze(capture ?? opts.read, opts));
+    .action(async (captures: string[], opts: AnalyzeCliOptions) => {
+      setExitCode(await runAnalyze(captures.length > 0 ? captures : opts.read !== undefined ? [opts.read] : [], opts));
     });
 };
 
@@ -63,16 +67,23 @@ export function findingComment(d: Diagnostic): string {
 const MAX_COMMENTS = 100_000;
 const MAX_COMMENTS_PER_FRAME = 32;
 
-export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOptions): Promise<number> {
-  if (!source) {
-    process.stderr.write('keyscope analyze: no capture given (a file, or - for standard input)\n');
+export async function runAnalyze(sources: string | readonly string[] | undefined, opts: AnalyzeCliOptions): Promise<number> {
+  const args = sources === undefined ? [] : typeof sources === 'string' ? [sources] : sources;
+  const inputs = expandCaptureArgs(args);
+  if ('error' in inputs) {
+    process.stderr.write(`keyscope analyze: ${escapeText(inputs.error)}\n`);
     return 64;
   }
+  const files = inputs.files;
+  // one file: read as ever (progress bar, stream names); several: one capture in time order
+  const source = files.length === 1 ? files[0] : `${files.length} files`;
+  const input: string | string[] = files.length === 1 ? files[0] : files;
+  const origin: ResultOrigin = { capture: captureName(args, inputs), probe: opts.probe };
   if (opts.annotate && source === '-') {
     process.stderr.write('keyscope analyze: --annotate needs a capture file (it reads the capture twice)\n');
     return 64;
   }
-  const clash = refuseOutputClash('analyze', [{ option: '--annotate', path: opts.annotate }], [{ option: 'input capture', path: source }, { option: '--keys file', path: opts.keys }]);
+  const clash = refuseOutputClash('analyze', [{ option: '--annotate', path: opts.annotate }], [...files.map((f) => ({ option: 'input capture', path: f })), { option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
   const frameFilter = frameFilterOption(opts.displayFilter, 'analyze');
   if (frameFilter === undefined) return 64;
@@ -83,14 +94,17 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
   const comments = new Map<number, string[]>();
   let nComments = 0;
   const json = opts.json === true;
+  const tag = originFields(origin);
+  const record = (r: Record<string, unknown>) => out.line(jsonLine({ ...r, ...tag }));
+  if (json) out.line(jsonLine(headerJson(origin, { keyscope: keyscopeVersion(), files: files.map((f) => (f === '-' ? '-' : path.basename(f))) })));
   const sink: AnalyzerSink = {
     transaction(t) {
       collector.transaction(t);
-      if (json) out.line(jsonLine(transactionJson(t)));
+      if (json) record(transactionJson(t));
     },
     diagnostic(d) {
       collector.diagnostic(d);
-      if (json) out.line(jsonLine(diagnosticJson(d)));
+      if (json) record(diagnosticJson(d));
       if (opts.annotate) {
         const text = findingComment(d);
         for (const f of d.frames) {
@@ -105,27 +119,29 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
     },
     anomaly(a) {
       collector.anomaly(a);
-      if (json && a.problem.severity !== 'chat') out.line(jsonLine(anomalyJson(a)));
+      if (json && a.problem.severity !== 'chat') record(anomalyJson(a));
     },
   };
   // the report comes at the end, so a bar on a terminal does not tear through it
-  const run = await withFileProgress(
-    source,
-    (src) =>
-      analyzeCapture(src, sink, { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator: correlatorOptions(opts), frameFilter: frameFilter ?? undefined }, { name: source }),
-    { withTerminalStdout: true },
-  );
+  const analyzerOptions = { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator: correlatorOptions(opts), frameFilter: frameFilter ?? undefined };
+  const run =
+    typeof input === 'string'
+      ? await withFileProgress(input, (src) => analyzeCapture(src, sink, analyzerOptions, { name: input }), { withTerminalStdout: true })
+      : await analyzeCapture(input, sink, analyzerOptions);
   if (run.summary.fatal) {
     out.flush();
     process.stderr.write(`keyscope: ${escapeText(run.summary.fatal)}\n`);
     return 2;
   }
   reportCaptureProblems(source, run.summary);
-  if (json) out.line(jsonLine(statsJson(run.stats)));
+  if (json) {
+    for (const u of run.ues.ues) record(ueJson(u));
+    record(statsJson(run.stats, run.ues.sketch));
+  }
   else for (const l of analysisReport(collector, run.stats)) out.line(l);
   out.flush();
   if (opts.annotate) {
-    const ok = await writeAnnotated(source, opts.annotate, comments);
+    const ok = await writeAnnotated(input, opts.annotate, comments);
     if (!ok) return 2;
   }
   const worst = worstSeverity(run.stats);
@@ -135,7 +151,7 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
 }
 
 /** Second pass: every frame of `source` into a pcapng file, with the findings as packet comments (kept ones first). */
-async function writeAnnotated(source: string, target: string, comments: Map<number, string[]>): Promise<boolean> {
+async function writeAnnotated(source: string | string[], target: string, comments: Map<number, string[]>): Promise<boolean> {
   let writer: PcapngWriter;
   try {
     writer = new PcapngWriter(target, { application: 'keyscope analyze --annotate' });
@@ -144,7 +160,7 @@ async function writeAnnotated(source: string, target: string, comments: Map<numb
     return false;
   }
   try {
-    const summary = await readCapture(source, (f) => {
+    const summary = await readCaptureInput(source, (f) => {
       const own = comments.get(f.number);
       const all = own ? [...(f.comments ?? []), ...own] : f.comments;
       writer.write({ tsSec: f.tsSec, tsNsec: f.tsNsec, data: f.data, originalLength: f.originalLength, linkType: f.linkType, comments: all });

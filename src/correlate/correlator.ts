@@ -45,6 +45,13 @@ export interface CorrelatorSink {
   anomaly?(a: ProtocolAnomaly): void;
 }
 
+/** A UE as the UE table knows it: its id (first address, or B-TID), every address and B-TID it was seen with. */
+export interface UeIdentity {
+  id: string;
+  addresses: string[];
+  btids: string[];
+}
+
 export class KeyDeliveryCorrelator {
   private readonly options: ResolvedOptions;
   private readonly clock = new PacketClock();
@@ -123,6 +130,17 @@ export class KeyDeliveryCorrelator {
   stats(): AnalysisStats {
     const ues = this.ues.distinct();
     return this.stats_.toStats({ transactions: this.book.opened, ues: ues.count, uesEstimated: ues.estimated, evictedUes: this.ues.forgotten, first: this.clock.first, last: this.clock.last });
+  }
+
+  /**
+   * The UEs in the table (every UE of the capture unless some were forgotten at --max-ues) with their addresses and
+   * B-TIDs, and the distinct-UE sketch: what `analyze --json` writes so that `keyscope merge` can count distinct UEs
+   * across captures.
+   */
+  ueIdentities(): { ues: UeIdentity[]; sketch: string } {
+    const ues: UeIdentity[] = [];
+    for (const ue of this.ues.all()) ues.push({ id: ue.id, addresses: [...ue.addresses], btids: [...ue.btids] });
+    return { ues, sketch: this.ues.sketchBase64() };
   }
 
   private advance(at: number): void {

@@ -41,6 +41,25 @@ export class DistinctSketch {
     if (rank > this.registers[i]) this.registers[i] = rank;
   }
 
+  /** The registers as base64 (5 464 characters), for `analyze --json`: sketches of several captures merge. */
+  toBase64(): string {
+    return Buffer.from(this.registers.buffer, this.registers.byteOffset, this.registers.byteLength).toString('base64');
+  }
+
+  /** A sketch from toBase64's text, or undefined when it is not one (wrong length). */
+  static fromBase64(text: string): DistinctSketch | undefined {
+    const b = Buffer.from(text, 'base64');
+    if (b.length !== M) return undefined;
+    const s = new DistinctSketch();
+    s.registers.set(b);
+    return s;
+  }
+
+  /** Union: afterwards this sketch estimates the distinct keys added to either (register-wise maximum). */
+  merge(other: DistinctSketch): void {
+    for (let i = 0; i < M; i++) if (other.registers[i] > this.registers[i]) this.registers[i] = other.registers[i];
+  }
+
   /** The estimated number of distinct keys added. */
   estimate(): number {
     let sum = 0;

@@ -3,6 +3,7 @@
  * group and time bucket, MTK repetition intervals. All bounded: a distribution keeps at most `maxSamples` values
  * (exact below that, a deterministic reservoir above it), the per-UE and per-group tables at most `maxKeys` rows.
  */
+import { LATENCY_BUCKETS } from './latency-buckets';
 import type { AckRate, AckRateBucket, Distribution } from './types';
 
 export const DEFAULT_MAX_SAMPLES = 200_000;
@@ -15,6 +16,8 @@ export class SampleSet {
   private min = Infinity;
   private max = -Infinity;
   private rng = 0x9e3779b9;
+  /** Counts per LATENCY_BUCKETS bucket, the last one +Inf: these add across captures, percentiles do not. */
+  private readonly histogram = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
   /** The last distribution, kept until a value is added (a dashboard asks for it many times a second). */
   private cached: Distribution | undefined;
 
@@ -27,6 +30,7 @@ export class SampleSet {
     this.sum += v;
     if (v < this.min) this.min = v;
     if (v > this.max) this.max = v;
+    this.histogram[bucketIndex(v)]++;
     if (this.values.length < this.maxSamples) {
       this.values.push(v);
       return;
@@ -57,9 +61,45 @@ export class SampleSet {
       p99: nearestRank(sorted, 0.99),
       max: this.max,
       mean: this.sum / this.seen,
+      sum: this.sum,
+      buckets: [...this.histogram],
     };
-    return { ...this.cached };
+    return { ...this.cached, buckets: [...this.histogram] };
   }
+}
+
+/** The LATENCY_BUCKETS bucket of `v` (`le` semantics); LATENCY_BUCKETS.length is the +Inf bucket. */
+export function bucketIndex(v: number): number {
+  let lo = 0;
+  let hi = LATENCY_BUCKETS.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (v <= LATENCY_BUCKETS[mid]) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * A percentile read from histogram counts (merged captures, where the samples are gone): the bucket holding rank
+ * ⌈p·n⌉, interpolated linearly inside it as Prometheus' histogram_quantile does, the bucket's edges narrowed to
+ * the exact min and max. Off from the exact nearest-rank value by less than the width of that bucket.
+ */
+export function histogramPercentile(buckets: readonly number[], count: number, min: number, max: number, p: number): number | undefined {
+  if (count <= 0) return undefined;
+  const rank = Math.max(1, Math.ceil(p * count));
+  let below = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    const n = buckets[i];
+    if (n > 0 && below + n >= rank) {
+      const lower = Math.max(min, i === 0 ? 0 : LATENCY_BUCKETS[i - 1]);
+      const upper = Math.min(max, i < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[i] : max);
+      if (upper <= lower) return upper;
+      return lower + ((upper - lower) * (rank - below)) / n;
+    }
+    below += n;
+  }
+  return max;
 }
 
 /** Nearest-rank percentile: the smallest value with at least p of the values at or below it. */

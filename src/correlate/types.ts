@@ -135,6 +135,18 @@ export interface Distribution {
   max?: number;
   min?: number;
   mean?: number;
+  /** Sum of the values (seconds): with count, what a mean over merged captures needs. */
+  sum?: number;
+  /**
+   * Counts per bucket of LATENCY_BUCKETS (src/correlate/latency-buckets.ts), not cumulative, one more at the end for
+   * values above the last bound: these add across captures and probes.
+   */
+  buckets?: number[];
+  /**
+   * `histogram` when p50/p95/p99 were read back from `buckets` (keyscope merge of several results) instead of
+   * from the values: within one bucket of the exact value. Absent for exact percentiles.
+   */
+  percentiles?: 'histogram';
 }
 
 export interface AckRate {

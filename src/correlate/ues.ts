@@ -62,6 +62,11 @@ export class UeTable {
     return { count: Math.min(this.created, Math.max(this.byId.size, e)), estimated: true };
   }
 
+  /** The sketch of every created UE's identity (base64 registers, see DistinctSketch.toBase64). */
+  sketchBase64(): string {
+    return this.sketch.toBase64();
+  }
+
   all(): IterableIterator<UeState> {
     return this.byId.values();
   }

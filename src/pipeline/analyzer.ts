@@ -2,9 +2,10 @@
  * The analyzer pipeline: CaptureFrame → Dissector (decode, reassembly, HTTP/Digest, MIKEY) → KeyDeliveryCorrelator
  * (transactions, diagnostics, statistics). The same for a file and a live stream.
  */
-import { readCapture, type ReadCaptureOptions } from '../capture/reader';
+import type { ReadCaptureOptions } from '../capture/reader';
+import { readCaptureInput } from '../capture/capture-set';
 import type { CaptureFrame, CaptureSummary } from '../capture/types';
-import { KeyDeliveryCorrelator, type CorrelatorOptions, type CorrelatorSink } from '../correlate/correlator';
+import { KeyDeliveryCorrelator, type CorrelatorOptions, type CorrelatorSink, type UeIdentity } from '../correlate/correlator';
 import type { AnalysisStats } from '../correlate/types';
 import { Dissector, type DissectedFrame, type DissectorOptions } from './dissector';
 
@@ -57,17 +58,22 @@ export class Analyzer {
 export interface AnalysisRun {
   summary: CaptureSummary;
   stats: AnalysisStats;
+  /** The UE table at the end and the distinct-UE sketch (for `analyze --json`'s ue records and `keyscope merge`). */
+  ues: { ues: UeIdentity[]; sketch: string };
 }
 
-/** Read a capture (file path, `-` for standard input, or a stream) through the analyzer. Never rejects on bad content. */
+/**
+ * Read a capture (file path, `-` for standard input, a stream, or several files read as one capture) through the
+ * analyzer. Never rejects on bad content.
+ */
 export async function analyzeCapture(
-  source: string | NodeJS.ReadableStream,
+  source: string | readonly string[] | NodeJS.ReadableStream,
   sink: AnalyzerSink,
   options: AnalyzerOptions = {},
   read: ReadCaptureOptions = {},
 ): Promise<AnalysisRun> {
   const analyzer = new Analyzer(sink, options);
-  const summary = await readCapture(source, (f) => analyzer.frame(f), read);
+  const summary = await readCaptureInput(source, (f) => analyzer.frame(f), read);
   analyzer.finish();
-  return { summary, stats: analyzer.stats() };
+  return { summary, stats: analyzer.stats(), ues: analyzer.correlator.ueIdentities() };
 }

@@ -1,10 +1,39 @@
 /**
- * `analyze --json`: NDJSON records `{"type":"transaction",…}`, `{"type":"diagnostic",…}`, `{"type":"anomaly",…}` and
- * a final `{"type":"stats",…}`. Times are epoch seconds (like `dissect --json`'s `ts`), durations seconds. The field
- * names are part of the public interface.
+ * `analyze --json`: NDJSON records, a first `{"type":"header",…}`, then `{"type":"transaction",…}`,
+ * `{"type":"diagnostic",…}`, `{"type":"anomaly",…}` as they are found, `{"type":"ue",…}` per UE at the end and a
+ * final `{"type":"stats",…}`. Every record carries `capture` (and `probe` when given). Times are epoch seconds (like
+ * `dissect --json`'s `ts`), durations seconds. The field names are part of the public interface: docs/json-output.md.
  */
 import { toEpochSeconds, type PacketTime } from '../common/time';
+import type { UeIdentity } from '../correlate/correlator';
+import { LATENCY_BUCKETS } from '../correlate/latency-buckets';
 import type { AnalysisStats, Diagnostic, KeyDeliveryTransaction, ProtocolAnomaly } from '../correlate/types';
+
+/** Format name and version of the NDJSON results; `keyscope merge` refuses other versions. */
+export const RESULTS_FORMAT = 'keyscope-analyze';
+export const RESULTS_VERSION = 1;
+
+/** Where a result came from: put on every record, so rows of many captures and probes can share one table. */
+export interface ResultOrigin {
+  /** The capture's base name (`-` for standard input, `dir/` for a directory, `first+N` for several files). */
+  capture: string;
+  /** `--probe NAME`: the capture point. */
+  probe?: string;
+}
+
+export function originFields(o: ResultOrigin): Record<string, unknown> {
+  return o.probe !== undefined ? { capture: o.capture, probe: o.probe } : { capture: o.capture };
+}
+
+/** The first record: format, version, the latency bucket bounds the stats record's histograms count in. */
+export function headerJson(o: ResultOrigin, extra: { keyscope: string; files: string[] }): Record<string, unknown> {
+  return { type: 'header', format: RESULTS_FORMAT, version: RESULTS_VERSION, keyscope: extra.keyscope, files: extra.files, latencyBuckets: [...LATENCY_BUCKETS], ...originFields(o) };
+}
+
+/** One UE of the capture (as the UE table knew it at the end): what merge joins distinct UEs across captures on. */
+export function ueJson(u: UeIdentity): Record<string, unknown> {
+  return { type: 'ue', id: u.id, addresses: u.addresses, btids: u.btids };
+}
 
 const ts = (t: PacketTime) => toEpochSeconds(t);
 
@@ -74,7 +103,10 @@ export function anomalyJson(a: ProtocolAnomaly): Record<string, unknown> {
   return o;
 }
 
-export function statsJson(s: AnalysisStats): Record<string, unknown> {
+/** `ueSketch`: the distinct-UE HyperLogLog registers (base64), for merging estimated UE counts. */
+export function statsJson(s: AnalysisStats, ueSketch?: string): Record<string, unknown> {
   const { first, last, ...rest } = s;
-  return { type: 'stats', ...rest, first: first ? ts(first) : null, last: last ? ts(last) : null };
+  const o: Record<string, unknown> = { type: 'stats', ...rest, first: first ? ts(first) : null, last: last ? ts(last) : null };
+  if (ueSketch !== undefined) o.ueSketch = ueSketch;
+  return o;
 }

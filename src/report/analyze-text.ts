@@ -86,7 +86,9 @@ function fmtRate(r: AckRate): string {
 
 function fmtDist(d: Distribution): string {
   if (d.count === 0) return 'n=0';
-  return `n=${d.count}  p50 ${fmtSeconds(d.p50)}  p95 ${fmtSeconds(d.p95)}  p99 ${fmtSeconds(d.p99)}  max ${fmtSeconds(d.max)}`;
+  // percentiles read back from merged histograms are within a bucket of the exact ones: marked ≈
+  const a = d.percentiles === 'histogram' ? '≈' : '';
+  return `n=${d.count}  p50 ${a}${fmtSeconds(d.p50)}  p95 ${a}${fmtSeconds(d.p95)}  p99 ${a}${fmtSeconds(d.p99)}  max ${fmtSeconds(d.max)}`;
 }
 
 function counts(rec: Partial<Record<string, number>>): string {
