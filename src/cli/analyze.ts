@@ -31,7 +31,7 @@ export interface AnalyzeCliOptions extends CorrelationCliOptions, DisplayFilterC
   probe?: string;
 }
 
-function parseFailOn(v: string): Severity | 'never' {
+export function parseFailOn(v: string): Severity | 'never' {
   const s = v.toLowerCase();
   if (s === 'never' || s === 'error' || s === 'warning' || s === 'note' || s === 'chat') return s;
   throw new InvalidArgumentError('one of error, warning, note, chat, never');

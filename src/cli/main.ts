@@ -6,6 +6,7 @@ import { registerAnalyzeCommand } from './analyze';
 import { registerExportCommand } from './export';
 import { registerSimCommand } from './sim';
 import { registerFieldsCommand } from './fields';
+import { registerMergeCommand } from './merge';
 import { versionLines } from './version';
 import { escapeText } from '../common/escape';
 import { OutputError } from '../common/io-error';
@@ -19,7 +20,7 @@ export const ExitCode = { ok: 0, findings: 1, unusable: 2, usage: 64 } as const;
  */
 export type CommandRegistrar = (program: Command, setExitCode: (code: number) => void) => void;
 
-const COMMANDS: CommandRegistrar[] = [registerDissectCommand, registerLiveCommand, registerAnalyzeCommand, registerExportCommand, registerDashCommand, registerSimCommand, registerFieldsCommand];
+const COMMANDS: CommandRegistrar[] = [registerDissectCommand, registerLiveCommand, registerAnalyzeCommand, registerExportCommand, registerDashCommand, registerSimCommand, registerFieldsCommand, registerMergeCommand];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
