@@ -71,10 +71,12 @@ test('--json: NDJSON transaction, diagnostic, anomaly and a final stats record',
   assert.equal(r.status, 1, r.stderr);
   const lines = ndjson(r.stdout);
   assert.equal(lines[lines.length - 1].type, 'stats');
-  assert.deepEqual([...new Set(lines.map((l) => l.type))].sort(), ['anomaly', 'diagnostic', 'stats', 'transaction']);
+  assert.equal(lines[0].type, 'header');
+  assert.deepEqual([...new Set(lines.map((l) => l.type))].sort(), ['anomaly', 'diagnostic', 'header', 'stats', 'transaction', 'ue']);
+  for (const l of lines) assert.equal(l.capture, 'sim-faults.pcap');
   const txIds = new Set(lines.filter((l) => l.type === 'transaction').map((l) => l.id));
   for (const d of lines.filter((l) => l.type === 'diagnostic')) {
-    assert.deepEqual(Object.keys(d).sort(), ['code', 'frames', 'message', 'severity', 'transaction', 'ts', 'type', 'ue'].sort());
+    assert.deepEqual(Object.keys(d).sort(), ['capture', 'code', 'frames', 'message', 'severity', 'transaction', 'ts', 'type', 'ue'].sort());
     assert.ok(Array.isArray(d.frames) && (d.frames as number[]).length > 0);
     if (d.transaction !== null) assert.ok(txIds.has(d.transaction), `diagnostic names transaction ${String(d.transaction)}`);
   }
