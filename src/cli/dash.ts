@@ -10,6 +10,7 @@ import { DASHBOARD_BUCKET_SECONDS, Dashboard, DashboardTerminalError, type Dashb
 import { DEFAULT_DASHBOARD_KEEP, addCorrelationOptions, addDashboardOptions, correlatorOptions, type CorrelationCliOptions, type DashboardCliOptions } from './analyzer-options';
 import { addDisplayFilterOption, frameFilterOption, type DisplayFilterCliOptions } from './frame-output';
 import { reportCaptureProblems } from './capture-messages';
+import { expandCaptureArgs } from '../capture/capture-set';
 import { loadKeysOption } from './keys-option';
 import type { CommandRegistrar } from './main';
 
@@ -28,7 +29,7 @@ export const registerDashCommand: CommandRegistrar = (program: Command, setExitC
   const cmd = program
     .command('dash')
     .description('terminal dashboard: ACK rate, latencies, transactions, diagnostics (q quits, ? help)')
-    .argument('[capture]', 'capture file, or - for a pcap/pcapng stream on standard input');
+    .argument('[captures...]', 'capture file, several files or a directory of ring-buffer files (one capture, in time order), or - for a pcap/pcapng stream on standard input');
   addCorrelationOptions(cmd);
   const bucket = cmd.options.find((o) => o.long === '--bucket');
   if (bucket) bucket.description = `ACK rate over time: bucket width in seconds (default ${DASHBOARD_BUCKET_SECONDS} here; the chart merges buckets to fit)`;
@@ -37,17 +38,41 @@ export const registerDashCommand: CommandRegistrar = (program: Command, setExitC
     .option('--speed <n>', 'replay this many times faster than real time (implies --replay)', parseSpeed);
   addDashboardOptions(cmd);
   addDisplayFilterOption(cmd, 'correlate only the frames that match (all are still dissected and reassembled)')
-    .action(async (capture: string | undefined, opts: DashCliOptions) => {
-      setExitCode(await runDash(capture ?? opts.read, opts));
+    .action(async (captures: string[], opts: DashCliOptions) => {
+      setExitCode(await runDash(captures.length > 1 ? captures : captures[0] ?? opts.read, opts));
     });
 };
 
-export async function runDash(source: string | undefined, opts: DashCliOptions): Promise<number> {
-  if (!source) {
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function runDash(sources: string | readonly string[] | undefined, opts: DashCliOptions): Promise<number> {
+  if (!sources) {
     process.stderr.write('keyscope dash: no capture given (a file, or - for standard input)\n');
     return 64;
   }
-  if (source !== '-') {
+  // several files or a directory: one capture in time order (src/capture/capture-set.ts); not replayed
+  let set: string[] | undefined;
+  if (typeof sources !== 'string' || isDirectory(sources)) {
+    const inputs = expandCaptureArgs(typeof sources === 'string' ? [sources] : sources);
+    if ('error' in inputs) {
+      process.stderr.write(`keyscope dash: ${escapeText(inputs.error)}\n`);
+      return 64;
+    }
+    if (inputs.files.length > 1) set = inputs.files;
+    if (set && (opts.replay || opts.speed !== undefined)) {
+      process.stderr.write('keyscope dash: --replay reads one capture file (analyze or dash without --replay read several)\n');
+      return 64;
+    }
+    sources = inputs.files[0];
+  }
+  const source: string = set ? `${set.length} files` : (sources as string);
+  if (!set && source !== '-') {
     try {
       if (fs.statSync(source).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
       fs.accessSync(source, fs.constants.R_OK);
@@ -69,7 +94,7 @@ export async function runDash(source: string | undefined, opts: DashCliOptions):
   // without --bucket the dashboard picks its own ACK-rate buckets (1 s): only the chart's resolution differs
   const correlator = correlatorOptions(opts);
   const speed = opts.speed ?? (opts.replay ? 1 : undefined);
-  const dashSource: DashboardSource = { kind: 'capture', input: source };
+  const dashSource: DashboardSource = set ? { kind: 'capture', input: set, label: source } : { kind: 'capture', input: source };
   if (speed !== undefined) dashSource.replay = { speed };
   const keep = opts.keep ?? DEFAULT_DASHBOARD_KEEP;
 

@@ -1,4 +1,5 @@
 import { readCapture } from '../capture/reader';
+import { expandCaptureArgs, readCaptureSet } from '../capture/capture-set';
 import { withFileProgress } from './progress';
 import { reportCaptureProblems } from './capture-messages';
 import { Dissector } from '../pipeline/dissector';
@@ -22,7 +23,7 @@ export const registerDissectCommand: CommandRegistrar = (program: Command, setEx
   const cmd = program
     .command('dissect')
     .description('decode a capture file (pcap, pcapng, gzip-compressed; - for standard input), one line per frame')
-    .argument('[capture]', 'capture file, or - for a pcap/pcapng stream on standard input')
+    .argument('[captures...]', 'capture file, several files or a directory of ring-buffer files (one capture, in time order), or - for a pcap/pcapng stream on standard input')
     .option('-r, --read <capture>', 'capture file (same as the argument)')
     .option('--json', 'NDJSON: one object per frame')
     .option('-V, --verbose', 'full protocol tree for each frame, like tshark -V')
@@ -31,16 +32,24 @@ export const registerDissectCommand: CommandRegistrar = (program: Command, setEx
     .option('--show-keys', 'show decrypted key material instead of masking it')
     .option('-c, --count <n>', 'stop after n frames', parsePositiveInt);
   addFrameOutputOptions(cmd)
-    .action(async (capture: string | undefined, opts: DissectCliOptions) => {
-      setExitCode(await runDissect(capture ?? opts.read, opts));
+    .action(async (captures: string[], opts: DissectCliOptions) => {
+      setExitCode(await runDissect(captures.length > 1 ? captures : captures[0] ?? opts.read, opts));
     });
 };
 
-export async function runDissect(source: string | undefined, opts: DissectCliOptions): Promise<number> {
-  if (!source) {
+export async function runDissect(sources: string | readonly string[] | undefined, opts: DissectCliOptions): Promise<number> {
+  if (!sources) {
     process.stderr.write('keyscope dissect: no capture given (a file, or - for standard input)\n');
     return 64;
   }
+  // several files or a directory: one capture in time order (src/capture/capture-set.ts)
+  const inputs = expandCaptureArgs(typeof sources === 'string' ? [sources] : sources);
+  if ('error' in inputs) {
+    process.stderr.write(`keyscope dissect: ${escapeText(inputs.error)}\n`);
+    return 64;
+  }
+  const files = inputs.files;
+  const source = files.length === 1 ? files[0] : `${files.length} files`;
   const out = new LineOutput(1);
   const limit = opts.count ?? Infinity;
   // usage errors (a bad -Y, -e without -T fields) before any file is read
@@ -62,9 +71,7 @@ export async function runDissect(source: string | undefined, opts: DissectCliOpt
   );
   const live = source === '-';
   let framesIn = 0;
-  const summary = await withFileProgress(source, (src) => readCapture(
-    src,
-    (frame) => {
+  const onFrame = (frame: Parameters<Parameters<typeof readCapture>[1]>[0]): void => {
       if (framesIn >= limit || out.isClosed) {
         abort.abort();
         return;
@@ -73,9 +80,11 @@ export async function runDissect(source: string | undefined, opts: DissectCliOpt
       dissector.frame(frame);
       // reading a pipe: show frames as they arrive rather than when 64 KiB of output has piled up
       if (live) out.flush();
-    },
-    { signal: abort.signal, name: source },
-  ));
+  };
+  const summary =
+    files.length === 1
+      ? await withFileProgress(source, (src) => readCapture(src, onFrame, { signal: abort.signal, name: source }))
+      : await readCaptureSet(files, onFrame, { signal: abort.signal });
   const late = dissector.finish();
   printLateFindings(late, out, opts.json === true || opts.outputFormat === 'json');
   out.flush();

@@ -10,6 +10,7 @@ import * as blessed from 'blessed';
 import type { LiveCaptureStats } from '../capture/live';
 import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { readCapture } from '../capture/reader';
+import { readCaptureSet } from '../capture/capture-set';
 import type { CaptureFrame, CaptureSummary, FrameHandler } from '../capture/types';
 import { escapeText } from '../common/escape';
 import { toEpochSeconds, type PacketTime } from '../common/time';
@@ -37,7 +38,7 @@ export interface LiveFrameSource {
 
 export type DashboardSource =
   /** A capture file, `-` (standard input) or a stream; `replay` paces it by its packet timestamps. */
-  | { kind: 'capture'; input: string | NodeJS.ReadableStream; label?: string; replay?: { speed: number } }
+  | { kind: 'capture'; input: string | readonly string[] | NodeJS.ReadableStream; label?: string; replay?: { speed: number } }
   /** An open live capture; the dashboard stops it when the user quits. */
   | { kind: 'live'; capture: LiveFrameSource; label?: string };
 
@@ -192,15 +193,21 @@ export class Dashboard {
         off();
         this.inputFinished(undefined);
       });
+    } else if (Array.isArray(src.input)) {
+      // several files as one capture (not replayed: runDash refuses --replay for them)
+      readCaptureSet(src.input as readonly string[], feed, { signal: this.abort.signal }).then(
+        (s) => this.inputFinished(s),
+        (err) => this.inputFailed(err),
+      );
     } else if (src.replay) {
-      this.replay = new CaptureReplay(src.input, feed, { speed: src.replay.speed });
+      this.replay = new CaptureReplay(src.input as string | NodeJS.ReadableStream, feed, { speed: src.replay.speed });
       this.replay.done.then(
         (s) => this.inputFinished(s),
         (err) => this.inputFailed(err),
       );
       this.replay.start();
     } else {
-      let input: string | NodeJS.ReadableStream = src.input;
+      let input = src.input as string | NodeJS.ReadableStream;
       const name = typeof input === 'string' && input !== '-' ? input : undefined;
       if (typeof input === 'string' && input !== '-') {
         // our own stream, so the header can tell how far a long file has been read
@@ -317,7 +324,7 @@ export class Dashboard {
       rate = src.capture.stats.packetsPerSecond;
     } else {
       label = src.label ?? (typeof src.input === 'string' ? (src.input === '-' ? 'standard input' : src.input) : 'input stream');
-      mode = src.replay ? `replay ×${src.replay.speed}` : typeof src.input === 'string' && src.input !== '-' ? 'file' : 'stream';
+      mode = src.replay ? `replay ×${src.replay.speed}` : Array.isArray(src.input) ? 'files' : typeof src.input === 'string' && src.input !== '-' ? 'file' : 'stream';
       // while frames come: the recent packet-time rate; at the end: the capture's average
       rate = this.ended ? averageRate(stats) : this.rate.rate();
     }
