@@ -5,7 +5,7 @@ import { SEVERITY_RANK, type Severity } from '../common/problem';
 import { escapeText } from '../common/escape';
 import { OutputError } from '../common/io-error';
 import type { Diagnostic } from '../correlate/types';
-import { analyzeCapture, type AnalyzerSink } from '../pipeline/analyzer';
+import { analyzeCapture, type AnalysisRun, type AnalyzerSink } from '../pipeline/analyzer';
 import { withFileProgress } from './progress';
 import { reportCaptureProblems } from './capture-messages';
 import { AnalysisCollector, analysisReport, worstSeverity } from '../report/analyze-text';
@@ -18,10 +18,12 @@ import { refuseOutputClash } from './output-paths';
 import { parsePositiveInt } from './options';
 import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyzer-options';
 import { jsonLine } from '../report/json-line';
+import { teeSinks } from '../pipeline/tee-sink';
+import { addMetricsOptions, startMetrics, type MetricsCliOptions } from './metrics-option';
 
 // kept here too for `export`, which has always imported them from this module
 
-export interface AnalyzeCliOptions extends CorrelationCliOptions, DisplayFilterCliOptions {
+export interface AnalyzeCliOptions extends CorrelationCliOptions, DisplayFilterCliOptions, MetricsCliOptions {
   json?: boolean;
   failOn?: Severity | 'never';
   annotate?: string;
@@ -44,6 +46,7 @@ export const registerAnalyzeCommand: CommandRegistrar = (program: Command, setEx
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a diagnostic at or above this severity is found').argParser(parseFailOn).default('error'))
     .option('--annotate <out.pcapng>', 'write the capture as pcapng with every finding as a packet comment')
     .option('--worst <n>', 'worst transactions shown (default 10)', parsePositiveInt);
+  addMetricsOptions(cmd, true);
   addDisplayFilterOption(cmd, 'correlate only the frames that match (all are still dissected and reassembled)')
     .action(async (capture: string | undefined, opts: AnalyzeCliOptions) => {
       setExitCode(await runAnalyze(capture ?? opts.read, opts));
@@ -108,13 +111,35 @@ export async function runAnalyze(source: string | undefined, opts: AnalyzeCliOpt
       if (json && a.problem.severity !== 'chat') out.line(jsonLine(anomalyJson(a)));
     },
   };
+  const served = await startMetrics('analyze', opts);
+  if (served === 'error') return 2;
   // the report comes at the end, so a bar on a terminal does not tear through it
   const run = await withFileProgress(
     source,
     (src) =>
-      analyzeCapture(src, sink, { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator: correlatorOptions(opts), frameFilter: frameFilter ?? undefined }, { name: source }),
+      analyzeCapture(
+        src,
+        teeSinks(sink, served?.metrics.sink),
+        { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator: correlatorOptions(opts), frameFilter: frameFilter ?? undefined },
+        { name: source },
+        (a) => served?.metrics.attach({ openState: () => a.correlator.openState(), tcp: () => a.dissector.tcpStats }),
+      ),
     { withTerminalStdout: true },
   );
+  const code = await reportRun(source, opts, run, out, collector, comments, json);
+  await served?.lingerAndClose(opts.metricsLinger ?? 0);
+  return code;
+}
+
+async function reportRun(
+  source: string,
+  opts: AnalyzeCliOptions,
+  run: AnalysisRun,
+  out: LineOutput,
+  collector: AnalysisCollector,
+  comments: Map<number, string[]>,
+  json: boolean,
+): Promise<number> {
   if (run.summary.fatal) {
     out.flush();
     process.stderr.write(`keyscope: ${escapeText(run.summary.fatal)}\n`);

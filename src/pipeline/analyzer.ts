@@ -59,14 +59,19 @@ export interface AnalysisRun {
   stats: AnalysisStats;
 }
 
-/** Read a capture (file path, `-` for standard input, or a stream) through the analyzer. Never rejects on bad content. */
+/**
+ * Read a capture (file path, `-` for standard input, or a stream) through the analyzer. Never rejects on bad content.
+ * `started` gets the analyzer before the first frame (what reads its state while it runs: the metrics' gauges).
+ */
 export async function analyzeCapture(
   source: string | NodeJS.ReadableStream,
   sink: AnalyzerSink,
   options: AnalyzerOptions = {},
   read: ReadCaptureOptions = {},
+  started?: (analyzer: Analyzer) => void,
 ): Promise<AnalysisRun> {
   const analyzer = new Analyzer(sink, options);
+  started?.(analyzer);
   const summary = await readCapture(source, (f) => analyzer.frame(f), read);
   analyzer.finish();
   return { summary, stats: analyzer.stats() };
