@@ -12,8 +12,9 @@ import { addDisplayFilterOption, frameFilterOption, type DisplayFilterCliOptions
 import { reportCaptureProblems } from './capture-messages';
 import { loadKeysOption } from './keys-option';
 import type { CommandRegistrar } from './main';
+import { addMetricsOptions, startMetrics, type MetricsCliOptions, type MetricsRun } from './metrics-option';
 
-export interface DashCliOptions extends CorrelationCliOptions, DashboardCliOptions, DisplayFilterCliOptions {
+export interface DashCliOptions extends CorrelationCliOptions, DashboardCliOptions, DisplayFilterCliOptions, MetricsCliOptions {
   replay?: boolean;
   speed?: number;
 }
@@ -36,6 +37,7 @@ export const registerDashCommand: CommandRegistrar = (program: Command, setExitC
     .option('--replay', 'replay the capture at the pace of its timestamps instead of showing it at once')
     .option('--speed <n>', 'replay this many times faster than real time (implies --replay)', parseSpeed);
   addDashboardOptions(cmd);
+  addMetricsOptions(cmd, false);
   addDisplayFilterOption(cmd, 'correlate only the frames that match (all are still dissected and reassembled)')
     .action(async (capture: string | undefined, opts: DashCliOptions) => {
       setExitCode(await runDash(capture ?? opts.read, opts));
@@ -43,6 +45,17 @@ export const registerDashCommand: CommandRegistrar = (program: Command, setExitC
 };
 
 export async function runDash(source: string | undefined, opts: DashCliOptions): Promise<number> {
+  if (!opts.metrics) return runDashOn(source, opts, undefined);
+  const served = await startMetrics('dash', opts);
+  if (served === 'error' || served === undefined) return 2;
+  try {
+    return await runDashOn(source, opts, served);
+  } finally {
+    await served.close();
+  }
+}
+
+async function runDashOn(source: string | undefined, opts: DashCliOptions, served: MetricsRun | undefined): Promise<number> {
   if (!source) {
     process.stderr.write('keyscope dash: no capture given (a file, or - for standard input)\n');
     return 64;
@@ -78,6 +91,7 @@ export async function runDash(source: string | undefined, opts: DashCliOptions):
     dash = new Dashboard(dashSource, {
       analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator, frameFilter: frameFilter ?? undefined },
       model: { maxTransactions: keep, maxDiagnostics: keep },
+      ...(served ? { sink: served.metrics.sink } : {}),
     });
   } catch (err) {
     if (err instanceof DashboardTerminalError) {
@@ -86,6 +100,8 @@ export async function runDash(source: string | undefined, opts: DashCliOptions):
     }
     throw err;
   }
+  const analyzer = dash.analyzer;
+  served?.metrics.attach({ openState: () => analyzer.correlator.openState(), tcp: () => analyzer.dissector.tcpStats });
   dash.start();
   // an unreadable capture (bad magic, empty input) ends the dashboard at once, with the reason on the terminal
   void dash.inputEnded.then(() => {
