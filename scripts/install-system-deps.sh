@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the tests use as oracles and traffic tools (tshark, tcpdump, editcap/mergecap/capinfos),
 # libpcap-dev so the optional `cap` addon builds for live capture, tmux for the dashboard tests, and procps (pgrep)
-# for the tests that check no process outlives them, tcpreplay for the live benchmark's high-rate traffic on lo.
+# for the tests that check no process outlives them, tcpreplay for the live benchmark's high-rate traffic on lo,
+# prometheus (the server and promtool) for the metrics tests, which start their own server on loopback.
 #
 # Run it as root, or as a user with sudo: it calls sudo itself for apt-get only (so node_modules stays owned by
 # whoever runs it). Idempotent: does nothing when everything is already there.
@@ -32,6 +33,28 @@ if [ "$need" = 1 ]; then
   # tshark asks whether non-root users may capture; answer no without a prompt
   echo "wireshark-common wireshark-common/install-setuid boolean false" | "${as_root[@]}" debconf-set-selections
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
+fi
+
+# Prometheus: the tests run their own server (temporary config and storage, a loopback port). Without its
+# recommends (prometheus-node-exporter, another daemon). Debian's package enables and starts a system service where
+# systemd runs: when this script installed it, that service is stopped and disabled again (nothing listens on :9090).
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    echo "install-system-deps: installing prometheus needs root: run this script as root, or install sudo" >&2
+    exit 1
+  fi
+  echo "install-system-deps: apt-get install prometheus" >&2
+  [ "$need" = 1 ] || "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    "${as_root[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
+  elif command -v service >/dev/null 2>&1; then
+    "${as_root[@]}" service prometheus stop >/dev/null 2>&1 || true
+  fi
 fi
 
 # The live-capture addon: only meaningful once the npm install has happened (the README runs `npm ci` first).

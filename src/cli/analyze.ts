@@ -6,7 +6,7 @@ import { SEVERITY_RANK, type Severity } from '../common/problem';
 import { escapeText } from '../common/escape';
 import { OutputError } from '../common/io-error';
 import type { Diagnostic } from '../correlate/types';
-import { analyzeCapture, type AnalyzerSink } from '../pipeline/analyzer';
+import { analyzeCapture, type Analyzer, type AnalyzerSink } from '../pipeline/analyzer';
 import { withFileProgress } from './progress';
 import { reportCaptureProblems } from './capture-messages';
 import { AnalysisCollector, analysisReport, worstSeverity } from '../report/analyze-text';
@@ -20,10 +20,12 @@ import { refuseOutputClash } from './output-paths';
 import { parsePositiveInt } from './options';
 import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } from './analyzer-options';
 import { jsonLine } from '../report/json-line';
+import { teeSinks } from '../pipeline/tee-sink';
+import { addMetricsOptions, startMetrics, type MetricsCliOptions } from './metrics-option';
 
 // kept here too for `export`, which has always imported them from this module
 
-export interface AnalyzeCliOptions extends CorrelationCliOptions, DisplayFilterCliOptions {
+export interface AnalyzeCliOptions extends CorrelationCliOptions, DisplayFilterCliOptions, MetricsCliOptions {
   json?: boolean;
   failOn?: Severity | 'never';
   annotate?: string;
@@ -48,6 +50,7 @@ export const registerAnalyzeCommand: CommandRegistrar = (program: Command, setEx
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a diagnostic at or above this severity is found').argParser(parseFailOn).default('error'))
     .option('--annotate <out.pcapng>', 'write the capture as pcapng with every finding as a packet comment')
     .option('--worst <n>', 'worst transactions shown (default 10)', parsePositiveInt);
+  addMetricsOptions(cmd, true);
   addDisplayFilterOption(cmd, 'correlate only the frames that match (all are still dissected and reassembled)')
     .action(async (captures: string[], opts: AnalyzeCliOptions) => {
       setExitCode(await runAnalyze(captures.length > 0 ? captures : opts.read !== undefined ? [opts.read] : [], opts));
@@ -122,32 +125,42 @@ export async function runAnalyze(sources: string | readonly string[] | undefined
       if (json && a.problem.severity !== 'chat') record(anomalyJson(a));
     },
   };
+  const served = await startMetrics('analyze', opts);
+  if (served === 'error') return 2;
   // the report comes at the end, so a bar on a terminal does not tear through it
   const analyzerOptions = { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator: correlatorOptions(opts), frameFilter: frameFilter ?? undefined };
+  const analyzerSink = teeSinks(sink, served?.metrics.sink);
+  const started = (a: Analyzer) => served?.metrics.attach({ openState: () => a.correlator.openState(), tcp: () => a.dissector.tcpStats });
   const run =
     typeof input === 'string'
-      ? await withFileProgress(input, (src) => analyzeCapture(src, sink, analyzerOptions, { name: input }), { withTerminalStdout: true })
-      : await analyzeCapture(input, sink, analyzerOptions);
-  if (run.summary.fatal) {
+      ? await withFileProgress(input, (src) => analyzeCapture(src, analyzerSink, analyzerOptions, { name: input }, started), { withTerminalStdout: true })
+      : await analyzeCapture(input, analyzerSink, analyzerOptions, {}, started);
+  const code = await reportRun();
+  await served?.lingerAndClose(opts.metricsLinger ?? 0);
+  return code;
+
+  async function reportRun(): Promise<number> {
+    if (run.summary.fatal) {
+      out.flush();
+      process.stderr.write(`keyscope: ${escapeText(run.summary.fatal)}\n`);
+      return 2;
+    }
+    reportCaptureProblems(source, run.summary);
+    if (json) {
+      for (const u of run.ues.ues) record(ueJson(u));
+      record(statsJson(run.stats, run.ues.sketch));
+    }
+    else for (const l of analysisReport(collector, run.stats)) out.line(l);
     out.flush();
-    process.stderr.write(`keyscope: ${escapeText(run.summary.fatal)}\n`);
-    return 2;
+    if (opts.annotate) {
+      const ok = await writeAnnotated(input, opts.annotate, comments);
+      if (!ok) return 2;
+    }
+    const worst = worstSeverity(run.stats);
+    const failOn = opts.failOn ?? 'error';
+    if (failOn !== 'never' && worst !== undefined && SEVERITY_RANK[worst] >= SEVERITY_RANK[failOn]) return 1;
+    return 0;
   }
-  reportCaptureProblems(source, run.summary);
-  if (json) {
-    for (const u of run.ues.ues) record(ueJson(u));
-    record(statsJson(run.stats, run.ues.sketch));
-  }
-  else for (const l of analysisReport(collector, run.stats)) out.line(l);
-  out.flush();
-  if (opts.annotate) {
-    const ok = await writeAnnotated(input, opts.annotate, comments);
-    if (!ok) return 2;
-  }
-  const worst = worstSeverity(run.stats);
-  const failOn = opts.failOn ?? 'error';
-  if (failOn !== 'never' && worst !== undefined && SEVERITY_RANK[worst] >= SEVERITY_RANK[failOn]) return 1;
-  return 0;
 }
 
 /** Second pass: every frame of `source` into a pcapng file, with the findings as packet comments (kept ones first). */

@@ -13,8 +13,9 @@ import { reportCaptureProblems } from './capture-messages';
 import { expandCaptureArgs } from '../capture/capture-set';
 import { loadKeysOption } from './keys-option';
 import type { CommandRegistrar } from './main';
+import { addMetricsOptions, startMetrics, type MetricsCliOptions, type MetricsRun } from './metrics-option';
 
-export interface DashCliOptions extends CorrelationCliOptions, DashboardCliOptions, DisplayFilterCliOptions {
+export interface DashCliOptions extends CorrelationCliOptions, DashboardCliOptions, DisplayFilterCliOptions, MetricsCliOptions {
   replay?: boolean;
   speed?: number;
 }
@@ -37,6 +38,7 @@ export const registerDashCommand: CommandRegistrar = (program: Command, setExitC
     .option('--replay', 'replay the capture at the pace of its timestamps instead of showing it at once')
     .option('--speed <n>', 'replay this many times faster than real time (implies --replay)', parseSpeed);
   addDashboardOptions(cmd);
+  addMetricsOptions(cmd, false);
   addDisplayFilterOption(cmd, 'correlate only the frames that match (all are still dissected and reassembled)')
     .action(async (captures: string[], opts: DashCliOptions) => {
       setExitCode(await runDash(captures.length > 1 ? captures : captures[0] ?? opts.read, opts));
@@ -52,6 +54,17 @@ function isDirectory(p: string): boolean {
 }
 
 export async function runDash(sources: string | readonly string[] | undefined, opts: DashCliOptions): Promise<number> {
+  if (!opts.metrics) return runDashOn(sources, opts, undefined);
+  const served = await startMetrics('dash', opts);
+  if (served === 'error' || served === undefined) return 2;
+  try {
+    return await runDashOn(sources, opts, served);
+  } finally {
+    await served.close();
+  }
+}
+
+async function runDashOn(sources: string | readonly string[] | undefined, opts: DashCliOptions, served: MetricsRun | undefined): Promise<number> {
   if (!sources) {
     process.stderr.write('keyscope dash: no capture given (a file, or - for standard input)\n');
     return 64;
@@ -103,6 +116,7 @@ export async function runDash(sources: string | readonly string[] | undefined, o
     dash = new Dashboard(dashSource, {
       analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator, frameFilter: frameFilter ?? undefined },
       model: { maxTransactions: keep, maxDiagnostics: keep },
+      ...(served ? { sink: served.metrics.sink } : {}),
     });
   } catch (err) {
     if (err instanceof DashboardTerminalError) {
@@ -111,6 +125,8 @@ export async function runDash(sources: string | readonly string[] | undefined, o
     }
     throw err;
   }
+  const analyzer = dash.analyzer;
+  served?.metrics.attach({ openState: () => analyzer.correlator.openState(), tcp: () => analyzer.dissector.tcpStats });
   dash.start();
   // an unreadable capture (bad magic, empty input) ends the dashboard at once, with the reason on the terminal
   void dash.inputEnded.then(() => {

@@ -25,8 +25,10 @@ import {
 } from './analyzer-options';
 import type { KeyStore } from '../protocols/keys';
 import { Dashboard, DashboardTerminalError } from '../tui/dashboard';
+import { teeSinks } from '../pipeline/tee-sink';
+import { addMetricsOptions, startMetrics, type MetricsCliOptions, type MetricsRun } from './metrics-option';
 
-export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptions, FrameOutputCliOptions {
+export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptions, FrameOutputCliOptions, MetricsCliOptions {
   interface?: string;
   listInterfaces?: boolean;
   filter?: string;
@@ -74,6 +76,7 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
   // the analyzer's own options: findings (printed to standard error as they come) and the dashboard
   addCorrelationOptions(cmd, { read: false });
   addDashboardOptions(cmd, 'with --dash: ');
+  addMetricsOptions(cmd, false);
   addFrameOutputOptions(cmd)
     .action(async (opts: LiveCliOptions) => {
       setExitCode(await runLive(opts));
@@ -118,6 +121,26 @@ async function openCapture(opts: LiveCliOptions & { interface: string }): Promis
 }
 
 export async function runLive(opts: LiveCliOptions): Promise<number> {
+  if (!opts.metrics || opts.listInterfaces) return runLiveCapture(opts, undefined);
+  const served = await startMetrics('live', opts);
+  if (served === 'error' || served === undefined) return 2;
+  try {
+    return await runLiveCapture(opts, served);
+  } finally {
+    await served.close();
+  }
+}
+
+/** The metrics' gauges read the running pipeline; drops only from an engine that counts them. */
+function attachMetrics(served: MetricsRun | undefined, analyzer: Analyzer, capture: LiveSource, engine: LiveEngine | undefined): void {
+  served?.metrics.attach({
+    openState: () => analyzer.correlator.openState(),
+    tcp: () => analyzer.dissector.tcpStats,
+    ...(engine === 'tcpdump' ? { dropped: () => capture.dropped } : {}),
+  });
+}
+
+async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefined): Promise<number> {
   if (opts.listInterfaces) return listInterfaces();
   if (!opts.interface) {
     process.stderr.write('keyscope live: no interface given (-i IFACE; -D lists them)\n');
@@ -178,7 +201,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     }
   }
 
-  if (opts.dash) return runLiveDash(capture, writer, fileError, keys, opts);
+  if (opts.dash) return runLiveDash(capture, writer, fileError, keys, opts, served);
 
   let flushScheduled = false;
   // frames come in bursts from one libpcap dispatch: write them out together on the next turn of the loop
@@ -192,14 +215,14 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     });
   };
   const analyzer = new Analyzer(
-    {
+    teeSinks({
       dissectedFrame: (f) => {
         printer?.print(f);
         scheduleFlush();
       },
       // standard output carries the frames exactly as `dissect` prints them; the analyzer's findings go beside it
       diagnostic: (d) => process.stderr.write(`keyscope live: ${diagnosticLine(d)}\n`),
-    },
+    }, served?.metrics.sink),
     {
       // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
       dissector: { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false },
@@ -207,6 +230,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     },
   );
   const dissector = analyzer.dissector;
+  attachMetrics(served, analyzer, capture, opts.engine);
   // packet time stops when traffic stops: held frames and deadlines follow the capture's clock instead
   const pacer = new LivePacer(analyzer, () => capture.now(), { onTick: (r) => r.released > 0 && scheduleFlush() }).start();
 
@@ -288,6 +312,7 @@ async function runLiveDash(
   fileError: { error: string | undefined },
   keys: KeyStore | null,
   opts: LiveCliOptions,
+  served: MetricsRun | undefined,
 ): Promise<number> {
   let dash: Dashboard;
   try {
@@ -297,6 +322,7 @@ async function runLiveDash(
       {
         analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], showKeys: opts.showKeys ?? false }, correlator: correlatorOptions(opts) },
         model: { maxTransactions: keep, maxDiagnostics: keep },
+        ...(served ? { sink: served.metrics.sink } : {}),
       },
     );
   } catch (err) {
@@ -308,6 +334,7 @@ async function runLiveDash(
     }
     throw err;
   }
+  attachMetrics(served, dash.analyzer, capture, opts.engine);
   const saved = saveFrames(capture, writer, fileError);
   let framesIn = 0;
   const limit = opts.count ?? Infinity;

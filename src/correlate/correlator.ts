@@ -21,7 +21,7 @@ import type { PacketTime } from '../common/time';
 import type { DissectedFrame, MikeyFrameRecord } from '../protocols/records';
 import { DIAGNOSTICS, type DiagnosticCode } from './catalog';
 import { PacketClock, type Findings, type RoomContext } from './context';
-import { fromSecs, secs, type Endpoints, type Tx, type UeState } from './model';
+import { fromSecs, groupOf, secs, type Endpoints, type Tx, type UeState } from './model';
 import { LIMITS, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
 import { DeliveryRules } from './rules/delivery';
 import { HttpExchangeRules } from './rules/http-exchange';
@@ -32,7 +32,7 @@ import { StormRules } from './rules/storm';
 import { CorrelationStatistics } from './statistics';
 import { PacketTimers } from './timers';
 import { TransactionBook } from './transactions';
-import type { AnalysisStats, Diagnostic, KeyDeliveryTransaction, ProtocolAnomaly } from './types';
+import type { AnalysisStats, Diagnostic, KeyDeliveryTransaction, Measurement, ProtocolAnomaly } from './types';
 import { UeTable } from './ues';
 
 export type { CorrelatorOptions } from './options';
@@ -43,6 +43,14 @@ export interface CorrelatorSink {
   transaction?(t: KeyDeliveryTransaction): void;
   diagnostic?(d: Diagnostic): void;
   anomaly?(a: ProtocolAnomaly): void;
+  /** Every measurement the statistics count, as it is counted (running counters: the Prometheus metrics). */
+  measurement?(m: Measurement): void;
+}
+
+/** What the correlator holds open right now (gauges of a live view; not part of the deterministic output). */
+export interface CorrelatorOpenState {
+  ues: number;
+  transactions: number;
 }
 
 /** A UE as the UE table knows it: its id (first address, or B-TID), every address and B-TID it was seen with. */
@@ -66,7 +74,8 @@ export class KeyDeliveryCorrelator {
 
   constructor(private readonly sink: CorrelatorSink, options: CorrelatorOptions = {}) {
     this.options = resolveOptions(options);
-    this.stats_ = new CorrelationStatistics(this.options.bucketSeconds, this.options.maxAckTableRows);
+    const measured = sink.measurement ? (m: Measurement) => sink.measurement?.(m) : undefined;
+    this.stats_ = new CorrelationStatistics(this.options.bucketSeconds, this.options.maxAckTableRows, measured);
     const findings: Findings = { report: (...a) => this.report(...a) };
     // a forgotten UE ends like one at the end of the capture: the pull room decides whether it was left keyless
     this.ues = new UeTable(this.options.maxUes, (ue) => this.pull.ueEnds(ue));
@@ -143,6 +152,10 @@ export class KeyDeliveryCorrelator {
     return { ues, sketch: this.ues.sketchBase64() };
   }
 
+  openState(): CorrelatorOpenState {
+    return { ues: this.ues.size, transactions: this.book.openCount };
+  }
+
   private advance(at: number): void {
     if (at > this.clock.now) {
       this.clock.now = at;
@@ -180,6 +193,11 @@ export class KeyDeliveryCorrelator {
     if (!ends) return;
     const frame = f.packet.frame;
     const time: PacketTime = f.packet;
+    if (this.sink.measurement) {
+      const kind = info.kind === 'msk-delivery' ? 'msk' : info.kind === 'mtk-delivery' ? 'mtk' : info.kind === 'solicited-pull-trigger' ? 'trigger' : info.kind === 'verification' ? 'ack' : undefined;
+      // the BM-SC sends deliveries and triggers, and receives ACKs
+      if (kind) this.sink.measurement({ type: 'mikey', kind, bmsc: kind === 'ack' ? ends.dst : ends.src, keyGroup: groupOf(info.keyDomainId, info.keyGroup) });
+    }
     switch (info.kind) {
       case 'msk-delivery':
         this.delivery.msk(frame, time, rec, info, ends);

@@ -9,15 +9,22 @@ import type { DiagnosticCode } from './catalog';
 import { secs } from './model';
 import { LIMITS } from './options';
 import { AckTable, SampleSet, ackRate } from './stats';
-import type { AnalysisStats, KeyDeliveryTransaction, Procedure } from './types';
+import type { AnalysisStats, KeyDeliveryTransaction, LatencyStep, Measurement, Procedure } from './types';
+
+/** A latency kind whose samples are also handed to the statistics' observer. */
+class StepSamples extends SampleSet {
+  constructor(private readonly step: LatencyStep, private readonly observe: ((m: Measurement) => void) | undefined) {
+    super();
+  }
+
+  override add(v: number): void {
+    super.add(v);
+    if (Number.isFinite(v)) this.observe?.({ type: 'latency', step: this.step, seconds: v });
+  }
+}
 
 export class CorrelationStatistics {
-  readonly latency = {
-    challengeToCredentials: new SampleSet(),
-    requestTo200: new SampleSet(),
-    okToMikey: new SampleSet(),
-    mikeyToAck: new SampleSet(),
-  };
+  readonly latency: Record<LatencyStep, SampleSet>;
   private readonly ack = { requested: 0, acked: 0 };
   private readonly ackByBmsc = new AckTable();
   private readonly ackByUe: AckTable;
@@ -35,7 +42,14 @@ export class CorrelationStatistics {
     evictedTx: 0,
   };
 
-  constructor(private readonly bucketSeconds: number, ackTableRows: number) {
+  /** @param observe sees every measurement as it is counted (CorrelatorSink.measurement). */
+  constructor(private readonly bucketSeconds: number, ackTableRows: number, private readonly observe?: (m: Measurement) => void) {
+    this.latency = {
+      challengeToCredentials: new StepSamples('challengeToCredentials', observe),
+      requestTo200: new StepSamples('requestTo200', observe),
+      okToMikey: new StepSamples('okToMikey', observe),
+      mikeyToAck: new StepSamples('mikeyToAck', observe),
+    };
     this.ackByUe = new AckTable(ackTableRows);
     this.ackByTime = new AckTable(ackTableRows);
   }
@@ -73,6 +87,7 @@ export class CorrelationStatistics {
     this.ackByUe.requested(ue);
     this.ackByGroup.requested(group);
     this.ackByTime.requested(this.bucket(time));
+    this.observe?.({ type: 'ack-due', bmsc, keyGroup: group });
   }
 
   /** Its ACK came in time; buckets go by the delivery's time, so a bucket's rate is about its deliveries. */
@@ -83,6 +98,7 @@ export class CorrelationStatistics {
     this.ackByUe.acked(ue);
     this.ackByGroup.acked(group);
     this.ackByTime.acked(this.bucket(deliveryTime));
+    this.observe?.({ type: 'acked', bmsc, keyGroup: group, seconds: latency });
   }
 
   /** An MTK message under MSK `key`; `interval` seconds since the previous one of that MSK. */

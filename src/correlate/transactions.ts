@@ -32,6 +32,11 @@ export class TransactionBook {
     return this.count;
   }
 
+  /** Transactions open now. */
+  get openCount(): number {
+    return this.open.size;
+  }
+
   /** Run `hook` on every transaction as it closes, after its verdict is set and before it is emitted. */
   onClose(hook: (tx: Tx, by: ClosedBy) => void): void {
     this.closeHooks.push(hook);

@@ -121,6 +121,22 @@ export interface KeyDeliveryTransaction {
   closedBy: 'complete' | 'timeout' | 'end-of-capture' | 'evicted';
 }
 
+/** The steps whose latencies the statistics keep (the keys of TransactionLatencies). */
+export type LatencyStep = keyof TransactionLatencies;
+
+/**
+ * One measurement as the statistics take it in, for a sink that keeps running counters of its own (the Prometheus
+ * metrics, src/metrics): every MIKEY message the correlator handles, every MSK message due an ACK, every ACK in
+ * time, every step latency sample. Emitted in packet order, at the moment the statistics count it, so a sink that
+ * adds them up gets the stats record's figures (`ack`, `ackByBmsc`, `ackByKeyGroup`, `latency.*.count`).
+ * `bmsc` is the BM-SC's address, `keyGroup` the `kd:kg` hex label of ackByKeyGroup (`*` where unknown).
+ */
+export type Measurement =
+  | { type: 'mikey'; kind: 'msk' | 'mtk' | 'trigger' | 'ack'; bmsc: string; keyGroup: string }
+  | { type: 'ack-due'; bmsc: string; keyGroup: string }
+  | { type: 'acked'; bmsc: string; keyGroup: string; seconds: number }
+  | { type: 'latency'; step: LatencyStep; seconds: number };
+
 export interface ProtocolAnomaly {
   frame: number;
   time: PacketTime;

@@ -20,6 +20,11 @@ export class UeTable {
   /** @param onForget called with a UE dropped to keep the table within `maxUes` (its end-of-life checks). */
   constructor(private readonly maxUes: number, private readonly onForget: (ue: UeState) => void) {}
 
+  /** UEs in the table now. */
+  get size(): number {
+    return this.byId.size;
+  }
+
   /** The UE with this address or B-TID, created when new; joins the two; marks it most recently seen. */
   lookup(address: string | undefined, btid: string | undefined): UeState | undefined {
     const byBtid = btid !== undefined ? this.byBtid.get(btid) : undefined;

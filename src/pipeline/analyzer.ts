@@ -65,14 +65,17 @@ export interface AnalysisRun {
 /**
  * Read a capture (file path, `-` for standard input, a stream, or several files read as one capture) through the
  * analyzer. Never rejects on bad content.
+ * `started` gets the analyzer before the first frame (what reads its state while it runs: the metrics' gauges).
  */
 export async function analyzeCapture(
   source: string | readonly string[] | NodeJS.ReadableStream,
   sink: AnalyzerSink,
   options: AnalyzerOptions = {},
   read: ReadCaptureOptions = {},
+  started?: (analyzer: Analyzer) => void,
 ): Promise<AnalysisRun> {
   const analyzer = new Analyzer(sink, options);
+  started?.(analyzer);
   const summary = await readCaptureInput(source, (f) => analyzer.frame(f), read);
   analyzer.finish();
   return { summary, stats: analyzer.stats(), ues: analyzer.correlator.ueIdentities() };

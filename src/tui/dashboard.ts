@@ -16,6 +16,7 @@ import { escapeText } from '../common/escape';
 import { toEpochSeconds, type PacketTime } from '../common/time';
 import type { AnalysisStats } from '../correlate/types';
 import { Analyzer, type AnalyzerOptions, type AnalyzerSink } from '../pipeline/analyzer';
+import { teeSinks } from '../pipeline/tee-sink';
 import { LivePacer, type LivePacerOptions } from '../pipeline/live-pacer';
 import { DashboardModel, PacketRate, averageRate, type DashboardModelOptions } from './model';
 import { CaptureReplay } from './replay';
@@ -62,6 +63,8 @@ export interface DashboardOptions {
   handleSignals?: boolean;
   /** Live sources: how held frames are released and deadlines expire on the capture's clock. */
   pacer?: Omit<LivePacerOptions, 'onTick'>;
+  /** Another sink of the dashboard's pipeline, beside its panes (the `--metrics` counters). */
+  sink?: AnalyzerSink;
 }
 
 export interface DashboardResult {
@@ -131,7 +134,7 @@ export class Dashboard {
       diagnostic: (d) => model.diagnostic(d),
       anomaly: (a) => model.anomaly(a),
     };
-    this.analyzer = new Analyzer(sink, { ...options.analyzer, dissector, correlator });
+    this.analyzer = new Analyzer(teeSinks(sink, options.sink), { ...options.analyzer, dissector, correlator });
     this.refreshMs = options.refreshMs ?? 250;
     if (source.kind === 'live') {
       const capture = source.capture;
