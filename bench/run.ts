@@ -25,7 +25,9 @@ interface Measurement {
 }
 
 const ROOT = path.join(__dirname, '..', '..');
-const KEYSCOPE = path.join(ROOT, 'bin', 'keyscope.js');
+/** `--keyscope DIR` times another build's bin/keyscope.js (a before/after table in one session), `--label` names its rows. */
+const KEYSCOPE = path.join(process.argv.includes('--keyscope') ? process.argv[process.argv.indexOf('--keyscope') + 1] : ROOT, 'bin', 'keyscope.js');
+const LABEL = process.argv.includes('--label') ? ` (${process.argv[process.argv.indexOf('--label') + 1]})` : '';
 /** The mix's HTTP port (sim-faults): tshark needs it named. */
 const MIX_HTTP_PORT = 18282;
 const ALL_RUNS = ['walk', 'dissector', 'analyze', 'analyze-json', 'analyze-keys', 'analyze-keys-json', 'tshark'];
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
     for (const mode of runs) {
       let m: Measurement | null = null;
       if (mode === 'walk' || mode === 'dissector') m = runWorker(mode === 'dissector' ? 'keyscope' : 'walk', file);
-      else if (mode.startsWith('analyze')) m = await timed(mode, process.execPath, analyzeArgs(mode, file, keys), gen.frames, gen.bytes);
+      else if (mode.startsWith('analyze')) m = await timed(mode + LABEL, process.execPath, analyzeArgs(mode, file, keys), gen.frames, gen.bytes);
       else if (mode === 'tshark' && haveCommand('tshark')) m = await timed('tshark', 'tshark', tsharkArgs(file), gen.frames, gen.bytes);
       if (m) {
         results.push(m);
