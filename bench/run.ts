@@ -22,6 +22,8 @@ interface Measurement {
   packets: number;
   bytes: number;
   maxRssKiB: number | null;
+  /** User + system CPU seconds (/usr/bin/time): less sensitive than wall time to other load on the machine. */
+  cpu?: number;
 }
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -53,7 +55,7 @@ async function timed(mode: string, cmd: string, args: string[], packets: number,
   const timeCmd = fs.existsSync('/usr/bin/time');
   const start = process.hrtime.bigint();
   const child = timeCmd
-    ? spawn('/usr/bin/time', ['-f', 'MAXRSS %M', cmd, ...args], { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] })
+    ? spawn('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', cmd, ...args], { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] })
     : spawn(cmd, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -70,8 +72,8 @@ async function timed(mode: string, cmd: string, args: string[], packets: number,
     process.stderr.write(`${mode} failed (${code}): ${stderr.slice(-500)}\n`);
     return null;
   }
-  const m = /MAXRSS (\d+)/.exec(stderr);
-  return { mode, seconds, packets, bytes, maxRssKiB: m ? Number(m[1]) : null };
+  const m = /MAXRSS (\d+) CPU ([\d.]+) ([\d.]+)/.exec(stderr);
+  return { mode, seconds, packets, bytes, maxRssKiB: m ? Number(m[1]) : null, cpu: m ? Number(m[2]) + Number(m[3]) : undefined };
 }
 
 function analyzeArgs(mode: string, file: string, keys: string): string[] {
@@ -94,7 +96,7 @@ function fmtRow(m: Measurement, ts: Measurement | undefined, walk: Measurement |
   const rss = m.maxRssKiB === null ? 'n/a' : `${(m.maxRssKiB / 1024).toFixed(0)} MiB`;
   const vsT = ts ? `${(ts.seconds / m.seconds).toFixed(2)}×` : '';
   const vsW = walk ? `${((walk.seconds / m.seconds) * 100).toFixed(1)} %` : '';
-  return `| ${m.mode} | ${m.seconds.toFixed(2)} | ${Math.round(pps).toLocaleString('en-US')} | ${mbps.toFixed(1)} | ${rss} | ${vsT} | ${vsW} |`;
+  return `| ${m.mode} | ${m.seconds.toFixed(2)} | ${m.cpu !== undefined ? m.cpu.toFixed(2) : ''} | ${Math.round(pps).toLocaleString('en-US')} | ${mbps.toFixed(1)} | ${rss} | ${vsT} | ${vsW} |`;
 }
 
 async function main(): Promise<void> {
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
       process.stdout.write(`streaming ${(bytes / 1e9).toFixed(1)} GB of the mix into \`keyscope analyze -\` (not kept on disk) …\n`);
       const m = await timed('analyze - (stream)', process.execPath, [KEYSCOPE, 'analyze', '-', '--fail-on', 'never', ...(process.argv.includes('--json') ? ['--json'] : [])], 0, 0,
         (stdin) => writeMix(tpl, stdin, { bytes }));
-      if (m) process.stdout.write(`| run | s | frames/s | MB/s | peak RSS | vs tshark | vs walk |\n|---|---|---|---|---|---|---|\n${fmtRow(m, undefined, undefined)}\n`);
+      if (m) process.stdout.write(`| run | s | CPU s | frames/s | MB/s | peak RSS | vs tshark | vs walk |\n|---|---|---|---|---|---|---|---|\n${fmtRow(m, undefined, undefined)}\n`);
       return;
     }
     let gen = { frames, bytes: fs.existsSync(file) ? fs.statSync(file).size : 0, copies: 0 };
@@ -135,7 +137,7 @@ async function main(): Promise<void> {
     }
     const walk = results.find((r) => r.mode === 'walk');
     const ts = results.find((r) => r.mode === 'tshark');
-    process.stdout.write(`\nload after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n| run | s | frames/s | MB/s | peak RSS | vs tshark | vs walk |\n|---|---|---|---|---|---|---|\n`);
+    process.stdout.write(`\nload after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n| run | s | CPU s | frames/s | MB/s | peak RSS | vs tshark | vs walk |\n|---|---|---|---|---|---|---|---|\n`);
     for (const m of results) process.stdout.write(fmtRow(m, ts, walk) + '\n');
   } finally {
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
