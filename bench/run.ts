@@ -1,9 +1,12 @@
 /**
- * `npm run bench`: generate a large capture (default 2 000 000 packets, streamed to a temp file), then measure
- * keyscope's full pipeline, a bare record walk over the same file (the runtime's ceiling) and tshark when it is
- * installed, each in its own process, and print packets/s, MB/s, peak RSS and the ratios. A benchmark, not a
- * test: nothing here passes or fails on speed.
- *   npm run bench -- --packets 500000 --keep
+ * `npm run bench`: what users run, side by side on one capture. Writes the realistic mix (bench/mix.ts: the simulator's
+ * fault capture repeated with fresh UEs, B-TIDs and nonces per copy; default 2 000 000 frames) and its key file to a temp
+ * directory, then times, each in its own process: the bare record walk (the runtime's ceiling), the dissector alone,
+ * `keyscope analyze` as a user runs it (bin/keyscope.js, text and --json, with and without --keys; output to /dev/null)
+ * and tshark (`-o tcp.reassemble_out_of_order:TRUE -T fields` with MIKEY and HTTP fields). Prints frames/s, MB/s, peak
+ * RSS and the ratios in one table. A benchmark, not a test: nothing here passes or fails on speed.
+ *   npm run bench -- --frames 500000 --runs walk,analyze,tshark --keep
+ *   npm run bench -- --size 10G       # the mix generated on the fly into `analyze -` (never on disk): memory stays flat
  * `--live` runs the live benchmark instead (bench/live.ts): tcpreplay onto lo, keyscope live against tcpdump.
  *   npm run bench -- --live --seconds 20 --rates 10000,50000
  */
@@ -11,7 +14,7 @@ import { spawnSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { generateBenchCapture } from './generate';
+import { loadMixTemplate, mixKeyFile, parseSize, writeMix } from './mix';
 
 interface Measurement {
   mode: string;
@@ -19,7 +22,17 @@ interface Measurement {
   packets: number;
   bytes: number;
   maxRssKiB: number | null;
+  /** User + system CPU seconds (/usr/bin/time): less sensitive than wall time to other load on the machine. */
+  cpu?: number;
 }
+
+const ROOT = path.join(__dirname, '..', '..');
+/** `--keyscope DIR` times another build's bin/keyscope.js (a before/after table in one session), `--label` names its rows. */
+const KEYSCOPE = path.join(process.argv.includes('--keyscope') ? process.argv[process.argv.indexOf('--keyscope') + 1] : ROOT, 'bin', 'keyscope.js');
+const LABEL = process.argv.includes('--label') ? ` (${process.argv[process.argv.indexOf('--label') + 1]})` : '';
+/** The mix's HTTP port (sim-faults): tshark needs it named. */
+const MIX_HTTP_PORT = 18282;
+const ALL_RUNS = ['walk', 'dissector', 'analyze', 'analyze-json', 'analyze-keys', 'analyze-keys-json', 'tshark'];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -29,66 +42,106 @@ function arg(name: string): string | undefined {
 function runWorker(mode: string, file: string): Measurement {
   const r = spawnSync(process.execPath, [path.join(__dirname, 'worker.js'), mode, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`${mode} worker failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim()) as Measurement;
+  const m = JSON.parse(r.stdout.trim()) as Measurement;
+  return { ...m, mode: mode === 'keyscope' ? 'dissector' : mode };
 }
 
 function haveCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-async function runTshark(file: string, packets: number, bytes: number): Promise<Measurement | null> {
-  if (!haveCommand('tshark')) return null;
-  // -T fields with a few fields makes tshark dissect every layer (as keyscope does) without formatting cost.
-  const args = ['-n', '-r', file, '-T', 'fields', '-e', 'frame.number', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'tcp.srcport'];
+/** Runs a command with stdout to /dev/null under /usr/bin/time (peak RSS); stdin from `input` when given. */
+async function timed(mode: string, cmd: string, args: string[], packets: number, bytes: number, input?: (stdin: NodeJS.WritableStream) => Promise<{ frames: number; bytes: number }>): Promise<Measurement | null> {
   const timeCmd = fs.existsSync('/usr/bin/time');
   const start = process.hrtime.bigint();
   const child = timeCmd
-    ? spawn('/usr/bin/time', ['-f', 'MAXRSS %M', 'tshark', ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn('tshark', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    ? spawn('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', cmd, ...args], { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] })
+    : spawn(cmd, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code: number = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed: Promise<number> = new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  if (input && child.stdin) {
+    child.stdin.on('error', () => {});
+    const r = await input(child.stdin);
+    packets = r.frames;
+    bytes = r.bytes;
+  }
+  const code = await closed;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (code !== 0) {
-    process.stderr.write(`tshark failed (${code}): ${stderr.slice(-500)}\n`);
+    process.stderr.write(`${mode} failed (${code}): ${stderr.slice(-500)}\n`);
     return null;
   }
-  const m = /MAXRSS (\d+)/.exec(stderr);
-  return { mode: 'tshark', seconds, packets, bytes, maxRssKiB: m ? Number(m[1]) : null };
+  const m = /MAXRSS (\d+) CPU ([\d.]+) ([\d.]+)/.exec(stderr);
+  return { mode, seconds, packets, bytes, maxRssKiB: m ? Number(m[1]) : null, cpu: m ? Number(m[2]) + Number(m[3]) : undefined };
 }
 
-function row(m: Measurement): string {
+function analyzeArgs(mode: string, file: string, keys: string): string[] {
+  const a = [KEYSCOPE, 'analyze', file, '--fail-on', 'never'];
+  if (mode.includes('keys')) a.push('--keys', keys);
+  if (mode.endsWith('json')) a.push('--json');
+  return a;
+}
+
+function tsharkArgs(file: string): string[] {
+  // every layer dissected (as keyscope does), HTTP on the mix's port, out-of-order TCP reassembled, MIKEY and HTTP fields out
+  return ['-n', '-o', 'tcp.reassemble_out_of_order:TRUE', '-d', `tcp.port==${MIX_HTTP_PORT},http`, '-r', file, '-T', 'fields',
+    '-e', 'frame.number', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'http.request.method', '-e', 'http.response.code', '-e', 'http.authorization',
+    '-e', 'mikey.type', '-e', 'mikey.csb_id', '-e', 'mikey.kemac.mac', '-e', 'mikey.ext.value'];
+}
+
+function fmtRow(m: Measurement, ts: Measurement | undefined, walk: Measurement | undefined): string {
   const pps = m.packets / m.seconds;
   const mbps = m.bytes / m.seconds / 1e6;
   const rss = m.maxRssKiB === null ? 'n/a' : `${(m.maxRssKiB / 1024).toFixed(0)} MiB`;
-  return `${m.mode.padEnd(10)} ${m.seconds.toFixed(2).padStart(8)} s ${Math.round(pps).toLocaleString('en-US').padStart(12)} pkt/s ${mbps.toFixed(1).padStart(8)} MB/s   peak RSS ${rss}`;
+  const vsT = ts ? `${(ts.seconds / m.seconds).toFixed(2)}×` : '';
+  const vsW = walk ? `${((walk.seconds / m.seconds) * 100).toFixed(1)} %` : '';
+  return `| ${m.mode} | ${m.seconds.toFixed(2)} | ${m.cpu !== undefined ? m.cpu.toFixed(2) : ''} | ${Math.round(pps).toLocaleString('en-US')} | ${mbps.toFixed(1)} | ${rss} | ${vsT} | ${vsW} |`;
 }
 
 async function main(): Promise<void> {
-  const packets = Number(arg('--packets') ?? 2_000_000);
+  const frames = parseSize(arg('--frames') ?? arg('--packets') ?? '2M');
   const keep = process.argv.includes('--keep');
-  const file = arg('--file') ?? path.join(os.tmpdir(), `keyscope-bench-${process.pid}.pcap`);
-  const skipTshark = process.argv.includes('--no-tshark');
+  const runs = (arg('--runs') ?? ALL_RUNS.join(',')).split(',');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-bench-'));
+  const file = arg('--file') ?? path.join(dir, 'mix.pcap');
+  const keys = arg('--keys') ?? path.join(dir, 'mix.keys');
   try {
-    let gen;
-    if (arg('--file') && fs.existsSync(file)) gen = { path: file, packets, bytes: fs.statSync(file).size };
-    else {
-      process.stdout.write(`generating ${packets.toLocaleString('en-US')} packets into ${file} …\n`);
-      const t0 = Date.now();
-      gen = await generateBenchCapture(file, packets);
-      process.stdout.write(`  ${gen.packets.toLocaleString('en-US')} packets, ${(gen.bytes / 1e6).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    const tpl = await loadMixTemplate();
+    process.stdout.write(`node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; load: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+    if (arg('--size')) {
+      const bytes = parseSize(arg('--size')!);
+      process.stdout.write(`streaming ${(bytes / 1e9).toFixed(1)} GB of the mix into \`keyscope analyze -\` (not kept on disk) …\n`);
+      const m = await timed('analyze - (stream)', process.execPath, [KEYSCOPE, 'analyze', '-', '--fail-on', 'never', ...(process.argv.includes('--json') ? ['--json'] : [])], 0, 0,
+        (stdin) => writeMix(tpl, stdin, { bytes }));
+      if (m) process.stdout.write(`| run | s | CPU s | frames/s | MB/s | peak RSS | vs tshark | vs walk |\n|---|---|---|---|---|---|---|---|\n${fmtRow(m, undefined, undefined)}\n`);
+      return;
     }
-    const walk = runWorker('walk', file);
-    const ks = runWorker('keyscope', file);
-    const ts = skipTshark ? null : await runTshark(file, walk.packets, walk.bytes);
-    process.stdout.write(`\nnode ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}\n`);
-    for (const m of [walk, ks, ts]) if (m) process.stdout.write(row(m) + '\n');
-    process.stdout.write(`\nkeyscope / bare walk: ${((walk.seconds / ks.seconds) * 100).toFixed(1)} % of the ceiling (${(ks.seconds / walk.seconds).toFixed(1)}× slower)\n`);
-    if (ts) process.stdout.write(`keyscope / tshark:    ${(ts.seconds / ks.seconds).toFixed(1)}× tshark's speed\n`);
-    if (ks.packets !== walk.packets) process.stdout.write(`WARNING: keyscope saw ${ks.packets} packets, the walk ${walk.packets}\n`);
-    process.stdout.write(`keyscope found ${(ks as Measurement & { mikey?: number }).mikey ?? 0} MIKEY messages, ${(ks as Measurement & { http?: number }).http ?? 0} HTTP messages\n`);
+    let gen = { frames, bytes: fs.existsSync(file) ? fs.statSync(file).size : 0, copies: 0 };
+    if (!arg('--file')) {
+      const t0 = Date.now();
+      gen = await writeMix(tpl, fs.createWriteStream(file), { frames });
+      fs.writeFileSync(keys, mixKeyFile(tpl, gen.copies), { mode: 0o600 });
+      process.stdout.write(`mix: ${gen.copies} copies of sim-faults (${tpl.btids.length} B-TIDs each), ${gen.frames.toLocaleString('en-US')} frames, ${(gen.bytes / 1e6).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    }
+    const results: Measurement[] = [];
+    for (const mode of runs) {
+      let m: Measurement | null = null;
+      if (mode === 'walk' || mode === 'dissector') m = runWorker(mode === 'dissector' ? 'keyscope' : 'walk', file);
+      else if (mode.startsWith('analyze')) m = await timed(mode + LABEL, process.execPath, analyzeArgs(mode, file, keys), gen.frames, gen.bytes);
+      else if (mode === 'tshark' && haveCommand('tshark')) m = await timed('tshark', 'tshark', tsharkArgs(file), gen.frames, gen.bytes);
+      if (m) {
+        results.push(m);
+        process.stdout.write(`  ${m.mode}: ${m.seconds.toFixed(2)} s\n`);
+      }
+    }
+    const walk = results.find((r) => r.mode === 'walk');
+    const ts = results.find((r) => r.mode === 'tshark');
+    process.stdout.write(`\nload after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n| run | s | CPU s | frames/s | MB/s | peak RSS | vs tshark | vs walk |\n|---|---|---|---|---|---|---|---|\n`);
+    for (const m of results) process.stdout.write(fmtRow(m, ts, walk) + '\n');
   } finally {
-    if (!keep && !arg('--file')) fs.rmSync(file, { force: true });
+    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+    else process.stdout.write(`kept ${file} and ${keys}\n`);
   }
 }
 

@@ -672,7 +672,15 @@ export class HttpConnectionParser {
   private headComplete(d: Direction): void {
     const b = d.cur as Building;
     const msg = b.msg;
-    const get = (n: string): string[] => msg.headers.filter((h) => h.name.toLowerCase() === n).map((h) => h.value);
+    // one pass over the headers for the four this method reads (was a filter per name, 4 % of analyze's profile)
+    const found: Record<'content-type' | 'expect' | 'transfer-encoding' | 'content-length', string[]> = { 'content-type': [], expect: [], 'transfer-encoding': [], 'content-length': [] };
+    for (const h of msg.headers) {
+      const n = h.name.length;
+      if (n !== 6 && n !== 12 && n !== 14 && n !== 17) continue;
+      const l = h.name.toLowerCase();
+      if (l === 'content-type' || l === 'expect' || l === 'transfer-encoding' || l === 'content-length') found[l].push(h.value);
+    }
+    const get = (n: keyof typeof found): string[] => found[n];
     // parsed now, not at the end of the body: the other direction may need the credentials first (an early 401)
     const auth = parseAuthHeaders(msg.headers, msg.problems);
     if (auth) msg.auth = auth;

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseMbmsBody, isMbmsContentType } from '../../../src/protocols/mbms/xml';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseMbmsBody, isMbmsContentType, simpleTree, libraryTree, DEFAULT_MBMS_LIMITS } from '../../../src/protocols/mbms/xml';
 
 const parse = (ct: string, xml: string) => parseMbmsBody(ct, Buffer.from(xml, 'utf8'));
 const codes = (r: ReturnType<typeof parse>): string[] => r.problems.map((p) => p.code);
@@ -153,4 +155,30 @@ test('malformed, hostile and odd bodies give problems, never exceptions', () => 
   assert.ok(codes(bad).includes('mbms-xml-bad-length'));
   assert.ok(codes(parse('application/mbms-msk+xml', '<mbmsMSKRequest xmlns="urn:3GPP:metadata:2005:MBMS:mskRequest"/>')).includes('mbms-xml-empty-list'));
   assert.ok(codes(parse('application/mbms-msk+xml', '<html><body>hi</body></html>')).includes('mbms-xml-unknown-root'));
+});
+
+test('the fast XML path gives the library path\'s tree, and declines what it does not read', { timeout: 60_000 }, () => {
+  const root = path.join(__dirname, '..', '..', '..', '..', 'captures');
+  const docs = [REGISTER, DEREGISTER, MSK_REQUEST, REGISTER_RESPONSE, MSK_RESPONSE];
+  for (const f of ['sim-clean.pcap', 'sim-faults.pcap', 'sim-variants.pcap']) {
+    const raw = fs.readFileSync(path.join(root, f)).toString('latin1');
+    for (const m of raw.matchAll(/<\?xml[^]*?<\/mbms[A-Za-z]*>/g)) docs.push(m[0]);
+  }
+  assert.ok(docs.length > 50);
+  const edge = [
+    '<a> </a>', '<a>x<b>y</b> z </a>', '<a>1 > 0</a>', '<a/>', "<p:a xmlns:p='u' k=\"v\" j='w'><p:b xmlns='d'><c/></p:b></p:a>",
+    '<a  x = "1" >t</a >', '<a><b/><b></b></a>',
+  ];
+  const declined = [
+    '<a>&amp;</a>', '<a><!-- c --></a>', '<a><![CDATA[x]]></a>', '<a></b>', '<a/><b/>', '<a>', '<a x="1" x="2"/>', 'text<a/>', '<a>1 ]]> 0</a>',
+    '<a b/>', '<?pi x?><a/>',
+  ];
+  for (const d of [...docs, ...edge]) {
+    const fast = simpleTree(d, DEFAULT_MBMS_LIMITS);
+    assert.ok(fast, `fast path declined ${d.slice(0, 80)}`);
+    assert.deepEqual(fast, libraryTree(d, DEFAULT_MBMS_LIMITS, []), d.slice(0, 200));
+  }
+  for (const d of declined) assert.equal(simpleTree(d, DEFAULT_MBMS_LIMITS), undefined, d);
+  assert.equal(simpleTree('<a><b><c/></b></a>', { ...DEFAULT_MBMS_LIMITS, maxDepth: 2 }), undefined);
+  assert.equal(simpleTree('<a><b/><b/></a>', { ...DEFAULT_MBMS_LIMITS, maxElements: 2 }), undefined);
 });
