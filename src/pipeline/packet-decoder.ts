@@ -226,6 +226,10 @@ export class PacketDecoder {
       outerDstPort: udp.dstPort,
       teid: gtp.teid,
       messageType: gtp.messageType,
+      flags: gtp.flags,
+      length: gtp.length,
+      outerIp: outer,
+      outerUdp: udp,
     };
     if (outer.reassembledFrom !== undefined) tunnel.outerReassembledFrom = outer.reassembledFrom;
     if (gtp.sequence !== undefined) tunnel.sequence = gtp.sequence;
