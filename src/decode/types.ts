@@ -55,6 +55,8 @@ export interface IpLayerInfo {
   nextHeader?: number;
   trafficClass?: number;
   flowLabel?: number;
+  /** On the record of a reassembled datagram: the header of the fragment in this frame (the one that completed it). */
+  frameHeader?: IpLayerInfo;
 }
 
 export interface UdpInfo {

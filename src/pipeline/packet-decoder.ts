@@ -144,6 +144,7 @@ export class PacketDecoder {
 
     // the datagram is whole: decode what it carries from the reassembled bytes
     const whole = done.ip;
+    whole.frameHeader = ip;
     pkt.ip = whole;
     const mark = problems.length;
     const payload = done.payload;
