@@ -38,6 +38,11 @@ export class FieldContext {
       sec -= 1;
     }
     const view: FrameView = { frame: f, relativeTime: secondsText(sec, nsec) };
+    const tun = p.tunnel;
+    // tshark numbers the outer datagram's conversation first
+    if (tun?.outerIp !== undefined && tun.outerUdp !== undefined && tun.outerIp !== p.ip) {
+      view.outerUdpStream = this.udpIndex(tun.outerIp.src, tun.outerUdp.srcPort, tun.outerIp.dst, tun.outerUdp.dstPort);
+    }
     const t = p.transport;
     if (t && p.ip) {
       const a = `${p.ip.src}|${t.srcPort}`;
@@ -48,12 +53,7 @@ export class FieldContext {
         view.tcpStream = c.index;
         this.relative(view, c, a < b ? 0 : 1, t.flags, t.seq, t.ack);
       } else {
-        let i = this.udp.get(key);
-        if (i === undefined) {
-          i = this.nextUdp++;
-          this.remember(this.udp, key, i);
-        }
-        view.udpStream = i;
+        view.udpStream = this.udpIndex(p.ip.src, t.srcPort, p.ip.dst, t.dstPort);
       }
     }
     return view;
@@ -90,6 +90,18 @@ export class FieldContext {
     }
     if (opening) c.synSeq = seq;
     return c;
+  }
+
+  private udpIndex(src: string, srcPort: number, dst: string, dstPort: number): number {
+    const a = `${src}|${srcPort}`;
+    const b = `${dst}|${dstPort}`;
+    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+    let i = this.udp.get(key);
+    if (i === undefined) {
+      i = this.nextUdp++;
+      this.remember(this.udp, key, i);
+    }
+    return i;
   }
 
   private remember<V>(map: Map<string, V>, key: string, value: V): void {

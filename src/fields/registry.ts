@@ -34,6 +34,18 @@ export function secondsText(sec: number, nsec: number): string {
   return `${sec}.${String(nsec).padStart(9, '0')}`;
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** Seconds between the NTP era (1900) and the Unix epoch. */
+const NTP_UNIX_OFFSET = 2_208_988_800;
+
+/** An NTP timestamp as tshark prints an FT_ABSOLUTE_TIME in UTC (`Nov  7, 2023 11:44:50.500000000 UTC`). */
+export function ntpText(seconds: number, fraction: number): string {
+  const d = new Date((seconds - NTP_UNIX_OFFSET) * 1000);
+  const nsec = Math.floor((fraction * 1e9) / 2 ** 32);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')}, ${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}.${String(nsec).padStart(9, '0')} UTC`;
+}
+
 // ---- headers: frame, link, IP, UDP, TCP, GTP-U ---------------------------------------------------------------------
 
 /** One header of a layer in the frame and its tunnel depth (0 outside / carrying a GTP-U tunnel, 1 inside it). */
@@ -48,6 +60,8 @@ interface HeaderField<H> extends Partial<Pick<FieldDef, 'base' | 'hexDigits' | '
   type: FieldType;
   description: string;
   of(h: H, v: FrameView): FieldValue | FieldValue[] | undefined;
+  /** The field's values when they are not just those of this layer's headers (tshark's ip.version is in IPv6 too). */
+  all?: Extractor;
 }
 
 /**
@@ -61,8 +75,8 @@ function headerLayer<H>(name: string, title: string, instances: (v: FrameView) =
     return x === undefined ? [] : Array.isArray(x) ? x : [x];
   };
   const defs: FieldDef[] = fields.map((f) => {
-    const { of: _of, name: n, type, description, ...more } = f;
-    return field(n, type, description, (v) => instances(v).flatMap((i) => list(f, i.h, v)), more);
+    const { of: _of, all, name: n, type, description, ...more } = f;
+    return field(n, type, description, all ?? ((v) => instances(v).flatMap((i) => list(f, i.h, v))), more);
   });
   return {
     name,
@@ -114,12 +128,25 @@ const ethLayer = headerLayer<Link>('eth', 'Ethernet II', (v) => [{ h: v.frame.pa
 ]);
 
 type Vlan = NonNullable<Link['vlanTags']>[number];
-const vlanLayer = headerLayer<Vlan>('vlan', '802.1Q Virtual LAN', (v) => (v.frame.packet.link.vlanTags ?? []).map((h) => ({ h, depth: 0 })),
+const QINQ_TPID = 0x88a8;
+/** The link's tags of one kind: 802.1ad service tags (TPID 0x88a8, tshark's ieee8021ad) or the others (tshark's vlan). */
+const vlanTags = (v: FrameView, serviceTags: boolean): Instance<Vlan>[] =>
+  (v.frame.packet.link.vlanTags ?? []).filter((t) => (t.tpid === QINQ_TPID) === serviceTags).map((h) => ({ h, depth: 0 }));
+
+const qinqLayer = headerLayer<Vlan>('ieee8021ad', 'IEEE 802.1ad (QinQ service tag)', (v) => vlanTags(v, true),
+  (t) => `IEEE 802.1ad, ID: ${t.tci & 0xfff}`, [
+    { name: 'ieee8021ad', type: 'protocol', description: 'an 802.1ad service tag (TPID 0x88a8)', of: () => true, tshark: 'presence' },
+    { name: 'ieee8021ad.priority', type: 'uint', description: 'priority code point', of: (t) => t.tci >> 13, ...same, label: 'Priority' },
+    { name: 'ieee8021ad.dei', type: 'uint', description: 'drop eligible indicator', of: (t) => (t.tci >> 12) & 1, ...same, label: 'DEI' },
+    { name: 'ieee8021ad.id', type: 'uint', description: 'service VLAN identifier', of: (t) => t.tci & 0xfff, ...same, label: 'ID' },
+  ]);
+
+const vlanLayer = headerLayer<Vlan>('vlan', '802.1Q Virtual LAN', (v) => vlanTags(v, false),
   (t) => `802.1Q Virtual LAN, PRI: ${t.tci >> 13}, DEI: ${(t.tci >> 12) & 1}, ID: ${t.tci & 0xfff}`, [
     { name: 'vlan', type: 'protocol', description: 'an 802.1Q / 802.1ad tag', of: () => true, tshark: 'presence' },
     { name: 'vlan.priority', type: 'uint', description: 'priority code point (PCP)', of: (t) => t.tci >> 13, ...same, label: 'Priority' },
     { name: 'vlan.dei', type: 'bool', description: 'drop eligible indicator', of: (t) => ((t.tci >> 12) & 1) === 1, ...same, label: 'DEI' },
-    { name: 'vlan.id', type: 'uint', description: 'VLAN identifier, outermost first', of: (t) => t.tci & 0xfff, ...same, label: 'ID', json: 'vlans' },
+    { name: 'vlan.id', type: 'uint', description: 'VLAN identifier, outermost first', of: (t) => t.tci & 0xfff, ...same, label: 'ID' },
     { name: 'vlan.etype', type: 'uint', description: 'EtherType after the tag', of: (t) => t.etype, ...hex(4), label: 'Type' },
   ]);
 
@@ -134,6 +161,12 @@ function ipHeaders(v: FrameView, version: 4 | 6): Instance<Ip>[] {
   if (p.ip && p.ip.version === version) out.push({ h: p.ip, depth: unwrapped ? 1 : 0 });
   return out;
 }
+/** Every IP header of the frame, outermost first, both versions. */
+function allIpHeaders(v: FrameView): Ip[] {
+  const p = v.frame.packet;
+  const outer = p.tunnel?.outerIp;
+  return [...(outer !== undefined && outer !== p.ip ? [outer] : []), ...(p.ip ? [p.ip] : [])];
+}
 /** The header as sent in this frame: on a reassembled datagram, the fragment that completed it (what tshark shows). */
 const wire = (ip: Ip): Ip => ip.frameHeader ?? ip;
 const ipSummary = (ip: Ip) => `Internet Protocol Version ${ip.version}, Src: ${ip.src}, Dst: ${ip.dst}`;
@@ -141,7 +174,8 @@ const inner = (v: FrameView, ip: Ip) => ip === v.frame.packet.ip;
 
 const ipLayer = headerLayer<Ip>('ip', 'Internet Protocol version 4', (v) => ipHeaders(v, 4), ipSummary, [
   { name: 'ip', type: 'protocol', description: 'IPv4 (outer and inner of a GTP-U tunnel)', of: () => true, tshark: 'presence' },
-  { name: 'ip.version', type: 'uint', description: 'IP version (4)', of: (ip) => ip.version, ...same, label: 'Version', json: 'ip.version' },
+  { name: 'ip.version', type: 'uint', description: 'IP version of every IPv4 and IPv6 header (tshark\'s IPv6 has it too)', of: (ip) => ip.version, ...same,
+    label: 'Version', json: 'ip.version', all: (v) => allIpHeaders(v).map((ip) => ip.version) },
   { name: 'ip.hdr_len', type: 'uint', description: 'header length (bytes)', of: (ip) => wire(ip).headerLength, ...same, label: 'Header Length' },
   { name: 'ip.dsfield.dscp', type: 'uint', description: 'differentiated services codepoint', of: (ip) => wire(ip).dscp, ...same, label: 'Differentiated Services Codepoint' },
   { name: 'ip.len', type: 'uint', description: 'total length (bytes) of the header in this frame', of: (ip) => wire(ip).totalLength, ...same, label: 'Total Length' },
@@ -149,7 +183,10 @@ const ipLayer = headerLayer<Ip>('ip', 'Internet Protocol version 4', (v) => ipHe
   { name: 'ip.flags', type: 'uint', description: 'flags, the top 3 bits (0x02 DF, 0x01 MF)', of: (ip) => wire(ip).flags, ...hex(2), label: 'Flags' },
   { name: 'ip.flags.df', type: 'bool', description: "don't fragment", of: (ip) => (wire(ip).flags === undefined ? undefined : ((wire(ip).flags ?? 0) & 2) !== 0), ...same, label: "Don't fragment" },
   { name: 'ip.flags.mf', type: 'bool', description: 'more fragments', of: (ip) => (wire(ip).flags === undefined ? undefined : ((wire(ip).flags ?? 0) & 1) !== 0), ...same, label: 'More fragments' },
-  { name: 'ip.frag_offset', type: 'uint', description: 'fragment offset (bytes)', of: (ip) => wire(ip).fragOffset, ...same, label: 'Fragment Offset' },
+  { name: 'ip.frag_offset', type: 'uint', description: 'fragment offset, in units of 8 bytes', of: (ip) => {
+    const o = wire(ip).fragOffset;
+    return o === undefined ? undefined : o / 8;
+  }, ...same, label: 'Fragment Offset' },
   { name: 'ip.ttl', type: 'uint', description: 'time to live', of: (ip) => wire(ip).ttl, ...same, label: 'Time to Live' },
   { name: 'ip.proto', type: 'uint', description: 'protocol of the payload (6 TCP, 17 UDP)', of: (ip) => ip.protocol, ...same, label: 'Protocol' },
   { name: 'ip.src', type: 'ipv4', description: 'source address', of: (ip) => ip.src, ...same, label: 'Source Address' },
@@ -161,9 +198,9 @@ const ipLayer = headerLayer<Ip>('ip', 'Internet Protocol version 4', (v) => ipHe
 
 const ipv6Layer = headerLayer<Ip>('ipv6', 'Internet Protocol version 6', (v) => ipHeaders(v, 6), ipSummary, [
   { name: 'ipv6', type: 'protocol', description: 'IPv6 (outer and inner of a GTP-U tunnel)', of: () => true, tshark: 'presence' },
-  { name: 'ipv6.version', type: 'uint', description: 'IP version (6)', of: (ip) => ip.version, ...same, label: 'Version', json: 'ip.version' },
+  { name: 'ipv6.version', type: 'uint', description: 'IP version (6)', of: (ip) => ip.version, ...same, label: 'Version' },
   { name: 'ipv6.tclass', type: 'uint', description: 'traffic class', of: (ip) => wire(ip).trafficClass, ...hex(8), label: 'Traffic Class' },
-  { name: 'ipv6.flow', type: 'uint', description: 'flow label', of: (ip) => wire(ip).flowLabel, ...hex(5), label: 'Flow Label' },
+  { name: 'ipv6.flow', type: 'uint', description: 'flow label', of: (ip) => wire(ip).flowLabel, ...hex(6), label: 'Flow Label' },
   { name: 'ipv6.plen', type: 'uint', description: 'payload length (bytes)', of: (ip) => wire(ip).totalLength - 40, ...same, label: 'Payload Length' },
   { name: 'ipv6.nxt', type: 'uint', description: 'next header of the fixed header (before extension headers)', of: (ip) => wire(ip).nextHeader, ...same, label: 'Next Header' },
   { name: 'ipv6.hlim', type: 'uint', description: 'hop limit', of: (ip) => wire(ip).ttl, ...same, label: 'Hop Limit' },
@@ -193,8 +230,8 @@ const udpLayer = headerLayer<Udp>('udp', 'User Datagram Protocol', udpHeaders, (
   { name: 'udp.dstport', type: 'uint', description: 'destination port', of: (u) => u.dstPort, ...same, label: 'Destination Port' },
   { name: 'udp.port', type: 'uint', description: 'source or destination port', of: (u) => [u.srcPort, u.dstPort], ...same },
   { name: 'udp.length', type: 'uint', description: 'length from the UDP header (header and payload)', of: (u) => u.length, ...same, label: 'Length', json: 'udp.length' },
-  { name: 'udp.stream', type: 'uint', description: 'UDP conversation index, from 0 in order of appearance (of the innermost datagram)',
-    of: (u, v) => (u === v.frame.packet.transport ? v.udpStream : undefined), ...same, label: 'Stream index' },
+  { name: 'udp.stream', type: 'uint', description: 'UDP conversation index, from 0 in order of appearance',
+    of: (u, v) => (u === v.frame.packet.transport ? v.udpStream : v.outerUdpStream), ...same, label: 'Stream index' },
   { name: 'keyscope.payload_length', type: 'uint', description: 'transport payload bytes captured (innermost UDP or TCP)',
     of: (u, v) => (u === v.frame.packet.transport ? payloadLength(v) : undefined), label: 'Payload length', json: 'udp.payloadLength' },
 ]);
@@ -350,12 +387,18 @@ const mikeyLayer: FieldLayer = {
     field('mikey.cs_id_map_type', 'uint', 'CS ID map type', hdr('csIdMapType'), same),
     field('mikey.next_payload', 'uint', 'next payload codes, header first, in wire order', (v) =>
       messages(v).flatMap((m) => [m.header.nextPayload, ...m.payloads.filter((p) => p.type !== 4).map((p) => p.nextPayload)]), same),
+    field('mikey.srtp_id', 'none', 'SRTP ID entry of the header (CS ID map type 0)', (v) => messages(v).flatMap((m) => (m.header.srtpIds ?? []).map(() => true)), same),
+    field('mikey.srtp_id.policy_no', 'uint', 'SRTP ID entry: policy number', (v) => messages(v).flatMap((m) => (m.header.srtpIds ?? []).map((s) => s.policyNo)), same),
+    field('mikey.srtp_id.ssrc', 'uint', 'SRTP ID entry: SSRC', (v) => messages(v).flatMap((m) => (m.header.srtpIds ?? []).map((s) => s.ssrc)), hex(8)),
+    field('mikey.srtp_id.roc', 'uint', 'SRTP ID entry: rollover counter', (v) => messages(v).flatMap((m) => (m.header.srtpIds ?? []).map((s) => s.roc)), hex(8)),
     field('mikey.kemac', 'none', 'KEMAC payload', (v) => payloads(v, 1).map(() => true), same),
     field('mikey.kemac.encr_alg', 'uint', 'KEMAC encryption algorithm', (v) => payloads(v, 1).map((p) => p.encrAlg), same),
     field('mikey.kemac.key_data_len', 'uint', 'KEMAC encrypted key data length', (v) => payloads(v, 1).map((p) => p.encrData.length), same),
     field('mikey.kemac.mac_alg', 'uint', 'KEMAC MAC algorithm', (v) => payloads(v, 1).map((p) => p.macAlg), same),
     field('mikey.kemac.mac', 'bytes', 'KEMAC MAC', (v) => payloads(v, 1).filter((p) => p.mac.length > 0).map((p) => p.mac), same),
     field('mikey.t', 'none', 'timestamp payload', (v) => payloads(v, 5).map(() => true), same),
+    field('mikey.t.ntp', 'string', 'NTP timestamp (NTP-UTC, NTP) as tshark shows it: `Nov  7, 2023 11:44:50.500000000 UTC`',
+      (v) => payloads(v, 5, 13).flatMap((p) => (p.ntpSeconds !== undefined ? [ntpText(p.ntpSeconds, p.ntpFraction ?? 0)] : [])), same),
     field('mikey.t.ts_type', 'uint', 'timestamp type (0 NTP-UTC, 1 NTP, 2 COUNTER)', (v) => payloads(v, 5, 13).map((p) => p.tsType), same),
     field('mikey.id', 'none', 'ID payload', (v) => payloads(v, 6).map(() => true), same),
     field('mikey.idr', 'none', 'IDR payload', (v) => payloads(v, 14).map(() => true), same),
@@ -366,8 +409,23 @@ const mikeyLayer: FieldLayer = {
     field('mikey.v.auth_alg', 'uint', 'verification MAC algorithm', (v) => payloads(v, 9).map((p) => p.authAlg), same),
     field('mikey.v.ver_data', 'bytes', 'verification MAC', (v) => payloads(v, 9).filter((p) => p.mac.length > 0).map((p) => p.mac), same),
     field('mikey.sp', 'none', 'security policy payload', (v) => payloads(v, 10).map(() => true), same),
+    field('mikey.pke', 'none', 'envelope data (PKE) payload', (v) => payloads(v, 2).map(() => true), same),
+    field('mikey.pke.c', 'uint', 'PKE cache indicator', (v) => payloads(v, 2).map((p) => p.c), same),
+    field('mikey.pke.len', 'uint', 'PKE data length', (v) => payloads(v, 2).map((p) => p.data.length), same),
+    field('mikey.dh', 'none', 'DH data payload', (v) => payloads(v, 3).map(() => true), same),
+    field('mikey.dh.group', 'uint', 'DH group', (v) => payloads(v, 3).map((p) => p.group), same),
+    field('mikey.dh.kv', 'uint', 'DH key validity type', (v) => payloads(v, 3).map((p) => p.kv), same),
+    field('mikey.sign', 'none', 'signature payload', (v) => payloads(v, 4).map(() => true), same),
+    field('mikey.sign.type', 'uint', 'signature type', (v) => payloads(v, 4).map((p) => p.signType), same),
+    field('mikey.sign.len', 'uint', 'signature length', (v) => payloads(v, 4).map((p) => p.signature.length), same),
+    field('mikey.cert', 'none', 'certificate payload', (v) => payloads(v, 7).map(() => true), same),
+    field('mikey.cert.type', 'uint', 'certificate type', (v) => payloads(v, 7).map((p) => p.certType), same),
+    field('mikey.cert.len', 'uint', 'certificate length', (v) => payloads(v, 7).map((p) => p.data.length), same),
+    field('mikey.chash', 'none', 'CHASH payload', (v) => payloads(v, 8).map(() => true), same),
     field('mikey.sp.no', 'uint', 'security policy number', (v) => payloads(v, 10).map((p) => p.policyNo), same),
     field('mikey.sp.proto_type', 'uint', 'security policy protocol type', (v) => payloads(v, 10).map((p) => p.protType), same),
+    field('mikey.sp.param.type', 'uint', 'security policy parameter type', (v) => payloads(v, 10).flatMap((p) => p.params.map((x) => x.paramType)), same),
+    field('mikey.sp.param.len', 'uint', 'security policy parameter length', (v) => payloads(v, 10).flatMap((p) => p.params.map((x) => x.value.length)), same),
     field('mikey.rand', 'none', 'RAND payload', (v) => payloads(v, 11).map(() => true), same),
     field('mikey.rand.len', 'uint', 'RAND length', (v) => payloads(v, 11, 15).map((p) => p.rand.length), same),
     field('mikey.rand.data', 'bytes', 'RAND', (v) => payloads(v, 11, 15).map((p) => p.rand), same),
@@ -379,6 +437,13 @@ const mikeyLayer: FieldLayer = {
     field('mikey.ext.data', 'bytes', 'extension data (not SDP IDs)', (v) => payloads(v, 21).filter((p) => p.extType !== 1).map((p) => p.data), same),
     // tshark 4.0 shows only the first key data sub-payload of a KEMAC; so does this field, to keep the same meaning
     field('mikey.key', 'none', 'first key data sub-payload of a KEMAC, when read in clear (NULL encryption)', (v) => payloads(v, 1).flatMap((p) => (p.keys ?? []).slice(0, 1)).map(() => true), same),
+    field('mikey.key.type', 'uint', 'type of that key data sub-payload (0 TGK, 2 TEK, …)', (v) => payloads(v, 1).flatMap((p) => (p.keys ?? []).slice(0, 1)).map((k) => k.keyType), same),
+    field('mikey.key.kv', 'uint', 'key validity type of that key data sub-payload', (v) => payloads(v, 1).flatMap((p) => (p.keys ?? []).slice(0, 1)).map((k) => k.kv), same),
+    field('mikey.key.data.len', 'uint', 'key length of that key data sub-payload', (v) => payloads(v, 1).flatMap((p) => (p.keys ?? []).slice(0, 1)).map((k) => k.key.length), same),
+    field('mikey.sakke', 'none', 'SAKKE payload', (v) => payloads(v, 26).map(() => true), same),
+    field('mikey.sakke.params', 'uint', 'SAKKE parameter set', (v) => payloads(v, 26).map((p) => p.params), same),
+    field('mikey.sakke.idscheme', 'uint', 'SAKKE identifier scheme', (v) => payloads(v, 26).map((p) => p.idScheme), same),
+    field('mikey.sakke.len', 'uint', 'SAKKE data length', (v) => payloads(v, 26).map((p) => p.data.length), same),
     field('mikey.counter', 'uint', 'replay counter (timestamp payload of type COUNTER)', (v) => payloads(v, 5, 13).filter((p) => p.type === 5).flatMap((p) => one(p.counter))),
     field('mikey.mbms.kind', 'string', 'MBMS message kind: msk-delivery, mtk-delivery, verification, solicited-pull-trigger, error, other', (v) => mbms(v).map((i) => i.kind)),
     field('mikey.mbms.id_encoding', 'string', 'MBMS identifier encoding: published, seed (draft), none', (v) => mbms(v).map((i) => i.idEncoding)),
@@ -410,7 +475,7 @@ const keyscopeLayer: FieldLayer = {
   ],
 };
 
-export const FIELD_LAYERS: readonly FieldLayer[] = [frameLayer, ethLayer, vlanLayer, ipLayer, ipv6Layer, udpLayer, tcpLayer, gtpLayer, httpLayer, digestLayer, mikeyLayer, keyscopeLayer];
+export const FIELD_LAYERS: readonly FieldLayer[] = [frameLayer, ethLayer, qinqLayer, vlanLayer, ipLayer, ipv6Layer, udpLayer, tcpLayer, gtpLayer, httpLayer, digestLayer, mikeyLayer, keyscopeLayer];
 
 const BY_NAME: ReadonlyMap<string, FieldDef> = new Map(FIELD_LAYERS.flatMap((l) => l.fields.map((f) => [f.name, f] as const)));
 

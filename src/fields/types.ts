@@ -32,6 +32,8 @@ export interface FrameView {
   tcpStream?: number;
   /** udp.stream of this frame when it is UDP. */
   udpStream?: number;
+  /** udp.stream of the datagram that carried a GTP-U tunnel (when the tunnel was unwrapped). */
+  outerUdpStream?: number;
   /** tcp.seq / tcp.ack relative to each direction's initial sequence number, as tshark computes them. */
   tcpSeq?: number;
   tcpAck?: number;
