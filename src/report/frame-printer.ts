@@ -37,7 +37,7 @@ export class FramePrinter {
     else if (this.format === 'tree') {
       for (const l of frameTree(v)) this.out.line(l);
       this.out.line('');
-    } else this.out.line(frameLine(f, this.first));
+    } else this.out.line(frameLine(f, this.first, v));
   }
 }
 
