@@ -24,6 +24,7 @@ import { Analyzer } from '../src/pipeline/analyzer';
 import { frameJson } from '../src/report/frame-json';
 import { frameLine } from '../src/report/frame-text';
 import { frameTree } from '../src/report/frame-tree';
+import { FieldContext } from '../src/fields/context';
 import { AnalysisCollector, analysisReport } from '../src/report/analyze-text';
 import { statsJson } from '../src/report/analyze-json';
 
@@ -418,6 +419,7 @@ export async function runInput(bytes: Buffer): Promise<RunResult> {
   let sink = 0;
   let first: { tsSec: number; tsNsec: number } | undefined;
   let peak = 0;
+  const fields = new FieldContext();
   const analyzer = new Analyzer({
     transaction: (t) => collector.transaction(t),
     diagnostic: (d) => collector.diagnostic(d),
@@ -425,7 +427,7 @@ export async function runInput(bytes: Buffer): Promise<RunResult> {
     dissectedFrame: (f) => {
       first ??= f.packet;
       sink += frameLine(f, first).length;
-      sink += frameTree(f).join('\n').length;
+      sink += frameTree(fields.observe(f)).join('\n').length;
       sink += JSON.stringify(frameJson(f)).length;
       if ((f.packet.frame & 255) === 0) peak = Math.max(peak, v8.getHeapStatistics().used_heap_size);
     },

@@ -108,10 +108,10 @@ export function frameSink(out: LineOutput, opts: FrameOutputCliOptions, limit: n
     };
   }
   const printer = new FramePrinter(out, frameFormat({ json: opts.json || format === 'json', verbose: opts.verbose }), limit);
-  if (!filter) return printer;
   return {
     print(f) {
-      if (filter.test(context.observe(f))) printer.print(f);
+      const view = context.observe(f);
+      if (!filter || filter.test(view)) printer.print(view);
     },
     get wantsMore() {
       return printer.wantsMore;

@@ -34,6 +34,8 @@ export function gtpMessageName(type: number): string {
 
 export interface GtpUHeader {
   version: number;
+  /** The flags octet (version, PT, E, S, PN). */
+  flags: number;
   messageType: number;
   /** Length field: bytes after the mandatory 8-byte header. */
   length: number;
@@ -68,7 +70,7 @@ export function decodeGtpU(data: Buffer, cur: LayerCursor, problems: Problem[]):
     return undefined;
   }
   const length = u16(data, off + 2);
-  const header: GtpUHeader = { version, messageType: data[off + 1], length, teid: u32(data, off + 4) };
+  const header: GtpUHeader = { version, flags, messageType: data[off + 1], length, teid: u32(data, off + 4) };
 
   let msgEnd = off + GTPU_HEADER_LENGTH + length;
   if (msgEnd > cur.end) {

@@ -42,6 +42,9 @@ export function decodeIpv4(data: Buffer, cur: LayerCursor, problems: Problem[], 
     totalLength,
     headerLength,
     dscp: tos >> 2,
+    id,
+    flags: flagsOffset >> 13,
+    fragOffset: (flagsOffset & 0x1fff) * 8,
   };
 
   if (headerLength < IPV4_MIN_HEADER_LENGTH) {

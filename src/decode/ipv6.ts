@@ -39,6 +39,9 @@ export function decodeIpv6(data: Buffer, cur: LayerCursor, problems: Problem[], 
     totalLength: IPV6_HEADER_LENGTH + payloadLength,
     headerLength: IPV6_HEADER_LENGTH,
     dscp: (vtc >>> 22) & 0x3f,
+    nextHeader,
+    trafficClass: (vtc >>> 20) & 0xff,
+    flowLabel: vtc & 0xfffff,
   };
 
   cur.offset = off + IPV6_HEADER_LENGTH;

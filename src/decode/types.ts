@@ -9,11 +9,19 @@ export interface LinkLayerInfo {
   dstMac?: string;
   /** 802.1Q / 802.1ad tags, outermost first. */
   vlans?: number[];
+  /** The same tags in full, outermost first: TPID (0x8100, 0x88a8, …), TCI (priority, DEI, ID) and the EtherType after the tag. */
+  vlanTags?: VlanTag[];
   /** EtherType (or SLL protocol, or AF family mapped to an EtherType) of the network layer. */
   etherType?: number;
   /** SLL/SLL2 packet type and interface index where present. */
   sllPacketType?: number;
   sllInterfaceIndex?: number;
+}
+
+export interface VlanTag {
+  tpid: number;
+  tci: number;
+  etype: number;
 }
 
 export interface FragmentInfo {
@@ -39,6 +47,16 @@ export interface IpLayerInfo {
   /** Set on the record made from a reassembled datagram: the frame numbers of all its fragments. */
   reassembledFrom?: number[];
   dscp?: number;
+  /** IPv4: identification, flags (the top 3 bits of the flags/offset word: 0x4 DF, 0x2 MF) and fragment offset in bytes. */
+  id?: number;
+  flags?: number;
+  fragOffset?: number;
+  /** IPv6: Next Header of the fixed header (before any extension header), traffic class and flow label. */
+  nextHeader?: number;
+  trafficClass?: number;
+  flowLabel?: number;
+  /** On the record of a reassembled datagram: the header of the fragment in this frame (the one that completed it). */
+  frameHeader?: IpLayerInfo;
 }
 
 export interface UdpInfo {
@@ -82,6 +100,12 @@ export interface TunnelInfo {
   messageType: number;
   /** Set when the outer IP datagram that carried the tunnel was reassembled from fragments: their frame numbers. */
   outerReassembledFrom?: number[];
+  /** GTP-U flags octet (version, PT, E, S, PN) and length field. */
+  flags?: number;
+  length?: number;
+  /** The outer IP and UDP headers that carried the tunnel (the same objects as `ip`/`transport` when the message was not unwrapped). */
+  outerIp?: IpLayerInfo;
+  outerUdp?: UdpInfo;
   /** GTP-U sequence number, when the S flag is set. */
   sequence?: number;
   /**

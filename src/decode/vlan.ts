@@ -3,7 +3,7 @@ import type { Problem } from '../common/problem';
 import { decodeProblem } from './problems';
 import type { LayerCursor } from './cursor';
 import { isVlanTag } from './ethertype';
-import type { LinkLayerInfo } from './types';
+import type { LinkLayerInfo, VlanTag } from './types';
 
 /** Deeper stacks than this are not seen in practice; a longer chain is garbage or an attempt to make us loop. */
 export const MAX_VLAN_TAGS = 8;
@@ -17,7 +17,9 @@ export function decodeVlanTags(data: Buffer, cur: LayerCursor, link: LinkLayerIn
   let type = firstType;
   let off = cur.offset;
   const vlans: number[] = [];
+  const tags: VlanTag[] = [];
   link.vlans = vlans;
+  link.vlanTags = tags;
   while (isVlanTag(type)) {
     if (vlans.length >= MAX_VLAN_TAGS) {
       problems.push(decodeProblem('vlan-too-many-tags', `more than ${MAX_VLAN_TAGS} stacked VLAN tags`, off));
@@ -27,8 +29,11 @@ export function decodeVlanTags(data: Buffer, cur: LayerCursor, link: LinkLayerIn
       problems.push(decodeProblem(cur.frameCut ? 'vlan-snaplen-cut' : 'vlan-truncated', 'VLAN tag cut short', off, cur.end - off));
       return -1;
     }
-    vlans.push(u16(data, off) & 0x0fff);
+    const tci = u16(data, off);
+    const tpid = type;
+    vlans.push(tci & 0x0fff);
     type = u16(data, off + 2);
+    tags.push({ tpid, tci, etype: type });
     off += 4;
   }
   cur.offset = off;

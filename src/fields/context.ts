@@ -14,6 +14,8 @@ interface TcpConversation {
   index: number;
   /** Sequence number of the SYN that opened it: a SYN with another one on the same ports is a new connection. */
   synSeq?: number;
+  /** Initial sequence number of each direction: [from the lower endpoint, from the higher] (tshark's base_seq). */
+  base: [number | undefined, number | undefined];
 }
 
 export class FieldContext {
@@ -36,35 +38,70 @@ export class FieldContext {
       sec -= 1;
     }
     const view: FrameView = { frame: f, relativeTime: secondsText(sec, nsec) };
+    const tun = p.tunnel;
+    // tshark numbers the outer datagram's conversation first
+    if (tun?.outerIp !== undefined && tun.outerUdp !== undefined && tun.outerIp !== p.ip) {
+      view.outerUdpStream = this.udpIndex(tun.outerIp.src, tun.outerUdp.srcPort, tun.outerIp.dst, tun.outerUdp.dstPort);
+    }
     const t = p.transport;
     if (t && p.ip) {
       const a = `${p.ip.src}|${t.srcPort}`;
       const b = `${p.ip.dst}|${t.dstPort}`;
       const key = a < b ? `${a}|${b}` : `${b}|${a}`;
-      if (t.kind === 'tcp') view.tcpStream = this.tcpIndex(key, t.flags, t.seq);
-      else {
-        let i = this.udp.get(key);
-        if (i === undefined) {
-          i = this.nextUdp++;
-          this.remember(this.udp, key, i);
-        }
-        view.udpStream = i;
+      if (t.kind === 'tcp') {
+        const c = this.tcpConversation(key, t.flags, t.seq);
+        view.tcpStream = c.index;
+        this.relative(view, c, a < b ? 0 : 1, t.flags, t.seq, t.ack);
+      } else {
+        view.udpStream = this.udpIndex(p.ip.src, t.srcPort, p.ip.dst, t.dstPort);
       }
     }
     return view;
   }
 
-  private tcpIndex(key: string, flags: number, seq: number): number {
+  /**
+   * tcp.seq / tcp.ack as tshark computes them: each direction's base is the sequence number of its SYN, or one less than
+   * the first sequence number seen without a SYN; an ACK seen before the other direction's first segment sets that base
+   * to one less than the acknowledged number.
+   */
+  private relative(view: FrameView, c: TcpConversation, dir: 0 | 1, flags: number, seq: number, ack: number): void {
+    const SYN = 0x02;
+    const ACK = 0x10;
+    const other = dir === 0 ? 1 : 0;
+    let base = c.base[dir];
+    if (base === undefined) {
+      base = (flags & SYN ? seq : seq - 1) >>> 0;
+      c.base[dir] = base;
+    }
+    if (flags & ACK && c.base[other] === undefined) c.base[other] = (ack - 1) >>> 0;
+    view.tcpSeq = (seq - base) >>> 0;
+    const back = c.base[other];
+    view.tcpAck = flags & ACK && back !== undefined ? (ack - back) >>> 0 : ack;
+  }
+
+  private tcpConversation(key: string, flags: number, seq: number): TcpConversation {
     const SYN = 0x02;
     const ACK = 0x10;
     let c = this.tcp.get(key);
     const opening = (flags & (SYN | ACK)) === SYN;
     if (c === undefined || (opening && c.synSeq !== undefined && c.synSeq !== seq)) {
-      c = { index: this.nextTcp++ };
+      c = { index: this.nextTcp++, base: [undefined, undefined] };
       this.remember(this.tcp, key, c);
     }
     if (opening) c.synSeq = seq;
-    return c.index;
+    return c;
+  }
+
+  private udpIndex(src: string, srcPort: number, dst: string, dstPort: number): number {
+    const a = `${src}|${srcPort}`;
+    const b = `${dst}|${dstPort}`;
+    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+    let i = this.udp.get(key);
+    if (i === undefined) {
+      i = this.nextUdp++;
+      this.remember(this.udp, key, i);
+    }
+    return i;
   }
 
   private remember<V>(map: Map<string, V>, key: string, value: V): void {

@@ -32,6 +32,11 @@ export interface FrameView {
   tcpStream?: number;
   /** udp.stream of this frame when it is UDP. */
   udpStream?: number;
+  /** udp.stream of the datagram that carried a GTP-U tunnel (when the tunnel was unwrapped). */
+  outerUdpStream?: number;
+  /** tcp.seq / tcp.ack relative to each direction's initial sequence number, as tshark computes them. */
+  tcpSeq?: number;
+  tcpAck?: number;
   /** Seconds from the first frame of the capture (not the first shown: tshark's frame.time_relative). */
   relativeTime: string;
 }
@@ -46,14 +51,31 @@ export interface FieldDef {
   base?: 'dec' | 'hex';
   hexDigits?: number;
   tshark?: TsharkRelation;
+  /** The label of the field's line in the `-V` tree (`Label: value`); absent for fields the tree shows otherwise. */
+  label?: string;
+  /**
+   * Where `--json` prints the field's values: a dotted path into the frame object (`ip.ttl`, `mikey.mbms.keyDomain`);
+   * test/fields/outputs.test.ts holds every JSON leaf to a field and every field with a path to its JSON values.
+   */
+  json?: string;
   /** Every occurrence in the frame, in tree order; empty when the field is absent. */
   values(v: FrameView): FieldValue[];
 }
 
 /** A protocol layer's block of fields (the unit `keyscope fields` groups by). */
+/** One header of a layer as the `-V` tree shows it: a title line, then `Label: value` lines from the registry. */
+export interface TreeBlock {
+  /** Tunnel depth: 0 for the outer headers of a GTP-U tunnel (and untunnelled frames), 1 inside it; -1 for the frame. */
+  depth: number;
+  title: string;
+  lines: string[];
+}
+
 export interface FieldLayer {
   /** Protocol filter name (`ip`, `mikey`, ...). */
   name: string;
   title: string;
   fields: FieldDef[];
+  /** The layer's headers in the frame as `-V` tree blocks, built from the fields' labels and values. */
+  tree?(v: FrameView): TreeBlock[];
 }

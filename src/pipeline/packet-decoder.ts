@@ -144,6 +144,7 @@ export class PacketDecoder {
 
     // the datagram is whole: decode what it carries from the reassembled bytes
     const whole = done.ip;
+    whole.frameHeader = ip;
     pkt.ip = whole;
     const mark = problems.length;
     const payload = done.payload;
@@ -226,6 +227,10 @@ export class PacketDecoder {
       outerDstPort: udp.dstPort,
       teid: gtp.teid,
       messageType: gtp.messageType,
+      flags: gtp.flags,
+      length: gtp.length,
+      outerIp: outer,
+      outerUdp: udp,
     };
     if (outer.reassembledFrom !== undefined) tunnel.outerReassembledFrom = outer.reassembledFrom;
     if (gtp.sequence !== undefined) tunnel.sequence = gtp.sequence;

@@ -41,7 +41,11 @@ export function frameJson(f: DissectedFrame): Record<string, unknown> {
   } else if (p.transport?.kind === 'udp') {
     o.udp = { length: p.transport.length, payloadLength: p.payload ? p.payload.length : 0 };
   }
-  if (p.tunnel) o.tunnel = p.tunnel;
+  if (p.tunnel) {
+    // the outer headers are objects of their own (the registry's outer ip.*/udp.* fields read them), not part of the JSON
+    const { outerIp: _ip, outerUdp: _udp, flags: _flags, length: _length, ...tunnel } = p.tunnel;
+    o.tunnel = tunnel;
+  }
   if (p.protocolName && !p.transport) o.protocol = p.protocolName;
   if (f.comments) o.comments = f.comments;
   if (f.http) o.http = f.http.length === 1 ? httpToJson(f.http[0].message) : f.http.map((h) => httpToJson(h.message));

@@ -3,7 +3,7 @@
  * object (`--json`) per DissectedFrame, at most `limit` frames, into a LineOutput.
  */
 import type { PacketTime } from '../common/time';
-import type { DissectedFrame } from '../protocols/records';
+import type { FrameView } from '../fields/types';
 import { frameJson } from './frame-json';
 import { frameLine } from './frame-text';
 import { frameTree } from './frame-tree';
@@ -27,15 +27,17 @@ export class FramePrinter {
     return this.printed < this.limit && !this.out.isClosed;
   }
 
-  print(f: DissectedFrame): void {
+  /** `v` from the FieldContext that observed every frame before (the tree shows relative sequence numbers, stream indexes). */
+  print(v: FrameView): void {
     if (!this.wantsMore) return;
+    const f = v.frame;
     this.printed++;
     this.first ??= f.packet;
     if (this.format === 'json') this.out.line(jsonLine(frameJson(f)));
     else if (this.format === 'tree') {
-      for (const l of frameTree(f)) this.out.line(l);
+      for (const l of frameTree(v)) this.out.line(l);
       this.out.line('');
-    } else this.out.line(frameLine(f, this.first));
+    } else this.out.line(frameLine(f, this.first, v));
   }
 }
 

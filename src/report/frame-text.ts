@@ -52,7 +52,13 @@ export function frameProtocol(f: DissectedFrame): string {
   return p.protocolName ?? p.link.name.toUpperCase();
 }
 
-function transportInfo(f: DissectedFrame): string {
+/** TCP sequence and acknowledgment numbers to show: relative ones (as tshark) when the caller tracked them. */
+export interface SeqAck {
+  tcpSeq?: number;
+  tcpAck?: number;
+}
+
+function transportInfo(f: DissectedFrame, rel: SeqAck = {}): string {
   const p = f.packet;
   const t = p.transport;
   if (!t) {
@@ -62,21 +68,21 @@ function transportInfo(f: DissectedFrame): string {
   }
   const len = p.payload ? p.payload.length : 0;
   if (t.kind === 'udp') return `${t.srcPort} → ${t.dstPort} Len=${Math.max(0, t.length - 8)}`;
-  return `${t.srcPort} → ${t.dstPort} [${tcpFlagNames(t.flags)}] Seq=${t.seq} Ack=${t.ack} Win=${t.window} Len=${len}`;
+  return `${t.srcPort} → ${t.dstPort} [${tcpFlagNames(t.flags)}] Seq=${rel.tcpSeq ?? t.seq} Ack=${rel.tcpAck ?? t.ack} Win=${t.window} Len=${len}`;
 }
 
-export function frameInfo(f: DissectedFrame): string {
+export function frameInfo(f: DissectedFrame, rel?: SeqAck): string {
   const parts: string[] = [];
   if (f.http) for (const h of f.http) parts.push(httpInfoLine(h.message));
   if (f.mikey) for (const m of f.mikey) parts.push(mikeyInfoLine(m.analysis));
-  if (parts.length === 0) parts.push(transportInfo(f));
+  if (parts.length === 0) parts.push(transportInfo(f, rel));
   let info = parts.join(', ');
   if (f.packet.tunnel) info = `[GTP-U TEID 0x${f.packet.tunnel.teid.toString(16).padStart(8, '0')}] ` + info;
   if (f.problems.some((p) => p.severity === 'error')) info += ' [Malformed]';
   return info;
 }
 
-export function frameLine(f: DissectedFrame, first: PacketTime): string {
+export function frameLine(f: DissectedFrame, first: PacketTime, rel?: SeqAck): string {
   const { src, dst } = frameAddresses(f);
   return (
     String(f.packet.frame).padStart(5) +
@@ -91,6 +97,6 @@ export function frameLine(f: DissectedFrame, first: PacketTime): string {
     ' ' +
     f.packet.length +
     ' ' +
-    frameInfo(f)
+    frameInfo(f, rel)
   );
 }

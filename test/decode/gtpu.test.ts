@@ -19,7 +19,7 @@ const INNER = Buffer.from([0x45, 0, 0, 20]);
 test('minimal G-PDU: 8-byte header, T-PDU span from the length field', () => {
   const msg = Buffer.concat([gtpu({ teid: 0x01020304 }, INNER), Buffer.alloc(3)]);
   const { g, cur, problems } = run(msg);
-  assert.deepEqual(g, { version: 1, messageType: 255, length: 4, teid: 0x01020304 });
+  assert.deepEqual(g, { version: 1, flags: 0x30, messageType: 255, length: 4, teid: 0x01020304 });
   assert.equal(cur.offset, 8);
   assert.equal(cur.end, 12);
   assert.deepEqual(problems, []);

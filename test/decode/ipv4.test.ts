@@ -17,7 +17,7 @@ function run(data: Buffer, snapCut = false, start = 0): { ip: IpLayerInfo | unde
 test('plain header: fields, payload span', () => {
   const pkt = ipv4({ src: '192.0.2.1', dst: '198.51.100.2', protocol: 17, ttl: 7, tos: 0xb8 }, udp(1, 2, Buffer.from('abc')));
   const { ip, cur, problems } = run(pkt);
-  assert.deepEqual(ip, { version: 4, src: '192.0.2.1', dst: '198.51.100.2', protocol: 17, ttl: 7, totalLength: 31, headerLength: 20, dscp: 46 });
+  assert.deepEqual(ip, { version: 4, src: '192.0.2.1', dst: '198.51.100.2', protocol: 17, ttl: 7, totalLength: 31, headerLength: 20, dscp: 46, id: 0x1234, flags: 0, fragOffset: 0 });
   assert.equal(cur.offset, 20);
   assert.equal(cur.end, 31);
   assert.equal(cur.truncated, false);

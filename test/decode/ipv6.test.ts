@@ -25,7 +25,7 @@ function ah(next: number): Buffer {
 test('fixed header: fields and payload span, padding trimmed', () => {
   const pkt = Buffer.concat([ipv6({ src: '2001:db8::1', dst: 'ff02::fb', nextHeader: 17, hopLimit: 255, trafficClass: 0xb8 }, udp(5353, 5353, Buffer.alloc(4))), Buffer.alloc(6)]);
   const { ip, cur, problems } = run(pkt);
-  assert.deepEqual(ip, { version: 6, src: '2001:db8::1', dst: 'ff02::fb', protocol: 17, ttl: 255, totalLength: 52, headerLength: 40, dscp: 46 });
+  assert.deepEqual(ip, { version: 6, src: '2001:db8::1', dst: 'ff02::fb', protocol: 17, ttl: 255, totalLength: 52, headerLength: 40, dscp: 46, nextHeader: 17, trafficClass: 0xb8, flowLabel: 0 });
   assert.equal(cur.offset, 40);
   assert.equal(cur.end, 52);
   assert.deepEqual(problems, []);

@@ -6,17 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from '../support/proc';
 import { capturePath, cliPath } from '../support/repo';
-
-function keyscopeFrames(file: string, filter: string): number[] {
-  const out = execFileSync(process.execPath, [cliPath(), 'dissect', '-Y', filter, '-T', 'fields', '-e', 'frame.number', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  return out.split('\n').filter(Boolean).map(Number);
-}
-
-function tsharkFrames(file: string, filter: string): number[] {
-  const out = execFileSync('tshark', ['-n', '-2', '-r', file, '-o', 'tcp.reassemble_out_of_order:TRUE', '-Y', filter, '-T', 'fields', '-e', 'frame.number'],
-    { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter(Boolean).map(Number);
-}
+import { keyscopeFrames, tsharkFrames } from './oracle';
 
 /** [operator being shown, capture, filter]. Each filter selects some frames but not all (checked), so it is a real test. */
 const CASES: [string, string, string][] = [

@@ -299,9 +299,9 @@ test('a whole record for VLAN-tagged IPv4/UDP', () => {
       frame: 9,
       length: data.length,
       capturedLength: data.length,
-      link: { linkType: 1, name: 'eth', dstMac: '00:11:22:33:44:55', srcMac: '66:77:88:99:aa:bb', vlans: [7], etherType: 0x0800 },
+      link: { linkType: 1, name: 'eth', dstMac: '00:11:22:33:44:55', srcMac: '66:77:88:99:aa:bb', vlans: [7], vlanTags: [{ tpid: 0x8100, tci: 7, etype: 0x0800 }], etherType: 0x0800 },
       problems: [],
-      ip: { version: 4, src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, ttl: 64, totalLength: 31, headerLength: 20, dscp: 0 },
+      ip: { version: 4, src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, ttl: 64, totalLength: 31, headerLength: 20, dscp: 0, id: 1, flags: 0, fragOffset: 0 },
       transport: { kind: 'udp', srcPort: 1111, dstPort: 2222, length: 11, checksum: 0 },
       payload: 'abc',
     },
@@ -401,7 +401,10 @@ test('GTP-U: tunnel record, inner TCP with sequence; the depth is recorded for G
   const dec = new PacketDecoder();
   const innerTcp = ipv4({ src: '100.64.0.1', dst: '8.8.8.8', protocol: 6 }, tcp({ sport: 40000, dport: 80, seq: 5 }, Buffer.from('GET')));
   const one = dec.decode(frame(ethernet(0x0800, ipv4({ src: '10.1.1.1', dst: '10.2.2.2' }, udp(2152, 2152, gtpu({ teid: 42, seq: 3 }, innerTcp))))));
-  assert.deepEqual(one.tunnel, { kind: 'gtp-u', outerSrc: '10.1.1.1', outerDst: '10.2.2.2', outerSrcPort: 2152, outerDstPort: 2152, teid: 42, messageType: 255, sequence: 3 });
+  const { outerIp, outerUdp, ...tunnel } = one.tunnel ?? {};
+  assert.deepEqual(tunnel, { kind: 'gtp-u', outerSrc: '10.1.1.1', outerDst: '10.2.2.2', outerSrcPort: 2152, outerDstPort: 2152, teid: 42, messageType: 255, flags: 0x32, length: 4 + 43, sequence: 3 });
+  assert.equal(outerIp?.src, '10.1.1.1');
+  assert.equal(outerUdp?.dstPort, 2152);
   assert.equal(one.ip?.src, '100.64.0.1');
   assert.equal(one.transport?.kind, 'tcp');
   assert.equal(one.payload?.toString(), 'GET');
