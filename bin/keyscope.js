@@ -7,7 +7,7 @@
  * defaults set (docs/memory-budgets.md). Set at run time, so no second process is needed; a --heap-growing-percent
  * given to node (command line or NODE_OPTIONS) wins.
  */
-const HEAP_GROWING_PERCENT = 20;
+const HEAP_GROWING_PERCENT = 10;
 const userFlags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS || ''}`;
 if (!/--heap[-_]growing[-_]percent/.test(userFlags)) require('node:v8').setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 

@@ -15,9 +15,9 @@ export interface CorrelatorOptions {
   stormWindow?: number;
   /** ACK rate over time: bucket width in seconds (default 60). */
   bucketSeconds?: number;
-  /** UEs remembered at most (default 11 000, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
+  /** UEs remembered at most (default 6 500, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
   maxUes?: number;
-  /** Open transactions at most (default 5 200, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
+  /** Open transactions at most (default 2 900, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
   maxOpenTransactions?: number;
   /** Steps kept per transaction (default 64); more are counted in stepsDropped. */
   maxSteps?: number;
@@ -58,21 +58,23 @@ export const ITEM_COSTS = {
  */
 export const DEFAULT_MAX_MEMORY_MB = 250;
 /**
- * Memory that is not correlator state, in MB: Node itself and the loaded program (≈ 75 MB resident before the
- * first frame), the young generation, the dissector's bounded state and the report sinks' bounded lists.
+ * Resident memory that is not correlator state, in MB, measured: Node and the loaded program (≈ 75 MB resident
+ * before the first frame, of which ≈ 20 MB heap), the young generation (two 16 MB semi-spaces), the capture reader's
+ * buffers, and the dissector's and report sinks' bounded state as the adversarial captures leave it.
  */
-export const MEMORY_RESERVE_MB = 90;
+export const MEMORY_RESERVE_MB = 150;
 /** The smallest --max-memory: below it the reserve leaves nothing to correlate with. */
 export const MIN_MAX_MEMORY_MB = 120;
 /**
- * Live state as a share of the state budget: the rest is the old generation's garbage between two full
- * collections (bin/keyscope.js lets it grow by HEAP_GROWING_PERCENT over the live heap) and its fragmentation.
+ * Live state as a share of what the reserve leaves: the rest is the old generation's garbage between two full
+ * collections (bin/keyscope.js lets it grow by HEAP_GROWING_PERCENT over the live heap) and its fragmentation —
+ * measured, each MB of live state costs ≈ 1.8 MB of resident memory.
  */
-export const LIVE_SHARE = 0.5;
+export const LIVE_SHARE = 0.45;
 /**
  * Shares of the live-state budget: open transactions, UEs, ACK index, MUK counters, ACK table rows. At the default
- * budget: 5 000 open transactions, 11 000 UEs at their worst, 16 000 ACK-index entries, 20 000 MUK counters and
- * 20 000 ACK-table rows.
+ * budget (250 MB): 2 900 open transactions, 6 500 UEs at their worst, 9 000 ACK-index entries, 11 000 MUK counters
+ * and 11 000 ACK-table rows (≈ 45 MB of live state).
  */
 export const BUDGET_SHARES = { openTransaction: 0.125, ue: 0.69, ackIndexEntry: 0.06, mukCounter: 0.0625, ackTableRow: 0.03 } as const;
 
