@@ -73,7 +73,7 @@ export const MIN_MAX_MEMORY_MB = 120;
 export const LIVE_SHARE = 0.45;
 /**
  * Shares of the live-state budget: open transactions, UEs, ACK index, MUK counters, ACK table rows. At the default
- * budget (250 MB): 2 900 open transactions, 6 500 UEs at their worst, 9 000 ACK-index entries, 11 000 MUK counters
+ * budget (250 MB): 2 900 open transactions, 6 500 UEs at their worst, 9 400 ACK-index entries, 11 000 MUK counters
  * and 11 000 ACK-table rows (≈ 45 MB of live state).
  */
 export const BUDGET_SHARES = { openTransaction: 0.125, ue: 0.69, ackIndexEntry: 0.06, mukCounter: 0.0625, ackTableRow: 0.03 } as const;
