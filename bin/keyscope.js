@@ -1,5 +1,16 @@
 #!/usr/bin/env node
 'use strict';
+/**
+ * How far V8 lets the old generation grow past the live heap of the last full collection before it collects again,
+ * in percent (V8's own factor is dynamic, up to 4×, against a limit of up to 4 GB: a fast reader's garbage then
+ * stays uncollected for hundreds of MB). With it, peak RSS follows the state bounds that --max-memory and the
+ * defaults set (docs/memory-budgets.md). Set at run time, so no second process is needed; a --heap-growing-percent
+ * given to node (command line or NODE_OPTIONS) wins.
+ */
+const HEAP_GROWING_PERCENT = 10;
+const userFlags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS || ''}`;
+if (!/--heap[-_]growing[-_]percent/.test(userFlags)) require('node:v8').setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+
 // The compiled CLI lives in dist/ (built by `npm ci`/`npm install` through the `prepare` script).
 let main;
 try {

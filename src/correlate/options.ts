@@ -15,9 +15,9 @@ export interface CorrelatorOptions {
   stormWindow?: number;
   /** ACK rate over time: bucket width in seconds (default 60). */
   bucketSeconds?: number;
-  /** UEs remembered at most (default 20 000): the least recently seen is forgotten. */
+  /** UEs remembered at most (default 6 500, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
   maxUes?: number;
-  /** Open transactions at most (default 5 000): the oldest is closed early (`evicted`). */
+  /** Open transactions at most (default 2 900, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
   maxOpenTransactions?: number;
   /** Steps kept per transaction (default 64); more are counted in stepsDropped. */
   maxSteps?: number;
@@ -29,6 +29,84 @@ export interface CorrelatorOptions {
   maxAckTableRows?: number;
 }
 
+/**
+ * Measured heap cost of one item of each budgeted kind, in bytes (Node 20, x64; measured with heap snapshots
+ * on the adversarial push captures of test/correlate/adversarial.ts, see docs/memory-budgets.md). Each is the cost
+ * of an item filled to its LIMITS (the worst case the capture can make), rounded up, so that state at its bounds
+ * fits the budget whatever the capture.
+ */
+export const ITEM_COSTS = {
+  /** An open transaction with its step, deadline, times and the ACK-index record of its delivery. */
+  openTransaction: 2_000,
+  /**
+   * A UE with its table entries, a few addresses and B-TIDs, and LIMITS.deliveriesPerUe deliveries remembered
+   * (≈ 270 B each: the delivery record, its time, the map entry; its IDr shared with the UE's other deliveries).
+   * Measured: 300 k pushes over 20 k UEs (15 deliveries each) hold ≈ 4.2 KB per UE, so ≈ 4.5 KB at 16.
+   */
+  ue: 5_000,
+  /** A MIKEY message in the ACK index (both maps) once its transaction has closed. */
+  ackIndexEntry: 300,
+  /** A per-MUK counter (its key is the IDi and IDr). */
+  mukCounter: 250,
+  /** A row of the per-UE ACK table. */
+  ackTableRow: 120,
+} as const;
+
+/**
+ * The memory the defaults are sized for, in MB of peak resident set size (`--max-memory` when not given): every
+ * adversarial capture of test/correlate/budget.test.ts and test/pipeline/budget.test.ts stays within it.
+ */
+export const DEFAULT_MAX_MEMORY_MB = 250;
+/**
+ * Resident memory that is not correlator state, in MB, measured: Node and the loaded program (≈ 75 MB resident
+ * before the first frame, of which ≈ 20 MB heap), the young generation (two 16 MB semi-spaces), the capture reader's
+ * buffers, and the dissector's and report sinks' bounded state as the adversarial captures leave it.
+ */
+export const MEMORY_RESERVE_MB = 150;
+/** The smallest --max-memory: below it the reserve leaves nothing to correlate with. */
+export const MIN_MAX_MEMORY_MB = 120;
+/**
+ * Live state as a share of what the reserve leaves: the rest is the old generation's garbage between two full
+ * collections (bin/keyscope.js lets it grow by HEAP_GROWING_PERCENT over the live heap) and its fragmentation —
+ * measured, each MB of live state costs ≈ 1.8 MB of resident memory.
+ */
+export const LIVE_SHARE = 0.45;
+/**
+ * Shares of the live-state budget: open transactions, UEs, ACK index, MUK counters, ACK table rows. At the default
+ * budget (250 MB): 2 900 open transactions, 6 500 UEs at their worst, 9 400 ACK-index entries, 11 000 MUK counters
+ * and 11 000 ACK-table rows (≈ 45 MB of live state).
+ */
+export const BUDGET_SHARES = { openTransaction: 0.125, ue: 0.69, ackIndexEntry: 0.06, mukCounter: 0.0625, ackTableRow: 0.03 } as const;
+
+export type MemoryBudget = Required<Pick<CorrelatorOptions, 'maxUes' | 'maxOpenTransactions' | 'maxAckIndex' | 'maxMukCounters' | 'maxAckTableRows'>>;
+
+/** Two significant digits, rounded down: a bound a person can read and remember. */
+function roundDown(n: number): number {
+  if (n < 100) return Math.floor(n);
+  const unit = 10 ** (Math.floor(Math.log10(n)) - 1);
+  return Math.floor(n / unit) * unit;
+}
+
+/**
+ * The state bounds that fit `megabytes` of memory: (MB − reserve) × live share, split by BUDGET_SHARES and divided
+ * by ITEM_COSTS, rounded down to two significant digits. Options given explicitly (--max-ues, --max-transactions)
+ * win over the derived ones. The correlator's defaults are budgetFromMemory(DEFAULT_MAX_MEMORY_MB).
+ */
+export function budgetFromMemory(megabytes: number): MemoryBudget {
+  const live = Math.max(0, megabytes - MEMORY_RESERVE_MB) * 1024 * 1024 * LIVE_SHARE;
+  const n = (k: keyof typeof ITEM_COSTS): number => Math.max(100, roundDown((live * BUDGET_SHARES[k]) / ITEM_COSTS[k]));
+  return {
+    maxOpenTransactions: n('openTransaction'),
+    maxUes: n('ue'),
+    maxAckIndex: n('ackIndexEntry'),
+    maxMukCounters: n('mukCounter'),
+    maxAckTableRows: n('ackTableRow'),
+  };
+}
+
+const DEFAULT_BUDGET = budgetFromMemory(DEFAULT_MAX_MEMORY_MB);
+
+/** The defaults; the state bounds are those of the default memory budget (budgetFromMemory(DEFAULT_MAX_MEMORY_MB)). */
 export const CORRELATOR_DEFAULTS = {
   ackTimeout: 10,
   deliveryTimeout: 10,
@@ -36,12 +114,12 @@ export const CORRELATOR_DEFAULTS = {
   stormUes: 50,
   stormWindow: 1,
   bucketSeconds: 60,
-  maxUes: 20_000,
-  maxOpenTransactions: 5_000,
+  maxUes: DEFAULT_BUDGET.maxUes,
+  maxOpenTransactions: DEFAULT_BUDGET.maxOpenTransactions,
   maxSteps: 64,
-  maxAckIndex: 16_384,
-  maxMukCounters: 20_000,
-  maxAckTableRows: 20_000,
+  maxAckIndex: DEFAULT_BUDGET.maxAckIndex,
+  maxMukCounters: DEFAULT_BUDGET.maxMukCounters,
+  maxAckTableRows: DEFAULT_BUDGET.maxAckTableRows,
 } as const;
 
 export type ResolvedOptions = { -readonly [K in keyof typeof CORRELATOR_DEFAULTS]: number };
@@ -86,49 +164,3 @@ export const LIMITS = {
   stormWindowFactor: 10,
 } as const;
 
-/**
- * Measured heap cost of one item of each budgeted kind, in bytes (Node 20, x64; measured with heap snapshots
- * on the adversarial push captures of test/correlate/adversarial.ts, see docs/diagnostics.md "State and memory").
- * Each is the typical cost rounded up; the per-UE and per-transaction lists are bounded by LIMITS, so an item's
- * worst case is a fixed multiple of it.
- */
-export const ITEM_COSTS = {
-  /** An open transaction with its step, deadline, times and the ACK-index record of its delivery. */
-  openTransaction: 2_000,
-  /** A UE with its table entries, a few addresses, B-TIDs and deliveries remembered. */
-  ue: 1_500,
-  /** A MIKEY message in the ACK index (both maps) once its transaction has closed. */
-  ackIndexEntry: 300,
-  /** A per-MUK counter (its key is the IDi and IDr). */
-  mukCounter: 250,
-  /** A row of the per-UE ACK table. */
-  ackTableRow: 120,
-} as const;
-
-/**
- * Memory that is not correlator state, in MB: Node itself, the dissector's bounded state, the report sinks'
- * bounded lists, and the garbage a fast reader leaves for the collector.
- */
-export const MEMORY_RESERVE_MB = 90;
-/** The smallest --max-memory: below it the reserve leaves nothing to correlate with. */
-export const MIN_MAX_MEMORY_MB = 120;
-/** Live state as a share of the state budget: the rest is the collector's room to work. */
-export const LIVE_SHARE = 0.5;
-/** Shares of the live-state budget: open transactions, UEs, ACK index, MUK counters, ACK table rows. */
-export const BUDGET_SHARES = { openTransaction: 0.4, ue: 0.35, ackIndexEntry: 0.12, mukCounter: 0.08, ackTableRow: 0.05 } as const;
-
-/**
- * The state bounds that fit `megabytes` of memory: (MB − reserve) × live share, split by BUDGET_SHARES and divided
- * by ITEM_COSTS. Options given explicitly (--max-ues, --max-transactions) win over the derived ones.
- */
-export function budgetFromMemory(megabytes: number): Required<Pick<CorrelatorOptions, 'maxUes' | 'maxOpenTransactions' | 'maxAckIndex' | 'maxMukCounters' | 'maxAckTableRows'>> {
-  const live = Math.max(0, megabytes - MEMORY_RESERVE_MB) * 1024 * 1024 * LIVE_SHARE;
-  const n = (k: keyof typeof ITEM_COSTS): number => Math.max(100, Math.floor((live * BUDGET_SHARES[k]) / ITEM_COSTS[k]));
-  return {
-    maxOpenTransactions: n('openTransaction'),
-    maxUes: n('ue'),
-    maxAckIndex: n('ackIndexEntry'),
-    maxMukCounters: n('mukCounter'),
-    maxAckTableRows: n('ackTableRow'),
-  };
-}

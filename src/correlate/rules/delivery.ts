@@ -218,6 +218,9 @@ export class DeliveryRules {
     if (prev && !prev.timedOut && info.keyNumber !== 0 && (prev.txId === tx.rec.id || tx.rec.procedure === 'push'))
       this.ctx.findings.report('repeated-delivery', tx, ue, [prev.frame, d.frame], `MSK ${d.label} delivered again to UE ${ue.id} (first in frame ${prev.frame}${prev.acked ? ', already ACKed' : ''})`);
     const last = ownMap(ue, 'lastDelivery');
+    // one copy of the UE's IDr for all the deliveries it remembers (each message decodes its own): see ITEM_COSTS.ue
+    const other = last.values().next().value as DeliveryRef | undefined;
+    if (other !== undefined && other.idr === d.idr) d.idr = other.idr;
     last.delete(d.label);
     last.set(d.label, d);
     if (last.size > LIMITS.deliveriesPerUe) last.delete(last.keys().next().value as string);
