@@ -11,6 +11,7 @@
  * agreement with tcpdump's, and whether `keyscope analyze` of both files agrees. A benchmark, not a test: nothing
  * here passes or fails on speed; it prints a table.
  *   npm run bench -- --live --seconds 20 --rates 10000,50000 --modes text,dash --engines cap,tcpdump
+ * `--cpu-prof DIR` runs keyscope live under node --cpu-prof (a profile per run in DIR: where the time goes).
  * Needs root (capture on lo), tcpdump, tcpreplay and tmux (scripts/install-system-deps.sh).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -49,7 +50,7 @@ const CLOCK_TICKS = 100;
 const BUFFER_KIB = 32_768;
 
 type Mode = 'text' | 'dash';
-type Engine = 'cap' | 'tcpdump';
+type Engine = 'cap' | 'cap-inline' | 'tcpdump';
 
 interface RunResult {
   rate: number;
@@ -180,6 +181,12 @@ function keyscopeArgs(engine: Engine, out: string, dash: boolean): string[] {
   return ['live', '-i', 'lo', '-f', LIVE_BENCH_FILTER, '--engine', engine, '-B', String(BUFFER_KIB), '-w', out, ...(dash ? ['--dash'] : [])];
 }
 
+/** `--cpu-prof DIR`: keyscope live runs under node --cpu-prof, its profile written into DIR (where time goes). */
+function nodeArgs(): string[] {
+  const dir = arg('--cpu-prof');
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+}
+
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -191,7 +198,7 @@ async function startKeyscope(mode: Mode, engine: Engine, dir: string): Promise<K
     // frame lines go to /dev/null: writing them is part of text mode's cost, reading them back would add ours
     const devnull = fs.openSync('/dev/null', 'w');
     const err = fs.openSync(errFile, 'w');
-    const child = spawnTied(process.execPath, [KEYSCOPE, ...keyscopeArgs(engine, out, false)], { stdio: ['ignore', devnull, err] });
+    const child = spawnTied(process.execPath, [...nodeArgs(), KEYSCOPE, ...keyscopeArgs(engine, out, false)], { stdio: ['ignore', devnull, err] });
     fs.closeSync(devnull);
     fs.closeSync(err);
     if (child.pid === undefined) throw new Error('keyscope live did not start');
@@ -202,7 +209,7 @@ async function startKeyscope(mode: Mode, engine: Engine, dir: string): Promise<K
   // execs keyscope, so the pid is keyscope's; standard error (the exit summary) goes to a file
   const socket = `keyscope-livebench-${process.pid}`;
   const pidFile = path.join(dir, 'keyscope.pid');
-  const line = `echo $$ > ${shellQuote(pidFile)}; exec ${shellQuote(process.execPath)} ${[KEYSCOPE, ...keyscopeArgs(engine, out, true)].map(shellQuote).join(' ')} 2> ${shellQuote(errFile)}`;
+  const line = `echo $$ > ${shellQuote(pidFile)}; exec ${shellQuote(process.execPath)} ${[...nodeArgs(), KEYSCOPE, ...keyscopeArgs(engine, out, true)].map(shellQuote).join(' ')} 2> ${shellQuote(errFile)}`;
   const r = spawnSync('tmux', ['-L', socket, 'new-session', '-d', '-s', 'bench', '-x', String(DASH_COLS), '-y', String(DASH_ROWS), '-e', 'TERM=xterm-256color', line], { timeout: 10_000 });
   if (r.status !== 0) throw new Error(`tmux failed: ${r.stderr?.toString() ?? ''}`);
   if (!(await waitFor(() => /^\d+\s*$/.test(readText(pidFile)), START_TIMEOUT_MS))) throw new Error('the dashboard did not start');
@@ -303,9 +310,10 @@ function compareAnalyses(a: AnalyzeDigest, b: AnalyzeDigest): string {
 
 /** keyscope's exit summary: "N packets captured, D dropped (…)|dropped unknown (…), loss estimate X % …". */
 function parseKeyscopeSummary(text: string): { captured?: number; dropped: string; loss: string } {
-  const m = /(\d+) packets captured, (?:(\d+) dropped|dropped unknown)[^,]*(?:\([^)]*\))?, loss estimate ([\d.]+) %/.exec(text);
+  const m = /(\d+) packets captured, (?:(\d+) dropped by keyscope's capture queue[^,]*, )?(?:(\d+) dropped|dropped (?:by the kernel )?unknown)[^,]*(?:\([^)]*\))?, loss estimate ([\d.]+) %/.exec(text);
   if (!m) return { dropped: '?', loss: '?' };
-  return { captured: Number(m[1]), dropped: m[2] ?? 'unknown', loss: `${m[3]} %` };
+  const kernel = m[3] ?? 'unknown';
+  return { captured: Number(m[1]), dropped: m[2] !== undefined ? `q ${m[2]} + k ${kernel}` : kernel, loss: `${m[4]} %` };
 }
 
 function parseTcpdumpSummary(text: string): { captured?: number; dropped?: number } {
@@ -402,7 +410,7 @@ export async function runLiveBench(): Promise<number> {
   const seconds = Number(arg('--seconds') ?? DEFAULT_LIVE_SECONDS);
   const rates = (arg('--rates')?.split(',').map(Number) ?? DEFAULT_LIVE_RATES).filter((r) => Number.isFinite(r) && r > 0);
   const modes = list<Mode>(arg('--modes'), ['text', 'dash']);
-  const engines = list<Engine>(arg('--engines'), ['cap', 'tcpdump']);
+  const engines = list<Engine>(arg('--engines'), ['cap', 'cap-inline', 'tcpdump']);
   if (!(seconds > 0) || rates.length === 0) throw new Error('--seconds and --rates must be positive');
   const missing = ['tcpdump', 'tcpreplay', 'tmux'].filter((c) => !haveCommand(c));
   if (missing.length > 0 || process.getuid?.() !== 0) {

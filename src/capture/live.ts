@@ -22,7 +22,7 @@ import { escapeText } from '../common/escape';
 import type { Problem } from '../common/problem';
 import { captureProblem } from './problems';
 import type { PacketTime } from '../common/time';
-import { RateWindow } from './live-stats';
+import { RateWindow, type CaptureLossWindow } from './live-stats';
 import { LinkType, type CaptureFrame, type FrameHandler } from './types';
 
 /** The part of cap's Cap object keyscope uses. */
@@ -227,6 +227,10 @@ export interface LiveSource extends FrameSource {
   onStop(handler: () => void): void;
   /** Packets the engine counted as dropped, once stopped; undefined when it cannot count them (cap). */
   readonly dropped: number | undefined;
+  /** Packets keyscope itself dropped between its capture thread and its analysis (a bounded queue overflowed). */
+  readonly queueDropped?: number;
+  /** Spans of capture time in which packets were lost, as the engine learns of them (absent: it never learns). */
+  onLoss?(handler: (w: CaptureLossWindow) => void): () => void;
 }
 
 /**
