@@ -218,6 +218,8 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   const pacer = new LivePacer(analyzer, () => capture.now(), { onTick: (r) => r.released > 0 && scheduleFlush() }).start();
 
   const saved = saveFrames(capture, writer, fileError);
+  // spans the capture lost packets in: findings there carry the "possibly capture loss" caveat
+  capture.onLoss?.((w) => analyzer.correlator.captureLoss(w));
   let framesIn = 0;
   capture.onFrame((frame: CaptureFrame) => {
     framesIn++;

@@ -22,7 +22,8 @@ import type { DissectedFrame, MikeyFrameRecord } from '../protocols/records';
 import { DIAGNOSTICS, type DiagnosticCode } from './catalog';
 import { PacketClock, type Findings, type RoomContext } from './context';
 import { fromSecs, secs, type Endpoints, type Tx, type UeState } from './model';
-import { LIMITS, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
+import { LIMITS, defaultLossMargin, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
+import type { CaptureLossWindow } from '../capture/live-stats';
 import { DeliveryRules } from './rules/delivery';
 import { HttpExchangeRules } from './rules/http-exchange';
 import { MtkRules } from './rules/mtk';
@@ -45,8 +46,20 @@ export interface CorrelatorSink {
   anomaly?(a: ProtocolAnomaly): void;
 }
 
+/**
+ * Frame problems that prove the capture missed bytes a TCP stream carried (Wireshark's "[TCP Previous segment not
+ * captured]" and "[TCP ACKed unseen segment]"): each opens a span of capture loss at its frame's time.
+ */
+export const CAPTURE_LOSS_PROBLEMS: ReadonlySet<string> = new Set(['http-gap', 'http-gap-in-header', 'http-gap-in-body', 'http-gap-cut-message', 'tcp-late-segment']);
+
+/** What a qualified finding's message ends with. */
+export const CAPTURE_LOSS_CAVEAT = 'possibly capture loss: the capture missed packets around this time';
+
 export class KeyDeliveryCorrelator {
   private readonly options: ResolvedOptions;
+  private readonly lossMargin: number;
+  /** Spans of capture loss, in seconds of packet time, ordered by start. */
+  private readonly lossWindows: Array<{ from: number; to: number }> = [];
   private readonly clock = new PacketClock();
   private readonly timers = new PacketTimers();
   private readonly stats_: CorrelationStatistics;
@@ -59,6 +72,8 @@ export class KeyDeliveryCorrelator {
 
   constructor(private readonly sink: CorrelatorSink, options: CorrelatorOptions = {}) {
     this.options = resolveOptions(options);
+    const margin = options.lossMarginSeconds;
+    this.lossMargin = margin !== undefined && Number.isFinite(margin) && margin >= 0 ? margin : defaultLossMargin(this.options);
     this.stats_ = new CorrelationStatistics(this.options.bucketSeconds, this.options.maxAckTableRows);
     const findings: Findings = { report: (...a) => this.report(...a) };
     // a forgotten UE ends like one at the end of the capture: the pull room decides whether it was left keyless
@@ -90,7 +105,10 @@ export class KeyDeliveryCorrelator {
       clock.now = t;
       clock.nowTime = { tsSec: p.tsSec, tsNsec: p.tsNsec };
     }
-    for (const pr of f.problems) this.anomaly(p.frame, p, pr);
+    for (const pr of f.problems) {
+      if (CAPTURE_LOSS_PROBLEMS.has(pr.code)) this.addLoss(t, t);
+      this.anomaly(p.frame, p, pr);
+    }
     for (const h of f.http ?? []) this.http.message(f, h.message);
     for (const m of f.mikey ?? []) this.mikey(f, m);
   }
@@ -105,6 +123,39 @@ export class KeyDeliveryCorrelator {
     this.timers.expire(t, (at) => this.advance(at));
     this.clock.now = t;
     this.clock.nowTime = { tsSec: time.tsSec, tsNsec: time.tsNsec };
+  }
+
+  /**
+   * A span of capture time in which the capture lost packets (a capture-level fact: the engine's drop counter, or
+   * keyscope's own capture queue overflowing). Findings made in it or within the loss margin after it carry the
+   * "possibly capture loss" caveat.
+   */
+  captureLoss(w: CaptureLossWindow): void {
+    const from = secs(w.from);
+    const to = secs(w.to);
+    this.addLoss(Math.min(from, to), Math.max(from, to));
+  }
+
+  private addLoss(from: number, to: number): void {
+    const list = this.lossWindows;
+    const last = list[list.length - 1];
+    if (last && from <= last.to + this.lossMargin && to >= last.from) {
+      last.from = Math.min(last.from, from);
+      last.to = Math.max(last.to, to);
+      return;
+    }
+    list.push({ from, to });
+    list.sort((a, b) => a.from - b.from);
+    if (list.length > LIMITS.lossWindows) list.shift();
+  }
+
+  /** Whether packet time `t` falls in a span of capture loss or within the loss margin after one. */
+  private nearLoss(t: number): boolean {
+    for (let i = this.lossWindows.length - 1; i >= 0; i--) {
+      const w = this.lossWindows[i];
+      if (t >= w.from && t <= w.to + this.lossMargin) return true;
+    }
+    return false;
   }
 
   /**
@@ -139,10 +190,14 @@ export class KeyDeliveryCorrelator {
 
   private report(code: DiagnosticCode, tx: Tx | string | undefined, ue: UeState | string | undefined, frames: readonly number[], message: string, time?: PacketTime): void {
     const info = DIAGNOSTICS[code];
+    const at = time ?? this.clock.nowTime;
+    const lossy = this.lossWindows.length > 0 && this.nearLoss(secs(at));
     const d: Diagnostic = {
-      code, severity: info.severity, frames: [...new Set(frames)].sort((a, b) => a - b).slice(0, LIMITS.framesPerDiagnostic), message,
-      time: time ?? this.clock.nowTime,
+      code, severity: info.severity, frames: [...new Set(frames)].sort((a, b) => a - b).slice(0, LIMITS.framesPerDiagnostic),
+      message: lossy ? `${message} (${CAPTURE_LOSS_CAVEAT})` : message,
+      time: at,
     };
+    if (lossy) d.possibleCaptureLoss = true;
     const open = typeof tx === 'string' ? undefined : tx;
     if (tx !== undefined) d.transaction = typeof tx === 'string' ? tx : tx.rec.id;
     const ueId = typeof ue === 'string' ? ue : ue?.id ?? open?.rec.ue;

@@ -27,6 +27,17 @@ export interface CorrelatorOptions {
   maxMukCounters?: number;
   /** Rows of the per-UE and per-time-bucket ACK tables; more are folded into `(other)`. */
   maxAckTableRows?: number;
+  /**
+   * Seconds after a span of capture loss (packets the capture engine dropped, or bytes a TCP stream is missing) during
+   * which findings carry the "possibly capture loss" caveat instead of accusing the UE or the BM-SC (default: the
+   * longest of ackTimeout, deliveryTimeout and pullTimeout — a lost answer surfaces as a timeout that long after).
+   */
+  lossMarginSeconds?: number;
+}
+
+/** The default of lossMarginSeconds: the longest deadline a lost packet can surface through. */
+export function defaultLossMargin(o: Pick<ResolvedOptions, 'ackTimeout' | 'deliveryTimeout' | 'pullTimeout'>): number {
+  return Math.max(o.ackTimeout, o.deliveryTimeout, o.pullTimeout);
 }
 
 export const CORRELATOR_DEFAULTS = {
@@ -62,6 +73,8 @@ export const LIMITS = {
   addressesPerUe: 8,
   /** Frames cited by one diagnostic. */
   framesPerDiagnostic: 64,
+  /** Spans of capture loss remembered (spans closer than the loss margin merge into one); the oldest goes first. */
+  lossWindows: 1024,
   /** Frames listed per transaction. */
   framesPerTransaction: 1024,
   /** HTTP connections remembered (client and server of each). */
