@@ -11,6 +11,7 @@
  * SIGINT or SIGTERM stop the capture; the process flushes what it holds and exits.
  */
 import * as net from 'node:net';
+import * as os from 'node:os';
 import { LiveCaptureError, openLiveCapture, type LiveCapture } from './live';
 import type { DrainChildArgs } from './live-drain';
 import type { CaptureFrame } from './types';
@@ -25,6 +26,14 @@ function control(line: string): void {
 
 function main(): void {
   const args = JSON.parse(process.argv[2] ?? '{}') as DrainChildArgs;
+  // The kernel's ring in front of this process holds only a few hundred packets on lo (see live-drain.ts): on a busy
+  // machine the scheduler's delay decides what is lost. A little more priority than the analysis, where allowed
+  // (root, or CAP_SYS_NICE); a user without it keeps the normal priority.
+  try {
+    os.setPriority(0, args.priority);
+  } catch {
+    // not permitted: keep the normal priority
+  }
   let capture: LiveCapture;
   try {
     capture = openLiveCapture({ device: args.device, filter: args.filter, snaplen: args.snaplen, ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}) });

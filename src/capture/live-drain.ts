@@ -55,6 +55,11 @@ export const DRAIN_STOP_TIMEOUT_MS = 5_000;
  * the analysis through a pipe a little later, and the correlator must see it before its clock passes the stamp.
  */
 export const DRAIN_CLOCK_LAG_SECONDS = 0.1;
+/**
+ * Scheduling priority (nice value) of the capture process, where the user may raise it (root): a little ahead of the
+ * analysis and of other work on the machine, as the kernel's small ring on lo leaves it only milliseconds.
+ */
+export const DRAIN_PRIORITY = -5;
 /** Environment variable: extra node options for the capture process (e.g. --cpu-prof for a profile of it). */
 export const DRAIN_NODE_OPTIONS_ENV = 'KEYSCOPE_DRAIN_NODE_ARGS';
 
@@ -71,6 +76,8 @@ export interface DrainChildArgs {
   snaplen: number;
   bufferSize?: number;
   limits: DrainLimits;
+  /** Nice value to run at (DRAIN_PRIORITY). */
+  priority: number;
 }
 
 export interface DrainedCaptureOptions {
@@ -258,7 +265,7 @@ export async function openDrainedCapture(opts: DrainedCaptureOptions): Promise<D
   for (const [k, v] of Object.entries(limits)) {
     if (!Number.isInteger(v) || v < 1) throw new LiveCaptureError('failed', `capture queue limit ${k} must be a positive integer, not ${v}`);
   }
-  const args: DrainChildArgs = { device: opts.device, filter: opts.filter ?? '', snaplen: opts.snaplen, limits, ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize } : {}) };
+  const args: DrainChildArgs = { device: opts.device, filter: opts.filter ?? '', snaplen: opts.snaplen, limits, priority: DRAIN_PRIORITY, ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize } : {}) };
   const nodeArgs = (process.env[DRAIN_NODE_OPTIONS_ENV] ?? '').split(' ').filter((a) => a.length > 0);
   const child = spawnTied(process.execPath, [...nodeArgs, path.join(__dirname, 'live-drain-child.js'), JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const lineHandlers: Array<(line: string) => void> = [];
