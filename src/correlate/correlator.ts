@@ -22,7 +22,7 @@ import type { DissectedFrame, MikeyFrameRecord } from '../protocols/records';
 import { DIAGNOSTICS, type DiagnosticCode } from './catalog';
 import { PacketClock, type Findings, type RoomContext } from './context';
 import { fromSecs, secs, type Endpoints, type Tx, type UeState } from './model';
-import { LIMITS, defaultLossMargin, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
+import { DEFAULT_LOSS_LOOKBACK_SECONDS, LIMITS, defaultLossMargin, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
 import type { CaptureLossWindow } from '../capture/live-stats';
 import { DeliveryRules } from './rules/delivery';
 import { HttpExchangeRules } from './rules/http-exchange';
@@ -58,6 +58,9 @@ export const CAPTURE_LOSS_CAVEAT = 'possibly capture loss: the capture missed pa
 export class KeyDeliveryCorrelator {
   private readonly options: ResolvedOptions;
   private readonly lossMargin: number;
+  private readonly lossLookback: number;
+  /** Findings made and not yet emitted (the loss look-back), oldest first, with their time in seconds. */
+  private readonly held: Array<{ d: Diagnostic; t: number }> = [];
   /** Spans of capture loss, in seconds of packet time, ordered by start. */
   private readonly lossWindows: Array<{ from: number; to: number }> = [];
   private readonly clock = new PacketClock();
@@ -74,6 +77,8 @@ export class KeyDeliveryCorrelator {
     this.options = resolveOptions(options);
     const margin = options.lossMarginSeconds;
     this.lossMargin = margin !== undefined && Number.isFinite(margin) && margin >= 0 ? margin : defaultLossMargin(this.options);
+    const lookback = options.lossLookbackSeconds;
+    this.lossLookback = lookback !== undefined && Number.isFinite(lookback) && lookback >= 0 ? lookback : DEFAULT_LOSS_LOOKBACK_SECONDS;
     this.stats_ = new CorrelationStatistics(this.options.bucketSeconds, this.options.maxAckTableRows);
     const findings: Findings = { report: (...a) => this.report(...a) };
     // a forgotten UE ends like one at the end of the capture: the pull room decides whether it was left keyless
@@ -111,6 +116,7 @@ export class KeyDeliveryCorrelator {
     }
     for (const h of f.http ?? []) this.http.message(f, h.message);
     for (const m of f.mikey ?? []) this.mikey(f, m);
+    this.releaseHeld(this.clock.now - this.lossLookback);
   }
 
   /**
@@ -123,6 +129,7 @@ export class KeyDeliveryCorrelator {
     this.timers.expire(t, (at) => this.advance(at));
     this.clock.now = t;
     this.clock.nowTime = { tsSec: time.tsSec, tsNsec: time.tsNsec };
+    this.releaseHeld(t - this.lossLookback);
   }
 
   /**
@@ -149,11 +156,28 @@ export class KeyDeliveryCorrelator {
     if (list.length > LIMITS.lossWindows) list.shift();
   }
 
-  /** Whether packet time `t` falls in a span of capture loss or within the loss margin after one. */
+  /** Emit the held findings made up to packet time `upTo` (seconds), qualified when a loss span is near them. */
+  private releaseHeld(upTo: number): void {
+    const held = this.held;
+    let n = 0;
+    while (n < held.length && held[n].t <= upTo) n++;
+    if (n === 0) return;
+    for (const h of held.splice(0, n)) this.emit(h.d, h.t);
+  }
+
+  private emit(d: Diagnostic, t: number): void {
+    if (this.lossWindows.length > 0 && this.nearLoss(t)) {
+      d.possibleCaptureLoss = true;
+      d.message = `${d.message} (${CAPTURE_LOSS_CAVEAT})`;
+    }
+    this.sink.diagnostic?.(d);
+  }
+
+  /** Whether packet time `t` falls in a span of capture loss, within the loss margin after one or the look-back before one. */
   private nearLoss(t: number): boolean {
     for (let i = this.lossWindows.length - 1; i >= 0; i--) {
       const w = this.lossWindows[i];
-      if (t >= w.from && t <= w.to + this.lossMargin) return true;
+      if (t >= w.from - this.lossLookback && t <= w.to + this.lossMargin) return true;
     }
     return false;
   }
@@ -165,6 +189,8 @@ export class KeyDeliveryCorrelator {
   finish(): void {
     if (this.clock.finished) return;
     this.clock.finished = true;
+    // every loss span is known now: what was held goes out before the end-of-capture findings
+    this.releaseHeld(Infinity);
     this.timers.clear();
     for (const tx of this.book.openTransactions()) this.book.close(tx, 'end-of-capture');
     this.mtk.finish();
@@ -191,20 +217,27 @@ export class KeyDeliveryCorrelator {
   private report(code: DiagnosticCode, tx: Tx | string | undefined, ue: UeState | string | undefined, frames: readonly number[], message: string, time?: PacketTime): void {
     const info = DIAGNOSTICS[code];
     const at = time ?? this.clock.nowTime;
-    const lossy = this.lossWindows.length > 0 && this.nearLoss(secs(at));
     const d: Diagnostic = {
-      code, severity: info.severity, frames: [...new Set(frames)].sort((a, b) => a - b).slice(0, LIMITS.framesPerDiagnostic),
-      message: lossy ? `${message} (${CAPTURE_LOSS_CAVEAT})` : message,
+      code, severity: info.severity, frames: [...new Set(frames)].sort((a, b) => a - b).slice(0, LIMITS.framesPerDiagnostic), message,
       time: at,
     };
-    if (lossy) d.possibleCaptureLoss = true;
     const open = typeof tx === 'string' ? undefined : tx;
     if (tx !== undefined) d.transaction = typeof tx === 'string' ? tx : tx.rec.id;
     const ueId = typeof ue === 'string' ? ue : ue?.id ?? open?.rec.ue;
     if (ueId !== undefined) d.ue = ueId;
     if (open && !open.rec.diagnostics.includes(code)) open.rec.diagnostics.push(code);
     this.stats_.diagnostic(code, info.severity);
-    this.sink.diagnostic?.(d);
+    // held for the loss look-back: a loss span proven a little later still qualifies it (see lossLookbackSeconds)
+    const t = secs(at);
+    if (this.lossLookback === 0 || this.clock.finished) {
+      this.emit(d, t);
+      return;
+    }
+    this.held.push({ d, t });
+    if (this.held.length > LIMITS.heldDiagnostics) {
+      const first = this.held.shift();
+      if (first) this.emit(first.d, first.t);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------------

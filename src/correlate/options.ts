@@ -33,7 +33,16 @@ export interface CorrelatorOptions {
    * longest of ackTimeout, deliveryTimeout and pullTimeout — a lost answer surfaces as a timeout that long after).
    */
   lossMarginSeconds?: number;
+  /**
+   * Seconds before a span of capture loss in which findings are qualified too: a TCP stream's missing bytes are known
+   * only once later packets prove them (an ACK, a FIN), a little after a finding they caused. Findings are therefore
+   * held this long in packet time before they are emitted (default DEFAULT_LOSS_LOOKBACK_SECONDS; 0 emits at once).
+   */
+  lossLookbackSeconds?: number;
 }
+
+/** Default of lossLookbackSeconds. */
+export const DEFAULT_LOSS_LOOKBACK_SECONDS = 1;
 
 /** The default of lossMarginSeconds: the longest deadline a lost packet can surface through. */
 export function defaultLossMargin(o: Pick<ResolvedOptions, 'ackTimeout' | 'deliveryTimeout' | 'pullTimeout'>): number {
@@ -75,6 +84,8 @@ export const LIMITS = {
   framesPerDiagnostic: 64,
   /** Spans of capture loss remembered (spans closer than the loss margin merge into one); the oldest goes first. */
   lossWindows: 1024,
+  /** Findings held for the loss look-back (lossLookbackSeconds); past it the oldest is emitted early. */
+  heldDiagnostics: 10_000,
   /** Frames listed per transaction. */
   framesPerTransaction: 1024,
   /** HTTP connections remembered (client and server of each). */
