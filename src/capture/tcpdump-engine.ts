@@ -13,7 +13,7 @@ import { PassThrough } from 'node:stream';
 import { escapeText } from '../common/escape';
 import type { PacketTime } from '../common/time';
 import { killGroup, spawnTied } from '../common/tied-process';
-import { LiveCaptureError, addHandler, type LiveCaptureStats, type LiveClockInfo, type LiveSource } from './live';
+import { LiveCaptureError, addHandler, kernelFilter, type LiveCaptureStats, type LiveClockInfo, type LiveSource } from './live';
 import { RateWindow } from './live-stats';
 import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
 import { readCapture } from './reader';
@@ -233,7 +233,9 @@ export async function openTcpdumpCapture(opts: TcpdumpCaptureOptions): Promise<T
   // user clears the parent-death signal that ties it to keyscope (tied-process.ts): it could outlive a kill -9
   const keepUser = process.getuid?.() === 0 ? ['-Z', 'root'] : [];
   const args = [...keepUser, '-U', '-w', '-', '--immediate-mode', '--time-stamp-precision', 'nano', '-n', '-i', opts.device, '-s', String(snaplen), '-B', String(opts.bufferKiB ?? DEFAULT_TCPDUMP_BUFFER_KIB)];
-  if (filter.trim().length > 0) args.push('--', filter);
+  // on lo, only the incoming copy of each packet: the kernel's counters then count packets once (see kernelFilter)
+  const kfilter = kernelFilter(opts.device, filter);
+  if (kfilter.trim().length > 0) args.push('--', kfilter);
   const child = spawnTied(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
