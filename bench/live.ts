@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { kernelFilter } from '../src/capture/live';
 import { readCapture } from '../src/capture/reader';
 import { exited, killGroup, spawnTied } from '../src/common/tied-process';
 import { replayOnLoopback, type ReplayResult } from '../src/sim/replay';
@@ -151,15 +152,21 @@ function cpuSecondsOf(pid: number): number {
   return fields.length > 13 ? (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS : 0;
 }
 
+/** A figure of /proc/PID/status summed over a process and its descendants (peaks: the sum of each one's peak). */
+function treeKiB(pid: number, key: 'VmRSS' | 'VmHWM'): number | undefined {
+  const values = processTree(pid).map((p) => statusKiB(p, key)).filter((v): v is number => v !== undefined);
+  return values.length > 0 ? values.reduce((a, b) => a + b, 0) : undefined;
+}
+
 function statusKiB(pid: number, key: 'VmRSS' | 'VmHWM'): number | undefined {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readText(`/proc/${pid}/status`));
   return m ? Number(m[1]) : undefined;
 }
 
-/** The oracle: tcpdump -w on lo with the benchmark's filter, as a tied child. */
+/** The oracle: tcpdump -w on lo with the benchmark's filter (incoming copies only, so its counters count once), as a tied child. */
 async function startOracle(file: string, errFile: string): Promise<ChildProcess> {
   const err = fs.openSync(errFile, 'w');
-  const child = spawnTied('tcpdump', ['-i', 'lo', '-U', '-n', '-s', '0', '-B', String(BUFFER_KIB), '--time-stamp-precision=nano', '-w', file, LIVE_BENCH_FILTER], {
+  const child = spawnTied('tcpdump', ['-i', 'lo', '-U', '-n', '-s', '0', '-B', String(BUFFER_KIB), '--time-stamp-precision=nano', '-w', file, kernelFilter('lo', LIVE_BENCH_FILTER)], {
     stdio: ['ignore', 'ignore', err],
   });
   fs.closeSync(err);
@@ -336,7 +343,8 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
     ks = await startKeyscope(mode, engine, dir);
     const pid = ks.pid;
     const sampler = setInterval(() => {
-      const v = statusKiB(pid, 'VmRSS');
+      // keyscope's whole tree: the cap engine's capture process holds the queue towards the analysis
+      const v = treeKiB(pid, 'VmRSS');
       if (v !== undefined) rss.push(v);
     }, SAMPLE_MS);
     try {
@@ -346,7 +354,7 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
       clearInterval(sampler);
     }
     cpu = processTree(pid).reduce((s, p) => s + cpuSecondsOf(p), 0);
-    peak = statusKiB(pid, 'VmHWM');
+    peak = treeKiB(pid, 'VmHWM');
   } finally {
     if (ks) await stopKeyscope(ks);
     killGroup(oracle, 'SIGINT');
@@ -437,7 +445,7 @@ export async function runLiveBench(): Promise<number> {
       }
     }
     process.stdout.write(`\nnode ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-    process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; CPU = keyscope's process tree (with its tcpdump child for --engine tcpdump); Δt = |keyscope − tcpdump| stamp per frame\n\n`);
+    process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; CPU and RSS = keyscope's process tree (with its capture process for cap, its tcpdump child for --engine tcpdump); Δt = |keyscope − tcpdump| stamp per frame\n\n`);
     process.stdout.write(`${table(results)}\n`);
     return 0;
   } finally {

@@ -68,6 +68,24 @@ test('packets cut out of a clean capture: every finding is qualified as possibly
   }
 });
 
+test('findings are held for the look-back in packet time, then emitted as time passes (expire), or at once with look-back 0', { timeout: 60_000 }, async () => {
+  const e = JSON.parse(fs.readFileSync(capturePath('sim-faults.expected.json'), 'utf8')) as ExpectedFindings;
+  const input = await frames(capturePath('sim-faults.pcap'));
+  const base = correlatorOptionsFor(e);
+  const got: Diagnostic[] = [];
+  const a = new Analyzer({ diagnostic: (d) => got.push(d) }, { dissector: { keys: loadKeyFile(capturePath('sim-faults.keys')) }, correlator: { ...base, lossLookbackSeconds: 5 } });
+  for (const f of input) a.frame(f);
+  const last = input[input.length - 1];
+  const before = got.length;
+  const lastT = secs(last);
+  assert.ok(got.every((d) => secs(d.time) <= lastT - 5 + 1e-9), 'nothing younger than the look-back went out');
+  a.correlator.expire({ tsSec: last.tsSec + 6, tsNsec: last.tsNsec });
+  assert.ok(got.length > before, 'time passing lets them out');
+  a.finish();
+  const all = analyze(input, 'sim-faults.keys', { ...base, lossLookbackSeconds: 0 });
+  assert.deepEqual(got.map((d) => d.code).sort(), all.map((d) => d.code).sort(), 'the same findings either way');
+});
+
 test('a loss span handed to the correlator qualifies the findings in it, in the margin after and the look-back before, and no other', { timeout: 60_000 }, async () => {
   const e = JSON.parse(fs.readFileSync(capturePath('sim-faults.expected.json'), 'utf8')) as ExpectedFindings;
   const input = await frames(capturePath('sim-faults.pcap'));
