@@ -19,8 +19,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { kernelFilter } from '../src/capture/live';
 import { readCapture } from '../src/capture/reader';
+import { parseTcpdumpCounters, tcpdumpLoss } from '../src/capture/tcpdump-engine';
 import { exited, killGroup, spawnTied } from '../src/common/tied-process';
 import { replayOnLoopback, type ReplayResult } from '../src/sim/replay';
 import { generateBenchCapture, LOOPBACK_PLAN } from './generate';
@@ -163,10 +163,10 @@ function statusKiB(pid: number, key: 'VmRSS' | 'VmHWM'): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The oracle: tcpdump -w on lo with the benchmark's filter (incoming copies only, so its counters count once), as a tied child. */
+/** The oracle: tcpdump -w on lo with the benchmark's filter, as a tied child. */
 async function startOracle(file: string, errFile: string): Promise<ChildProcess> {
   const err = fs.openSync(errFile, 'w');
-  const child = spawnTied('tcpdump', ['-i', 'lo', '-U', '-n', '-s', '0', '-B', String(BUFFER_KIB), '--time-stamp-precision=nano', '-w', file, kernelFilter('lo', LIVE_BENCH_FILTER)], {
+  const child = spawnTied('tcpdump', ['-i', 'lo', '-U', '-n', '-s', '0', '-B', String(BUFFER_KIB), '--time-stamp-precision=nano', '-w', file, LIVE_BENCH_FILTER], {
     stdio: ['ignore', 'ignore', err],
   });
   fs.closeSync(err);
@@ -323,10 +323,11 @@ function parseKeyscopeSummary(text: string): { captured?: number; dropped: strin
   return { captured: Number(m[1]), dropped: m[2] !== undefined ? `q ${m[2]} + k ${kernel}` : kernel, loss: `${m[4]} %` };
 }
 
+/** The oracle's counters; its loss as keyscope's tcpdump engine reads it on lo (the kernel counts each packet twice there). */
 function parseTcpdumpSummary(text: string): { captured?: number; dropped?: number } {
-  const c = /(\d+) packets captured/.exec(text);
-  const d = /(\d+) packets dropped by kernel/.exec(text);
-  return { ...(c ? { captured: Number(c[1]) } : {}), ...(d ? { dropped: Number(d[1]) } : {}) };
+  const c = parseTcpdumpCounters(text);
+  const dropped = tcpdumpLoss(c, true);
+  return { ...(c.captured !== undefined ? { captured: c.captured } : {}), ...(dropped !== undefined ? { dropped } : {}) };
 }
 
 async function runOne(capture: string, rate: number, seconds: number, mode: Mode, engine: Engine, root: string): Promise<RunResult> {

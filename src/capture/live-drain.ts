@@ -124,7 +124,7 @@ export class DrainedCapture implements LiveSource {
   constructor(
     private readonly child: ChildProcess,
     stream: NodeJS.ReadableStream,
-    control: { onLine: (h: (line: string) => void) => void },
+    control: { onLine: (h: (line: string) => void) => void; tail: () => string },
     info: { device: string; filter: string } & OpenLine,
   ) {
     this.device = info.device;
@@ -156,7 +156,11 @@ export class DrainedCapture implements LiveSource {
         if (this.failure !== undefined) throw this.failure;
       });
     this.done.catch(() => undefined);
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
+      // the capture process ending by itself (crash, interface gone) ends the capture, as a failure
+      if (this.stopMono === undefined && (code !== 0 || signal !== null)) {
+        this.failure ??= new Error(`the capture process ended (${signal ?? `exit code ${code}`})${control.tail() ? `: ${control.tail()}` : ''}`);
+      }
       this.stopMono ??= process.hrtime.bigint();
     });
   }
@@ -311,7 +315,7 @@ export async function openDrainedCapture(opts: DrainedCaptureOptions): Promise<D
     child.once('exit', onExit);
     child.once('error', onError);
   });
-  return new DrainedCapture(child, data, { onLine: (h) => lineHandlers.push(h) }, { device: opts.device, filter: opts.filter ?? '', ...opened });
+  return new DrainedCapture(child, data, { onLine: (h) => lineHandlers.push(h), tail: () => stderrTail.trim().split('\n').pop() ?? '' }, { device: opts.device, filter: opts.filter ?? '', ...opened });
 }
 
 function nsToTime(ns: bigint): PacketTime {
