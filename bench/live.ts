@@ -47,8 +47,11 @@ const DASH_COLS = 160;
 const DASH_ROWS = 48;
 /** Kernel clock ticks per second for /proc/<pid>/stat (USER_HZ is 100 on every Linux this runs on). */
 const CLOCK_TICKS = 100;
-/** Kernel capture buffer given to every capture (KiB), the same for the oracle and keyscope. */
-const BUFFER_KIB = 32_768;
+/**
+ * Kernel capture buffer given to every capture (KiB), the same for the oracle and keyscope (`--buffer KiB`; default
+ * 32768). On lo an immediate-mode ring takes a 128 KiB slot per packet: 32 MiB is only ~256 packets.
+ */
+const BUFFER_KIB = Number(arg('--buffer') ?? 32_768);
 
 type Mode = 'text' | 'dash';
 type Engine = 'cap' | 'cap-inline' | 'tcpdump';
