@@ -30,7 +30,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type { PacketTime } from '../common/time';
 import { killGroup, spawnTied } from '../common/tied-process';
-import { CAP_CLOCK, LiveCaptureError, addHandler, type LiveCaptureErrorKind, type LiveCaptureStats, type LiveClockInfo, type LiveSource } from './live';
+import { CAP_CLOCK, LiveCaptureError, addHandler, type LiveCaptureErrorKind, type LiveCaptureStats, type LiveClockInfo, type LiveSource, type LiveStopOptions } from './live';
 import { RateWindow, type CaptureLossWindow } from './live-stats';
 import { readCapture } from './reader';
 import type { CaptureFrame, FrameHandler } from './types';
@@ -126,6 +126,8 @@ export class DrainedCapture implements LiveSource {
   private queueDrops = 0;
   private failure: unknown;
   private ended = false;
+  /** Frames still arriving are not delivered (a stop without drain, or a handler's failure). */
+  private discard = false;
 
   /** Use openDrainedCapture(). */
   constructor(
@@ -201,7 +203,8 @@ export class DrainedCapture implements LiveSource {
   }
 
   /** Stop capturing: no frame is delivered after this; `done` resolves when the capture process has exited. */
-  stop(): void {
+  stop(options: LiveStopOptions = {}): void {
+    if (!options.drain) this.discard = true;
     if (this.stopMono !== undefined) return;
     this.stopMono = process.hrtime.bigint();
     killGroup(this.child, 'SIGINT');
@@ -251,7 +254,7 @@ export class DrainedCapture implements LiveSource {
   }
 
   private packet(f: CaptureFrame): void {
-    if (this.stopMono !== undefined) return;
+    if (this.discard) return;
     // the reader reuses its buffer; handlers (and the Dissector's held frames) keep frames
     const frame: CaptureFrame = { ...f, data: Buffer.from(f.data) };
     this.st.packets++;

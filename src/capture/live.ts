@@ -232,6 +232,16 @@ export interface LiveSource extends FrameSource {
   readonly queueDropped?: number;
   /** Spans of capture time in which packets were lost, as the engine learns of them (absent: it never learns). */
   onLoss?(handler: (w: CaptureLossWindow) => void): () => void;
+  /**
+   * Stop capturing. By default no frame is delivered after this (-c N means N frames). With `drain`, the frames the
+   * engine had already captured (queued towards the analysis) are still delivered before the capture ends, as tcpdump
+   * writes what it has read when interrupted; a later plain stop() discards the rest.
+   */
+  stop(options?: LiveStopOptions): void;
+}
+
+export interface LiveStopOptions {
+  drain?: boolean;
 }
 
 /**

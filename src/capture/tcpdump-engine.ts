@@ -13,7 +13,7 @@ import { PassThrough } from 'node:stream';
 import { escapeText } from '../common/escape';
 import type { PacketTime } from '../common/time';
 import { killGroup, spawnTied } from '../common/tied-process';
-import { LiveCaptureError, addHandler, isLoopbackInterface, type LiveCaptureStats, type LiveClockInfo, type LiveSource } from './live';
+import { LiveCaptureError, addHandler, isLoopbackInterface, type LiveCaptureStats, type LiveClockInfo, type LiveSource, type LiveStopOptions } from './live';
 import { RateWindow } from './live-stats';
 import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
 import { readCapture } from './reader';
@@ -113,6 +113,8 @@ export class TcpdumpCapture implements LiveSource {
   private lastTime: PacketTime | undefined;
   private failure: unknown;
   private ended = false;
+  /** Frames still arriving are not delivered (a stop without drain, or a handler's failure). */
+  private discard = false;
   /** A loopback interface: the kernel's counters count each packet twice (tcpdumpLoss). */
   private readonly loopback: boolean;
 
@@ -182,7 +184,8 @@ export class TcpdumpCapture implements LiveSource {
    * Ask tcpdump to stop (SIGINT: it prints its counters and exits). As with `cap`, no frame is delivered after
    * stop(), even one tcpdump had already written (-c N means N frames).
    */
-  stop(): void {
+  stop(options: LiveStopOptions = {}): void {
+    if (!options.drain) this.discard = true;
     if (this.stopMono !== undefined) return;
     this.stopMono = process.hrtime.bigint();
     killGroup(this.child, 'SIGINT');
@@ -216,7 +219,7 @@ export class TcpdumpCapture implements LiveSource {
   }
 
   private packet(f: CaptureFrame): void {
-    if (this.stopMono !== undefined) return;
+    if (this.discard) return;
     // the reader may reuse its buffer; handlers (and the Dissector's held frames) keep frames
     const frame: CaptureFrame = { ...f, data: Buffer.from(f.data) };
     this.st.packets++;

@@ -228,7 +228,13 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     if (framesIn >= limit) capture.stop();
   });
 
-  const stop = () => capture.stop();
+  // the first Ctrl-C (or --duration) stops capturing and lets the analysis finish what was captured, as tcpdump
+  // writes what it has read; a second one stops at once
+  let stopAsked = false;
+  const stop = () => {
+    capture.stop(stopAsked ? {} : { drain: true });
+    stopAsked = true;
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('SIGHUP', stop);
@@ -325,7 +331,7 @@ async function runLiveDash(
     // -c and --duration end the capture; the dashboard stays up showing the result until the user quits
     if (framesIn >= limit) capture.stop();
   });
-  const timer = opts.duration !== undefined ? setTimeout(() => capture.stop(), Math.min(opts.duration * 1000, 2 ** 31 - 1)) : undefined;
+  const timer = opts.duration !== undefined ? setTimeout(() => capture.stop({ drain: true }), Math.min(opts.duration * 1000, 2 ** 31 - 1)) : undefined;
   dash.start();
   const result = await dash.done;
   if (timer) clearTimeout(timer);

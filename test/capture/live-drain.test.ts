@@ -126,3 +126,26 @@ test('errors of the capture process come back as LiveCaptureErrors of the right 
   await assert.rejects(openDrainedCapture({ device: 'lo', filter: 'udp port', snaplen: 65535 }), (e: unknown) => e instanceof LiveCaptureError && e.kind === 'bad-filter');
   await assert.rejects(openDrainedCapture({ device: 'lo', snaplen: 65535, limits: { maxPackets: 0 } }), (e: unknown) => e instanceof LiveCaptureError && /maxPackets/.test(e.message));
 });
+
+test('stop({ drain: true }) still delivers what was captured before it; a plain stop() from a handler (-c N) delivers nothing more', { timeout: 60_000 }, async () => {
+  const port = 18203;
+  const n = 400;
+  for (const drain of [true, false]) {
+    const capture = await openDrainedCapture({ device: 'lo', filter: `udp dst port ${port} and src host ${FROM}`, snaplen: 65535 });
+    let seen = 0;
+    capture.onFrame(() => {
+      seen++;
+      // a plain stop as -c 10 does; a drain stop as Ctrl-C does, arriving while frames are queued
+      if (!drain && seen === 10) capture.stop();
+      if (drain && seen === 5) capture.stop({ drain: true });
+      // 5 ms per frame: the consumer is far behind the burst
+      const until = performance.now() + 5;
+      while (performance.now() < until);
+    });
+    await burst(port, n, { perTurn: 20 });
+    await capture.done;
+    assert.equal(capture.queueDropped, 0);
+    if (drain) assert.ok(seen > 5 && seen <= n, `frames queued at the stop still arrive: ${seen} of ${n}`);
+    else assert.equal(seen, 10, 'no frame after a plain stop');
+  }
+});
