@@ -11,6 +11,7 @@
  * agreement with tcpdump's, and whether `keyscope analyze` of both files agrees. A benchmark, not a test: nothing
  * here passes or fails on speed; it prints a table.
  *   npm run bench -- --live --seconds 20 --rates 10000,50000 --modes text,dash --engines cap,tcpdump
+ * `--cpu-prof DIR` runs keyscope live under node --cpu-prof (a profile per run in DIR: where the time goes).
  * Needs root (capture on lo), tcpdump, tcpreplay and tmux (scripts/install-system-deps.sh).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,6 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readCapture } from '../src/capture/reader';
+import { parseTcpdumpCounters, tcpdumpLoss } from '../src/capture/tcpdump-engine';
 import { exited, killGroup, spawnTied } from '../src/common/tied-process';
 import { replayOnLoopback, type ReplayResult } from '../src/sim/replay';
 import { generateBenchCapture, LOOPBACK_PLAN } from './generate';
@@ -45,11 +47,14 @@ const DASH_COLS = 160;
 const DASH_ROWS = 48;
 /** Kernel clock ticks per second for /proc/<pid>/stat (USER_HZ is 100 on every Linux this runs on). */
 const CLOCK_TICKS = 100;
-/** Kernel capture buffer given to every capture (KiB), the same for the oracle and keyscope. */
-const BUFFER_KIB = 32_768;
+/**
+ * Kernel capture buffer given to every capture (KiB), the same for the oracle and keyscope (`--buffer KiB`; default
+ * 32768). On lo an immediate-mode ring takes a 128 KiB slot per packet: 32 MiB is only ~256 packets.
+ */
+const BUFFER_KIB = Number(arg('--buffer') ?? 32_768);
 
 type Mode = 'text' | 'dash';
-type Engine = 'cap' | 'tcpdump';
+type Engine = 'cap' | 'cap-inline' | 'tcpdump';
 
 interface RunResult {
   rate: number;
@@ -150,6 +155,12 @@ function cpuSecondsOf(pid: number): number {
   return fields.length > 13 ? (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS : 0;
 }
 
+/** A figure of /proc/PID/status summed over a process and its descendants (peaks: the sum of each one's peak). */
+function treeKiB(pid: number, key: 'VmRSS' | 'VmHWM'): number | undefined {
+  const values = processTree(pid).map((p) => statusKiB(p, key)).filter((v): v is number => v !== undefined);
+  return values.length > 0 ? values.reduce((a, b) => a + b, 0) : undefined;
+}
+
 function statusKiB(pid: number, key: 'VmRSS' | 'VmHWM'): number | undefined {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readText(`/proc/${pid}/status`));
   return m ? Number(m[1]) : undefined;
@@ -180,6 +191,12 @@ function keyscopeArgs(engine: Engine, out: string, dash: boolean): string[] {
   return ['live', '-i', 'lo', '-f', LIVE_BENCH_FILTER, '--engine', engine, '-B', String(BUFFER_KIB), '-w', out, ...(dash ? ['--dash'] : [])];
 }
 
+/** `--cpu-prof DIR`: keyscope live runs under node --cpu-prof, its profile written into DIR (where time goes). */
+function nodeArgs(): string[] {
+  const dir = arg('--cpu-prof');
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+}
+
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -191,7 +208,7 @@ async function startKeyscope(mode: Mode, engine: Engine, dir: string): Promise<K
     // frame lines go to /dev/null: writing them is part of text mode's cost, reading them back would add ours
     const devnull = fs.openSync('/dev/null', 'w');
     const err = fs.openSync(errFile, 'w');
-    const child = spawnTied(process.execPath, [KEYSCOPE, ...keyscopeArgs(engine, out, false)], { stdio: ['ignore', devnull, err] });
+    const child = spawnTied(process.execPath, [...nodeArgs(), KEYSCOPE, ...keyscopeArgs(engine, out, false)], { stdio: ['ignore', devnull, err] });
     fs.closeSync(devnull);
     fs.closeSync(err);
     if (child.pid === undefined) throw new Error('keyscope live did not start');
@@ -202,7 +219,7 @@ async function startKeyscope(mode: Mode, engine: Engine, dir: string): Promise<K
   // execs keyscope, so the pid is keyscope's; standard error (the exit summary) goes to a file
   const socket = `keyscope-livebench-${process.pid}`;
   const pidFile = path.join(dir, 'keyscope.pid');
-  const line = `echo $$ > ${shellQuote(pidFile)}; exec ${shellQuote(process.execPath)} ${[KEYSCOPE, ...keyscopeArgs(engine, out, true)].map(shellQuote).join(' ')} 2> ${shellQuote(errFile)}`;
+  const line = `echo $$ > ${shellQuote(pidFile)}; exec ${shellQuote(process.execPath)} ${[...nodeArgs(), KEYSCOPE, ...keyscopeArgs(engine, out, true)].map(shellQuote).join(' ')} 2> ${shellQuote(errFile)}`;
   const r = spawnSync('tmux', ['-L', socket, 'new-session', '-d', '-s', 'bench', '-x', String(DASH_COLS), '-y', String(DASH_ROWS), '-e', 'TERM=xterm-256color', line], { timeout: 10_000 });
   if (r.status !== 0) throw new Error(`tmux failed: ${r.stderr?.toString() ?? ''}`);
   if (!(await waitFor(() => /^\d+\s*$/.test(readText(pidFile)), START_TIMEOUT_MS))) throw new Error('the dashboard did not start');
@@ -303,15 +320,17 @@ function compareAnalyses(a: AnalyzeDigest, b: AnalyzeDigest): string {
 
 /** keyscope's exit summary: "N packets captured, D dropped (…)|dropped unknown (…), loss estimate X % …". */
 function parseKeyscopeSummary(text: string): { captured?: number; dropped: string; loss: string } {
-  const m = /(\d+) packets captured, (?:(\d+) dropped|dropped unknown)[^,]*(?:\([^)]*\))?, loss estimate ([\d.]+) %/.exec(text);
+  const m = /(\d+) packets captured, (?:(\d+) dropped by keyscope's capture queue[^,]*, )?(?:(\d+) dropped|dropped (?:by the kernel )?unknown)[^,]*(?:\([^)]*\))?, loss estimate ([\d.]+) %/.exec(text);
   if (!m) return { dropped: '?', loss: '?' };
-  return { captured: Number(m[1]), dropped: m[2] ?? 'unknown', loss: `${m[3]} %` };
+  const kernel = m[3] ?? 'unknown';
+  return { captured: Number(m[1]), dropped: m[2] !== undefined ? `q ${m[2]} + k ${kernel}` : kernel, loss: `${m[4]} %` };
 }
 
+/** The oracle's counters; its loss as keyscope's tcpdump engine reads it on lo (the kernel counts each packet twice there). */
 function parseTcpdumpSummary(text: string): { captured?: number; dropped?: number } {
-  const c = /(\d+) packets captured/.exec(text);
-  const d = /(\d+) packets dropped by kernel/.exec(text);
-  return { ...(c ? { captured: Number(c[1]) } : {}), ...(d ? { dropped: Number(d[1]) } : {}) };
+  const c = parseTcpdumpCounters(text);
+  const dropped = tcpdumpLoss(c, true);
+  return { ...(c.captured !== undefined ? { captured: c.captured } : {}), ...(dropped !== undefined ? { dropped } : {}) };
 }
 
 async function runOne(capture: string, rate: number, seconds: number, mode: Mode, engine: Engine, root: string): Promise<RunResult> {
@@ -328,7 +347,8 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
     ks = await startKeyscope(mode, engine, dir);
     const pid = ks.pid;
     const sampler = setInterval(() => {
-      const v = statusKiB(pid, 'VmRSS');
+      // keyscope's whole tree: the cap engine's capture process holds the queue towards the analysis
+      const v = treeKiB(pid, 'VmRSS');
       if (v !== undefined) rss.push(v);
     }, SAMPLE_MS);
     try {
@@ -338,7 +358,7 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
       clearInterval(sampler);
     }
     cpu = processTree(pid).reduce((s, p) => s + cpuSecondsOf(p), 0);
-    peak = statusKiB(pid, 'VmHWM');
+    peak = treeKiB(pid, 'VmHWM');
   } finally {
     if (ks) await stopKeyscope(ks);
     killGroup(oracle, 'SIGINT');
@@ -402,7 +422,7 @@ export async function runLiveBench(): Promise<number> {
   const seconds = Number(arg('--seconds') ?? DEFAULT_LIVE_SECONDS);
   const rates = (arg('--rates')?.split(',').map(Number) ?? DEFAULT_LIVE_RATES).filter((r) => Number.isFinite(r) && r > 0);
   const modes = list<Mode>(arg('--modes'), ['text', 'dash']);
-  const engines = list<Engine>(arg('--engines'), ['cap', 'tcpdump']);
+  const engines = list<Engine>(arg('--engines'), ['cap', 'cap-inline', 'tcpdump']);
   if (!(seconds > 0) || rates.length === 0) throw new Error('--seconds and --rates must be positive');
   const missing = ['tcpdump', 'tcpreplay', 'tmux'].filter((c) => !haveCommand(c));
   if (missing.length > 0 || process.getuid?.() !== 0) {
@@ -429,7 +449,7 @@ export async function runLiveBench(): Promise<number> {
       }
     }
     process.stdout.write(`\nnode ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-    process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; CPU = keyscope's process tree (with its tcpdump child for --engine tcpdump); Δt = |keyscope − tcpdump| stamp per frame\n\n`);
+    process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; CPU and RSS = keyscope's process tree (with its capture process for cap, its tcpdump child for --engine tcpdump); Δt = |keyscope − tcpdump| stamp per frame\n\n`);
     process.stdout.write(`${table(results)}\n`);
     return 0;
   } finally {

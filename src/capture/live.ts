@@ -18,11 +18,12 @@
  * - Unknown interfaces are refused before libpcap sees them (libpcap would print a warning of its own).
  * - There is no drop counter: see live-stats.ts for the loss estimate.
  */
+import * as fs from 'node:fs';
 import { escapeText } from '../common/escape';
 import type { Problem } from '../common/problem';
 import { captureProblem } from './problems';
 import type { PacketTime } from '../common/time';
-import { RateWindow } from './live-stats';
+import { RateWindow, type CaptureLossWindow } from './live-stats';
 import { LinkType, type CaptureFrame, type FrameHandler } from './types';
 
 /** The part of cap's Cap object keyscope uses. */
@@ -227,6 +228,20 @@ export interface LiveSource extends FrameSource {
   onStop(handler: () => void): void;
   /** Packets the engine counted as dropped, once stopped; undefined when it cannot count them (cap). */
   readonly dropped: number | undefined;
+  /** Packets keyscope itself dropped between its capture thread and its analysis (a bounded queue overflowed). */
+  readonly queueDropped?: number;
+  /** Spans of capture time in which packets were lost, as the engine learns of them (absent: it never learns). */
+  onLoss?(handler: (w: CaptureLossWindow) => void): () => void;
+  /**
+   * Stop capturing. By default no frame is delivered after this (-c N means N frames). With `drain`, the frames the
+   * engine had already captured (queued towards the analysis) are still delivered before the capture ends, as tcpdump
+   * writes what it has read when interrupted; a later plain stop() discards the rest.
+   */
+  stop(options?: LiveStopOptions): void;
+}
+
+export interface LiveStopOptions {
+  drain?: boolean;
 }
 
 /**
@@ -474,6 +489,19 @@ export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
     throw new LiveCaptureError('unsupported-link', `interface ${quote(device)} has link type ${quote(linkTypeName)}, which keyscope does not decode`);
   }
   return new LiveCapture(handle, buffer, { device, filter, linkType, linkTypeName, snaplen });
+}
+
+/** ARPHRD_LOOPBACK, an interface's type in /sys/class/net/IFACE/type. */
+const ARPHRD_LOOPBACK = 772;
+
+/** Whether `device` is a loopback interface (Linux; false where it cannot be told). */
+export function isLoopbackInterface(device: string): boolean {
+  if (!/^[\w.:@-]+$/.test(device)) return false;
+  try {
+    return Number(fs.readFileSync(`/sys/class/net/${device}/type`, 'utf8').trim()) === ARPHRD_LOOPBACK;
+  } catch {
+    return false;
+  }
 }
 
 function openError(err: unknown, device: string, filter: string): LiveCaptureError {

@@ -6,6 +6,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
 import { openTcpdumpCapture } from '../capture/tcpdump-engine';
+import { openDrainedCapture } from '../capture/live-drain';
 import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { LIVE_FILE_FLUSH_MS, LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
 import type { CaptureFrame } from '../capture/types';
@@ -46,8 +47,12 @@ export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptio
   bufferSize?: number;
 }
 
-/** Capture engines: `cap` (libpcap in process, the default) or `tcpdump` (a tied child; kernel timestamps, drop counts). */
-export type LiveEngine = 'cap' | 'tcpdump';
+/**
+ * Capture engines: `cap` (libpcap in process, the default, read by a capture thread of its own: live-drain.ts),
+ * `cap-inline` (the same, read on the main thread: for comparison), or `tcpdump` (a tied child; kernel timestamps,
+ * drop counts).
+ */
+export type LiveEngine = 'cap' | 'cap-inline' | 'tcpdump';
 
 /** Largest -s accepted: tcpdump's default snap length. cap keeps at most CAP_MAX_SNAPLEN of it. */
 export const MAX_SNAPLEN = 262144;
@@ -70,7 +75,7 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
     .option('-s, --snaplen <bytes>', `bytes kept per frame (at most ${MAX_SNAPLEN}; the cap engine keeps at most ${CAP_MAX_SNAPLEN})`, parseSnaplen)
-    .option('--engine <name>', 'capture engine: cap (in process, the default) or tcpdump (kernel timestamps and drop counts; tcpdump must be installed)', parseEngine)
+    .option('--engine <name>', 'capture engine: cap (libpcap in process, read by a capture thread of its own; the default), cap-inline (cap read on the main thread) or tcpdump (kernel timestamps and drop counts; tcpdump must be installed)', parseEngine)
     .option('-B, --buffer-size <KiB>', `kernel capture buffer in KiB, as tcpdump -B (default ${DEFAULT_LIVE_BUFFER_SIZE / 1024})`, parsePositiveInt)
     .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)');
   // the analyzer's own options: findings (printed to standard error as they come) and the dashboard
@@ -98,8 +103,8 @@ function parseSnaplen(value: string): number {
 }
 
 function parseEngine(value: string): LiveEngine {
-  if (value === 'cap' || value === 'tcpdump') return value;
-  throw new InvalidArgumentError('cap or tcpdump');
+  if (value === 'cap' || value === 'cap-inline' || value === 'tcpdump') return value;
+  throw new InvalidArgumentError('cap, cap-inline or tcpdump');
 }
 
 /** Open the capture with the chosen engine; a LiveCaptureError says why it could not start. */
@@ -112,12 +117,14 @@ async function openCapture(opts: LiveCliOptions & { interface: string }): Promis
       ...(opts.bufferSize !== undefined ? { bufferKiB: opts.bufferSize } : {}),
     });
   }
-  return openLiveCapture({
+  const capOptions = {
     device: opts.interface,
-    filter: opts.filter,
+    filter: opts.filter ?? '',
     snaplen: Math.min(opts.snaplen ?? CAP_MAX_SNAPLEN, CAP_MAX_SNAPLEN),
     ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize * 1024 } : {}),
-  });
+  };
+  if (opts.engine === 'cap-inline') return openLiveCapture(capOptions);
+  return openDrainedCapture(capOptions);
 }
 
 export async function runLive(opts: LiveCliOptions): Promise<number> {
@@ -235,6 +242,8 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
   const pacer = new LivePacer(analyzer, () => capture.now(), { onTick: (r) => r.released > 0 && scheduleFlush() }).start();
 
   const saved = saveFrames(capture, writer, fileError);
+  // spans the capture lost packets in: findings there carry the "possibly capture loss" caveat
+  capture.onLoss?.((w) => analyzer.correlator.captureLoss(w));
   let framesIn = 0;
   capture.onFrame((frame: CaptureFrame) => {
     framesIn++;
@@ -243,7 +252,13 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     if (framesIn >= limit) capture.stop();
   });
 
-  const stop = () => capture.stop();
+  // the first Ctrl-C (or --duration) stops capturing and lets the analysis finish what was captured, as tcpdump
+  // writes what it has read; a second one stops at once
+  let stopAsked = false;
+  const stop = () => {
+    capture.stop(stopAsked ? {} : { drain: true });
+    stopAsked = true;
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('SIGHUP', stop);
@@ -343,7 +358,7 @@ async function runLiveDash(
     // -c and --duration end the capture; the dashboard stays up showing the result until the user quits
     if (framesIn >= limit) capture.stop();
   });
-  const timer = opts.duration !== undefined ? setTimeout(() => capture.stop(), Math.min(opts.duration * 1000, 2 ** 31 - 1)) : undefined;
+  const timer = opts.duration !== undefined ? setTimeout(() => capture.stop({ drain: true }), Math.min(opts.duration * 1000, 2 ** 31 - 1)) : undefined;
   dash.start();
   const result = await dash.done;
   if (timer) clearTimeout(timer);
@@ -403,13 +418,15 @@ function writeSummary(capture: LiveSource, tcp: TcpLossInputs): void {
  * "N packets captured, D dropped, loss estimate …" as tshark ends: the engine's drop counter where it has one
  * (tcpdump's "dropped by kernel"), an honest "unknown" where it has none (cap), and which clock stamped the frames.
  */
-export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clock'>, tcp: TcpLossInputs): string {
+export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clock' | 'queueDropped'>, tcp: TcpLossInputs): string {
   const st = capture.stats;
   const dropped = capture.dropped;
+  const queue = capture.queueDropped;
+  const queued = queue !== undefined ? `${queue} dropped by keyscope's capture queue (analysis fell behind), ` : '';
   const drops =
     dropped !== undefined
       ? `${dropped} dropped (${capture.clock.engine}'s kernel and interface counters)`
-      : `dropped unknown (the ${capture.clock.engine} engine has no drop counter; --engine tcpdump reports the kernel's)`;
+      : `${queued}dropped by the kernel unknown (the ${capture.clock.engine} engine has no kernel drop counter; --engine tcpdump reports the kernel's)`;
   const loss = estimateCaptureLoss(tcp);
   const estimate = `loss estimate ${(loss.ratio * 100).toFixed(2)} % of TCP payload (${loss.lostBytes} ACKed-but-unseen bytes; UDP loss is invisible to it)`;
   return `${st.packets} packets captured, ${drops}, ${estimate}; timestamps: ${capture.clock.description}`;

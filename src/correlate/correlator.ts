@@ -22,7 +22,8 @@ import type { DissectedFrame, MikeyFrameRecord } from '../protocols/records';
 import { DIAGNOSTICS, type DiagnosticCode } from './catalog';
 import { PacketClock, type Findings, type RoomContext } from './context';
 import { fromSecs, groupOf, secs, type Endpoints, type Tx, type UeState } from './model';
-import { LIMITS, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
+import { DEFAULT_LOSS_LOOKBACK_SECONDS, LIMITS, defaultLossMargin, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
+import type { CaptureLossWindow } from '../capture/live-stats';
 import { DeliveryRules } from './rules/delivery';
 import { HttpExchangeRules } from './rules/http-exchange';
 import { MtkRules } from './rules/mtk';
@@ -60,8 +61,23 @@ export interface UeIdentity {
   btids: string[];
 }
 
+/**
+ * Frame problems that prove the capture missed bytes a TCP stream carried (Wireshark's "[TCP Previous segment not
+ * captured]" and "[TCP ACKed unseen segment]"): each opens a span of capture loss at its frame's time.
+ */
+export const CAPTURE_LOSS_PROBLEMS: ReadonlySet<string> = new Set(['http-gap', 'http-gap-in-header', 'http-gap-in-body', 'http-gap-cut-message', 'tcp-late-segment']);
+
+/** What a qualified finding's message ends with. */
+export const CAPTURE_LOSS_CAVEAT = 'possibly capture loss: the capture missed packets around this time';
+
 export class KeyDeliveryCorrelator {
   private readonly options: ResolvedOptions;
+  private readonly lossMargin: number;
+  private readonly lossLookback: number;
+  /** Findings made and not yet emitted (the loss look-back), oldest first, with their time in seconds. */
+  private readonly held: Array<{ d: Diagnostic; t: number }> = [];
+  /** Spans of capture loss, in seconds of packet time, ordered by start. */
+  private readonly lossWindows: Array<{ from: number; to: number }> = [];
   private readonly clock = new PacketClock();
   private readonly timers = new PacketTimers();
   private readonly stats_: CorrelationStatistics;
@@ -74,6 +90,10 @@ export class KeyDeliveryCorrelator {
 
   constructor(private readonly sink: CorrelatorSink, options: CorrelatorOptions = {}) {
     this.options = resolveOptions(options);
+    const margin = options.lossMarginSeconds;
+    this.lossMargin = margin !== undefined && Number.isFinite(margin) && margin >= 0 ? margin : defaultLossMargin(this.options);
+    const lookback = options.lossLookbackSeconds;
+    this.lossLookback = lookback !== undefined && Number.isFinite(lookback) && lookback >= 0 ? lookback : DEFAULT_LOSS_LOOKBACK_SECONDS;
     const measured = sink.measurement ? (m: Measurement) => sink.measurement?.(m) : undefined;
     this.stats_ = new CorrelationStatistics(this.options.bucketSeconds, this.options.maxAckTableRows, measured);
     const findings: Findings = { report: (...a) => this.report(...a) };
@@ -106,9 +126,13 @@ export class KeyDeliveryCorrelator {
       clock.now = t;
       clock.nowTime = { tsSec: p.tsSec, tsNsec: p.tsNsec };
     }
-    for (const pr of f.problems) this.anomaly(p.frame, p, pr);
+    for (const pr of f.problems) {
+      if (CAPTURE_LOSS_PROBLEMS.has(pr.code)) this.addLoss(t, t);
+      this.anomaly(p.frame, p, pr);
+    }
     for (const h of f.http ?? []) this.http.message(f, h.message);
     for (const m of f.mikey ?? []) this.mikey(f, m);
+    this.releaseHeld(this.clock.now - this.lossLookback);
   }
 
   /**
@@ -121,6 +145,57 @@ export class KeyDeliveryCorrelator {
     this.timers.expire(t, (at) => this.advance(at));
     this.clock.now = t;
     this.clock.nowTime = { tsSec: time.tsSec, tsNsec: time.tsNsec };
+    this.releaseHeld(t - this.lossLookback);
+  }
+
+  /**
+   * A span of capture time in which the capture lost packets (a capture-level fact: the engine's drop counter, or
+   * keyscope's own capture queue overflowing). Findings made in it or within the loss margin after it carry the
+   * "possibly capture loss" caveat.
+   */
+  captureLoss(w: CaptureLossWindow): void {
+    const from = secs(w.from);
+    const to = secs(w.to);
+    this.addLoss(Math.min(from, to), Math.max(from, to));
+  }
+
+  private addLoss(from: number, to: number): void {
+    const list = this.lossWindows;
+    const last = list[list.length - 1];
+    if (last && from <= last.to + this.lossMargin && to >= last.from) {
+      last.from = Math.min(last.from, from);
+      last.to = Math.max(last.to, to);
+      return;
+    }
+    list.push({ from, to });
+    list.sort((a, b) => a.from - b.from);
+    if (list.length > LIMITS.lossWindows) list.shift();
+  }
+
+  /** Emit the held findings made up to packet time `upTo` (seconds), qualified when a loss span is near them. */
+  private releaseHeld(upTo: number): void {
+    const held = this.held;
+    let n = 0;
+    while (n < held.length && held[n].t <= upTo) n++;
+    if (n === 0) return;
+    for (const h of held.splice(0, n)) this.emit(h.d, h.t);
+  }
+
+  private emit(d: Diagnostic, t: number): void {
+    if (this.lossWindows.length > 0 && this.nearLoss(t)) {
+      d.possibleCaptureLoss = true;
+      d.message = `${d.message} (${CAPTURE_LOSS_CAVEAT})`;
+    }
+    this.sink.diagnostic?.(d);
+  }
+
+  /** Whether packet time `t` falls in a span of capture loss, within the loss margin after one or the look-back before one. */
+  private nearLoss(t: number): boolean {
+    for (let i = this.lossWindows.length - 1; i >= 0; i--) {
+      const w = this.lossWindows[i];
+      if (t >= w.from - this.lossLookback && t <= w.to + this.lossMargin) return true;
+    }
+    return false;
   }
 
   /**
@@ -130,6 +205,8 @@ export class KeyDeliveryCorrelator {
   finish(): void {
     if (this.clock.finished) return;
     this.clock.finished = true;
+    // every loss span is known now: what was held goes out before the end-of-capture findings
+    this.releaseHeld(Infinity);
     this.timers.clear();
     for (const tx of this.book.openTransactions()) this.book.close(tx, 'end-of-capture');
     this.mtk.finish();
@@ -170,9 +247,10 @@ export class KeyDeliveryCorrelator {
 
   private report(code: DiagnosticCode, tx: Tx | string | undefined, ue: UeState | string | undefined, frames: readonly number[], message: string, time?: PacketTime): void {
     const info = DIAGNOSTICS[code];
+    const at = time ?? this.clock.nowTime;
     const d: Diagnostic = {
       code, severity: info.severity, frames: [...new Set(frames)].sort((a, b) => a - b).slice(0, LIMITS.framesPerDiagnostic), message,
-      time: time ?? this.clock.nowTime,
+      time: at,
     };
     const open = typeof tx === 'string' ? undefined : tx;
     if (tx !== undefined) d.transaction = typeof tx === 'string' ? tx : tx.rec.id;
@@ -180,7 +258,17 @@ export class KeyDeliveryCorrelator {
     if (ueId !== undefined) d.ue = ueId;
     if (open && !open.rec.diagnostics.includes(code)) open.rec.diagnostics.push(code);
     this.stats_.diagnostic(code, info.severity);
-    this.sink.diagnostic?.(d);
+    // held for the loss look-back: a loss span proven a little later still qualifies it (see lossLookbackSeconds)
+    const t = secs(at);
+    if (this.lossLookback === 0 || this.clock.finished) {
+      this.emit(d, t);
+      return;
+    }
+    this.held.push({ d, t });
+    if (this.held.length > LIMITS.heldDiagnostics) {
+      const first = this.held.shift();
+      if (first) this.emit(first.d, first.t);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------------

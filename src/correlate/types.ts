@@ -22,6 +22,11 @@ export interface Diagnostic {
   message: string;
   /** Packet time at which the finding was made (the frame or the timeout that revealed it). */
   time: PacketTime;
+  /**
+   * The finding was made in, or within the loss margin after, a span in which the capture lost packets (the engine
+   * counted drops, or a TCP stream misses bytes): it may be the capture's fault rather than the UE's or the BM-SC's.
+   */
+  possibleCaptureLoss?: true;
 }
 
 export type Procedure = 'register' | 'deregister' | 'pull' | 'push' | 'solicited-pull' | 'mtk';

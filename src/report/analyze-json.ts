@@ -86,6 +86,8 @@ export function diagnosticJson(d: Diagnostic): Record<string, unknown> {
     frames: d.frames,
     message: d.message,
     ts: ts(d.time),
+    // only when set: the finding may be the capture's fault (correlator's loss windows)
+    ...(d.possibleCaptureLoss ? { possibleCaptureLoss: true } : {}),
   };
 }
 

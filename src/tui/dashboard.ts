@@ -20,6 +20,7 @@ import { teeSinks } from '../pipeline/tee-sink';
 import { LivePacer, type LivePacerOptions } from '../pipeline/live-pacer';
 import { DashboardModel, PacketRate, averageRate, type DashboardModelOptions } from './model';
 import { CaptureReplay } from './replay';
+import type { CaptureLossWindow } from '../capture/live-stats';
 import { DashboardView, type DashboardSnapshot, type DashboardViewOptions } from './view';
 
 /** The part of a LiveCapture (src/capture/live.ts) the dashboard uses. */
@@ -34,6 +35,8 @@ export interface LiveFrameSource {
   readonly clock?: { engine: string; short: string };
   onFrame(handler: FrameHandler): () => void;
   onStop(handler: () => void): void;
+  /** Spans of capture time in which packets were lost (see LiveSource.onLoss). */
+  onLoss?(handler: (w: CaptureLossWindow) => void): () => void;
   stop(): void;
 }
 
@@ -182,6 +185,8 @@ export class Dashboard {
     const src = this.source;
     if (src.kind === 'live') {
       const off = src.capture.onFrame(feed);
+      // spans the capture lost packets in: findings there carry the "possibly capture loss" caveat
+      const offLoss = src.capture.onLoss?.((w) => this.analyzer.correlator.captureLoss(w));
       const pacer = this.pacer;
       if (pacer) {
         this.pacerTimer = setInterval(() => {
@@ -194,6 +199,7 @@ export class Dashboard {
       src.capture.onStop(() => {
         if (this.pacerTimer) clearInterval(this.pacerTimer);
         off();
+        offLoss?.();
         this.inputFinished(undefined);
       });
     } else if (Array.isArray(src.input)) {

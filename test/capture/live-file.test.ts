@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRingOption, ringFileName } from '../../src/capture/live-file';
-import { parseTcpdumpCounters } from '../../src/capture/tcpdump-engine';
+import { parseTcpdumpCounters, tcpdumpLoss } from '../../src/capture/tcpdump-engine';
 
 test('-b conditions accumulate; bad ones are refused with the reason', () => {
   let r = parseRingOption('filesize:100');
@@ -35,4 +35,14 @@ test("tcpdump's counters", () => {
     droppedByInterface: 2,
   });
   assert.deepEqual(parseTcpdumpCounters('tcpdump: killed'), {});
+});
+
+test("tcpdump's loss: on a loopback interface the kernel counts each packet twice (measured on lo: 4000 packets, 1986 captured)", () => {
+  const lo = parseTcpdumpCounters('1986 packets captured\n8000 packets received by filter\n4028 packets dropped by kernel\n');
+  assert.equal(tcpdumpLoss(lo, true), 2014);
+  assert.equal(tcpdumpLoss(parseTcpdumpCounters('4000 packets captured\n8000 packets received by filter\n0 packets dropped by kernel\n'), true), 0);
+  // elsewhere the kernel's and the interface's counters as they are
+  assert.equal(tcpdumpLoss(lo, false), 4028);
+  assert.equal(tcpdumpLoss(parseTcpdumpCounters('1 packet captured\n1 packet received by filter\n0 packets dropped by kernel\n2 packets dropped by interface\n'), false), 2);
+  assert.equal(tcpdumpLoss({}, true), undefined);
 });

@@ -106,6 +106,6 @@ test('--engine tcpdump: an unknown interface and a bad filter end with one clear
 test('the cap engine says it cannot count drops, and which clock stamped the frames', { timeout: 30_000 }, () => {
   const r = spawnSync(process.execPath, [cliPath(), 'live', '-i', 'lo', '-f', 'udp dst port 9 and udp src port 9', '--duration', '0.2'], { encoding: 'utf8', timeout: GUARD_MS });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /keyscope live: timestamps: arrival in keyscope, microseconds .*\(engine cap\)/);
-  assert.match(r.stderr, /keyscope live: 0 packets captured, dropped unknown \(the cap engine has no drop counter; --engine tcpdump reports the kernel's\), loss estimate 0\.00 % of TCP payload/);
+  assert.match(r.stderr, /keyscope live: timestamps: arrival in keyscope's capture process, microseconds .*\(engine cap\)/);
+  assert.match(r.stderr, /keyscope live: 0 packets captured, 0 dropped by keyscope's capture queue \(analysis fell behind\), dropped by the kernel unknown \(the cap engine has no kernel drop counter; --engine tcpdump reports the kernel's\), loss estimate 0\.00 % of TCP payload/);
 });

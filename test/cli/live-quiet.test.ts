@@ -132,7 +132,7 @@ test('--dash: the frame counter includes the frames behind an unanswered request
     const detail = () => `${screen()}\n${fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8') : ''}`;
     await until('the live header', () => (/\[live\]\s+capturing/.test(screen().split('\n')[0]) ? true : undefined), detail);
     // the header says which clock stamped the frames
-    assert.match(screen().split('\n')[0], /, cap stamps: arrival in keyscope, µs\s+\[live\]/);
+    assert.match(screen().split('\n')[0], /, cap stamps: arrival in the capture process, µs\s+\[live\]/);
     sc = await unansweredRequest('127.171.1.1', '127.171.1.2', 17173);
     // SYN, SYN-ACK, ACK, the request, the datagrams: at least this many frames once nothing is held back
     const atLeast = 4 + UDP_FRAMES;

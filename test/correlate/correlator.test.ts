@@ -459,7 +459,8 @@ test('expire(): deadlines pass on packet time without a frame (a quiet live sour
   const out = lab.write('expire');
   try {
     const diagnostics: Diagnostic[] = [];
-    const analyzer = new Analyzer({ diagnostic: (d) => diagnostics.push(d) }, { correlator: { ackTimeout: 2 } });
+    // findings go out as their deadline passes (no loss look-back hold: that is capture-loss.test.ts's)
+    const analyzer = new Analyzer({ diagnostic: (d) => diagnostics.push(d) }, { correlator: { ackTimeout: 2, lossLookbackSeconds: 0 } });
     await readCapture(out.pcap, (f) => analyzer.frame(f));
     analyzer.correlator.expire({ tsSec: 1_800_000_002, tsNsec: 999_000_000 });
     assert.equal(diagnostics.length, 0, 'not yet: the deadline is 3.0 s');
