@@ -70,7 +70,7 @@ export const MIN_MAX_MEMORY_MB = 120;
  * collections (bin/keyscope.js lets it grow by HEAP_GROWING_PERCENT over the live heap) and its fragmentation —
  * measured, each MB of live state costs ≈ 1.8–2 MB of resident memory.
  */
-export const LIVE_SHARE = 0.5;
+export const LIVE_SHARE = 0.36;
 /**
  * How the live state is split between the correlator (its bounds: budgetFromMemory below) and the dissection pipeline
  * (open TCP connections with their HTTP parsers, held frames, out-of-order TCP data, IP fragments:
