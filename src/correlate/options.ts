@@ -15,9 +15,9 @@ export interface CorrelatorOptions {
   stormWindow?: number;
   /** ACK rate over time: bucket width in seconds (default 60). */
   bucketSeconds?: number;
-  /** UEs remembered at most (default 6 500, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
+  /** UEs remembered at most (default 3 700, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
   maxUes?: number;
-  /** Open transactions at most (default 2 900, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
+  /** Open transactions at most (default 1 600, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
   maxOpenTransactions?: number;
   /** Steps kept per transaction (default 64); more are counted in stepsDropped. */
   maxSteps?: number;
