@@ -128,7 +128,7 @@ export async function runAnalyze(sources: string | readonly string[] | undefined
   const served = await startMetrics('analyze', opts);
   if (served === 'error') return 2;
   // the report comes at the end, so a bar on a terminal does not tear through it
-  const analyzerOptions = { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator: correlatorOptions(opts), frameFilter: frameFilter ?? undefined };
+  const analyzerOptions = { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], maxMemory: opts.maxMemory }, correlator: correlatorOptions(opts), frameFilter: frameFilter ?? undefined };
   const analyzerSink = teeSinks(sink, served?.metrics.sink);
   const started = (a: Analyzer) => served?.metrics.attach({ openState: () => a.correlator.openState(), tcp: () => a.dissector.tcpStats });
   const run =

@@ -5,13 +5,24 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CorrelatorOptions } from '../correlate/correlator';
-import { CORRELATOR_DEFAULTS, MIN_MAX_MEMORY_MB, budgetFromMemory } from '../correlate/options';
+import { CORRELATOR_DEFAULTS, DEFAULT_MAX_MEMORY_MB, MIN_MAX_MEMORY_MB, budgetFromMemory } from '../correlate/options';
 import { parsePortList, parsePositiveInt, parseSeconds } from './options';
 
 function parseMegabytes(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < MIN_MAX_MEMORY_MB) throw new InvalidArgumentError(`a whole number of megabytes, at least ${MIN_MAX_MEMORY_MB}`);
   return n;
+}
+
+/**
+ * `--max-memory <MB>`: the one memory knob (docs/memory-budgets.md). The correlator's bounds (correlatorOptions) and
+ * the dissection pipeline's (DissectorOptions.maxMemory) are both derived from it; `dissect` takes it too.
+ */
+export function maxMemoryOption(what = 'UEs, open transactions, ACK index, MUK counters, ACK table rows, '): Option {
+  return new Option(
+    '--max-memory <MB>',
+    `size the state bounds (${what}open TCP connections, held frames, reassembly buffers) to about this many MB of peak memory (default ${DEFAULT_MAX_MEMORY_MB})`,
+  ).argParser(parseMegabytes);
 }
 
 /** The correlation options (transaction ids depend on them). */
@@ -60,8 +71,8 @@ export function addCorrelationOptions(cmd: Command, set: AnalyzerOptionSet = {})
     .option('--storm-window <s>', '… within this many seconds (default 1)', parseSeconds)
     .option('--bucket <s>', 'ACK rate over time: bucket width in seconds (default 60)', parseSeconds)
     .option('--max-ues <n>', `UEs remembered at most; the least recently seen is forgotten (default ${CORRELATOR_DEFAULTS.maxUes})`, parsePositiveInt)
-    .option('--max-transactions <n>', `open transactions at most; the oldest is closed early (default ${CORRELATOR_DEFAULTS.maxOpenTransactions})`, parsePositiveInt)
-    .option('--max-memory <MB>', 'size the state bounds (UEs, open transactions, ACK index, MUK counters, ACK table rows) to this many MB; --max-ues and --max-transactions still win', parseMegabytes);
+    .option('--max-transactions <n>', `open transactions at most; the oldest is closed early (default ${CORRELATOR_DEFAULTS.maxOpenTransactions}; both win over --max-memory)`, parsePositiveInt)
+    .addOption(maxMemoryOption());
 }
 
 /** `--keep` for the dashboard's panes. */

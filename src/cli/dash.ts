@@ -114,7 +114,7 @@ async function runDashOn(sources: string | readonly string[] | undefined, opts: 
   let dash: Dashboard;
   try {
     dash = new Dashboard(dashSource, {
-      analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator, frameFilter: frameFilter ?? undefined },
+      analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], maxMemory: opts.maxMemory }, correlator, frameFilter: frameFilter ?? undefined },
       model: { maxTransactions: keep, maxDiagnostics: keep },
       ...(served ? { sink: served.metrics.sink } : {}),
     });

@@ -8,6 +8,7 @@ import { Option, type Command } from 'commander';
 import type { CommandRegistrar } from './main';
 import { parsePortList, parsePositiveInt } from './options';
 import { loadKeysOption } from './keys-option';
+import { maxMemoryOption } from './analyzer-options';
 import { escapeText } from '../common/escape';
 import { addFrameOutputOptions, frameSink, printLateFindings, type FrameOutputCliOptions } from './frame-output';
 
@@ -17,6 +18,7 @@ export interface DissectCliOptions extends FrameOutputCliOptions {
   keys?: string;
   showKeys?: boolean;
   count?: number;
+  maxMemory?: number;
 }
 
 export const registerDissectCommand: CommandRegistrar = (program: Command, setExitCode) => {
@@ -30,7 +32,8 @@ export const registerDissectCommand: CommandRegistrar = (program: Command, setEx
     .addOption(new Option('--mikey-port <ports>', 'more UDP ports carrying MIKEY (2269 always), comma separated').argParser(parsePortList))
     .option('--keys <file>', 'key file (naf/muk/digest/msk lines) to verify and decrypt')
     .option('--show-keys', 'show decrypted key material instead of masking it')
-    .option('-c, --count <n>', 'stop after n frames', parsePositiveInt);
+    .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
+    .addOption(maxMemoryOption(''));
   addFrameOutputOptions(cmd)
     .action(async (captures: string[], opts: DissectCliOptions) => {
       setExitCode(await runDissect(captures.length > 1 ? captures : captures[0] ?? opts.read, opts));
@@ -67,6 +70,7 @@ export async function runDissect(sources: string | readonly string[] | undefined
       // a pipe is watched live: show each frame as it arrives, keep HTTP requests back only briefly
       holdNewest: source !== '-',
       maxHoldSeconds: source === '-' ? 2 : 30,
+      maxMemory: opts.maxMemory,
     },
   );
   const live = source === '-';

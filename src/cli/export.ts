@@ -90,7 +90,7 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
         if (ue !== undefined && d.ue !== undefined && ueAddresses.has(d.ue) && d.transaction === undefined) for (const n of d.frames) wanted.add(n);
       },
     },
-    { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [] }, correlator: correlatorOptions(opts) },
+    { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], maxMemory: opts.maxMemory }, correlator: correlatorOptions(opts) },
   );
   if (run.summary.fatal) {
     process.stderr.write(`keyscope: ${escapeText(run.summary.fatal)}\n`);

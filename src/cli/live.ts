@@ -232,7 +232,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     }, served?.metrics.sink),
     {
       // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
-      dissector: { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false },
+      dissector: { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false, maxMemory: opts.maxMemory },
       correlator: correlatorOptions(opts),
     },
   );
@@ -335,7 +335,7 @@ async function runLiveDash(
     dash = new Dashboard(
       { kind: 'live', capture },
       {
-        analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], showKeys: opts.showKeys ?? false }, correlator: correlatorOptions(opts) },
+        analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], showKeys: opts.showKeys ?? false, maxMemory: opts.maxMemory }, correlator: correlatorOptions(opts) },
         model: { maxTransactions: keep, maxDiagnostics: keep },
         ...(served ? { sink: served.metrics.sink } : {}),
       },

@@ -15,9 +15,9 @@ export interface CorrelatorOptions {
   stormWindow?: number;
   /** ACK rate over time: bucket width in seconds (default 60). */
   bucketSeconds?: number;
-  /** UEs remembered at most (default 6 500, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
+  /** UEs remembered at most (default 3 700, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
   maxUes?: number;
-  /** Open transactions at most (default 2 900, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
+  /** Open transactions at most (default 1 600, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
   maxOpenTransactions?: number;
   /** Steps kept per transaction (default 64); more are counted in stepsDropped. */
   maxSteps?: number;
@@ -81,42 +81,53 @@ export const ITEM_COSTS = {
  */
 export const DEFAULT_MAX_MEMORY_MB = 250;
 /**
- * Resident memory that is not correlator state, in MB, measured: Node and the loaded program (≈ 75 MB resident
- * before the first frame, of which ≈ 20 MB heap), the young generation (two 16 MB semi-spaces), the capture reader's
- * buffers, and the dissector's and report sinks' bounded state as the adversarial captures leave it.
+ * Resident memory that is not state, in MB, measured: Node and the loaded program (≈ 80 MB resident after a run over
+ * a tiny capture), the young generation a busy run fills (two 16 MB semi-spaces), the capture reader's buffers and
+ * the report sinks.
  */
-export const MEMORY_RESERVE_MB = 150;
-/** The smallest --max-memory: below it the reserve leaves nothing to correlate with. */
+export const MEMORY_RESERVE_MB = 130;
+/** The smallest --max-memory: below it the reserve leaves nothing to work with. */
 export const MIN_MAX_MEMORY_MB = 120;
 /**
  * Live state as a share of what the reserve leaves: the rest is the old generation's garbage between two full
  * collections (bin/keyscope.js lets it grow by HEAP_GROWING_PERCENT over the live heap) and its fragmentation —
- * measured, each MB of live state costs ≈ 1.8 MB of resident memory.
+ * measured, each MB of live state costs ≈ 1.8–2 MB of resident memory.
  */
-export const LIVE_SHARE = 0.45;
+export const LIVE_SHARE = 0.36;
 /**
- * Shares of the live-state budget: open transactions, UEs, ACK index, MUK counters, ACK table rows. At the default
- * budget (250 MB): 2 900 open transactions, 6 500 UEs at their worst, 9 400 ACK-index entries, 11 000 MUK counters
- * and 11 000 ACK-table rows (≈ 45 MB of live state).
+ * How the live state is split between the correlator (its bounds: budgetFromMemory below) and the dissection pipeline
+ * (open TCP connections with their HTTP parsers, held frames, out-of-order TCP data, IP fragments:
+ * src/pipeline/memory-budget.ts). Both can be full at once — a capture can hold connections open while it pushes to
+ * many UEs — so the two shares add up to one.
+ */
+export const STATE_SHARES = { correlator: 0.6, pipeline: 0.4 } as const;
+
+/** Bytes of live state `megabytes` of --max-memory leave to `part` (the correlator or the dissection pipeline). */
+export function liveStateBytes(megabytes: number, part: keyof typeof STATE_SHARES): number {
+  return Math.max(0, megabytes - MEMORY_RESERVE_MB) * 1024 * 1024 * LIVE_SHARE * STATE_SHARES[part];
+}
+
+/**
+ * Shares of the correlator's live-state budget: open transactions, UEs, ACK index, MUK counters, ACK table rows.
  */
 export const BUDGET_SHARES = { openTransaction: 0.125, ue: 0.69, ackIndexEntry: 0.06, mukCounter: 0.0625, ackTableRow: 0.03 } as const;
 
 export type MemoryBudget = Required<Pick<CorrelatorOptions, 'maxUes' | 'maxOpenTransactions' | 'maxAckIndex' | 'maxMukCounters' | 'maxAckTableRows'>>;
 
 /** Two significant digits, rounded down: a bound a person can read and remember. */
-function roundDown(n: number): number {
+export function roundDown(n: number): number {
   if (n < 100) return Math.floor(n);
   const unit = 10 ** (Math.floor(Math.log10(n)) - 1);
   return Math.floor(n / unit) * unit;
 }
 
 /**
- * The state bounds that fit `megabytes` of memory: (MB − reserve) × live share, split by BUDGET_SHARES and divided
- * by ITEM_COSTS, rounded down to two significant digits. Options given explicitly (--max-ues, --max-transactions)
+ * The correlator's state bounds that fit `megabytes` of memory: (MB − reserve) × live share × the correlator's share,
+ * split by BUDGET_SHARES and divided by ITEM_COSTS, rounded down to two significant digits. Options given explicitly (--max-ues, --max-transactions)
  * win over the derived ones. The correlator's defaults are budgetFromMemory(DEFAULT_MAX_MEMORY_MB).
  */
 export function budgetFromMemory(megabytes: number): MemoryBudget {
-  const live = Math.max(0, megabytes - MEMORY_RESERVE_MB) * 1024 * 1024 * LIVE_SHARE;
+  const live = liveStateBytes(megabytes, 'correlator');
   const n = (k: keyof typeof ITEM_COSTS): number => Math.max(100, roundDown((live * BUDGET_SHARES[k]) / ITEM_COSTS[k]));
   return {
     maxOpenTransactions: n('openTransaction'),

@@ -20,6 +20,7 @@ import type { DissectedFrame, DissectedFrameHandler, LateFindings, MikeyFrameRec
 import { TcpReassembler, type TcpReassemblerOptions } from '../reassembly/tcp';
 import type { StreamChunk, StreamDirection, StreamGap, TcpCloseReason, TcpConnectionInfo, TcpStreamHandler } from '../reassembly/types';
 import { PacketDecoder, type PacketDecoderOptions } from './packet-decoder';
+import { definedOnly, pipelineBudgetFromMemory } from './memory-budget';
 import { DigestTracker } from '../protocols/http/tracker';
 import { digestCredentialsView, isDigest } from '../protocols/http/auth';
 
@@ -32,10 +33,17 @@ export interface DissectorOptions {
   tcp?: TcpReassemblerOptions;
   /** HTTP parser limits (`maxPendingRequests`: requests awaiting a response per connection, default 1024). */
   http?: HttpParserOptions;
-  /** Frames held back at most while waiting for an HTTP response or the end of a message (default 10 000). */
+  /**
+   * Memory budget in MB (`--max-memory`, default DEFAULT_MAX_MEMORY_MB) the bounds not given here are derived from
+   * (src/pipeline/memory-budget.ts): open TCP connections and HTTP parsers, closed connections remembered, held frames
+   * and bytes, out-of-order TCP data, IP fragments. Bounds given in `tcp`, `decoder.fragments`, `maxHeldFrames` and
+   * `maxHeldBytes` win.
+   */
+  maxMemory?: number;
+  /** Frames held back at most while waiting for an HTTP response or the end of a message (default from maxMemory). */
   maxHeldFrames?: number;
   /**
-   * Estimated bytes of held frames at most (default 32 MiB): captured bytes plus HTTP header and body bytes plus a
+   * Estimated bytes of held frames at most (default from maxMemory): captured bytes plus HTTP header and body bytes plus a
    * per-object allowance (see HELD_*_COST). A burst of pipelined requests in a few large segments stays under the frame
    * count bound, so the bytes are bounded too.
    */
@@ -59,10 +67,8 @@ export interface DissectorOptions {
 // the records this stage emits live with the protocol stage, so the correlator and the sinks never import the pipeline
 export type { DissectedFrame, DissectedFrameHandler, HttpFrameRecord, LateFindings, MikeyFrameRecord } from '../protocols/records';
 
-/** Default bound on the estimated bytes of held frames. */
-export const DEFAULT_MAX_HELD_BYTES = 32 * 1024 * 1024;
-/** Rough heap cost of a held frame's record objects (decoded layers, problem list) beyond its captured bytes. */
-const HELD_FRAME_COST = 512;
+/** Rough heap cost of a held frame's record objects (decoded layers, problem list) beyond its captured bytes (measured ≈ 1 KB). */
+const HELD_FRAME_COST = 1024;
 /** Rough heap cost of an HTTP message object (headers array, frame list, problems) beyond its header and body bytes. */
 const HELD_MESSAGE_COST = 1024;
 /** Rough heap cost of one problem object with its message text. */
@@ -121,12 +127,26 @@ export class Dissector {
     private readonly emit: DissectedFrameHandler,
     options: DissectorOptions = {},
   ) {
-    this.decoder = new PacketDecoder(options.decoder);
+    const budget = pipelineBudgetFromMemory(options.maxMemory);
+    this.decoder = new PacketDecoder({
+      ...options.decoder,
+      fragments: { maxBufferedBytes: budget.maxFragmentBytes, maxPendingDatagrams: budget.maxPendingDatagrams, ...definedOnly(options.decoder?.fragments) },
+    });
+    const tcpOptions: TcpReassemblerOptions = {
+      maxConnections: budget.maxConnections,
+      maxClosedConnections: budget.maxClosedConnections,
+      maxBufferedBytes: budget.maxBufferedBytes,
+      maxBufferedPerConnection: budget.maxBufferedPerConnection,
+      maxBufferedPerDirection: budget.maxBufferedPerDirection,
+      maxHeldSegments: budget.maxHeldSegments,
+      maxHeldSegmentsPerDirection: budget.maxHeldSegmentsPerDirection,
+      ...definedOnly(options.tcp),
+    };
     this.mikeyPorts = new Set([MIKEY_UDP_PORT, ...(options.mikeyPorts ?? [])]);
-    this.maxHeld = options.maxHeldFrames ?? 10_000;
+    this.maxHeld = options.maxHeldFrames ?? budget.maxHeldFrames;
     this.maxHoldSeconds = options.maxHoldSeconds ?? 30;
     this.holdNewest = options.holdNewest ?? true;
-    this.maxHeldBytes = options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+    this.maxHeldBytes = options.maxHeldBytes ?? budget.maxHeldBytes;
     this.holdPartial = options.holdPartialMessages ?? this.holdNewest;
     const keys = options.keys ?? null;
     this.mikey = new MbmsKeyTracker(keys, { showKeys: options.showKeys ?? false });
@@ -137,7 +157,8 @@ export class Dissector {
         problem: (_conn, frame, p) => this.attachProblem(frame, p),
         forgotten: (m) => this.release(m),
       },
-      options.http,
+      // one parser per connection the reassembler follows
+      { ...options.http, maxConnections: tcpOptions.maxConnections },
     );
     const self = this;
     const streams: TcpStreamHandler = {
@@ -165,7 +186,7 @@ export class Dissector {
         self.attachProblem(frame, p);
       },
     };
-    this.tcp = new TcpReassembler(streams, options.tcp);
+    this.tcp = new TcpReassembler(streams, tcpOptions);
   }
 
   /** TCP reassembly counters (gaps, ACKed-but-unseen bytes: the capture-loss estimate). */

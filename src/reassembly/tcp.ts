@@ -73,8 +73,8 @@ export interface TcpReassemblerOptions {
   maxHeldSegments?: number;
   /**
    * Tracked open connections; the least recently active is evicted beyond this. Default DEFAULT_MAX_TCP_CONNECTIONS
-   * (16 384): with the HTTP parser's state for each, an open connection costs about 3.5 KiB of heap, so the default
-   * keeps never-closed flows near 60 MiB.
+   * (16 384) for a reassembler used on its own; the Dissector derives it from the memory budget
+   * (src/pipeline/memory-budget.ts: with the HTTP parser's state, an open connection costs ≈ 4 KB).
    */
   maxConnections?: number;
   /** Packet-time idle timeout in seconds after which an open connection ends with 'timeout'. Default 300. */

@@ -1,14 +1,15 @@
 /**
- * Memory budgets of the state outside the correlator (issue #13): adversarial captures generated here, streamed to a
- * temporary file, go through `keyscope analyze` in a child process whose V8 old space is capped at HEAP_BUDGET_MB.
- * Each must finish with a report, and the child's peak RSS (measured by test/support/rss-child.ts) must stay within
- * RSS_BUDGET_MB at the default limits.
+ * Memory budgets of the dissection pipeline (issue #13): adversarial captures generated here, streamed to a temporary
+ * file, go through `keyscope analyze` in a child process, whose V8 old space is capped at HEAP_BUDGET_MB or — the
+ * cases marked "at defaults" — left at Node's own limit, as a user runs keyscope. Each must finish with a report, and
+ * the child's peak RSS (measured by test/support/rss-child.ts) must stay within RSS_BUDGET_MB at the default limits,
+ * which src/pipeline/memory-budget.ts and src/correlate/options.ts derive from DEFAULT_MAX_MEMORY_MB.
  *
- * Sizes: 100 k (and 400 k pipelined requests, which are cheap) prove the bounds — every limit involved (1024 pending
- * requests per connection, 16 384 open connections, 10 000 held frames / 32 MiB, the fragment and TCP buffers) is
- * exceeded several times over — while keeping each case within about 20 s on a 2-core machine. 250 k never-closed
- * flows take about 35 s and 1.6 M pipelined requests about 7 s with the same peak: KEYSCOPE_BUDGET_FULL=1 runs them
- * too (docs/memory-budgets.md has the table).
+ * Sizes: 100 k (and 400 k pipelined requests, which are cheap) prove the bounds — every limit involved (pending
+ * requests per connection, open connections, held frames and bytes, the fragment and TCP buffers) is exceeded several
+ * times over — while keeping each case within about 20 s on a 2-core machine (the combined case about 40 s).
+ * KEYSCOPE_BUDGET_FULL=1 runs 250 k never-closed flows, 1.6 M pipelined requests and 1 M holes too
+ * (docs/memory-budgets.md has the table).
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, killGroup } from '../support/proc';
 import { holesAndOverlaps, neverClosedFlows, pipelinedRequests, type PcapStream } from '../support/adversarial';
+import { writeUnackedPushes } from '../correlate/adversarial';
+import { CORRELATOR_DEFAULTS, LIMITS } from '../../src/correlate/options';
 
 /** V8 old-space cap of the child: state beyond it would end the run with "heap out of memory" (exit 134). */
 const HEAP_BUDGET_MB = 128;
@@ -36,11 +39,13 @@ interface Run {
   seconds: number;
 }
 
-function analyze(file: string, timeoutMs = CASE_TIMEOUT_MS): Promise<Run> {
+/** `heapMb` undefined: Node's own heap limit, as a user runs keyscope (the defaults alone must hold the budget). */
+function analyze(files: string[], timeoutMs = CASE_TIMEOUT_MS, heapMb: number | undefined = HEAP_BUDGET_MB): Promise<Run> {
   const child = path.join(__dirname, '..', 'support', 'rss-child.js');
   const t0 = process.hrtime.bigint();
+  const heap = heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`];
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [`--max-old-space-size=${HEAP_BUDGET_MB}`, child, 'analyze', file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const p = spawn(process.execPath, [...heap, child, 'analyze', ...files], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     // the report's head (summary, frame count) is what the checks read: keep the first bytes, not the last
@@ -50,7 +55,7 @@ function analyze(file: string, timeoutMs = CASE_TIMEOUT_MS): Promise<Run> {
     p.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-20_000)));
     const timer = setTimeout(() => {
       killGroup(p);
-      reject(new Error(`analyze ${file}: no result within ${timeoutMs} ms`));
+      reject(new Error(`analyze ${files.join(' ')}: no result within ${timeoutMs} ms`));
     }, timeoutMs);
     p.on('error', reject);
     p.on('close', (code) => {
@@ -61,17 +66,32 @@ function analyze(file: string, timeoutMs = CASE_TIMEOUT_MS): Promise<Run> {
   });
 }
 
-async function budgetCase(t: TestContext, name: string, make: (file: string) => PcapStream, timeoutMs = CASE_TIMEOUT_MS): Promise<void> {
+/** How a case runs: under the HEAP_BUDGET_MB cap (default), or at Node's own heap limit (`heapMb: undefined`). */
+interface CaseOptions {
+  timeoutMs?: number;
+  heapMb?: number;
+  /** A second capture read after the first as one capture (the correlator's worst case beside the pipeline's). */
+  also?: (file: string) => Promise<number>;
+}
+
+async function budgetCase(t: TestContext, name: string, make: (file: string) => PcapStream, o: CaseOptions = {}): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-budget-'));
   try {
     const file = path.join(dir, `${name}.pcap`);
     const w = make(file);
-    const r = await analyze(file, timeoutMs);
-    const line = `${name}: ${w.frames} frames, ${(w.bytes / 1e6).toFixed(1)} MB capture → peak RSS ${r.rssMb.toFixed(0)} MB, ${r.seconds.toFixed(1)} s`;
+    const files = [file];
+    let frames = w.frames;
+    if (o.also) {
+      files.push(path.join(dir, `${name}-also.pcap`));
+      frames += await o.also(files[1]);
+    }
+    const heapMb = 'heapMb' in o ? o.heapMb : HEAP_BUDGET_MB;
+    const r = await analyze(files, o.timeoutMs ?? CASE_TIMEOUT_MS, heapMb);
+    const line = `${name}: ${frames} frames, ${(w.bytes / 1e6).toFixed(1)} MB capture${o.also ? ' and more' : ''}, heap ${heapMb ?? 'Node default'} → peak RSS ${r.rssMb.toFixed(0)} MB, ${r.seconds.toFixed(1)} s`;
     t.diagnostic(line);
     assert.ok(r.code === 0 || r.code === 1, `${line}: exit ${r.code}\n${r.stderr.slice(-2000)}`);
     assert.match(r.stdout, /== Summary ==/, `${line}: no report`);
-    assert.match(r.stdout, new RegExp(`frames ${w.frames},`), `${line}: not every frame read`);
+    assert.match(r.stdout, new RegExp(`frames ${frames},`), `${line}: not every frame read`);
     assert.ok(r.rssMb <= RSS_BUDGET_MB, `${line}: over the ${RSS_BUDGET_MB} MB budget`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -84,14 +104,30 @@ test('400 k pipelined requests without responses on one connection stay within b
 test('100 k never-closed TCP flows, each with an unfinished request, stay within budget', { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
   budgetCase(t, 'flows-100k', (f) => neverClosedFlows(f, 100_000)));
 
+test('100 k never-closed TCP flows stay within budget at defaults, without a heap cap (as a user runs keyscope)', { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
+  budgetCase(t, 'flows-100k-defaults', (f) => neverClosedFlows(f, 100_000), { heapMb: undefined }));
+
+// the correlator's worst UE table (every UE of the default --max-ues past LIMITS.deliveriesPerUe deliveries) beside the
+// pipeline's never-closed flows: both halves of the one budget full at once
+const worstUes = CORRELATOR_DEFAULTS.maxUes;
+const worstPushes = worstUes * (LIMITS.deliveriesPerUe + 4);
+test(`100 k never-closed flows and ${worstPushes / 1000} k pushes to ${worstUes} UEs together stay within budget at defaults`, { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
+  budgetCase(t, 'flows-and-ues', (f) => neverClosedFlows(f, 100_000), {
+    heapMb: undefined,
+    also: async (f) => {
+      await writeUnackedPushes(f, worstPushes, worstUes);
+      return worstPushes;
+    },
+  }));
+
 test('100 k IP fragment holes and 100 k overlapping out-of-order TCP segments stay within budget', { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
   budgetCase(t, 'holes-100k', (f) => holesAndOverlaps(f, 100_000)));
 
 test('1.6 M pipelined requests stay within budget (KEYSCOPE_BUDGET_FULL=1)', { skip: !FULL, timeout: FULL_CASE_TIMEOUT_MS + 60_000 }, (t) =>
-  budgetCase(t, 'pipelined-1600k', (f) => pipelinedRequests(f, 1_600_000), FULL_CASE_TIMEOUT_MS));
+  budgetCase(t, 'pipelined-1600k', (f) => pipelinedRequests(f, 1_600_000), { timeoutMs: FULL_CASE_TIMEOUT_MS }));
 
 test('250 k never-closed TCP flows stay within budget (KEYSCOPE_BUDGET_FULL=1)', { skip: !FULL, timeout: FULL_CASE_TIMEOUT_MS + 60_000 }, (t) =>
-  budgetCase(t, 'flows-250k', (f) => neverClosedFlows(f, 250_000), FULL_CASE_TIMEOUT_MS));
+  budgetCase(t, 'flows-250k', (f) => neverClosedFlows(f, 250_000), { timeoutMs: FULL_CASE_TIMEOUT_MS, heapMb: undefined }));
 
 test('1 M IP fragment holes and overlapping TCP segments stay within budget (KEYSCOPE_BUDGET_FULL=1)', { skip: !FULL, timeout: FULL_CASE_TIMEOUT_MS + 60_000 }, (t) =>
-  budgetCase(t, 'holes-1m', (f) => holesAndOverlaps(f, 1_000_000), FULL_CASE_TIMEOUT_MS));
+  budgetCase(t, 'holes-1m', (f) => holesAndOverlaps(f, 1_000_000), { timeoutMs: FULL_CASE_TIMEOUT_MS, heapMb: undefined }));
