@@ -40,6 +40,8 @@ const DRAIN_MS = 3_000;
 const EXIT_TIMEOUT_MS = 120_000;
 /** RSS sampling interval during the replay. */
 const SAMPLE_MS = 1_000;
+/** With --rss-series: one row of the RSS series every this many samples (5 s). */
+const RSS_SERIES_EVERY = 5;
 /** Frames whose timestamps are compared with tcpdump's, at most (memory of the matching map stays bounded). */
 const MAX_TIMESTAMP_SAMPLES = 300_000;
 /** Dashboard terminal size in the tmux pane. */
@@ -72,6 +74,8 @@ interface RunResult {
   peakRssMiB: number | undefined;
   rssFirstMiB: number | undefined;
   rssLastMiB: number | undefined;
+  /** Every RSS_SERIES_EVERY samples: seconds since start and VmRSS (MiB) of each process of keyscope's tree. */
+  rssSeries: Array<{ t: number; mib: number[] }>;
   ts: TimestampAgreement | undefined;
   analyzeEqual: string;
   error?: string;
@@ -394,6 +398,7 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
   const oracle = await startOracle(oracleFile, oracleErr);
   let ks: KeyscopeRun | undefined;
   const rss: number[] = [];
+  const series: Array<{ t: number; mib: number[] }> = [];
   let cpu: number | undefined;
   let peak: number | undefined;
   let replay: ReplayResult;
@@ -404,6 +409,9 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
       // keyscope's whole tree: the cap engine's capture process holds the queue towards the analysis
       const v = treeKiB(pid, 'VmRSS');
       if (v !== undefined) rss.push(v);
+      if (rss.length % RSS_SERIES_EVERY === 1) {
+        series.push({ t: (rss.length - 1) * (SAMPLE_MS / 1000), mib: processTree(pid).map((p) => (statusKiB(p, 'VmRSS') ?? 0) / 1024) });
+      }
     }, SAMPLE_MS);
     try {
       replay = await replayOnLoopback({ file: capture, pps: rate, limit: rate * seconds, durationSeconds: seconds + 5 });
@@ -442,6 +450,7 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
     peakRssMiB: mib(peak),
     rssFirstMiB: mib(rss[0]),
     rssLastMiB: mib(rss[rss.length - 1]),
+    rssSeries: series,
     ts: compareStamps(o.stamps, k.stamps),
     analyzeEqual,
   };
@@ -506,6 +515,13 @@ export async function runLiveBench(): Promise<number> {
     process.stdout.write(`\nnode ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
     process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump (the cap engine's capture process writes -w, queue drops included); an. loss % = (tcpdump − frames keyscope analysed) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; CPU and RSS = keyscope's process tree (with its capture process for cap, its tcpdump child for --engine tcpdump); Δt = |keyscope − tcpdump| stamp per frame; analyze = analyze of keyscope's -w vs of tcpdump's file, findings by (code, UE, addresses, time ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms) and transactions by (procedure, UE, verdict, start ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms)\n\n`);
     process.stdout.write(`${table(results)}\n`);
+    if (process.argv.includes('--rss-series')) {
+      for (const r of results) {
+        if (r.error) continue;
+        process.stdout.write(`\nRSS over time, ${r.rate}/s ${r.mode} ${r.engine} (MiB per process of keyscope's tree, parent first):\n`);
+        for (const s of r.rssSeries ?? []) process.stdout.write(`  t=${String(s.t).padStart(4)} s  ${s.mib.map((m) => m.toFixed(0)).join(' + ')} = ${s.mib.reduce((a, b) => a + b, 0).toFixed(0)}\n`);
+      }
+    }
     return 0;
   } finally {
     if (!process.argv.includes('--keep')) fs.rmSync(root, { recursive: true, force: true });
