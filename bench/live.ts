@@ -198,7 +198,17 @@ function keyscopeArgs(engine: Engine, out: string, dash: boolean): string[] {
 /** `--cpu-prof DIR`: keyscope live runs under node --cpu-prof, its profile written into DIR (where time goes). */
 function nodeArgs(): string[] {
   const dir = arg('--cpu-prof');
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+  const snaps = arg('--heap-snapshots');
+  return [
+    ...(dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : []),
+    ...(snaps ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(snaps)}`] : []),
+  ];
+}
+
+/** `--heap-snapshots DIR --snap-at 20,60`: keyscope live (text mode) writes a heap snapshot into DIR at these seconds. */
+function snapshotTimes(): number[] {
+  if (!arg('--heap-snapshots')) return [];
+  return (arg('--snap-at') ?? '20,60').split(',').map(Number).filter((n) => Number.isFinite(n) && n >= 0);
 }
 
 function shellQuote(s: string): string {
@@ -405,6 +415,7 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
   try {
     ks = await startKeyscope(mode, engine, dir);
     const pid = ks.pid;
+    const snapTimers = snapshotTimes().map((sec) => setTimeout(() => process.kill(pid, 'SIGUSR2'), sec * 1000));
     const sampler = setInterval(() => {
       // keyscope's whole tree: the cap engine's capture process holds the queue towards the analysis
       const v = treeKiB(pid, 'VmRSS');
@@ -418,6 +429,7 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
       await sleep(DRAIN_MS);
     } finally {
       clearInterval(sampler);
+      for (const t of snapTimers) clearTimeout(t);
     }
     cpu = processTree(pid).reduce((s, p) => s + cpuSecondsOf(p), 0);
     peak = treeKiB(pid, 'VmHWM');
