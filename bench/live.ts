@@ -370,6 +370,8 @@ function ackFigures(rec: Record<string, unknown>, prefix = ''): Record<string, n
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(rec)) {
     const name = prefix ? `${prefix}.${k}` : k;
+    // counts only: latencies (latency.mikeyToAck…) follow each file's clock, which differ by design
+    if (name.startsWith('latency')) continue;
     if (typeof v === 'number' && /ack/i.test(name)) out[name] = v;
     else if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, ackFigures(v as Record<string, unknown>, name));
   }
@@ -391,7 +393,10 @@ function parseKeyscopeSummary(text: string): { captured?: number; dropped: strin
   const m = /(\d+) packets captured, (?:(\d+) dropped by keyscope's capture queue[^,]*, )?(?:(\d+) dropped|dropped (?:by the kernel )?unknown)[^,]*(?:\([^)]*\))?, loss estimate ([\d.]+) %/.exec(text);
   if (!m) return { dropped: '?', loss: '?' };
   const kernel = m[3] ?? 'unknown';
-  return { captured: Number(m[1]), dropped: m[2] !== undefined ? `q ${m[2]} + k ${kernel}` : kernel, loss: `${m[4]} %` };
+  // captured but never analysed: still queued when keyscope was told to stop (the dashboard's q)
+  const left = /(\d+) more captured \(and in -w\) but not analysed/.exec(text)?.[1];
+  const dropped = `${m[2] !== undefined ? `q ${m[2]} + k ${kernel}` : kernel}${left ? ` (+${left} unanalysed at stop)` : ''}`;
+  return { captured: Number(m[1]), dropped, loss: `${m[4]} %` };
 }
 
 /** The oracle's counters; its loss as keyscope's tcpdump engine reads it on lo (the kernel counts each packet twice there). */

@@ -190,6 +190,7 @@ export class DrainedCapture implements LiveSource {
   private readonly st = { packets: 0, bytes: 0, capturedBytes: 0, truncatedFrames: 0 };
   private lastTime: PacketTime | undefined;
   private queueDrops = 0;
+  private discarded = 0;
   private failure: unknown;
   private ended = false;
   /** Frames still arriving are not delivered (a stop without drain, or a handler's failure). */
@@ -249,6 +250,11 @@ export class DrainedCapture implements LiveSource {
   /** cap counts no kernel drops: unknown. The capture queue's own drops are `queueDropped`. */
   get dropped(): number | undefined {
     return undefined;
+  }
+
+  /** Packets captured (and written to -w) but not analysed: still queued when a stop without drain came (dashboard q, -c N). */
+  get notAnalysed(): number {
+    return this.discarded;
   }
 
   /** Packets dropped between the capture process and the analysis because the queue was full. */
@@ -339,7 +345,10 @@ export class DrainedCapture implements LiveSource {
   }
 
   private packet(f: CaptureFrame): void {
-    if (this.discard) return;
+    if (this.discard) {
+      this.discarded++;
+      return;
+    }
     // the reader reuses its buffer; handlers (and the Dissector's held frames) keep frames
     const frame: CaptureFrame = { ...f, data: Buffer.from(f.data) };
     this.st.packets++;

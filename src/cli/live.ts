@@ -440,7 +440,7 @@ function writeSummary(capture: LiveSource, tcp: TcpLossInputs): void {
  * "N packets captured, D dropped, loss estimate …" as tshark ends: the engine's drop counter where it has one
  * (tcpdump's "dropped by kernel"), an honest "unknown" where it has none (cap), and which clock stamped the frames.
  */
-export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clock' | 'queueDropped'>, tcp: TcpLossInputs): string {
+export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clock' | 'queueDropped' | 'notAnalysed'>, tcp: TcpLossInputs): string {
   const st = capture.stats;
   const dropped = capture.dropped;
   const queue = capture.queueDropped;
@@ -451,7 +451,8 @@ export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clo
       : `${queued}dropped by the kernel unknown (the ${capture.clock.engine} engine has no kernel drop counter; --engine tcpdump reports the kernel's)`;
   const loss = estimateCaptureLoss(tcp);
   const estimate = `loss estimate ${(loss.ratio * 100).toFixed(2)} % of TCP payload (${loss.lostBytes} ACKed-but-unseen bytes; UDP loss is invisible to it)`;
-  return `${st.packets} packets captured, ${drops}, ${estimate}; timestamps: ${capture.clock.description}`;
+  const left = capture.notAnalysed ? `, ${capture.notAnalysed} more captured (and in -w) but not analysed: queued when the capture stopped` : '';
+  return `${st.packets} packets captured, ${drops}, ${estimate}${left}; timestamps: ${capture.clock.description}`;
 }
 
 /** The end-of-capture line: frames, bytes, duration, and the TCP-based capture-loss estimate (cap has no drop counter). */
