@@ -8,10 +8,15 @@
  * no RSTs or ICMP unreachables echo back and pollute the comparison. For every rate × mode (text, --dash in a tmux
  * pane) × engine (cap, tcpdump): tcpdump -w as the oracle, keyscope live -w beside it; then packets each saw, loss,
  * keyscope's own drop/loss figure, CPU seconds of keyscope's process tree, peak and start/end RSS, timestamp
- * agreement with tcpdump's, and whether `keyscope analyze` of both files agrees. A benchmark, not a test: nothing
+ * agreement with tcpdump's, and whether `keyscope analyze` of both files agrees — by content (findings by code, UE,
+ * addresses and time, transactions by procedure, UE, verdict and start, times ±ANALYZE_TIME_TOLERANCE_S), never by
+ * frame number, which one missing packet would shift for the rest of the file. A benchmark, not a test: nothing
  * here passes or fails on speed; it prints a table.
  *   npm run bench -- --live --seconds 20 --rates 10000,50000 --modes text,dash --engines cap,tcpdump
- * `--cpu-prof DIR` runs keyscope live under node --cpu-prof (a profile per run in DIR: where the time goes).
+ * `--cpu-prof DIR` runs keyscope live under node --cpu-prof (a profile per run in DIR: where the time goes; the
+ * capture process takes node options from KEYSCOPE_DRAIN_NODE_ARGS). `--rss-series` prints the RSS of each process of
+ * keyscope's tree every 5 s; `--heap-snapshots DIR --snap-at 20,60` has keyscope live (text) write heap snapshots
+ * at those seconds. `--buffer KiB` sets -B for keyscope and tcpdump.
  * Needs root (capture on lo), tcpdump, tcpreplay and tmux (scripts/install-system-deps.sh).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
