@@ -173,6 +173,10 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     process.stderr.write('keyscope live: a ring buffer needs -b filesize:KB or -b duration:S to know when to switch files\n');
     return 64;
   }
+  if (opts.captureQueue !== undefined && opts.engine !== undefined && opts.engine !== 'cap') {
+    process.stderr.write(`keyscope live: --capture-queue is the cap engine's (its capture process's queue), not ${opts.engine}'s\n`);
+    return 64;
+  }
   const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }], [{ option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
