@@ -8,10 +8,15 @@
  * no RSTs or ICMP unreachables echo back and pollute the comparison. For every rate × mode (text, --dash in a tmux
  * pane) × engine (cap, tcpdump): tcpdump -w as the oracle, keyscope live -w beside it; then packets each saw, loss,
  * keyscope's own drop/loss figure, CPU seconds of keyscope's process tree, peak and start/end RSS, timestamp
- * agreement with tcpdump's, and whether `keyscope analyze` of both files agrees. A benchmark, not a test: nothing
+ * agreement with tcpdump's, and whether `keyscope analyze` of both files agrees — by content (findings by code, UE,
+ * addresses and time, transactions by procedure, UE, verdict and start, times ±ANALYZE_TIME_TOLERANCE_S), never by
+ * frame number, which one missing packet would shift for the rest of the file. A benchmark, not a test: nothing
  * here passes or fails on speed; it prints a table.
  *   npm run bench -- --live --seconds 20 --rates 10000,50000 --modes text,dash --engines cap,tcpdump
- * `--cpu-prof DIR` runs keyscope live under node --cpu-prof (a profile per run in DIR: where the time goes).
+ * `--cpu-prof DIR` runs keyscope live under node --cpu-prof (a profile per run in DIR: where the time goes; the
+ * capture process takes node options from KEYSCOPE_DRAIN_NODE_ARGS). `--rss-series` prints the RSS of each process of
+ * keyscope's tree every 5 s; `--heap-snapshots DIR --snap-at 20,60` has keyscope live (text) write heap snapshots
+ * at those seconds. `--buffer KiB` sets -B for keyscope and tcpdump.
  * Needs root (capture on lo), tcpdump, tcpreplay and tmux (scripts/install-system-deps.sh).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -40,6 +45,8 @@ const DRAIN_MS = 3_000;
 const EXIT_TIMEOUT_MS = 120_000;
 /** RSS sampling interval during the replay. */
 const SAMPLE_MS = 1_000;
+/** With --rss-series: one row of the RSS series every this many samples (5 s). */
+const RSS_SERIES_EVERY = 5;
 /** Frames whose timestamps are compared with tcpdump's, at most (memory of the matching map stays bounded). */
 const MAX_TIMESTAMP_SAMPLES = 300_000;
 /** Dashboard terminal size in the tmux pane. */
@@ -72,6 +79,8 @@ interface RunResult {
   peakRssMiB: number | undefined;
   rssFirstMiB: number | undefined;
   rssLastMiB: number | undefined;
+  /** Every RSS_SERIES_EVERY samples: seconds since start and VmRSS (MiB) of each process of keyscope's tree. */
+  rssSeries: Array<{ t: number; mib: number[] }>;
   ts: TimestampAgreement | undefined;
   analyzeEqual: string;
   error?: string;
@@ -194,7 +203,17 @@ function keyscopeArgs(engine: Engine, out: string, dash: boolean): string[] {
 /** `--cpu-prof DIR`: keyscope live runs under node --cpu-prof, its profile written into DIR (where time goes). */
 function nodeArgs(): string[] {
   const dir = arg('--cpu-prof');
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+  const snaps = arg('--heap-snapshots');
+  return [
+    ...(dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : []),
+    ...(snaps ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(snaps)}`] : []),
+  ];
+}
+
+/** `--heap-snapshots DIR --snap-at 20,60`: keyscope live (text mode) writes a heap snapshot into DIR at these seconds. */
+function snapshotTimes(): number[] {
+  if (!arg('--heap-snapshots')) return [];
+  return (arg('--snap-at') ?? '20,60').split(',').map(Number).filter((n) => Number.isFinite(n) && n >= 0);
 }
 
 function shellQuote(s: string): string {
@@ -276,46 +295,102 @@ function compareStamps(oracle: Map<string, bigint[]>, ks: Map<string, bigint[]>)
 }
 
 interface AnalyzeDigest {
-  diagnostics: Map<string, number>;
+  /** Findings (diagnostics and anomalies) by content key: their times. */
+  findings: Map<string, number[]>;
+  /** Transactions by (procedure, UE, verdict): their start times. */
+  transactions: Map<string, number[]>;
   acks: string;
 }
 
-/** `keyscope analyze --json` of a file: its diagnostics by code/UE/frames (a multiset) and the ACK figures of its stats. */
+/**
+ * Two analyses agree on an item when it has the same key (below) and times within this many seconds: the two files'
+ * stamps come from different clocks (keyscope's capture process vs the kernel's, up to a few ms apart), so times are
+ * paired with a tolerance rather than compared exactly, and never by frame number (one packet missing from one file
+ * would shift every frame number after it).
+ */
+const ANALYZE_TIME_TOLERANCE_S = 0.05;
+
+/**
+ * `keyscope analyze --json` of a file, by content: findings keyed by code, UE and addresses (transaction's UE and
+ * BM-SC, or the anomaly's layer), transactions by procedure, UE and verdict, each with its time (finding: its packet
+ * time; transaction: its start); and the ACK figures of its stats.
+ */
 function analyzeDigest(file: string): AnalyzeDigest {
   const r = spawnSync(process.execPath, [KEYSCOPE, 'analyze', '--json', file], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000 });
   if (r.status !== 0 && r.status !== 1) throw new Error(`analyze ${file} failed (${r.status}): ${(r.stderr ?? '').slice(-300)}`);
-  const diagnostics = new Map<string, number>();
+  const findings = new Map<string, number[]>();
+  const transactions = new Map<string, number[]>();
+  const txAddr = new Map<string, string>();
+  const add = (m: Map<string, number[]>, key: string, ts: number) => {
+    const l = m.get(key);
+    if (l) l.push(ts);
+    else m.set(key, [ts]);
+  };
   let acks = '';
+  const recs: Array<Record<string, unknown>> = [];
   for (const line of r.stdout.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const rec = JSON.parse(line) as { type?: string; code?: string; ue?: string; frames?: number[]; [k: string]: unknown };
-    if (rec.type === 'diagnostic') {
-      const key = `${rec.code}|${rec.ue ?? ''}|${(rec.frames ?? []).join(',')}`;
-      diagnostics.set(key, (diagnostics.get(key) ?? 0) + 1);
+    if (line.startsWith('{')) recs.push(JSON.parse(line) as Record<string, unknown>);
+  }
+  for (const rec of recs) {
+    if (rec.type === 'transaction') {
+      txAddr.set(String(rec.id), `${rec.ue ?? ''}>${rec.bmsc ?? ''}`);
+      add(transactions, `${rec.procedure}|${rec.ue ?? ''}|${rec.verdict}`, Number(rec.start));
     } else if (rec.type === 'stats') acks = JSON.stringify(ackFigures(rec));
   }
-  return { diagnostics, acks };
+  for (const rec of recs) {
+    if (rec.type === 'diagnostic') {
+      const who = rec.transaction !== undefined ? (txAddr.get(String(rec.transaction)) ?? '') : '';
+      add(findings, `diag ${rec.code}|${rec.ue ?? ''}|${who}`, Number(rec.ts));
+    } else if (rec.type === 'anomaly') add(findings, `anomaly ${rec.code}|${rec.layer ?? ''}`, Number(rec.ts));
+  }
+  return { findings, transactions, acks };
 }
 
+/** Items of `a` without a partner in `b` (same key, time within the tolerance), and the other way round. */
+function unmatched(a: Map<string, number[]>, b: Map<string, number[]>): [number, number] {
+  let onlyA = 0;
+  let onlyB = 0;
+  for (const key of new Set([...a.keys(), ...b.keys()])) {
+    const x = [...(a.get(key) ?? [])].sort((p, q) => p - q);
+    const y = [...(b.get(key) ?? [])].sort((p, q) => p - q);
+    let i = 0;
+    let j = 0;
+    let paired = 0;
+    while (i < x.length && j < y.length) {
+      const d = x[i] - y[j];
+      if (Math.abs(d) <= ANALYZE_TIME_TOLERANCE_S) {
+        paired++;
+        i++;
+        j++;
+      } else if (d < 0) i++;
+      else j++;
+    }
+    onlyA += x.length - paired;
+    onlyB += y.length - paired;
+  }
+  return [onlyA, onlyB];
+}
 /** Every numeric field of the stats record whose name mentions ACKs (the delivery/ACK counters), sorted by name. */
 function ackFigures(rec: Record<string, unknown>, prefix = ''): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(rec)) {
     const name = prefix ? `${prefix}.${k}` : k;
+    // counts only: latencies (latency.mikeyToAck…) follow each file's clock, which differ by design
+    if (name.startsWith('latency')) continue;
     if (typeof v === 'number' && /ack/i.test(name)) out[name] = v;
     else if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, ackFigures(v as Record<string, unknown>, name));
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/** "equal", or how many findings and transactions differ (keyscope's -w analysis vs tcpdump's). */
 function compareAnalyses(a: AnalyzeDigest, b: AnalyzeDigest): string {
-  let onlyA = 0;
-  let onlyB = 0;
-  for (const [k, n] of a.diagnostics) onlyA += Math.max(0, n - (b.diagnostics.get(k) ?? 0));
-  for (const [k, n] of b.diagnostics) onlyB += Math.max(0, n - (a.diagnostics.get(k) ?? 0));
+  const [fa, fb] = unmatched(a.findings, b.findings);
+  const [ta, tb] = unmatched(a.transactions, b.transactions);
   const acksEqual = a.acks === b.acks;
-  if (onlyA === 0 && onlyB === 0 && acksEqual) return 'equal';
-  return `differ: ${onlyA} diag only keyscope's, ${onlyB} only tcpdump's${acksEqual ? '' : ', ACK stats differ'}`;
+  const count = (m: Map<string, number[]>) => [...m.values()].reduce((s, l) => s + l.length, 0);
+  if (fa + fb + ta + tb === 0 && acksEqual) return `equal (${count(a.findings)} findings, ${count(a.transactions)} tx)`;
+  return `${fa + fb} findings differ (${fa} only ks, ${fb} only td), ${ta + tb} tx differ (${ta}/${tb})${acksEqual ? '' : ', ACK stats differ'}`;
 }
 
 /** keyscope's exit summary: "N packets captured, D dropped (…)|dropped unknown (…), loss estimate X % …". */
@@ -323,7 +398,10 @@ function parseKeyscopeSummary(text: string): { captured?: number; dropped: strin
   const m = /(\d+) packets captured, (?:(\d+) dropped by keyscope's capture queue[^,]*, )?(?:(\d+) dropped|dropped (?:by the kernel )?unknown)[^,]*(?:\([^)]*\))?, loss estimate ([\d.]+) %/.exec(text);
   if (!m) return { dropped: '?', loss: '?' };
   const kernel = m[3] ?? 'unknown';
-  return { captured: Number(m[1]), dropped: m[2] !== undefined ? `q ${m[2]} + k ${kernel}` : kernel, loss: `${m[4]} %` };
+  // captured but never analysed: still queued when keyscope was told to stop (the dashboard's q)
+  const left = /(\d+) more captured \(and in -w\) but not analysed/.exec(text)?.[1];
+  const dropped = `${m[2] !== undefined ? `q ${m[2]} + k ${kernel}` : kernel}${left ? ` (+${left} unanalysed at stop)` : ''}`;
+  return { captured: Number(m[1]), dropped, loss: `${m[4]} %` };
 }
 
 /** The oracle's counters; its loss as keyscope's tcpdump engine reads it on lo (the kernel counts each packet twice there). */
@@ -340,22 +418,28 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
   const oracle = await startOracle(oracleFile, oracleErr);
   let ks: KeyscopeRun | undefined;
   const rss: number[] = [];
+  const series: Array<{ t: number; mib: number[] }> = [];
   let cpu: number | undefined;
   let peak: number | undefined;
   let replay: ReplayResult;
   try {
     ks = await startKeyscope(mode, engine, dir);
     const pid = ks.pid;
+    const snapTimers = snapshotTimes().map((sec) => setTimeout(() => process.kill(pid, 'SIGUSR2'), sec * 1000));
     const sampler = setInterval(() => {
       // keyscope's whole tree: the cap engine's capture process holds the queue towards the analysis
       const v = treeKiB(pid, 'VmRSS');
       if (v !== undefined) rss.push(v);
+      if (rss.length % RSS_SERIES_EVERY === 1) {
+        series.push({ t: (rss.length - 1) * (SAMPLE_MS / 1000), mib: processTree(pid).map((p) => (statusKiB(p, 'VmRSS') ?? 0) / 1024) });
+      }
     }, SAMPLE_MS);
     try {
       replay = await replayOnLoopback({ file: capture, pps: rate, limit: rate * seconds, durationSeconds: seconds + 5 });
       await sleep(DRAIN_MS);
     } finally {
       clearInterval(sampler);
+      for (const t of snapTimers) clearTimeout(t);
     }
     cpu = processTree(pid).reduce((s, p) => s + cpuSecondsOf(p), 0);
     peak = treeKiB(pid, 'VmHWM');
@@ -388,6 +472,7 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
     peakRssMiB: mib(peak),
     rssFirstMiB: mib(rss[0]),
     rssLastMiB: mib(rss[rss.length - 1]),
+    rssSeries: series,
     ts: compareStamps(o.stamps, k.stamps),
     analyzeEqual,
   };
@@ -400,13 +485,14 @@ function fmt(n: number | undefined, digits = 0): string {
 }
 
 function table(results: RunResult[]): string {
-  const head = ['rate/s', 'mode', 'engine', 'sent', 'tcpdump', 'drop', 'keyscope', 'loss %', 'ks drop', 'ks est', 'CPU s', 'RSS MiB peak (start→end)', 'Δt µs med/p99/max', '≤0.1ms', 'analyze'];
+  const head = ['rate/s', 'mode', 'engine', 'sent', 'tcpdump', 'drop', 'ks -w', 'loss %', 'ks analysed', 'an. loss %', 'ks drop', 'ks est', 'CPU s', 'RSS MiB peak (start→end)', 'Δt µs med/p99/max', '≤0.1ms', 'analyze'];
   const rows = results.map((r) => {
     if (r.error) return [String(r.rate), r.mode, r.engine, `error: ${r.error}`];
     const loss = r.tcpdumpSaw > 0 ? ((r.tcpdumpSaw - r.keyscopeFileFrames) / r.tcpdumpSaw) * 100 : 0;
+    const analysisLoss = r.tcpdumpSaw > 0 ? ((r.tcpdumpSaw - r.keyscopeSaw) / r.tcpdumpSaw) * 100 : 0;
     return [
       String(r.rate), r.mode, r.engine, fmt(r.replay.packetsSent), String(r.tcpdumpSaw), fmt(r.tcpdumpDropped), String(r.keyscopeFileFrames),
-      loss.toFixed(2), r.keyscopeDropped, r.keyscopeLossEstimate, fmt(r.cpuSeconds, 1),
+      loss.toFixed(2), String(r.keyscopeSaw), analysisLoss.toFixed(2), r.keyscopeDropped, r.keyscopeLossEstimate, fmt(r.cpuSeconds, 1),
       `${fmt(r.peakRssMiB)} (${fmt(r.rssFirstMiB)}→${fmt(r.rssLastMiB)})`,
       r.ts ? `${fmt(r.ts.medianUs, 1)}/${fmt(r.ts.p99Us, 0)}/${fmt(r.ts.maxUs, 0)}` : 'n/a',
       r.ts ? `${(r.ts.within100us * 100).toFixed(1)} %` : 'n/a',
@@ -449,8 +535,15 @@ export async function runLiveBench(): Promise<number> {
       }
     }
     process.stdout.write(`\nnode ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-    process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; CPU and RSS = keyscope's process tree (with its capture process for cap, its tcpdump child for --engine tcpdump); Δt = |keyscope − tcpdump| stamp per frame\n\n`);
+    process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump (the cap engine's capture process writes -w, queue drops included); an. loss % = (tcpdump − frames keyscope analysed) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; CPU and RSS = keyscope's process tree (with its capture process for cap, its tcpdump child for --engine tcpdump); Δt = |keyscope − tcpdump| stamp per frame; analyze = analyze of keyscope's -w vs of tcpdump's file, findings by (code, UE, addresses, time ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms) and transactions by (procedure, UE, verdict, start ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms)\n\n`);
     process.stdout.write(`${table(results)}\n`);
+    if (process.argv.includes('--rss-series')) {
+      for (const r of results) {
+        if (r.error) continue;
+        process.stdout.write(`\nRSS over time, ${r.rate}/s ${r.mode} ${r.engine} (MiB per process of keyscope's tree, parent first):\n`);
+        for (const s of r.rssSeries ?? []) process.stdout.write(`  t=${String(s.t).padStart(4)} s  ${s.mib.map((m) => m.toFixed(0)).join(' + ')} = ${s.mib.reduce((a, b) => a + b, 0).toFixed(0)}\n`);
+      }
+    }
     return 0;
   } finally {
     if (!process.argv.includes('--keep')) fs.rmSync(root, { recursive: true, force: true });

@@ -7,12 +7,20 @@
  * it, and a packet that would overflow it is dropped here, counted, and reported with its time span on standard
  * error ("drop N SEC.NSEC SEC.NSEC") — a slow parent never turns into unbounded memory or silent loss.
  *
- * Control lines on standard error: `open {json}` or `error {json}` once, `drop …` as drops happen, `end N` last.
+ * With `-w` (args.file) this process also writes the capture file, as dumpcap does: every packet captured goes to
+ * the file before the queue towards the analysis is considered, so packets the queue drops (a slow analysis) are
+ * still in the file. The file is a LiveCaptureFile (growing in place, flushed every LIVE_FILE_FLUSH_MS, ring buffer,
+ * pcap or pcapng), so it stays valid after any end of this process, kill -9 included.
+ *
+ * Control lines on standard error: `open {json}` or `error {json}` once, `drop …` as drops happen, `fileerror {json}`
+ * when the file cannot be written (the capture stops), `file {json}` (frames and files written) and `end N` last.
  * SIGINT or SIGTERM stop the capture; the process flushes what it holds and exits.
  */
 import * as net from 'node:net';
 import * as os from 'node:os';
+import { ioReason } from '../common/io-error';
 import { LiveCaptureError, openLiveCapture, type LiveCapture } from './live';
+import { LiveCaptureFile } from './live-file';
 import type { DrainChildArgs } from './live-drain';
 import type { CaptureFrame } from './types';
 
@@ -43,6 +51,33 @@ function main(): void {
     process.exitCode = 2;
     return;
   }
+  let file: LiveCaptureFile | undefined;
+  let fileFailed = false;
+  const fileFailure = (err: unknown) => {
+    if (fileFailed) return;
+    fileFailed = true;
+    control(`fileerror ${JSON.stringify({ message: ioReason(err), frames: file?.frames ?? 0 })}`);
+    file?.abort();
+    capture.stop();
+  };
+  if (args.file) {
+    try {
+      file = new LiveCaptureFile(args.file.path, {
+        linkType: capture.linkType,
+        snaplen: capture.snaplen,
+        nanosecond: false,
+        format: args.file.format,
+        ...(args.file.ring ? { ring: args.file.ring } : {}),
+        onError: fileFailure,
+      });
+    } catch (err) {
+      control(`error ${JSON.stringify({ kind: 'file', message: ioReason(err) })}`);
+      capture.stop();
+      process.exitCode = 2;
+      return;
+    }
+  }
+  let captured = 0;
   // fd 3 as a non-blocking stream (process.stdout would write a pipe synchronously on Linux and stall the drain)
   const out = new net.Socket({ fd: 3, readable: false, writable: true });
   out.on('error', () => capture.stop());
@@ -92,6 +127,16 @@ function main(): void {
   };
 
   capture.onFrame((f: CaptureFrame) => {
+    if (args.count !== undefined && captured >= args.count) return;
+    captured++;
+    if (file && !fileFailed) {
+      try {
+        file.write(f);
+      } catch (err) {
+        fileFailure(err);
+      }
+    }
+    if (args.count !== undefined && captured >= args.count) capture.stop();
     const pending = batch.length / 2;
     if (inFlightPackets + pending >= limits.maxPackets || out.writableLength + batchBytes + RECORD_HEADER + f.capturedLength > limits.maxBytes) {
       // the parent is this far behind: drop here, counted, rather than queue without bound
@@ -117,6 +162,14 @@ function main(): void {
     if (ended) return;
     ended = true;
     flush();
+    if (file && !fileFailed) {
+      try {
+        file.close();
+      } catch (err) {
+        fileFailure(err);
+      }
+    }
+    if (file && !fileFailed) control(`file ${JSON.stringify({ frames: file.frames, files: file.files, current: file.current })}`);
     control(`end ${dropped}`);
     // exit once the pipe has taken everything (the parent reads to the end)
     out.end(() => setImmediate(() => process.exit(0)));

@@ -31,6 +31,7 @@ import * as path from 'node:path';
 import type { PacketTime } from '../common/time';
 import { killGroup, spawnTied } from '../common/tied-process';
 import { CAP_CLOCK, LiveCaptureError, addHandler, type LiveCaptureErrorKind, type LiveCaptureStats, type LiveClockInfo, type LiveSource, type LiveStopOptions } from './live';
+import type { CaptureFileFormat, RingBufferOptions } from './live-file';
 import { RateWindow, type CaptureLossWindow } from './live-stats';
 import { readCapture } from './reader';
 import type { CaptureFrame, FrameHandler } from './types';
@@ -76,6 +77,59 @@ export const CAP_DRAINED_CLOCK: LiveClockInfo = {
   description: "arrival in keyscope's capture process, microseconds (cap passes no kernel timestamps: later than the kernel's by the process's wake-up delay; --engine tcpdump has them)",
 };
 
+/** `-w` written by the capture process itself (see live-drain-child.ts). */
+export interface DrainFileOptions {
+  path: string;
+  format: CaptureFileFormat;
+  ring?: RingBufferOptions;
+}
+
+/**
+ * The `-w` file as the analysis side sees it when the capture process writes it: what LiveCaptureFile offers the
+ * CLI (frames and files written, close at a clean end, abort after a failure), filled from the process's reports.
+ */
+export interface CaptureFileSink {
+  readonly frames: number;
+  readonly files: readonly string[];
+  readonly current: string;
+  readonly ring: boolean;
+  close(): void;
+  abort(): void;
+}
+
+/** The capture process could not create the `-w` file: `message` is the reason (ioReason), one line. */
+export class DrainFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DrainFileError';
+  }
+}
+
+/** The capture process's `-w` file, known here from its control lines. */
+class ChildCaptureFile implements CaptureFileSink {
+  frames = 0;
+  files: string[] = [];
+  current: string;
+  /** Why the file could not be written (the capture process stopped); undefined while all is well. */
+  error: string | undefined;
+
+  constructor(private readonly options: DrainFileOptions) {
+    this.current = options.path;
+  }
+
+  get ring(): boolean {
+    return this.options.ring !== undefined;
+  }
+
+  /** The capture process closed (fsynced) the file when it ended: this only reports a failure it had. */
+  close(): void {
+    if (this.error !== undefined) throw new Error(this.error);
+  }
+
+  /** The capture process keeps what it wrote (as tcpdump does): nothing to do here. */
+  abort(): void {}
+}
+
 /** What the capture process is started with (one JSON argument). */
 export interface DrainChildArgs {
   device: string;
@@ -83,6 +137,10 @@ export interface DrainChildArgs {
   snaplen: number;
   bufferSize?: number;
   limits: DrainLimits;
+  /** `-w`: the capture process writes every packet it captures here, queue drops included. */
+  file?: DrainFileOptions;
+  /** `-c`: stop after this many packets. */
+  count?: number;
   /** Nice value to run at (DRAIN_PRIORITY). */
   priority: number;
 }
@@ -94,6 +152,10 @@ export interface DrainedCaptureOptions {
   /** Kernel capture buffer in bytes (cap's bufSize). */
   bufferSize?: number;
   limits?: Partial<DrainLimits>;
+  /** Let the capture process write the capture file (every packet, before the queue can drop any). */
+  file?: DrainFileOptions;
+  /** Stop after this many packets (the file holds exactly these). */
+  count?: number;
 }
 
 interface OpenLine {
@@ -115,6 +177,10 @@ export class DrainedCapture implements LiveSource {
   readonly done: Promise<void>;
   private readonly handlers: FrameHandler[] = [];
   private readonly lossHandlers: Array<(w: CaptureLossWindow) => void> = [];
+  private readonly fileErrorHandlers: Array<(message: string) => void> = [];
+  /** The `-w` file the capture process writes, when it was asked to. */
+  readonly file: CaptureFileSink | undefined;
+  private readonly childFile: ChildCaptureFile | undefined;
   private readonly stopHandlers: Array<() => void> = [];
   private readonly window = new RateWindow(5);
   private readonly startMono = process.hrtime.bigint();
@@ -124,6 +190,7 @@ export class DrainedCapture implements LiveSource {
   private readonly st = { packets: 0, bytes: 0, capturedBytes: 0, truncatedFrames: 0 };
   private lastTime: PacketTime | undefined;
   private queueDrops = 0;
+  private discarded = 0;
   private failure: unknown;
   private ended = false;
   /** Frames still arriving are not delivered (a stop without drain, or a handler's failure). */
@@ -134,8 +201,10 @@ export class DrainedCapture implements LiveSource {
     private readonly child: ChildProcess,
     stream: NodeJS.ReadableStream,
     control: { onLine: (h: (line: string) => void) => void; tail: () => string },
-    info: { device: string; filter: string } & OpenLine,
+    info: { device: string; filter: string; file?: DrainFileOptions } & OpenLine,
   ) {
+    this.childFile = info.file ? new ChildCaptureFile(info.file) : undefined;
+    this.file = this.childFile;
     this.device = info.device;
     this.filter = info.filter;
     this.linkType = info.linkType;
@@ -144,8 +213,8 @@ export class DrainedCapture implements LiveSource {
     this.startNs = BigInt(info.startSec) * 1_000_000_000n + BigInt(info.startNsec);
     control.onLine((line) => this.controlLine(line));
     const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
+      // 'close': the process has exited and its control lines are all read
+      child.once('close', () => resolve());
     });
     const read = readCapture(stream, (f) => this.packet(f), { name: 'capture process' });
     this.done = read
@@ -183,6 +252,11 @@ export class DrainedCapture implements LiveSource {
     return undefined;
   }
 
+  /** Packets captured (and written to -w) but not analysed: still queued when a stop without drain came (dashboard q, -c N). */
+  get notAnalysed(): number {
+    return this.discarded;
+  }
+
   /** Packets dropped between the capture process and the analysis because the queue was full. */
   get queueDropped(): number {
     return this.queueDrops;
@@ -200,6 +274,11 @@ export class DrainedCapture implements LiveSource {
   onStop(handler: () => void): void {
     if (this.ended) handler();
     else this.stopHandlers.push(handler);
+  }
+
+  /** The capture process could not write the `-w` file (it stops capturing): the reason, once. */
+  onFileError(handler: (message: string) => void): void {
+    this.fileErrorHandlers.push(handler);
   }
 
   /** Stop capturing: no frame is delivered after this; `done` resolves when the capture process has exited. */
@@ -249,12 +328,27 @@ export class DrainedCapture implements LiveSource {
       for (const h of this.lossHandlers.slice()) h(w);
       return;
     }
+    if (this.childFile && line.startsWith('file ')) {
+      const f = JSON.parse(line.slice(5)) as { frames: number; files: string[]; current: string };
+      Object.assign(this.childFile, f);
+      return;
+    }
+    if (this.childFile && line.startsWith('fileerror ')) {
+      const f = JSON.parse(line.slice(10)) as { message: string; frames: number };
+      this.childFile.frames = f.frames;
+      this.childFile.error ??= f.message;
+      for (const h of this.fileErrorHandlers.slice()) h(f.message);
+      return;
+    }
     const end = /^end (\d+)$/.exec(line);
     if (end) this.queueDrops = Math.max(this.queueDrops, Number(end[1]));
   }
 
   private packet(f: CaptureFrame): void {
-    if (this.discard) return;
+    if (this.discard) {
+      this.discarded++;
+      return;
+    }
     // the reader reuses its buffer; handlers (and the Dissector's held frames) keep frames
     const frame: CaptureFrame = { ...f, data: Buffer.from(f.data) };
     this.st.packets++;
@@ -279,7 +373,16 @@ export async function openDrainedCapture(opts: DrainedCaptureOptions): Promise<D
   for (const [k, v] of Object.entries(limits)) {
     if (!Number.isInteger(v) || v < 1) throw new LiveCaptureError('failed', `capture queue limit ${k} must be a positive integer, not ${v}`);
   }
-  const args: DrainChildArgs = { device: opts.device, filter: opts.filter ?? '', snaplen: opts.snaplen, limits, priority: DRAIN_PRIORITY, ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize } : {}) };
+  const args: DrainChildArgs = {
+    device: opts.device,
+    filter: opts.filter ?? '',
+    snaplen: opts.snaplen,
+    limits,
+    priority: DRAIN_PRIORITY,
+    ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize } : {}),
+    ...(opts.file ? { file: opts.file } : {}),
+    ...(opts.count !== undefined ? { count: opts.count } : {}),
+  };
   const nodeArgs = (process.env[DRAIN_NODE_OPTIONS_ENV] ?? '').split(' ').filter((a) => a.length > 0);
   const child = spawnTied(process.execPath, [...nodeArgs, path.join(__dirname, 'live-drain-child.js'), JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const lineHandlers: Array<(line: string) => void> = [];
@@ -291,7 +394,7 @@ export async function openDrainedCapture(opts: DrainedCaptureOptions): Promise<D
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
-      if (!/^(open|error|drop|end) /.test(line)) stderrTail = `${stderrTail}${line}\n`.slice(-2000);
+      if (!/^(open|error|drop|file|fileerror|end) /.test(line)) stderrTail = `${stderrTail}${line}\n`.slice(-2000);
       for (const h of lineHandlers) h(line);
     }
   });
@@ -308,8 +411,8 @@ export async function openDrainedCapture(opts: DrainedCaptureOptions): Promise<D
         cleanup();
         resolve(JSON.parse(line.slice(5)) as OpenLine);
       } else if (line.startsWith('error ')) {
-        const e = JSON.parse(line.slice(6)) as { kind: LiveCaptureErrorKind; message: string };
-        fail(new LiveCaptureError(e.kind, e.message));
+        const e = JSON.parse(line.slice(6)) as { kind: LiveCaptureErrorKind | 'file'; message: string };
+        fail(e.kind === 'file' ? new DrainFileError(e.message) : new LiveCaptureError(e.kind, e.message));
       }
     };
     const onExit = () =>
@@ -325,7 +428,7 @@ export async function openDrainedCapture(opts: DrainedCaptureOptions): Promise<D
     child.once('exit', onExit);
     child.once('error', onError);
   });
-  return new DrainedCapture(child, data, { onLine: (h) => lineHandlers.push(h), tail: () => stderrTail.trim().split('\n').pop() ?? '' }, { device: opts.device, filter: opts.filter ?? '', ...opened });
+  return new DrainedCapture(child, data, { onLine: (h) => lineHandlers.push(h), tail: () => stderrTail.trim().split('\n').pop() ?? '' }, { device: opts.device, filter: opts.filter ?? '', ...opened, ...(opts.file ? { file: opts.file } : {}) });
 }
 
 function nsToTime(ns: bigint): PacketTime {

@@ -230,6 +230,8 @@ export interface LiveSource extends FrameSource {
   readonly dropped: number | undefined;
   /** Packets keyscope itself dropped between its capture thread and its analysis (a bounded queue overflowed). */
   readonly queueDropped?: number;
+  /** Packets captured but not analysed because they were still queued when the capture was stopped without drain. */
+  readonly notAnalysed?: number;
   /** Spans of capture time in which packets were lost, as the engine learns of them (absent: it never learns). */
   onLoss?(handler: (w: CaptureLossWindow) => void): () => void;
   /**

@@ -6,7 +6,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
 import { openTcpdumpCapture } from '../capture/tcpdump-engine';
-import { openDrainedCapture } from '../capture/live-drain';
+import { DEFAULT_DRAIN_LIMITS, DrainFileError, DrainedCapture, openDrainedCapture, type CaptureFileSink, type DrainFileOptions } from '../capture/live-drain';
 import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { LIVE_FILE_FLUSH_MS, LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
 import type { CaptureFrame } from '../capture/types';
@@ -45,6 +45,7 @@ export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptio
   ringBuffer?: RingBufferOptions;
   engine?: LiveEngine;
   bufferSize?: number;
+  captureQueue?: number;
 }
 
 /**
@@ -77,6 +78,7 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('-s, --snaplen <bytes>', `bytes kept per frame (at most ${MAX_SNAPLEN}; the cap engine keeps at most ${CAP_MAX_SNAPLEN})`, parseSnaplen)
     .option('--engine <name>', 'capture engine: cap (libpcap in process, read by a capture thread of its own; the default), cap-inline (cap read on the main thread) or tcpdump (kernel timestamps and drop counts; tcpdump must be installed)', parseEngine)
     .option('-B, --buffer-size <KiB>', `kernel capture buffer in KiB, as tcpdump -B (default ${DEFAULT_LIVE_BUFFER_SIZE / 1024})`, parsePositiveInt)
+    .option('--capture-queue <packets>', `cap engine: packets queued between the capture process and the analysis before the capture process drops (counted; -w still gets them) (default ${DEFAULT_DRAIN_LIMITS.maxPackets})`, parsePositiveInt)
     .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)');
   // the analyzer's own options: findings (printed to standard error as they come) and the dashboard
   addCorrelationOptions(cmd, { read: false });
@@ -124,7 +126,17 @@ async function openCapture(opts: LiveCliOptions & { interface: string }): Promis
     ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize * 1024 } : {}),
   };
   if (opts.engine === 'cap-inline') return openLiveCapture(capOptions);
-  return openDrainedCapture(capOptions);
+  // -w is written by the capture process, as dumpcap writes it: packets the analysis queue drops are still saved
+  return openDrainedCapture({
+    ...capOptions,
+    ...(opts.captureQueue !== undefined ? { limits: { maxPackets: opts.captureQueue } } : {}),
+    ...(opts.write ? { file: captureFileOptions(opts.write, opts) } : {}),
+    ...(opts.count !== undefined ? { count: opts.count } : {}),
+  });
+}
+
+function captureFileOptions(write: string, opts: LiveCliOptions): DrainFileOptions {
+  return { path: write, format: opts.pcapng || /\.pcapng$/i.test(write) ? 'pcapng' : 'pcap', ...(opts.ringBuffer ? { ring: opts.ringBuffer } : {}) };
 }
 
 export async function runLive(opts: LiveCliOptions): Promise<number> {
@@ -161,6 +173,10 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     process.stderr.write('keyscope live: a ring buffer needs -b filesize:KB or -b duration:S to know when to switch files\n');
     return 64;
   }
+  if (opts.captureQueue !== undefined && opts.engine !== undefined && opts.engine !== 'cap') {
+    process.stderr.write(`keyscope live: --capture-queue is the cap engine's (its capture process's queue), not ${opts.engine}'s\n`);
+    return 64;
+  }
   const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }], [{ option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
@@ -183,19 +199,28 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
       process.stderr.write(`keyscope live: ${err.message}\n`);
       return 2;
     }
+    if (err instanceof DrainFileError) {
+      process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(err.message)}\n`);
+      return 2;
+    }
     throw err;
   }
 
-  let writer: LiveCaptureFile | undefined;
+  let writer: CaptureFileSink | undefined;
   const fileError: { error: string | undefined } = { error: undefined };
-  if (opts.write) {
+  if (capture instanceof DrainedCapture && capture.file) {
+    writer = capture.file;
+    capture.onFileError((message) => {
+      fileError.error ??= message;
+      capture.stop();
+    });
+  } else if (opts.write) {
     try {
       writer = new LiveCaptureFile(opts.write, {
         linkType: capture.linkType,
         snaplen: capture.snaplen,
         nanosecond: capture.clock.nanosecond,
-        format: opts.pcapng || /\.pcapng$/i.test(opts.write) ? 'pcapng' : 'pcap',
-        ...(opts.ringBuffer ? { ring: opts.ringBuffer } : {}),
+        ...captureFileOptions(opts.write, opts),
         onError: (err) => {
           fileError.error ??= ioMessage(err);
           capture.stop();
@@ -323,7 +348,7 @@ function listInterfaces(): number {
 /** `live --dash`: the dashboard is the sink; it handles Ctrl-C and q, and stops the capture when it quits. */
 async function runLiveDash(
   capture: LiveSource,
-  writer: LiveCaptureFile | undefined,
+  writer: CaptureFileSink | undefined,
   fileError: { error: string | undefined },
   keys: KeyStore | null,
   opts: LiveCliOptions,
@@ -380,7 +405,7 @@ async function runLiveDash(
 }
 
 /** `-w FILE` at a clean end: flush, fsync and close (exit code 0), or say why not (2). */
-function commitCapture(writer: LiveCaptureFile | undefined, path: string | undefined): number {
+function commitCapture(writer: CaptureFileSink | undefined, path: string | undefined): number {
   if (!writer) return 0;
   try {
     writer.close();
@@ -394,8 +419,9 @@ function commitCapture(writer: LiveCaptureFile | undefined, path: string | undef
 }
 
 /** Copies each captured frame into the `-w` file; the first write error stops the capture and is kept. */
-function saveFrames(capture: LiveSource, writer: LiveCaptureFile | undefined, state: { error: string | undefined }): { readonly error: string | undefined } {
-  if (!writer) return state;
+function saveFrames(capture: LiveSource, writer: CaptureFileSink | undefined, state: { error: string | undefined }): { readonly error: string | undefined } {
+  // the capture process writes its own file (cap engine): nothing to copy here
+  if (!(writer instanceof LiveCaptureFile)) return state;
   capture.onFrame((frame: CaptureFrame) => {
     if (state.error !== undefined) return;
     try {
@@ -418,7 +444,7 @@ function writeSummary(capture: LiveSource, tcp: TcpLossInputs): void {
  * "N packets captured, D dropped, loss estimate …" as tshark ends: the engine's drop counter where it has one
  * (tcpdump's "dropped by kernel"), an honest "unknown" where it has none (cap), and which clock stamped the frames.
  */
-export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clock' | 'queueDropped'>, tcp: TcpLossInputs): string {
+export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clock' | 'queueDropped' | 'notAnalysed'>, tcp: TcpLossInputs): string {
   const st = capture.stats;
   const dropped = capture.dropped;
   const queue = capture.queueDropped;
@@ -429,7 +455,8 @@ export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clo
       : `${queued}dropped by the kernel unknown (the ${capture.clock.engine} engine has no kernel drop counter; --engine tcpdump reports the kernel's)`;
   const loss = estimateCaptureLoss(tcp);
   const estimate = `loss estimate ${(loss.ratio * 100).toFixed(2)} % of TCP payload (${loss.lostBytes} ACKed-but-unseen bytes; UDP loss is invisible to it)`;
-  return `${st.packets} packets captured, ${drops}, ${estimate}; timestamps: ${capture.clock.description}`;
+  const left = capture.notAnalysed ? `, ${capture.notAnalysed} more captured (and in -w) but not analysed: queued when the capture stopped` : '';
+  return `${st.packets} packets captured, ${drops}, ${estimate}${left}; timestamps: ${capture.clock.description}`;
 }
 
 /** The end-of-capture line: frames, bytes, duration, and the TCP-based capture-loss estimate (cap has no drop counter). */

@@ -2,7 +2,9 @@
  * The `cap` engine's capture process (src/capture/live-drain.ts) on lo (root, as every live test): a burst of UDP
  * datagrams sent faster than an artificially slow consumer takes them is either seen whole or the shortfall is
  * reported as counted drops with their time spans — never silent; a consumer that keeps up sees every datagram, in
- * order, with the capture process's microsecond stamps; errors come back as LiveCaptureErrors of the right kind.
+ * order, with the capture process's microsecond stamps; errors come back as LiveCaptureErrors of the right kind; with
+ * `-w` the capture process writes the file itself, so packets the queue drops are still in it (as dumpcap's file
+ * holds what a slow tshark missed), through the drained API and through `keyscope live --capture-queue`.
  * Addresses: 127.182.0.0/16 (helper C's /16).
  */
 import { test } from 'node:test';
@@ -12,7 +14,14 @@ import { openDrainedCapture, type DrainedCapture } from '../../src/capture/live-
 import type { CaptureLossWindow } from '../../src/capture/live-stats';
 import type { CaptureFrame } from '../../src/capture/types';
 import { compareTime } from '../../src/common/time';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readCapture } from '../../src/capture/reader';
 import { spawn } from '../support/proc';
+import { startWatched, until as waitFor } from '../support/live-child';
+import { cliPath } from '../support/repo';
+import { tsharkFields } from '../support/tshark';
 
 const GUARD_MS = 20_000;
 const HOST = '127.182.0.2';
@@ -146,6 +155,87 @@ test('stop({ drain: true }) still delivers what was captured before it; a plain 
     await capture.done;
     assert.equal(capture.queueDropped, 0);
     if (drain) assert.ok(seen > 5 && seen <= n, `frames queued at the stop still arrive: ${seen} of ${n}`);
-    else assert.equal(seen, 10, 'no frame after a plain stop');
+    else {
+      assert.equal(seen, 10, 'no frame after a plain stop');
+      assert.ok(capture.notAnalysed > 0 && capture.notAnalysed <= n - 10, `the frames queued at the stop are counted as not analysed: ${capture.notAnalysed}`);
+    }
+  }
+});
+
+/** Sequence numbers of the datagrams in a capture file. */
+async function fileSeqs(file: string): Promise<number[]> {
+  const seqs: number[] = [];
+  const summary = await readCapture(file, (f) => seqs.push(seqOf(f)));
+  assert.equal(summary.fatal, undefined, `${file} reads to the end`);
+  return seqs;
+}
+
+test('with a file, the capture process writes every packet it captured, the ones its queue dropped included', { timeout: 60_000 }, async (t) => {
+  const port = 18204;
+  const n = 3000;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-drain-file-'));
+  const file = path.join(dir, 'all.pcapng');
+  try {
+    const capture = await openDrainedCapture({
+      device: 'lo',
+      filter: `udp dst port ${port} and src host ${FROM}`,
+      snaplen: 65535,
+      bufferSize: 128 * 1024 * 1024,
+      limits: { maxPackets: 200, batchPackets: 64 },
+      file: { path: file, format: 'pcapng' },
+    });
+    let seen = 0;
+    capture.onFrame(() => {
+      seen++;
+      // the slow analysis: 1 ms per frame
+      const until = performance.now() + 1;
+      while (performance.now() < until);
+    });
+    try {
+      await burst(port, n, { perTurn: 20 });
+      await settle(capture, () => seen, n);
+    } finally {
+      capture.stop();
+      await capture.done;
+    }
+    t.diagnostic(`analysis saw ${seen}, queue dropped ${capture.queueDropped}, file ${capture.file?.frames}`);
+    assert.ok(capture.queueDropped > 0, 'the queue overflowed');
+    assert.equal(seen + capture.queueDropped, n);
+    assert.equal(capture.file?.frames, n, 'the capture process wrote every packet');
+    assert.deepEqual(capture.file?.files, [file]);
+    assert.deepEqual(await fileSeqs(file), Array.from({ length: n }, (_, i) => i), 'the file holds every datagram sent, in order');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('keyscope live --capture-queue 1 -w: the analysis misses packets (counted), the file has every one sent (tshark)', { timeout: 60_000 }, async () => {
+  const port = 18205;
+  const n = 2000;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-drain-cli-'));
+  const file = path.join(dir, 'all.pcap');
+  const live = startWatched(process.execPath, [cliPath(), 'live', '-i', 'lo', '-B', String(128 * 1024), '--capture-queue', '1', '-f', `udp dst port ${port} and src host ${FROM}`, '-w', file]);
+  try {
+    await waitFor('the capture to start', () => /capturing on/.test(live.err()), live, GUARD_MS);
+    await burst(port, n, { perTurn: 50 });
+    await new Promise((r) => setTimeout(r, 1000));
+    live.child.kill('SIGINT');
+    const code = await live.exit;
+    assert.equal(code, 0, live.err());
+    const m = /(\d+) packets captured, (\d+) dropped by keyscope's capture queue/.exec(live.err());
+    assert.ok(m, live.err());
+    const [analysed, dropped] = [Number(m[1]), Number(m[2])];
+    assert.ok(dropped > 0, `a queue of one packet overflows under a burst: ${live.err()}`);
+    assert.equal(analysed + dropped, n, 'analysed + dropped = sent');
+    assert.match(live.err(), new RegExp(`wrote ${n} frames to `));
+    const theirs = tsharkFields(file, ['udp.payload']);
+    assert.deepEqual(
+      theirs.map(([hex]) => Buffer.from(hex.replace(/:/g, ''), 'hex').readUInt32BE(0)),
+      Array.from({ length: n }, (_, i) => i),
+      'tshark reads every datagram sent from the file',
+    );
+  } finally {
+    live.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -153,6 +153,11 @@ test('-b usage errors: without -w, without a switch condition, an unknown condit
     assert.equal(r.status, 64);
     assert.match(r.stderr, /needs -b filesize:KB or -b duration:S/);
     assert.equal(run(['-w', path.join(dir, 'x.pcap'), '-b', 'packets:3']).status, 64);
+    // the capture process's queue bound is the cap engine's alone; not a positive integer is refused too
+    const q = run(['-w', path.join(dir, 'x.pcap'), '--engine', 'tcpdump', '--capture-queue', '5']);
+    assert.equal(q.status, 64);
+    assert.match(q.stderr, /--capture-queue is the cap engine's/);
+    assert.equal(run(['--capture-queue', '0']).status, 64);
     assert.deepEqual(fs.readdirSync(dir), []);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
