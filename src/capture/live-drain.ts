@@ -30,11 +30,10 @@ import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type { PacketTime } from '../common/time';
 import { killGroup, spawnTied } from '../common/tied-process';
-import { CAP_CLOCK, LiveCaptureError, addHandler, type LiveCaptureErrorKind, type LiveCaptureStats, type LiveClockInfo, type LiveSource, type LiveStopOptions } from './live';
+import { CAP_CLOCK, LiveCaptureError, addHandler, type LiveCaptureErrorKind, type LiveClockInfo } from './live';
 import type { CaptureFileFormat, RingBufferOptions } from './live-file';
-import { RateWindow, type CaptureLossWindow } from './live-stats';
-import { readCapture } from './reader';
-import type { CaptureFrame, FrameHandler } from './types';
+import type { CaptureLossWindow } from './live-stats';
+import { PipedCapture } from './piped-capture';
 
 /** Bounds of the queue between the capture process and keyscope's analysis, and of one write. */
 export interface DrainLimits {
@@ -167,84 +166,40 @@ interface OpenLine {
 }
 
 /** A `cap` capture run by a capture process of its own, read here as a pcap stream. */
-export class DrainedCapture implements LiveSource {
+export class DrainedCapture extends PipedCapture {
   readonly clock: LiveClockInfo = CAP_DRAINED_CLOCK;
-  readonly device: string;
-  readonly filter: string;
-  readonly linkType: number;
-  readonly linkTypeName: string;
-  readonly snaplen: number;
-  readonly done: Promise<void>;
-  private readonly handlers: FrameHandler[] = [];
   private readonly lossHandlers: Array<(w: CaptureLossWindow) => void> = [];
   private readonly fileErrorHandlers: Array<(message: string) => void> = [];
   /** The `-w` file the capture process writes, when it was asked to. */
   readonly file: CaptureFileSink | undefined;
   private readonly childFile: ChildCaptureFile | undefined;
-  private readonly stopHandlers: Array<() => void> = [];
-  private readonly window = new RateWindow(5);
-  private readonly startMono = process.hrtime.bigint();
   private readonly startNs: bigint;
-  private stopMono: bigint | undefined;
-  private lastNs = 0n;
-  private readonly st = { packets: 0, bytes: 0, capturedBytes: 0, truncatedFrames: 0 };
-  private lastTime: PacketTime | undefined;
   private queueDrops = 0;
-  private discarded = 0;
-  private failure: unknown;
-  private ended = false;
-  /** Frames still arriving are not delivered (a stop without drain, or a handler's failure). */
-  private discard = false;
 
   /** Use openDrainedCapture(). */
   constructor(
-    private readonly child: ChildProcess,
+    child: ChildProcess,
     stream: NodeJS.ReadableStream,
-    control: { onLine: (h: (line: string) => void) => void; tail: () => string },
+    private readonly control: { onLine: (h: (line: string) => void) => void; tail: () => string },
     info: { device: string; filter: string; file?: DrainFileOptions } & OpenLine,
   ) {
+    super(child, stream, info, { name: 'capture process', stopTimeoutMs: DRAIN_STOP_TIMEOUT_MS });
     this.childFile = info.file ? new ChildCaptureFile(info.file) : undefined;
     this.file = this.childFile;
-    this.device = info.device;
-    this.filter = info.filter;
-    this.linkType = info.linkType;
-    this.linkTypeName = info.linkTypeName;
-    this.snaplen = info.snaplen;
     this.startNs = BigInt(info.startSec) * 1_000_000_000n + BigInt(info.startNsec);
     control.onLine((line) => this.controlLine(line));
-    const exited = new Promise<void>((resolve) => {
-      // 'close': the process has exited and its control lines are all read
-      child.once('close', () => resolve());
-    });
-    const read = readCapture(stream, (f) => this.packet(f), { name: 'capture process' });
-    this.done = read
-      .then(
-        (summary) => {
-          if (summary.fatal && this.failure === undefined && this.stopMono === undefined) this.failure = new Error(`the capture process's stream: ${summary.fatal}`);
-        },
-        (err) => {
-          this.failure ??= err;
-        },
-      )
-      .then(() => exited)
-      .then(() => {
-        this.stopMono ??= process.hrtime.bigint();
-        this.ended = true;
-        for (const h of this.stopHandlers.splice(0)) h();
-        if (this.failure !== undefined) throw this.failure;
-      });
-    this.done.catch(() => undefined);
-    child.once('exit', (code, signal) => {
-      // the capture process ending by itself (crash, interface gone) ends the capture, as a failure
-      if (this.stopMono === undefined && (code !== 0 || signal !== null)) {
-        this.failure ??= new Error(`the capture process ended (${signal ?? `exit code ${code}`})${control.tail() ? `: ${control.tail()}` : ''}`);
-      }
-      this.stopMono ??= process.hrtime.bigint();
-    });
   }
 
-  get stopped(): boolean {
-    return this.stopMono !== undefined;
+  /** The capture process ending by itself (crash, interface gone) ends the capture, as a failure. */
+  protected override exitedByItself(code: number | null, signal: NodeJS.Signals | null): void {
+    if (code !== 0 || signal !== null) {
+      const tail = this.control.tail();
+      this.failure ??= new Error(`the capture process ended (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`);
+    }
+  }
+
+  protected startTime(): PacketTime {
+    return nsToTime(this.startNs);
   }
 
   /** cap counts no kernel drops: unknown. The capture queue's own drops are `queueDropped`. */
@@ -252,18 +207,9 @@ export class DrainedCapture implements LiveSource {
     return undefined;
   }
 
-  /** Packets captured (and written to -w) but not analysed: still queued when a stop without drain came (dashboard q, -c N). */
-  get notAnalysed(): number {
-    return this.discarded;
-  }
-
   /** Packets dropped between the capture process and the analysis because the queue was full. */
   get queueDropped(): number {
     return this.queueDrops;
-  }
-
-  onFrame(handler: FrameHandler): () => void {
-    return addHandler(this.handlers, handler);
   }
 
   /** Spans of capture time in which packets were dropped (the capture queue overflowed). */
@@ -271,47 +217,19 @@ export class DrainedCapture implements LiveSource {
     return addHandler(this.lossHandlers, handler);
   }
 
-  onStop(handler: () => void): void {
-    if (this.ended) handler();
-    else this.stopHandlers.push(handler);
-  }
-
   /** The capture process could not write the `-w` file (it stops capturing): the reason, once. */
   onFileError(handler: (message: string) => void): void {
     this.fileErrorHandlers.push(handler);
-  }
-
-  /** Stop capturing: no frame is delivered after this; `done` resolves when the capture process has exited. */
-  stop(options: LiveStopOptions = {}): void {
-    if (!options.drain) this.discard = true;
-    if (this.stopMono !== undefined) return;
-    this.stopMono = process.hrtime.bigint();
-    killGroup(this.child, 'SIGINT');
-    const t = setTimeout(() => killGroup(this.child, 'SIGKILL'), DRAIN_STOP_TIMEOUT_MS);
-    t.unref();
-    this.child.once('exit', () => clearTimeout(t));
   }
 
   now(): PacketTime {
     const mono = this.stopMono ?? process.hrtime.bigint();
     let ns = this.startNs + (mono - this.startMono) - BigInt(DRAIN_CLOCK_LAG_SECONDS * 1e9);
     ns -= ns % 1000n;
-    if (ns < this.lastNs) ns = this.lastNs;
+    const last = this.lastTime;
+    const lastNs = last ? BigInt(last.tsSec) * 1_000_000_000n + BigInt(last.tsNsec) : 0n;
+    if (ns < lastNs) ns = lastNs;
     return nsToTime(ns);
-  }
-
-  get stats(): LiveCaptureStats {
-    const now = this.stopMono ?? process.hrtime.bigint();
-    const rate = this.window.rate(now, this.startMono);
-    const s: LiveCaptureStats = {
-      ...this.st,
-      startTime: nsToTime(this.startNs),
-      elapsedSeconds: Number(now - this.startMono) / 1e9,
-      packetsPerSecond: rate.packetsPerSecond,
-      bytesPerSecond: rate.bytesPerSecond,
-    };
-    if (this.lastTime) s.lastTime = this.lastTime;
-    return s;
   }
 
   private controlLine(line: string): void {
@@ -342,28 +260,6 @@ export class DrainedCapture implements LiveSource {
     }
     const end = /^end (\d+)$/.exec(line);
     if (end) this.queueDrops = Math.max(this.queueDrops, Number(end[1]));
-  }
-
-  private packet(f: CaptureFrame): void {
-    if (this.discard) {
-      this.discarded++;
-      return;
-    }
-    // the reader reuses its buffer; handlers (and the Dissector's held frames) keep frames
-    const frame: CaptureFrame = { ...f, data: Buffer.from(f.data) };
-    this.st.packets++;
-    this.st.bytes += frame.originalLength;
-    this.st.capturedBytes += frame.capturedLength;
-    if (frame.capturedLength < frame.originalLength) this.st.truncatedFrames++;
-    this.lastTime = { tsSec: frame.tsSec, tsNsec: frame.tsNsec };
-    this.lastNs = BigInt(frame.tsSec) * 1_000_000_000n + BigInt(frame.tsNsec);
-    this.window.add(process.hrtime.bigint(), frame.originalLength);
-    try {
-      for (const h of this.handlers.slice()) h(frame);
-    } catch (err) {
-      this.failure ??= err;
-      this.stop();
-    }
   }
 }
 

@@ -5,6 +5,8 @@
  * structurally so the capture stage imports nothing from later stages.
  */
 import type { PacketTime } from '../common/time';
+import type { LiveCaptureStats } from './live';
+import type { CaptureFrame } from './types';
 
 /**
  * Why packets are missing from a span of capture time: `queue` — keyscope's own bounded queue between its capture
@@ -112,4 +114,47 @@ export class RateWindow {
     }
     return this.head;
   }
+}
+
+/** Seconds of arrival rate the live statistics average over (packets/s, bytes/s). */
+export const LIVE_RATE_WINDOW_SECONDS = 5;
+
+/** The counters every live source keeps for LiveCaptureStats. */
+export interface LiveCounters {
+  packets: number;
+  bytes: number;
+  capturedBytes: number;
+  truncatedFrames: number;
+}
+
+export function newLiveCounters(): LiveCounters {
+  return { packets: 0, bytes: 0, capturedBytes: 0, truncatedFrames: 0 };
+}
+
+/** Count one frame into `counters` and the rate window (every live source does this for each frame it delivers). */
+export function countLiveFrame(counters: LiveCounters, window: RateWindow, frame: CaptureFrame): void {
+  counters.packets++;
+  counters.bytes += frame.originalLength;
+  counters.capturedBytes += frame.capturedLength;
+  if (frame.capturedLength < frame.originalLength) counters.truncatedFrames++;
+  window.add(process.hrtime.bigint(), frame.originalLength);
+}
+
+/** LiveCaptureStats from a source's counters, as of `stopMono` (the stop) or now. */
+export function liveStats(
+  counters: LiveCounters,
+  window: RateWindow,
+  clock: { startMono: bigint; stopMono: bigint | undefined; startTime: PacketTime; lastTime: PacketTime | undefined },
+): LiveCaptureStats {
+  const now = clock.stopMono ?? process.hrtime.bigint();
+  const rate = window.rate(now, clock.startMono);
+  const s: LiveCaptureStats = {
+    ...counters,
+    startTime: clock.startTime,
+    elapsedSeconds: Number(now - clock.startMono) / 1e9,
+    packetsPerSecond: rate.packetsPerSecond,
+    bytesPerSecond: rate.bytesPerSecond,
+  };
+  if (clock.lastTime) s.lastTime = clock.lastTime;
+  return s;
 }

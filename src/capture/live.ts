@@ -23,7 +23,7 @@ import { escapeText } from '../common/escape';
 import type { Problem } from '../common/problem';
 import { captureProblem } from './problems';
 import type { PacketTime } from '../common/time';
-import { RateWindow, type CaptureLossWindow } from './live-stats';
+import { LIVE_RATE_WINDOW_SECONDS, RateWindow, countLiveFrame, liveStats, newLiveCounters, type CaptureLossWindow } from './live-stats';
 import { LinkType, type CaptureFrame, type FrameHandler } from './types';
 
 /** The part of cap's Cap object keyscope uses. */
@@ -271,9 +271,9 @@ export class LiveCapture implements LiveSource {
   private readonly startWallNs: bigint;
   private lastNs = 0n;
   private stopMono: bigint | undefined;
-  private readonly window = new RateWindow(5);
+  private readonly window = new RateWindow(LIVE_RATE_WINDOW_SECONDS);
   private frameNumber = 0;
-  private readonly st = { packets: 0, bytes: 0, capturedBytes: 0, truncatedFrames: 0 };
+  private readonly st = newLiveCounters();
   private lastTime: PacketTime | undefined;
   private resolveDone!: () => void;
   private rejectDone!: (err: unknown) => void;
@@ -351,17 +351,7 @@ export class LiveCapture implements LiveSource {
   }
 
   get stats(): LiveCaptureStats {
-    const now = this.stopMono ?? process.hrtime.bigint();
-    const rate = this.window.rate(now, this.startMono);
-    const s: LiveCaptureStats = {
-      ...this.st,
-      startTime: nsToTime(this.startWallNs),
-      elapsedSeconds: Number(now - this.startMono) / 1e9,
-      packetsPerSecond: rate.packetsPerSecond,
-      bytesPerSecond: rate.bytesPerSecond,
-    };
-    if (this.lastTime) s.lastTime = this.lastTime;
-    return s;
+    return liveStats(this.st, this.window, { startMono: this.startMono, stopMono: this.stopMono, startTime: nsToTime(this.startWallNs), lastTime: this.lastTime });
   }
 
   /**
@@ -397,7 +387,6 @@ export class LiveCapture implements LiveSource {
       problems.push(
         captureProblem('live-snaplen-cut', `frame cut to the ${this.snaplen}-byte snaplen; original length at least ${original} (from the IP header)`),
       );
-      this.st.truncatedFrames++;
     }
     const time = nsToTime(ns);
     this.lastTime = time;
@@ -412,10 +401,7 @@ export class LiveCapture implements LiveSource {
       data,
       problems,
     };
-    this.st.packets++;
-    this.st.bytes += original;
-    this.st.capturedBytes += captured;
-    this.window.add(mono, original);
+    countLiveFrame(this.st, this.window, frame);
     this.delivering = true;
     try {
       // a copy: a handler may remove itself (or another) while the frame is being delivered

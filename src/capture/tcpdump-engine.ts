@@ -13,11 +13,9 @@ import { PassThrough } from 'node:stream';
 import { escapeText } from '../common/escape';
 import type { PacketTime } from '../common/time';
 import { killGroup, spawnTied } from '../common/tied-process';
-import { LiveCaptureError, addHandler, isLoopbackInterface, type LiveCaptureStats, type LiveClockInfo, type LiveSource, type LiveStopOptions } from './live';
-import { RateWindow } from './live-stats';
+import { LiveCaptureError, isLoopbackInterface, type LiveClockInfo } from './live';
+import { PipedCapture } from './piped-capture';
 import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
-import { readCapture } from './reader';
-import type { CaptureFrame, FrameHandler } from './types';
 
 /** The tcpdump program (a name on PATH or a path). */
 export const TCPDUMP_ENV = 'KEYSCOPE_TCPDUMP';
@@ -93,105 +91,38 @@ export function tcpdumpLoss(c: TcpdumpCounters, loopback: boolean): number | und
   return (c.droppedByKernel ?? 0) + (c.droppedByInterface ?? 0);
 }
 
-export class TcpdumpCapture implements LiveSource {
+export class TcpdumpCapture extends PipedCapture {
   readonly clock = TCPDUMP_CLOCK;
-  readonly device: string;
-  readonly filter: string;
-  readonly linkType: number;
-  readonly linkTypeName: string;
-  readonly snaplen: number;
-  readonly done: Promise<void>;
   /** tcpdump's counters, once it has exited. */
   counters: TcpdumpCounters | undefined;
-  private readonly handlers: FrameHandler[] = [];
-  private readonly stopHandlers: Array<() => void> = [];
-  private readonly window = new RateWindow(5);
-  private readonly startMono = process.hrtime.bigint();
   private readonly startWallMs = Date.now();
-  private stopMono: bigint | undefined;
-  private readonly st = { packets: 0, bytes: 0, capturedBytes: 0, truncatedFrames: 0 };
-  private lastTime: PacketTime | undefined;
-  private failure: unknown;
-  private ended = false;
-  /** Frames still arriving are not delivered (a stop without drain, or a handler's failure). */
-  private discard = false;
   /** A loopback interface: the kernel's counters count each packet twice (tcpdumpLoss). */
   private readonly loopback: boolean;
 
   /** Use openTcpdumpCapture(). */
   constructor(
-    private readonly child: ChildProcess,
+    child: ChildProcess,
     stream: NodeJS.ReadableStream,
     private readonly stderrText: () => string,
     info: { device: string; filter: string; linkType: number; snaplen: number },
   ) {
-    this.device = info.device;
-    this.filter = info.filter;
-    this.linkType = info.linkType;
-    this.linkTypeName = linkTypeLabel(info.linkType);
-    this.snaplen = info.snaplen;
+    super(child, stream, { ...info, linkTypeName: linkTypeLabel(info.linkType) }, { name: 'tcpdump', stopTimeoutMs: TCPDUMP_STOP_TIMEOUT_MS });
     this.loopback = isLoopbackInterface(info.device);
-    const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
-    const read = readCapture(stream, (f) => this.packet(f), { name: 'tcpdump' });
-    this.done = read
-      .then(
-        (summary) => {
-          if (summary.fatal && this.failure === undefined) this.failure = new Error(`tcpdump's stream: ${summary.fatal}`);
-        },
-        (err) => {
-          this.failure ??= err;
-        },
-      )
-      .then(() => exited)
-      .then(() => {
-        this.counters = parseTcpdumpCounters(this.stderrText());
-        this.stopMono ??= process.hrtime.bigint();
-        this.ended = true;
-        for (const h of this.stopHandlers.splice(0)) h();
-        if (this.failure !== undefined) throw this.failure;
-      });
-    this.done.catch(() => undefined);
-    // tcpdump ending by itself (interface gone, killed) ends the capture too
-    child.once('exit', () => {
-      this.stopMono ??= process.hrtime.bigint();
-    });
   }
 
-  get stopped(): boolean {
-    return this.stopMono !== undefined;
+  protected override ending(): void {
+    this.counters = parseTcpdumpCounters(this.stderrText());
   }
 
-  onFrame(handler: FrameHandler): () => void {
-    return addHandler(this.handlers, handler);
-  }
-
-  /** Called once the capture has ended (tcpdump gone, its stream read to the end); at once if it has. */
-  onStop(handler: () => void): void {
-    if (this.ended) handler();
-    else this.stopHandlers.push(handler);
+  protected startTime(): PacketTime {
+    const ms = this.startWallMs;
+    return { tsSec: Math.floor(ms / 1000), tsNsec: (ms % 1000) * 1e6 };
   }
 
   /** Packets tcpdump counted as dropped (kernel and interface), once it has exited; undefined before or if unknown. */
   get dropped(): number | undefined {
     const c = this.counters;
     return c ? tcpdumpLoss(c, this.loopback) : undefined;
-  }
-
-  /**
-   * Ask tcpdump to stop (SIGINT: it prints its counters and exits). As with `cap`, no frame is delivered after
-   * stop(), even one tcpdump had already written (-c N means N frames).
-   */
-  stop(options: LiveStopOptions = {}): void {
-    if (!options.drain) this.discard = true;
-    if (this.stopMono !== undefined) return;
-    this.stopMono = process.hrtime.bigint();
-    killGroup(this.child, 'SIGINT');
-    const t = setTimeout(() => killGroup(this.child, 'SIGKILL'), TCPDUMP_STOP_TIMEOUT_MS);
-    t.unref();
-    this.child.once('exit', () => clearTimeout(t));
   }
 
   /** The kernel's clock (the wall clock) now, less the pipe's lag; never before the newest frame. */
@@ -201,39 +132,6 @@ export class TcpdumpCapture implements LiveSource {
     const last = this.lastTime;
     if (last && (last.tsSec > t.tsSec || (last.tsSec === t.tsSec && last.tsNsec > t.tsNsec))) return last;
     return t;
-  }
-
-  get stats(): LiveCaptureStats {
-    const now = this.stopMono ?? process.hrtime.bigint();
-    const rate = this.window.rate(now, this.startMono);
-    const ms = this.startWallMs;
-    const s: LiveCaptureStats = {
-      ...this.st,
-      startTime: { tsSec: Math.floor(ms / 1000), tsNsec: (ms % 1000) * 1e6 },
-      elapsedSeconds: Number(now - this.startMono) / 1e9,
-      packetsPerSecond: rate.packetsPerSecond,
-      bytesPerSecond: rate.bytesPerSecond,
-    };
-    if (this.lastTime) s.lastTime = this.lastTime;
-    return s;
-  }
-
-  private packet(f: CaptureFrame): void {
-    if (this.discard) return;
-    // the reader may reuse its buffer; handlers (and the Dissector's held frames) keep frames
-    const frame: CaptureFrame = { ...f, data: Buffer.from(f.data) };
-    this.st.packets++;
-    this.st.bytes += frame.originalLength;
-    this.st.capturedBytes += frame.capturedLength;
-    if (frame.capturedLength < frame.originalLength) this.st.truncatedFrames++;
-    this.lastTime = { tsSec: frame.tsSec, tsNsec: frame.tsNsec };
-    this.window.add(process.hrtime.bigint(), frame.originalLength);
-    try {
-      for (const h of this.handlers.slice()) h(frame);
-    } catch (err) {
-      this.failure ??= err;
-      this.stop();
-    }
   }
 }
 
