@@ -6,6 +6,7 @@
 import { newUe, type UeState } from './model';
 import { DistinctSketch } from './distinct';
 import { LIMITS } from './options';
+import { ownString } from '../common/own-string';
 
 export class UeTable {
   private readonly byId = new Map<string, UeState>();
@@ -28,9 +29,17 @@ export class UeTable {
   }
 
   /** The UE with this address or B-TID, created when new; joins the two; marks it most recently seen. */
-  lookup(address: string | undefined, btid: string | undefined): UeState | undefined {
+  lookup(address: string | undefined, btidIn: string | undefined): UeState | undefined {
+    let btid = btidIn;
     const byBtid = btid !== undefined ? this.byBtid.get(btid) : undefined;
     const byAddr = address !== undefined ? this.byAddress.get(address) : undefined;
+    // a new B-TID is kept as long as the UE (its id, its list, the index): its own string, not a view of the header
+    // it was read from
+    let owned = false;
+    if (btid !== undefined && byBtid === undefined) {
+      btid = ownString(btid);
+      owned = true;
+    }
     let ue = byBtid ?? byAddr;
     if (!ue) {
       const id = address ?? btid;
@@ -48,6 +57,7 @@ export class UeTable {
     if (address !== undefined && byAddr !== ue) this.byAddress.set(address, ue);
     if (btid !== undefined) {
       if (!ue.btids.includes(btid)) {
+        if (!owned) btid = ownString(btid);
         ue.btids.push(btid);
         if (ue.btids.length > LIMITS.addressesPerUe) ue.btids.shift();
       }

@@ -15,6 +15,7 @@ import { computeMac, deriveMessageKeys, kemacDecrypt, macEquals } from './crypto
 import { decodeKeyDataChain, decodeMikey } from './decode';
 import { findPayload, identities, keyDataProblems, mbmsInfo, mbmsProfileProblems } from './mbms';
 import { PayloadType } from './tables';
+import { ownString } from '../../common/own-string';
 import type {
   KemacPayload, KeyDataPayload, MbmsInfo, MikeyDecodeResult, MikeyMessage, RandPayload, TimestampPayload, VerificationPayload,
 } from './types';
@@ -147,7 +148,7 @@ export class MbmsKeyTracker {
   /** Tell the tracker that `address` authenticated over HTTP Digest as `username` (a B-TID): its MUK may then be found. */
   associateUser(address: string, username: string): void {
     const list = this.usersByAddress.get(address) ?? [];
-    if (!list.includes(username)) list.push(username);
+    if (!list.includes(username)) list.push(ownString(username));
     if (list.length > 8) list.shift();
     this.usersByAddress.set(address, list);
   }
