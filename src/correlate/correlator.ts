@@ -87,6 +87,12 @@ export class KeyDeliveryCorrelator {
   private readonly pull: PullRules;
   private readonly delivery: DeliveryRules;
   private readonly mtk: MtkRules;
+  /** advance() bound once, not a closure per frame. */
+  private readonly advanceFn = (at: number): void => this.advance(at);
+  /** The latest frame's time (when `seenFrame`). */
+  private seenFrame = false;
+  private lastSec = 0;
+  private lastNsec = 0;
 
   constructor(private readonly sink: CorrelatorSink, options: CorrelatorOptions = {}) {
     this.options = resolveOptions(options);
@@ -117,12 +123,15 @@ export class KeyDeliveryCorrelator {
     const clock = this.clock;
     this.stats_.frame();
     clock.first ??= { tsSec: p.tsSec, tsNsec: p.tsNsec };
-    clock.last = { tsSec: p.tsSec, tsNsec: p.tsNsec };
+    // the latest frame's time as numbers: the object is made once, by stats()
+    this.seenFrame = true;
+    this.lastSec = p.tsSec;
+    this.lastNsec = p.tsNsec;
     const t = secs(p);
     // packet time never runs backwards for the state machine, even when the capture does
     if (t > clock.now) {
       // virtual time advances deadline by deadline, so a callback sees the time it fires at
-      this.timers.expire(t, (at) => this.advance(at));
+      this.timers.expire(t, this.advanceFn);
       clock.now = t;
       clock.nowTime = { tsSec: p.tsSec, tsNsec: p.tsNsec };
     }
@@ -142,7 +151,7 @@ export class KeyDeliveryCorrelator {
   expire(time: PacketTime): void {
     const t = secs(time);
     if (t <= this.clock.now || this.clock.finished) return;
-    this.timers.expire(t, (at) => this.advance(at));
+    this.timers.expire(t, this.advanceFn);
     this.clock.now = t;
     this.clock.nowTime = { tsSec: time.tsSec, tsNsec: time.tsNsec };
     this.releaseHeld(t - this.lossLookback);
@@ -215,6 +224,7 @@ export class KeyDeliveryCorrelator {
 
   stats(): AnalysisStats {
     const ues = this.ues.distinct();
+    if (this.seenFrame) this.clock.last = { tsSec: this.lastSec, tsNsec: this.lastNsec };
     return this.stats_.toStats({ transactions: this.book.opened, ues: ues.count, uesEstimated: ues.estimated, evictedUes: this.ues.forgotten, first: this.clock.first, last: this.clock.last });
   }
 

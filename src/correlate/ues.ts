@@ -6,6 +6,7 @@
 import { newUe, type UeState } from './model';
 import { DistinctSketch } from './distinct';
 import { LIMITS } from './options';
+import { ownString } from '../common/own-string';
 
 export class UeTable {
   private readonly byId = new Map<string, UeState>();
@@ -16,6 +17,8 @@ export class UeTable {
   forgotten = 0;
   /** Every created UE's identity (its B-TID when known, else its address): the distinct count after forgetting. */
   private readonly sketch = new DistinctSketch();
+  /** The UE last moved to the end of `byId` (the most recently seen), if still there. */
+  private newest: UeState | undefined;
 
   /** @param onForget called with a UE dropped to keep the table within `maxUes` (its end-of-life checks). */
   constructor(private readonly maxUes: number, private readonly onForget: (ue: UeState) => void) {}
@@ -26,9 +29,17 @@ export class UeTable {
   }
 
   /** The UE with this address or B-TID, created when new; joins the two; marks it most recently seen. */
-  lookup(address: string | undefined, btid: string | undefined): UeState | undefined {
+  lookup(address: string | undefined, btidIn: string | undefined): UeState | undefined {
+    let btid = btidIn;
     const byBtid = btid !== undefined ? this.byBtid.get(btid) : undefined;
     const byAddr = address !== undefined ? this.byAddress.get(address) : undefined;
+    // a new B-TID is kept as long as the UE (its id, its list, the index): its own string, not a view of the header
+    // it was read from
+    let owned = false;
+    if (btid !== undefined && byBtid === undefined) {
+      btid = ownString(btid);
+      owned = true;
+    }
     let ue = byBtid ?? byAddr;
     if (!ue) {
       const id = address ?? btid;
@@ -43,16 +54,21 @@ export class UeTable {
       // the first address names the UE: keep it, drop the oldest of the others
       if (ue.addresses.length > LIMITS.addressesPerUe) ue.addresses.splice(1, 1);
     }
-    if (address !== undefined) this.byAddress.set(address, ue);
+    if (address !== undefined && byAddr !== ue) this.byAddress.set(address, ue);
     if (btid !== undefined) {
       if (!ue.btids.includes(btid)) {
+        if (!owned) btid = ownString(btid);
         ue.btids.push(btid);
         if (ue.btids.length > LIMITS.addressesPerUe) ue.btids.shift();
       }
-      this.byBtid.set(btid, ue);
+      if (byBtid !== ue) this.byBtid.set(btid, ue);
     }
-    this.byId.delete(ue.id);
-    this.byId.set(ue.id, ue);
+    // most recently seen already (a request and its answer, a delivery and its ACK): the order stands as it is
+    if (this.newest !== ue) {
+      this.byId.delete(ue.id);
+      this.byId.set(ue.id, ue);
+      this.newest = ue;
+    }
     while (this.byId.size > this.maxUes) this.forget(this.byId.values().next().value as UeState);
     return ue;
   }
@@ -78,6 +94,7 @@ export class UeTable {
 
   private forget(ue: UeState): void {
     this.byId.delete(ue.id);
+    if (this.newest === ue) this.newest = undefined;
     this.onForget(ue);
     for (const a of ue.addresses) if (this.byAddress.get(a) === ue) this.byAddress.delete(a);
     for (const b of ue.btids) if (this.byBtid.get(b) === ue) this.byBtid.delete(b);

@@ -84,6 +84,10 @@ export interface DissectorStats {
   problems: number;
 }
 
+/** The shared empty lists of a held frame (most frames wait for nothing): replaced, never written, on the first entry. */
+const NO_WAITING: HttpMessage[] = [];
+const NO_PARTIAL: number[] = [];
+
 interface HeldFrame {
   record: DissectedFrame;
   /** Requests in this frame still waiting for their response. */
@@ -198,7 +202,7 @@ export class Dissector {
     const packet = this.decoder.decode(cf);
     const record: DissectedFrame = { packet, problems: packet.problems };
     if (cf.comments && cf.comments.length > 0) record.comments = cf.comments;
-    const held: HeldFrame = { record, waiting: [], partial: [], cost: HELD_FRAME_COST + cf.capturedLength + packet.problems.length * HELD_PROBLEM_COST };
+    const held: HeldFrame = { record, waiting: NO_WAITING, partial: NO_PARTIAL, cost: HELD_FRAME_COST + cf.capturedLength + packet.problems.length * HELD_PROBLEM_COST };
     this.current = held;
     this.stats.frames++;
     this.stats.bytes += cf.originalLength;
@@ -308,7 +312,8 @@ export class Dissector {
     for (const p of m.problems) record.problems.push(p);
     this.stats.http++;
     if (m.kind === 'request' && !m.interim && m.responseFrame === undefined) {
-      target.waiting.push(m);
+      if (target.waiting === NO_WAITING) target.waiting = [m];
+      else target.waiting.push(m);
       const list = this.waitingByConn.get(m.connId);
       if (list) list.push(m);
       else this.waitingByConn.set(m.connId, [m]);
@@ -383,7 +388,8 @@ export class Dissector {
     const at = prev ? prev.partial.indexOf(key) : -1;
     if (prev && at >= 0) prev.partial.splice(at, 1);
     if (target) {
-      target.partial.push(key);
+      if (target.partial === NO_PARTIAL) target.partial = [key];
+      else target.partial.push(key);
       this.partial.set(key, target);
     } else this.partial.delete(key);
   }

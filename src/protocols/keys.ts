@@ -72,13 +72,22 @@ export class KeyStore {
   /** `kd:mskid` (hex) → MSK. */
   readonly msk = new Map<string, StoredKey>();
   private learned = 0;
+  /** Ks_NAF → base64(MRK), derived on first use. */
+  private readonly mrkPasswords = new WeakMap<Uint8Array, string>();
 
   /** The HTTP Digest password for a username: a `digest` line, else base64(MRK) from the `naf` line of that B-TID. */
   digestPasswordFor(username: string): string | undefined {
     const d = this.digest.get(username);
     if (d !== undefined) return d;
     const n = this.naf.get(username);
-    return n ? digestPasswordFromNaf(n.key) : undefined;
+    if (!n) return undefined;
+    // one HMAC-SHA-256 per Ks_NAF, not one per request (keyed on the key object: a replaced key is derived anew)
+    let pw = this.mrkPasswords.get(n.key);
+    if (pw === undefined) {
+      pw = digestPasswordFromNaf(n.key);
+      this.mrkPasswords.set(n.key, pw);
+    }
+    return pw;
   }
 
   /** MUK for a B-TID or a UE address: a `muk` line first, else the `naf` key (GBA_ME: MUK = Ks_NAF). */

@@ -71,6 +71,13 @@ class Cursor {
   skipWsAndCommas(): void {
     while (this.pos < this.s.length && (this.s[this.pos] === ' ' || this.s[this.pos] === '\t' || this.s[this.pos] === ',')) this.pos++;
   }
+  /** Position of the next backslash at or after pos, -1 when none (one scan of the value, not one per quoted string). */
+  private bs = -2;
+  nextBackslash(): number {
+    if (this.bs === -1) return -1;
+    if (this.bs < this.pos) this.bs = this.s.indexOf('\\', this.pos);
+    return this.bs;
+  }
   token(): string {
     const start = this.pos;
     while (this.pos < this.s.length && isTchar(this.s[this.pos])) this.pos++;
@@ -82,6 +89,16 @@ class Cursor {
 function readQuoted(c: Cursor, problems: Problem[], header: string): string {
   const start = c.pos;
   c.pos++; // opening quote
+  // the common case, no quoted-pair: one slice instead of a string built a character at a time
+  const close = c.s.indexOf('"', c.pos);
+  if (close >= 0) {
+    const bs = c.nextBackslash();
+    if (bs < 0 || bs > close) {
+      const v = c.s.slice(c.pos, close);
+      c.pos = close + 1;
+      return v;
+    }
+  }
   let out = '';
   while (c.pos < c.s.length) {
     const ch = c.s[c.pos];

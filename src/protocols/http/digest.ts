@@ -52,9 +52,23 @@ export interface DigestInput {
   entityBody?: Uint8Array;
 }
 
+/**
+ * H(username:realm:password) per user, realm and password (a UE's requests and the BM-SC's rspauth all hash the same
+ * A1): remembered for the most recent users, at most this many (a cache, so an evicted entry is only hashed again).
+ */
+export const HA1_CACHE_ENTRIES = 4096;
+const ha1Cache = new Map<string, string>();
+
 export function computeHA1(inp: DigestInput): string {
   const h = inp.algorithm.hash;
-  const base = digestHash(h, `${inp.username}:${inp.realm}:${inp.password}`);
+  const a1 = `${inp.username}:${inp.realm}:${inp.password}`;
+  const key = `${h}\u0000${a1}`;
+  let base = ha1Cache.get(key);
+  if (base === undefined) {
+    base = digestHash(h, a1);
+    ha1Cache.set(key, base);
+    if (ha1Cache.size > HA1_CACHE_ENTRIES) ha1Cache.delete(ha1Cache.keys().next().value as string);
+  }
   if (!inp.algorithm.sess) return base;
   return digestHash(h, `${base}:${inp.nonce}:${inp.cnonce ?? ''}`);
 }

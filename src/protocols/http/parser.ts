@@ -70,19 +70,19 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * Header bytes as text: UTF-8 when they are valid UTF-8 (so that hashing the text as UTF-8, as Digest does, gives back
  * the bytes sent), ISO-8859-1 otherwise (every byte kept as one character).
  */
-function headerText(bytes: Buffer): string {
+function headerText(bytes: Buffer, start: number, end: number): string {
   let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
+  for (let i = start; i < end; i++) {
     if (bytes[i] >= 0x80) {
       ascii = false;
       break;
     }
   }
-  if (ascii) return bytes.toString('latin1');
+  if (ascii) return bytes.toString('latin1', start, end);
   try {
-    return UTF8.decode(bytes);
+    return UTF8.decode(bytes.subarray(start, end));
   } catch {
-    return bytes.toString('latin1');
+    return bytes.toString('latin1', start, end);
   }
 }
 
@@ -91,6 +91,8 @@ function headerText(bytes: Buffer): string {
  * can hold tens of thousands of connections open (nothing can be written into it).
  */
 const EMPTY = Buffer.alloc(0);
+/** No values of a header (shared, never written: headComplete makes an array on a header's first value). */
+const NONE: string[] = [];
 /** The time of a direction that has seen no bytes yet (replaced, never mutated). */
 const NO_TIME: PacketTime = Object.freeze({ tsSec: 0, tsNsec: 0 });
 
@@ -98,17 +100,20 @@ const NO_TIME: PacketTime = Object.freeze({ tsSec: 0, tsNsec: 0 });
 class LineBuffer {
   private buf = EMPTY;
   length = 0;
-  append(data: Buffer): void {
-    if (this.length + data.length > this.buf.length) {
-      const next = Buffer.alloc(Math.max(256, (this.length + data.length) * 2));
+  /** Appends data[start, end). */
+  append(data: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (this.length + n > this.buf.length) {
+      const next = Buffer.alloc(Math.max(256, (this.length + n) * 2));
       this.buf.copy(next, 0, 0, this.length);
       this.buf = next;
     }
-    data.copy(this.buf, this.length);
-    this.length += data.length;
+    data.copy(this.buf, this.length, start, end);
+    this.length += n;
   }
-  view(): Buffer {
-    return this.buf.subarray(0, this.length);
+  /** The backing store: its first `length` bytes are the line so far (valid until the next append or clear). */
+  bytes(): Buffer {
+    return this.buf;
   }
   clear(): void {
     this.length = 0;
@@ -409,20 +414,22 @@ export class HttpConnectionParser {
                 : this.limits.maxHeaderBytes;
           const nl = data.indexOf(LF, pos);
           const end = nl < 0 ? data.length : nl + 1;
-          const piece = data.subarray(pos, end);
+          // the line's bytes are data[pieceStart, end): no view object unless the line spans chunks
+          const pieceStart = pos;
+          const pieceLength = end - pieceStart;
           const lineStartOffset = d.lineStart;
           if (d.cur && state !== 'start' && state !== 'resync') this.touch(d, d.cur);
           pos = end;
           if (nl >= 0) d.lineStart = base + pos;
           if (d.lineOverflow) {
             // skipping the rest of an overlong line
-            if (d.state === 'resync') d.resyncSkipped += piece.length;
+            if (d.state === 'resync') d.resyncSkipped += pieceLength;
             if (nl >= 0) d.lineOverflow = false;
             this.checkSniffBudget(d);
             break;
           }
-          if (d.line.length + piece.length > limit) {
-            const partial = d.line.length + piece.length;
+          if (d.line.length + pieceLength > limit) {
+            const partial = d.line.length + pieceLength;
             d.line.clear();
             if (state === 'start') this.enterResync(d, d.chunkFrame);
             else if (state !== 'resync') this.lineTooLong(d, state);
@@ -437,16 +444,28 @@ export class HttpConnectionParser {
           }
           for (const f of d.chunkFrames) if (d.lineFrames[d.lineFrames.length - 1] !== f) d.lineFrames.push(f);
           if (nl < 0) {
-            d.line.append(piece);
+            d.line.append(data, pieceStart, end);
             this.checkSniffBudget(d);
             break;
           }
           // a line wholly inside this chunk is used in place; only a line spanning chunks is copied
-          let line = d.line.length === 0 ? piece : (d.line.append(piece), d.line.view());
-          const rawLength = line.length;
-          line = line.subarray(0, line.length - 1); // LF
-          if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
-          this.onLine(d, line, lineStartOffset, rawLength);
+          let line: Buffer;
+          let ls: number;
+          let le: number;
+          if (d.line.length === 0) {
+            line = data;
+            ls = pieceStart;
+            le = end;
+          } else {
+            d.line.append(data, pieceStart, end);
+            line = d.line.bytes();
+            ls = 0;
+            le = d.line.length;
+          }
+          const rawLength = le - ls;
+          le--; // LF
+          if (le > ls && line[le - 1] === 0x0d) le--;
+          this.onLine(d, line, ls, le, lineStartOffset, rawLength);
           d.line.clear();
           this.checkSniffBudget(d);
         }
@@ -489,22 +508,23 @@ export class HttpConnectionParser {
     this.enterResync(d, d.chunkFrame);
   }
 
-  private onLine(d: Direction, line: Buffer, lineOffset: number, rawLength: number): void {
+  /** One line, line[ls, le) without its CRLF (or LF). */
+  private onLine(d: Direction, line: Buffer, ls: number, le: number, lineOffset: number, rawLength: number): void {
     switch (d.state) {
       case 'start': {
-        if (line.length === 0) return; // RFC 9112 §2.2: empty lines before a request line are ignored
-        const text = line.toString('latin1');
+        if (le === ls) return; // RFC 9112 §2.2: empty lines before a request line are ignored
+        const text = line.toString('latin1', ls, le);
         if (REQUEST_LINE.test(text) || STATUS_LINE.test(text)) {
           this.startMessage(d, text, lineOffset);
           return;
         }
-        this.report(d, d.anyMessage ? 'http-bad-start-line' : 'http-not-http-start', `not an HTTP start line: ${escapeBytes(line, 80)}`);
+        this.report(d, d.anyMessage ? 'http-bad-start-line' : 'http-not-http-start', `not an HTTP start line: ${escapeBytes(line.subarray(ls, le), 80)}`);
         this.enterResync(d, d.chunkFrame);
         d.resyncSkipped += rawLength;
         return;
       }
       case 'resync': {
-        const text = line.toString('latin1');
+        const text = line.toString('latin1', ls, le);
         let at = -1;
         if (REQUEST_LINE.test(text) || STATUS_LINE.test(text)) at = 0;
         else {
@@ -525,17 +545,17 @@ export class HttpConnectionParser {
         return;
       }
       case 'head':
-        this.headLine(d, line, lineOffset);
+        this.headLine(d, line, ls, le, lineOffset);
         return;
       case 'chunk-size':
-        this.chunkSizeLine(d, line, lineOffset);
+        this.chunkSizeLine(d, line, ls, le, lineOffset);
         return;
       case 'chunk-crlf': {
         const b = d.cur as Building;
-        if (line.length !== 0) {
+        if (le !== ls) {
           this.msgProblem(b, 'http-chunk-no-crlf', 'chunk data not followed by CRLF', lineOffset - b.msg.streamOffset);
           d.state = 'chunk-size';
-          this.chunkSizeLine(d, line, lineOffset);
+          this.chunkSizeLine(d, line, ls, le, lineOffset);
           return;
         }
         d.state = 'chunk-size';
@@ -543,11 +563,11 @@ export class HttpConnectionParser {
       }
       case 'trailers': {
         const b = d.cur as Building;
-        if (line.length === 0) {
+        if (le === ls) {
           this.finish(d);
           return;
         }
-        this.headerField(b, b.msg.trailers, line, lineOffset);
+        this.headerField(b, b.msg.trailers, line, ls, le, lineOffset);
         return;
       }
       default:
@@ -621,35 +641,38 @@ export class HttpConnectionParser {
     d.state = 'head';
   }
 
-  private headLine(d: Direction, line: Buffer, lineOffset: number): void {
+  private headLine(d: Direction, line: Buffer, ls: number, le: number, lineOffset: number): void {
     const b = d.cur as Building;
-    b.headBytes += line.length + 2;
+    b.headBytes += le - ls + 2;
     if (b.headBytes > this.limits.maxHeaderBytes) {
       this.lineTooLong(d, 'head');
       return;
     }
-    if (line.length === 0) {
+    if (le === ls) {
       b.msg.headerLength = lineOffset + 2 - b.msg.streamOffset;
       this.headComplete(d);
       return;
     }
-    this.headerField(b, b.msg.headers, line, lineOffset);
+    this.headerField(b, b.msg.headers, line, ls, le, lineOffset);
   }
 
-  private headerField(b: Building, into: HttpHeader[], line: Buffer, lineOffset: number): void {
+  /** A header field line, line[ls, le) (not empty). */
+  private headerField(b: Building, into: HttpHeader[], line: Buffer, ls: number, le: number, lineOffset: number): void {
     const rel = lineOffset - b.msg.streamOffset;
-    if (line[0] === 0x20 || line[0] === 0x09) {
+    if (line[ls] === 0x20 || line[ls] === 0x09) {
       const last = into[into.length - 1];
       this.msgProblem(b, 'http-obs-fold', 'obsolete line folding in a header', rel);
-      if (last) last.value = (last.value + ' ' + line.toString('latin1').trim()).trim();
+      if (last) last.value = (last.value + ' ' + line.toString('latin1', ls, le).trim()).trim();
       return;
     }
-    const colon = line.indexOf(0x3a);
+    let at = line.indexOf(0x3a, ls);
+    if (at >= le) at = -1;
+    const colon = at < 0 ? -1 : at - ls;
     if (colon <= 0) {
-      this.msgProblem(b, 'http-bad-header-line', `header line without a name: ${escapeBytes(line, 80)}`, rel);
+      this.msgProblem(b, 'http-bad-header-line', `header line without a name: ${escapeBytes(line.subarray(ls, le), 80)}`, rel);
       return;
     }
-    let name = line.subarray(0, colon).toString('latin1');
+    let name = line.toString('latin1', ls, at);
     if (/[ \t]$/.test(name)) {
       this.msgProblem(b, 'http-header-space-before-colon', `whitespace before the colon in ${escapeText(name)}`, rel);
       name = name.trimEnd();
@@ -663,33 +686,42 @@ export class HttpConnectionParser {
       b.msg.headersDropped++;
       return;
     }
-    let valueStart = colon + 1;
-    while (valueStart < line.length && (line[valueStart] === 0x20 || line[valueStart] === 0x09)) valueStart++;
-    const value = headerText(line.subarray(valueStart)).replace(/[ \t]+$/, '');
-    into.push({ name, value, offset: rel, valueOffset: rel + valueStart });
+    let vs = at + 1;
+    while (vs < le && (line[vs] === 0x20 || line[vs] === 0x09)) vs++;
+    // trailing blanks are single bytes in UTF-8 and Latin-1 alike: dropping them before decoding is the same as after
+    let ve = le;
+    while (ve > vs && (line[ve - 1] === 0x20 || line[ve - 1] === 0x09)) ve--;
+    const value = headerText(line, vs, ve);
+    into.push({ name, value, offset: rel, valueOffset: rel + (vs - ls) });
   }
 
   private headComplete(d: Direction): void {
     const b = d.cur as Building;
     const msg = b.msg;
     // one pass over the headers for the four this method reads (was a filter per name, 4 % of analyze's profile)
-    const found: Record<'content-type' | 'expect' | 'transfer-encoding' | 'content-length', string[]> = { 'content-type': [], expect: [], 'transfer-encoding': [], 'content-length': [] };
+    // arrays only for the headers present (most messages have no Expect and no Transfer-Encoding)
+    let ctFirst: string | undefined;
+    let expect: string[] = NONE;
+    let te: string[] = NONE;
+    let cl: string[] = NONE;
     for (const h of msg.headers) {
       const n = h.name.length;
       if (n !== 6 && n !== 12 && n !== 14 && n !== 17) continue;
       const l = h.name.toLowerCase();
-      if (l === 'content-type' || l === 'expect' || l === 'transfer-encoding' || l === 'content-length') found[l].push(h.value);
+      if (l === 'content-type') ctFirst ??= h.value;
+      else if (l === 'content-length') cl = cl === NONE ? [h.value] : (cl.push(h.value), cl);
+      else if (l === 'expect') expect = expect === NONE ? [h.value] : (expect.push(h.value), expect);
+      else if (l === 'transfer-encoding') te = te === NONE ? [h.value] : (te.push(h.value), te);
     }
-    const get = (n: keyof typeof found): string[] => found[n];
     // parsed now, not at the end of the body: the other direction may need the credentials first (an early 401)
     const auth = parseAuthHeaders(msg.headers, msg.problems);
     if (auth) msg.auth = auth;
-    const ct = get('content-type')[0];
+    const ct = ctFirst;
     if (ct !== undefined) msg.contentType = ct.split(';')[0].trim().toLowerCase();
     let noBody = false;
     let tunnelAfter = false;
     if (msg.kind === 'request') {
-      b.expectContinue = get('expect').some((v) => v.toLowerCase() === '100-continue');
+      b.expectContinue = expect.some((v) => v.toLowerCase() === '100-continue');
       if (this.pending.length >= this.limits.maxPendingRequests) {
         const dropped = this.pending.shift() as HttpMessage;
         if (this.forgottenCount === 0)
@@ -738,8 +770,6 @@ export class HttpConnectionParser {
       }
       return;
     }
-    const te = get('transfer-encoding');
-    const cl = get('content-length');
     if (te.length > 0) {
       const codings = te.join(',').split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
       if (cl.length > 0) this.msgProblem(b, 'http-te-and-cl', 'both Transfer-Encoding and Content-Length; Transfer-Encoding wins');
@@ -794,9 +824,9 @@ export class HttpConnectionParser {
     d.state = 'until-close';
   }
 
-  private chunkSizeLine(d: Direction, line: Buffer, lineOffset: number): void {
+  private chunkSizeLine(d: Direction, line: Buffer, ls: number, le: number, lineOffset: number): void {
     const b = d.cur as Building;
-    const text = line.toString('latin1');
+    const text = line.toString('latin1', ls, le);
     const m = /^[ \t]*([0-9A-Fa-f]+)[ \t]*(;.*)?$/.exec(text);
     if (!m) {
       this.msgProblem(b, 'http-bad-chunk-size', `bad chunk size line: ${escapeText(text, 60)}`, lineOffset - b.msg.streamOffset);

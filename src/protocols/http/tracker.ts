@@ -29,6 +29,7 @@ import {
   type DigestPasswordSource,
 } from './digest';
 import type { HttpMessage } from './types';
+import { ownString } from '../../common/own-string';
 
 export interface DigestTrackerOptions {
   passwords?: DigestPasswordSource;
@@ -49,10 +50,11 @@ interface ResolvedUser {
   password: string;
 }
 
-function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+/** Keys are nonces and realms sliced from header values: stored as their own strings (see ownString). */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
   map.delete(key);
-  map.set(key, value);
-  if (map.size > max) map.delete(map.keys().next().value as K);
+  map.set(ownString(key), value);
+  if (map.size > max) map.delete(map.keys().next().value as string);
 }
 
 const REALM_PREFIX = '3gpp-bootstrapping@';
@@ -121,7 +123,7 @@ export class DigestTracker {
             ),
           );
           // remember it so later requests with the same nonce are not flagged again
-          remember(this.challenged, v.nonce, { realm: v.realm, frame: msg.firstFrame }, this.maxNonces);
+          remember(this.challenged, v.nonce, { realm: v.realm === undefined ? undefined : ownString(v.realm), frame: msg.firstFrame }, this.maxNonces);
         }
         if (v.ncValue !== undefined) {
           const last = this.lastNc.get(v.nonce);
@@ -145,7 +147,7 @@ export class DigestTracker {
     for (const ch of msg.auth?.challenges ?? []) {
       if (!isDigest(ch)) continue;
       const v = digestChallengeView(ch);
-      if (v.nonce !== undefined) remember(this.challenged, v.nonce, { realm: v.realm, frame: msg.firstFrame }, this.maxNonces);
+      if (v.nonce !== undefined) remember(this.challenged, v.nonce, { realm: v.realm === undefined ? undefined : ownString(v.realm), frame: msg.firstFrame }, this.maxNonces);
       if (v.realm !== undefined) remember(this.realmsChallenged, v.realm, msg.firstFrame, this.maxNonces);
       if (v.stale) {
         stale = true;

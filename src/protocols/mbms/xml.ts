@@ -238,26 +238,52 @@ const KNOWN_CHILDREN: Readonly<Record<MbmsBodyKind, readonly string[]>> = {
   unknown: [],
 };
 
-const NAME = /[A-Za-z_][\w.:-]*/y;
-const ATTR = /\s+([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"<&]*)"|'([^'<&]*)')/y;
 const XML_DECL = /^\s*<\?xml\s[^<>?]*\?>/;
+
+/** XML white space (the four characters the fast path reads as such; anything else unusual makes it decline). */
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+/** [A-Za-z_] */
+function isNameStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+}
+/** [A-Za-z0-9_.:-] */
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 0x30 && c <= 0x3a) || c === 0x2e || c === 0x2d;
+}
+/** End of the name starting at i (i itself when no name starts there). */
+function nameEnd(text: string, i: number): number {
+  if (!isNameStart(text.charCodeAt(i))) return i;
+  let j = i + 1;
+  while (j < text.length && isNameChar(text.charCodeAt(j))) j++;
+  return j;
+}
+
+interface Open {
+  el: XmlElement;
+  scope: Map<string, string>;
+  /** Text pieces, made on the first one. */
+  texts: string[] | null;
+}
 
 /**
  * The fast path (the issue #14 profile had fast-xml-parser at 14 % of `analyze`): a one-pass reader for the plain
  * documents MBMS equipment sends — an optional XML declaration, elements with quoted attributes, text without
  * entities, nothing else. It gives the tree the library path gives (same names, namespaces, attributes, trimmed text,
  * limits); anything else — entities, comments, CDATA, processing instructions, DOCTYPE, a mismatched tag, a limit
- * reached, any doubt — returns undefined and the document goes through the validating library path, so every
- * problem and message stays the library's. Hand-written because no streaming XML library both validates like
- * XMLValidator and is faster than fast-xml-parser on 300-byte bodies; test/protocols/mbms/xml.test.ts checks both
- * paths give the same tree.
+ * reached, white space other than XML's four characters, any doubt — returns undefined and the document goes through
+ * the validating library path, so every problem and message stays the library's. Hand-written because no streaming
+ * XML library both validates like XMLValidator and is faster than fast-xml-parser on 300-byte bodies; it scans
+ * character codes (no regular expression per name or attribute: their match arrays were most of its garbage).
+ * test/protocols/mbms/xml.test.ts checks both paths give the same tree.
  */
 export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | undefined {
   let i = 0;
   const decl = XML_DECL.exec(text);
   if (decl) i = decl[0].length;
   const n = text.length;
-  const stack: Array<{ el: XmlElement; scope: Map<string, string>; texts: string[] }> = [];
+  const stack: Open[] = [];
   const roots: XmlElement[] = [];
   let elements = 0;
   let scope = new Map<string, string>();
@@ -265,52 +291,81 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
     const lt = text.indexOf('<', i);
     const end = lt < 0 ? n : lt;
     if (end > i) {
-      const raw = text.slice(i, end);
-      if (raw.includes('&') || raw.includes(']]>')) return undefined;
-      const t = raw.trim();
-      if (t !== '') {
-        if (stack.length === 0) return undefined;
-        stack[stack.length - 1].texts.push(t);
+      // white space between tags (indentation) is the common case: nothing to keep, no string made
+      let k = i;
+      while (k < end && isWs(text.charCodeAt(k))) k++;
+      if (k < end) {
+        const raw = text.slice(i, end);
+        if (raw.includes('&') || raw.includes(']]>')) return undefined;
+        const t = raw.trim();
+        if (t !== '') {
+          if (stack.length === 0) return undefined;
+          const top = stack[stack.length - 1];
+          if (top.texts === null) top.texts = [t];
+          else top.texts.push(t);
+        }
       }
     }
     if (lt < 0) break;
     i = lt + 1;
     const c = text.charCodeAt(i);
     if (c === 0x2f /* / */) {
-      NAME.lastIndex = i + 1;
-      const m = NAME.exec(text);
+      const ne = nameEnd(text, i + 1);
       const top = stack.pop();
-      if (!m || !top || m[0] !== top.el.name) return undefined;
-      i = NAME.lastIndex;
-      while (i < n && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d)) i++;
+      if (ne === i + 1 || !top) return undefined;
+      const closeName = top.el.name;
+      if (ne - (i + 1) !== closeName.length || !text.startsWith(closeName, i + 1)) return undefined;
+      i = ne;
+      while (i < n && isWs(text.charCodeAt(i))) i++;
       if (text.charCodeAt(i) !== 0x3e) return undefined;
       i++;
-      if (top.texts.length > 0) top.el.text = top.texts.join('').trim();
+      if (top.texts !== null) top.el.text = top.texts.length === 1 ? top.texts[0] : top.texts.join('').trim();
       scope = stack.length > 0 ? stack[stack.length - 1].scope : new Map();
       continue;
     }
-    NAME.lastIndex = i;
-    const m = NAME.exec(text);
-    if (!m) return undefined;
-    i = NAME.lastIndex;
+    const ne = nameEnd(text, i);
+    if (ne === i) return undefined;
+    const name = text.slice(i, ne);
+    i = ne;
     if (++elements > lim.maxElements || stack.length >= lim.maxDepth) return undefined;
     const attributes: Record<string, string> = {};
     let local = scope;
+    // attributes: white space, a name, `=` (white space around it allowed), a quoted value without < or &
     for (;;) {
-      ATTR.lastIndex = i;
-      const a = ATTR.exec(text);
-      if (!a) break;
-      const k = a[1];
+      let j = i;
+      while (j < n && isWs(text.charCodeAt(j))) j++;
+      if (j === i) break;
+      const ae = nameEnd(text, j);
+      if (ae === j) break;
+      let q = ae;
+      while (q < n && isWs(text.charCodeAt(q))) q++;
+      if (text.charCodeAt(q) !== 0x3d /* = */) break;
+      q++;
+      while (q < n && isWs(text.charCodeAt(q))) q++;
+      const quote = text.charCodeAt(q);
+      if (quote !== 0x22 && quote !== 0x27) break;
+      const close = text.indexOf(quote === 0x22 ? '"' : "'", q + 1);
+      if (close < 0) break;
+      let bad = false;
+      for (let x = q + 1; x < close; x++) {
+        const v = text.charCodeAt(x);
+        if (v === 0x3c || v === 0x26) {
+          bad = true;
+          break;
+        }
+      }
+      if (bad) break;
+      const k = text.slice(j, ae);
       if (Object.prototype.hasOwnProperty.call(attributes, k)) return undefined;
-      const value = a[2] ?? a[3];
+      const value = text.slice(q + 1, close);
       attributes[k] = value;
       if (k === 'xmlns' || k.startsWith('xmlns:')) {
         if (local === scope) local = new Map(scope);
         local.set(k === 'xmlns' ? '' : k.slice(6), value);
       }
-      i = ATTR.lastIndex;
+      i = close + 1;
     }
-    while (i < n && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d)) i++;
+    while (i < n && isWs(text.charCodeAt(i))) i++;
     let selfClosing = false;
     if (text.charCodeAt(i) === 0x2f) {
       selfClosing = true;
@@ -318,7 +373,6 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
     }
     if (text.charCodeAt(i) !== 0x3e) return undefined;
     i++;
-    const name = m[0];
     const el: XmlElement = { name, localName: localOf(name), attributes, children: [] };
     const ns = local.get(prefixOf(name));
     if (ns !== undefined) el.namespace = ns;
@@ -328,7 +382,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       roots.push(el);
     }
     if (!selfClosing) {
-      stack.push({ el, scope: local, texts: [] });
+      stack.push({ el, scope: local, texts: null });
       scope = local;
     }
   }

@@ -21,6 +21,16 @@ export function keyIdExtension(m: MikeyMessage): ExtPayload | undefined {
 
 function idText(p: IdPayload | undefined): string | undefined {
   if (!p) return undefined;
+  // printable ASCII (a B-TID, a NAF name): the same text the check below gives, without decoding twice
+  const d = p.data;
+  let ascii = true;
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] < 0x20 || d[i] > 0x7e) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return escapeText(d.toString('latin1'));
   // seed encoding puts a binary Network ID in IDi: show it as hex rather than as mojibake
   const text = p.data.toString('utf8');
   const printable = Buffer.from(text, 'utf8').equals(p.data) && !/[\u0000-\u001f\u007f-\u009f]/.test(text);
@@ -29,14 +39,31 @@ function idText(p: IdPayload | undefined): string | undefined {
 
 /** The initiator's and responder's ID payloads: IDR roles when present, otherwise ID payloads in order. */
 export function identities(m: MikeyMessage): { idi?: IdPayload; idr?: IdPayload } {
-  const ids = m.payloads.filter((p): p is IdPayload => p.type === PayloadType.ID || p.type === PayloadType.IDR);
-  const byRole = (r: number) => ids.find((p) => p.type === PayloadType.IDR && p.role === r);
-  const plain = ids.filter((p) => p.type === PayloadType.ID);
+  // one pass (this runs for every MIKEY message): the first IDR of each role, and the plain ID payloads in order
+  let role1: IdPayload | undefined;
+  let role2: IdPayload | undefined;
+  let first: IdPayload | undefined;
+  let second: IdPayload | undefined;
+  let last: IdPayload | undefined;
+  let plain = 0;
+  for (const q of m.payloads) {
+    if (q.type === PayloadType.IDR) {
+      const p = q as IdPayload;
+      if (p.role === 1) role1 ??= p;
+      else if (p.role === 2) role2 ??= p;
+    } else if (q.type === PayloadType.ID) {
+      const p = q as IdPayload;
+      if (plain === 0) first = p;
+      else if (plain === 1) second = p;
+      last = p;
+      plain++;
+    }
+  }
   if (m.header.dataType === 1 || m.header.dataType === 3) {
     // a verification message carries only the responder's identity
-    return { idr: byRole(2) ?? plain[plain.length - 1], idi: byRole(1) ?? (plain.length > 1 ? plain[0] : undefined) };
+    return { idr: role2 ?? last, idi: role1 ?? (plain > 1 ? first : undefined) };
   }
-  return { idi: byRole(1) ?? plain[0], idr: byRole(2) ?? plain[1] };
+  return { idi: role1 ?? first, idr: role2 ?? second };
 }
 
 function entry(keyIds: KeyIdEntry[] | undefined, t: number): KeyIdEntry | undefined {

@@ -15,6 +15,7 @@ import { computeMac, deriveMessageKeys, kemacDecrypt, macEquals } from './crypto
 import { decodeKeyDataChain, decodeMikey } from './decode';
 import { findPayload, identities, keyDataProblems, mbmsInfo, mbmsProfileProblems } from './mbms';
 import { PayloadType } from './tables';
+import { ownString } from '../../common/own-string';
 import type {
   KemacPayload, KeyDataPayload, MbmsInfo, MikeyDecodeResult, MikeyMessage, RandPayload, TimestampPayload, VerificationPayload,
 } from './types';
@@ -93,6 +94,12 @@ interface MskState {
   randFrame?: number;
   lastMtkBytes?: Buffer;
   key?: Buffer;
+  /**
+   * The MTK message keys last derived under this MSK, and what they were derived from (the same key object, RAND
+   * object, CSB ID and algorithms give the same keys): a stream of MTK messages under one MSK derives them once,
+   * not six HMACs per message.
+   */
+  derived?: { key: Uint8Array; rand: Buffer; csbId: number; encrAlg: number; macAlg: number; keys: ReturnType<typeof deriveMessageKeys> };
 }
 
 /** RFC 1982 serial-number "greater than" for 32-bit serials; undefined relations count as not greater. */
@@ -141,7 +148,7 @@ export class MbmsKeyTracker {
   /** Tell the tracker that `address` authenticated over HTTP Digest as `username` (a B-TID): its MUK may then be found. */
   associateUser(address: string, username: string): void {
     const list = this.usersByAddress.get(address) ?? [];
-    if (!list.includes(username)) list.push(username);
+    if (!list.includes(username)) list.push(ownString(username));
     if (list.length > 8) list.shift();
     this.usersByAddress.set(address, list);
   }
@@ -365,7 +372,13 @@ export class MbmsKeyTracker {
       this.add(out, 'mikey-no-rand', `No MSK message for ${info.keyDomain ?? info.keyDomainId}/0x${mskIdHex} seen: its RAND is needed to derive the MTK message keys`, kemac.macOffset, kemac.mac.length);
       return;
     }
-    const keys = deriveMessageKeys(mskKey, m.header.csbId, st.rand, kemac.encrAlg, kemac.macAlg);
+    const memo = st.derived;
+    let keys: ReturnType<typeof deriveMessageKeys>;
+    if (memo && memo.key === mskKey && memo.rand === st.rand && memo.csbId === m.header.csbId && memo.encrAlg === kemac.encrAlg && memo.macAlg === kemac.macAlg) keys = memo.keys;
+    else {
+      keys = deriveMessageKeys(mskKey, m.header.csbId, st.rand, kemac.encrAlg, kemac.macAlg);
+      st.derived = { key: mskKey, rand: st.rand, csbId: m.header.csbId, encrAlg: kemac.encrAlg, macAlg: kemac.macAlg, keys };
+    }
     out.keySource = stored ? `${stored.source}${stored.line !== undefined ? ` line ${stored.line}` : stored.frame !== undefined ? ` in frame ${stored.frame}` : ''}` : 'learned';
     if (kemac.macAlg !== 0) {
       const mac = computeMac(kemac.macAlg, keys.authKey, m.raw.subarray(0, kemac.macOffset));

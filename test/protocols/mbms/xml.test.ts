@@ -167,11 +167,11 @@ test('the fast XML path gives the library path\'s tree, and declines what it doe
   assert.ok(docs.length > 50);
   const edge = [
     '<a> </a>', '<a>x<b>y</b> z </a>', '<a>1 > 0</a>', '<a/>', "<p:a xmlns:p='u' k=\"v\" j='w'><p:b xmlns='d'><c/></p:b></p:a>",
-    '<a  x = "1" >t</a >', '<a><b/><b></b></a>',
+    '<a  x = "1" >t</a >', '<a><b/><b></b></a>', "<a\n\tx\r\n=\n'1'\ty=\"2\"/>", '<a x="a>b"> t <b/> u </a>', '<a-b.c_d:e xmlns:a-b.c_d="n"/>',
   ];
   const declined = [
     '<a>&amp;</a>', '<a><!-- c --></a>', '<a><![CDATA[x]]></a>', '<a></b>', '<a/><b/>', '<a>', '<a x="1" x="2"/>', 'text<a/>', '<a>1 ]]> 0</a>',
-    '<a b/>', '<?pi x?><a/>',
+    '<a b/>', '<?pi x?><a/>', '<a\u00a0x="1"/>', '<a x="1<"/>', '<a x="&amp;"/>', '<a x="1/>', '<ab></a>', '<a></ab>', '<a>\u00a0&lt;</a>',
   ];
   for (const d of [...docs, ...edge]) {
     const fast = simpleTree(d, DEFAULT_MBMS_LIMITS);
