@@ -13,20 +13,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# as_root: the command prefix that runs apt-get as root (nothing when root, sudo otherwise); stops when neither works
+root_for() {
+  if [ "$(id -u)" = 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    echo "install-system-deps: installing $1 needs root: run this script as root, or install sudo" >&2
+    exit 1
+  fi
+}
+
 PACKAGES=(tshark tcpdump libpcap-dev tmux procps tcpreplay)
 need=0
 for c in tshark tcpdump editcap mergecap capinfos tmux pgrep tcpreplay; do command -v "$c" >/dev/null 2>&1 || need=1; done
 [ -e /usr/include/pcap/pcap.h ] || need=1
 
 if [ "$need" = 1 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    as_root=()
-  elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-  else
-    echo "install-system-deps: installing ${PACKAGES[*]} needs root: run this script as root, or install sudo" >&2
-    exit 1
-  fi
+  root_for "${PACKAGES[*]}"
   export DEBIAN_FRONTEND=noninteractive
   echo "install-system-deps: apt-get install ${PACKAGES[*]}" >&2
   "${as_root[@]}" apt-get update -qq
@@ -39,14 +44,7 @@ fi
 # recommends (prometheus-node-exporter, another daemon). Debian's package enables and starts a system service where
 # systemd runs: when this script installed it, that service is stopped and disabled again (nothing listens on :9090).
 if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    as_root=()
-  elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-  else
-    echo "install-system-deps: installing prometheus needs root: run this script as root, or install sudo" >&2
-    exit 1
-  fi
+  root_for prometheus
   echo "install-system-deps: apt-get install prometheus" >&2
   [ "$need" = 1 ] || "${as_root[@]}" apt-get update -qq
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null

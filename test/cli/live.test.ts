@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { CAP_MODULE_ENV } from '../../src/capture/live';
 import { capturePath, cliPath } from '../support/repo';
 import { tsharkFields } from '../support/tshark';
+import { replayableDatagrams } from '../support/live-child';
 
 /** Fails (never hangs) when the child does not get there: a guard, not a speed assertion. */
 const GUARD_MS = 20_000;
@@ -288,27 +289,11 @@ test('MIKEY replayed from a bundled capture: live --keys prints what dissect pri
   const dissectLines = (extra: string[]) =>
     lines(spawnSync(process.execPath, [cliPath(), 'dissect', '--keys', keys, ...extra, file], { encoding: 'utf8' }).stdout);
   const expected = dissectLines([]);
-  const datagrams = dissectLines(['--json']).map((l) => JSON.parse(l) as { src: string; dst: string; dstPort: number });
-  const payloads = tsharkFields(file, ['udp.payload']).map(([hex]) => Buffer.from(hex.replace(/:/g, ''), 'hex'));
-  assert.equal(payloads.length, datagrams.length);
-  // one sender per source address, on a port of its own, so that other traffic on lo stays out of the filter
-  const senders = new Map<string, dgram.Socket>();
-  for (const d of datagrams) {
-    if (senders.has(d.src)) continue;
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => s.bind(0, d.src, resolve));
-    senders.set(d.src, s);
-  }
-  const ports = [...senders.values()].map((s) => (s.address() as AddressInfo).port);
-  const filter = `udp dst port 2269 and (${ports.map((p) => `src port ${p}`).join(' or ')})`;
-  const live = startLive(['-i', 'lo', '-f', filter, '--keys', keys, '-c', String(datagrams.length)]);
+  const replay = await replayableDatagrams(file, keys);
+  const live = startLive(['-i', 'lo', '-f', replay.filter, '--keys', keys, '-c', String(replay.count)]);
   try {
     await listening(live);
-    for (let i = 0; i < datagrams.length; i++) {
-      const d = datagrams[i];
-      const s = senders.get(d.src) as dgram.Socket;
-      await new Promise<void>((resolve, reject) => s.send(payloads[i], d.dstPort, d.dst, (err) => (err ? reject(err) : resolve())));
-    }
+    for (let i = 0; i < replay.count; i++) await replay.send(i);
     const { code } = await live.exit;
     assert.equal(code, 0, live.stderr());
     const got = lines(live.stdout());
@@ -319,7 +304,7 @@ test('MIKEY replayed from a bundled capture: live --keys prints what dissect pri
     assert.ok(got.some((l) => l.includes('MSK delivery') && l.includes('[verified]')));
   } finally {
     live.child.kill('SIGKILL');
-    for (const s of senders.values()) s.close();
+    replay.close();
   }
 });
 
@@ -397,22 +382,10 @@ test('--dash in a terminal (tmux): MIKEY replayed live shows the numbers keyscop
   const out = path.join(dir, 'dash.pcap');
   const errFile = path.join(dir, 'err');
   const exitFile = path.join(dir, 'exit');
-  const datagrams = lines(spawnSync(process.execPath, [cliPath(), 'dissect', '--json', file], { encoding: 'utf8' }).stdout).map(
-    (l) => JSON.parse(l) as { src: string; dst: string; dstPort: number },
-  );
-  const payloads = tsharkFields(file, ['udp.payload']).map(([hex]) => Buffer.from(hex.replace(/:/g, ''), 'hex'));
-  const senders = new Map<string, dgram.Socket>();
+  const replay = await replayableDatagrams(file, keys);
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   try {
-    for (const d of datagrams) {
-      if (senders.has(d.src)) continue;
-      const s = dgram.createSocket('udp4');
-      await new Promise<void>((resolve) => s.bind(0, d.src, resolve));
-      senders.set(d.src, s);
-    }
-    const ports = [...senders.values()].map((s) => (s.address() as AddressInfo).port);
-    const filter = `udp dst port 2269 and (${ports.map((p) => `src port ${p}`).join(' or ')})`;
-    const cmd = [process.execPath, cliPath(), 'live', '-i', 'lo', '-f', filter, '--keys', keys, '-c', String(datagrams.length), '-w', out, '--dash'].map(q).join(' ');
+    const cmd = [process.execPath, cliPath(), 'live', '-i', 'lo', '-f', replay.filter, '--keys', keys, '-c', String(replay.count), '-w', out, '--dash'].map(q).join(' ');
     const started = tmux('new-session', '-d', '-s', 'live', '-x', '170', '-y', '50', '-e', 'NCURSES_NO_UTF8_ACS=1', '-e', 'TERM=xterm-256color',
       `${cmd} 2> ${q(errFile)}; echo $? > ${q(exitFile)}; sleep 60`);
     assert.equal(started.status, 0, started.stderr);
@@ -426,18 +399,15 @@ test('--dash in a terminal (tmux): MIKEY replayed live shows the numbers keyscop
       throw new Error(`never saw ${what}:\n${screen()}\n${fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8') : ''}`);
     };
     await waitScreen((s) => /live on lo \(udp dst port 2269 and .*\[live\]\s+capturing/.test(s.split('\n')[0]), 'the live header');
-    for (let i = 0; i < datagrams.length; i++) {
-      const d = datagrams[i];
-      await new Promise<void>((resolve, reject) => (senders.get(d.src) as dgram.Socket).send(payloads[i], d.dstPort, d.dst, (err) => (err ? reject(err) : resolve())));
-    }
+    for (let i = 0; i < replay.count; i++) await replay.send(i);
     // -c ends the capture; the dashboard stays, showing the final numbers
-    const text = await waitScreen((s) => !/capturing/.test(s.split('\n')[0]) && new RegExp(`frames ${datagrams.length}\\b`).test(s), 'the capture stopped after -c');
+    const text = await waitScreen((s) => !/capturing/.test(s.split('\n')[0]) && new RegExp(`frames ${replay.count}\\b`).test(s), 'the capture stopped after -c');
     tmux('send-keys', '-t', 'live', 'q');
     for (let i = 0; i < GUARD_MS / 50 && !(fs.existsSync(exitFile) && fs.readFileSync(exitFile, 'utf8').trim()); i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(fs.readFileSync(exitFile, 'utf8').trim(), '0', fs.readFileSync(errFile, 'utf8'));
     const err = fs.readFileSync(errFile, 'utf8');
-    assert.match(err, new RegExp(`keyscope live: ${datagrams.length} frames, `));
-    assert.match(err, new RegExp(`wrote ${datagrams.length} frames to `));
+    assert.match(err, new RegExp(`keyscope live: ${replay.count} frames, `));
+    assert.match(err, new RegExp(`wrote ${replay.count} frames to `));
 
     const a = spawnSync(process.execPath, [cliPath(), 'analyze', '--json', '--fail-on', 'never', '--keys', keys, out], { encoding: 'utf8' });
     assert.equal(a.status, 0, a.stderr);
@@ -451,7 +421,7 @@ test('--dash in a terminal (tmux): MIKEY replayed live shows the numbers keyscop
     assert.ok(stats.ack.requested > 0);
   } finally {
     tmux('kill-server');
-    for (const s of senders.values()) s.close();
+    replay.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -10,12 +10,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as dgram from 'node:dgram';
-import type { AddressInfo } from 'node:net';
 import { killGroup, spawnSync } from '../support/proc';
-import { startWatched, until } from '../support/live-child';
+import { replayableDatagrams, startWatched, until } from '../support/live-child';
 import { capturePath, cliPath } from '../support/repo';
-import { tsharkFields } from '../support/tshark';
 import { parseExposition, sumBy } from './exposition';
 
 const HOST = '127.184.0.1';
@@ -44,20 +41,8 @@ test('live --metrics counts the MIKEY messages of traffic replayed on lo as anal
     killGroup(offline.child, 'SIGKILL');
   }
 
-  const datagrams = lines(spawnSync(process.execPath, [cliPath(), 'dissect', '--keys', keys, '--json', file], { encoding: 'utf8' }).stdout).map(
-    (l) => JSON.parse(l) as { src: string; dst: string; dstPort: number },
-  );
-  const payloads = tsharkFields(file, ['udp.payload']).map(([hex]) => Buffer.from(hex.replace(/:/g, ''), 'hex'));
-  assert.equal(payloads.length, datagrams.length);
-  const senders = new Map<string, dgram.Socket>();
-  for (const d of datagrams) {
-    if (senders.has(d.src)) continue;
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => s.bind(0, d.src, resolve));
-    senders.set(d.src, s);
-  }
-  const ports = [...senders.values()].map((s) => (s.address() as AddressInfo).port);
-  const filter = `udp dst port 2269 and (${ports.map((p) => `src port ${p}`).join(' or ')})`;
+  const replay = await replayableDatagrams(file, keys);
+  const filter = replay.filter;
   const live = startWatched(process.execPath, [cliPath(), 'live', '-i', 'lo', '-f', filter, '--keys', keys, '--metrics', `${HOST}:0`]);
   try {
     await until('the capture to start', () => /capturing on/.test(live.err()), live, GUARD_MS);
@@ -67,30 +52,23 @@ test('live --metrics counts the MIKEY messages of traffic replayed on lo as anal
     // cap has no drop counter: no series, rather than a 0 that would claim no drops
     assert.deepEqual(sumBy(before, 'keyscope_capture_dropped_packets_total', []), {});
     assert.deepEqual(sumBy(before, 'keyscope_info', ['command']), { live: 1 });
-    for (let i = 0; i < datagrams.length; i++) {
-      const d = datagrams[i];
-      await new Promise<void>((resolve, reject) => (senders.get(d.src) as dgram.Socket).send(payloads[i], d.dstPort, d.dst, (err) => (err ? reject(err) : resolve())));
-    }
+    for (let i = 0; i < replay.count; i++) await replay.send(i);
     let got = before;
     const end = Date.now() + GUARD_MS;
     const messages = (s: typeof got) => sumBy(s, 'keyscope_mikey_messages_total', ['bmsc', 'key_group', 'kind']);
-    while (sumBy(got, 'keyscope_capture_packets_total', [])[''] < datagrams.length || JSON.stringify(messages(got)) !== JSON.stringify(messages(expected))) {
+    while (sumBy(got, 'keyscope_capture_packets_total', [])[''] < replay.count || JSON.stringify(messages(got)) !== JSON.stringify(messages(expected))) {
       assert.ok(Date.now() < end, `live counted ${JSON.stringify(messages(got))}, the file ${JSON.stringify(messages(expected))}`);
       await new Promise((r) => setTimeout(r, 200));
       got = await scrape(url);
     }
     assert.ok(Object.keys(messages(got)).length > 0);
-    assert.deepEqual(sumBy(got, 'keyscope_capture_packets_total', []), { '': datagrams.length });
+    assert.deepEqual(sumBy(got, 'keyscope_capture_packets_total', []), { '': replay.count });
     assert.deepEqual(sumBy(got, 'keyscope_mikey_acks_expected_total', ['bmsc', 'key_group']), sumBy(expected, 'keyscope_mikey_acks_expected_total', ['bmsc', 'key_group']));
     assert.ok(sumBy(got, 'keyscope_capture_last_packet_timestamp_seconds', [])[''] > Date.now() / 1000 - 600);
     killGroup(live.child, 'SIGTERM');
     assert.equal(await live.exit, 0, live.err());
   } finally {
     killGroup(live.child, 'SIGKILL');
-    for (const s of senders.values()) s.close();
+    replay.close();
   }
 });
-
-function lines(s: string): string[] {
-  return s.split('\n').filter((l) => l !== '');
-}

@@ -3,7 +3,10 @@
  * with a deadline (the child's output in the error), and a UDP sender/receiver pair on loopback addresses.
  */
 import * as dgram from 'node:dgram';
-import { spawn, type ChildProcess } from './proc';
+import type { AddressInfo } from 'node:net';
+import { spawn, spawnSync, type ChildProcess } from './proc';
+import { cliPath } from './repo';
+import { tsharkFields } from './tshark';
 
 export interface WatchedChild {
   child: ChildProcess;
@@ -47,4 +50,44 @@ export async function udpPair(host: string, port: number, from: string): Promise
       sender.close();
     },
   };
+}
+
+/**
+ * The UDP datagrams of a bundled capture, ready to be sent again on lo: one socket per source address of the file,
+ * bound to that (loopback) address on a port of its own, and a capture filter that names those ports so other
+ * traffic on lo stays out. `send(i)` sends datagram i; `close()` closes the sockets.
+ */
+export async function replayableDatagrams(file: string, keys: string): Promise<{ count: number; filter: string; send: (i: number) => Promise<void>; close: () => void }> {
+  const dissected = spawnSync(process.execPath, [cliPath(), 'dissect', '--keys', keys, '--json', file], { encoding: 'utf8' }).stdout;
+  const datagrams = dissected
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { src: string; dst: string; dstPort: number });
+  const payloads = tsharkFields(file, ['udp.payload']).map(([hex]) => Buffer.from(hex.replace(/:/g, ''), 'hex'));
+  if (payloads.length !== datagrams.length) throw new Error(`${file}: tshark sees ${payloads.length} UDP payloads, keyscope ${datagrams.length} frames`);
+  const senders = new Map<string, dgram.Socket>();
+  const close = () => {
+    for (const s of senders.values()) s.close();
+  };
+  try {
+    for (const d of datagrams) {
+      if (senders.has(d.src)) continue;
+      const s = dgram.createSocket('udp4');
+      senders.set(d.src, s);
+      await new Promise<void>((resolve) => s.bind(0, d.src, resolve));
+    }
+  } catch (err) {
+    close();
+    throw err;
+  }
+  const ports = [...senders.values()].map((s) => (s.address() as AddressInfo).port);
+  const dstPorts = [...new Set(datagrams.map((d) => d.dstPort))];
+  const dst = dstPorts.length === 1 ? `udp dst port ${dstPorts[0]}` : `udp and (${dstPorts.map((p) => `dst port ${p}`).join(' or ')})`;
+  const filter = `${dst} and (${ports.map((p) => `src port ${p}`).join(' or ')})`;
+  const send = (i: number) => {
+    const d = datagrams[i];
+    const s = senders.get(d.src) as dgram.Socket;
+    return new Promise<void>((resolve, reject) => s.send(payloads[i], d.dstPort, d.dst, (err) => (err ? reject(err) : resolve())));
+  };
+  return { count: datagrams.length, filter, send, close };
 }
