@@ -8,27 +8,7 @@ import type { PacketTime } from '../common/time';
 import type { LiveCaptureStats } from './live';
 import type { CaptureFrame } from './types';
 
-/**
- * Why packets are missing from a span of capture time: `queue` — keyscope's own bounded queue between its capture
- * thread and its analysis overflowed (counted); `engine` — the capture engine counted drops (tcpdump's kernel
- * counter); `tcp-gap` — a TCP stream lost bytes the peer acknowledged (proven on the wire, missing here).
- */
-export type CaptureLossCause = 'queue' | 'engine' | 'tcp-gap';
-
-/**
- * A span of capture time in which the capture lost packets. A capture-level fact handed down the pipeline: findings
- * whose evidence falls in it (or shortly after, see the correlator's lossMarginSeconds) are qualified as "possibly
- * capture loss" instead of accusing a UE or the BM-SC.
- */
-export interface CaptureLossWindow {
-  from: PacketTime;
-  to: PacketTime;
-  cause: CaptureLossCause;
-  /** Packets lost in it, when counted. */
-  packets?: number;
-  /** Bytes lost in it, when known (TCP gaps). */
-  bytes?: number;
-}
+export type { CaptureLossCause, CaptureLossWindow } from '../common/capture-loss';
 
 /** The TCP reassembly counters the estimate is built from (a TcpReassemblyStats is one). */
 export interface TcpLossInputs {
@@ -132,12 +112,12 @@ export function newLiveCounters(): LiveCounters {
 }
 
 /** Count one frame into `counters` and the rate window (every live source does this for each frame it delivers). */
-export function countLiveFrame(counters: LiveCounters, window: RateWindow, frame: CaptureFrame): void {
+export function countLiveFrame(counters: LiveCounters, window: RateWindow, frame: CaptureFrame, arrivalMono: bigint = process.hrtime.bigint()): void {
   counters.packets++;
   counters.bytes += frame.originalLength;
   counters.capturedBytes += frame.capturedLength;
   if (frame.capturedLength < frame.originalLength) counters.truncatedFrames++;
-  window.add(process.hrtime.bigint(), frame.originalLength);
+  window.add(arrivalMono, frame.originalLength);
 }
 
 /** LiveCaptureStats from a source's counters, as of `stopMono` (the stop) or now. */

@@ -401,7 +401,7 @@ export class LiveCapture implements LiveSource {
       data,
       problems,
     };
-    countLiveFrame(this.st, this.window, frame);
+    countLiveFrame(this.st, this.window, frame, mono);
     this.delivering = true;
     try {
       // a copy: a handler may remove itself (or another) while the frame is being delivered

@@ -23,7 +23,7 @@ import { DIAGNOSTICS, type DiagnosticCode } from './catalog';
 import { PacketClock, type Findings, type RoomContext } from './context';
 import { fromSecs, groupOf, secs, type Endpoints, type Tx, type UeState } from './model';
 import { DEFAULT_LOSS_LOOKBACK_SECONDS, LIMITS, defaultLossMargin, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
-import type { CaptureLossWindow } from '../capture/live-stats';
+import type { CaptureLossWindow } from '../common/capture-loss';
 import { DeliveryRules } from './rules/delivery';
 import { HttpExchangeRules } from './rules/http-exchange';
 import { MtkRules } from './rules/mtk';

@@ -20,7 +20,7 @@ import { teeSinks } from '../pipeline/tee-sink';
 import { LivePacer, type LivePacerOptions } from '../pipeline/live-pacer';
 import { DashboardModel, PacketRate, averageRate, type DashboardModelOptions } from './model';
 import { CaptureReplay } from './replay';
-import type { CaptureLossWindow } from '../capture/live-stats';
+import type { CaptureLossWindow } from '../common/capture-loss';
 import { DashboardView, type DashboardSnapshot, type DashboardViewOptions } from './view';
 
 /** The part of a LiveCapture (src/capture/live.ts) the dashboard uses. */

@@ -1,7 +1,7 @@
 /**
  * State budgets through the real CLI: adversarial captures (V-flagged MSK pushes, never ACKed, all within one ACK
  * timeout) generated here, analyzed by a child `node [--max-old-space-size=<budget>] bin/keyscope.js analyze` that
- * must finish with its report; its peak RSS comes from a preloaded hook that prints process.resourceUsage().maxRSS
+ * must finish with its report; its peak RSS comes from test/support/rss-child.ts, which prints process.resourceUsage().maxRSS
  * at exit (no /usr/bin/time needed). Also: the UE count stays a count of distinct UEs when UEs are forgotten.
  *
  * The issue's cases (#13) at CI size: 100 k pushes over 20 k and over 200 k UEs, and the worst case for the UE
@@ -28,6 +28,8 @@ const FULL = process.env.KEYSCOPE_BUDGET_FULL === '1';
  * young generation, 32 MB): a child capped here dies (exit 134, no report) if live state outgrows the budget.
  */
 const HEAP_BUDGET_MB = 140;
+/** Runs the CLI and reports its peak RSS (test/support/rss-child.ts, shared with the pipeline budget tests). */
+const RSS_CHILD = path.join(__dirname, '..', 'support', 'rss-child.js');
 
 interface Run {
   status: number | null;
@@ -38,23 +40,20 @@ interface Run {
 
 describe('correlator state budgets (CLI)', { timeout: FULL ? 3_600_000 : 600_000 }, () => {
   let dir = '';
-  let hook = '';
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-budget-'));
-    hook = path.join(dir, 'maxrss.js');
-    fs.writeFileSync(hook, "process.on('exit', () => process.stderr.write('maxrss-kb ' + process.resourceUsage().maxRSS + '\\n'));\n");
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** `heapMb` undefined: Node's own heap limit, as a user runs keyscope. */
   function analyze(capture: string, heapMb: number | undefined, args: string[], timeout = CHILD_TIMEOUT_MS): Run {
     const heap = heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`];
-    const r = spawnSync(process.execPath, [...heap, '--require', hook, cliPath(), 'analyze', '--json', '--fail-on', 'never', ...args, capture], {
+    const r = spawnSync(process.execPath, [...heap, RSS_CHILD, 'analyze', '--json', '--fail-on', 'never', ...args, capture], {
       encoding: 'utf8', timeout, maxBuffer: 1 << 30,
     });
     const lines = String(r.stdout).trimEnd().split('\n');
     const last = lines.length > 0 && lines[lines.length - 1] !== '' ? (JSON.parse(lines[lines.length - 1]) as Record<string, unknown>) : undefined;
-    const m = /maxrss-kb (\d+)/.exec(String(r.stderr));
+    const m = /keyscope-max-rss-kib (\d+)/.exec(String(r.stderr));
     return { status: r.status, stats: last?.type === 'stats' ? last : undefined, maxRssMb: m ? Number(m[1]) / 1024 : Infinity, stderr: String(r.stderr) };
   }
 
