@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpConnectionParser } from '../../../src/protocols/http/parser';
 import { DigestTracker } from '../../../src/protocols/http/tracker';
-import { httpInfoLine, httpToJson, httpTree } from '../../../src/protocols/http/output';
+import { httpInfoLine, httpToJson } from '../../../src/protocols/http/output';
+import { httpTree } from '../../../src/fields/http-fields';
 import type { HttpMessage } from '../../../src/protocols/http/types';
 
 function run(client: string, server: string): HttpMessage[] {
