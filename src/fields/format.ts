@@ -24,3 +24,15 @@ export function formatValue(def: FieldDef, v: FieldValue): string {
       return String(v);
   }
 }
+
+/** The text of one value in the `-V` tree: the field's display, else as `-T fields` prints it. */
+export function displayValue(def: FieldDef, v: FieldValue): string {
+  return def.display ? def.display(v) : formatValue(def, v);
+}
+
+/** One `-V` tree line of a field's value (without indentation): `Label: value`, `[Label: value]` or the value alone. */
+export function treeLine(def: FieldDef, v: FieldValue): string {
+  const text = displayValue(def, v);
+  if (def.inline) return text;
+  return def.generated ? `[${def.label ?? def.name}: ${text}]` : `${def.label ?? def.name}: ${text}`;
+}

@@ -5,22 +5,13 @@
  * results, Digest parameters, problem codes) are keyscope's own.
  */
 import type { DissectedFrame } from '../pipeline/dissector';
-import type { HttpMessage } from '../protocols/http/types';
-import { authInfoView, digestChallengeView, digestCredentialsView, isDigest } from '../protocols/http/auth';
-import type { MikeyAnalysis } from '../protocols/mikey/tracker';
-import type { MikeyMessage, MikeyPayload } from '../protocols/mikey/types';
 import type { IpLayerInfo } from '../decode/types';
 import { formatValue } from './format';
-import type { FieldDef, FieldLayer, FieldType, FieldValue, FrameView, TsharkRelation } from './types';
+import { digestLayer, httpLayer } from './http-fields';
+import { mikeyLayer } from './mikey-fields';
+import type { FieldDef, FieldLayer, FieldType, FieldValue, FrameView } from './types';
 
-type Extractor = (v: FrameView) => FieldValue[];
-
-function field(name: string, type: FieldType, description: string, values: Extractor, more: Partial<Pick<FieldDef, 'base' | 'hexDigits' | 'tshark' | 'label' | 'json'>> = {}): FieldDef {
-  return { name, type, description, values, ...more };
-}
-const same: { tshark: TsharkRelation } = { tshark: 'same' };
-const hex = (digits: number): Partial<FieldDef> => ({ base: 'hex', hexDigits: digits, tshark: 'same' });
-const one = <T extends FieldValue>(x: T | undefined | null): FieldValue[] => (x === undefined || x === null ? [] : [x]);
+import { field, hex, one, same, type Extractor } from './define';
 const present = (b: boolean): FieldValue[] => (b ? [true] : []);
 
 /** `S.NNNNNNNNN` from seconds and nanoseconds (tshark's FT_RELATIVE_TIME text). */
@@ -32,18 +23,6 @@ export function secondsText(sec: number, nsec: number): string {
     return `${neg ? '-' : ''}${total / 1_000_000_000n}.${String(total % 1_000_000_000n).padStart(9, '0')}`;
   }
   return `${sec}.${String(nsec).padStart(9, '0')}`;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-/** Seconds between the NTP era (1900) and the Unix epoch. */
-const NTP_UNIX_OFFSET = 2_208_988_800;
-
-/** An NTP timestamp as tshark prints an FT_ABSOLUTE_TIME in UTC (`Nov  7, 2023 11:44:50.500000000 UTC`). */
-export function ntpText(seconds: number, fraction: number): string {
-  const d = new Date((seconds - NTP_UNIX_OFFSET) * 1000);
-  const nsec = Math.floor((fraction * 1e9) / 2 ** 32);
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')}, ${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}.${String(nsec).padStart(9, '0')} UTC`;
 }
 
 // ---- headers: frame, link, IP, UDP, TCP, GTP-U ---------------------------------------------------------------------
@@ -280,188 +259,6 @@ const gtpLayer = headerLayer<Tunnel>('gtp', 'GPRS Tunneling Protocol (GTP-U)', (
     { name: 'keyscope.gtp.depth', type: 'uint', description: 'GTP-U encapsulations when GTP-U was carried in GTP-U (2 or more)', of: (t) => t.depth, label: 'Tunnel depth', json: 'tunnel.depth' },
   ]);
 
-// ---- HTTP, Digest ---------------------------------------------------------------------------------------------------
-
-function httpMessages(v: FrameView): HttpMessage[] {
-  return (v.frame.http ?? []).map((h) => h.message);
-}
-const requests = (v: FrameView) => httpMessages(v).filter((m) => m.kind === 'request');
-const responses = (v: FrameView) => httpMessages(v).filter((m) => m.kind === 'response');
-const header = (name: string) => (v: FrameView): FieldValue[] =>
-  httpMessages(v).flatMap((m) => m.headers.filter((h) => h.name.toLowerCase() === name).map((h) => h.value));
-
-const httpLayer: FieldLayer = {
-  name: 'http',
-  title: 'Hypertext Transfer Protocol (on the frame that completes each message)',
-  fields: [
-    field('http', 'protocol', 'an HTTP message ends in this frame', (v) => httpMessages(v).map(() => true), { tshark: 'presence', json: 'http' }),
-    field('http.request', 'bool', 'the message is a request', (v) => requests(v).map(() => true), { ...same, json: 'http[kind=request]' }),
-    field('http.response', 'bool', 'the message is a response', (v) => responses(v).map(() => true), { ...same, json: 'http[kind=response]' }),
-    field('http.request.method', 'string', 'request method', (v) => requests(v).flatMap((m) => one(m.method)), { ...same, json: 'http.method' }),
-    field('http.request.uri', 'string', 'request target as sent', (v) => requests(v).flatMap((m) => one(m.uri)), { ...same, json: 'http.uri' }),
-    field('http.request.version', 'string', 'HTTP version of a request', (v) => requests(v).map((m) => m.version), { ...same, json: 'http[kind=request].version' }),
-    field('http.response.version', 'string', 'HTTP version of a response', (v) => responses(v).map((m) => m.version), { ...same, json: 'http[kind=response].version' }),
-    field('http.response.code', 'uint', 'status code', (v) => responses(v).flatMap((m) => one(m.status)), { ...same, json: 'http.status' }),
-    field('http.response.phrase', 'string', 'reason phrase', (v) => responses(v).flatMap((m) => one(m.reason)), { ...same, json: 'http.reason' }),
-    field('http.host', 'string', 'Host header', header('host'), { ...same, json: 'http.headers[name=host].value' }),
-    field('http.user_agent', 'string', 'User-Agent header', header('user-agent'), { ...same, json: 'http.headers[name=user-agent].value' }),
-    field('http.server', 'string', 'Server header', header('server'), { ...same, json: 'http.headers[name=server].value' }),
-    field('http.content_type', 'string', 'Content-Type header', header('content-type'), { ...same, json: 'http.headers[name=content-type].value' }),
-    field('http.content_length_header', 'string', 'Content-Length header as sent', header('content-length'), { ...same, json: 'http.headers[name=content-length].value' }),
-    field('http.connection', 'string', 'Connection header', header('connection'), { ...same, json: 'http.headers[name=connection].value' }),
-    field('http.location', 'string', 'Location header', header('location'), { ...same, json: 'http.headers[name=location].value' }),
-    field('http.authorization', 'string', 'Authorization header', header('authorization'), { ...same, json: 'http.headers[name=authorization].value' }),
-    field('http.www_authenticate', 'string', 'WWW-Authenticate header', header('www-authenticate'), { ...same, json: 'http.headers[name=www-authenticate].value' }),
-    field('http.request_in', 'framenum', 'for a response: the frame that completed its request', (v) => responses(v).flatMap((m) => one(m.request?.lastFrame)), same),
-    field('http.body_length', 'uint', 'body bytes after removing chunked coding', (v) => httpMessages(v).map((m) => m.bodyLength), { json: 'http.body.length' }),
-    field('http.complete', 'bool', 'false when the message was cut (gap, end of stream)', (v) => httpMessages(v).map((m) => m.complete), { json: 'http.complete' }),
-  ],
-};
-
-function digestCredentials(v: FrameView) {
-  return httpMessages(v).flatMap((m) => (m.auth?.credentials ?? []).filter(isDigest).map((c) => digestCredentialsView(c)));
-}
-function digestChallenges(v: FrameView) {
-  return httpMessages(v).flatMap((m) => (m.auth?.challenges ?? []).filter(isDigest).map((c) => digestChallengeView(c)));
-}
-function digestInfo(v: FrameView) {
-  return httpMessages(v).flatMap((m) => (m.auth?.info ?? []).map((i) => authInfoView(i)));
-}
-const hasDigest = (m: HttpMessage) => (m.auth?.credentials ?? []).some(isDigest) || (m.auth?.challenges ?? []).some(isDigest) || (m.auth?.info.length ?? 0) > 0;
-
-const digestLayer: FieldLayer = {
-  name: 'digest',
-  title: 'HTTP Digest authentication (RFC 7616) in HTTP headers',
-  fields: [
-    field('digest', 'protocol', 'a Digest challenge, credentials or Authentication-Info', (v) => httpMessages(v).filter(hasDigest).map(() => true)),
-    field('digest.challenge', 'none', 'a WWW-Authenticate / Proxy-Authenticate Digest challenge', (v) => digestChallenges(v).map(() => true)),
-    field('digest.credentials', 'none', 'Authorization / Proxy-Authorization Digest credentials', (v) => digestCredentials(v).map(() => true)),
-    field('digest.username', 'string', 'user name (the B-TID in TS 33.246), `username*` decoded', (v) => digestCredentials(v).flatMap((c) => one(c.username))),
-    field('digest.realm', 'string', 'realm, of a challenge or of credentials', (v) => [...digestChallenges(v), ...digestCredentials(v)].flatMap((c) => one(c.realm))),
-    field('digest.nonce', 'string', 'nonce, of a challenge or of credentials', (v) => [...digestChallenges(v), ...digestCredentials(v)].flatMap((c) => one(c.nonce))),
-    field('digest.algorithm', 'string', 'algorithm, of a challenge or of credentials', (v) => [...digestChallenges(v), ...digestCredentials(v)].flatMap((c) => one(c.algorithm))),
-    field('digest.opaque', 'string', 'opaque, of a challenge or of credentials', (v) => [...digestChallenges(v), ...digestCredentials(v)].flatMap((c) => one(c.opaque))),
-    field('digest.qop', 'string', 'qop: each option of a challenge, the chosen one of credentials', (v) => [
-      ...digestChallenges(v).flatMap((c) => c.qop ?? []),
-      ...digestCredentials(v).flatMap((c) => one(c.qop)),
-    ]),
-    field('digest.stale', 'bool', 'stale flag of a challenge', (v) => digestChallenges(v).flatMap((c) => one(c.stale))),
-    field('digest.uri', 'string', 'uri of credentials', (v) => digestCredentials(v).flatMap((c) => one(c.uri))),
-    field('digest.response', 'string', 'response (request-digest) of credentials', (v) => digestCredentials(v).flatMap((c) => one(c.response))),
-    field('digest.cnonce', 'string', 'client nonce of credentials', (v) => digestCredentials(v).flatMap((c) => one(c.cnonce))),
-    field('digest.nc', 'uint', 'nonce count of credentials (when 8 hex digits)', (v) => digestCredentials(v).flatMap((c) => one(c.ncValue))),
-    field('digest.rspauth', 'string', 'rspauth of Authentication-Info', (v) => digestInfo(v).flatMap((i) => one(i.rspauth))),
-    field('digest.nextnonce', 'string', 'nextnonce of Authentication-Info', (v) => digestInfo(v).flatMap((i) => one(i.nextnonce))),
-    field('digest.verified', 'bool', 'Digest values checked with a known password: true = all match, false = a mismatch (absent: no password)',
-      (v) => httpMessages(v).filter(hasDigest).flatMap((m) => one(m.verified)), { json: 'http.digest.verified' }),
-  ],
-};
-
-// ---- MIKEY ----------------------------------------------------------------------------------------------------------
-
-function analyses(v: FrameView): MikeyAnalysis[] {
-  return (v.frame.mikey ?? []).map((m) => m.analysis);
-}
-function messages(v: FrameView): MikeyMessage[] {
-  return analyses(v).flatMap((a) => (a.message ? [a.message] : []));
-}
-/** Payloads of the given types in every MIKEY message of the frame, in wire order. */
-function payloads<T extends MikeyPayload['type']>(v: FrameView, ...types: T[]): Extract<MikeyPayload, { type: T }>[] {
-  return messages(v).flatMap((m) => m.payloads.filter((p): p is Extract<MikeyPayload, { type: T }> => (types as number[]).includes(p.type)));
-}
-const mbms = (v: FrameView) => analyses(v).flatMap((a) => (a.mbms ? [a.mbms] : []));
-const hdr = <K extends keyof MikeyMessage['header']>(k: K) => (v: FrameView): FieldValue[] => messages(v).map((m) => m.header[k] as unknown as FieldValue);
-
-const mikeyLayer: FieldLayer = {
-  name: 'mikey',
-  title: 'Multimedia Internet KEYing (RFC 3830) and its MBMS use (TS 33.246)',
-  fields: [
-    field('mikey', 'protocol', 'a MIKEY message (UDP, or an application/mikey HTTP body)', (v) => analyses(v).map(() => true), { tshark: 'presence', json: 'mikey' }),
-    field('mikey.hdr', 'none', 'common header', (v) => messages(v).map(() => true), same),
-    field('mikey.version', 'uint', 'version (1)', hdr('version'), { ...same, json: 'mikey.version' }),
-    field('mikey.type', 'uint', 'data type (0 PSK init, 1 PSK verification, …)', hdr('dataType'), { ...same, json: 'mikey.dataType' }),
-    field('mikey.v.set', 'bool', 'V flag of the header: a verification message is requested', hdr('v'), { ...same, json: 'mikey.v' }),
-    field('mikey.prf_func', 'uint', 'PRF function', hdr('prf'), { ...same, json: 'mikey.prf' }),
-    field('mikey.csb_id', 'uint', 'CSB ID', hdr('csbId'), { ...hex(8), json: 'mikey.csbId' }),
-    field('mikey.cs_count', 'uint', 'number of crypto sessions', hdr('csCount'), { ...same, json: 'mikey.csCount' }),
-    field('mikey.cs_id_map_type', 'uint', 'CS ID map type', hdr('csIdMapType'), { ...same, json: 'mikey.csIdMapType' }),
-    field('mikey.next_payload', 'uint', 'next payload codes, header first, in wire order', (v) =>
-      messages(v).flatMap((m) => [m.header.nextPayload, ...m.payloads.filter((p) => p.type !== 4).map((p) => p.nextPayload)]), same),
-    field('mikey.srtp_id', 'none', 'SRTP ID entry of the header (CS ID map type 0)', (v) => messages(v).flatMap((m) => (m.header.srtpIds ?? []).map(() => true)), { ...same, json: 'mikey.srtpIds' }),
-    field('mikey.srtp_id.policy_no', 'uint', 'SRTP ID entry: policy number', (v) => messages(v).flatMap((m) => (m.header.srtpIds ?? []).map((s) => s.policyNo)), { ...same, json: 'mikey.srtpIds.policyNo' }),
-    field('mikey.srtp_id.ssrc', 'uint', 'SRTP ID entry: SSRC', (v) => messages(v).flatMap((m) => (m.header.srtpIds ?? []).map((s) => s.ssrc)), { ...hex(8), json: 'mikey.srtpIds.ssrc' }),
-    field('mikey.srtp_id.roc', 'uint', 'SRTP ID entry: rollover counter', (v) => messages(v).flatMap((m) => (m.header.srtpIds ?? []).map((s) => s.roc)), { ...hex(8), json: 'mikey.srtpIds.roc' }),
-    field('mikey.kemac', 'none', 'KEMAC payload', (v) => payloads(v, 1).map(() => true), { ...same, json: 'mikey.payloads[type=1]' }),
-    field('mikey.kemac.encr_alg', 'uint', 'KEMAC encryption algorithm', (v) => payloads(v, 1).map((p) => p.encrAlg), { ...same, json: 'mikey.payloads[type=1].encrAlg' }),
-    field('mikey.kemac.key_data_len', 'uint', 'KEMAC encrypted key data length', (v) => payloads(v, 1).map((p) => p.encrData.length), same),
-    field('mikey.kemac.mac_alg', 'uint', 'KEMAC MAC algorithm', (v) => payloads(v, 1).map((p) => p.macAlg), { ...same, json: 'mikey.payloads[type=1].macAlg' }),
-    field('mikey.kemac.mac', 'bytes', 'KEMAC MAC', (v) => payloads(v, 1).filter((p) => p.mac.length > 0).map((p) => p.mac), { ...same, json: 'mikey.payloads[type=1].mac' }),
-    field('mikey.t', 'none', 'timestamp payload', (v) => payloads(v, 5).map(() => true), { ...same, json: 'mikey.payloads[type=5]' }),
-    field('mikey.t.ntp', 'string', 'NTP timestamp (NTP-UTC, NTP) as tshark shows it: `Nov  7, 2023 11:44:50.500000000 UTC`',
-      (v) => payloads(v, 5, 13).flatMap((p) => (p.ntpSeconds !== undefined ? [ntpText(p.ntpSeconds, p.ntpFraction ?? 0)] : [])), same),
-    field('mikey.t.ts_type', 'uint', 'timestamp type (0 NTP-UTC, 1 NTP, 2 COUNTER)', (v) => payloads(v, 5, 13).map((p) => p.tsType), { ...same, json: 'mikey.payloads[type=5|13].tsType' }),
-    field('mikey.id', 'none', 'ID payload', (v) => payloads(v, 6).map(() => true), { ...same, json: 'mikey.payloads[type=6]' }),
-    field('mikey.idr', 'none', 'IDR payload', (v) => payloads(v, 14).map(() => true), { ...same, json: 'mikey.payloads[type=14]' }),
-    field('mikey.id.role', 'uint', 'IDR role (1 initiator, 2 responder, …)', (v) => payloads(v, 6, 14).flatMap((p) => one(p.role)), { ...same, json: 'mikey.payloads[type=6|14].role' }),
-    field('mikey.id.type', 'uint', 'ID type (0 NAI, 1 URI, …)', (v) => payloads(v, 6, 14).map((p) => p.idType), { ...same, json: 'mikey.payloads[type=6|14].idType' }),
-    field('mikey.id.len', 'uint', 'ID length', (v) => payloads(v, 6, 14).map((p) => p.data.length), same),
-    field('mikey.v', 'none', 'verification (V) payload', (v) => payloads(v, 9).map(() => true), { ...same, json: 'mikey.payloads[type=9]' }),
-    field('mikey.v.auth_alg', 'uint', 'verification MAC algorithm', (v) => payloads(v, 9).map((p) => p.authAlg), { ...same, json: 'mikey.payloads[type=9].authAlg' }),
-    field('mikey.v.ver_data', 'bytes', 'verification MAC', (v) => payloads(v, 9).filter((p) => p.mac.length > 0).map((p) => p.mac), { ...same, json: 'mikey.payloads[type=9].mac' }),
-    field('mikey.sp', 'none', 'security policy payload', (v) => payloads(v, 10).map(() => true), { ...same, json: 'mikey.payloads[type=10]' }),
-    field('mikey.pke', 'none', 'envelope data (PKE) payload', (v) => payloads(v, 2).map(() => true), { ...same, json: 'mikey.payloads[type=2]' }),
-    field('mikey.pke.c', 'uint', 'PKE cache indicator', (v) => payloads(v, 2).map((p) => p.c), { ...same, json: 'mikey.payloads[type=2].c' }),
-    field('mikey.pke.len', 'uint', 'PKE data length', (v) => payloads(v, 2).map((p) => p.data.length), same),
-    field('mikey.dh', 'none', 'DH data payload', (v) => payloads(v, 3).map(() => true), { ...same, json: 'mikey.payloads[type=3]' }),
-    field('mikey.dh.group', 'uint', 'DH group', (v) => payloads(v, 3).map((p) => p.group), { ...same, json: 'mikey.payloads[type=3].group' }),
-    field('mikey.dh.kv', 'uint', 'DH key validity type', (v) => payloads(v, 3).map((p) => p.kv), { ...same, json: 'mikey.payloads[type=3].kv' }),
-    field('mikey.sign', 'none', 'signature payload', (v) => payloads(v, 4).map(() => true), { ...same, json: 'mikey.payloads[type=4]' }),
-    field('mikey.sign.type', 'uint', 'signature type', (v) => payloads(v, 4).map((p) => p.signType), { ...same, json: 'mikey.payloads[type=4].signType' }),
-    field('mikey.sign.len', 'uint', 'signature length', (v) => payloads(v, 4).map((p) => p.signature.length), same),
-    field('mikey.cert', 'none', 'certificate payload', (v) => payloads(v, 7).map(() => true), { ...same, json: 'mikey.payloads[type=7]' }),
-    field('mikey.cert.type', 'uint', 'certificate type', (v) => payloads(v, 7).map((p) => p.certType), { ...same, json: 'mikey.payloads[type=7].certType' }),
-    field('mikey.cert.len', 'uint', 'certificate length', (v) => payloads(v, 7).map((p) => p.data.length), same),
-    field('mikey.chash', 'none', 'CHASH payload', (v) => payloads(v, 8).map(() => true), { ...same, json: 'mikey.payloads[type=8]' }),
-    field('mikey.sp.no', 'uint', 'security policy number', (v) => payloads(v, 10).map((p) => p.policyNo), { ...same, json: 'mikey.payloads[type=10].policyNo' }),
-    field('mikey.sp.proto_type', 'uint', 'security policy protocol type', (v) => payloads(v, 10).map((p) => p.protType), { ...same, json: 'mikey.payloads[type=10].protType' }),
-    field('mikey.sp.param.type', 'uint', 'security policy parameter type', (v) => payloads(v, 10).flatMap((p) => p.params.map((x) => x.paramType)), { ...same, json: 'mikey.payloads[type=10].params.paramType' }),
-    field('mikey.sp.param.len', 'uint', 'security policy parameter length', (v) => payloads(v, 10).flatMap((p) => p.params.map((x) => x.value.length)), same),
-    field('mikey.rand', 'none', 'RAND payload', (v) => payloads(v, 11).map(() => true), { ...same, json: 'mikey.payloads[type=11]' }),
-    field('mikey.rand.len', 'uint', 'RAND length', (v) => payloads(v, 11, 15).map((p) => p.rand.length), same),
-    field('mikey.rand.data', 'bytes', 'RAND', (v) => payloads(v, 11, 15).map((p) => p.rand), { ...same, json: 'mikey.payloads[type=11|15].rand' }),
-    field('mikey.err', 'none', 'error payload', (v) => payloads(v, 12).map(() => true), { ...same, json: 'mikey.payloads[type=12]' }),
-    field('mikey.err.no', 'uint', 'error number', (v) => payloads(v, 12).map((p) => p.errorNo), { ...same, json: 'mikey.payloads[type=12].errorNo' }),
-    field('mikey.ext', 'none', 'general extension payload', (v) => payloads(v, 21).map(() => true), { ...same, json: 'mikey.payloads[type=21]' }),
-    field('mikey.ext.type', 'uint', 'extension type (3 = Key ID, RFC 4563)', (v) => payloads(v, 21).map((p) => p.extType), { ...same, json: 'mikey.payloads[type=21].extType' }),
-    field('mikey.ext.len', 'uint', 'extension data length', (v) => payloads(v, 21).map((p) => p.data.length), same),
-    field('mikey.ext.data', 'bytes', 'extension data (not SDP IDs)', (v) => payloads(v, 21).filter((p) => p.extType !== 1).map((p) => p.data), same),
-    // tshark 4.0 shows only the first key data sub-payload of a KEMAC; so does this field, to keep the same meaning
-    field('mikey.key', 'none', 'first key data sub-payload of a KEMAC, when read in clear (NULL encryption)', (v) => payloads(v, 1).flatMap((p) => (p.keys ?? []).slice(0, 1)).map(() => true), same),
-    field('mikey.key.type', 'uint', 'type of that key data sub-payload (0 TGK, 2 TEK, …)', (v) => payloads(v, 1).flatMap((p) => (p.keys ?? []).slice(0, 1)).map((k) => k.keyType), same),
-    field('mikey.key.kv', 'uint', 'key validity type of that key data sub-payload', (v) => payloads(v, 1).flatMap((p) => (p.keys ?? []).slice(0, 1)).map((k) => k.kv), same),
-    field('mikey.key.data.len', 'uint', 'key length of that key data sub-payload', (v) => payloads(v, 1).flatMap((p) => (p.keys ?? []).slice(0, 1)).map((k) => k.key.length), same),
-    field('mikey.sakke', 'none', 'SAKKE payload', (v) => payloads(v, 26).map(() => true), { ...same, json: 'mikey.payloads[type=26]' }),
-    field('mikey.sakke.params', 'uint', 'SAKKE parameter set', (v) => payloads(v, 26).map((p) => p.params), { ...same, json: 'mikey.payloads[type=26].params' }),
-    field('mikey.sakke.idscheme', 'uint', 'SAKKE identifier scheme', (v) => payloads(v, 26).map((p) => p.idScheme), { ...same, json: 'mikey.payloads[type=26].idScheme' }),
-    field('mikey.sakke.len', 'uint', 'SAKKE data length', (v) => payloads(v, 26).map((p) => p.data.length), same),
-    field('mikey.counter', 'uint', 'replay counter (timestamp payload of type COUNTER)', (v) => payloads(v, 5, 13).filter((p) => p.type === 5).flatMap((p) => one(p.counter)), { json: 'mikey.payloads[type=5].counter' }),
-    field('mikey.mbms.kind', 'string', 'MBMS message kind: msk-delivery, mtk-delivery, verification, solicited-pull-trigger, error, other', (v) => mbms(v).map((i) => i.kind), { json: 'mikey.mbms.kind' }),
-    field('mikey.mbms.id_encoding', 'string', 'MBMS identifier encoding: published, seed (draft), none', (v) => mbms(v).map((i) => i.idEncoding), { json: 'mikey.mbms.idEncoding' }),
-    field('mikey.mbms.key_domain', 'string', 'Key Domain ID as MCC-MNC (e.g. 001-01)', (v) => mbms(v).flatMap((i) => one(i.keyDomain)), { json: 'mikey.mbms.keyDomain' }),
-    field('mikey.mbms.key_domain_id', 'bytes', 'Key Domain ID bytes', (v) => mbms(v).flatMap((i) => (i.keyDomainId !== undefined ? [Buffer.from(i.keyDomainId, 'hex')] : [])), { json: 'mikey.mbms.keyDomainId' }),
-    field('mikey.mbms.msk_id', 'uint', 'MSK ID (Key Group << 16 | Key Number)', (v) => mbms(v).flatMap((i) => one(i.mskId)), { base: 'hex', hexDigits: 8, json: 'mikey.mbms.mskId' }),
-    field('mikey.mbms.key_group', 'uint', 'MSK Key Group', (v) => mbms(v).flatMap((i) => one(i.keyGroup)), { base: 'hex', hexDigits: 4, json: 'mikey.mbms.keyGroup' }),
-    field('mikey.mbms.key_number', 'uint', 'MSK Key Number', (v) => mbms(v).flatMap((i) => one(i.keyNumber)), { base: 'hex', hexDigits: 4, json: 'mikey.mbms.keyNumber' }),
-    field('mikey.mbms.mtk_id', 'uint', 'MTK ID', (v) => mbms(v).flatMap((i) => one(i.mtkId)), { json: 'mikey.mbms.mtkId' }),
-    field('mikey.mbms.idi', 'string', "initiator's identity (BM-SC)", (v) => mbms(v).flatMap((i) => one(i.idi)), { json: 'mikey.mbms.idi' }),
-    field('mikey.mbms.idr', 'string', "responder's identity (the UE's B-TID)", (v) => mbms(v).flatMap((i) => one(i.idr)), { json: 'mikey.mbms.idr' }),
-    field('mikey.verified', 'bool', 'MAC checked with a known key: true = valid, false = invalid (absent: no key)', (v) => analyses(v).flatMap((a) => one(a.verified)), { json: 'mikey.mbms.verified' }),
-    field('mikey.verified_with', 'string', 'which key verified the MAC: muk, previous-muk, msk, delivery-keys', (v) => analyses(v).flatMap((a) => one(a.verifiedWith)), { json: 'mikey.mbms.verifiedWith' }),
-    field('mikey.answers_frame', 'framenum', 'for a verification message (ACK): the frame of the delivery it answers', (v) => analyses(v).flatMap((a) => one(a.answersFrame)), { json: 'mikey.mbms.answersFrame' }),
-    field('mikey.carrier', 'string', 'how the message came: udp, or http (an application/mikey body)', (v) => (v.frame.mikey ?? []).map((m) => m.carrier), { json: 'mikey.carrier' }),
-  ],
-};
-
 // ---- keyscope -------------------------------------------------------------------------------------------------------
 
 const keyscopeLayer: FieldLayer = {
@@ -488,3 +285,4 @@ export function allFields(): FieldDef[] {
 }
 
 export type { DissectedFrame };
+export { ntpText } from './mikey-fields';

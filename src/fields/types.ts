@@ -58,6 +58,15 @@ export interface FieldDef {
    * test/fields/outputs.test.ts holds every JSON leaf to a field and every field with a path to its JSON values.
    */
   json?: string;
+  /**
+   * How the `-V` tree shows one value when not as `-T fields` prints it (tshark's value strings: `HMAC-SHA-1-160 (1)`;
+   * long bytes cut short). The tree line is `label: display(value)`.
+   */
+  display?(x: FieldValue): string;
+  /** Shown as `[label: value]`: derived, not a value of the packet (tshark's generated items, e.g. `[Request in frame: 4]`). */
+  generated?: boolean;
+  /** The tree line is the value alone: a line of the packet shown as sent (a header or parameter with no field of its own). */
+  inline?: boolean;
   /** Every occurrence in the frame, in tree order; empty when the field is absent. */
   values(v: FrameView): FieldValue[];
 }

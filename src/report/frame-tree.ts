@@ -1,13 +1,10 @@
 /**
- * `dissect -V`: a protocol tree per frame, shaped like `tshark -V`. The frame, link, VLAN, IP, UDP, TCP and GTP-U
- * blocks are built from the field registry (src/fields/registry.ts): each line is a registry field's label and value,
- * so the tree shows what `-T fields` and `-Y` see. HTTP and MIKEY keep their protocol trees (src/protocols/\*\/output.ts),
- * whose values the registry's http/digest/mikey fields read from the same decoded objects.
+ * `dissect -V`: a protocol tree per frame, shaped like `tshark -V`, built from the field registry (src/fields/registry.ts
+ * and the HTTP and MIKEY declarations beside it): each line that shows a value is a registry field's label and value,
+ * so the tree shows what `-T fields` and `-Y` see; the rest is structure (titles of headers, payloads, subtrees).
  */
 import { FIELD_LAYERS } from '../fields/registry';
 import type { FrameView, TreeBlock } from '../fields/types';
-import { httpTree } from '../protocols/http/output';
-import { mikeyTree } from '../protocols/mikey/output';
 
 export function frameTree(v: FrameView): string[] {
   const f = v.frame;
@@ -20,8 +17,6 @@ export function frameTree(v: FrameView): string[] {
   const out: string[] = [];
   // values are escaped by formatValue, as in -T fields
   for (const b of blocks) out.push(b.title, ...b.lines);
-  for (const h of f.http ?? []) out.push(...httpTree(h.message));
-  for (const m of f.mikey ?? []) out.push(...mikeyTree(m.analysis));
   if (f.problems.length > 0) {
     out.push('Expert Info:');
     for (const pr of f.problems) {

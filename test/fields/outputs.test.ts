@@ -5,7 +5,10 @@
  *   fields the frame has, nothing more, nothing less;
  * - every field with a `json` path has its values there in `--json` (the innermost occurrences, when the JSON keeps only
  *   the innermost header), and every `--json` leaf is some field's path or listed in JSON_ONLY with the reason.
- * The HTTP and MIKEY `-V` blocks are their protocol trees (src/protocols/\*\/output.ts), not checked line by line here.
+ * - the HTTP and MIKEY `-V` blocks (src/fields/http-fields.ts, mikey-fields.ts) are, apart from the structure lines
+ *   (STRUCTURE: titles of payloads and subtrees, expert items), exactly the registry's lines of the http, digest and
+ *   mikey fields the frame has: `label: value` with the field's display of the value, `[label: value]` for generated
+ *   fields, the value alone for inline ones.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { escapeText } from '../../src/common/escape';
-import { formatValue } from '../../src/fields/format';
+import { formatValue, treeLine } from '../../src/fields/format';
 import { allFields, FIELD_LAYERS } from '../../src/fields/registry';
 import type { FieldDef, FieldValue } from '../../src/fields/types';
 import { execFileSync } from '../support/proc';
@@ -126,7 +129,9 @@ const files: [string, string, string[]][] = [
 ];
 
 const fields = allFields();
-const treeLayers = new Set(FIELD_LAYERS.filter((l) => l.tree).flatMap((l) => l.fields.map((f) => f.name)));
+/** Layers whose -V blocks are protocol trees (checked by appLines), not header blocks. */
+const APP_LAYERS = new Set(['http', 'digest', 'mikey']);
+const treeLayers = new Set(FIELD_LAYERS.filter((l) => l.tree && !APP_LAYERS.has(l.name)).flatMap((l) => l.fields.map((f) => f.name)));
 const labelled = fields.filter((f) => f.label !== undefined && treeLayers.has(f.name));
 const withJson = fields.filter((f) => f.json !== undefined);
 
@@ -143,6 +148,41 @@ function headerLines(frameText: string): string[] {
     else if (inHeader) out.push(l.trim());
   }
   return out;
+}
+
+/** Lines of the HTTP and MIKEY blocks that are structure, not a field's value (trimmed). */
+const STRUCTURE: readonly RegExp[] = [
+  /^\S.*  \[offset \d+, length \d+\]$/, // a MIKEY payload's title (its name and summary, where it is in the message)
+  /^Key data \(KEY\): /, /^SRTP ID$/, /^Parameter: /, /^MBMS \(TS 33\.246\)$/, /^Delivered key: /, /^\[Malformed: no common header\]$/,
+  /^(WWW|Proxy)-Authenticate challenge: /, /^(Proxy-)?Authorization credentials: /, /^(Proxy-)?Authentication-Info:$/, /^MSK$/, /^Response$/,
+  /^\[(error|warning|note|chat)\] [\w-]+: /, // the message's expert items (also in Expert Info)
+];
+const appTreeFields = FIELD_LAYERS.filter((l) => APP_LAYERS.has(l.name)).flatMap((l) => l.fields).filter((f) => f.label !== undefined || f.inline);
+
+/** The HTTP and MIKEY block lines of one `-V` frame, trimmed. */
+function appLines(frameText: string): string[] {
+  const out: string[] = [];
+  let inApp = false;
+  for (const l of frameText.split('\n')) {
+    if (!l.startsWith(' ')) inApp = /^(Hypertext Transfer Protocol|Multimedia Internet KEYing)/.test(l);
+    else if (inApp) out.push(l.trim());
+  }
+  return out;
+}
+
+/** A `-T fields` value back as the field's value (text fields stay as printed: escaped, as the tree shows them). */
+function fromFieldText(def: FieldDef, t: string): FieldValue {
+  switch (def.type) {
+    case 'uint':
+    case 'framenum':
+      return def.base === 'hex' ? parseInt(t, 16) : Number(t);
+    case 'bool':
+      return t === '1';
+    case 'bytes':
+      return /^([0-9a-f]{2})*$/.test(t) ? Buffer.from(t, 'hex') : t; // a masked key is text
+    default:
+      return t;
+  }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -203,6 +243,7 @@ test('every labelled field is in a -V header layer, every json path resolves to 
 });
 
 const seenJson = new Set<string>();
+const seenApp = new Set<string>();
 const seenValues = new Set<string>();
 
 for (const [name, file, extra] of files) {
@@ -224,6 +265,18 @@ for (const [name, file, extra] of files) {
       const missing = want.filter((l) => !got.includes(l));
       const extraLines = got.filter((l) => !want.includes(l));
       if (missing.length || extraLines.length) problems.push(`frame ${i + 1} -V: missing ${JSON.stringify(missing)} not from the registry ${JSON.stringify(extraLines)}`);
+      // -V: the HTTP and MIKEY blocks are the registry's lines of the app fields, plus structure
+      const appWant = appTreeFields.flatMap((f) => values(f).map((x) => treeLine(f, fromFieldText(f, x)).trim())).sort();
+      const appGot = appLines(trees[i]).filter((l) => !STRUCTURE.some((r) => r.test(l))).sort();
+      const left = [...appGot];
+      const appMissing = appWant.filter((l) => {
+        const k = left.indexOf(l);
+        if (k < 0) return true;
+        left.splice(k, 1);
+        return false;
+      });
+      if (appMissing.length || left.length) problems.push(`frame ${i + 1} -V HTTP/MIKEY: missing ${JSON.stringify(appMissing)} not from the registry ${JSON.stringify(left)}`);
+      if (appGot.length > 0) seenApp.add(name);
       // --json: each field's json values are its (innermost) values
       const obj = json[i];
       for (const f of withJson) {
@@ -245,6 +298,10 @@ for (const [name, file, extra] of files) {
     assert.deepEqual(problems.slice(0, 15), []);
   });
 }
+
+test('the HTTP and MIKEY checks saw HTTP and MIKEY blocks', () => {
+  for (const c of ['http-digest-loopback.pcap', 'mikey-all-payloads.pcap', 'mikey-mbms-kinds.pcap', 'sim-clean.pcap']) assert.ok(seenApp.has(c), c);
+});
 
 test('every field with values on some capture had them in --json there (no stale json paths)', () => {
   const unseen = withJson.filter((f) => seenValues.has(f.name) && !seenJson.has(f.name)).map((f) => `${f.name} → ${f.json}`);

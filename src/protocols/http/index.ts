@@ -26,7 +26,7 @@ export {
   type AuthScheme,
   type HttpAuthData,
 } from './auth';
-export { httpInfoLine, httpTree, httpToJson, type HttpJson } from './output';
+export { httpInfoLine, httpToJson, type HttpJson } from './output';
 export { DEFAULT_HTTP_LIMITS, type HttpHeader, type HttpLimits, type HttpMessage } from './types';
 
 /** Bodies of this media type are MIKEY messages (transport variants B/C): hand `msg.body` to the MIKEY dissector. */

@@ -1,6 +1,6 @@
 /**
- * Human and JSON views of an HTTP message: the one-line summary, the indented tree for `-V`, and the `http` object of
- * `--json`. Every string taken from the packet is escaped for the text views; JSON carries the raw (decoded) values.
+ * Human and JSON views of an HTTP message: the one-line summary and the `http` object of `--json` (the `-V` tree is
+ * built from the field registry, src/fields/http-fields.ts). Every string taken from the packet is escaped for the text views; JSON carries the raw (decoded) values.
  */
 import { escapeBytes, escapeText } from '../../common/escape';
 import { authParam, digestCredentialsView, isDigest, type AuthInfo, type AuthParam, type AuthScheme } from './auth';
@@ -82,70 +82,6 @@ function mbmsSummary(b: MbmsBody): string {
     default:
       return b.kind;
   }
-}
-
-function paramLines(params: readonly AuthParam[], indent: string): string[] {
-  return params.map((p) => `${indent}${q(p.name, 60)}: ${p.quoted ? '"' + q(p.value, 1024) + '"' : q(p.value, 1024)}`);
-}
-
-/** Indented lines for a detailed (`-V`) view. */
-export function httpTree(msg: HttpMessage): string[] {
-  const out: string[] = [];
-  const frames = msg.frames.length > 1 ? `frames ${msg.frames.join(',')}` : `frame ${msg.firstFrame}`;
-  out.push(`Hypertext Transfer Protocol (${msg.kind}, ${frames}${msg.complete ? '' : ', incomplete'})`);
-  if (msg.kind === 'request') out.push(`  ${q(msg.method, 40)} ${q(msg.uri, 2048)} ${q(msg.version, 20)}`);
-  else out.push(`  ${q(msg.version, 20)} ${msg.status ?? ''} ${q(msg.reason, 200)}`);
-  for (const h of msg.headers) out.push(`  ${q(h.name, 100)}: ${q(h.value, 2048)}`);
-  if (msg.headersDropped > 0) out.push(`  [${msg.headersDropped} more header fields not kept]`);
-  const auth = msg.auth;
-  if (auth) {
-    for (const ch of auth.challenges) {
-      out.push(`  ${ch.header === 'proxy-authenticate' ? 'Proxy-Authenticate' : 'WWW-Authenticate'} challenge: ${q(ch.scheme, 40)}`);
-      if (ch.token68 !== undefined) out.push(`    token68: ${q(ch.token68, 1024)}`);
-      out.push(...paramLines(ch.params, '    '));
-    }
-    for (const cr of auth.credentials) {
-      out.push(`  ${cr.header === 'proxy-authorization' ? 'Proxy-Authorization' : 'Authorization'} credentials: ${q(cr.scheme, 40)}`);
-      if (cr.token68 !== undefined) out.push(`    token68: ${q(cr.token68, 1024)}`);
-      out.push(...paramLines(cr.params, '    '));
-      if (isDigest(cr)) {
-        const v = digestCredentialsView(cr);
-        if (v.usernameFromExt) out.push(`    [username* decoded: ${q(v.username, 200)}]`);
-      }
-    }
-    for (const info of auth.info) {
-      out.push(`  ${info.header === 'proxy-authentication-info' ? 'Proxy-Authentication-Info' : 'Authentication-Info'}:`);
-      out.push(...paramLines(info.params, '    '));
-    }
-    if (msg.verified !== undefined)
-      out.push(`  [Digest verification: ${msg.verified === true ? 'verified' : msg.verified === false ? 'MISMATCH' : 'no password known'}]`);
-  }
-  if (msg.framing !== 'none' || msg.bodyLength > 0) {
-    const notes: string[] = [msg.framing];
-    if (msg.bodyTruncated) notes.push(`${msg.body.length} kept`);
-    if (msg.bodyLost > 0) notes.push(`${msg.bodyLost} not captured`);
-    out.push(`  Body: ${msg.bodyLength} bytes${msg.contentType ? ` (${q(msg.contentType, 100)})` : ''} [${notes.join(', ')}]`);
-    for (const t of msg.trailers) out.push(`    trailer ${q(t.name, 100)}: ${q(t.value, 1024)}`);
-    if (msg.mbms) out.push(...mbmsTree(msg.mbms, '    '));
-    else if (msg.body.length > 0 && msg.contentType !== undefined && /(^text\/|xml|json)/.test(msg.contentType))
-      out.push(`    ${escapeBytes(msg.body.subarray(0, 200), 200)}${msg.body.length > 200 ? '…' : ''}`);
-  }
-  if (msg.kind === 'request' && msg.responseFrame !== undefined) out.push(`  [Response in frame ${msg.responseFrame}]`);
-  if (msg.kind === 'response' && msg.requestFrame !== undefined) out.push(`  [Request in frame ${msg.requestFrame}]`);
-  for (const p of msg.problems) out.push(`  [${p.severity}] ${p.code}: ${p.message}`);
-  return out;
-}
-
-function mbmsTree(b: MbmsBody, indent: string): string[] {
-  const out = [`${indent}MBMS ${b.kind} (${q(b.root, 80)}${b.namespace ? ', ' + q(b.namespace, 120) : ''})`];
-  for (const s of b.serviceIds) out.push(`${indent}  serviceID: ${q(s, 300)}`);
-  for (const k of b.msks) out.push(`${indent}  MSK ${keyRefText(k)}`);
-  for (const r of b.responses) {
-    const what = r.serviceId !== undefined ? `serviceID ${q(r.serviceId, 300)}` : r.msk ? `MSK ${keyRefText(r.msk)}` : '?';
-    out.push(`${indent}  Response ${what}: ${q(r.responseCode, 60)}`);
-  }
-  for (const u of b.unknownElements) out.push(`${indent}  unknown element ${q(u, 200)}`);
-  return out;
 }
 
 /** JSON-ready types (no Buffers, no back-references). */

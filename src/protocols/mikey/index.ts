@@ -14,7 +14,7 @@ export { dissectMikey } from './dissect';
 export type { MikeyDissection } from './dissect';
 export { MbmsKeyTracker, serialGreater } from './tracker';
 export type { MikeyAnalysis, MikeyPacketMeta, MikeyTrackerOptions, DeliveredKey } from './tracker';
-export { mikeyInfoLine, mikeyTree, mikeyToJson } from './output';
+export { mikeyInfoLine, mikeyToJson } from './output';
 export type { MikeyView } from './output';
 export * from './types';
 export { MIKEY_UDP_PORT, MIKEY_MEDIA_TYPE, isMikeyContentType } from './port';

@@ -1,10 +1,10 @@
-/** Output helpers: the one-line info column, a `tshark -V`-like tree and the `mikey` JSON object. */
+/** Output helpers: the one-line info column and the `mikey` JSON object (the `-V` tree is built from the field registry, src/fields/mikey-fields.ts). */
 import { escapeText } from '../../common/escape';
 import { PAYLOAD_NAMES, nameOf } from './tables';
 import type { MikeyAnalysis } from './tracker';
 import type { KeyDataPayload, MbmsInfo, MikeyMessage, MikeyPayload } from './types';
 
-const KIND_LABEL: Readonly<Record<MbmsInfo['kind'], string>> = {
+export const KIND_LABEL: Readonly<Record<MbmsInfo['kind'], string>> = {
   'msk-delivery': 'MSK delivery',
   'mtk-delivery': 'MTK delivery',
   verification: 'MSK verification (ACK)',
@@ -57,117 +57,8 @@ export function mikeyInfoLine(v: MikeyView): string {
   return parts.join(' ');
 }
 
-const bhex = (b: Uint8Array, max = 64) => {
-  const h = Buffer.from(b.subarray(0, max)).toString('hex');
-  return b.length > max ? `${h}…` : h;
-};
-
 /** Key bytes as shown without `--show-keys`: the length only (same text as the tracker's delivered keys). */
-const masked = (b: Uint8Array) => `[hidden, ${b.length} bytes]`;
-
-function keyLines(k: KeyDataPayload, pad: string, show: boolean): string[] {
-  const l = [`${pad}Key data (KEY): ${k.keyTypeName}, KV ${k.kvName}`, `${pad}    Type: ${k.keyTypeName} (${k.keyType})`, `${pad}    KV: ${k.kvName} (${k.kv})`,
-    `${pad}    Key len: ${k.key.length}`, `${pad}    Key: ${show ? bhex(k.key) : masked(k.key)}`];
-  if (k.salt) l.push(`${pad}    Salt key len: ${k.salt.length}`, `${pad}    Salt key: ${show ? bhex(k.salt) : masked(k.salt)}`);
-  if (k.spi) l.push(`${pad}    Valid SPI: ${bhex(k.spi)}`);
-  if (k.interval) l.push(`${pad}    Valid from: ${bhex(k.interval.from)}`, `${pad}    Valid to: ${bhex(k.interval.to)}`);
-  return l;
-}
-
-function payloadLines(p: MikeyPayload, show: boolean): string[] {
-  const I = '        ';
-  const np = p.type === 4 ? [] : [`${I}Next Payload: ${nameOf(PAYLOAD_NAMES, p.nextPayload)} (${p.nextPayload})`];
-  const head = (title: string) => [`    ${title}  [offset ${p.offset}, length ${p.length}]`, ...np];
-  switch (p.type) {
-    case 1:
-      return [...head(`Key Data Transport (KEMAC): ${p.encrAlgName}, ${p.macAlgName}`), `${I}Encr alg: ${p.encrAlgName} (${p.encrAlg})`,
-        // with NULL encryption the key data is the keys in clear
-        `${I}Key data len: ${p.encrData.length}`, `${I}Key data: ${p.encrAlg === 0 && !show ? masked(p.encrData) : bhex(p.encrData)}`,
-        ...(p.keys ?? []).flatMap((k) => keyLines(k, I, show)),
-        `${I}Mac alg: ${p.macAlgName} (${p.macAlg})`, `${I}MAC: ${bhex(p.mac)}`];
-    case 2:
-      return [...head('Envelope Data (PKE)'), `${I}C: ${p.cName} (${p.c})`, `${I}Data len: ${p.data.length}`, `${I}Data: ${bhex(p.data)}`];
-    case 3:
-      return [...head(`DH Data (DH): ${p.groupName}`), `${I}DH-Group: ${p.groupName} (${p.group})`, `${I}DH-Value: ${bhex(p.value)}`, `${I}KV: ${p.kvName} (${p.kv})`];
-    case 4:
-      return [...head(`Signature (SIGN): ${p.signTypeName}`), `${I}Signature type: ${p.signTypeName} (${p.signType})`, `${I}Signature len: ${p.signature.length}`, `${I}Signature: ${bhex(p.signature)}`];
-    case 5:
-    case 13: {
-      const val = p.counter !== undefined ? `${p.counter}` : p.time ?? bhex(p.value);
-      return [...head(`${p.typeName}: ${p.tsTypeName} ${val}`), `${I}TS type: ${p.tsTypeName} (${p.tsType})`,
-        p.counter !== undefined ? `${I}Counter: ${p.counter}` : `${I}${p.tsTypeName} timestamp: ${val}`];
-    }
-    case 6:
-    case 14:
-      return [...head(`${p.typeName}: ${p.text}`), ...(p.role !== undefined ? [`${I}ID role: ${p.roleName} (${p.role})`] : []),
-        `${I}ID type: ${p.idTypeName} (${p.idType})`, `${I}ID len: ${p.data.length}`, `${I}ID: ${p.text}`];
-    case 7:
-      return [...head(`Certificate (CERT): ${p.certTypeName}`), `${I}Certificate type: ${p.certTypeName} (${p.certType})`, `${I}Certificate len: ${p.data.length}`, `${I}Certificate: ${bhex(p.data)}`];
-    case 8:
-      return [...head(`CHASH: ${p.hashFuncName}`), `${I}Hash func: ${p.hashFuncName} (${p.hashFunc})`, `${I}Hash: ${bhex(p.hash)}`];
-    case 9:
-      return [...head(`Ver msg (V): ${p.authAlgName}`), `${I}Auth alg: ${p.authAlgName} (${p.authAlg})`, `${I}Ver data: ${bhex(p.mac)}`];
-    case 10:
-      return [...head(`Security Policy (SP): ${p.protTypeName}`), `${I}Policy No: ${p.policyNo}`, `${I}Protocol type: ${p.protTypeName} (${p.protType})`,
-        ...p.params.map((x) => `${I}${x.paramTypeName}: ${x.valueName ? `${x.valueName} (${x.value.length === 1 ? x.value[0] : bhex(x.value)})` : x.value.length === 1 ? x.value[0] : bhex(x.value)}`)];
-    case 11:
-    case 15:
-      return [...head(`${p.typeName}: ${bhex(p.rand)}`), `${I}RAND len: ${p.rand.length}`, `${I}RAND: ${bhex(p.rand)}`];
-    case 12:
-      return [...head(`Error (ERR): ${p.errorName}`), `${I}Error no.: ${p.errorName} (${p.errorNo})`];
-    case 21: {
-      const l = [...head(`General Extension (EXT): ${p.extTypeName}`), `${I}Extension type: ${p.extTypeName} (${p.extType})`, `${I}Length: ${p.data.length}`, `${I}Data: ${bhex(p.data)}`];
-      for (const k of p.keyIds ?? []) {
-        let v = bhex(k.value);
-        if (k.keyIdType === 0 && k.keyDomain) v = `${k.keyDomain} (${bhex(k.value)})`;
-        if (k.keyIdType === 1 && k.keyGroup !== undefined) v = `Key Group ${hex16(k.keyGroup)}, Key Number ${hex16(k.keyNumber ?? 0)}`;
-        if (k.keyIdType === 1 && k.keyGroup === undefined && k.keyNumber !== undefined) v = `${hex16(k.keyNumber)} (2-byte seed encoding)`;
-        if (k.keyIdType === 2 && k.mtkId !== undefined) v = `${k.mtkId}`;
-        l.push(`${I}${k.keyIdTypeName}: ${v}`);
-      }
-      return l;
-    }
-    case 17:
-      return [...head('Ticket (TICKET)'), `${I}Ticket type: ${p.ticketType}`, `${I}Ticket data: ${bhex(p.data)}`];
-    case 26:
-      return [...head('SAKKE Encapsulated Data (SAKKE)'), `${I}SAKKE params: ${p.paramsName} (${p.params})`, `${I}ID scheme: ${p.idSchemeName} (${p.idScheme})`, `${I}SAKKE data: ${bhex(p.data)}`];
-  }
-}
-
-/** Indented lines like `tshark -V`. */
-export function mikeyTree(v: MikeyView): string[] {
-  const m = v.message;
-  const out = ['Multimedia Internet KEYing'];
-  if (!m) return [...out, '    [Malformed: no common header]'];
-  const h = m.header;
-  out.push(`    Common Header (HDR)  [offset 0, length ${h.length}]`, `        Version: ${h.version}`, `        Data Type: ${h.dataTypeName} (${h.dataType})`,
-    `        Next Payload: ${nameOf(PAYLOAD_NAMES, h.nextPayload)} (${h.nextPayload})`, `        V: ${h.v ? 'True' : 'False'}`,
-    `        PRF func: ${h.prfName} (${h.prf})`, `        CSB ID: 0x${h.csbId.toString(16).padStart(8, '0')} (${h.csbId})`, `        #CS: ${h.csCount}`,
-    `        CS ID map type: ${h.csIdMapTypeName} (${h.csIdMapType})`);
-  for (const s of h.srtpIds ?? []) out.push(`        SRTP ID: Policy No ${s.policyNo}, SSRC 0x${s.ssrc.toString(16).padStart(8, '0')}, ROC ${s.roc}`);
-  for (const p of m.payloads) out.push(...payloadLines(p, v.showKeys === true));
-  const i = v.mbms;
-  if (i) {
-    out.push(`    MBMS: ${KIND_LABEL[i.kind]}`);
-    if (i.keyDomainId !== undefined) out.push(`        Key Domain ID: ${i.keyDomain ?? '?'} (${i.keyDomainId})`);
-    if (i.mskId !== undefined) out.push(`        MSK ID: 0x${(i.mskId >>> 0).toString(16).padStart(8, '0')} (Key Group ${hex16(i.keyGroup ?? 0)}, Key Number ${hex16(i.keyNumber ?? 0)})`);
-    if (i.mtkId !== undefined) out.push(`        MTK ID: ${i.mtkId}`);
-    if (i.counter !== undefined) out.push(`        Counter: ${i.counter}`);
-    if (i.idi !== undefined) out.push(`        IDi: ${escapeText(i.idi)}`);
-    if (i.idr !== undefined) out.push(`        IDr: ${escapeText(i.idr)}`);
-    if (i.idEncoding === 'seed') out.push('        Identifier encoding: seed (draft)');
-    if (v.verified !== undefined)
-      out.push(`        Verified: ${v.verified === null ? 'no key' : v.verified ? `yes${v.verifiedWith ? ` (${v.verifiedWith}${v.keySource ? `, ${v.keySource}` : ''})` : ''}` : 'NO, MAC invalid'}`);
-    if (v.answersFrame !== undefined) out.push(`        Answers frame: ${v.answersFrame}`);
-    for (const k of v.keys ?? []) {
-      let s = `        Delivered key: ${k.keyTypeName}, KV ${k.kvName}, ${k.keyLength} bytes: ${k.key}`;
-      if (k.validFrom !== undefined && k.validTo !== undefined) s += `, MTK IDs (${k.validFrom}, ${k.validTo}]`;
-      if (k.salt !== undefined) s += `, salt ${k.salt}`;
-      out.push(s);
-    }
-  }
-  return out;
-}
+export const maskedKey = (b: Uint8Array): string => `[hidden, ${b.length} bytes]`;
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
@@ -187,8 +78,8 @@ function toJson(x: unknown): Json {
 /** A KEMAC as JSON may show without `--show-keys`: NULL-encrypted key data and decoded keys replaced by their masks. */
 function maskPayload(p: MikeyPayload): unknown {
   if (p.type !== 1) return p;
-  const keys = p.keys?.map((k) => ({ ...k, key: masked(k.key), salt: k.salt ? masked(k.salt) : undefined }));
-  return { ...p, encrData: p.encrAlg === 0 ? masked(p.encrData) : p.encrData, keys };
+  const keys = p.keys?.map((k) => ({ ...k, key: maskedKey(k.key), salt: k.salt ? maskedKey(k.salt) : undefined }));
+  return { ...p, encrData: p.encrAlg === 0 ? maskedKey(p.encrData) : p.encrData, keys };
 }
 
 /** The `mikey` JSON object (`--json`). Bytes as lower-case hex; payloads in wire order with `type` = payload code. */

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpConnectionParser } from '../../../src/protocols/http/parser';
 import { DigestTracker } from '../../../src/protocols/http/tracker';
-import { httpInfoLine, httpToJson, httpTree } from '../../../src/protocols/http/output';
+import { httpInfoLine, httpToJson } from '../../../src/protocols/http/output';
+import { httpTree } from '../../../src/fields/http-fields';
 import type { HttpMessage } from '../../../src/protocols/http/types';
 
 function run(client: string, server: string): HttpMessage[] {
@@ -81,8 +82,10 @@ test('tree lists headers, parsed parameters, body and links', () => {
   const lines = httpTree(req);
   assert.equal(lines[0], 'Hypertext Transfer Protocol (request, frame 1)');
   assert.ok(lines.includes('  Authorization credentials: Digest'));
-  assert.ok(lines.includes('    username: "u"'));
-  assert.ok(lines.includes('  [Response in frame 2]'));
+  assert.ok(lines.includes('    username: u'));
+  assert.ok(lines.includes('    realm="b"'), 'a Basic parameter is shown as sent');
+  assert.ok(lines.includes('  Request Method: GET'));
+  assert.ok(lines.includes('  [Response in frame: 2]'));
 });
 
 test('mutated messages never throw through parser, tracker and output', () => {

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { parseKeyFile } from '../../../src/protocols/keys';
 import { decodeMikey } from '../../../src/protocols/mikey/decode';
 import { encodeMikey } from '../../../src/protocols/mikey/encode';
-import { mikeyInfoLine, mikeyToJson, mikeyTree } from '../../../src/protocols/mikey/output';
+import { mikeyInfoLine, mikeyToJson } from '../../../src/protocols/mikey/output';
+import { mikeyTree } from '../../../src/fields/mikey-fields';
 import { MbmsKeyTracker } from '../../../src/protocols/mikey/tracker';
 import { allPayloadMessages, mbmsKindsDatagrams, mbmsKindsKeyFile } from './mbms-fixture';
 

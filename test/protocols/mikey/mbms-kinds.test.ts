@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseKeyFile } from '../../../src/protocols/keys';
 import { decodeMikey } from '../../../src/protocols/mikey/decode';
-import { mikeyInfoLine, mikeyToJson, mikeyTree } from '../../../src/protocols/mikey/output';
+import { mikeyInfoLine, mikeyToJson } from '../../../src/protocols/mikey/output';
+import { mikeyTree } from '../../../src/fields/mikey-fields';
 import { MbmsKeyTracker, type MikeyAnalysis } from '../../../src/protocols/mikey/tracker';
 import { mbmsKindsDatagrams, repoRoot, wrongKeyFile } from './mbms-fixture';
 import { udpDatagrams } from './pcap-walk';
@@ -127,8 +128,9 @@ test('info lines, tree and JSON for the capture', () => {
     { kind: 'mtk-delivery', keyDomainId: '00f110', mskId: 0x00010002, keyGroup: 1, keyNumber: 2, mtkId: 1, counter: 1, idi: null, idr: null, verified: true },
   );
   const tree = mikeyTree(res[0]);
-  assert.ok(tree.includes('        MBMS Key Domain ID: 001-01 (00f110)'), tree.join('\n'));
-  assert.ok(tree.some((l) => l.startsWith('        Verified: yes (muk, naf line 2)')));
+  assert.ok(tree.includes('        MBMS Key Domain ID: 00f110'), tree.join('\n'));
+  assert.ok(tree.includes('        Key Domain: 001-01'), tree.join('\n'));
+  for (const l of ['        [MAC verified: yes]', '        [Verified with: muk]', '        [Key source: naf line 2]']) assert.ok(tree.includes(l), l);
   // decoding alone (no tracker) gives the same JSON minus verification
   const plain = decodeMikey(udpDatagrams(capture)[0].payload);
   assert.equal(mikeyToJson({ message: plain.message, mbms: null })?.csbId, 0x5a17c0de);
