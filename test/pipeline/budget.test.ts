@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, killGroup } from '../support/proc';
-import { holesAndOverlaps, neverClosedFlows, pipelinedRequests, type PcapStream } from '../support/adversarial';
+import { holesAndOverlaps, neverClosedFlows, pipelinedRequests, unfinishedHttpLoad, type PcapStream } from '../support/adversarial';
 import { writeUnackedPushes } from '../correlate/adversarial';
 import { CORRELATOR_DEFAULTS, LIMITS } from '../../src/correlate/options';
 
@@ -119,6 +119,11 @@ test(`100 k never-closed flows and ${worstPushes / 1000} k pushes to ${worstUes}
       return worstPushes;
     },
   }));
+
+// what the per-connection HTTP limits multiply: requests awaiting a response and messages in progress on many
+// connections at once (HttpSharedLimits, derived from --max-memory, bound them over all connections)
+test('20 k connections, each with 32 unanswered requests and an unfinished 4 KiB body or header, stay within budget at defaults', { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
+  budgetCase(t, 'http-load-20k', (f) => unfinishedHttpLoad(f, 20_000), { heapMb: undefined }));
 
 test('100 k IP fragment holes and 100 k overlapping out-of-order TCP segments stay within budget', { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
   budgetCase(t, 'holes-100k', (f) => holesAndOverlaps(f, 100_000)));
