@@ -323,8 +323,10 @@ export class Dissector {
       }
     }
     const record = target.record;
-    if (conn && record.packet.frame !== m.lastFrame) {
-      // shown on a frame not its own (its own was emitted before the message ended): it keeps its own endpoints
+    if (conn && this.late && record.packet.frame !== m.lastFrame) {
+      // ended by the end of the capture and shown on a frame not its own (its own was emitted before, by the held-frame
+      // bound): it keeps its own endpoints. Not for a connection evicted mid-capture (the reassembler's bound): that
+      // state was given up, and its cut request is a finding on the frame being read, not a transaction.
       const fromClient = m.direction === 0;
       (record.http ??= []).push({ message: m, src: fromClient ? conn.clientAddr : conn.serverAddr, dst: fromClient ? conn.serverAddr : conn.clientAddr });
     } else (record.http ??= []).push({ message: m });
