@@ -139,7 +139,7 @@ export class KeyDeliveryCorrelator {
       if (CAPTURE_LOSS_PROBLEMS.has(pr.code)) this.addLoss(t, t);
       this.anomaly(p.frame, p, pr);
     }
-    for (const h of f.http ?? []) this.http.message(f, h.message);
+    for (const h of f.http ?? []) this.http.message(f, h.message, h);
     for (const m of f.mikey ?? []) this.mikey(f, m);
     this.releaseHeld(this.clock.now - this.lossLookback);
   }

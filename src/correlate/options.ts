@@ -15,7 +15,7 @@ export interface CorrelatorOptions {
   stormWindow?: number;
   /** ACK rate over time: bucket width in seconds (default 60). */
   bucketSeconds?: number;
-  /** UEs remembered at most (default 3 700, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
+  /** UEs remembered at most (default 2 800, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
   maxUes?: number;
   /** Open transactions at most (default 1 600, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
   maxOpenTransactions?: number;
@@ -64,9 +64,12 @@ export const ITEM_COSTS = {
   /**
    * A UE with its table entries, a few addresses and B-TIDs, and LIMITS.deliveriesPerUe deliveries remembered
    * (≈ 270 B each: the delivery record, its time, the map entry; its IDr shared with the UE's other deliveries).
-   * Measured: 300 k pushes over 20 k UEs (15 deliveries each) hold ≈ 4.2 KB per UE, so ≈ 4.5 KB at 16.
+   * Measured: 300 k pushes over 20 k UEs (15 deliveries each) hold ≈ 4.2 KB per UE, so ≈ 4.5 KB at 16; but the worst
+   * UE table (every UE past 16 deliveries, 20 pushes each) holds ≈ 6.5 KB more live heap per UE (1 000 → 3 700 UEs:
+   * 14.1 → 31.7 MB), so 6.5 KB: at 5 KB the table overran its share and the worst case with full pipeline state
+   * peaked at 224–233 MB of the 250.
    */
-  ue: 5_000,
+  ue: 6_500,
   /** A MIKEY message in the ACK index (both maps) once its transaction has closed. */
   ackIndexEntry: 300,
   /** A per-MUK counter (its key is the IDi and IDr). */

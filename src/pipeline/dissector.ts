@@ -11,7 +11,7 @@ import type { CaptureFrame } from '../capture/types';
 import type { Problem } from '../common/problem';
 import { compareTime, diffSeconds, type PacketTime } from '../common/time';
 import type { DecodedPacket } from '../decode/types';
-import { HttpStreamHandler, type HttpParserOptions } from '../protocols/http/parser';
+import { HttpStreamHandler, type HttpParserOptions, type HttpSharedLimits } from '../protocols/http/parser';
 import type { HttpMessage } from '../protocols/http/types';
 import { MIKEY_UDP_PORT } from '../protocols/mikey/port';
 import { MbmsKeyTracker, type MikeyAnalysis } from '../protocols/mikey/tracker';
@@ -33,6 +33,11 @@ export interface DissectorOptions {
   tcp?: TcpReassemblerOptions;
   /** HTTP parser limits (`maxPendingRequests`: requests awaiting a response per connection, default 1024). */
   http?: HttpParserOptions;
+  /**
+   * HTTP bounds over all connections together (requests awaiting a response, bytes of messages in progress); those not
+   * given are derived from maxMemory.
+   */
+  httpShared?: Partial<HttpSharedLimits>;
   /**
    * Memory budget in MB (`--max-memory`, default DEFAULT_MAX_MEMORY_MB) the bounds not given here are derived from
    * (src/pipeline/memory-budget.ts): open TCP connections and HTTP parsers, closed connections remembered, held frames
@@ -101,6 +106,7 @@ interface HeldFrame {
 export class Dissector {
   private readonly decoder: PacketDecoder;
   private readonly tcp: TcpReassembler;
+  private readonly http: HttpStreamHandler;
   private readonly mikey: MbmsKeyTracker;
   private readonly digest: DigestTracker;
   private readonly mikeyPorts: Set<number>;
@@ -155,15 +161,24 @@ export class Dissector {
     const keys = options.keys ?? null;
     this.mikey = new MbmsKeyTracker(keys, { showKeys: options.showKeys ?? false });
     this.digest = new DigestTracker(keys ? { passwords: { passwordFor: (user: string) => keys.digestPasswordFor(user), usernames: () => [...keys.digest.keys(), ...keys.naf.keys()] } } : {});
-    const http = new HttpStreamHandler(
+    const http = (this.http = new HttpStreamHandler(
       {
         message: (m) => this.onHttpMessage(m),
         problem: (_conn, frame, p) => this.attachProblem(frame, p),
         forgotten: (m) => this.release(m),
       },
       // one parser per connection the reassembler follows
-      { ...options.http, maxConnections: tcpOptions.maxConnections },
-    );
+      {
+        ...options.http,
+        maxConnections: tcpOptions.maxConnections,
+        shared: {
+          maxPendingRequests: budget.maxPendingRequests,
+          maxPendingBytes: budget.maxPendingBytes,
+          maxInProgressBytes: budget.maxInProgressBytes,
+          ...definedOnly(options.httpShared),
+        },
+      },
+    ));
     const self = this;
     const streams: TcpStreamHandler = {
       open(conn: TcpConnectionInfo) {
@@ -251,6 +266,7 @@ export class Dissector {
     this.late = late;
     // each connection ends at its own last packet: a message cut by the end of the capture keeps its own time
     this.tcp.flush();
+    this.http.finish();
     for (const d of this.decoder.flush()) {
       const frame = d.frames[d.frames.length - 1];
       const target = this.findHeld(frame) ?? this.held[this.held.length - 1];
@@ -307,7 +323,13 @@ export class Dissector {
       }
     }
     const record = target.record;
-    (record.http ??= []).push({ message: m });
+    if (conn && this.late && record.packet.frame !== m.lastFrame) {
+      // ended by the end of the capture and shown on a frame not its own (its own was emitted before, by the held-frame
+      // bound): it keeps its own endpoints. Not for a connection evicted mid-capture (the reassembler's bound): that
+      // state was given up, and its cut request is a finding on the frame being read, not a transaction.
+      const fromClient = m.direction === 0;
+      (record.http ??= []).push({ message: m, src: fromClient ? conn.clientAddr : conn.serverAddr, dst: fromClient ? conn.serverAddr : conn.clientAddr });
+    } else (record.http ??= []).push({ message: m });
     this.charge(target, HELD_MESSAGE_COST + m.headerLength + m.body.length + m.problems.length * HELD_PROBLEM_COST);
     for (const p of m.problems) record.problems.push(p);
     this.stats.http++;

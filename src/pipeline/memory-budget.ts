@@ -36,6 +36,13 @@ export const PIPELINE_ITEM_COSTS = {
   fragmentByte: 1,
   /** A datagram being reassembled (its record and key, beside its bytes). */
   pendingDatagram: 600,
+  /**
+   * A request awaiting its response, on any connection (HttpSharedBudget counts HTTP_PENDING_REQUEST_COST plus its
+   * header and body bytes): measured ≈ 1.1 KB of heap for a GET with a short head (pipelined requests, 20 k pending).
+   */
+  pendingRequest: 1_100,
+  /** One byte of an HTTP message in progress (header lines read, body bytes kept, line buffers): the bytes themselves. */
+  inProgressByte: 1,
 } as const;
 
 /**
@@ -43,11 +50,15 @@ export const PIPELINE_ITEM_COSTS = {
  * held frames next (an HTTP response or a cut message waited for), then the byte buffers of reassembly.
  */
 export const PIPELINE_BUDGET_SHARES = {
-  connections: 0.45,
+  connections: 0.4,
   closedConnections: 0.05,
-  heldFrames: 0.25,
-  outOfOrder: 0.15,
-  fragments: 0.1,
+  heldFrames: 0.2,
+  outOfOrder: 0.12,
+  fragments: 0.08,
+  /** Requests awaiting a response on all connections (HttpSharedLimits.maxPendingRequests, .maxPendingBytes). */
+  pendingRequests: 0.07,
+  /** HTTP messages in progress on all connections (HttpSharedLimits.maxInProgressBytes). */
+  inProgress: 0.08,
 } as const;
 
 /** The pipeline's bounds that fit a memory budget (what DissectorOptions, TcpReassemblerOptions and IpFragmentOptions take). */
@@ -68,6 +79,10 @@ export interface PipelineBudget {
   /** IpFragmentOptions: fragment bytes held and datagrams being reassembled. */
   maxFragmentBytes: number;
   maxPendingDatagrams: number;
+  /** HttpSharedLimits: requests awaiting a response on all connections (count and estimated bytes), bytes of messages in progress. */
+  maxPendingRequests: number;
+  maxPendingBytes: number;
+  maxInProgressBytes: number;
 }
 
 const MIB = 1024 * 1024;
@@ -80,6 +95,9 @@ const MIN_CONNECTIONS = 256;
 const MIN_HELD_FRAMES = 256;
 const MIN_BUFFERED_BYTES = 256 * 1024;
 const MIN_PENDING_DATAGRAMS = 64;
+/** At least one connection's worth of pending requests (HttpLimits.maxPendingRequests) and of a message in progress (64 KiB head + some body). */
+const MIN_PENDING_REQUESTS = 1024;
+const MIN_IN_PROGRESS_BYTES = 1 * MIB;
 
 /**
  * The pipeline's bounds for `megabytes` of --max-memory: the pipeline's share of the live state (liveStateBytes), split
@@ -98,6 +116,9 @@ export function pipelineBudgetFromMemory(megabytes: number = DEFAULT_MAX_MEMORY_
   const maxHeldSegments = Math.max(MIN_HELD_FRAMES, roundDown(share('outOfOrder') / 2 / c.outOfOrderSegment));
   const maxFragmentBytes = Math.max(MIN_BUFFERED_BYTES, Math.floor(share('fragments') / 2 / c.fragmentByte));
   const maxPendingDatagrams = Math.max(MIN_PENDING_DATAGRAMS, roundDown(share('fragments') / 2 / c.pendingDatagram));
+  const maxPendingBytes = Math.max(MIN_PENDING_REQUESTS * c.pendingRequest, Math.floor(share('pendingRequests')));
+  const maxPendingRequests = Math.max(MIN_PENDING_REQUESTS, roundDown(maxPendingBytes / c.pendingRequest));
+  const maxInProgressBytes = Math.max(MIN_IN_PROGRESS_BYTES, Math.floor(share('inProgress') / c.inProgressByte));
   return {
     maxConnections,
     maxClosedConnections,
@@ -110,6 +131,9 @@ export function pipelineBudgetFromMemory(megabytes: number = DEFAULT_MAX_MEMORY_
     maxHeldSegmentsPerDirection: Math.min(MAX_SEGMENTS_PER_DIRECTION, maxHeldSegments),
     maxFragmentBytes,
     maxPendingDatagrams,
+    maxPendingRequests,
+    maxPendingBytes,
+    maxInProgressBytes,
   };
 }
 

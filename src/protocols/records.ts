@@ -16,6 +16,14 @@ export interface MikeyFrameRecord {
 
 export interface HttpFrameRecord {
   message: HttpMessage;
+  /**
+   * The addresses of the message's sender and receiver (its connection's), set only when the frame the message is
+   * shown on is not the message's own last frame: a message ended by the end of the capture after its own frames were
+   * emitted (the held-frame bound) is shown on the last frame, whose addresses are not its own. Whoever attributes the
+   * message to a host reads these, not the frame's.
+   */
+  src?: string;
+  dst?: string;
 }
 
 export interface DissectedFrame {

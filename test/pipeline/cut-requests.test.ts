@@ -2,7 +2,9 @@
  * Requests cut by the end of the capture (issue #13, item 3): each stays on its own connection, UE and last frame —
  * its own frame number, time and addresses — whatever frame ends the capture, and so does a request cut by a gap that
  * the reordering timer declares on another connection's packet. Checked through the real CLI (dissect --json and
- * analyze --json) on captures built with the lab.
+ * analyze --json) on captures built with the lab. With more cut requests than the held-frame bound keeps, the frames
+ * of the first ones are emitted before the capture ends: their requests are then shown on the last frame, and still
+ * reach the correlator on their own connection and UE (HttpFrameRecord.src/dst), one transaction each.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +13,8 @@ import { spawnSync } from '../support/proc';
 import { cliPath } from '../support/repo';
 import { BMSC, BMSC_FQDN, Lab, type LabUe } from '../correlate/lab';
 import { ethernet, ipv4, tcp, udp } from '../decode/craft';
+import { analyzeCapture } from '../../src/pipeline/analyzer';
+import type { KeyDeliveryTransaction } from '../../src/correlate/types';
 
 
 interface Json {
@@ -128,3 +132,63 @@ test('a request cut by a gap the reordering timer declares on another connection
   }
 });
 
+
+/** `n` UEs (at most 254: the lab's addresses), each with a cut MSK request on its own connection, then unrelated UDP. */
+function manyCut(n: number, name: string): { pcap: string; dir: string; ues: LabUe[] } {
+  const lab = new Lab();
+  const ues = Array.from({ length: n }, (_, i) => lab.ue(i + 1));
+  ues.forEach((ue, i) => lab.exchange(ue, 1 + i * 0.001, cutRequest(lab), undefined));
+  lab.raw(2, ethernet(0x0800, ipv4({ src: '10.50.0.1', dst: '10.50.0.2', protocol: 17 }, udp(5353, 5353, Buffer.from('unrelated')))));
+  const w = lab.write(name);
+  return { pcap: w.pcap, dir: w.dir, ues };
+}
+
+/** One transaction per UE, each on its own UE with its request step on its own frame, ended by the end of the capture. */
+function checkTransactions(txs: { ue: string; closedBy?: string; steps: { kind: string; frame: number }[] }[], ues: LabUe[], closedBy: string): void {
+  assert.equal(txs.length, ues.length, 'one transaction per cut request');
+  const seen = new Set<number>();
+  for (const ue of ues) {
+    const own = txs.filter((t) => t.ue === ue.address);
+    assert.equal(own.length, 1, `UE ${ue.address} has its own transaction`);
+    assert.equal(own[0].closedBy, closedBy, `UE ${ue.address}: closed by the end of the capture`);
+    const req = own[0].steps.find((s) => s.kind === 'request');
+    assert.ok(req, `UE ${ue.address}: a request step`);
+    assert.ok(!seen.has(req.frame), `UE ${ue.address}: a request frame of its own (${req.frame})`);
+    seen.add(req.frame);
+  }
+}
+
+test('more cut requests than the held-frame bound keeps: each still reaches the correlator on its own UE (in process, maxHeldFrames 8)', { timeout: 60_000 }, async () => {
+  const w = manyCut(40, 'cut-many-inproc');
+  try {
+    const txs: KeyDeliveryTransaction[] = [];
+    let shownElsewhere = 0;
+    await analyzeCapture(w.pcap, {
+      transaction: (t) => txs.push(t),
+      dissectedFrame: (f) => {
+        for (const h of f.http ?? []) if (h.message.lastFrame !== f.packet.frame) shownElsewhere++;
+      },
+    }, { dissector: { maxHeldFrames: 8 } });
+    // the bound was hit: most requests ended after their own frame had been emitted
+    assert.ok(shownElsewhere >= 30, `requests shown on another frame: ${shownElsewhere}`);
+    checkTransactions(txs, w.ues, 'end-of-capture');
+  } finally {
+    fs.rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
+test('more cut requests than the held-frame bound of --max-memory 150 keeps: one transaction per UE through the CLI', { timeout: 60_000 }, () => {
+  const w = manyCut(250, 'cut-many-cli');
+  try {
+    const out = keyscope(['analyze', '--json', '--max-memory', '150', w.pcap]);
+    const txs = out.filter((r) => r.type === 'transaction') as unknown as { ue: string; closedBy?: string; steps: { kind: string; frame: number }[] }[];
+    checkTransactions(txs, w.ues, 'end-of-capture');
+    // and dissect shows every request once, the ones whose frames left early on the last frame
+    const frames = keyscope(['dissect', '--json', '--max-memory', '150', w.pcap]) as unknown as Frame[];
+    const shown = frames.reduce((n, f) => n + httpOf(f).length, 0);
+    assert.equal(shown, w.ues.length);
+    assert.ok(httpOf(frames[frames.length - 1]).length > 0, 'some requests ended on the last frame (the bound was hit)');
+  } finally {
+    fs.rmSync(w.dir, { recursive: true, force: true });
+  }
+});

@@ -45,14 +45,15 @@ test('20 000 unanswered pipelined requests: one too-many-pending problem and one
 });
 
 test('frames held back for responses are bounded in number and in bytes while the capture is read', { timeout: 60_000 }, async () => {
-  // the pending list is unbounded here, so only the held-frame bounds release the frames
+  // the pending lists are unbounded here (per connection and over all), so only the held-frame bounds release the frames
   const http = { limits: { maxPendingRequests: 1e9 } };
-  const byFrames = await run(20_000, { http, maxHeldFrames: 50 });
+  const httpShared = { maxPendingRequests: 1e9, maxPendingBytes: 1e15 };
+  const byFrames = await run(20_000, { http, httpShared, maxHeldFrames: 50 });
   assert.ok(byFrames.emittedBeforeEnd >= byFrames.frames - 51, `${byFrames.emittedBeforeEnd} of ${byFrames.frames} emitted before the end`);
   // each segment carries 32 requests (~1.5 KB of headers plus their message objects): 64 KiB holds only a few
-  const byBytes = await run(20_000, { http, maxHeldBytes: 64 * 1024 });
+  const byBytes = await run(20_000, { http, httpShared, maxHeldBytes: 64 * 1024 });
   assert.ok(byBytes.emittedBeforeEnd >= byBytes.frames - 100, `${byBytes.emittedBeforeEnd} of ${byBytes.frames} emitted before the end`);
-  const unbounded = await run(20_000, { http, maxHeldFrames: 1e9, maxHeldBytes: 1e12, maxHoldSeconds: 1e9 });
+  const unbounded = await run(20_000, { http, httpShared, maxHeldFrames: 1e9, maxHeldBytes: 1e12, maxHoldSeconds: 1e9 });
   assert.ok(unbounded.emittedBeforeEnd < 5, 'without bounds every frame waits for the first response');
   // with the default pending limit (1024), a request forgotten unanswered holds its frame no longer
   const forgotten = await run(20_000, { maxHeldFrames: 1e9, maxHeldBytes: 1e12, maxHoldSeconds: 1e9 });

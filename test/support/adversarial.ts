@@ -147,3 +147,36 @@ export function holesAndOverlaps(path: string, holes: number): PcapStream {
   w.close();
   return w;
 }
+
+/**
+ * `connections` TCP connections, each from its own client, that never close and get no response: handshake, one
+ * segment of `pipelined` GETs (all awaiting a response), then a message left unfinished with `partialBytes` of it
+ * captured — on even connections a POST whose body (Content-Length 1 MB) stops after `partialBytes`, on odd ones a
+ * header block that stops inside a `partialBytes` long header line. What the per-connection limits multiply by the
+ * connection count: requests awaiting a response and the bytes of messages in progress.
+ */
+export function unfinishedHttpLoad(path: string, connections: number, pipelined = 32, partialBytes = 4096): PcapStream {
+  const w = new PcapStream(path);
+  const s = '10.201.0.1';
+  let t = T0;
+  const gets: string[] = [];
+  for (let j = 0; j < pipelined; j++) gets.push(`GET /k/${j} HTTP/1.1\r\nHost: b\r\n\r\n`);
+  const getBytes = Buffer.from(gets.join(''));
+  const bodyHead = Buffer.from('POST /keymanagement?requesttype=register HTTP/1.1\r\nHost: b\r\nContent-Length: 1000000\r\n\r\n');
+  const body = Buffer.concat([bodyHead, Buffer.alloc(partialBytes, 0x61)]);
+  const headerHead = Buffer.from('POST /keymanagement?requesttype=register HTTP/1.1\r\nHost: b\r\nX-Long: ');
+  const header = Buffer.concat([headerHead, Buffer.alloc(partialBytes, 0x62)]);
+  for (let i = 0; i < connections; i++) {
+    const c = ipAddr(0x40000 + i);
+    const port = 10000 + (i % 50000);
+    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 999, 0, 0x02));
+    w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 4999, 1000, 0x12));
+    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x10));
+    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x18, getBytes));
+    const tail = i % 2 === 0 ? body : header;
+    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000 + getBytes.length, 5000, 0x18, tail));
+    w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 5000, 1000 + getBytes.length + tail.length, 0x10));
+  }
+  w.close();
+  return w;
+}

@@ -59,11 +59,13 @@ export class HttpExchangeRules {
     return this.conns.get(connId);
   }
 
-  message(f: DissectedFrame, m: HttpMessage): void {
+  /** `at`: the message's own endpoints when `f` is not its own last frame (HttpFrameRecord.src/dst). */
+  message(f: DissectedFrame, m: HttpMessage, at?: { src?: string; dst?: string }): void {
     const p = f.packet;
     if (m.kind === 'request') {
-      if (p.ip && p.frame === m.lastFrame) {
-        this.conns.set(m.connId, { client: p.ip.src, server: p.ip.dst });
+      const own = at?.src !== undefined && at.dst !== undefined ? { client: at.src, server: at.dst } : p.ip && p.frame === m.lastFrame ? { client: p.ip.src, server: p.ip.dst } : undefined;
+      if (own) {
+        this.conns.set(m.connId, own);
         if (this.conns.size > LIMITS.connections) this.conns.delete(this.conns.keys().next().value as number);
       }
       this.request(m);

@@ -119,6 +119,15 @@ class LineBuffer {
     this.length = 0;
     if (this.buf.length > 65536) this.buf = EMPTY;
   }
+  /** Bytes allocated (what the buffer costs, idle or not). */
+  capacity(): number {
+    return this.buf.length;
+  }
+  /** Empty, its storage given back. */
+  release(): void {
+    this.length = 0;
+    this.buf = EMPTY;
+  }
 }
 
 interface Building {
@@ -131,6 +140,8 @@ interface Building {
   bodyLimitReported: boolean;
   /** A final response to this request was seen (for Expect: 100-continue without a body). */
   answered: boolean;
+  /** The shared budget took the body kept so far: the rest is counted, not kept. */
+  bodyShed: boolean;
 }
 
 interface Direction {
@@ -155,6 +166,8 @@ interface Direction {
   /** Frames and time of the chunks that carried the current partial line (a message's start line). */
   lineFrames: number[];
   lineTime: PacketTime;
+  /** Bytes of this direction counted in the shared budget's in-progress total (HttpSharedBudget). */
+  charged: number;
 }
 
 function newDirection(dir: StreamDirection): Direction {
@@ -176,7 +189,135 @@ function newDirection(dir: StreamDirection): Direction {
     ended: false,
     lineFrames: [],
     lineTime: NO_TIME,
+    charged: 0,
   };
+}
+
+/**
+ * Bounds shared by the parsers of all connections (HttpStreamHandler): what the per-connection limits (HttpLimits)
+ * would multiply by the number of connections. Derived from --max-memory by src/pipeline/memory-budget.ts.
+ */
+export interface HttpSharedLimits {
+  /** Requests awaiting a response on all connections together; beyond it the oldest, on whichever connection, is forgotten. */
+  maxPendingRequests: number;
+  /** Estimated bytes of those requests (HTTP_PENDING_REQUEST_COST each, plus header and kept body bytes); beyond it the oldest is forgotten. */
+  maxPendingBytes: number;
+  /**
+   * Bytes of the messages in progress on all connections together: header lines read, body bytes kept, partial lines
+   * (line buffers, allocated). Beyond it the largest loses what it kept, down to HTTP_SHED_LOW_WATER of the bound.
+   */
+  maxInProgressBytes: number;
+}
+
+/** Without a memory budget (a handler made on its own): generous, but still a bound. */
+export const DEFAULT_HTTP_SHARED_LIMITS: HttpSharedLimits = {
+  maxPendingRequests: 65_536,
+  maxPendingBytes: 128 * 1024 * 1024,
+  maxInProgressBytes: 128 * 1024 * 1024,
+};
+
+/**
+ * Estimated heap cost of a request object awaiting its response beyond its header and body bytes (headers array and
+ * strings' overhead, frame list, problems): measured ≈ 1 KB with a short head.
+ */
+export const HTTP_PENDING_REQUEST_COST = 1024;
+/** Shedding messages in progress goes down to this share of maxInProgressBytes, so it does not rescan at every chunk. */
+export const HTTP_SHED_LOW_WATER = 0.75;
+
+/**
+ * The state the shared bounds count: every request awaiting a response (oldest first, on all connections) and the
+ * bytes of the messages in progress. One per HttpStreamHandler; each of its parsers reports to it.
+ */
+export class HttpSharedBudget {
+  readonly limits: HttpSharedLimits;
+  /** Requests awaiting a response, oldest first, with their parser. */
+  private readonly pending = new Map<HttpMessage, HttpConnectionParser>();
+  private pendingBytes = 0;
+  /** Estimated bytes of the messages in progress (the sum of every direction's `charged`). */
+  inProgressBytes = 0;
+  /** Requests forgotten by the shared bound, and messages that lost their bytes to it (counted, reported once each). */
+  forgotten = 0;
+  private forgottenAt: { connId: number; frame: number } | undefined;
+  shed = 0;
+  private shedAt: { connId: number; frame: number } | undefined;
+
+  constructor(
+    private readonly sink: HttpSink,
+    /** The parsers whose messages in progress may be shed (the handler's). */
+    private readonly parsers: () => Iterable<HttpConnectionParser>,
+    limits: Partial<HttpSharedLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_HTTP_SHARED_LIMITS, ...limits };
+  }
+
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  static pendingCost(m: HttpMessage): number {
+    return HTTP_PENDING_REQUEST_COST + m.headerLength + m.body.length;
+  }
+
+  addPending(m: HttpMessage, parser: HttpConnectionParser): void {
+    this.pending.set(m, parser);
+    this.pendingBytes += HttpSharedBudget.pendingCost(m);
+    const l = this.limits;
+    while (this.pending.size > l.maxPendingRequests || (this.pendingBytes > l.maxPendingBytes && this.pending.size > 1)) {
+      const [oldest, owner] = this.pending.entries().next().value as [HttpMessage, HttpConnectionParser];
+      this.removePending(oldest);
+      owner.forgetPending(oldest);
+      this.forgotten++;
+      const at = { connId: m.connId, frame: m.firstFrame };
+      if (this.forgotten === 1) {
+        this.sink.problem?.(at.connId, at.frame, httpProblem('http-pending-budget', `more than ${l.maxPendingRequests} requests (or ${l.maxPendingBytes} bytes of them) awaiting a response on all connections; the oldest forgotten (frame ${oldest.firstFrame}, connection ${oldest.connId}); further ones are counted`));
+      }
+      this.forgottenAt = at;
+    }
+  }
+
+  removePending(m: HttpMessage): void {
+    if (this.pending.delete(m)) this.pendingBytes -= HttpSharedBudget.pendingCost(m);
+  }
+
+  /** A direction's in-progress bytes changed by `delta`; over the bound, the largest messages in progress are shed. */
+  charge(delta: number, connId: number, frame: number): void {
+    this.inProgressBytes += delta;
+    if (this.inProgressBytes <= this.limits.maxInProgressBytes) return;
+    const target = this.limits.maxInProgressBytes * HTTP_SHED_LOW_WATER;
+    const all: { parser: HttpConnectionParser; dir: StreamDirection; bytes: number }[] = [];
+    for (const parser of this.parsers()) {
+      for (const dir of [0, 1] as const) {
+        const bytes = parser.chargedBytes(dir);
+        if (bytes > 0) all.push({ parser, dir, bytes });
+      }
+    }
+    all.sort((a, b) => b.bytes - a.bytes);
+    for (const x of all) {
+      if (this.inProgressBytes <= target) break;
+      if (x.parser.shed(x.dir)) this.noteShed(connId, frame, x.bytes, x.parser.connId);
+    }
+  }
+
+  /** One message in progress lost its kept bytes to the bound (reported on the first, counted after). */
+  noteShed(connId: number, frame: number, bytes: number, owner = connId): void {
+    this.shed++;
+    if (this.shed === 1) {
+      this.sink.problem?.(connId, frame, httpProblem('http-message-budget', `HTTP messages in progress on all connections hold more than ${this.limits.maxInProgressBytes} bytes; one (connection ${owner}, ${bytes} bytes) lost what it kept; the largest go first, further ones are counted`));
+    }
+    this.shedAt = { connId, frame };
+  }
+
+  /** End of capture: the counts beyond the first of each kind, once. */
+  finish(): void {
+    if (this.forgotten > 1 && this.forgottenAt) {
+      this.sink.problem?.(this.forgottenAt.connId, this.forgottenAt.frame, httpProblem('http-pending-budget', `${this.forgotten} requests in all were forgotten unanswered by the shared bound (${this.limits.maxPendingRequests} requests, ${this.limits.maxPendingBytes} bytes; last at frame ${this.forgottenAt.frame})`));
+    }
+    if (this.shed > 1 && this.shedAt) {
+      this.sink.problem?.(this.shedAt.connId, this.shedAt.frame, httpProblem('http-message-budget', `${this.shed} messages in progress in all lost their kept bytes to the shared bound (${this.limits.maxInProgressBytes} bytes; last at frame ${this.shedAt.frame})`));
+    }
+    this.forgotten = 0;
+    this.shed = 0;
+  }
 }
 
 export class HttpConnectionParser {
@@ -197,6 +338,8 @@ export class HttpConnectionParser {
     readonly connId: number,
     private readonly sink: HttpSink,
     options: HttpParserOptions = {},
+    /** Bounds shared with the other connections' parsers (none: only the per-connection limits). */
+    private readonly shared?: HttpSharedBudget,
   ) {
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
     this.parseMbms = options.parseMbms ?? true;
@@ -240,6 +383,78 @@ export class HttpConnectionParser {
       this.report(d, 'http-internal-error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
       this.abandon(d, 'dead');
     }
+    this.settle(chunk.frame);
+  }
+
+  /** Bytes of this direction's message in progress as the shared budget counts them. */
+  chargedBytes(dir: StreamDirection): number {
+    return this.dirs[dir].charged;
+  }
+
+  /** What a direction keeps for its message in progress: header lines read, body bytes kept, its line buffer. */
+  private inProgressCost(d: Direction): number {
+    return (d.cur ? d.cur.headBytes + d.cur.bodyKept : 0) + d.line.capacity();
+  }
+
+  /** Brings the shared budget's in-progress count up to date with both directions (after every entry point). */
+  private settle(frame: number): void {
+    const shared = this.shared;
+    if (!shared) return;
+    for (const d of this.dirs) {
+      const cost = this.inProgressCost(d);
+      if (cost === d.charged) continue;
+      const delta = cost - d.charged;
+      d.charged = cost;
+      shared.charge(delta, this.connId, frame);
+    }
+  }
+
+  /**
+   * The shared budget takes what this direction keeps for its message in progress: a body's kept bytes (the rest of the
+   * body is counted, not kept), or a header block or start line being read (the message is skipped, as one over the
+   * header limit). Returns false when there was nothing to take.
+   */
+  shed(dir: StreamDirection): boolean {
+    const d = this.dirs[dir];
+    if (d.charged === 0) return false;
+    const b = d.cur;
+    if (b && d.state !== 'head') {
+      b.bodyParts = [];
+      b.bodyKept = 0;
+      b.bodyShed = true;
+      if (d.line.length === 0) d.line.release();
+    } else if (b || d.line.length > 0) {
+      // a header block or a line being read: the message is skipped, and the rest of the line
+      const partialLine = d.line.length > 0;
+      d.cur = undefined;
+      d.line.release();
+      if (d.state === 'start' || d.state === 'head') this.enterResync(d, d.chunkFrame);
+      d.lineOverflow = partialLine;
+    } else d.line.release(); // an idle line buffer
+    const cost = this.inProgressCost(d);
+    const delta = cost - d.charged;
+    d.charged = cost;
+    if (this.shared) this.shared.inProgressBytes += delta;
+    return delta < 0;
+  }
+
+  /** The shared budget forgets one of this connection's requests awaiting a response (the oldest on all connections). */
+  forgetPending(m: HttpMessage): void {
+    const i = this.pending.indexOf(m);
+    if (i === 0) this.pending.shift();
+    else if (i > 0) this.pending.splice(i, 1);
+    this.sink.forgotten?.(m);
+  }
+
+  private pendingPush(m: HttpMessage): void {
+    this.pending.push(m);
+    this.shared?.addPending(m, this);
+  }
+
+  private pendingShift(): HttpMessage | undefined {
+    const m = this.pending.shift();
+    if (m) this.shared?.removePending(m);
+    return m;
   }
 
   gap(dir: StreamDirection, gap: StreamGap): void {
@@ -250,6 +465,7 @@ export class HttpConnectionParser {
       this.report(d, 'http-internal-error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
       this.abandon(d, 'dead');
     }
+    this.settle(gap.frame);
   }
 
   private onGap(dir: StreamDirection, gap: StreamGap): void {
@@ -327,6 +543,9 @@ export class HttpConnectionParser {
       this.report(d, 'http-internal-error', `HTTP parser failed: ${escapeText(String(e), 200)}`);
       this.abandon(d, 'dead');
     }
+    // an ended direction keeps nothing: its line buffer goes too, so the shared count drops to what is really held
+    this.dirs[dir].line.release();
+    this.settle(this.dirs[dir].chunkFrame);
   }
 
   private onEnd(dir: StreamDirection, reason: TcpCloseReason, time: PacketTime): void {
@@ -362,6 +581,7 @@ export class HttpConnectionParser {
       const first = this.pending[0];
       const p = httpProblem('http-no-response', `${this.pending.length} request(s) got no response in the capture (first ${escapeText(first.method ?? '')} ${escapeText(first.uri ?? '', 200)})`);
       this.sink.problem?.(this.connId, first.firstFrame, p);
+      if (this.shared) for (const m of this.pending) this.shared.removePending(m);
       this.pending.length = 0;
     }
   }
@@ -611,6 +831,7 @@ export class HttpConnectionParser {
       expectContinue: false,
       bodyLimitReported: false,
       answered: false,
+      bodyShed: false,
     };
     if (startLine === 'PRI * HTTP/2.0') {
       // the HTTP/2 connection preface: binary frames follow, nothing more to read as HTTP/1
@@ -723,14 +944,14 @@ export class HttpConnectionParser {
     if (msg.kind === 'request') {
       b.expectContinue = expect.some((v) => v.toLowerCase() === '100-continue');
       if (this.pending.length >= this.limits.maxPendingRequests) {
-        const dropped = this.pending.shift() as HttpMessage;
+        const dropped = this.pendingShift() as HttpMessage;
         if (this.forgottenCount === 0)
           this.msgProblem(b, 'http-too-many-pending', `more than ${this.limits.maxPendingRequests} requests without a response; oldest forgotten (frame ${dropped.firstFrame}); further ones on this connection are counted`);
         this.forgottenCount++;
         this.forgottenFrame = msg.firstFrame;
         this.sink.forgotten?.(dropped);
       }
-      this.pending.push(msg);
+      this.pendingPush(msg);
     } else {
       const req = this.pending[0];
       if (req) {
@@ -749,7 +970,7 @@ export class HttpConnectionParser {
           tunnelAfter = true;
         }
         if (req) {
-          this.pending.shift();
+          this.pendingShift();
           req.responseFrame = msg.firstFrame;
           // the client may skip a body it promised with Expect: 100-continue
           const rd = this.dirs[req.direction];
@@ -856,7 +1077,12 @@ export class HttpConnectionParser {
     if (bytes.length === 0) return;
     this.touch(d, b);
     b.msg.bodyLength += bytes.length;
-    const room = this.limits.maxBodyBytes - b.bodyKept;
+    // under the shared bound's pressure the rest of the body is counted, not kept (the prefix kept stays whole)
+    if (!b.bodyShed && this.shared !== undefined && this.shared.inProgressBytes > this.shared.limits.maxInProgressBytes) {
+      b.bodyShed = true;
+      this.shared.noteShed(this.connId, d.chunkFrame, b.bodyKept);
+    }
+    const room = b.bodyShed ? 0 : this.limits.maxBodyBytes - b.bodyKept;
     if (room > 0) {
       const keep = bytes.length <= room ? bytes : bytes.subarray(0, room);
       b.bodyParts.push(Buffer.from(keep)); // chunk buffers may be reused by the reader
@@ -948,6 +1174,8 @@ export class HttpConnectionParser {
 export class HttpStreamHandler implements TcpStreamHandler {
   private readonly parsers = new Map<number, HttpConnectionParser>();
   private readonly ignored = new Set<number>();
+  /** The bounds over all connections (requests awaiting a response, messages in progress). */
+  readonly shared: HttpSharedBudget;
 
   constructor(
     private readonly sink: HttpSink,
@@ -955,8 +1183,17 @@ export class HttpStreamHandler implements TcpStreamHandler {
       accept?: (conn: TcpConnectionInfo) => boolean;
       /** Connections parsed at once; the oldest is closed beyond this (default: the TCP reassembler's, 16 384). */
       maxConnections?: number;
+      /** Bounds over all connections together (default DEFAULT_HTTP_SHARED_LIMITS; the Dissector derives them from --max-memory). */
+      shared?: Partial<HttpSharedLimits>;
     } = {},
-  ) {}
+  ) {
+    this.shared = new HttpSharedBudget(sink, () => this.parsers.values(), options.shared);
+  }
+
+  /** End of capture, after every connection has ended: the shared bounds' counts. */
+  finish(): void {
+    this.shared.finish();
+  }
 
   private parserFor(conn: TcpConnectionInfo): HttpConnectionParser | undefined {
     let p = this.parsers.get(conn.id);
@@ -975,7 +1212,7 @@ export class HttpStreamHandler implements TcpStreamHandler {
       oldest.end(1, 'evicted', t);
       this.parsers.delete(oldId);
     }
-    p = new HttpConnectionParser(conn.id, this.sink, this.options);
+    p = new HttpConnectionParser(conn.id, this.sink, this.options, this.shared);
     this.parsers.set(conn.id, p);
     return p;
   }
