@@ -13,6 +13,7 @@ import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
 import { ioReason } from '../common/io-error';
 import type { Diagnostic } from '../correlate/types';
+import { DEFAULT_LOSS_LOOKBACK_SECONDS, type CorrelatorOptions } from '../correlate/options';
 import { Analyzer } from '../pipeline/analyzer';
 import { LivePacer } from '../pipeline/live-pacer';
 import { LineOutput } from '../report/output';
@@ -150,6 +151,15 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   }
 }
 
+/**
+ * The analyzer options of a live run: the shared ones, and findings held for the loss look-back plus however late the
+ * engine reports a loss window (tcpdump's counters come once a stats interval), so a window still qualifies them.
+ */
+function liveCorrelatorOptions(opts: LiveCliOptions, capture: LiveSource): CorrelatorOptions {
+  const latency = capture.lossLatencySeconds ?? 0;
+  return { ...correlatorOptions(opts), ...(latency > 0 ? { lossLookbackSeconds: DEFAULT_LOSS_LOOKBACK_SECONDS + latency } : {}) };
+}
+
 /** The metrics' gauges read the running pipeline; drops only from an engine that counts them. */
 function attachMetrics(served: MetricsRun | undefined, analyzer: Analyzer, capture: LiveSource, engine: LiveEngine | undefined): void {
   served?.metrics.attach({
@@ -258,7 +268,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     {
       // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
       dissector: { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false, maxMemory: opts.maxMemory },
-      correlator: correlatorOptions(opts),
+      correlator: liveCorrelatorOptions(opts, capture),
     },
   );
   const dissector = analyzer.dissector;
@@ -360,7 +370,7 @@ async function runLiveDash(
     dash = new Dashboard(
       { kind: 'live', capture },
       {
-        analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], showKeys: opts.showKeys ?? false, maxMemory: opts.maxMemory }, correlator: correlatorOptions(opts) },
+        analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], showKeys: opts.showKeys ?? false, maxMemory: opts.maxMemory }, correlator: liveCorrelatorOptions(opts, capture) },
         model: { maxTransactions: keep, maxDiagnostics: keep },
         ...(served ? { sink: served.metrics.sink } : {}),
       },
