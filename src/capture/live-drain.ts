@@ -30,7 +30,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type { PacketTime } from '../common/time';
 import { killGroup, spawnTied } from '../common/tied-process';
-import { CAP_CLOCK, LiveCaptureError, addHandler, type LiveCaptureErrorKind, type LiveClockInfo } from './live';
+import { CAP_CLOCK, LiveCaptureError, type LiveCaptureErrorKind, type LiveClockInfo } from './live';
 import type { CaptureFileFormat, RingBufferOptions } from './live-file';
 import type { CaptureLossWindow } from './live-stats';
 import { PipedCapture } from './piped-capture';
@@ -168,7 +168,6 @@ interface OpenLine {
 /** A `cap` capture run by a capture process of its own, read here as a pcap stream. */
 export class DrainedCapture extends PipedCapture {
   readonly clock: LiveClockInfo = CAP_DRAINED_CLOCK;
-  private readonly lossHandlers: Array<(w: CaptureLossWindow) => void> = [];
   private readonly fileErrorHandlers: Array<(message: string) => void> = [];
   /** The `-w` file the capture process writes, when it was asked to. */
   readonly file: CaptureFileSink | undefined;
@@ -212,11 +211,6 @@ export class DrainedCapture extends PipedCapture {
     return this.queueDrops;
   }
 
-  /** Spans of capture time in which packets were dropped (the capture queue overflowed). */
-  onLoss(handler: (w: CaptureLossWindow) => void): () => void {
-    return addHandler(this.lossHandlers, handler);
-  }
-
   /** The capture process could not write the `-w` file (it stops capturing): the reason, once. */
   onFileError(handler: (message: string) => void): void {
     this.fileErrorHandlers.push(handler);
@@ -243,7 +237,7 @@ export class DrainedCapture extends PipedCapture {
         cause: 'queue',
         packets,
       };
-      for (const h of this.lossHandlers.slice()) h(w);
+      this.lost(w);
       return;
     }
     if (this.childFile && line.startsWith('file ')) {

@@ -232,6 +232,11 @@ export interface LiveSource extends FrameSource {
   readonly queueDropped?: number;
   /** Packets captured but not analysed because they were still queued when the capture was stopped without drain. */
   readonly notAnalysed?: number;
+  /**
+   * Seconds after a loss the engine may report its window (tcpdump's counters are asked for once a stats interval):
+   * the analysis holds its findings this much longer so the window still qualifies them. Absent: at once.
+   */
+  readonly lossLatencySeconds?: number;
   /** Spans of capture time in which packets were lost, as the engine learns of them (absent: it never learns). */
   onLoss?(handler: (w: CaptureLossWindow) => void): () => void;
   /**

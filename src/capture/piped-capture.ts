@@ -5,6 +5,7 @@
  * adds only its clock, its drop counters and what its process says beside the stream.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { CaptureLossWindow } from '../common/capture-loss';
 import type { PacketTime } from '../common/time';
 import { killGroup } from '../common/tied-process';
 import { addHandler, type LiveCaptureStats, type LiveClockInfo, type LiveSource, type LiveStopOptions } from './live';
@@ -28,6 +29,7 @@ export abstract class PipedCapture implements LiveSource {
   protected failure: unknown;
   private readonly handlers: FrameHandler[] = [];
   private readonly stopHandlers: Array<() => void> = [];
+  private readonly lossHandlers: Array<(w: CaptureLossWindow) => void> = [];
   private readonly window = new RateWindow(LIVE_RATE_WINDOW_SECONDS);
   private readonly frameCounters = newLiveCounters();
   private ended = false;
@@ -117,6 +119,16 @@ export abstract class PipedCapture implements LiveSource {
     const t = setTimeout(() => killGroup(this.child, 'SIGKILL'), this.process_.stopTimeoutMs);
     t.unref();
     this.child.once('exit', () => clearTimeout(t));
+  }
+
+  /** Spans of capture time in which packets were lost, as the engine learns of them. */
+  onLoss(handler: (w: CaptureLossWindow) => void): () => void {
+    return addHandler(this.lossHandlers, handler);
+  }
+
+  /** An engine learnt of a span of loss: hand it to the onLoss handlers. */
+  protected lost(w: CaptureLossWindow): void {
+    for (const h of this.lossHandlers.slice()) h(w);
   }
 
   get stats(): LiveCaptureStats {

@@ -31,6 +31,17 @@ export const TCPDUMP_CLOCK_LAG_SECONDS = 0.1;
 export const TCPDUMP_START_TIMEOUT_MS = 10_000;
 /** Longest wait for tcpdump to print its counters and exit after it was told to stop. */
 export const TCPDUMP_STOP_TIMEOUT_MS = 5_000;
+/**
+ * How often tcpdump is asked for its counters while it captures (SIGUSR1: tcpdump prints "N packets captured, N
+ * packets received by filter, N packets dropped by kernel" on standard error), in milliseconds; 0 asks only at the
+ * end. A rise of the kernel's drop counter opens a loss window over the interval since the previous answer, so a
+ * finding made there carries the capture-loss caveat during the run, not only in the exit summary. The live analysis
+ * holds its findings this much longer (lossLatencySeconds) so that a window reported up to one interval late still
+ * reaches them.
+ */
+export const DEFAULT_TCPDUMP_STATS_INTERVAL_MS = 1_000;
+/** At most this many characters of tcpdump's standard error are kept for its error and end-of-capture lines. */
+const TCPDUMP_STDERR_KEEP = 16 * 1024;
 
 export const TCPDUMP_CLOCK: LiveClockInfo = {
   engine: 'tcpdump',
@@ -47,6 +58,8 @@ export interface TcpdumpCaptureOptions {
   bufferKiB?: number;
   /** The tcpdump program (default $KEYSCOPE_TCPDUMP or `tcpdump`). */
   program?: string;
+  /** Ask tcpdump for its counters this often while it captures, in ms (default DEFAULT_TCPDUMP_STATS_INTERVAL_MS; 0: only at the end). */
+  statsIntervalMs?: number;
 }
 
 /** tcpdump's counters, from its last lines on standard error. */
@@ -76,6 +89,32 @@ export function parseTcpdumpCounters(stderr: string): TcpdumpCounters {
 }
 
 /**
+ * The counters tcpdump prints on one line when it gets SIGUSR1 during the capture ("tcpdump: 12 packets captured,
+ * 24 packets received by filter, 0 packets dropped by kernel[, 0 packets dropped by interface]"); undefined for any
+ * other line.
+ */
+export function parseTcpdumpInfoLine(line: string): TcpdumpCounters | undefined {
+  const m = /^(?:tcpdump: )?(\d+) packets? captured, (\d+) packets? received by filter, (\d+) packets? dropped by kernel(?:, (\d+) packets? dropped by interface)?\s*$/.exec(line);
+  if (!m) return undefined;
+  const c: TcpdumpCounters = { captured: Number(m[1]), receivedByFilter: Number(m[2]), droppedByKernel: Number(m[3]) };
+  if (m[4] !== undefined) c.droppedByInterface = Number(m[4]);
+  return c;
+}
+
+/**
+ * Packets lost so far by the kernel's counters alone, for the counters tcpdump prints during the capture. The
+ * end-of-capture figure (tcpdumpLoss) takes "received, halved, less captured" on loopback; during the capture that
+ * difference also counts the packets still in the kernel's ring on their way to tcpdump, so it would report loss
+ * where there is none. The drop counter counts only packets the full ring refused; on loopback each lost packet is
+ * counted twice (its outgoing and its incoming copy: 4028 dropped for 2014 lost in the measurement of tcpdumpLoss),
+ * hence halved there.
+ */
+export function tcpdumpRunningLoss(c: TcpdumpCounters, loopback: boolean): number {
+  const kernel = c.droppedByKernel ?? 0;
+  return (loopback ? Math.ceil(kernel / 2) : kernel) + (c.droppedByInterface ?? 0);
+}
+
+/**
  * Packets lost by the capture, from tcpdump's counters. Elsewhere: dropped by kernel + dropped by interface. On a
  * loopback interface the kernel counts every packet twice — its outgoing and its incoming copy both pass the packet
  * socket, and libpcap throws the outgoing one away only after the kernel counted it (and, when the ring was full, counted
@@ -98,6 +137,17 @@ export class TcpdumpCapture extends PipedCapture {
   private readonly startWallMs = Date.now();
   /** A loopback interface: the kernel's counters count each packet twice (tcpdumpLoss). */
   private readonly loopback: boolean;
+  /** Seconds a loss window may be reported after the loss (one stats interval): see DEFAULT_TCPDUMP_STATS_INTERVAL_MS. */
+  readonly lossLatencySeconds: number;
+  /** Packets counted lost so far (running counters, then the end-of-capture figure), and put in loss windows. */
+  private lossReported = 0;
+  /** When the counters were last asked for (wall ms): the start of the next loss window. */
+  private lastAskMs = Date.now();
+  /** When the counters are being asked for (wall ms), until tcpdump answers. */
+  private askingMs: number | undefined;
+  private readonly poll: NodeJS.Timeout | undefined;
+  /** tcpdump has said "listening on": it handles SIGUSR1 from then on. */
+  private listening = false;
 
   /** Use openTcpdumpCapture(). */
   constructor(
@@ -105,13 +155,63 @@ export class TcpdumpCapture extends PipedCapture {
     stream: NodeJS.ReadableStream,
     private readonly stderrText: () => string,
     info: { device: string; filter: string; linkType: number; snaplen: number },
+    infoLines: (handler: (c: TcpdumpCounters) => void) => void,
+    statsIntervalMs: number,
   ) {
     super(child, stream, { ...info, linkTypeName: linkTypeLabel(info.linkType) }, { name: 'tcpdump', stopTimeoutMs: TCPDUMP_STOP_TIMEOUT_MS });
     this.loopback = isLoopbackInterface(info.device);
+    this.lossLatencySeconds = statsIntervalMs > 0 ? statsIntervalMs / 1000 : 0;
+    infoLines((c) => this.running(c));
+    if (statsIntervalMs > 0) {
+      this.poll = setInterval(() => this.ask(), statsIntervalMs);
+      this.poll.unref();
+      child.once('exit', () => clearInterval(this.poll));
+    }
   }
 
+  /** Ask tcpdump for its counters (SIGUSR1 to tcpdump alone); not while an answer is due or once stopping. */
+  private ask(): void {
+    // before its "listening on" line tcpdump may not handle SIGUSR1 yet (the default action would end it)
+    if (!this.listening) {
+      if (!/listening on/.test(this.stderrText())) return;
+      this.listening = true;
+    }
+    if (this.stopped || this.askingMs !== undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.askingMs = Date.now();
+    try {
+      this.child.kill('SIGUSR1');
+    } catch {
+      this.askingMs = undefined;
+    }
+  }
+
+  /** tcpdump's answer: a rise of its drop counter is a loss window since the previous question. */
+  private running(c: TcpdumpCounters): void {
+    const asked = this.askingMs ?? Date.now();
+    this.askingMs = undefined;
+    this.running_ = c;
+    this.windowUpTo(tcpdumpRunningLoss(c, this.loopback), Date.now());
+    this.lastAskMs = asked;
+  }
+
+  /** Open a loss window from the previous question to `toMs` for the packets lost beyond those already reported. */
+  private windowUpTo(lost: number, toMs: number): void {
+    if (lost > this.lossReported) {
+      this.lost({ from: wallTime(this.lastAskMs), to: wallTime(Math.max(toMs, this.lastAskMs)), cause: 'engine', packets: lost - this.lossReported });
+      this.lossReported = lost;
+    }
+  }
+
+  /** The counters of tcpdump's latest answer during the capture. */
+  private running_: TcpdumpCounters | undefined;
+
   protected override ending(): void {
+    if (this.poll) clearInterval(this.poll);
     this.counters = parseTcpdumpCounters(this.stderrText());
+    // what the end-of-capture figure adds to the running counters fell since the last question
+    const total = tcpdumpLoss(this.counters, this.loopback);
+    const stopMs = this.stopMono !== undefined ? this.startWallMs + Number(this.stopMono - this.startMono) / 1e6 : Date.now();
+    if (total !== undefined) this.windowUpTo(total, stopMs);
   }
 
   protected startTime(): PacketTime {
@@ -119,10 +219,14 @@ export class TcpdumpCapture extends PipedCapture {
     return { tsSec: Math.floor(ms / 1000), tsNsec: (ms % 1000) * 1e6 };
   }
 
-  /** Packets tcpdump counted as dropped (kernel and interface), once it has exited; undefined before or if unknown. */
+  /**
+   * Packets tcpdump counted as dropped (kernel and interface): its end-of-capture figure once it has exited, before
+   * that the running count of its latest answer to SIGUSR1; undefined before the first answer or if unknown.
+   */
   get dropped(): number | undefined {
     const c = this.counters;
-    return c ? tcpdumpLoss(c, this.loopback) : undefined;
+    if (c) return tcpdumpLoss(c, this.loopback);
+    return this.running_ ? tcpdumpRunningLoss(this.running_, this.loopback) : undefined;
   }
 
   /** The kernel's clock (the wall clock) now, less the pipe's lag; never before the newest frame. */
@@ -133,6 +237,10 @@ export class TcpdumpCapture extends PipedCapture {
     if (last && (last.tsSec > t.tsSec || (last.tsSec === t.tsSec && last.tsNsec > t.tsNsec))) return last;
     return t;
   }
+}
+
+function wallTime(ms: number): PacketTime {
+  return { tsSec: Math.floor(ms / 1000), tsNsec: Math.round((ms % 1000) * 1e6) % 1_000_000_000 };
 }
 
 function linkTypeLabel(n: number): string {
@@ -154,8 +262,22 @@ export async function openTcpdumpCapture(opts: TcpdumpCaptureOptions): Promise<T
   const args = [...keepUser, '-U', '-w', '-', '--immediate-mode', '--time-stamp-precision', 'nano', '-n', '-i', opts.device, '-s', String(snaplen), '-B', String(opts.bufferKiB ?? DEFAULT_TCPDUMP_BUFFER_KIB)];
   if (filter.trim().length > 0) args.push('--', filter);
   const child = spawnTied(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // the answers to SIGUSR1 go to the engine; the rest (errors, "listening on", the end-of-capture counters) is kept
   let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let partial = '';
+  const infoHandlers: Array<(c: TcpdumpCounters) => void> = [];
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    partial += d;
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      const line = partial.slice(0, nl + 1);
+      partial = partial.slice(nl + 1);
+      const info = parseTcpdumpInfoLine(line.trimEnd());
+      if (info) for (const h of infoHandlers) h(info);
+      else stderr = (stderr + line).slice(-TCPDUMP_STDERR_KEEP);
+    }
+  });
+  const stderrText = () => stderr + partial;
   const stdout = child.stdout as NodeJS.ReadableStream;
   const quote = (s: string) => `'${escapeText(s, 200)}'`;
 
@@ -174,7 +296,7 @@ export async function openTcpdumpCapture(opts: TcpdumpCaptureOptions): Promise<T
         resolve(got);
       }
     };
-    const onExit = () => setImmediate(() => fail(stderr.trim().split('\n').filter((l) => !/^tcpdump: listening on/.test(l)).pop() ?? 'tcpdump ended'));
+    const onExit = () => setImmediate(() => fail(stderrText().trim().split('\n').filter((l) => !/^tcpdump: listening on/.test(l)).pop() ?? 'tcpdump ended'));
     const onError = (err: NodeJS.ErrnoException) => {
       cleanup();
       reject(new LiveCaptureError('unavailable', err.code === 'ENOENT' ? `--engine tcpdump: ${quote(program)} is not installed (apt-get install tcpdump)` : `--engine tcpdump: ${err.message}`));
@@ -199,7 +321,8 @@ export async function openTcpdumpCapture(opts: TcpdumpCaptureOptions): Promise<T
   stream.write(header);
   (stdout as NodeJS.ReadableStream & { pipe: <T extends NodeJS.WritableStream>(d: T) => T }).pipe(stream);
   stdout.resume();
-  return new TcpdumpCapture(child, stream, () => stderr, { device: opts.device, filter, linkType, snaplen: fileSnaplen });
+  const interval = opts.statsIntervalMs ?? DEFAULT_TCPDUMP_STATS_INTERVAL_MS;
+  return new TcpdumpCapture(child, stream, stderrText, { device: opts.device, filter, linkType, snaplen: fileSnaplen }, (h) => infoHandlers.push(h), Number.isFinite(interval) && interval > 0 ? interval : 0);
 }
 
 function classify(msg: string, device: string, filter: string, quote: (s: string) => string): LiveCaptureError {

@@ -13,6 +13,8 @@ import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
 import { ioReason } from '../common/io-error';
 import type { Diagnostic } from '../correlate/types';
+import { DEFAULT_LOSS_LOOKBACK_SECONDS, type CorrelatorOptions } from '../correlate/options';
+import type { LossSignalCounts } from '../correlate/loss-signals';
 import { Analyzer } from '../pipeline/analyzer';
 import { LivePacer } from '../pipeline/live-pacer';
 import { LineOutput } from '../report/output';
@@ -150,6 +152,15 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   }
 }
 
+/**
+ * The analyzer options of a live run: the shared ones, and findings held for the loss look-back plus however late the
+ * engine reports a loss window (tcpdump's counters come once a stats interval), so a window still qualifies them.
+ */
+function liveCorrelatorOptions(opts: LiveCliOptions, capture: LiveSource): CorrelatorOptions {
+  const latency = capture.lossLatencySeconds ?? 0;
+  return { ...correlatorOptions(opts), ...(latency > 0 ? { lossLookbackSeconds: DEFAULT_LOSS_LOOKBACK_SECONDS + latency } : {}) };
+}
+
 /** The metrics' gauges read the running pipeline; drops only from an engine that counts them. */
 function attachMetrics(served: MetricsRun | undefined, analyzer: Analyzer, capture: LiveSource, engine: LiveEngine | undefined): void {
   served?.metrics.attach({
@@ -258,7 +269,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     {
       // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
       dissector: { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false, maxMemory: opts.maxMemory },
-      correlator: correlatorOptions(opts),
+      correlator: liveCorrelatorOptions(opts, capture),
     },
   );
   const dissector = analyzer.dissector;
@@ -317,10 +328,10 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     writer?.abort();
     const why = saved.error !== undefined ? `cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}` : `stopped by an internal error: ${escapeText(ioMessage(failure))}`;
     process.stderr.write(`keyscope live: ${why}${writer ? `; ${escapeText(opts.write ?? '')} keeps the ${writer.frames} frames written before` : ''}\n`);
-    writeSummary(capture, dissector.tcpStats);
+    writeSummary(capture, dissector.tcpStats, analyzer.correlator.lossSignalCounts());
     return 2;
   }
-  writeSummary(capture, dissector.tcpStats);
+  writeSummary(capture, dissector.tcpStats, analyzer.correlator.lossSignalCounts());
   return commitCapture(writer, opts.write);
 }
 
@@ -360,7 +371,7 @@ async function runLiveDash(
     dash = new Dashboard(
       { kind: 'live', capture },
       {
-        analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], showKeys: opts.showKeys ?? false, maxMemory: opts.maxMemory }, correlator: correlatorOptions(opts) },
+        analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], showKeys: opts.showKeys ?? false, maxMemory: opts.maxMemory }, correlator: liveCorrelatorOptions(opts, capture) },
         model: { maxTransactions: keep, maxDiagnostics: keep },
         ...(served ? { sink: served.metrics.sink } : {}),
       },
@@ -395,7 +406,7 @@ async function runLiveDash(
     failed = true;
     process.stderr.write(`keyscope live: stopped by an internal error: ${escapeText(ioMessage(err))}\n`);
   }
-  writeSummary(capture, result.tcp);
+  writeSummary(capture, result.tcp, dash.analyzer.correlator.lossSignalCounts());
   if (saved.error !== undefined || failed) {
     writer?.abort();
     if (saved.error !== undefined) process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}; it keeps the ${writer?.frames ?? 0} frames written before\n`);
@@ -435,16 +446,16 @@ function saveFrames(capture: LiveSource, writer: CaptureFileSink | undefined, st
 }
 
 /** The end of a capture on standard error: the figures line, then tshark's kind of summary. */
-function writeSummary(capture: LiveSource, tcp: TcpLossInputs): void {
+function writeSummary(capture: LiveSource, tcp: TcpLossInputs, signals: LossSignalCounts): void {
   process.stderr.write(`keyscope live: ${liveSummary(capture.stats, tcp)}\n`);
-  process.stderr.write(`keyscope live: ${lossSummary(capture, tcp)}\n`);
+  process.stderr.write(`keyscope live: ${lossSummary(capture, tcp, signals)}\n`);
 }
 
 /**
  * "N packets captured, D dropped, loss estimate …" as tshark ends: the engine's drop counter where it has one
  * (tcpdump's "dropped by kernel"), an honest "unknown" where it has none (cap), and which clock stamped the frames.
  */
-export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clock' | 'queueDropped' | 'notAnalysed'>, tcp: TcpLossInputs): string {
+export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clock' | 'queueDropped' | 'notAnalysed'>, tcp: TcpLossInputs, signals: LossSignalCounts = {}): string {
   const st = capture.stats;
   const dropped = capture.dropped;
   const queue = capture.queueDropped;
@@ -456,7 +467,15 @@ export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clo
   const loss = estimateCaptureLoss(tcp);
   const estimate = `loss estimate ${(loss.ratio * 100).toFixed(2)} % of TCP payload (${loss.lostBytes} ACKed-but-unseen bytes; UDP loss is invisible to it)`;
   const left = capture.notAnalysed ? `, ${capture.notAnalysed} more captured (and in -w) but not analysed: queued when the capture stopped` : '';
-  return `${st.packets} packets captured, ${drops}, ${estimate}${left}; timestamps: ${capture.clock.description}`;
+  // what the traffic itself shows missing (src/correlate/loss-signals.ts)
+  const mikey = signals['mikey-counter'];
+  const http = signals['http-unpaired'];
+  const shown = [
+    mikey ? `${mikey.packets} MSK message(s) missing by the MIKEY counters (${mikey.spans} span(s))` : undefined,
+    http ? `${http.packets} HTTP response(s) without their request` : undefined,
+  ].filter((x) => x !== undefined);
+  const traffic = shown.length > 0 ? `, ${shown.join(', ')}` : '';
+  return `${st.packets} packets captured, ${drops}, ${estimate}${traffic}${left}; timestamps: ${capture.clock.description}`;
 }
 
 /** The end-of-capture line: frames, bytes, duration, and the TCP-based capture-loss estimate (cap has no drop counter). */

@@ -24,6 +24,7 @@ import { PacketClock, type Findings, type RoomContext } from './context';
 import { fromSecs, groupOf, secs, type Endpoints, type Tx, type UeState } from './model';
 import { DEFAULT_LOSS_LOOKBACK_SECONDS, LIMITS, defaultLossMargin, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
 import type { CaptureLossWindow } from '../common/capture-loss';
+import { CaptureLossSignals, type LossSignal, type LossSignalCounts } from './loss-signals';
 import { DeliveryRules } from './rules/delivery';
 import { HttpExchangeRules } from './rules/http-exchange';
 import { MtkRules } from './rules/mtk';
@@ -78,6 +79,9 @@ export class KeyDeliveryCorrelator {
   private readonly held: Array<{ d: Diagnostic; t: number }> = [];
   /** Spans of capture loss, in seconds of packet time, ordered by start. */
   private readonly lossWindows: Array<{ from: number; to: number }> = [];
+  /** Loss the traffic itself proves (MSK counter jumps, responses without request): loss-signals.ts. */
+  private readonly lossSignals: CaptureLossSignals;
+  private readonly addSignal = (s: LossSignal): void => this.addLoss(s.from, s.to);
   private readonly clock = new PacketClock();
   private readonly timers = new PacketTimers();
   private readonly stats_: CorrelationStatistics;
@@ -100,6 +104,7 @@ export class KeyDeliveryCorrelator {
     this.lossMargin = margin !== undefined && Number.isFinite(margin) && margin >= 0 ? margin : defaultLossMargin(this.options);
     const lookback = options.lossLookbackSeconds;
     this.lossLookback = lookback !== undefined && Number.isFinite(lookback) && lookback >= 0 ? lookback : DEFAULT_LOSS_LOOKBACK_SECONDS;
+    this.lossSignals = new CaptureLossSignals(this.options.maxMukCounters, this.options.ackTimeout);
     const measured = sink.measurement ? (m: Measurement) => sink.measurement?.(m) : undefined;
     this.stats_ = new CorrelationStatistics(this.options.bucketSeconds, this.options.maxAckTableRows, measured);
     const findings: Findings = { report: (...a) => this.report(...a) };
@@ -139,6 +144,7 @@ export class KeyDeliveryCorrelator {
       if (CAPTURE_LOSS_PROBLEMS.has(pr.code)) this.addLoss(t, t);
       this.anomaly(p.frame, p, pr);
     }
+    this.lossSignals.frame(f, t, this.addSignal);
     for (const h of f.http ?? []) this.http.message(f, h.message, h);
     for (const m of f.mikey ?? []) this.mikey(f, m);
     this.releaseHeld(this.clock.now - this.lossLookback);
@@ -166,6 +172,11 @@ export class KeyDeliveryCorrelator {
     const from = secs(w.from);
     const to = secs(w.to);
     this.addLoss(Math.min(from, to), Math.max(from, to));
+  }
+
+  /** Spans of suspected loss the traffic showed (MSK counter jumps, responses without request), and messages missing, per cause. */
+  lossSignalCounts(): LossSignalCounts {
+    return this.lossSignals.counts;
   }
 
   private addLoss(from: number, to: number): void {

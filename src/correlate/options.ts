@@ -179,6 +179,8 @@ export const LIMITS = {
   framesPerDiagnostic: 64,
   /** Spans of capture loss remembered (spans closer than the loss margin merge into one); the oldest goes first. */
   lossWindows: 1024,
+  /** HTTP connections whose latest message time the loss signals keep (a response without request, loss-signals.ts). */
+  lossSignalConnections: 65_536,
   /** Findings held for the loss look-back (lossLookbackSeconds); past it the oldest is emitted early. */
   heldDiagnostics: 10_000,
   /** Frames listed per transaction. */
