@@ -260,9 +260,21 @@ function nameEnd(text: string, i: number): number {
   return j;
 }
 
+/** Namespace bindings in scope, innermost first (a chain, not a Map per document: Maps were a tenth of its garbage). */
+interface NsBinding {
+  prefix: string;
+  uri: string;
+  parent: NsBinding | null;
+}
+
+function lookupNs(scope: NsBinding | null, prefix: string): string | undefined {
+  for (let b = scope; b !== null; b = b.parent) if (b.prefix === prefix) return b.uri;
+  return undefined;
+}
+
 interface Open {
   el: XmlElement;
-  scope: Map<string, string>;
+  scope: NsBinding | null;
   /** Text pieces, made on the first one. */
   texts: string[] | null;
 }
@@ -286,7 +298,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
   const stack: Open[] = [];
   const roots: XmlElement[] = [];
   let elements = 0;
-  let scope = new Map<string, string>();
+  let scope: NsBinding | null = null;
   while (i < n) {
     const lt = text.indexOf('<', i);
     const end = lt < 0 ? n : lt;
@@ -320,7 +332,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       if (text.charCodeAt(i) !== 0x3e) return undefined;
       i++;
       if (top.texts !== null) top.el.text = top.texts.length === 1 ? top.texts[0] : top.texts.join('').trim();
-      scope = stack.length > 0 ? stack[stack.length - 1].scope : new Map();
+      scope = stack.length > 0 ? stack[stack.length - 1].scope : null;
       continue;
     }
     const ne = nameEnd(text, i);
@@ -359,10 +371,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       if (Object.prototype.hasOwnProperty.call(attributes, k)) return undefined;
       const value = text.slice(q + 1, close);
       attributes[k] = value;
-      if (k === 'xmlns' || k.startsWith('xmlns:')) {
-        if (local === scope) local = new Map(scope);
-        local.set(k === 'xmlns' ? '' : k.slice(6), value);
-      }
+      if (k === 'xmlns' || k.startsWith('xmlns:')) local = { prefix: k === 'xmlns' ? '' : k.slice(6), uri: value, parent: local };
       i = close + 1;
     }
     while (i < n && isWs(text.charCodeAt(i))) i++;
@@ -374,7 +383,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
     if (text.charCodeAt(i) !== 0x3e) return undefined;
     i++;
     const el: XmlElement = { name, localName: localOf(name), attributes, children: [] };
-    const ns = local.get(prefixOf(name));
+    const ns = lookupNs(local, prefixOf(name));
     if (ns !== undefined) el.namespace = ns;
     if (stack.length > 0) stack[stack.length - 1].el.children.push(el);
     else {
