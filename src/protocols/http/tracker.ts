@@ -182,7 +182,7 @@ export class DigestTracker {
     const req = msg.kind === 'request' ? msg : msg.request;
     const hostHeader = req ? header(req, 'host') : undefined;
     if (hostHeader === undefined) return;
-    const bmsc = hostHeader.trim().toLowerCase().replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    const bmsc = bmscHost(hostHeader);
     if (host !== bmsc)
       problems.push(httpProblem('mbms-digest-realm', `realm host ${escapeText(host, 120)} is not the BM-SC host ${escapeText(bmsc, 120)}`));
   }
@@ -277,6 +277,19 @@ export class DigestTracker {
     problems.push(httpProblem('digest-mismatch', `rspauth does not match the known password for ${escapeText(user.username, 120)} (expected ${expected})`));
     return false;
   }
+}
+
+/** The last Host header value and the host it names (one B-SC: the same value message after message). */
+let lastHostHeader: string | undefined;
+let lastBmscHost = '';
+
+/** The host a Host header names: lower case, without port or IPv6 brackets. */
+function bmscHost(hostHeader: string): string {
+  if (hostHeader !== lastHostHeader) {
+    lastBmscHost = hostHeader.trim().toLowerCase().replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    lastHostHeader = hostHeader;
+  }
+  return lastBmscHost;
 }
 
 /** First value of a header; `name` in lower case. Names of another length are skipped without a lower-case copy. */

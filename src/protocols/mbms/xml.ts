@@ -169,7 +169,12 @@ function convert(nodes: unknown, scope: Map<string, string>, st: ConvertState, d
 
 function child(el: XmlElement, local: string): XmlElement | undefined {
   const l = local.toLowerCase();
-  return el.children.find((c) => c.localName.toLowerCase() === l);
+  // no closure, and no lower-case copy of a name of another length or sent exactly as asked
+  for (const c of el.children) {
+    const n = c.localName;
+    if (n.length === l.length && (n === local || n.toLowerCase() === l)) return c;
+  }
+  return undefined;
 }
 
 function decodeBase64Field(text: string | undefined, what: string, expectLength: number, problems: Problem[]): Buffer | undefined {
@@ -244,6 +249,15 @@ const XML_DECL = /^\s*<\?xml\s[^<>?]*\?>/;
 function isWs(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
+/**
+ * Characters String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator), so the fast path trims text as
+ * the library path does.
+ */
+function isTrimmed(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
 /** [A-Za-z_] */
 function isNameStart(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
@@ -307,9 +321,16 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       let k = i;
       while (k < end && isWs(text.charCodeAt(k))) k++;
       if (k < end) {
-        const raw = text.slice(i, end);
-        if (raw.includes('&') || raw.includes(']]>')) return undefined;
-        const t = raw.trim();
+        // an entity or a stray `]]>` in the text: the library path decides (bounded to this text, never past `end`)
+        for (let x = k; x < end; x++) {
+          const v = text.charCodeAt(x);
+          if (v === 0x26 || (v === 0x5d && x + 2 < end && text.charCodeAt(x + 1) === 0x5d && text.charCodeAt(x + 2) === 0x3e)) return undefined;
+        }
+        // trimmed as String.prototype.trim does: one slice, not the raw text and then its trimmed copy
+        let e = end;
+        while (e > k && isTrimmed(text.charCodeAt(e - 1))) e--;
+        while (k < e && isTrimmed(text.charCodeAt(k))) k++;
+        const t = k === e ? '' : text.slice(k, e);
         if (t !== '') {
           if (stack.length === 0) return undefined;
           const top = stack[stack.length - 1];
