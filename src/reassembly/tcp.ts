@@ -331,6 +331,22 @@ function connectionKey(src: string, sport: number, dst: string, dport: number, t
 }
 
 /**
+ * Slots of the connection-key cache: the key string of a recently seen address/port 4-tuple, found by identity of the
+ * address strings (the decoder shares one string per address) without building the key again. A hit also reuses the
+ * key's hash, which V8 keeps in the string, for the table lookup. Bounded: a slot is overwritten on a collision.
+ */
+const KEY_CACHE_BITS = 12;
+const KEY_CACHE_SLOTS = 1 << KEY_CACHE_BITS;
+
+interface KeySlot {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  key: string;
+}
+
+/**
  * Segment length the headers claim for a packet whose payload the snaplen cut; bounded by what the frame lost so a
  * malformed length field cannot invent bytes.
  */
@@ -369,6 +385,7 @@ export class TcpReassembler {
   private readonly serverPorts: Set<number>;
 
   private readonly table = new Map<string, Connection>();
+  private readonly keySlots: KeySlot[] = Array.from({ length: KEY_CACHE_SLOTS }, () => ({ src: '', dst: '', sport: -1, dport: -1, key: '' }));
   private readonly active = new ConnectionList();
   private readonly closedList = new ConnectionList();
   /** Connections holding out-of-order bytes, in the order they started holding (oldest first). */
@@ -464,7 +481,7 @@ export class TcpReassembler {
     this.st.packets++;
     this.tick(p.tsSec + p.tsNsec / 1e9);
 
-    const key = connectionKey(ip.src, tcp.srcPort, ip.dst, tcp.dstPort, p.tunnel);
+    const key = p.tunnel === undefined ? this.plainKey(ip.src, tcp.srcPort, ip.dst, tcp.dstPort) : connectionKey(ip.src, tcp.srcPort, ip.dst, tcp.dstPort, p.tunnel);
     const teid = p.tunnel === undefined ? -1 : p.tunnel.teid;
     let conn = this.lookup(key, ip.src, tcp, teid);
     const flags = tcp.flags;
@@ -541,6 +558,19 @@ export class TcpReassembler {
 
   private moment(p: DecodedPacket): Moment {
     return { frame: p.frame, tsSec: p.tsSec, tsNsec: p.tsNsec };
+  }
+
+  /** connectionKey of an untunnelled 4-tuple, from the key cache when the same tuple was seen lately. */
+  private plainKey(src: string, sport: number, dst: string, dport: number): string {
+    const slot = this.keySlots[(Math.imul(sport, 0x9e3779b1) ^ Math.imul(dport, 0x85ebca6b) ^ (src.length << 11) ^ (dst.length << 17)) >>> (32 - KEY_CACHE_BITS)];
+    if (slot.sport === sport && slot.dport === dport && slot.src === src && slot.dst === dst) return slot.key;
+    const key = connectionKey(src, sport, dst, dport, undefined);
+    slot.src = src;
+    slot.dst = dst;
+    slot.sport = sport;
+    slot.dport = dport;
+    slot.key = key;
+    return key;
   }
 
   private lookup(key: string, src: string, tcp: TcpInfo, teid: number): Connection | null {

@@ -397,6 +397,9 @@ const INFO_HEADERS = new Set(['authentication-info', 'proxy-authentication-info'
 export function parseAuthHeaders(headers: readonly { name: string; value: string; valueOffset?: number }[], problems: Problem[]): HttpAuthData | undefined {
   let data: HttpAuthData | undefined;
   for (const h of headers) {
+    // only names as long as an auth header's are lowered (most headers are not auth headers)
+    const n = h.name.length;
+    if (n !== 13 && n !== 16 && n !== 18 && n !== 19 && n !== 25) continue;
     const lower = h.name.toLowerCase();
     const from = problems.length;
     if (CHALLENGE_HEADERS.has(lower)) {
@@ -424,5 +427,6 @@ export function parseAuthHeaders(headers: readonly { name: string; value: string
 }
 
 export function isDigest(s: AuthScheme): boolean {
-  return s.scheme.toLowerCase() === 'digest';
+  const scheme = s.scheme;
+  return scheme.length === 6 && (scheme === 'Digest' || scheme.toLowerCase() === 'digest');
 }

@@ -86,6 +86,50 @@ function headerText(bytes: Buffer, start: number, end: number): string {
   }
 }
 
+/** RFC 9110 tchar, by character code. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+/** A non-empty run of tchar (was a regular expression test per header line). */
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Header names as MBMS clients and servers spell them, by length: a name sent exactly so is this shared string, not
+ * a new one per header line (and compares by identity in the lookups after it).
+ */
+const KNOWN_HEADER_NAMES: string[][] = [];
+for (const n of [
+  'Host', 'User-Agent', 'Accept', 'Accept-Encoding', 'Connection', 'Content-Type', 'Content-Length', 'Date', 'Server',
+  'Authorization', 'WWW-Authenticate', 'Authentication-Info', 'Expect', 'Transfer-Encoding', 'Cache-Control',
+  'host', 'user-agent', 'accept', 'accept-encoding', 'connection', 'content-type', 'content-length', 'date', 'server',
+  'authorization', 'www-authenticate', 'authentication-info', 'expect', 'transfer-encoding', 'cache-control', 'X-3GPP-Intended-Identity',
+]) (KNOWN_HEADER_NAMES[n.length] ??= []).push(n);
+
+const KNOWN_LOWER = new Map<string, string>();
+for (const list of KNOWN_HEADER_NAMES) if (list) for (const n of list) KNOWN_LOWER.set(n, n.toLowerCase());
+
+/** A header name in lower case; a known name's without making a string. */
+function lowerName(name: string): string {
+  return KNOWN_LOWER.get(name) ?? name.toLowerCase();
+}
+
+function knownHeaderName(bytes: Buffer, start: number, end: number): string | undefined {
+  const list = KNOWN_HEADER_NAMES[end - start];
+  if (list === undefined) return undefined;
+  next: for (const n of list) {
+    for (let i = 0; i < n.length; i++) if (bytes[start + i] !== n.charCodeAt(i)) continue next;
+    return n;
+  }
+  return undefined;
+}
+
 /**
  * Shared by every idle line buffer and every empty body: a zero-length Buffer still costs two heap objects, and a capture
  * can hold tens of thousands of connections open (nothing can be written into it).
@@ -893,12 +937,13 @@ export class HttpConnectionParser {
       this.msgProblem(b, 'http-bad-header-line', `header line without a name: ${escapeBytes(line.subarray(ls, le), 80)}`, rel);
       return;
     }
-    let name = line.toString('latin1', ls, at);
-    if (/[ \t]$/.test(name)) {
+    const last = line[at - 1];
+    let name = knownHeaderName(line, ls, at) ?? line.toString('latin1', ls, at);
+    if (last === 0x20 || last === 0x09) {
       this.msgProblem(b, 'http-header-space-before-colon', `whitespace before the colon in ${escapeText(name)}`, rel);
       name = name.trimEnd();
     }
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+    if (!isToken(name)) {
       this.msgProblem(b, 'http-bad-header-name', `invalid header name ${escapeText(name, 80)}`, rel);
     }
     if (into.length >= this.limits.maxHeaders) {
@@ -928,7 +973,7 @@ export class HttpConnectionParser {
     for (const h of msg.headers) {
       const n = h.name.length;
       if (n !== 6 && n !== 12 && n !== 14 && n !== 17) continue;
-      const l = h.name.toLowerCase();
+      const l = lowerName(h.name);
       if (l === 'content-type') ctFirst ??= h.value;
       else if (l === 'content-length') cl = cl === NONE ? [h.value] : (cl.push(h.value), cl);
       else if (l === 'expect') expect = expect === NONE ? [h.value] : (expect.push(h.value), expect);
@@ -938,7 +983,10 @@ export class HttpConnectionParser {
     const auth = parseAuthHeaders(msg.headers, msg.problems);
     if (auth) msg.auth = auth;
     const ct = ctFirst;
-    if (ct !== undefined) msg.contentType = ct.split(';')[0].trim().toLowerCase();
+    if (ct !== undefined) {
+      const semi = ct.indexOf(';');
+      msg.contentType = (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+    }
     let noBody = false;
     let tunnelAfter = false;
     if (msg.kind === 'request') {

@@ -13,6 +13,7 @@ import { httpProblem } from './problems';
 import { escapeText } from '../../common/escape';
 import {
   authInfoView,
+  authParam,
   digestChallengeView,
   digestCredentialsView,
   isDigest,
@@ -84,16 +85,8 @@ export class DigestTracker {
   private isMbms(msg: HttpMessage): boolean {
     const mode = this.options.mbmsProfile ?? 'auto';
     if (mode !== 'auto') return mode === 'always';
-    const req = msg.kind === 'request' ? msg : msg.request;
-    const looks = (m: HttpMessage | undefined): boolean => {
-      if (!m) return false;
-      if (m.uri && /\/keymanagement\b/i.test(m.uri)) return true;
-      if (m.contentType?.startsWith('application/mbms-')) return true;
-      if (header(m, 'user-agent')?.toLowerCase().includes('3gpp-gba')) return true;
-      const schemes = [...(m.auth?.challenges ?? []), ...(m.auth?.credentials ?? [])];
-      return schemes.some((s) => isDigest(s) && (digestChallengeView(s).realm ?? '').toLowerCase().startsWith(REALM_PREFIX));
-    };
-    return looks(msg) || looks(req);
+    // called per message: no closure, no scheme array (both were in the profile's allocation top)
+    return looksMbms(msg) || (msg.kind !== 'request' && looksMbms(msg.request));
   }
 
   private observeRequest(msg: HttpMessage, problems: Problem[], results: (boolean | null)[]): void {
@@ -189,7 +182,7 @@ export class DigestTracker {
     const req = msg.kind === 'request' ? msg : msg.request;
     const hostHeader = req ? header(req, 'host') : undefined;
     if (hostHeader === undefined) return;
-    const bmsc = hostHeader.trim().toLowerCase().replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    const bmsc = bmscHost(hostHeader);
     if (host !== bmsc)
       problems.push(httpProblem('mbms-digest-realm', `realm host ${escapeText(host, 120)} is not the BM-SC host ${escapeText(bmsc, 120)}`));
   }
@@ -286,8 +279,39 @@ export class DigestTracker {
   }
 }
 
+/** The last Host header value and the host it names (one B-SC: the same value message after message). */
+let lastHostHeader: string | undefined;
+let lastBmscHost = '';
+
+/** The host a Host header names: lower case, without port or IPv6 brackets. */
+function bmscHost(hostHeader: string): string {
+  if (hostHeader !== lastHostHeader) {
+    lastBmscHost = hostHeader.trim().toLowerCase().replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    lastHostHeader = hostHeader;
+  }
+  return lastBmscHost;
+}
+
+/** First value of a header; `name` in lower case. Names of another length are skipped without a lower-case copy. */
 function header(msg: HttpMessage, name: string): string | undefined {
-  for (const h of msg.headers) if (h.name.toLowerCase() === name) return h.value;
+  for (const h of msg.headers) if (h.name.length === name.length && (h.name === name || h.name.toLowerCase() === name)) return h.value;
   return undefined;
+}
+
+const KEYMANAGEMENT = /\/keymanagement\b/i;
+
+function mbmsRealm(schemes: readonly AuthScheme[]): boolean {
+  for (const s of schemes) if (isDigest(s) && (authParam(s.params, 'realm') ?? '').toLowerCase().startsWith(REALM_PREFIX)) return true;
+  return false;
+}
+
+/** The message looks like MBMS key management (URI, Content-Type, User-Agent or a 3GPP-bootstrapping realm). */
+function looksMbms(m: HttpMessage | undefined): boolean {
+  if (!m) return false;
+  if (m.uri && KEYMANAGEMENT.test(m.uri)) return true;
+  if (m.contentType?.startsWith('application/mbms-')) return true;
+  if (header(m, 'user-agent')?.toLowerCase().includes('3gpp-gba')) return true;
+  const auth = m.auth;
+  return auth !== undefined && (mbmsRealm(auth.challenges) || mbmsRealm(auth.credentials));
 }
 

@@ -169,7 +169,12 @@ function convert(nodes: unknown, scope: Map<string, string>, st: ConvertState, d
 
 function child(el: XmlElement, local: string): XmlElement | undefined {
   const l = local.toLowerCase();
-  return el.children.find((c) => c.localName.toLowerCase() === l);
+  // no closure, and no lower-case copy of a name of another length or sent exactly as asked
+  for (const c of el.children) {
+    const n = c.localName;
+    if (n.length === l.length && (n === local || n.toLowerCase() === l)) return c;
+  }
+  return undefined;
 }
 
 function decodeBase64Field(text: string | undefined, what: string, expectLength: number, problems: Problem[]): Buffer | undefined {
@@ -244,6 +249,15 @@ const XML_DECL = /^\s*<\?xml\s[^<>?]*\?>/;
 function isWs(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
+/**
+ * Characters String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator), so the fast path trims text as
+ * the library path does.
+ */
+function isTrimmed(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
 /** [A-Za-z_] */
 function isNameStart(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
@@ -260,9 +274,21 @@ function nameEnd(text: string, i: number): number {
   return j;
 }
 
+/** Namespace bindings in scope, innermost first (a chain, not a Map per document: Maps were a tenth of its garbage). */
+interface NsBinding {
+  prefix: string;
+  uri: string;
+  parent: NsBinding | null;
+}
+
+function lookupNs(scope: NsBinding | null, prefix: string): string | undefined {
+  for (let b = scope; b !== null; b = b.parent) if (b.prefix === prefix) return b.uri;
+  return undefined;
+}
+
 interface Open {
   el: XmlElement;
-  scope: Map<string, string>;
+  scope: NsBinding | null;
   /** Text pieces, made on the first one. */
   texts: string[] | null;
 }
@@ -286,7 +312,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
   const stack: Open[] = [];
   const roots: XmlElement[] = [];
   let elements = 0;
-  let scope = new Map<string, string>();
+  let scope: NsBinding | null = null;
   while (i < n) {
     const lt = text.indexOf('<', i);
     const end = lt < 0 ? n : lt;
@@ -295,9 +321,16 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       let k = i;
       while (k < end && isWs(text.charCodeAt(k))) k++;
       if (k < end) {
-        const raw = text.slice(i, end);
-        if (raw.includes('&') || raw.includes(']]>')) return undefined;
-        const t = raw.trim();
+        // an entity or a stray `]]>` in the text: the library path decides (bounded to this text, never past `end`)
+        for (let x = k; x < end; x++) {
+          const v = text.charCodeAt(x);
+          if (v === 0x26 || (v === 0x5d && x + 2 < end && text.charCodeAt(x + 1) === 0x5d && text.charCodeAt(x + 2) === 0x3e)) return undefined;
+        }
+        // trimmed as String.prototype.trim does: one slice, not the raw text and then its trimmed copy
+        let e = end;
+        while (e > k && isTrimmed(text.charCodeAt(e - 1))) e--;
+        while (k < e && isTrimmed(text.charCodeAt(k))) k++;
+        const t = k === e ? '' : text.slice(k, e);
         if (t !== '') {
           if (stack.length === 0) return undefined;
           const top = stack[stack.length - 1];
@@ -320,7 +353,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       if (text.charCodeAt(i) !== 0x3e) return undefined;
       i++;
       if (top.texts !== null) top.el.text = top.texts.length === 1 ? top.texts[0] : top.texts.join('').trim();
-      scope = stack.length > 0 ? stack[stack.length - 1].scope : new Map();
+      scope = stack.length > 0 ? stack[stack.length - 1].scope : null;
       continue;
     }
     const ne = nameEnd(text, i);
@@ -359,10 +392,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       if (Object.prototype.hasOwnProperty.call(attributes, k)) return undefined;
       const value = text.slice(q + 1, close);
       attributes[k] = value;
-      if (k === 'xmlns' || k.startsWith('xmlns:')) {
-        if (local === scope) local = new Map(scope);
-        local.set(k === 'xmlns' ? '' : k.slice(6), value);
-      }
+      if (k === 'xmlns' || k.startsWith('xmlns:')) local = { prefix: k === 'xmlns' ? '' : k.slice(6), uri: value, parent: local };
       i = close + 1;
     }
     while (i < n && isWs(text.charCodeAt(i))) i++;
@@ -374,7 +404,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
     if (text.charCodeAt(i) !== 0x3e) return undefined;
     i++;
     const el: XmlElement = { name, localName: localOf(name), attributes, children: [] };
-    const ns = local.get(prefixOf(name));
+    const ns = lookupNs(local, prefixOf(name));
     if (ns !== undefined) el.namespace = ns;
     if (stack.length > 0) stack[stack.length - 1].el.children.push(el);
     else {
