@@ -15,12 +15,34 @@ import type { UeTable } from './ues';
 export class PacketClock {
   /** Epoch seconds of the latest frame or expired deadline. */
   now = 0;
-  nowTime: PacketTime = { tsSec: 0, tsNsec: 0 };
+  /** The latest frame's time as numbers; its PacketTime object is made only when a rule asks for it (nowTime). */
+  private nowSec = 0;
+  private nowNsec = 0;
+  private nowObj: PacketTime | undefined;
   /** The capture's first frame: rules that look backwards know what the capture could not have seen. */
   first?: PacketTime;
   last?: PacketTime;
   /** The capture has ended: nothing more is decided on deadlines. */
   finished = false;
+
+  /** Packet time advanced to a frame's time (the object for nowTime is made later, if at all). */
+  advanceTo(t: number, tsSec: number, tsNsec: number): void {
+    this.now = t;
+    this.nowSec = tsSec;
+    this.nowNsec = tsNsec;
+    this.nowObj = undefined;
+  }
+
+  /** The current packet time as a PacketTime (made once per time, on demand: most frames never need it). */
+  get nowTime(): PacketTime {
+    return (this.nowObj ??= { tsSec: this.nowSec, tsNsec: this.nowNsec });
+  }
+
+  set nowTime(t: PacketTime) {
+    this.nowSec = t.tsSec;
+    this.nowNsec = t.tsNsec;
+    this.nowObj = t;
+  }
 
   /** Seconds from the capture's first frame to `t` (epoch seconds); Infinity before any frame. */
   sinceStart(t: number): number {

@@ -137,16 +137,17 @@ export class KeyDeliveryCorrelator {
     if (t > clock.now) {
       // virtual time advances deadline by deadline, so a callback sees the time it fires at
       this.timers.expire(t, this.advanceFn);
-      clock.now = t;
-      clock.nowTime = { tsSec: p.tsSec, tsNsec: p.tsNsec };
+      clock.advanceTo(t, p.tsSec, p.tsNsec);
     }
     for (const pr of f.problems) {
       if (CAPTURE_LOSS_PROBLEMS.has(pr.code)) this.addLoss(t, t);
       this.anomaly(p.frame, p, pr);
     }
     this.lossSignals.frame(f, t, this.addSignal);
-    for (const h of f.http ?? []) this.http.message(f, h.message, h);
-    for (const m of f.mikey ?? []) this.mikey(f, m);
+    const http = f.http;
+    if (http) for (let i = 0; i < http.length; i++) this.http.message(f, http[i].message, http[i]);
+    const mikey = f.mikey;
+    if (mikey) for (let i = 0; i < mikey.length; i++) this.mikey(f, mikey[i]);
     this.releaseHeld(this.clock.now - this.lossLookback);
   }
 
@@ -158,8 +159,7 @@ export class KeyDeliveryCorrelator {
     const t = secs(time);
     if (t <= this.clock.now || this.clock.finished) return;
     this.timers.expire(t, this.advanceFn);
-    this.clock.now = t;
-    this.clock.nowTime = { tsSec: time.tsSec, tsNsec: time.tsNsec };
+    this.clock.advanceTo(t, time.tsSec, time.tsNsec);
     this.releaseHeld(t - this.lossLookback);
   }
 

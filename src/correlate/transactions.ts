@@ -79,20 +79,25 @@ export class TransactionBook {
     pushOne(tx, 'timers', this.timers.set(at, fire));
   }
 
-  step(tx: Tx, kind: StepKind, frame: number, time: PacketTime, extra: Partial<TransactionStep> = {}, frames: readonly number[] = [frame]): void {
-    const fr = tx.rec.frames;
-    for (const n of frames) {
-      if (fr.length >= LIMITS.framesPerTransaction) break;
-      if (fr.length === 0) pushOne(tx.rec, 'frames', n);
-      else if (fr[fr.length - 1] < n) fr.push(n);
-      else if (!fr.includes(n)) {
-        fr.push(n);
-        fr.sort((a, b) => a - b);
-      }
-    }
+  /**
+   * A step of `tx` at `frame` (the evidence: `frames`, by default the one frame). The step's optional fields are
+   * arguments, not an object to spread: a step per frame must not allocate more than the step.
+   */
+  step(tx: Tx, kind: StepKind, frame: number, time: PacketTime, status?: number, carrier?: 'udp' | 'http', detail?: string, frames?: readonly number[]): void {
+    if (frames === undefined) this.addFrame(tx, frame);
+    else for (let i = 0; i < frames.length; i++) this.addFrame(tx, frames[i]);
     if (tx.rec.steps.length >= this.maxSteps) tx.rec.stepsDropped++;
-    else pushOne(tx.rec, 'steps', { kind, frame, time: { tsSec: time.tsSec, tsNsec: time.tsNsec }, ...extra });
-    tx.rec.end = { tsSec: time.tsSec, tsNsec: time.tsNsec };
+    else {
+      const s: TransactionStep = { kind, frame, time: { tsSec: time.tsSec, tsNsec: time.tsNsec } };
+      if (status !== undefined) s.status = status;
+      if (carrier !== undefined) s.carrier = carrier;
+      if (detail !== undefined) s.detail = detail;
+      pushOne(tx.rec, 'steps', s);
+    }
+    // the record's own end time (made by create()), updated in place
+    const end = tx.rec.end;
+    end.tsSec = time.tsSec;
+    end.tsNsec = time.tsNsec;
     if (tx.ue) {
       tx.rec.ue = tx.ue.id;
       // a copy only when the UE gained an address: a step per frame must not allocate one each time
@@ -103,9 +108,20 @@ export class TransactionBook {
     }
   }
 
+  private addFrame(tx: Tx, n: number): void {
+    const fr = tx.rec.frames;
+    if (fr.length >= LIMITS.framesPerTransaction) return;
+    if (fr.length === 0) pushOne(tx.rec, 'frames', n);
+    else if (fr[fr.length - 1] < n) fr.push(n);
+    else if (!fr.includes(n)) {
+      fr.push(n);
+      fr.sort((a, b) => a - b);
+    }
+  }
+
   /** A step that arrives after the transaction was reported cannot change it any more. */
   stepIfOpen(tx: Tx, kind: StepKind, frame: number, time: PacketTime, carrier: 'udp' | 'http', detail: string): void {
-    if (tx.open) this.step(tx, kind, frame, time, { carrier, detail });
+    if (tx.open) this.step(tx, kind, frame, time, undefined, carrier, detail);
   }
 
   close(tx: Tx, by: ClosedBy): void {

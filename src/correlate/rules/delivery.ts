@@ -143,7 +143,7 @@ export class DeliveryRules {
       ue.trigger = tx;
       ue.contactedByBmsc = true;
     }
-    ctx.book.step(tx, 'trigger', frame, time, { carrier: rec.carrier, detail });
+    ctx.book.step(tx, 'trigger', frame, time, undefined, rec.carrier, detail);
     this.counterCheck(frame, info, ends.dst, ue, tx);
     ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, (at) => {
       if (!tx.open || tx.state !== 'awaiting-request') return;
@@ -174,7 +174,7 @@ export class DeliveryRules {
     tx.rec.bmsc ??= intern(ends.src);
     if (ue) ue.contactedByBmsc = true;
     if (rec.carrier === 'http') tx.httpDelivery = true;
-    ctx.book.step(tx, 'delivery', frame, time, { carrier: rec.carrier, detail });
+    ctx.book.step(tx, 'delivery', frame, time, undefined, rec.carrier, detail);
     this.counterCheck(frame, info, ends.dst, ue, tx);
     tx.rec.delivered = true;
     if (!tx.rec.deliveredKeys.some((k) => k.label === ref.label) && tx.rec.deliveredKeys.length < LIMITS.listPerTransaction) pushOne(tx.rec, 'deliveredKeys', ref);

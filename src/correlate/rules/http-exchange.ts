@@ -99,7 +99,7 @@ export class HttpExchangeRules {
       ctx.stats.latency.challengeToCredentials.add(l);
       tx.challengeTime = undefined;
     }
-    ctx.book.step(tx, credentials ? 'credentials' : 'request', m.lastFrame, time, { detail: escapeText(`${m.method ?? ''} ${m.uri ?? ''}`, 200) }, m.frames);
+    ctx.book.step(tx, credentials ? 'credentials' : 'request', m.lastFrame, time, undefined, undefined, escapeText(`${m.method ?? ''} ${m.uri ?? ''}`, 200), m.frames);
     tx.pendingRequests++;
     const ref: RequestRef = {
       tx, frame: m.lastFrame, time: timeOf(time), label: `${escapeText(m.method ?? '')} ${escapeText(m.uri ?? '', 120)}`, credentials, answered: false,
@@ -145,7 +145,7 @@ export class HttpExchangeRules {
       this.challenge(tx, ref, req, m, time);
       return;
     }
-    ctx.book.step(tx, 'response', m.lastFrame, time, { status }, m.frames);
+    ctx.book.step(tx, 'response', m.lastFrame, time, status, undefined, undefined, m.frames);
     if (status >= 200 && status < 300) {
       if (ref.credentials) tx.rec.digest = 'accepted';
       tx.staleRun = 0;
@@ -181,7 +181,7 @@ export class HttpExchangeRules {
     const ue = tx.ue;
     const ch = (m.auth?.challenges ?? []).filter(isDigest).map((c) => digestChallengeView(c));
     const stale = ch.some((c) => c.stale === true);
-    ctx.book.step(tx, 'challenge', m.lastFrame, time, { status: 401 }, m.frames);
+    ctx.book.step(tx, 'challenge', m.lastFrame, time, 401, undefined, undefined, m.frames);
     const challengeTime = timeOf(time);
     tx.challengeTime = challengeTime;
     if (tx.state !== 'authorized') tx.state = 'challenged';

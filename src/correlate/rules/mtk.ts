@@ -79,7 +79,7 @@ export class MtkRules {
       tx.rec.deliveredKeys.push({ ...ref, label: `${ref.label}${info.mtkId !== undefined ? `:mtk=${info.mtkId}` : ''}` });
       tx.rec.delivered = true;
     } else tx.rec.repetitions = (tx.rec.repetitions ?? 0) + 1;
-    ctx.book.step(tx, 'mtk', frame, time, { carrier: rec.carrier, detail: `MTK ${info.mtkId ?? '?'} under ${ref.label}${info.counter !== undefined ? ` ctr=${info.counter}` : ''}` });
+    ctx.book.step(tx, 'mtk', frame, time, undefined, rec.carrier, `MTK ${info.mtkId ?? '?'} under ${ref.label}${info.counter !== undefined ? ` ctr=${info.counter}` : ''}`);
     const mtkId = info.mtkId;
     if (mtkId !== undefined && !same) {
       const top = st?.highest;

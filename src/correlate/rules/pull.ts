@@ -124,11 +124,13 @@ export class PullRules {
     tx.state = 'authorized';
     tx.okTime = timeOf(time);
     if (tx.rec.delivered && !tx.rec.variant) tx.rec.variant = 'D';
+    // the deadline keeps the answer's frame, not the answer (a parsed HTTP message, held for the delivery timeout)
+    const okFrame = m.lastFrame;
     ctx.book.deadline(tx, secs(time) + ctx.options.deliveryTimeout, (at) => {
       if (!tx.open) return;
       const allRefused = tx.requestedGroups.size > 0 && [...tx.requestedGroups].every((g) => tx.refused.has(g));
       if (!tx.rec.delivered && !allRefused)
-        ctx.findings.report('no-mikey-after-200', tx, ue, [ref.frame, m.lastFrame], `200 OK to the MSK request of UE ${ue?.id ?? ref.client}, but no MIKEY MSK message within ${ctx.options.deliveryTimeout} s`, fromSecs(at));
+        ctx.findings.report('no-mikey-after-200', tx, ue, [ref.frame, okFrame], `200 OK to the MSK request of UE ${ue?.id ?? ref.client}, but no MIKEY MSK message within ${ctx.options.deliveryTimeout} s`, fromSecs(at));
       tx.deliveryDeadlinePassed = true;
       if (!tx.deliveries.some(ackPending)) ctx.book.close(tx, tx.rec.delivered ? 'complete' : 'timeout');
     });

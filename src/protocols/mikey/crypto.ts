@@ -10,6 +10,7 @@
  *   BM-SC FQDN in the MSK delivery), IDr from the verification message or, if it has none, from the initiator's.
  */
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { hmacSha1 } from './hmac-sha1';
 
 export const KEY_DERIVATION_CONSTANT = {
   encryption: 0x150533e1,
@@ -19,13 +20,14 @@ export const KEY_DERIVATION_CONSTANT = {
 
 /** RFC 3830 §4.1.2 P(s, label, m): m HMAC-SHA-1 blocks. */
 function pFunction(s: Buffer, label: Buffer, m: number): Buffer {
+  // HMAC-SHA-1 with the key's pad states kept (hmac-sha1.ts): every block of every PRF under one key costs two rounds
   const out: Buffer[] = [];
-  let a = label;
+  let a: Buffer = label;
   for (let i = 0; i < m; i++) {
-    a = createHmac('sha1', s).update(a).digest();
-    out.push(createHmac('sha1', s).update(a).update(label).digest());
+    a = hmacSha1(s, [a]);
+    out.push(hmacSha1(s, [a, label]));
   }
-  return Buffer.concat(out);
+  return m === 1 ? out[0] : Buffer.concat(out);
 }
 
 /**
@@ -129,6 +131,7 @@ export function computeMac(macAlg: number, authKey: Uint8Array, ...parts: Uint8A
   if (macAlg === 0) return Buffer.alloc(0);
   const hash = macAlg === 1 ? 'sha1' : macAlg === 2 ? 'sha256' : undefined;
   if (!hash) return null;
+  if (macAlg === 1) return hmacSha1(authKey, parts);
   const h = createHmac(hash, authKey);
   for (const p of parts) h.update(p);
   return h.digest();
