@@ -2,7 +2,7 @@ import { u16, u32 } from './bytes';
 import type { Problem } from '../common/problem';
 import { decodeProblem } from './problems';
 import { formatHexColons, formatMac } from './address';
-import { NextLayer, type LayerCursor } from './cursor';
+import type { LayerCursor } from './cursor';
 import type { LinkLayerInfo } from './types';
 import { continueWithEtherType } from './ethernet';
 

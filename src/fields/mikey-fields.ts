@@ -12,7 +12,7 @@ import {
 } from '../protocols/mikey/tables';
 import type { DeliveredKey } from '../protocols/mikey/tracker';
 import type { KeyDataPayload, KeyIdEntry, MbmsInfo, MikeyMessage, MikeyPayload, SpParam } from '../protocols/mikey/types';
-import { field, hex, line, lines, named, nodeField, one, same, shortHex, type FieldMore } from './define';
+import { field, hex, lines, named, nodeField, same, shortHex, type FieldMore } from './define';
 import type { FieldLayer, FieldValue, FrameView, TreeBlock } from './types';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -52,7 +52,6 @@ const spParams = (v: FrameView): SpParam[] => payloads(10)(v).flatMap((p) => p.p
 
 const bytes = shortHex();
 const secret = (show: boolean, b: Buffer): FieldValue => (show ? b : maskedKey(b));
-const hex16 = (x: FieldValue) => (typeof x === 'number' ? `0x${(x & 0xffff).toString(16).padStart(4, '0')}` : String(x));
 const n = (t: ValueNames): FieldMore => ({ display: named(t) });
 
 // ---- common header ----

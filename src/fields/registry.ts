@@ -12,7 +12,6 @@ import { mikeyLayer } from './mikey-fields';
 import type { FieldDef, FieldLayer, FieldType, FieldValue, FrameView } from './types';
 
 import { field, hex, one, same, type Extractor } from './define';
-const present = (b: boolean): FieldValue[] => (b ? [true] : []);
 
 /** `S.NNNNNNNNN` from seconds and nanoseconds (tshark's FT_RELATIVE_TIME text). */
 export function secondsText(sec: number, nsec: number): string {
@@ -149,7 +148,6 @@ function allIpHeaders(v: FrameView): Ip[] {
 /** The header as sent in this frame: on a reassembled datagram, the fragment that completed it (what tshark shows). */
 const wire = (ip: Ip): Ip => ip.frameHeader ?? ip;
 const ipSummary = (ip: Ip) => `Internet Protocol Version ${ip.version}, Src: ${ip.src}, Dst: ${ip.dst}`;
-const inner = (v: FrameView, ip: Ip) => ip === v.frame.packet.ip;
 
 const ipLayer = headerLayer<Ip>('ip', 'Internet Protocol version 4', (v) => ipHeaders(v, 4), ipSummary, [
   { name: 'ip', type: 'protocol', description: 'IPv4 (outer and inner of a GTP-U tunnel)', of: () => true, tshark: 'presence' },

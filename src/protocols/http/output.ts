@@ -2,7 +2,7 @@
  * Human and JSON views of an HTTP message: the one-line summary and the `http` object of `--json` (the `-V` tree is
  * built from the field registry, src/fields/http-fields.ts). Every string taken from the packet is escaped for the text views; JSON carries the raw (decoded) values.
  */
-import { escapeBytes, escapeText } from '../../common/escape';
+import { escapeText } from '../../common/escape';
 import { authParam, digestCredentialsView, isDigest, type AuthInfo, type AuthParam, type AuthScheme } from './auth';
 import type { HttpMessage } from './types';
 import type { MbmsBody, MbmsKeyRef } from '../mbms/xml';

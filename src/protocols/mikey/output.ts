@@ -1,8 +1,7 @@
 /** Output helpers: the one-line info column and the `mikey` JSON object (the `-V` tree is built from the field registry, src/fields/mikey-fields.ts). */
-import { escapeText } from '../../common/escape';
-import { PAYLOAD_NAMES, nameOf } from './tables';
+import { nameOf } from './tables';
 import type { MikeyAnalysis } from './tracker';
-import type { KeyDataPayload, MbmsInfo, MikeyMessage, MikeyPayload } from './types';
+import type { MbmsInfo, MikeyMessage, MikeyPayload } from './types';
 
 export const KIND_LABEL: Readonly<Record<MbmsInfo['kind'], string>> = {
   'msk-delivery': 'MSK delivery',
