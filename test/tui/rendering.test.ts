@@ -1,0 +1,120 @@
+/**
+ * What a dashboard refresh costs (issue #12): a pane formats only the rows on screen, however many records it keeps,
+ * and scrolls like blessed's List did; while frames keep arriving the screen is redrawn at most every busyRedrawMs,
+ * and the end of the input shows at once.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import * as blessed from 'blessed';
+import { readCapture } from '../../src/capture/reader';
+import { Dashboard } from '../../src/tui/dashboard';
+import { RowList } from '../../src/tui/row-list';
+import { capturePath } from '../support/repo';
+import { HeadlessTerminal, waitForScreen } from './headless';
+
+function screenOn(term: HeadlessTerminal): blessed.Widgets.Screen {
+  return blessed.screen({ input: term.input, output: term.output, terminal: 'xterm-256color', warnings: false } as unknown as blessed.Widgets.IScreenOptions);
+}
+
+test('RowList: only the rows on screen are formatted; the selection scrolls the window and stays in range', { timeout: 30_000 }, async () => {
+  const term = new HeadlessTerminal(60, 20);
+  const screen = screenOn(term);
+  try {
+    const list = new RowList<number>({ parent: screen, top: 0, left: 0 });
+    list.width = 40;
+    list.height = 5;
+    const records = Array.from({ length: 1000 }, (_, i) => i);
+    const formatted: number[] = [];
+    const format = (n: number) => {
+      formatted.push(n);
+      return `row ${n} {red-fg}{open}x{close}{/red-fg}`;
+    };
+    list.setItems(records, format, 0);
+    assert.deepEqual(formatted, [0, 1, 2, 3, 4], 'the visible window only');
+    screen.render();
+    let lines = (await waitForScreen(term, (s) => s.includes('row 4'), 'the first rows')).split('\n');
+    assert.equal(lines[0].trimEnd(), 'row 0 {x}');
+    assert.ok(!lines.some((l) => l.includes('row 5')));
+    // the selected row is highlighted across the pane: blue background on its last column too
+    assert.equal(term.term.buffer.active.getLine(0)?.getCell(39)?.getBgColor(), 4);
+    assert.equal(term.term.buffer.active.getLine(1)?.getCell(0)?.getBgColor(), -1);
+    // moving below the window scrolls by as little as needed
+    formatted.length = 0;
+    list.select(6);
+    assert.deepEqual(formatted, [2, 3, 4, 5, 6]);
+    assert.equal(list.selected, 6);
+    screen.render();
+    lines = (await waitForScreen(term, (s) => s.includes('row 6'), 'the scrolled window')).split('\n');
+    assert.equal(lines[0].trimEnd(), 'row 2 {x}');
+    assert.equal(lines[4].trimEnd(), 'row 6 {x}');
+    // out of range: clamped to the last and the first row
+    list.select(5000);
+    assert.equal(list.selected, 999);
+    list.select(-3);
+    assert.equal(list.selected, 0);
+    // new records: kept on the given row, else on the same index within the new length
+    list.setItems(records.slice(0, 10), format, 7);
+    assert.equal(list.selected, 7);
+    list.setItems(records.slice(0, 3), format, -1);
+    assert.equal(list.selected, 2);
+    list.setItems([], format, 0);
+    assert.equal(list.selected, 0);
+    assert.equal(list.length, 0);
+  } finally {
+    screen.destroy();
+    term.dispose();
+  }
+});
+
+test('while frames keep arriving the screen is redrawn at most every busyRedrawMs; the end shows at once', { timeout: 60_000 }, async () => {
+  const bytes = readFileSync(capturePath('sim-faults.pcap'));
+  const term = new HeadlessTerminal(160, 48);
+  const input = new PassThrough();
+  const busyRedrawMs = 400;
+  const dash = new Dashboard(
+    { kind: 'capture', input, label: 'trickled capture' },
+    { terminal: { input: term.input, output: term.output, terminal: 'xterm-256color' }, handleSignals: false, refreshMs: 10, busyRedrawMs },
+  );
+  const draws: number[] = [];
+  const setSnapshot = dash.view.setSnapshot.bind(dash.view);
+  dash.view.setSnapshot = (s) => {
+    draws.push(Date.now());
+    setSnapshot(s);
+  };
+  dash.start();
+  try {
+    // the capture in ~40 pieces, one every 15 ms: new frames at nearly every 10 ms refresh
+    const pieces = 40;
+    const size = Math.ceil(bytes.length / pieces);
+    const started = Date.now();
+    for (let at = 0; at < bytes.length; at += size) {
+      input.write(bytes.subarray(at, at + size));
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    const fed = Date.now() - started;
+    input.end();
+    await dash.inputEnded;
+    // the end is drawn by the input's end itself, not a busyRedrawMs later
+    const endDraw = draws[draws.length - 1];
+    await waitForScreen(term, (s) => s.split('\n')[0].includes('ended'), 'the end of the input');
+    const busy = draws.filter((t) => t < endDraw);
+    // the first screen, then one redraw per busyRedrawMs at most (a 10 ms refresh without the limit: dozens)
+    assert.ok(busy.length <= 2 + Math.ceil(fed / busyRedrawMs), `${busy.length} redraws in ${fed} ms of arriving frames`);
+    for (let i = 1; i < busy.length; i++) assert.ok(busy[i] - busy[i - 1] >= busyRedrawMs - 5, `redraws ${busy[i] - busy[i - 1]} ms apart`);
+    assert.equal(dash.analyzer.stats().frames, await framesOf(bytes));
+  } finally {
+    dash.quit();
+    await dash.done;
+    term.dispose();
+  }
+});
+
+async function framesOf(bytes: Buffer): Promise<number> {
+  let n = 0;
+  const s = new PassThrough();
+  s.end(bytes);
+  await readCapture(s, () => n++);
+  return n;
+}
