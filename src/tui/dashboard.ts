@@ -71,6 +71,11 @@ export interface DashboardOptions {
    * whole screen (blessed), ~10 ms each: at 4 a second that was a tenth of a core taken from the analysis.
    */
   busyRedrawMs?: number;
+  /**
+   * While frames keep arriving, redraws take at most this share of the time (default DASHBOARD_REDRAW_SHARE): a redraw
+   * that took longer (the statistics of a long capture take more sorting) spaces the next ones out beyond busyRedrawMs.
+   */
+  redrawShare?: number;
   /** Quit on SIGINT / SIGTERM (default true). */
   handleSignals?: boolean;
   /** Live sources: how held frames are released and deadlines expire on the capture's clock. */
@@ -96,6 +101,8 @@ export const DASHBOARD_BUCKET_SECONDS = 1;
 export const DASHBOARD_REFRESH_MS = 250;
 /** Default of DashboardOptions.busyRedrawMs. */
 export const DASHBOARD_BUSY_REDRAW_MS = 1000;
+/** Default of DashboardOptions.redrawShare: 2 % of the time. */
+export const DASHBOARD_REDRAW_SHARE = 0.02;
 
 export class Dashboard {
   readonly model: DashboardModel;
@@ -122,8 +129,10 @@ export class Dashboard {
   private lastKey = '';
   private readonly refreshMs: number;
   private readonly busyRedrawMs: number;
-  /** Date.now() of the last redraw. */
+  private readonly redrawShare: number;
+  /** Date.now() of the last redraw, and how long it took (ms). */
   private lastDrawAt = 0;
+  private lastDrawCost = 0;
   private readonly signalHandler = () => this.quit();
   private readonly ownInput: tty.ReadStream | undefined;
   private readonly handleSignals: boolean;
@@ -155,6 +164,7 @@ export class Dashboard {
     this.analyzer = new Analyzer(teeSinks(sink, options.sink), { ...options.analyzer, dissector, correlator });
     this.refreshMs = options.refreshMs ?? DASHBOARD_REFRESH_MS;
     this.busyRedrawMs = options.busyRedrawMs ?? DASHBOARD_BUSY_REDRAW_MS;
+    this.redrawShare = options.redrawShare ?? DASHBOARD_REDRAW_SHARE;
     if (source.kind === 'live') {
       const capture = source.capture;
       this.pacer = new LivePacer(this.analyzer, () => capture.now(), options.pacer);
@@ -321,8 +331,9 @@ export class Dashboard {
     // while frames arrive, every refresh would find something new: the screen is redrawn at most every busyRedrawMs
     // then (stats() sorts distributions, blessed repaints the whole screen); a change on a quiet input shows at once
     const busy = frames !== this.lastFrames;
-    const due = force || now - this.lastDrawAt >= (busy ? this.busyRedrawMs : 0);
+    const due = force || now - this.lastDrawAt >= (busy ? Math.max(this.busyRedrawMs, this.lastDrawCost / this.redrawShare) : 0);
     if (!due) return;
+    const started = performance.now();
     const changed = busy || this.model.version !== this.lastVersion;
     if (force || !this.lastStats || this.statsStale || changed) {
       this.statsStale = false;
@@ -336,8 +347,9 @@ export class Dashboard {
     const key = `${this.lastStatsAt}|${snap.state}|${snap.rate.toFixed(1)}|${snap.loss.lostBytes}|${snap.loss.gapBytes}`;
     if (!force && key === this.lastKey) return;
     this.lastKey = key;
-    this.lastDrawAt = now;
     this.view.setSnapshot(snap);
+    this.lastDrawAt = now;
+    this.lastDrawCost = performance.now() - started;
   }
 
   private makeSnapshot(stats: AnalysisStats): DashboardSnapshot {

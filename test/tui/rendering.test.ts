@@ -1,7 +1,7 @@
 /**
  * What a dashboard refresh costs (issue #12): a pane formats only the rows on screen, however many records it keeps,
- * and scrolls like blessed's List did; while frames keep arriving the screen is redrawn at most every busyRedrawMs,
- * and the end of the input shows at once.
+ * and scrolls like blessed's List did; while frames keep arriving the screen is redrawn at most every busyRedrawMs
+ * (further apart when a redraw takes more than redrawShare of the time), and the end of the input shows at once.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { PassThrough } from 'node:stream';
 import * as blessed from 'blessed';
 import { readCapture } from '../../src/capture/reader';
 import { Dashboard } from '../../src/tui/dashboard';
+import { keyGroupOf } from '../../src/tui/model';
 import { RowList } from '../../src/tui/row-list';
 import { capturePath } from '../support/repo';
 import { HeadlessTerminal, waitForScreen } from './headless';
@@ -68,14 +69,22 @@ test('RowList: only the rows on screen are formatted; the selection scrolls the 
   }
 });
 
-test('while frames keep arriving the screen is redrawn at most every busyRedrawMs; the end shows at once', { timeout: 60_000 }, async () => {
+interface Trickled {
+  /** Date.now() of every redraw before the one that showed the end of the input. */
+  busy: number[];
+  /** ms the frames took to arrive. */
+  fed: number;
+  frames: number;
+}
+
+/** The bundled capture trickled into a dashboard in 40 pieces, one every 15 ms: new frames at nearly every refresh. */
+async function trickle(options: { busyRedrawMs: number; redrawShare?: number }): Promise<Trickled> {
   const bytes = readFileSync(capturePath('sim-faults.pcap'));
   const term = new HeadlessTerminal(160, 48);
   const input = new PassThrough();
-  const busyRedrawMs = 400;
   const dash = new Dashboard(
     { kind: 'capture', input, label: 'trickled capture' },
-    { terminal: { input: term.input, output: term.output, terminal: 'xterm-256color' }, handleSignals: false, refreshMs: 10, busyRedrawMs },
+    { terminal: { input: term.input, output: term.output, terminal: 'xterm-256color' }, handleSignals: false, refreshMs: 10, ...options },
   );
   const draws: number[] = [];
   const setSnapshot = dash.view.setSnapshot.bind(dash.view);
@@ -85,7 +94,6 @@ test('while frames keep arriving the screen is redrawn at most every busyRedrawM
   };
   dash.start();
   try {
-    // the capture in ~40 pieces, one every 15 ms: new frames at nearly every 10 ms refresh
     const pieces = 40;
     const size = Math.ceil(bytes.length / pieces);
     const started = Date.now();
@@ -99,16 +107,40 @@ test('while frames keep arriving the screen is redrawn at most every busyRedrawM
     // the end is drawn by the input's end itself, not a busyRedrawMs later
     const endDraw = draws[draws.length - 1];
     await waitForScreen(term, (s) => s.split('\n')[0].includes('ended'), 'the end of the input');
-    const busy = draws.filter((t) => t < endDraw);
-    // the first screen, then one redraw per busyRedrawMs at most (a 10 ms refresh without the limit: dozens)
-    assert.ok(busy.length <= 2 + Math.ceil(fed / busyRedrawMs), `${busy.length} redraws in ${fed} ms of arriving frames`);
-    for (let i = 1; i < busy.length; i++) assert.ok(busy[i] - busy[i - 1] >= busyRedrawMs - 5, `redraws ${busy[i] - busy[i - 1]} ms apart`);
     assert.equal(dash.analyzer.stats().frames, await framesOf(bytes));
+    return { busy: draws.filter((t) => t < endDraw), fed, frames: dash.analyzer.stats().frames };
   } finally {
     dash.quit();
     await dash.done;
     term.dispose();
   }
+}
+
+test('while frames keep arriving the screen is redrawn at most every busyRedrawMs; the end shows at once', { timeout: 60_000 }, async () => {
+  const busyRedrawMs = 400;
+  const { busy, fed } = await trickle({ busyRedrawMs });
+  // the first screen, then one redraw per busyRedrawMs at most (a 10 ms refresh without the limit: dozens)
+  assert.ok(busy.length <= 2 + Math.ceil(fed / busyRedrawMs), `${busy.length} redraws in ${fed} ms of arriving frames`);
+  for (let i = 1; i < busy.length; i++) assert.ok(busy[i] - busy[i - 1] >= busyRedrawMs - 5, `redraws ${busy[i] - busy[i - 1]} ms apart`);
+});
+
+test('redrawShare: a redraw that takes long spaces the next ones beyond busyRedrawMs', { timeout: 60_000 }, async () => {
+  // a redraw takes well over 0.1 ms: at a share of 1/100 000 the next one is due seconds later, after the input ended
+  const { busy, fed } = await trickle({ busyRedrawMs: 10, redrawShare: 1e-5 });
+  assert.ok(busy.length <= 2, `${busy.length} redraws in ${fed} ms of arriving frames`);
+});
+
+test('keyGroupOf: the label up to its second colon', () => {
+  for (const [label, group] of [
+    ['2a:0102:0a0b0c0d', '2a:0102'],
+    ['2a:0102:0a0b0c0d:mtk=5', '2a:0102'],
+    ['2a:0102', '2a:0102'],
+    ['2a', '2a'],
+    ['2a::0a', '2a:'],
+    [':0102:0a', ':0102'],
+    ['', ''],
+  ])
+    assert.equal(keyGroupOf(label), group, label);
 });
 
 async function framesOf(bytes: Buffer): Promise<number> {
