@@ -133,6 +133,8 @@ export class Dashboard {
   /** Date.now() of the last redraw, and how long it took (ms). */
   private lastDrawAt = 0;
   private lastDrawCost = 0;
+  /** Frames received at the previous refresh: frames arrived in between means the input is busy. */
+  private framesAtRefresh = -1;
   private readonly signalHandler = () => this.quit();
   private readonly ownInput: tty.ReadStream | undefined;
   private readonly handleSignals: boolean;
@@ -329,12 +331,14 @@ export class Dashboard {
     const now = Date.now();
     const frames = this.analyzer.dissector.stats.frames;
     // while frames arrive, every refresh would find something new: the screen is redrawn at most every busyRedrawMs
-    // then (stats() sorts distributions, blessed repaints the whole screen); a change on a quiet input shows at once
-    const busy = frames !== this.lastFrames;
+    // then (stats() sorts distributions, blessed repaints the whole screen); once a refresh period passed without
+    // frames (the input went quiet, or only the live clock let frames go), what changed shows at once
+    const busy = frames !== this.framesAtRefresh;
+    this.framesAtRefresh = frames;
     const due = force || now - this.lastDrawAt >= (busy ? Math.max(this.busyRedrawMs, this.lastDrawCost / this.redrawShare) : 0);
     if (!due) return;
     const started = performance.now();
-    const changed = busy || this.model.version !== this.lastVersion;
+    const changed = frames !== this.lastFrames || this.model.version !== this.lastVersion;
     if (force || !this.lastStats || this.statsStale || changed) {
       this.statsStale = false;
       this.lastStats = this.analyzer.stats();

@@ -69,6 +69,10 @@ test('RowList: only the rows on screen are formatted; the selection scrolls the 
   }
 });
 
+const REFRESH_MS = 50;
+/** Draws allowed for writer stalls of a refresh period on a loaded machine. */
+const STALL_DRAWS = 3;
+
 interface Trickled {
   /** Date.now() of every redraw before the one that showed the end of the input. */
   busy: number[];
@@ -77,14 +81,18 @@ interface Trickled {
   frames: number;
 }
 
-/** The bundled capture trickled into a dashboard in 40 pieces, one every 15 ms: new frames at nearly every refresh. */
+/**
+ * The bundled capture trickled into a dashboard in 300 pieces, one every 5 ms, refreshes every 50 ms: new frames at
+ * every refresh, unless the machine stalls the writer for a whole refresh period (then the input is quiet and what
+ * changed is drawn at once, as it should: a few such draws are allowed for).
+ */
 async function trickle(options: { busyRedrawMs: number; redrawShare?: number }): Promise<Trickled> {
   const bytes = readFileSync(capturePath('sim-faults.pcap'));
   const term = new HeadlessTerminal(160, 48);
   const input = new PassThrough();
   const dash = new Dashboard(
     { kind: 'capture', input, label: 'trickled capture' },
-    { terminal: { input: term.input, output: term.output, terminal: 'xterm-256color' }, handleSignals: false, refreshMs: 10, ...options },
+    { terminal: { input: term.input, output: term.output, terminal: 'xterm-256color' }, handleSignals: false, refreshMs: REFRESH_MS, ...options },
   );
   const draws: number[] = [];
   const setSnapshot = dash.view.setSnapshot.bind(dash.view);
@@ -94,12 +102,12 @@ async function trickle(options: { busyRedrawMs: number; redrawShare?: number }):
   };
   dash.start();
   try {
-    const pieces = 40;
+    const pieces = 300;
     const size = Math.ceil(bytes.length / pieces);
     const started = Date.now();
     for (let at = 0; at < bytes.length; at += size) {
       input.write(bytes.subarray(at, at + size));
-      await new Promise((r) => setTimeout(r, 15));
+      await new Promise((r) => setTimeout(r, 5));
     }
     const fed = Date.now() - started;
     input.end();
@@ -117,17 +125,18 @@ async function trickle(options: { busyRedrawMs: number; redrawShare?: number }):
 }
 
 test('while frames keep arriving the screen is redrawn at most every busyRedrawMs; the end shows at once', { timeout: 60_000 }, async () => {
-  const busyRedrawMs = 400;
+  const busyRedrawMs = 500;
   const { busy, fed } = await trickle({ busyRedrawMs });
-  // the first screen, then one redraw per busyRedrawMs at most (a 10 ms refresh without the limit: dozens)
-  assert.ok(busy.length <= 2 + Math.ceil(fed / busyRedrawMs), `${busy.length} redraws in ${fed} ms of arriving frames`);
-  for (let i = 1; i < busy.length; i++) assert.ok(busy[i] - busy[i - 1] >= busyRedrawMs - 5, `redraws ${busy[i] - busy[i - 1]} ms apart`);
+  // the first screen, then one redraw per busyRedrawMs at most (a 50 ms refresh without the limit: one per refresh)
+  assert.ok(fed >= 3 * busyRedrawMs, `frames arrived for ${fed} ms`);
+  assert.ok(busy.length <= 2 + Math.ceil(fed / busyRedrawMs) + STALL_DRAWS, `${busy.length} redraws in ${fed} ms of arriving frames`);
+  assert.ok(busy.length < fed / REFRESH_MS / 2, `${busy.length} redraws in ${fed} ms of arriving frames`);
 });
 
 test('redrawShare: a redraw that takes long spaces the next ones beyond busyRedrawMs', { timeout: 60_000 }, async () => {
   // a redraw takes well over 0.1 ms: at a share of 1/100 000 the next one is due seconds later, after the input ended
   const { busy, fed } = await trickle({ busyRedrawMs: 10, redrawShare: 1e-5 });
-  assert.ok(busy.length <= 2, `${busy.length} redraws in ${fed} ms of arriving frames`);
+  assert.ok(busy.length <= 2 + STALL_DRAWS, `${busy.length} redraws in ${fed} ms of arriving frames`);
 });
 
 test('keyGroupOf: the label up to its second colon', () => {
