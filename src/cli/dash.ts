@@ -18,6 +18,8 @@ import { addMetricsOptions, startMetrics, type MetricsCliOptions, type MetricsRu
 export interface DashCliOptions extends CorrelationCliOptions, DashboardCliOptions, DisplayFilterCliOptions, MetricsCliOptions {
   replay?: boolean;
   speed?: number;
+  /** Leave the dashboard when the input has ended (benchmarks and scripts: the time of a whole read). */
+  quitAtEnd?: boolean;
 }
 
 function parseSpeed(value: string): number {
@@ -36,7 +38,8 @@ export const registerDashCommand: CommandRegistrar = (program: Command, setExitC
   if (bucket) bucket.description = `ACK rate over time: bucket width in seconds (default ${DASHBOARD_BUCKET_SECONDS} here; the chart merges buckets to fit)`;
   cmd
     .option('--replay', 'replay the capture at the pace of its timestamps instead of showing it at once')
-    .option('--speed <n>', 'replay this many times faster than real time (implies --replay)', parseSpeed);
+    .option('--speed <n>', 'replay this many times faster than real time (implies --replay)', parseSpeed)
+    .option('--quit-at-end', 'leave the dashboard as soon as the input has ended (for benchmarks and scripts; default: stay until q)');
   addDashboardOptions(cmd);
   addMetricsOptions(cmd, false);
   addDisplayFilterOption(cmd, 'correlate only the frames that match (all are still dissected and reassembled)')
@@ -130,7 +133,7 @@ async function runDashOn(sources: string | readonly string[] | undefined, opts: 
   dash.start();
   // an unreadable capture (bad magic, empty input) ends the dashboard at once, with the reason on the terminal
   void dash.inputEnded.then(() => {
-    if (dash.readSummary?.fatal) dash.quit();
+    if (dash.readSummary?.fatal || opts.quitAtEnd) dash.quit();
   });
   const result = await dash.done;
   if (source === '-') process.stdin.destroy();

@@ -60,8 +60,22 @@ export interface DashboardOptions {
   model?: DashboardModelOptions;
   view?: DashboardViewOptions;
   terminal?: DashboardTerminal;
-  /** Screen refreshes at most this often, in ms (default 250). */
+  /**
+   * How often the screen is brought up to date, in ms (default DASHBOARD_REFRESH_MS): state changes, and findings or
+   * frames let go while no frames arrive, show within this.
+   */
   refreshMs?: number;
+  /**
+   * While frames keep arriving, the figures and panes are redrawn at most this often, in ms (default
+   * DASHBOARD_BUSY_REDRAW_MS). A redraw takes the correlator's statistics (sorted distributions) and repaints the
+   * whole screen (blessed), ~10 ms each: at 4 a second that was a tenth of a core taken from the analysis.
+   */
+  busyRedrawMs?: number;
+  /**
+   * While frames keep arriving, redraws take at most this share of the time (default DASHBOARD_REDRAW_SHARE): a redraw
+   * that took longer (the statistics of a long capture take more sorting) spaces the next ones out beyond busyRedrawMs.
+   */
+  redrawShare?: number;
   /** Quit on SIGINT / SIGTERM (default true). */
   handleSignals?: boolean;
   /** Live sources: how held frames are released and deadlines expire on the capture's clock. */
@@ -83,7 +97,12 @@ export interface DashboardResult {
 /** ACK-rate bucket width (seconds) when the caller sets none: fine enough for short captures; the chart merges. */
 export const DASHBOARD_BUCKET_SECONDS = 1;
 
-const STATS_INTERVAL_MS = 1000;
+/** Default of DashboardOptions.refreshMs. */
+export const DASHBOARD_REFRESH_MS = 250;
+/** Default of DashboardOptions.busyRedrawMs. */
+export const DASHBOARD_BUSY_REDRAW_MS = 1000;
+/** Default of DashboardOptions.redrawShare: 2 % of the time. */
+export const DASHBOARD_REDRAW_SHARE = 0.02;
 
 export class Dashboard {
   readonly model: DashboardModel;
@@ -109,6 +128,13 @@ export class Dashboard {
   private lastFrames = -1;
   private lastKey = '';
   private readonly refreshMs: number;
+  private readonly busyRedrawMs: number;
+  private readonly redrawShare: number;
+  /** Date.now() of the last redraw, and how long it took (ms). */
+  private lastDrawAt = 0;
+  private lastDrawCost = 0;
+  /** Frames received at the previous refresh: frames arrived in between means the input is busy. */
+  private framesAtRefresh = -1;
   private readonly signalHandler = () => this.quit();
   private readonly ownInput: tty.ReadStream | undefined;
   private readonly handleSignals: boolean;
@@ -138,7 +164,9 @@ export class Dashboard {
       anomaly: (a) => model.anomaly(a),
     };
     this.analyzer = new Analyzer(teeSinks(sink, options.sink), { ...options.analyzer, dissector, correlator });
-    this.refreshMs = options.refreshMs ?? 250;
+    this.refreshMs = options.refreshMs ?? DASHBOARD_REFRESH_MS;
+    this.busyRedrawMs = options.busyRedrawMs ?? DASHBOARD_BUSY_REDRAW_MS;
+    this.redrawShare = options.redrawShare ?? DASHBOARD_REDRAW_SHARE;
     if (source.kind === 'live') {
       const capture = source.capture;
       this.pacer = new LivePacer(this.analyzer, () => capture.now(), options.pacer);
@@ -302,9 +330,16 @@ export class Dashboard {
     if (this.quitting) return;
     const now = Date.now();
     const frames = this.analyzer.dissector.stats.frames;
-    const changed = this.model.version !== this.lastVersion || frames !== this.lastFrames;
-    // stats() sorts distributions and tables: taken when something changed, at most once a second while busy
-    if (force || !this.lastStats || this.statsStale || (changed && now - this.lastStatsAt >= STATS_INTERVAL_MS)) {
+    // while frames arrive, every refresh would find something new: the screen is redrawn at most every busyRedrawMs
+    // then (stats() sorts distributions, blessed repaints the whole screen); once a refresh period passed without
+    // frames (the input went quiet, or only the live clock let frames go), what changed shows at once
+    const busy = frames !== this.framesAtRefresh;
+    this.framesAtRefresh = frames;
+    const due = force || now - this.lastDrawAt >= (busy ? Math.max(this.busyRedrawMs, this.lastDrawCost / this.redrawShare) : 0);
+    if (!due) return;
+    const started = performance.now();
+    const changed = frames !== this.lastFrames || this.model.version !== this.lastVersion;
+    if (force || !this.lastStats || this.statsStale || changed) {
       this.statsStale = false;
       this.lastStats = this.analyzer.stats();
       this.lastStatsAt = now;
@@ -317,6 +352,8 @@ export class Dashboard {
     if (!force && key === this.lastKey) return;
     this.lastKey = key;
     this.view.setSnapshot(snap);
+    this.lastDrawAt = now;
+    this.lastDrawCost = performance.now() - started;
   }
 
   private makeSnapshot(stats: AnalysisStats): DashboardSnapshot {

@@ -74,8 +74,10 @@ export interface GroupTally {
 
 /** Key group of a key label `kd:kg:kn[:mtk=…]` → `kd:kg`, the correlator's key for ACK rates by key group. */
 export function keyGroupOf(label: string): string {
-  const parts = label.split(':');
-  return parts.length >= 2 ? `${parts[0]}:${parts[1]}` : label;
+  // the label up to its second colon (no array per label: this runs for every key of every transaction)
+  const first = label.indexOf(':');
+  const second = first < 0 ? -1 : label.indexOf(':', first + 1);
+  return second < 0 ? label : label.slice(0, second);
 }
 
 /**
@@ -203,7 +205,8 @@ export class DashboardModel implements CorrelatorSink {
     this.insertWorst(t);
     if (t.bmsc !== undefined) this.tally(this.byBmsc, t.bmsc, t);
     const groups = new Set<string>();
-    for (const k of [...t.requestedKeys, ...t.deliveredKeys]) groups.add(keyGroupOf(k.label));
+    for (const k of t.requestedKeys) groups.add(keyGroupOf(k.label));
+    for (const k of t.deliveredKeys) groups.add(keyGroupOf(k.label));
     for (const g of groups) this.tally(this.byKeyGroup, g, t);
   }
 

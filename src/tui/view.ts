@@ -12,6 +12,7 @@ import type { Severity } from '../common/problem';
 import { diffSeconds } from '../common/time';
 import type { AnalysisStats, Diagnostic, KeyDeliveryTransaction } from '../correlate/types';
 import { ackPoints, latencyRows, type DashboardModel, type KeptRecords, type TransactionOrder } from './model';
+import { RowList } from './row-list';
 import { cell, clockSeconds, clockTime, dateTime, displayWidth, fit, fitColumns, fmtBytes, fmtCounts, fmtDuration, fmtPercent, safeText, tableHeader, tableRow, type Column } from './text';
 
 /** The capture state the header shows, gathered by the controller. */
@@ -175,10 +176,19 @@ const DIAG_COLUMNS: Column<DiagColumn>[] = [
 ];
 const DIAG_PRIORITY: DiagColumn[] = ['time', 'severity', 'code', 'message', 'who'];
 
-interface TablePane {
+interface TablePane<T> {
   box: blessed.Widgets.BoxElement;
   header: blessed.Widgets.BoxElement;
-  list: blessed.Widgets.ListElement;
+  /** Formats only the rows on screen (src/tui/row-list.ts). */
+  list: RowList<T>;
+}
+
+/** A row of the BM-SC / key-group pane. */
+interface GroupRow {
+  kind: string;
+  name: string;
+  tally: { transactions: number; failed: number } | undefined;
+  ack: { requested: number; acked: number } | undefined;
 }
 
 export class DashboardView {
@@ -189,9 +199,9 @@ export class DashboardView {
   private readonly latency: blessed.Widgets.BoxElement;
   /** Shown instead of the panes when the terminal is below MIN_COLUMNS × MIN_ROWS. */
   private readonly tooSmall: blessed.Widgets.BoxElement;
-  private readonly tx: TablePane;
-  private readonly groups: TablePane;
-  private readonly diag: TablePane;
+  private readonly tx: TablePane<KeyDeliveryTransaction>;
+  private readonly groups: TablePane<GroupRow>;
+  private readonly diag: TablePane<Diagnostic>;
   private detail: blessed.Widgets.BoxElement | undefined;
   private help: blessed.Widgets.BoxElement | undefined;
 
@@ -203,8 +213,14 @@ export class DashboardView {
   private focusIndex = 0;
   private shownTx: KeyDeliveryTransaction[] = [];
   private shownDiag: Diagnostic[] = [];
-  /** The names (BM-SC address, key group) of the groups pane's rows, in order. */
-  private shownGroups: string[] = [];
+  /** The groups pane's rows, in order. */
+  private shownGroups: GroupRow[] = [];
+  /** What the shown lists were made from: a refresh with the same records, order and filter reuses them. */
+  private shownFrom: { records: KeptRecords; order: TransactionOrder; filter: string } | undefined;
+  private diagFrom: { records: KeptRecords; filter: string } | undefined;
+  private groupsFrom: { records: KeptRecords; stats: AnalysisStats } | undefined;
+  /** model.version when `records` was taken. */
+  private recordsVersion: number;
   /** The figures shown (held while paused) and the newest ones received. */
   private snapshot: DashboardSnapshot | undefined;
   private latest: DashboardSnapshot | undefined;
@@ -223,6 +239,7 @@ export class DashboardView {
   ) {
     this.screen = screen;
     this.records = model.kept();
+    this.recordsVersion = model.version;
     this.maxChartPoints = options.maxChartPoints ?? 60;
     this.maxGroupRows = options.maxGroupRows ?? 500;
     this.header = blessed.box({ parent: screen, top: 0, left: 0, height: 3, tags: false, style: { fg: 'white', bg: 'blue' } });
@@ -259,20 +276,11 @@ export class DashboardView {
     this.focusPane(0);
   }
 
-  private tablePane(label: string): TablePane {
+  private tablePane<T>(label: string): TablePane<T> {
     const box = blessed.box({ parent: this.screen, label, border: { type: 'line' }, tags: false, style: { border: { fg: 'white' } } });
     // children are placed from the parent's outer corner: inside the border means one cell in
     const header = blessed.box({ parent: box, top: 1, left: 1, height: 1, tags: false, style: { bold: true, fg: 'white' } });
-    const list = blessed.list({
-      parent: box,
-      top: 2,
-      left: 1,
-      tags: true,
-      keys: true,
-      vi: false,
-      mouse: false,
-      style: { selected: { bg: 'blue', fg: 'white' }, item: { fg: 'white' } },
-    });
+    const list = new RowList<T>({ parent: box, top: 2, left: 1 });
     return { box, header, list };
   }
 
@@ -328,7 +336,7 @@ export class DashboardView {
     }
   }
 
-  private placeTable(p: TablePane, top: number, left: number, width: number, height: number): void {
+  private placeTable<T>(p: TablePane<T>, top: number, left: number, width: number, height: number): void {
     place(p.box, top, left, width, height);
     p.header.width = Math.max(1, width - 2);
     p.list.width = Math.max(1, width - 2);
@@ -340,8 +348,15 @@ export class DashboardView {
     this.latest = s;
     if (this.paused) return;
     this.snapshot = s;
-    this.records = this.model.kept();
+    this.takeRecords();
     this.update();
+  }
+
+  /** The model's records now (taken again only when the model changed since). */
+  private takeRecords(): void {
+    if (this.model.version === this.recordsVersion) return;
+    this.records = this.model.kept();
+    this.recordsVersion = this.model.version;
   }
 
   /** Fill every widget and render. */
@@ -438,13 +453,18 @@ export class DashboardView {
 
   private fillTransactions(): void {
     const p = this.tx;
-    const cols = fitColumns<TxColumn>(TX_COLUMNS, TX_PRIORITY, Math.max(10, (p.list.width as number) - 1));
+    const cols = fitColumns<TxColumn>(TX_COLUMNS, TX_PRIORITY, Math.max(10, p.list.width - 1));
     p.header.setContent(tableHeader(cols));
     // on the first row the table follows the newest (or worst) transaction; elsewhere the selection stays on its row
-    const at = selectedIndex(p.list);
+    const at = p.list.selected;
     const previous = at > 0 ? this.shownTx[at]?.id : undefined;
-    this.shownTx = this.records.transactions(this.order, this.filter);
-    const items = this.shownTx.map((t) =>
+    const from = this.shownFrom;
+    if (!from || from.records !== this.records || from.order !== this.order || from.filter !== this.filter) {
+      this.shownTx = this.records.transactions(this.order, this.filter);
+      this.shownFrom = { records: this.records, order: this.order, filter: this.filter };
+    }
+    // rows are made only for what is on screen (RowList), when it is drawn
+    const format = (t: KeyDeliveryTransaction) =>
       tableRow(cols, (key) => {
         switch (key) {
           case 'time':
@@ -464,65 +484,68 @@ export class DashboardView {
           case 'diagnostics':
             return safeText(t.diagnostics.join(',') || '-', 400);
         }
-      }),
-    );
+      });
     const order = this.order === 'newest' ? 'newest first' : 'worst first';
     const kept = this.order === 'newest' ? this.records.newest.length : this.records.worst.length;
     const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
     // what is shown, what is kept (--keep), and how many there were: "10 of 10 kept" hid the other 121
     const seen = this.records.transactionsSeen;
     p.box.setLabel(` Transactions (${order}${filt}: ${this.shownTx.length} of ${kept} kept${seen > kept ? `, ${seen} closed` : ''}) `);
-    setItemsKeepingSelection(p.list, items, previous === undefined ? 0 : this.shownTx.findIndex((t) => t.id === previous));
+    p.list.setItems(this.shownTx, format, previous === undefined ? 0 : this.shownTx.findIndex((t) => t.id === previous));
   }
 
   private fillGroups(st: AnalysisStats): void {
     const p = this.groups;
-    const cols = fitColumns<GroupColumn>(GROUP_COLUMNS, GROUP_PRIORITY, Math.max(10, (p.list.width as number) - 1));
+    const cols = fitColumns<GroupColumn>(GROUP_COLUMNS, GROUP_PRIORITY, Math.max(10, p.list.width - 1));
     p.header.setContent(tableHeader(cols));
-    const items: string[] = [];
-    const names: string[] = [];
-    const add = (kind: string, tallies: ReadonlyMap<string, { transactions: number; failed: number }>, acks: AnalysisStats['ackByBmsc']) => {
-      for (const name of [...new Set([...tallies.keys(), ...Object.keys(acks)])].sort()) {
-        if (items.length >= this.maxGroupRows) return;
-        const t = tallies.get(name);
-        const a = acks[name];
-        const rate = a && a.requested > 0 ? fmtPercent(a.acked, a.requested) : '-';
-        const short = a !== undefined && a.requested > 0 && a.acked < a.requested;
-        names.push(name);
-        items.push(
-          tableRow(cols, (key) => {
-            switch (key) {
-              case 'kind':
-                return kind;
-              case 'name':
-                return safeText(name, 300);
-              case 'tx':
-                return String(t?.transactions ?? 0);
-              case 'failed':
-                return String(t?.failed ?? 0);
-              case 'acked':
-                return a ? `${a.acked}/${a.requested}` : '-';
-              case 'rate':
-                return { text: rate, color: short ? 'yellow' : 'white' };
-            }
-          }),
-        );
-      }
+    if (this.groupsFrom?.records !== this.records || this.groupsFrom.stats !== st) {
+      const rows: GroupRow[] = [];
+      const add = (kind: string, tallies: ReadonlyMap<string, { transactions: number; failed: number }>, acks: AnalysisStats['ackByBmsc']) => {
+        for (const name of [...new Set([...tallies.keys(), ...Object.keys(acks)])].sort()) {
+          if (rows.length >= this.maxGroupRows) return;
+          rows.push({ kind, name, tally: tallies.get(name), ack: acks[name] });
+        }
+      };
+      add('BM-SC', this.records.byBmsc, st.ackByBmsc);
+      add('group', this.records.byKeyGroup, st.ackByKeyGroup);
+      this.shownGroups = rows;
+      this.groupsFrom = { records: this.records, stats: st };
+    }
+    const format = (r: GroupRow) => {
+      const a = r.ack;
+      const rate = a && a.requested > 0 ? fmtPercent(a.acked, a.requested) : '-';
+      const short = a !== undefined && a.requested > 0 && a.acked < a.requested;
+      return tableRow(cols, (key) => {
+        switch (key) {
+          case 'kind':
+            return r.kind;
+          case 'name':
+            return safeText(r.name, 300);
+          case 'tx':
+            return String(r.tally?.transactions ?? 0);
+          case 'failed':
+            return String(r.tally?.failed ?? 0);
+          case 'acked':
+            return a ? `${a.acked}/${a.requested}` : '-';
+          case 'rate':
+            return { text: rate, color: short ? 'yellow' : 'white' };
+        }
+      });
     };
-    add('BM-SC', this.records.byBmsc, st.ackByBmsc);
-    add('group', this.records.byKeyGroup, st.ackByKeyGroup);
-    this.shownGroups = names;
-    setItemsKeepingSelection(p.list, items, -1);
+    p.list.setItems(this.shownGroups, format, -1);
   }
 
   private fillDiagnostics(): void {
     const p = this.diag;
-    const cols = fitColumns<DiagColumn>(DIAG_COLUMNS, DIAG_PRIORITY, Math.max(10, (p.list.width as number) - 1));
+    const cols = fitColumns<DiagColumn>(DIAG_COLUMNS, DIAG_PRIORITY, Math.max(10, p.list.width - 1));
     p.header.setContent(tableHeader(cols));
-    const at = selectedIndex(p.list);
+    const at = p.list.selected;
     const previous = at > 0 ? this.shownDiag[at] : undefined;
-    this.shownDiag = this.records.diagnosticList(this.filter);
-    const items = this.shownDiag.map((d) =>
+    if (this.diagFrom?.records !== this.records || this.diagFrom.filter !== this.filter) {
+      this.shownDiag = this.records.diagnosticList(this.filter);
+      this.diagFrom = { records: this.records, filter: this.filter };
+    }
+    const format = (d: Diagnostic) =>
       tableRow(cols, (key) => {
         switch (key) {
           case 'time':
@@ -536,12 +559,11 @@ export class DashboardView {
           case 'message':
             return safeText(d.message, 2000);
         }
-      }),
-    );
+      });
     const total = this.records.diagnosticsSeen;
     const filt = this.filter ? `, filter '${safeText(this.filter, 40)}'` : '';
     p.box.setLabel(` Diagnostics (newest first${filt}: ${this.shownDiag.length} shown, ${total} seen) `);
-    setItemsKeepingSelection(p.list, items, previous === undefined ? 0 : this.shownDiag.indexOf(previous));
+    p.list.setItems(this.shownDiag, format, previous === undefined ? 0 : this.shownDiag.indexOf(previous));
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -575,7 +597,7 @@ export class DashboardView {
         this.actions.pause(this.paused);
         if (!this.paused) {
           this.snapshot = this.latest ?? this.snapshot;
-          this.records = this.model.kept();
+          this.takeRecords();
         }
         this.update();
         return;
@@ -596,16 +618,17 @@ export class DashboardView {
       case 'enter':
         this.openSelected();
         return;
+      case 'up':
+      case 'down':
       case 'pageup':
       case 'pagedown':
       case 'home':
       case 'end': {
-        // blessed's list moves by one row only
-        const list = [this.tx, this.groups, this.diag][this.focusIndex].list;
-        const page = Math.max(1, (list.height as number) - 1);
-        const last = Math.max(0, (list as unknown as { items: unknown[] }).items.length - 1);
-        const at = selectedIndex(list);
-        const to = name === 'pageup' ? at - page : name === 'pagedown' ? at + page : name === 'home' ? 0 : last;
+        const list = this.focusedList();
+        const page = Math.max(1, list.height - 1);
+        const last = Math.max(0, list.length - 1);
+        const at = list.selected;
+        const to = name === 'up' ? at - 1 : name === 'down' ? at + 1 : name === 'pageup' ? at - page : name === 'pagedown' ? at + page : name === 'home' ? 0 : last;
         list.select(Math.max(0, Math.min(last, to)));
         this.screen.render();
         return;
@@ -637,6 +660,10 @@ export class DashboardView {
     this.refreshFooter();
   }
 
+  private focusedList(): RowList<unknown> {
+    return [this.tx, this.groups, this.diag][this.focusIndex].list as RowList<unknown>;
+  }
+
   private refreshFooter(): void {
     this.footer.setContent(this.footerText());
     this.screen.render();
@@ -656,19 +683,19 @@ export class DashboardView {
   private openSelected(): void {
     if (this.focusedPane === 'groups') {
       // a BM-SC or key group row: its transactions and diagnostics, through the filter (/ changes or clears it)
-      const name = this.shownGroups[selectedIndex(this.groups.list)];
-      if (name === undefined) return;
-      this.filter = name;
+      const row = this.shownGroups[this.groups.list.selected];
+      if (row === undefined) return;
+      this.filter = row.name;
       this.tx.list.select(0);
       this.focusPane(PANES.indexOf('transactions'));
       this.update();
       return;
     }
     if (this.focusedPane === 'transactions') {
-      const t = this.shownTx[selectedIndex(this.tx.list)];
+      const t = this.shownTx[this.tx.list.selected];
       if (t) this.openDetail(` Transaction ${safeText(t.id, 40)} `, this.transactionDetail(t));
     } else if (this.focusedPane === 'diagnostics') {
-      const d = this.shownDiag[selectedIndex(this.diag.list)];
+      const d = this.shownDiag[this.diag.list.selected];
       if (!d) return;
       const t = d.transaction !== undefined ? this.records.findTransaction(d.transaction) : undefined;
       if (t) this.openDetail(` Transaction ${safeText(t.id, 40)} `, this.transactionDetail(t));
@@ -780,7 +807,7 @@ export class DashboardView {
     this.detail = undefined;
     this.help = undefined;
     if (this.mode === 'detail' || this.mode === 'help') this.mode = 'normal';
-    [this.tx, this.groups, this.diag][this.focusIndex].list.focus();
+    this.focusedList().focus();
     this.screen.render();
   }
 
@@ -805,14 +832,3 @@ function place(el: blessed.Widgets.BlessedElement, top: number, left: number, wi
   el.height = Math.max(1, height);
 }
 
-/** Replace a list's items, keeping the selection on `keep` when given, else on the same row index. */
-function setItemsKeepingSelection(list: blessed.Widgets.ListElement, items: string[], keep: number): void {
-  const sel = keep >= 0 ? keep : Math.min(selectedIndex(list), Math.max(0, items.length - 1));
-  list.setItems(items as unknown as blessed.Widgets.BlessedElement[]);
-  if (items.length > 0) list.select(Math.max(0, sel));
-}
-
-function selectedIndex(list: blessed.Widgets.ListElement): number {
-  // blessed keeps the selected row in `selected`; its type declarations leave it out
-  return (list as unknown as { selected: number }).selected ?? 0;
-}
