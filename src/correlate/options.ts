@@ -95,9 +95,9 @@ export const MIN_MAX_MEMORY_MB = 120;
  * Live state as a share of what the reserve leaves: the rest is the old generation's garbage between two full
  * collections (bin/keyscope.js lets it grow by HEAP_GROWING_PERCENT over the live heap) and its fragmentation —
  * measured, each MB of live state costs ≈ 1.8–2 MB of resident memory on an idle machine, and more on a busy one
- * (concurrent marking gets less CPU, so more garbage piles up before a collection ends). At 0.36 the budget tests'
- * worst case (100 k never-closed flows and the worst UE table in one run) peaked at 223–259 MB with a load average of
- * 7–9 on 2 cores; at 0.30 the same run (and --max-memory 230 at 0.36, the same live state) peaks at 212–217 MB.
+ * (the marker gets less CPU, so more garbage piles up before a collection ends). At 0.36 the budget tests' worst
+ * case (100 k never-closed flows and the worst UE table in one run) peaked at 223–259 MB with a load average of 7–9 on
+ * 2 cores; at 0.30, 235–250 MB, and 225 MB with the marking on the main thread (bin/keyscope.js): docs/memory-budgets.md.
  */
 export const LIVE_SHARE = 0.3;
 /**

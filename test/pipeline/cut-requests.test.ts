@@ -191,7 +191,8 @@ test('more cut requests than the held-frame bound keeps: each still reaches the 
 });
 
 test('more cut requests than the held-frame bound of --max-memory 150 keeps: one transaction per UE through the CLI', { timeout: 60_000 }, () => {
-  const w = manyCut(250, 'cut-many-cli');
+  // 200 requests: fewer than the open transactions of --max-memory 150 (230), more than its held frames (490) can keep
+  const w = manyCut(200, 'cut-many-cli');
   try {
     const out = keyscope(['analyze', '--json', '--max-memory', '150', w.pcap]);
     const txs = out.filter((r) => r.type === 'transaction') as unknown as { ue: string; closedBy?: string; steps: { kind: string; frame: number }[] }[];
