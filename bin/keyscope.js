@@ -10,6 +10,15 @@
 const HEAP_GROWING_PERCENT = 10;
 const userFlags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS || ''}`;
 if (!/--heap[-_]growing[-_]percent/.test(userFlags)) require('node:v8').setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+/**
+ * Old-generation marking on the main thread, in steps paid by allocation, instead of on helper threads: on a busy
+ * machine the helper threads get little CPU, and the reader's garbage piles up while a concurrent mark runs. Measured
+ * on the budget tests' worst case (100 k never-closed flows and the worst UE table, 2 cores, load average 4–8):
+ * peak RSS 235–250 MB → 223–225 MB. A trade: lighter cases can peak higher (20 k connections with pipelined requests
+ * and unfinished messages: 162–165 → 191–192 MB, and slower), but the worst case is what the budget bounds
+ * (docs/memory-budgets.md). A --concurrent-marking given to node wins.
+ */
+if (!/--(no-)?concurrent[-_]marking/.test(userFlags)) require('node:v8').setFlagsFromString('--no-concurrent-marking');
 
 // The compiled CLI lives in dist/ (built by `npm ci`/`npm install` through the `prepare` script).
 let main;

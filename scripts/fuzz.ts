@@ -57,13 +57,13 @@ export function prng(seed: number, input: number): () => number {
   };
 }
 
-type Rand = () => number;
+export type Rand = () => number;
 const int = (r: Rand, n: number): number => Math.floor(r() * n);
 const pick = <T>(r: Rand, a: readonly T[]): T => a[int(r, a.length)];
 
 // ---- capture model -------------------------------------------------------------------------------------------------
 
-interface Frame {
+export interface Frame {
   linkType: number;
   tsSec: number;
   tsNsec: number;
@@ -169,7 +169,7 @@ function fixIpLength(f: Frame, L: Layers): void {
 // ---- mutators ------------------------------------------------------------------------------------------------------
 
 type FileMutator = (r: Rand, b: Buffer) => Buffer;
-type FramesMutator = (r: Rand, frames: Frame[]) => string | undefined;
+export type FramesMutator = (r: Rand, frames: Frame[]) => string | undefined;
 
 const fileMutators: Record<string, FileMutator> = {
   'file-flip': (r, b) => {
@@ -236,7 +236,7 @@ const HTTP_EDITS: ((r: Rand, s: string) => string)[] = [
   },
 ];
 
-const frameMutators: Record<string, FramesMutator> = {
+export const frameMutators: Record<string, FramesMutator> = {
   'record-drop': (r, frames) => {
     if (frames.length < 2) return undefined;
     frames.splice(int(r, frames.length), 1 + int(r, 3));
@@ -325,6 +325,8 @@ const frameMutators: Record<string, FramesMutator> = {
     if (i < 0) return undefined;
     const f = frames[i];
     const L = layers(f) as Layers;
+    // a data offset an earlier mutation made smaller than the TCP header: no sequence number to rewrite in the tail
+    if (L.payload < L.l4 + 20) return undefined;
     const payload = f.data.subarray(L.payload);
     if (payload.length < 2) return undefined;
     const cut = 1 + int(r, payload.length - 1);

@@ -15,9 +15,9 @@ export interface CorrelatorOptions {
   stormWindow?: number;
   /** ACK rate over time: bucket width in seconds (default 60). */
   bucketSeconds?: number;
-  /** UEs remembered at most (default 2 800, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
+  /** UEs remembered at most (default 2 400, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
   maxUes?: number;
-  /** Open transactions at most (default 1 600, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
+  /** Open transactions at most (default 1 400, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
   maxOpenTransactions?: number;
   /** Steps kept per transaction (default 64); more are counted in stepsDropped. */
   maxSteps?: number;
@@ -94,9 +94,12 @@ export const MIN_MAX_MEMORY_MB = 120;
 /**
  * Live state as a share of what the reserve leaves: the rest is the old generation's garbage between two full
  * collections (bin/keyscope.js lets it grow by HEAP_GROWING_PERCENT over the live heap) and its fragmentation —
- * measured, each MB of live state costs ≈ 1.8–2 MB of resident memory.
+ * measured, each MB of live state costs ≈ 1.8–2 MB of resident memory on an idle machine, and more on a busy one
+ * (the marker gets less CPU, so more garbage piles up before a collection ends). At 0.36 the budget tests' worst
+ * case (100 k never-closed flows and the worst UE table in one run) peaked at 223–259 MB with a load average of 7–9 on
+ * 2 cores; at 0.30, 235–250 MB, and 225 MB with the marking on the main thread (bin/keyscope.js): docs/memory-budgets.md.
  */
-export const LIVE_SHARE = 0.36;
+export const LIVE_SHARE = 0.3;
 /**
  * How the live state is split between the correlator (its bounds: budgetFromMemory below) and the dissection pipeline
  * (open TCP connections with their HTTP parsers, held frames, out-of-order TCP data, IP fragments:

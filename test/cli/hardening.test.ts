@@ -355,3 +355,43 @@ test('a pcap sub-second field of a second or more: a problem with the file offse
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a nanosecond pcap whose sub-second field is 10⁹ or more: a problem with the file offset, clamped, no negative span', () => {
+  const dir = tempDir();
+  try {
+    // the same capture rewritten as a nanosecond pcap (magic a1b23c4d, every fraction × 1000)
+    const bytes = Buffer.from(fs.readFileSync(capturePath('cap-lo-udp.pcap')));
+    assert.equal(bytes.readUInt32LE(0), 0xa1b2c3d4);
+    bytes.writeUInt32LE(0xa1b23c4d, 0);
+    const offsets: number[] = [];
+    for (let off = 24; off + 16 <= bytes.length; off += 16 + bytes.readUInt32LE(off + 8)) offsets.push(off);
+    assert.ok(offsets.length >= 3, 'a few records');
+    for (const off of offsets) bytes.writeUInt32LE(bytes.readUInt32LE(off + 4) * 1000, off + 4);
+    const sec = bytes.readUInt32LE(24);
+    // the first record exactly 10⁹ ns (the boundary), the second the largest field; the rest one second later
+    bytes.writeUInt32LE(1_000_000_000, 28);
+    bytes.writeUInt32LE(sec, offsets[1]);
+    bytes.writeUInt32LE(0xffffffff, offsets[1] + 4);
+    for (const off of offsets.slice(2)) bytes.writeUInt32LE(sec + 1, off);
+    const file = path.join(dir, 'badfrac-ns.pcap');
+    fs.writeFileSync(file, bytes);
+
+    const v = keyscope(['dissect', '-V', '-c', '2', file]);
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, /pcap\/pcap-bad-timestamp @4: sub-second timestamp field 1000000000 is one second or more \(record at file offset 24\)/);
+    assert.match(v.stdout, new RegExp(`sub-second timestamp field 4294967295 is one second or more \\(record at file offset ${offsets[1]}\\)`));
+    // clamped to the last nanosecond of the second the record names, not carried
+    assert.equal(v.stdout.split(`Arrival Time (epoch): ${sec}.999999999`).length - 1, 2, v.stdout);
+
+    const j = keyscope(['dissect', '--json', file]);
+    const ts = j.stdout.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { ts: number }).ts);
+    for (let i = 1; i < ts.length; i++) assert.ok(ts[i] >= ts[i - 1], `frame ${i + 1} before frame ${i}: ${ts[i]} < ${ts[i - 1]}`);
+
+    const a = keyscope(['analyze', file]);
+    const span = /capture \S+ – \S+ \(([^)]*)\)/.exec(a.stdout);
+    assert.ok(span, a.stdout);
+    assert.match(span[1], /^[0-9.]+ (s|ms)$/, `a sane span: ${span[0]}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, killGroup } from '../support/proc';
-import { holesAndOverlaps, neverClosedFlows, pipelinedRequests, unfinishedHttpLoad, type PcapStream } from '../support/adversarial';
+import { holesAndOverlaps, largeMessagesInProgress, neverClosedFlows, pipelinedRequests, unfinishedHttpLoad, type PcapStream } from '../support/adversarial';
 import { writeUnackedPushes } from '../correlate/adversarial';
 import { CORRELATOR_DEFAULTS, LIMITS } from '../../src/correlate/options';
 
@@ -131,6 +131,11 @@ test('20 k connections, each with 32 unanswered requests and an unfinished 4 KiB
 
 test('the same 20 k connections stay within about 5 MB of --max-memory 150', { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
   budgetCase(t, 'http-load-20k-150', (f) => unfinishedHttpLoad(f, 20_000), { heapMb: undefined, maxMemoryMb: 150, rssBudgetMb: 155 }));
+
+// more connections than the connection bound, each with a 32 KiB message in progress (half bodies, half one header
+// line that never ends): what HttpSharedLimits.maxInProgressBytes bounds over all connections
+test('3 000 connections, each with a 32 KiB message in progress, stay within budget at defaults', { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
+  budgetCase(t, 'large-messages-3k', (f) => largeMessagesInProgress(f, 3_000, 32 * 1024), { heapMb: undefined }));
 
 test('100 k IP fragment holes and 100 k overlapping out-of-order TCP segments stay within budget', { timeout: CASE_TIMEOUT_MS + 30_000 }, (t) =>
   budgetCase(t, 'holes-100k', (f) => holesAndOverlaps(f, 100_000)));

@@ -133,12 +133,25 @@ test('a request cut by a gap the reordering timer declares on another connection
 });
 
 
-/** `n` UEs (at most 254: the lab's addresses), each with a cut MSK request on its own connection, then unrelated UDP. */
-function manyCut(n: number, name: string): { pcap: string; dir: string; ues: LabUe[] } {
+/** What ends a capture of cut requests. */
+type Ending = 'unrelated-udp' | 'ue-udp' | 'ue-new-connection' | 'server-ack';
+
+/** The last frame: unrelated UDP from another host, a datagram of UE 1, a SYN of UE 1 to the BM-SC on a new connection, a bare ACK from the BM-SC to UE 1. */
+function lastFrame(lab: Lab, ue: LabUe, ending: Ending): void {
+  const frame =
+    ending === 'unrelated-udp' ? ipv4({ src: '10.50.0.1', dst: '10.50.0.2', protocol: 17 }, udp(5353, 5353, Buffer.from('unrelated')))
+    : ending === 'ue-udp' ? ipv4({ src: ue.address, dst: '10.50.0.2', protocol: 17 }, udp(40000, 53, Buffer.from('dns?')))
+    : ending === 'ue-new-connection' ? ipv4({ src: ue.address, dst: BMSC, protocol: 6 }, tcp({ sport: 61000, dport: 80, seq: 77, ack: 0, flags: 0x02 }, Buffer.alloc(0)))
+    : ipv4({ src: BMSC, dst: ue.address, protocol: 6 }, tcp({ sport: 80, dport: 61001, seq: 5, ack: 9, flags: 0x10 }, Buffer.alloc(0)));
+  lab.raw(2, ethernet(0x0800, frame));
+}
+
+/** `n` UEs (at most 254: the lab's addresses), each with a cut MSK request on its own connection, then `ending`. */
+function manyCut(n: number, name: string, ending: Ending = 'unrelated-udp'): { pcap: string; dir: string; ues: LabUe[] } {
   const lab = new Lab();
   const ues = Array.from({ length: n }, (_, i) => lab.ue(i + 1));
   ues.forEach((ue, i) => lab.exchange(ue, 1 + i * 0.001, cutRequest(lab), undefined));
-  lab.raw(2, ethernet(0x0800, ipv4({ src: '10.50.0.1', dst: '10.50.0.2', protocol: 17 }, udp(5353, 5353, Buffer.from('unrelated')))));
+  lastFrame(lab, ues[0], ending);
   const w = lab.write(name);
   return { pcap: w.pcap, dir: w.dir, ues };
 }
@@ -178,7 +191,8 @@ test('more cut requests than the held-frame bound keeps: each still reaches the 
 });
 
 test('more cut requests than the held-frame bound of --max-memory 150 keeps: one transaction per UE through the CLI', { timeout: 60_000 }, () => {
-  const w = manyCut(250, 'cut-many-cli');
+  // 200 requests: fewer than the open transactions of --max-memory 150 (230), more than its held frames (490) can keep
+  const w = manyCut(200, 'cut-many-cli');
   try {
     const out = keyscope(['analyze', '--json', '--max-memory', '150', w.pcap]);
     const txs = out.filter((r) => r.type === 'transaction') as unknown as { ue: string; closedBy?: string; steps: { kind: string; frame: number }[] }[];
@@ -192,3 +206,31 @@ test('more cut requests than the held-frame bound of --max-memory 150 keeps: one
     fs.rmSync(w.dir, { recursive: true, force: true });
   }
 });
+
+for (const ending of ['ue-udp', 'ue-new-connection', 'server-ack'] as const) {
+  test(`more cut requests than the held-frame bound keeps, the capture ending on ${ending}: one transaction per UE (in process, maxHeldFrames 8)`, { timeout: 60_000 }, async () => {
+    const w = manyCut(60, `cut-many-${ending}`, ending);
+    try {
+      const txs: KeyDeliveryTransaction[] = [];
+      const shownOn = new Map<number, number>();
+      let requests = 0;
+      await analyzeCapture(w.pcap, {
+        transaction: (t) => txs.push(t),
+        dissectedFrame: (f) => {
+          for (const h of f.http ?? []) {
+            requests++;
+            if (h.message.lastFrame !== f.packet.frame) shownOn.set(f.packet.frame, (shownOn.get(f.packet.frame) ?? 0) + 1);
+          }
+        },
+      }, { dissector: { maxHeldFrames: 8 } });
+      assert.equal(requests, w.ues.length, 'every request shown once');
+      const elsewhere = [...shownOn.values()].reduce((a, b) => a + b, 0);
+      assert.ok(elsewhere >= 40, `requests shown on another frame: ${elsewhere}`);
+      // the UE's own frame at the end must not pull the other UEs' requests into its transaction
+      checkTransactions(txs.filter((t) => t.procedure !== 'register'), w.ues, 'end-of-capture');
+      for (const t of txs) assert.ok(t.ueAddresses.length === 1, `${t.id}: one UE address (${t.ueAddresses.join(', ')})`);
+    } finally {
+      fs.rmSync(w.dir, { recursive: true, force: true });
+    }
+  });
+}

@@ -59,3 +59,20 @@ test('frames held back for responses are bounded in number and in bytes while th
   const forgotten = await run(20_000, { maxHeldFrames: 1e9, maxHeldBytes: 1e12, maxHoldSeconds: 1e9 });
   assert.ok(forgotten.emittedBeforeEnd >= forgotten.frames - 100, `${forgotten.emittedBeforeEnd} of ${forgotten.frames} emitted before the end`);
 });
+
+test('400 k unanswered pipelined requests at the default limits: a handful of problems, not one per request; every message shown', { timeout: 120_000 }, async () => {
+  // the issue's case 2: 398,976 http-too-many-pending problems on frame 4, kept on frames held for responses
+  const r = await run(400_000, {});
+  assert.equal(r.messages, 400_000);
+  const all = [...r.codes.values()].reduce((n, l) => n + l.length, 0);
+  assert.ok(all <= 6, `problems: ${JSON.stringify([...r.codes.entries()].map(([c, l]) => [c, l.length]))}`);
+  const pending = r.codes.get('http-too-many-pending') ?? [];
+  assert.ok(pending.length <= 2, pending.join('\n'));
+  // the pending list over all connections (HttpSharedLimits) or the connection's own forgets the rest, and says how many
+  const counted = [...r.codes.values()].flat().map((m) => /^(\d+) requests in all were forgotten/.exec(m)).filter((m) => m !== null);
+  assert.ok(counted.length >= 1, [...r.codes.values()].flat().join('\n'));
+  const forgotten = Math.max(...counted.map((m) => Number(m[1])));
+  assert.ok(forgotten >= 400_000 - 1_100 && forgotten < 400_000, `forgotten ${forgotten}`);
+  // frames were not held to the end for responses that never come
+  assert.ok(r.emittedBeforeEnd >= r.frames - 100, `${r.emittedBeforeEnd} of ${r.frames} emitted before the end`);
+});

@@ -180,3 +180,63 @@ export function unfinishedHttpLoad(path: string, connections: number, pipelined 
   w.close();
   return w;
 }
+
+/**
+ * `connections` TCP connections, each from its own client, that never close: handshake and one segment of `pipelined`
+ * GETs, ACKed by the server, never answered. What the per-connection pending list (HttpLimits.maxPendingRequests)
+ * multiplies by the connection count; HttpSharedLimits bounds it over all connections.
+ */
+export function pipelinedConnections(path: string, connections: number, pipelined = 32): PcapStream {
+  const w = new PcapStream(path);
+  const s = '10.202.0.1';
+  let t = T0;
+  const gets: string[] = [];
+  for (let j = 0; j < pipelined; j++) gets.push(`GET /k/${j} HTTP/1.1\r\nHost: b\r\n\r\n`);
+  const getBytes = Buffer.from(gets.join(''));
+  for (let i = 0; i < connections; i++) {
+    const c = ipAddr(0x50000 + i);
+    const port = 10000 + (i % 50000);
+    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 999, 0, 0x02));
+    w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 4999, 1000, 0x12));
+    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x10));
+    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x18, getBytes));
+    w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 5000, 1000 + getBytes.length, 0x10));
+  }
+  w.close();
+  return w;
+}
+
+/**
+ * `connections` TCP connections, each from its own client, each with a large message in progress when the capture
+ * ends: `bytes` of it captured in `segment`-byte segments, in order, ACKed by the server — on even connections the body
+ * of a POST (Content-Length 16 MB), on odd ones one header line that never ends. The connections are written one after
+ * the other, so up to the connection bound they are all in progress at once; what HttpSharedLimits.maxInProgressBytes
+ * bounds over all connections (and HttpLimits.maxHeaderBytes / maxBodyBytes on each).
+ */
+export function largeMessagesInProgress(path: string, connections: number, bytes = 64 * 1024, segment = 1400): PcapStream {
+  const w = new PcapStream(path);
+  const s = '10.203.0.1';
+  let t = T0;
+  const bodyHead = Buffer.from('POST /keymanagement?requesttype=register HTTP/1.1\r\nHost: b\r\nContent-Length: 16000000\r\n\r\n');
+  const headerHead = Buffer.from('POST /keymanagement?requesttype=register HTTP/1.1\r\nHost: b\r\nX-Long: ');
+  const fill = [Buffer.alloc(segment, 0x61), Buffer.alloc(segment, 0x62)];
+  for (let i = 0; i < connections; i++) {
+    const c = ipAddr(0x60000 + i);
+    const port = 10000 + (i % 50000);
+    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 999, 0, 0x02));
+    w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 4999, 1000, 0x12));
+    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x10));
+    const head = i % 2 === 0 ? bodyHead : headerHead;
+    let seq = 1000;
+    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, seq, 5000, 0x18, head));
+    seq += head.length;
+    for (let sent = 0; sent < bytes; sent += segment) {
+      const part = sent + segment <= bytes ? fill[i % 2] : fill[i % 2].subarray(0, bytes - sent);
+      w.frame((t += 1e-5), tcpFrame(c, s, port, 80, seq, 5000, 0x18, part));
+      seq += part.length;
+    }
+    w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 5000, seq, 0x10));
+  }
+  w.close();
+  return w;
+}
