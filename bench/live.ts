@@ -13,6 +13,10 @@
  * frame number, which one missing packet would shift for the rest of the file. A benchmark, not a test: nothing
  * here passes or fails on speed; it prints a table.
  *   npm run bench -- --live --seconds 20 --rates 10000,50000 --modes text,dash --engines cap,tcpdump
+ * `--net 127.N` moves the whole mix into another loopback /16 (default 127.172).
+ * Text runs also compare keyscope live's OWN findings (live --findings-json) with analyze of tcpdump's file: findings
+ * live made that did not happen (spurious), how many of those lack the "possibly capture loss" caveat (a UE or the
+ * BM-SC accused for the capture's fault: issue #12), and findings live missed.
  * `--cpu-prof DIR` runs keyscope live under node --cpu-prof (a profile per run in DIR: where the time goes; the
  * capture process takes node options from KEYSCOPE_DRAIN_NODE_ARGS). `--rss-series` prints the RSS of each process of
  * keyscope's tree every 5 s; `--heap-snapshots DIR --snap-at 20,60` has keyscope live (text) write heap snapshots
@@ -28,10 +32,27 @@ import { readCapture } from '../src/capture/reader';
 import { parseTcpdumpCounters, tcpdumpLoss } from '../src/capture/tcpdump-engine';
 import { exited, killGroup, spawnTied } from '../src/common/tied-process';
 import { replayOnLoopback, type ReplayResult } from '../src/sim/replay';
-import { generateBenchCapture, LOOPBACK_PLAN } from './generate';
+import { generateBenchCapture, LOOPBACK_PLAN, type AddressPlan } from './generate';
 
+/**
+ * The benchmark's loopback /16 (127.172 unless `--net 127.N`: another loopback /16, so two benchmarks or a test
+ * replaying in 127.172 at the same time do not mix their traffic into each other's captures).
+ */
+const BENCH_NET = benchNet(arg('--net') ?? '127.172');
 /** The capture filter both captures use: the benchmark's /16 only (other developers' loopback traffic stays out). */
-export const LIVE_BENCH_FILTER = 'net 127.172.0.0/16';
+export const LIVE_BENCH_FILTER = `net ${BENCH_NET.text}.0.0/16`;
+/** LOOPBACK_PLAN moved into the benchmark's /16. */
+const BENCH_PLAN: AddressPlan = (() => {
+  const move = (a: number) => ((0x7f << 24) | (BENCH_NET.second << 16) | (a & 0xffff)) >>> 0;
+  return { ...LOOPBACK_PLAN, ueBase: move(LOOPBACK_PLAN.ueBase), bmsc: move(LOOPBACK_PLAN.bmsc), group: move(LOOPBACK_PLAN.group), clientBase: move(LOOPBACK_PLAN.clientBase), httpServer: move(LOOPBACK_PLAN.httpServer), enb: move(LOOPBACK_PLAN.enb), sgw: move(LOOPBACK_PLAN.sgw) };
+})();
+
+function benchNet(value: string): { text: string; second: number } {
+  const m = /^127\.(\d{1,3})$/.exec(value);
+  const second = m ? Number(m[1]) : NaN;
+  if (!(second >= 0 && second <= 255)) throw new Error(`--net: a loopback /16 as 127.N, not ${value}`);
+  return { text: value, second };
+}
 /** Default seconds of traffic per run (a quick run); the issue's benchmark wants --seconds 20. */
 export const DEFAULT_LIVE_SECONDS = 5;
 export const DEFAULT_LIVE_RATES = [10_000, 50_000, 100_000];
@@ -605,7 +626,7 @@ export async function runLiveBench(): Promise<number> {
   try {
     const packets = Math.max(...rates) * seconds;
     process.stdout.write(`generating ${packets.toLocaleString('en-US')} packets (loopback addresses only, ${LIVE_BENCH_FILTER}) …\n`);
-    await generateBenchCapture(capture, packets, LOOPBACK_PLAN, 10);
+    await generateBenchCapture(capture, packets, BENCH_PLAN, 10);
     const results: RunResult[] = [];
     for (const rate of rates) {
       for (const mode of modes) {
