@@ -546,9 +546,11 @@ export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clo
   // what the traffic itself shows missing (src/correlate/loss-signals.ts)
   const mikey = signals['mikey-counter'];
   const http = signals['http-unpaired'];
+  const digest = signals['digest-missing'];
   const shown = [
     mikey ? `${mikey.packets} MSK message(s) missing by the MIKEY counters (${mikey.spans} span(s))` : undefined,
     http ? `${http.packets} HTTP response(s) without their request` : undefined,
+    digest ? `${digest.packets} MSK pull(s) answered without their authenticated request in the capture` : undefined,
   ].filter((x) => x !== undefined);
   const traffic = shown.length > 0 ? `, ${shown.join(', ')}` : '';
   return `${st.packets} packets captured, ${drops}, ${estimate}${traffic}${left}; timestamps: ${capture.clock.description}`;
