@@ -362,13 +362,45 @@ const BARE_EXAMPLES = 3;
  * time; transaction: its start); and the ACK figures of its stats.
  */
 function analyzeDigest(file: string): AnalyzeDigest {
-  const r = spawnSync(process.execPath, [KEYSCOPE, 'analyze', '--json', file], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000 });
-  if (r.status !== 0 && r.status !== 1) throw new Error(`analyze ${file} failed (${r.status}): ${(r.stderr ?? '').slice(-300)}`);
-  return digestRecords(r.stdout);
+  // into a file, read back line by line: a loss run's analysis can pass V8's longest string (512 MiB)
+  const outFile = `${file}.analyze.ndjson`;
+  const fd = fs.openSync(outFile, 'w');
+  let r;
+  try {
+    r = spawnSync(process.execPath, [KEYSCOPE, 'analyze', '--json', file], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', timeout: 600_000 });
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    if (r.status !== 0 && r.status !== 1) throw new Error(`analyze ${file} failed (${r.status}): ${(r.stderr ?? '').slice(-300)}`);
+    return digestRecords(fileLines(outFile));
+  } finally {
+    fs.rmSync(outFile, { force: true });
+  }
+}
+
+/** The lines of a file, read in chunks (no whole-file string). */
+function* fileLines(file: string): Generator<string> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 22);
+    let rest = '';
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const text = rest + buf.toString('utf8', 0, n);
+      const parts = text.split('\n');
+      rest = parts.pop() ?? '';
+      yield* parts;
+    }
+    if (rest) yield rest;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** NDJSON records as analyze --json (or live --findings-json) writes them, by content. */
-function digestRecords(ndjson: string): AnalyzeDigest {
+function digestRecords(lines: Iterable<string>): AnalyzeDigest {
   const findings = new Map<string, number[]>();
   const transactions = new Map<string, number[]>();
   const txAddr = new Map<string, string>();
@@ -378,16 +410,19 @@ function digestRecords(ndjson: string): AnalyzeDigest {
     else m.set(key, [ts]);
   };
   let acks = '';
+  // kept small: a loss run's analysis has hundreds of thousands of records (diagnostics name their transaction,
+  // which may come later in the stream: resolved after the read)
   const recs: Array<Record<string, unknown>> = [];
   const diagnostics = new Map<string, Array<{ t: number; caveat: boolean }>>();
-  for (const line of ndjson.split('\n')) {
-    if (line.startsWith('{')) recs.push(JSON.parse(line) as Record<string, unknown>);
-  }
-  for (const rec of recs) {
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    const rec = JSON.parse(line) as Record<string, unknown>;
     if (rec.type === 'transaction') {
       txAddr.set(String(rec.id), `${rec.ue ?? ''}>${rec.bmsc ?? ''}`);
       add(transactions, `${rec.procedure}|${rec.ue ?? ''}|${rec.verdict}`, Number(rec.start));
     } else if (rec.type === 'stats') acks = JSON.stringify(ackFigures(rec));
+    else if (rec.type === 'diagnostic') recs.push({ type: rec.type, code: rec.code, ue: rec.ue, transaction: rec.transaction, ts: rec.ts, possibleCaptureLoss: rec.possibleCaptureLoss });
+    else if (rec.type === 'anomaly') recs.push({ type: rec.type, code: rec.code, layer: rec.layer, ts: rec.ts });
   }
   for (const rec of recs) {
     if (rec.type === 'diagnostic') {
@@ -556,7 +591,7 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
     const findingsFile = path.join(dir, 'keyscope-findings.ndjson');
     if (mode === 'text') {
       if (!fs.existsSync(findingsFile)) throw new Error('keyscope live wrote no --findings-json file');
-      liveFindings = compareLiveFindings(digestRecords(readText(findingsFile)), oracleDigest);
+      liveFindings = compareLiveFindings(digestRecords(fileLines(findingsFile)), oracleDigest);
     }
   } catch (err) {
     analyzeEqual = `analyze failed: ${(err as Error).message.slice(0, 120)}`;
