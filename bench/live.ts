@@ -13,6 +13,10 @@
  * frame number, which one missing packet would shift for the rest of the file. A benchmark, not a test: nothing
  * here passes or fails on speed; it prints a table.
  *   npm run bench -- --live --seconds 20 --rates 10000,50000 --modes text,dash --engines cap,tcpdump
+ * `--net 127.N` moves the whole mix into another loopback /16 (default 127.172).
+ * Text runs also compare keyscope live's OWN findings (live --findings-json) with analyze of tcpdump's file: findings
+ * live made that did not happen (spurious), how many of those lack the "possibly capture loss" caveat (a UE or the
+ * BM-SC accused for the capture's fault: issue #12), and findings live missed.
  * `--cpu-prof DIR` runs keyscope live under node --cpu-prof (a profile per run in DIR: where the time goes; the
  * capture process takes node options from KEYSCOPE_DRAIN_NODE_ARGS). `--rss-series` prints the RSS of each process of
  * keyscope's tree every 5 s; `--heap-snapshots DIR --snap-at 20,60` has keyscope live (text) write heap snapshots
@@ -28,10 +32,27 @@ import { readCapture } from '../src/capture/reader';
 import { parseTcpdumpCounters, tcpdumpLoss } from '../src/capture/tcpdump-engine';
 import { exited, killGroup, spawnTied } from '../src/common/tied-process';
 import { replayOnLoopback, type ReplayResult } from '../src/sim/replay';
-import { generateBenchCapture, LOOPBACK_PLAN } from './generate';
+import { generateBenchCapture, LOOPBACK_PLAN, type AddressPlan } from './generate';
 
+/**
+ * The benchmark's loopback /16 (127.172 unless `--net 127.N`: another loopback /16, so two benchmarks or a test
+ * replaying in 127.172 at the same time do not mix their traffic into each other's captures).
+ */
+const BENCH_NET = benchNet(arg('--net') ?? '127.172');
 /** The capture filter both captures use: the benchmark's /16 only (other developers' loopback traffic stays out). */
-export const LIVE_BENCH_FILTER = 'net 127.172.0.0/16';
+export const LIVE_BENCH_FILTER = `net ${BENCH_NET.text}.0.0/16`;
+/** LOOPBACK_PLAN moved into the benchmark's /16. */
+const BENCH_PLAN: AddressPlan = (() => {
+  const move = (a: number) => ((0x7f << 24) | (BENCH_NET.second << 16) | (a & 0xffff)) >>> 0;
+  return { ...LOOPBACK_PLAN, ueBase: move(LOOPBACK_PLAN.ueBase), bmsc: move(LOOPBACK_PLAN.bmsc), group: move(LOOPBACK_PLAN.group), clientBase: move(LOOPBACK_PLAN.clientBase), httpServer: move(LOOPBACK_PLAN.httpServer), enb: move(LOOPBACK_PLAN.enb), sgw: move(LOOPBACK_PLAN.sgw) };
+})();
+
+function benchNet(value: string): { text: string; second: number } {
+  const m = /^127\.(\d{1,3})$/.exec(value);
+  const second = m ? Number(m[1]) : NaN;
+  if (!(second >= 0 && second <= 255)) throw new Error(`--net: a loopback /16 as 127.N, not ${value}`);
+  return { text: value, second };
+}
 /** Default seconds of traffic per run (a quick run); the issue's benchmark wants --seconds 20. */
 export const DEFAULT_LIVE_SECONDS = 5;
 export const DEFAULT_LIVE_RATES = [10_000, 50_000, 100_000];
@@ -83,7 +104,26 @@ interface RunResult {
   rssSeries: Array<{ t: number; mib: number[] }>;
   ts: TimestampAgreement | undefined;
   analyzeEqual: string;
+  /** keyscope live's own findings (--findings-json) against analyze of tcpdump's file; undefined for --dash runs. */
+  liveFindings: LiveFindingsComparison | undefined;
   error?: string;
+}
+
+/**
+ * keyscope live's own diagnostics compared by content with those of `analyze` of the oracle's file (what really
+ * happened on the wire): `spurious` — live made it, the oracle has no partner; `spuriousBare` — of those, the ones
+ * without the "possibly capture loss" caveat (a UE or the BM-SC accused for the capture's fault); `missed` — the
+ * oracle has it, live has no partner; `caveatOnReal` — live qualified a finding the oracle also has.
+ */
+interface LiveFindingsComparison {
+  live: number;
+  oracle: number;
+  spurious: number;
+  spuriousBare: number;
+  missed: number;
+  caveatOnReal: number;
+  /** The bare spurious ones, for the diagnosis: "code ue time". */
+  bare: string[];
 }
 
 interface TimestampAgreement {
@@ -197,7 +237,9 @@ const REPO = path.resolve(__dirname, '..', '..');
 const KEYSCOPE = path.join(REPO, 'bin', 'keyscope.js');
 
 function keyscopeArgs(engine: Engine, out: string, dash: boolean): string[] {
-  return ['live', '-i', 'lo', '-f', LIVE_BENCH_FILTER, '--engine', engine, '-B', String(BUFFER_KIB), '-w', out, ...(dash ? ['--dash'] : [])];
+  // text mode also writes live's own findings, machine-readable, beside the capture (compared with the oracle's)
+  const findings = dash ? [] : ['--findings-json', path.join(path.dirname(out), 'keyscope-findings.ndjson')];
+  return ['live', '-i', 'lo', '-f', LIVE_BENCH_FILTER, '--engine', engine, '-B', String(BUFFER_KIB), '-w', out, ...findings, ...(dash ? ['--dash'] : [])];
 }
 
 /** `--cpu-prof DIR`: keyscope live runs under node --cpu-prof, its profile written into DIR (where time goes). */
@@ -297,6 +339,8 @@ function compareStamps(oracle: Map<string, bigint[]>, ks: Map<string, bigint[]>)
 interface AnalyzeDigest {
   /** Findings (diagnostics and anomalies) by content key: their times. */
   findings: Map<string, number[]>;
+  /** Diagnostics only, by the same key: their times and whether they carry the capture-loss caveat. */
+  diagnostics: Map<string, Array<{ t: number; caveat: boolean }>>;
   /** Transactions by (procedure, UE, verdict): their start times. */
   transactions: Map<string, number[]>;
   acks: string;
@@ -309,6 +353,8 @@ interface AnalyzeDigest {
  * would shift every frame number after it).
  */
 const ANALYZE_TIME_TOLERANCE_S = 0.05;
+/** Spurious findings without the caveat listed per code after the table, at most. */
+const BARE_EXAMPLES = 3;
 
 /**
  * `keyscope analyze --json` of a file, by content: findings keyed by code, UE and addresses (transaction's UE and
@@ -316,8 +362,45 @@ const ANALYZE_TIME_TOLERANCE_S = 0.05;
  * time; transaction: its start); and the ACK figures of its stats.
  */
 function analyzeDigest(file: string): AnalyzeDigest {
-  const r = spawnSync(process.execPath, [KEYSCOPE, 'analyze', '--json', file], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000 });
-  if (r.status !== 0 && r.status !== 1) throw new Error(`analyze ${file} failed (${r.status}): ${(r.stderr ?? '').slice(-300)}`);
+  // into a file, read back line by line: a loss run's analysis can pass V8's longest string (512 MiB)
+  const outFile = `${file}.analyze.ndjson`;
+  const fd = fs.openSync(outFile, 'w');
+  let r;
+  try {
+    r = spawnSync(process.execPath, [KEYSCOPE, 'analyze', '--json', file], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', timeout: 600_000 });
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    if (r.status !== 0 && r.status !== 1) throw new Error(`analyze ${file} failed (${r.status}): ${(r.stderr ?? '').slice(-300)}`);
+    return digestRecords(fileLines(outFile));
+  } finally {
+    fs.rmSync(outFile, { force: true });
+  }
+}
+
+/** The lines of a file, read in chunks (no whole-file string). */
+function* fileLines(file: string): Generator<string> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 22);
+    let rest = '';
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const text = rest + buf.toString('utf8', 0, n);
+      const parts = text.split('\n');
+      rest = parts.pop() ?? '';
+      yield* parts;
+    }
+    if (rest) yield rest;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** NDJSON records as analyze --json (or live --findings-json) writes them, by content. */
+function digestRecords(lines: Iterable<string>): AnalyzeDigest {
   const findings = new Map<string, number[]>();
   const transactions = new Map<string, number[]>();
   const txAddr = new Map<string, string>();
@@ -327,23 +410,70 @@ function analyzeDigest(file: string): AnalyzeDigest {
     else m.set(key, [ts]);
   };
   let acks = '';
+  // kept small: a loss run's analysis has hundreds of thousands of records (diagnostics name their transaction,
+  // which may come later in the stream: resolved after the read)
   const recs: Array<Record<string, unknown>> = [];
-  for (const line of r.stdout.split('\n')) {
-    if (line.startsWith('{')) recs.push(JSON.parse(line) as Record<string, unknown>);
-  }
-  for (const rec of recs) {
+  const diagnostics = new Map<string, Array<{ t: number; caveat: boolean }>>();
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    const rec = JSON.parse(line) as Record<string, unknown>;
     if (rec.type === 'transaction') {
       txAddr.set(String(rec.id), `${rec.ue ?? ''}>${rec.bmsc ?? ''}`);
       add(transactions, `${rec.procedure}|${rec.ue ?? ''}|${rec.verdict}`, Number(rec.start));
     } else if (rec.type === 'stats') acks = JSON.stringify(ackFigures(rec));
+    else if (rec.type === 'diagnostic') recs.push({ type: rec.type, code: rec.code, ue: rec.ue, transaction: rec.transaction, ts: rec.ts, possibleCaptureLoss: rec.possibleCaptureLoss });
+    else if (rec.type === 'anomaly') recs.push({ type: rec.type, code: rec.code, layer: rec.layer, ts: rec.ts });
   }
   for (const rec of recs) {
     if (rec.type === 'diagnostic') {
       const who = rec.transaction !== undefined ? (txAddr.get(String(rec.transaction)) ?? '') : '';
-      add(findings, `diag ${rec.code}|${rec.ue ?? ''}|${who}`, Number(rec.ts));
+      const key = `diag ${rec.code}|${rec.ue ?? ''}|${who}`;
+      add(findings, key, Number(rec.ts));
+      const l = diagnostics.get(key) ?? [];
+      l.push({ t: Number(rec.ts), caveat: rec.possibleCaptureLoss === true });
+      diagnostics.set(key, l);
     } else if (rec.type === 'anomaly') add(findings, `anomaly ${rec.code}|${rec.layer ?? ''}`, Number(rec.ts));
   }
-  return { findings, transactions, acks };
+  return { findings, transactions, acks, diagnostics };
+}
+
+/**
+ * live's own diagnostics against the oracle's, paired as unmatched() pairs (same key, time within the tolerance,
+ * in time order); what stays unpaired on live's side is spurious, on the oracle's missed.
+ */
+function compareLiveFindings(live: AnalyzeDigest, oracle: AnalyzeDigest): LiveFindingsComparison {
+  const out: LiveFindingsComparison = { live: 0, oracle: 0, spurious: 0, spuriousBare: 0, missed: 0, caveatOnReal: 0, bare: [] };
+  for (const key of new Set([...live.diagnostics.keys(), ...oracle.diagnostics.keys()])) {
+    const x = [...(live.diagnostics.get(key) ?? [])].sort((p, q) => p.t - q.t);
+    const y = [...(oracle.diagnostics.get(key) ?? [])].sort((p, q) => p.t - q.t);
+    out.live += x.length;
+    out.oracle += y.length;
+    const pairedX = new Set<number>();
+    let i = 0;
+    let j = 0;
+    let paired = 0;
+    while (i < x.length && j < y.length) {
+      const d = x[i].t - y[j].t;
+      if (Math.abs(d) <= ANALYZE_TIME_TOLERANCE_S) {
+        pairedX.add(i);
+        if (x[i].caveat) out.caveatOnReal++;
+        paired++;
+        i++;
+        j++;
+      } else if (d < 0) i++;
+      else j++;
+    }
+    out.missed += y.length - paired;
+    x.forEach((f, n) => {
+      if (pairedX.has(n)) return;
+      out.spurious++;
+      if (!f.caveat) {
+        out.spuriousBare++;
+        out.bare.push(`${key.slice(5)} t=${f.t.toFixed(6)}`);
+      }
+    });
+  }
+  return out;
 }
 
 /** Items of `a` without a partner in `b` (same key, time within the tolerance), and the other way round. */
@@ -454,8 +584,15 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
   const ksFile = path.join(dir, 'keyscope.pcap');
   const [o, k] = await Promise.all([readStamps(oracleFile, true), readStamps(ksFile, true)]);
   let analyzeEqual: string;
+  let liveFindings: LiveFindingsComparison | undefined;
   try {
-    analyzeEqual = compareAnalyses(analyzeDigest(ksFile), analyzeDigest(oracleFile));
+    const oracleDigest = analyzeDigest(oracleFile);
+    analyzeEqual = compareAnalyses(analyzeDigest(ksFile), oracleDigest);
+    const findingsFile = path.join(dir, 'keyscope-findings.ndjson');
+    if (mode === 'text') {
+      if (!fs.existsSync(findingsFile)) throw new Error('keyscope live wrote no --findings-json file');
+      liveFindings = compareLiveFindings(digestRecords(fileLines(findingsFile)), oracleDigest);
+    }
   } catch (err) {
     analyzeEqual = `analyze failed: ${(err as Error).message.slice(0, 120)}`;
   }
@@ -475,6 +612,7 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
     rssSeries: series,
     ts: compareStamps(o.stamps, k.stamps),
     analyzeEqual,
+    liveFindings,
   };
   if (!process.argv.includes('--keep')) fs.rmSync(dir, { recursive: true, force: true });
   return result;
@@ -485,7 +623,7 @@ function fmt(n: number | undefined, digits = 0): string {
 }
 
 function table(results: RunResult[]): string {
-  const head = ['rate/s', 'mode', 'engine', 'sent', 'tcpdump', 'drop', 'ks -w', 'loss %', 'ks analysed', 'an. loss %', 'ks drop', 'ks est', 'CPU s', 'RSS MiB peak (start→end)', 'Δt µs med/p99/max', '≤0.1ms', 'analyze'];
+  const head = ['rate/s', 'mode', 'engine', 'sent', 'tcpdump', 'drop', 'ks -w', 'loss %', 'ks analysed', 'an. loss %', 'ks drop', 'ks est', 'CPU s', 'RSS MiB peak (start→end)', 'Δt µs med/p99/max', '≤0.1ms', 'analyze', 'live findings (oracle)', 'spurious', 'spur. no caveat', 'missed', 'caveat on real'];
   const rows = results.map((r) => {
     if (r.error) return [String(r.rate), r.mode, r.engine, `error: ${r.error}`];
     const loss = r.tcpdumpSaw > 0 ? ((r.tcpdumpSaw - r.keyscopeFileFrames) / r.tcpdumpSaw) * 100 : 0;
@@ -497,6 +635,9 @@ function table(results: RunResult[]): string {
       r.ts ? `${fmt(r.ts.medianUs, 1)}/${fmt(r.ts.p99Us, 0)}/${fmt(r.ts.maxUs, 0)}` : 'n/a',
       r.ts ? `${(r.ts.within100us * 100).toFixed(1)} %` : 'n/a',
       r.analyzeEqual,
+      ...(r.liveFindings
+        ? [`${r.liveFindings.live} (${r.liveFindings.oracle})`, String(r.liveFindings.spurious), String(r.liveFindings.spuriousBare), String(r.liveFindings.missed), String(r.liveFindings.caveatOnReal)]
+        : ['n/a', 'n/a', 'n/a', 'n/a', 'n/a']),
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -520,7 +661,7 @@ export async function runLiveBench(): Promise<number> {
   try {
     const packets = Math.max(...rates) * seconds;
     process.stdout.write(`generating ${packets.toLocaleString('en-US')} packets (loopback addresses only, ${LIVE_BENCH_FILTER}) …\n`);
-    await generateBenchCapture(capture, packets, LOOPBACK_PLAN, 10);
+    await generateBenchCapture(capture, packets, BENCH_PLAN, 10);
     const results: RunResult[] = [];
     for (const rate of rates) {
       for (const mode of modes) {
@@ -536,7 +677,19 @@ export async function runLiveBench(): Promise<number> {
     }
     process.stdout.write(`\nnode ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
     process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump (the cap engine's capture process writes -w, queue drops included); an. loss % = (tcpdump − frames keyscope analysed) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; CPU and RSS = keyscope's process tree (with its capture process for cap, its tcpdump child for --engine tcpdump); Δt = |keyscope − tcpdump| stamp per frame; analyze = analyze of keyscope's -w vs of tcpdump's file, findings by (code, UE, addresses, time ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms) and transactions by (procedure, UE, verdict, start ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms)\n\n`);
+    process.stdout.write(`live findings = keyscope live's own diagnostics (--findings-json) against analyze of tcpdump's file (the oracle), paired by (code, UE, addresses, time ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms): spurious = live's without an oracle partner, of them without the "possibly capture loss" caveat; missed = the oracle's without a live partner; caveat on real = live qualified one the oracle has too\n\n`);
     process.stdout.write(`${table(results)}\n`);
+    for (const r of results) {
+      if (!r.liveFindings || r.liveFindings.bare.length === 0) continue;
+      // per code, with the first few of each (a loss run can make thousands)
+      const byCode = new Map<string, string[]>();
+      for (const b of r.liveFindings.bare) {
+        const code = b.slice(0, b.indexOf('|'));
+        byCode.set(code, [...(byCode.get(code) ?? []), b]);
+      }
+      process.stdout.write(`\nspurious findings without the caveat, ${r.rate}/s ${r.mode} ${r.engine}:\n`);
+      for (const [code, l] of byCode) process.stdout.write(`  ${code}: ${l.length}, e.g. ${l.slice(0, BARE_EXAMPLES).join('; ')}\n`);
+    }
     if (process.argv.includes('--rss-series')) {
       for (const r of results) {
         if (r.error) continue;

@@ -220,10 +220,8 @@ export class DrainedCapture extends PipedCapture {
     const mono = this.stopMono ?? process.hrtime.bigint();
     let ns = this.startNs + (mono - this.startMono) - BigInt(DRAIN_CLOCK_LAG_SECONDS * 1e9);
     ns -= ns % 1000n;
-    const last = this.lastTime;
-    const lastNs = last ? BigInt(last.tsSec) * 1_000_000_000n + BigInt(last.tsNsec) : 0n;
-    if (ns < lastNs) ns = lastNs;
-    return nsToTime(ns);
+    // held at the newest frame while the pipe still streams: the capture process may queue a backlog
+    return this.paced(nsToTime(ns));
   }
 
   private controlLine(line: string): void {

@@ -13,6 +13,16 @@ import { LIVE_RATE_WINDOW_SECONDS, RateWindow, countLiveFrame, liveStats, newLiv
 import { readCapture } from './reader';
 import type { CaptureFrame, FrameHandler } from './types';
 
+/**
+ * Wall-clock seconds without a frame from the pipe after which the engine's stream counts as caught up. While frames
+ * keep coming (keyscope's analysis behind the engine: the pipe, tcpdump's or the capture process's queue hold a
+ * backlog stamped earlier), the live clock stays at the newest frame delivered instead of running on with the wall
+ * clock: otherwise the pacer would move packet time past frames still queued — deadlines expiring before the frames
+ * that meet them are analysed, findings stamped up to the backlog's age late, and so outside the loss windows of the
+ * packets they concern.
+ */
+export const PIPE_QUIET_SECONDS = 0.1;
+
 export abstract class PipedCapture implements LiveSource {
   abstract readonly clock: LiveClockInfo;
   abstract readonly dropped: number | undefined;
@@ -26,6 +36,8 @@ export abstract class PipedCapture implements LiveSource {
   protected readonly startMono = process.hrtime.bigint();
   protected stopMono: bigint | undefined;
   protected lastTime: PacketTime | undefined;
+  /** hrtime when the newest frame was delivered. */
+  private lastFrameMono: bigint | undefined;
   protected failure: unknown;
   private readonly handlers: FrameHandler[] = [];
   private readonly stopHandlers: Array<() => void> = [];
@@ -53,7 +65,10 @@ export abstract class PipedCapture implements LiveSource {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
       else child.once('close', () => resolve());
     });
-    const read = readCapture(stream, (f) => this.packet(f), { name: process_.name });
+    // reading starts on the next turn of the event loop: the stream may already hold frames (a first chunk with the
+    // pcap header and packets behind it), and the caller registers its frame handlers right after the engine is
+    // opened — frames parsed before that would be counted as captured but reach no analysis, a loss nothing reports
+    const read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => readCapture(stream, (f) => this.packet(f), { name: process_.name }));
     this.done = read
       .then(
         (summary) => {
@@ -84,6 +99,18 @@ export abstract class PipedCapture implements LiveSource {
 
   /** Called once when the process is gone and its stream read, before the stop handlers run. */
   protected ending(): void {}
+
+  /**
+   * The live clock an engine reads off the wall clock (`wall`), held at the newest frame delivered while the stream
+   * is not quiet (PIPE_QUIET_SECONDS): packet time then moves with the frames themselves. Never before that frame.
+   */
+  protected paced(wall: PacketTime): PacketTime {
+    const last = this.lastTime;
+    if (!last) return wall;
+    if (last.tsSec > wall.tsSec || (last.tsSec === wall.tsSec && last.tsNsec > wall.tsNsec)) return last;
+    const since = this.lastFrameMono === undefined ? Infinity : Number(process.hrtime.bigint() - this.lastFrameMono) / 1e9;
+    return since < PIPE_QUIET_SECONDS ? last : wall;
+  }
 
   /** The wall-clock start of the capture, for the statistics. */
   protected abstract startTime(): PacketTime;
@@ -144,6 +171,7 @@ export abstract class PipedCapture implements LiveSource {
     const frame: CaptureFrame = { ...f, data: Buffer.from(f.data) };
     countLiveFrame(this.frameCounters, this.window, frame);
     this.lastTime = { tsSec: frame.tsSec, tsNsec: frame.tsNsec };
+    this.lastFrameMono = process.hrtime.bigint();
     try {
       for (const h of this.handlers.slice()) h(frame);
     } catch (err) {

@@ -229,13 +229,13 @@ export class TcpdumpCapture extends PipedCapture {
     return this.running_ ? tcpdumpRunningLoss(this.running_, this.loopback) : undefined;
   }
 
-  /** The kernel's clock (the wall clock) now, less the pipe's lag; never before the newest frame. */
+  /**
+   * The kernel's clock (the wall clock) now, less the pipe's lag; never before the newest frame, and held at it while
+   * frames still stream in (PipedCapture.paced: keyscope may be behind tcpdump).
+   */
   now(): PacketTime {
     const ms = (this.stopMono !== undefined ? this.startWallMs + Number(this.stopMono - this.startMono) / 1e6 : Date.now()) - TCPDUMP_CLOCK_LAG_SECONDS * 1000;
-    const t = { tsSec: Math.floor(ms / 1000), tsNsec: Math.round((ms % 1000) * 1e6) % 1_000_000_000 };
-    const last = this.lastTime;
-    if (last && (last.tsSec > t.tsSec || (last.tsSec === t.tsSec && last.tsNsec > t.tsNsec))) return last;
-    return t;
+    return this.paced({ tsSec: Math.floor(ms / 1000), tsNsec: Math.round((ms % 1000) * 1e6) % 1_000_000_000 });
   }
 }
 

@@ -29,6 +29,9 @@ import {
 import type { KeyStore } from '../protocols/keys';
 import { Dashboard, DashboardTerminalError } from '../tui/dashboard';
 import { teeSinks } from '../pipeline/tee-sink';
+import type { AnalyzerSink } from '../pipeline/analyzer';
+import { AtomicFile } from '../capture/atomic-file';
+import { anomalyJson, diagnosticJson, transactionJson } from '../report/analyze-json';
 import { addMetricsOptions, startMetrics, type MetricsCliOptions, type MetricsRun } from './metrics-option';
 
 export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptions, FrameOutputCliOptions, MetricsCliOptions {
@@ -48,6 +51,7 @@ export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptio
   engine?: LiveEngine;
   bufferSize?: number;
   captureQueue?: number;
+  findingsJson?: string;
 }
 
 /**
@@ -73,6 +77,7 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('--pcapng', 'write -w as pcapng (also chosen by a .pcapng name); pcap otherwise')
     .option('-b, --ring-buffer <cond>', 'with -w, dumpcap\'s ring buffer: filesize:KB, duration:S (switch files), files:N (keep the newest N); repeatable', parseRing)
     .option('--json', 'NDJSON: one object per frame')
+    .option('--findings-json <file>', 'also write the analyzer\'s findings to this file as NDJSON, the diagnostic, transaction and anomaly records of analyze --json, as they come (written through a temporary file, in place at the end)')
     .option('-V, --verbose', 'full protocol tree for each frame, like tshark -V')
     .option('--show-keys', 'show decrypted key material instead of masking it')
     .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
@@ -188,7 +193,11 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     process.stderr.write(`keyscope live: --capture-queue is the cap engine's (its capture process's queue), not ${opts.engine}'s\n`);
     return 64;
   }
-  const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }], [{ option: '--keys file', path: opts.keys }]);
+  if (opts.findingsJson !== undefined && opts.dash) {
+    process.stderr.write('keyscope live: --findings-json is for text output (the dashboard shows the findings)\n');
+    return 64;
+  }
+  const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }, { option: '--findings-json', path: opts.findingsJson }], [{ option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;
@@ -246,6 +255,18 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
 
   if (opts.dash) return runLiveDash(capture, writer, fileError, keys, opts, served);
 
+  let findingsFile: FindingsFile | undefined;
+  if (opts.findingsJson !== undefined) {
+    try {
+      findingsFile = new FindingsFile(opts.findingsJson);
+    } catch (err) {
+      capture.stop();
+      writer?.abort();
+      process.stderr.write(`keyscope live: cannot write ${escapeText(opts.findingsJson)}: ${escapeText(ioMessage(err))}\n`);
+      return 2;
+    }
+  }
+
   let flushScheduled = false;
   // frames come in bursts from one libpcap dispatch: write them out together on the next turn of the loop
   const scheduleFlush = () => {
@@ -265,7 +286,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
       },
       // standard output carries the frames exactly as `dissect` prints them; the analyzer's findings go beside it
       diagnostic: (d) => process.stderr.write(`keyscope live: ${diagnosticLine(d)}\n`),
-    }, served?.metrics.sink),
+    }, findingsFile?.sink(() => capture.stop()), served?.metrics.sink),
     {
       // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
       dissector: { mikeyPorts: opts.mikeyPort ?? [], keys, showKeys: opts.showKeys ?? false, holdNewest: false, maxMemory: opts.maxMemory },
@@ -326,13 +347,68 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
   const stats = capture.stats;
   if (failure !== undefined || saved.error !== undefined) {
     writer?.abort();
+    findingsFile?.abort();
     const why = saved.error !== undefined ? `cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}` : `stopped by an internal error: ${escapeText(ioMessage(failure))}`;
     process.stderr.write(`keyscope live: ${why}${writer ? `; ${escapeText(opts.write ?? '')} keeps the ${writer.frames} frames written before` : ''}\n`);
     writeSummary(capture, dissector.tcpStats, analyzer.correlator.lossSignalCounts());
     return 2;
   }
   writeSummary(capture, dissector.tcpStats, analyzer.correlator.lossSignalCounts());
+  if (findingsFile && !findingsFile.commit()) {
+    writer?.abort();
+    return 2;
+  }
   return commitCapture(writer, opts.write);
+}
+
+/**
+ * `--findings-json FILE`: the findings of a live run, machine-readable (what `bench --live` compares with analyze of
+ * the oracle's capture). Records as analyze --json writes them, one a line, through an AtomicFile: a run that fails
+ * leaves no partial file. A write error stops the capture; the run then ends with exit code 2.
+ */
+class FindingsFile {
+  private readonly file: AtomicFile;
+  private error: string | undefined;
+
+  constructor(private readonly target: string) {
+    this.file = new AtomicFile(target);
+  }
+
+  sink(stop: () => void): AnalyzerSink {
+    const put = (rec: Record<string, unknown>) => {
+      if (this.error !== undefined) return;
+      try {
+        this.file.write(Buffer.from(`${JSON.stringify(rec)}\n`));
+      } catch (err) {
+        this.error = ioMessage(err);
+        this.file.abort();
+        stop();
+      }
+    };
+    return {
+      transaction: (t) => put(transactionJson(t)),
+      diagnostic: (d) => put(diagnosticJson(d)),
+      anomaly: (a) => put(anomalyJson(a)),
+    };
+  }
+
+  /** In place at the end; false (and said why) when it could not be written. */
+  commit(): boolean {
+    if (this.error === undefined) {
+      try {
+        this.file.commit();
+        return true;
+      } catch (err) {
+        this.error = ioMessage(err);
+      }
+    }
+    process.stderr.write(`keyscope live: cannot write ${escapeText(this.target)}: ${escapeText(this.error)}\n`);
+    return false;
+  }
+
+  abort(): void {
+    this.file.abort();
+  }
 }
 
 function listInterfaces(): number {
@@ -470,9 +546,11 @@ export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clo
   // what the traffic itself shows missing (src/correlate/loss-signals.ts)
   const mikey = signals['mikey-counter'];
   const http = signals['http-unpaired'];
+  const digest = signals['digest-missing'];
   const shown = [
     mikey ? `${mikey.packets} MSK message(s) missing by the MIKEY counters (${mikey.spans} span(s))` : undefined,
     http ? `${http.packets} HTTP response(s) without their request` : undefined,
+    digest ? `${digest.packets} MSK pull(s) answered without their authenticated request in the capture` : undefined,
   ].filter((x) => x !== undefined);
   const traffic = shown.length > 0 ? `, ${shown.join(', ')}` : '';
   return `${st.packets} packets captured, ${drops}, ${estimate}${traffic}${left}; timestamps: ${capture.clock.description}`;

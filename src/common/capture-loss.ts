@@ -10,10 +10,11 @@ import type { PacketTime } from './time';
  * thread and its analysis overflowed (counted); `engine` — the capture engine counted drops (tcpdump's kernel
  * counter); `tcp-gap` — a TCP stream lost bytes the peer acknowledged (proven on the wire, missing here);
  * `mikey-counter` — the per-UE MSK message counter jumped, or a UE acknowledged an MSK message the capture lacks;
- * `http-unpaired` — a response on a connection already in the capture answers a request that is not
+ * `http-unpaired` — a response on a connection already in the capture answers a request that is not;
+ * `digest-missing` — an MSK message answered a pull whose authenticated (Digest) request is not in the capture
  * (src/correlate/loss-signals.ts).
  */
-export type CaptureLossCause = 'queue' | 'engine' | 'tcp-gap' | 'mikey-counter' | 'http-unpaired';
+export type CaptureLossCause = 'queue' | 'engine' | 'tcp-gap' | 'mikey-counter' | 'http-unpaired' | 'digest-missing';
 
 /**
  * A span of capture time in which the capture lost packets. A capture-level fact handed down the pipeline: findings

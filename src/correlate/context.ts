@@ -2,6 +2,7 @@
  * What every room of the correlator shares: the packet clock, the deadlines, the options, the UE table, the
  * transaction book, the statistics, and the one way to raise a diagnostic.
  */
+import type { LossSignal } from './loss-signals';
 import type { PacketTime } from '../common/time';
 import type { DiagnosticCode } from './catalog';
 import type { Tx, UeState } from './model';
@@ -59,8 +60,13 @@ export interface Findings {
   report(code: DiagnosticCode, tx: Tx | string | undefined, ue: UeState | string | undefined, frames: readonly number[], message: string, time?: PacketTime): void;
 }
 
+/** A span of suspected capture loss a room found (seconds of packet time): see CaptureLossSignals.room. */
+export type LossSpanSink = (s: LossSignal) => void;
+
 export interface RoomContext {
   readonly options: ResolvedOptions;
+  /** The traffic proves a message the capture lacks: a span of suspected capture loss (loss-signals.ts). */
+  readonly loss: LossSpanSink;
   readonly clock: PacketClock;
   readonly timers: PacketTimers;
   readonly ues: UeTable;

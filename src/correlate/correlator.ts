@@ -111,7 +111,8 @@ export class KeyDeliveryCorrelator {
     // a forgotten UE ends like one at the end of the capture: the pull room decides whether it was left keyless
     this.ues = new UeTable(this.options.maxUes, (ue) => this.pull.ueEnds(ue));
     this.book = new TransactionBook(this.timers, this.options.maxOpenTransactions, this.options.maxSteps, this.stats_, (t) => this.sink.transaction?.(t));
-    const ctx: RoomContext = { options: this.options, clock: this.clock, timers: this.timers, ues: this.ues, book: this.book, stats: this.stats_, findings };
+    const loss = (s: LossSignal): void => this.lossSignals.room(s, this.addSignal);
+    const ctx: RoomContext = { options: this.options, clock: this.clock, timers: this.timers, ues: this.ues, book: this.book, stats: this.stats_, findings, loss };
     const registration = new RegistrationRules(ctx);
     this.pull = new PullRules(ctx, new StormRules(ctx));
     this.http = new HttpExchangeRules(ctx, registration, this.pull);

@@ -21,6 +21,12 @@
  *   HTTP message was in the capture, whose request is not: the request was sent between that earlier message and the
  *   response. The first message of a connection does not count — its request may simply predate the capture (the
  *   HTTP stage's `http-response-without-request` note).
+ * - **An MSK message answering a pull whose authenticated request is not in the capture** (cause `digest-missing`,
+ *   found by the pull room, rules/pull.ts): TS 33.246 §6.3.2 authenticates every MSK request with HTTP Digest, so the
+ *   BM-SC answers an MSK request only after the UE's request with credentials. A pull whose MSK message arrives with
+ *   no such request seen lost it — with the 401 before it, and usually the 200 OK and the connection's end, all on one
+ *   TCP connection, which leaves no sequence gap when the burst swallows the connection's tail (a real loss pattern
+ *   of a loaded live capture: bursts of ~18 packets). The span runs from the pull's start to the MSK message.
  *
  * State is bounded: UEs' MSK counters by the correlator's maxMukCounters, connections by LIMITS.lossSignalConnections,
  * the oldest going first (a forgotten one only misses a signal).
@@ -112,6 +118,11 @@ export class CaptureLossSignals {
     }
     map.set(key, { counter, t, acked: 0 });
     if (map.size > this.maxUes) map.delete(map.keys().next().value as string);
+  }
+
+  /** A span a correlator room found (cause `digest-missing`: rules/pull.ts): counted like the others. */
+  room(s: LossSignal, add: (s: LossSignal) => void): void {
+    this.signal(add, s);
   }
 
   private signal(add: (s: LossSignal) => void, s: LossSignal): void {

@@ -161,6 +161,12 @@ export class PullRules {
     const { ctx } = this;
     const ue = tx.ue;
     if (tx.state !== 'authorized') {
+      // no request with credentials in the capture: the BM-SC answers only authenticated MSK requests, so the capture
+      // lost it (and the 401 before it) — a span of suspected capture loss over the pull (loss-signals.ts)
+      if (stepFrames(tx, 'credentials').length === 0 && tx.rec.stepsDropped === 0) {
+        const start = secs(tx.rec.start);
+        ctx.loss({ from: start, to: Math.max(start, secs(d.time)), cause: 'digest-missing', packets: 1 });
+      }
       tx.rec.variant = 'A';
       const reqFrame = stepFrames(tx, 'credentials').concat(stepFrames(tx, 'request'));
       ctx.findings.report('mikey-before-200', tx, ue, [...reqFrame.slice(-1), d.frame], `MIKEY MSK message to UE ${ue?.id ?? d.dst} before the 200 OK of its request (transport variant A): Digest mutual authentication is lost`);
