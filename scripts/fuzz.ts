@@ -197,7 +197,6 @@ function frameAt(r: Rand, frames: Frame[], want?: (f: Frame) => boolean): Frame 
 }
 
 const isTcp = (f: Frame) => layers(f)?.proto === 6;
-const isUdp = (f: Frame) => layers(f)?.proto === 17;
 const hasPayload = (f: Frame) => {
   const L = layers(f);
   return L !== undefined && L.payload < f.data.length;

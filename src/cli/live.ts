@@ -344,7 +344,6 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     analyzer.correlator.finish();
   }
   out.flush();
-  const stats = capture.stats;
   if (failure !== undefined || saved.error !== undefined) {
     writer?.abort();
     findingsFile?.abort();

@@ -10,13 +10,12 @@
 import type { CaptureFrame } from '../capture/types';
 import type { Problem } from '../common/problem';
 import { compareTime, diffSeconds, type PacketTime } from '../common/time';
-import type { DecodedPacket } from '../decode/types';
 import { HttpStreamHandler, type HttpParserOptions, type HttpSharedLimits } from '../protocols/http/parser';
 import type { HttpMessage } from '../protocols/http/types';
 import { MIKEY_UDP_PORT } from '../protocols/mikey/port';
-import { MbmsKeyTracker, type MikeyAnalysis } from '../protocols/mikey/tracker';
+import { MbmsKeyTracker } from '../protocols/mikey/tracker';
 import type { KeyStore } from '../protocols/keys';
-import type { DissectedFrame, DissectedFrameHandler, LateFindings, MikeyFrameRecord } from '../protocols/records';
+import type { DissectedFrame, DissectedFrameHandler, LateFindings } from '../protocols/records';
 import { TcpReassembler, type TcpReassemblerOptions } from '../reassembly/tcp';
 import type { StreamChunk, StreamDirection, StreamGap, TcpCloseReason, TcpConnectionInfo, TcpStreamHandler } from '../reassembly/types';
 import { PacketDecoder, type PacketDecoderOptions } from './packet-decoder';
@@ -130,7 +129,6 @@ export class Dissector {
   private late: LateFindings | undefined;
   /** The frame being dissected; stream events raised while it is processed belong to it. */
   private current: HeldFrame | undefined;
-  private last: PacketTime | undefined;
   readonly stats: DissectorStats = { frames: 0, bytes: 0, udp: 0, tcp: 0, mikey: 0, http: 0, problems: 0 };
 
   constructor(
@@ -221,7 +219,6 @@ export class Dissector {
     this.current = held;
     this.stats.frames++;
     this.stats.bytes += cf.originalLength;
-    this.last = cf;
     const t = packet.transport;
     if (t) {
       if (t.kind === 'udp') {
