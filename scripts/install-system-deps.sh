@@ -25,9 +25,9 @@ root_for() {
   fi
 }
 
-PACKAGES=(tshark tcpdump libpcap-dev tmux procps tcpreplay)
+PACKAGES=(tshark tcpdump libpcap-dev tmux procps tcpreplay python3-minimal)
 need=0
-for c in tshark tcpdump editcap mergecap capinfos tmux pgrep tcpreplay; do command -v "$c" >/dev/null 2>&1 || need=1; done
+for c in tshark tcpdump editcap mergecap capinfos tmux pgrep tcpreplay python3; do command -v "$c" >/dev/null 2>&1 || need=1; done
 [ -e /usr/include/pcap/pcap.h ] || need=1
 
 if [ "$need" = 1 ]; then

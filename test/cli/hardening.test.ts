@@ -133,6 +133,26 @@ test('standard output on a full disk (/dev/full): one line, exit 2, for every co
   assert.equal(head.stderr, '');
 });
 
+/**
+ * EIO: standard output is a terminal whose other end is gone (a pty with its master closed, as after a dropped ssh
+ * session): every write fails with EIO. Node cannot open a pty itself, so python3's os.openpty makes one
+ * (scripts/install-system-deps.sh installs python3 when it is missing).
+ */
+test('standard output on a terminal that went away (EIO): one line, exit 2', () => {
+  const script = [
+    'import os, subprocess, sys',
+    'master, slave = os.openpty()',
+    'os.close(master)',
+    'p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, timeout=60)',
+    'sys.stdout.write("%d\\n%s" % (p.returncode, p.stderr.decode()))',
+  ].join('\n');
+  for (const args of [['dissect', FAULTS], ['analyze', '--json', FAULTS]]) {
+    const r = spawnSync('python3', ['-c', script, process.execPath, cliPath(), ...args], { encoding: 'utf8', timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '2\nkeyscope: cannot write standard output: input/output error\n', args.join(' '));
+  }
+});
+
 /** A run whose writes fail: `-w`/`--annotate` into a file-size limit (EFBIG), or a tiny tmpfs (ENOSPC) when root. */
 function assertWriteFailure(dir: string, shellPrefix: string | undefined, reason: RegExp): void {
   const runs: [string[], string][] = [
