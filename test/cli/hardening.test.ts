@@ -30,6 +30,14 @@ function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-hardening-'));
 }
 
+/** `analyze` of `file` states a capture span that is a plain non-negative duration. */
+function assertSaneSpan(file: string): void {
+  const a = keyscope(['analyze', file]);
+  const span = /capture \S+ – \S+ \(([^)]*)\)/.exec(a.stdout);
+  assert.ok(span, a.stdout);
+  assert.match(span[1], /^[0-9.]+ (s|ms)$/, `a sane span: ${span[0]}`);
+}
+
 const FAULTS = capturePath('sim-faults.pcap');
 const FAULT_KEYS = capturePath('sim-faults.keys');
 const BMSC = '127.82.0.1';
@@ -367,10 +375,7 @@ test('a pcap sub-second field of a second or more: a problem with the file offse
     assert.match(v.stdout, /pcap\/pcap-bad-timestamp @4: sub-second timestamp field 4294967295 is one second or more \(record at file offset 24\)/);
     assert.match(v.stdout, new RegExp(`Arrival Time \\(epoch\\): ${sec}\\.999999000`));
 
-    const a = keyscope(['analyze', file]);
-    const span = /capture \S+ – \S+ \(([^)]*)\)/.exec(a.stdout);
-    assert.ok(span, a.stdout);
-    assert.match(span[1], /^[0-9.]+ (s|ms)$/, `a sane span: ${span[0]}`);
+    assertSaneSpan(file);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -407,10 +412,7 @@ test('a nanosecond pcap whose sub-second field is 10⁹ or more: a problem with 
     const ts = j.stdout.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { ts: number }).ts);
     for (let i = 1; i < ts.length; i++) assert.ok(ts[i] >= ts[i - 1], `frame ${i + 1} before frame ${i}: ${ts[i]} < ${ts[i - 1]}`);
 
-    const a = keyscope(['analyze', file]);
-    const span = /capture \S+ – \S+ \(([^)]*)\)/.exec(a.stdout);
-    assert.ok(span, a.stdout);
-    assert.match(span[1], /^[0-9.]+ (s|ms)$/, `a sane span: ${span[0]}`);
+    assertSaneSpan(file);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

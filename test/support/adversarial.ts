@@ -73,6 +73,17 @@ function tcpFrame(src: string, dst: string, sport: number, dport: number, seq: n
 }
 
 /**
+ * The three-way handshake of client `c`:`port` to server `s`:80 (client ISN 999, server ISN 4999), 10 µs apart from
+ * `t`; returns the time of the last frame. Client data then starts at sequence 1000, the server's at 5000.
+ */
+function handshake(w: PcapStream, t: number, c: string, s: string, port: number): number {
+  w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 999, 0, 0x02));
+  w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 4999, 1000, 0x12));
+  w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x10));
+  return t;
+}
+
+/**
  * `requests` pipelined GETs on one connection, never answered: handshake, then client segments of `perSegment`
  * requests each, every segment ACKed by the server (so nothing waits on a hole). One request is ~50 bytes.
  */
@@ -110,9 +121,7 @@ export function neverClosedFlows(path: string, flows: number): PcapStream {
   for (let i = 0; i < flows; i++) {
     const c = ipAddr(0x10000 + i);
     const port = 10000 + (i % 50000);
-    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 999, 0, 0x02));
-    w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 4999, 1000, 0x12));
-    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x10));
+    t = handshake(w, t, c, s, port);
     w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x18, head));
   }
   w.close();
@@ -169,9 +178,7 @@ export function unfinishedHttpLoad(path: string, connections: number, pipelined 
   for (let i = 0; i < connections; i++) {
     const c = ipAddr(0x40000 + i);
     const port = 10000 + (i % 50000);
-    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 999, 0, 0x02));
-    w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 4999, 1000, 0x12));
-    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x10));
+    t = handshake(w, t, c, s, port);
     w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x18, getBytes));
     const tail = i % 2 === 0 ? body : header;
     w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000 + getBytes.length, 5000, 0x18, tail));
@@ -196,9 +203,7 @@ export function pipelinedConnections(path: string, connections: number, pipeline
   for (let i = 0; i < connections; i++) {
     const c = ipAddr(0x50000 + i);
     const port = 10000 + (i % 50000);
-    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 999, 0, 0x02));
-    w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 4999, 1000, 0x12));
-    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x10));
+    t = handshake(w, t, c, s, port);
     w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x18, getBytes));
     w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 5000, 1000 + getBytes.length, 0x10));
   }
@@ -223,9 +228,7 @@ export function largeMessagesInProgress(path: string, connections: number, bytes
   for (let i = 0; i < connections; i++) {
     const c = ipAddr(0x60000 + i);
     const port = 10000 + (i % 50000);
-    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 999, 0, 0x02));
-    w.frame((t += 1e-5), tcpFrame(s, c, 80, port, 4999, 1000, 0x12));
-    w.frame((t += 1e-5), tcpFrame(c, s, port, 80, 1000, 5000, 0x10));
+    t = handshake(w, t, c, s, port);
     const head = i % 2 === 0 ? bodyHead : headerHead;
     let seq = 1000;
     w.frame((t += 1e-5), tcpFrame(c, s, port, 80, seq, 5000, 0x18, head));
