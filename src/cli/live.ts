@@ -158,12 +158,22 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
 }
 
 /**
+ * Extra packet time a live run holds its findings beyond the loss look-back: a frame that shows a loss span (a TCP
+ * gap, an MSK counter jump) may reach the analysis a little after the live clock has passed its stamp (the capture
+ * clock's lag behind a busy pipe). Holding longer never changes a caveat (the look-back decides it, on packet times),
+ * it only lets such a late frame still count, as it does in `analyze` of the same frames.
+ */
+export const LIVE_LOSS_HOLD_MARGIN_SECONDS = 0.25;
+
+/**
  * The analyzer options of a live run: the shared ones, and findings held for the loss look-back plus however late the
  * engine reports a loss window (tcpdump's counters come once a stats interval), so a window still qualifies them.
+ * The caveat itself is decided as `analyze` decides it (the same look-back; correlate/options.ts lossHoldSeconds).
  */
-function liveCorrelatorOptions(opts: LiveCliOptions, capture: LiveSource): CorrelatorOptions {
-  const latency = capture.lossLatencySeconds ?? 0;
-  return { ...correlatorOptions(opts), ...(latency > 0 ? { lossLookbackSeconds: DEFAULT_LOSS_LOOKBACK_SECONDS + latency } : {}) };
+export function liveCorrelatorOptions(opts: CorrelationCliOptions, capture: Pick<LiveSource, 'lossLatencySeconds' | 'clock'>): CorrelatorOptions {
+  const base = correlatorOptions(opts);
+  const lookback = base.lossLookbackSeconds ?? DEFAULT_LOSS_LOOKBACK_SECONDS;
+  return { ...base, lossHoldSeconds: lookback + LIVE_LOSS_HOLD_MARGIN_SECONDS + (capture.lossLatencySeconds ?? 0) };
 }
 
 /** The metrics' gauges read the running pipeline; drops only from an engine that counts them. */

@@ -75,13 +75,21 @@ export class KeyDeliveryCorrelator {
   private readonly options: ResolvedOptions;
   private readonly lossMargin: number;
   private readonly lossLookback: number;
-  /** Findings made and not yet emitted (the loss look-back), oldest first, with their time in seconds. */
+  /** Packet time findings are held before they are emitted (lossHoldSeconds, at least the look-back). */
+  private readonly lossHold: number;
+  /** Findings made and not yet emitted (the loss hold), oldest first, with their time in seconds. */
   private readonly held: Array<{ d: Diagnostic; t: number }> = [];
-  /** Spans of capture loss, in seconds of packet time, ordered by start. */
-  private readonly lossWindows: Array<{ from: number; to: number }> = [];
+  /**
+   * Spans of capture loss, in seconds of packet time, ordered by start, each with the packet time it became known
+   * (`revealed`: the frame that showed it; -Infinity for a span the capture engine reported, which qualifies any
+   * finding still held).
+   */
+  private readonly lossWindows: Array<{ from: number; to: number; revealed: number }> = [];
+  /** The time of the frame being correlated (a loss signal it shows is known at that time); undefined between frames. */
+  private frameTime: number | undefined;
   /** Loss the traffic itself proves (MSK counter jumps, responses without request): loss-signals.ts. */
   private readonly lossSignals: CaptureLossSignals;
-  private readonly addSignal = (s: LossSignal): void => this.addLoss(s.from, s.to);
+  private readonly addSignal = (s: LossSignal): void => this.addLoss(s.from, s.to, this.frameTime ?? this.clock.now);
   private readonly clock = new PacketClock();
   private readonly timers = new PacketTimers();
   private readonly stats_: CorrelationStatistics;
@@ -104,6 +112,8 @@ export class KeyDeliveryCorrelator {
     this.lossMargin = margin !== undefined && Number.isFinite(margin) && margin >= 0 ? margin : defaultLossMargin(this.options);
     const lookback = options.lossLookbackSeconds;
     this.lossLookback = lookback !== undefined && Number.isFinite(lookback) && lookback >= 0 ? lookback : DEFAULT_LOSS_LOOKBACK_SECONDS;
+    const hold = options.lossHoldSeconds;
+    this.lossHold = hold !== undefined && Number.isFinite(hold) && hold > this.lossLookback ? hold : this.lossLookback;
     this.lossSignals = new CaptureLossSignals(this.options.maxMukCounters, this.options.ackTimeout);
     const measured = sink.measurement ? (m: Measurement) => sink.measurement?.(m) : undefined;
     this.stats_ = new CorrelationStatistics(this.options.bucketSeconds, this.options.maxAckTableRows, measured);
@@ -141,15 +151,18 @@ export class KeyDeliveryCorrelator {
       clock.advanceTo(t, p.tsSec, p.tsNsec);
     }
     for (const pr of f.problems) {
-      if (CAPTURE_LOSS_PROBLEMS.has(pr.code)) this.addLoss(t, t);
+      if (CAPTURE_LOSS_PROBLEMS.has(pr.code)) this.addLoss(t, t, t);
       this.anomaly(p.frame, p, pr);
     }
+    // loss the frame shows is known at the frame's own time (not the live clock's, which may have run ahead of it)
+    this.frameTime = t;
     this.lossSignals.frame(f, t, this.addSignal);
     const http = f.http;
     if (http) for (let i = 0; i < http.length; i++) this.http.message(f, http[i].message, http[i]);
     const mikey = f.mikey;
     if (mikey) for (let i = 0; i < mikey.length; i++) this.mikey(f, mikey[i]);
-    this.releaseHeld(this.clock.now - this.lossLookback);
+    this.frameTime = undefined;
+    this.releaseHeld(this.clock.now - this.lossHold);
   }
 
   /**
@@ -161,7 +174,7 @@ export class KeyDeliveryCorrelator {
     if (t <= this.clock.now || this.clock.finished) return;
     this.timers.expire(t, this.advanceFn);
     this.clock.advanceTo(t, time.tsSec, time.tsNsec);
-    this.releaseHeld(t - this.lossLookback);
+    this.releaseHeld(t - this.lossHold);
   }
 
   /**
@@ -172,7 +185,7 @@ export class KeyDeliveryCorrelator {
   captureLoss(w: CaptureLossWindow): void {
     const from = secs(w.from);
     const to = secs(w.to);
-    this.addLoss(Math.min(from, to), Math.max(from, to));
+    this.addLoss(Math.min(from, to), Math.max(from, to), -Infinity);
   }
 
   /** Spans of suspected loss the traffic showed (MSK counter jumps, responses without request), and messages missing, per cause. */
@@ -180,16 +193,22 @@ export class KeyDeliveryCorrelator {
     return this.lossSignals.counts;
   }
 
-  private addLoss(from: number, to: number): void {
+  /**
+   * A span of loss known at packet time `revealed`. It merges into the latest span only where that changes no
+   * finding's caveat: it starts within that span's reach, became known no earlier than it, and early enough that every
+   * finding the merge adds meets its own look-back anyway (so the caveat never depends on when a finding was emitted).
+   */
+  private addLoss(from: number, to: number, revealed: number): void {
     const list = this.lossWindows;
     const last = list[list.length - 1];
-    if (last && from <= last.to + this.lossMargin && to >= last.from) {
-      last.from = Math.min(last.from, from);
+    if (last && from >= last.from && from <= last.to + this.lossMargin && revealed >= last.revealed && revealed <= last.to + this.lossMargin + this.lossLookback) {
       last.to = Math.max(last.to, to);
       return;
     }
-    list.push({ from, to });
-    list.sort((a, b) => a.from - b.from);
+    // spans come nearly in order of start: insert from the end
+    let i = list.length;
+    while (i > 0 && list[i - 1].from > from) i--;
+    list.splice(i, 0, { from, to, revealed });
     if (list.length > LIMITS.lossWindows) list.shift();
   }
 
@@ -210,11 +229,15 @@ export class KeyDeliveryCorrelator {
     this.sink.diagnostic?.(d);
   }
 
-  /** Whether packet time `t` falls in a span of capture loss, within the loss margin after one or the look-back before one. */
+  /**
+   * Whether packet time `t` falls in a span of capture loss, within the loss margin after one or the look-back before
+   * one, that was known by `t` plus the look-back (a span the engine reported: whenever, while the finding was held).
+   */
   private nearLoss(t: number): boolean {
+    const lookback = this.lossLookback;
     for (let i = this.lossWindows.length - 1; i >= 0; i--) {
       const w = this.lossWindows[i];
-      if (t >= w.from - this.lossLookback && t <= w.to + this.lossMargin) return true;
+      if (t >= w.from - lookback && t <= w.to + this.lossMargin && w.revealed <= t + lookback) return true;
     }
     return false;
   }
@@ -282,7 +305,7 @@ export class KeyDeliveryCorrelator {
     this.stats_.diagnostic(code, info.severity);
     // held for the loss look-back: a loss span proven a little later still qualifies it (see lossLookbackSeconds)
     const t = secs(at);
-    if (this.lossLookback === 0 || this.clock.finished) {
+    if (this.lossHold === 0 || this.clock.finished) {
       this.emit(d, t);
       return;
     }

@@ -37,8 +37,19 @@ export interface CorrelatorOptions {
    * Seconds before a span of capture loss in which findings are qualified too: a TCP stream's missing bytes are known
    * only once later packets prove them (an ACK, a FIN), a little after a finding they caused. Findings are therefore
    * held this long in packet time before they are emitted (default DEFAULT_LOSS_LOOKBACK_SECONDS; 0 emits at once).
+   * It is also how late a span the traffic itself shows (a TCP gap, an MSK counter jump, …) may become known and still
+   * qualify a finding: a span known more than this after a finding's time leaves it bare, however long the finding is
+   * held — so the caveat depends on packet times only, and `live` (which holds longer, lossHoldSeconds) and `analyze`
+   * of the same frames agree on it.
    */
   lossLookbackSeconds?: number;
+  /**
+   * Seconds of packet time findings are held before they are emitted (default: lossLookbackSeconds; less is raised to
+   * it). Longer only for a live capture whose engine reports its own loss spans late (tcpdump's drop counters come
+   * once a stats interval): such a span qualifies any finding still held; spans the traffic shows follow
+   * lossLookbackSeconds whatever the hold.
+   */
+  lossHoldSeconds?: number;
 }
 
 /**
@@ -180,11 +191,11 @@ export const LIMITS = {
   addressesPerUe: 8,
   /** Frames cited by one diagnostic. */
   framesPerDiagnostic: 64,
-  /** Spans of capture loss remembered (spans closer than the loss margin merge into one); the oldest goes first. */
+  /** Spans of capture loss remembered (a span that only extends the previous one merges into it); the oldest goes first. */
   lossWindows: 1024,
   /** HTTP connections whose latest message time the loss signals keep (a response without request, loss-signals.ts). */
   lossSignalConnections: 65_536,
-  /** Findings held for the loss look-back (lossLookbackSeconds); past it the oldest is emitted early. */
+  /** Findings held for the loss look-back (lossHoldSeconds); past it the oldest is emitted early. */
   heldDiagnostics: 10_000,
   /** Frames listed per transaction. */
   framesPerTransaction: 1024,

@@ -17,8 +17,6 @@ import { startWatched, until as waitFor } from '../support/live-child';
 import { capturePath, cliPath } from '../support/repo';
 import { correlatorOptionsFor } from '../support/expected-findings';
 import { readCapture } from '../../src/capture/reader';
-import { DEFAULT_TCPDUMP_STATS_INTERVAL_MS } from '../../src/capture/tcpdump-engine';
-import { DEFAULT_LOSS_LOOKBACK_SECONDS } from '../../src/correlate/options';
 import { Analyzer } from '../../src/pipeline/analyzer';
 import { loadKeyFile } from '../../src/protocols/keys';
 import { diagnosticJson } from '../../src/report/analyze-json';
@@ -54,13 +52,16 @@ function diagnostics(records: Array<Record<string, unknown>>, lastFrame: number)
 
 const parse = (ndjson: string) => ndjson.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
-/** The findings of the capture analysed with live's options (tcpdump's counters come a stats interval late: a longer look-back). */
+/**
+ * The findings of the capture as `analyze` makes them, with the analyzer options live was given: live holds its
+ * findings longer (tcpdump's counters come a stats interval late) but decides the caveat as analyze does.
+ */
 async function expected(capture: string): Promise<{ records: Array<Record<string, unknown>>; lastFrame: number }> {
   const e = JSON.parse(fs.readFileSync(capture.replace(/\.pcap$/, '.expected.json'), 'utf8')) as ExpectedFindings;
   const records: Array<Record<string, unknown>> = [];
   const a = new Analyzer({ diagnostic: (d) => records.push(diagnosticJson(d)) }, {
     dissector: { keys: loadKeyFile(capture.replace(/\.pcap$/, '.keys')) },
-    correlator: { ...correlatorOptionsFor(e), lossLookbackSeconds: DEFAULT_LOSS_LOOKBACK_SECONDS + DEFAULT_TCPDUMP_STATS_INTERVAL_MS / 1000 },
+    correlator: correlatorOptionsFor(e),
   });
   let lastFrame = 0;
   await readCapture(capture, (f) => {
