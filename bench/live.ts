@@ -14,7 +14,8 @@
  * here passes or fails on speed; it prints a table.
  *   npm run bench -- --live --seconds 20 --rates 10000,50000 --modes text,dash --engines cap,tcpdump
  * `--net 127.N` moves the whole mix into another loopback /16 (default 127.172).
- * Text runs also compare keyscope live's OWN findings (live --findings-json) with analyze of tcpdump's file: findings
+ * Every run (text and --dash: SIGINT drains the dashboard as it drains text mode, then it prints the same summary)
+ * also compares keyscope live's OWN findings (live --findings-json) with analyze of tcpdump's file: findings
  * live made that did not happen (spurious), how many of those lack the "possibly capture loss" caveat (a UE or the
  * BM-SC accused for the capture's fault: issue #12), and findings live missed.
  * `--cpu-prof DIR` runs keyscope live under node --cpu-prof (a profile per run in DIR: where the time goes; the
@@ -104,7 +105,7 @@ interface RunResult {
   rssSeries: Array<{ t: number; mib: number[] }>;
   ts: TimestampAgreement | undefined;
   analyzeEqual: string;
-  /** keyscope live's own findings (--findings-json) against analyze of tcpdump's file; undefined for --dash runs. */
+  /** keyscope live's own findings (--findings-json, text and --dash) against analyze of tcpdump's file. */
   liveFindings: LiveFindingsComparison | undefined;
   error?: string;
 }
@@ -237,8 +238,8 @@ const REPO = path.resolve(__dirname, '..', '..');
 const KEYSCOPE = path.join(REPO, 'bin', 'keyscope.js');
 
 function keyscopeArgs(engine: Engine, out: string, dash: boolean): string[] {
-  // text mode also writes live's own findings, machine-readable, beside the capture (compared with the oracle's)
-  const findings = dash ? [] : ['--findings-json', path.join(path.dirname(out), 'keyscope-findings.ndjson')];
+  // live also writes its own findings, machine-readable, beside the capture (compared with the oracle's), text or --dash
+  const findings = ['--findings-json', path.join(path.dirname(out), 'keyscope-findings.ndjson')];
   return ['live', '-i', 'lo', '-f', LIVE_BENCH_FILTER, '--engine', engine, '-B', String(BUFFER_KIB), '-w', out, ...findings, ...(dash ? ['--dash'] : [])];
 }
 
@@ -589,10 +590,8 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
     const oracleDigest = analyzeDigest(oracleFile);
     analyzeEqual = compareAnalyses(analyzeDigest(ksFile), oracleDigest);
     const findingsFile = path.join(dir, 'keyscope-findings.ndjson');
-    if (mode === 'text') {
-      if (!fs.existsSync(findingsFile)) throw new Error('keyscope live wrote no --findings-json file');
-      liveFindings = compareLiveFindings(digestRecords(fileLines(findingsFile)), oracleDigest);
-    }
+    if (!fs.existsSync(findingsFile)) throw new Error('keyscope live wrote no --findings-json file');
+    liveFindings = compareLiveFindings(digestRecords(fileLines(findingsFile)), oracleDigest);
   } catch (err) {
     analyzeEqual = `analyze failed: ${(err as Error).message.slice(0, 120)}`;
   }

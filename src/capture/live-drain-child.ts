@@ -170,7 +170,8 @@ function main(): void {
       }
     }
     if (file && !fileFailed) control(`file ${JSON.stringify({ frames: file.frames, files: file.files, current: file.current })}`);
-    control(`end ${dropped}`);
+    // the packets it dropped, and every one it captured: the analysis side knows from these how many are still queued
+    control(`end ${dropped} ${captured}`);
     // exit once the pipe has taken everything (the parent reads to the end)
     out.end(() => setImmediate(() => process.exit(0)));
   });

@@ -174,6 +174,8 @@ export class DrainedCapture extends PipedCapture {
   private readonly childFile: ChildCaptureFile | undefined;
   private readonly startNs: bigint;
   private queueDrops = 0;
+  /** Packets the capture process captured, known once it has stopped capturing (its `end` line). */
+  private capturedTotal: number | undefined;
 
   /** Use openDrainedCapture(). */
   constructor(
@@ -209,6 +211,15 @@ export class DrainedCapture extends PipedCapture {
   /** Packets dropped between the capture process and the analysis because the queue was full. */
   get queueDropped(): number {
     return this.queueDrops;
+  }
+
+  /**
+   * Packets captured and still on their way to the analysis (the capture process's queue, the pipe): known once the
+   * capture process has stopped capturing and said how many it captured (a drain after Ctrl-C), undefined before.
+   */
+  override get queued(): number | undefined {
+    if (this.capturedTotal === undefined) return undefined;
+    return Math.max(0, this.capturedTotal - this.queueDrops - this.stats.packets - this.notAnalysed);
   }
 
   /** The capture process could not write the `-w` file (it stops capturing): the reason, once. */
@@ -250,8 +261,11 @@ export class DrainedCapture extends PipedCapture {
       for (const h of this.fileErrorHandlers.slice()) h(f.message);
       return;
     }
-    const end = /^end (\d+)$/.exec(line);
-    if (end) this.queueDrops = Math.max(this.queueDrops, Number(end[1]));
+    const end = /^end (\d+)(?: (\d+))?$/.exec(line);
+    if (end) {
+      this.queueDrops = Math.max(this.queueDrops, Number(end[1]));
+      if (end[2] !== undefined) this.capturedTotal = Number(end[2]);
+    }
   }
 }
 

@@ -233,6 +233,11 @@ export interface LiveSource extends FrameSource {
   /** Packets captured but not analysed because they were still queued when the capture was stopped without drain. */
   readonly notAnalysed?: number;
   /**
+   * Packets captured and not yet handed to the analysis, where the engine can tell (the cap engine once its capture
+   * process has stopped capturing: a drain after Ctrl-C shows it going down); undefined: unknown.
+   */
+  readonly queued?: number | undefined;
+  /**
    * Seconds after a loss the engine may report its window (tcpdump's counters are asked for once a stats interval):
    * the analysis holds its findings this much longer so the window still qualifies them. Absent: at once.
    */

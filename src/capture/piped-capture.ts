@@ -48,6 +48,8 @@ export abstract class PipedCapture implements LiveSource {
   /** Frames still arriving are not delivered (a stop without drain, or a handler's failure); they are counted. */
   private discard = false;
   private discarded = 0;
+  /** Frames handed to the handlers so far. */
+  private delivered = 0;
 
   protected constructor(
     protected readonly child: ChildProcess,
@@ -124,6 +126,11 @@ export abstract class PipedCapture implements LiveSource {
     return this.discarded;
   }
 
+  /** Packets captured and not yet delivered, where the engine says (see LiveSource.queued); undefined: unknown. */
+  get queued(): number | undefined {
+    return undefined;
+  }
+
   onFrame(handler: FrameHandler): () => void {
     return addHandler(this.handlers, handler);
   }
@@ -143,7 +150,20 @@ export abstract class PipedCapture implements LiveSource {
     if (this.stopMono !== undefined) return;
     this.stopMono = process.hrtime.bigint();
     killGroup(this.child, 'SIGINT');
-    const t = setTimeout(() => killGroup(this.child, 'SIGKILL'), this.process_.stopTimeoutMs);
+    // SIGKILL once the process has delivered nothing for the grace time: a drain of a long backlog takes longer than
+    // that, and killing the process in the middle of it would lose what it still queues
+    const grace = this.process_.stopTimeoutMs;
+    let delivered = this.delivered;
+    const check = () => {
+      if (this.delivered === delivered) {
+        killGroup(this.child, 'SIGKILL');
+        return;
+      }
+      delivered = this.delivered;
+      t = setTimeout(check, grace);
+      t.unref();
+    };
+    let t = setTimeout(check, grace);
     t.unref();
     this.child.once('exit', () => clearTimeout(t));
   }
@@ -167,6 +187,7 @@ export abstract class PipedCapture implements LiveSource {
       this.discarded++;
       return;
     }
+    this.delivered++;
     // the reader reuses its buffer; handlers (and the Dissector's held frames) keep frames
     const frame: CaptureFrame = { ...f, data: Buffer.from(f.data) };
     countLiveFrame(this.frameCounters, this.window, frame);

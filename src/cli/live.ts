@@ -77,7 +77,7 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('--pcapng', 'write -w as pcapng (also chosen by a .pcapng name); pcap otherwise')
     .option('-b, --ring-buffer <cond>', 'with -w, dumpcap\'s ring buffer: filesize:KB, duration:S (switch files), files:N (keep the newest N); repeatable', parseRing)
     .option('--json', 'NDJSON: one object per frame')
-    .option('--findings-json <file>', 'also write the analyzer\'s findings to this file as NDJSON, the diagnostic, transaction and anomaly records of analyze --json, as they come (written through a temporary file, in place at the end)')
+    .option('--findings-json <file>', 'also write the analyzer\'s findings to this file as NDJSON, the diagnostic, transaction and anomaly records of analyze --json, as they come (written through a temporary file, in place at the end; text or --dash)')
     .option('-V, --verbose', 'full protocol tree for each frame, like tshark -V')
     .option('--show-keys', 'show decrypted key material instead of masking it')
     .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
@@ -203,10 +203,6 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     process.stderr.write(`keyscope live: --capture-queue is the cap engine's (its capture process's queue), not ${opts.engine}'s\n`);
     return 64;
   }
-  if (opts.findingsJson !== undefined && opts.dash) {
-    process.stderr.write('keyscope live: --findings-json is for text output (the dashboard shows the findings)\n');
-    return 64;
-  }
   const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }, { option: '--findings-json', path: opts.findingsJson }], [{ option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
   const keys = loadKeysOption(opts.keys);
@@ -263,8 +259,6 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     }
   }
 
-  if (opts.dash) return runLiveDash(capture, writer, fileError, keys, opts, served);
-
   let findingsFile: FindingsFile | undefined;
   if (opts.findingsJson !== undefined) {
     try {
@@ -276,6 +270,8 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
       return 2;
     }
   }
+
+  if (opts.dash) return runLiveDash(capture, writer, fileError, findingsFile, keys, opts, served);
 
   let flushScheduled = false;
   // frames come in bursts from one libpcap dispatch: write them out together on the next turn of the loop
@@ -441,16 +437,56 @@ function listInterfaces(): number {
   return 0;
 }
 
-/** `live --dash`: the dashboard is the sink; it handles Ctrl-C and q, and stops the capture when it quits. */
+/**
+ * Findings a `live --dash` run lists on standard error after leaving the screen, at most (each is a line of text mode's
+ * kind; the rest are counted, and are in the dashboard's pane while it runs, --findings-json and analyze of -w).
+ * Only when standard error is a terminal (the dashboard's own): otherwise they are written as they come, as in text mode.
+ */
+export const LIVE_DASH_FINDINGS_LISTED = 10_000;
+
+/**
+ * The findings of `live --dash` as text mode prints them ("keyscope live: error code [T ue] frames …: message"): as
+ * they come when standard error is not the dashboard's terminal (a file, a pipe), else kept (LIVE_DASH_FINDINGS_LISTED)
+ * and printed once the screen is left.
+ */
+class DashFindingLines {
+  private readonly kept: string[] = [];
+  private unlisted = 0;
+  private readonly deferred = process.stderr.isTTY === true;
+
+  readonly sink: AnalyzerSink = {
+    diagnostic: (d) => {
+      const line = `keyscope live: ${diagnosticLine(d)}\n`;
+      if (!this.deferred) process.stderr.write(line);
+      else if (this.kept.length < LIVE_DASH_FINDINGS_LISTED) this.kept.push(line);
+      else this.unlisted++;
+    },
+  };
+
+  /** After the screen is left: what was kept. */
+  flush(): void {
+    for (const l of this.kept.splice(0)) process.stderr.write(l);
+    if (this.unlisted > 0) process.stderr.write(`keyscope live: ${this.unlisted} more findings not listed (at most ${LIVE_DASH_FINDINGS_LISTED}; --findings-json keeps them all)\n`);
+    this.unlisted = 0;
+  }
+}
+
+/**
+ * `live --dash`: the dashboard is the sink; it handles Ctrl-C, SIGINT/SIGTERM and q. The first one stops capturing
+ * and the dashboard shows the queued frames being analysed, then leaves; a second one leaves at once. Then, as text
+ * mode ends: the findings, the capture summary, and the -w file committed.
+ */
 async function runLiveDash(
   capture: LiveSource,
   writer: CaptureFileSink | undefined,
   fileError: { error: string | undefined },
+  findingsFile: FindingsFile | undefined,
   keys: KeyStore | null,
   opts: LiveCliOptions,
   served: MetricsRun | undefined,
 ): Promise<number> {
   let dash: Dashboard;
+  const lines = new DashFindingLines();
   try {
     const keep = opts.keep ?? DEFAULT_DASHBOARD_KEEP;
     dash = new Dashboard(
@@ -458,12 +494,13 @@ async function runLiveDash(
       {
         analyzer: { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], showKeys: opts.showKeys ?? false, maxMemory: opts.maxMemory }, correlator: liveCorrelatorOptions(opts, capture) },
         model: { maxTransactions: keep, maxDiagnostics: keep },
-        ...(served ? { sink: served.metrics.sink } : {}),
+        sink: teeSinks(lines.sink, findingsFile?.sink(() => capture.stop()), served?.metrics.sink),
       },
     );
   } catch (err) {
     capture.stop();
     writer?.abort();
+    findingsFile?.abort();
     if (err instanceof DashboardTerminalError) {
       process.stderr.write(`keyscope live: ${escapeText(err.message)}\n`);
       return 64;
@@ -491,10 +528,19 @@ async function runLiveDash(
     failed = true;
     process.stderr.write(`keyscope live: stopped by an internal error: ${escapeText(ioMessage(err))}\n`);
   }
-  writeSummary(capture, result.tcp, dash.analyzer.correlator.lossSignalCounts());
+  // left at once (a second Ctrl-C, or q while capturing): the end-of-capture findings of what was analysed, as text
+  // mode makes them after its second Ctrl-C
+  if (!result.ended && !failed) dash.analyzer.finish();
+  lines.flush();
+  writeSummary(capture, dash.analyzer.dissector.tcpStats, dash.analyzer.correlator.lossSignalCounts());
   if (saved.error !== undefined || failed) {
     writer?.abort();
+    findingsFile?.abort();
     if (saved.error !== undefined) process.stderr.write(`keyscope live: cannot write ${escapeText(opts.write ?? '')}: ${escapeText(saved.error)}; it keeps the ${writer?.frames ?? 0} frames written before\n`);
+    return 2;
+  }
+  if (findingsFile && !findingsFile.commit()) {
+    writer?.abort();
     return 2;
   }
   return commitCapture(writer, opts.write);

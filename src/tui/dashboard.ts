@@ -37,7 +37,13 @@ export interface LiveFrameSource {
   onStop(handler: () => void): void;
   /** Spans of capture time in which packets were lost (see LiveSource.onLoss). */
   onLoss?(handler: (w: CaptureLossWindow) => void): () => void;
-  stop(): void;
+  /** Packets captured and not yet delivered, where the engine can tell (LiveSource.queued). */
+  readonly queued?: number | undefined;
+  /**
+   * Stop capturing; with `drain`, frames already captured are still delivered before onStop (LiveSource.stop), and
+   * a later plain stop() discards the rest.
+   */
+  stop(options?: { drain?: boolean }): void;
 }
 
 export type DashboardSource =
@@ -76,7 +82,10 @@ export interface DashboardOptions {
    * that took longer (the statistics of a long capture take more sorting) spaces the next ones out beyond busyRedrawMs.
    */
   redrawShare?: number;
-  /** Quit on SIGINT / SIGTERM (default true). */
+  /**
+   * Quit on SIGINT / SIGTERM (default true). A live capture or a stream is drained first (see Dashboard.interrupt):
+   * the first signal stops capturing and leaves once what was captured is analysed, a second one leaves at once.
+   */
   handleSignals?: boolean;
   /** Live sources: how held frames are released and deadlines expire on the capture's clock. */
   pacer?: Omit<LivePacerOptions, 'onTick'>;
@@ -90,6 +99,8 @@ export interface DashboardResult {
   summary?: CaptureSummary;
   /** The input ended (file read completely, live capture stopped) before the user quit. */
   ended: boolean;
+  /** The user interrupted and the dashboard drained its input before leaving (see Dashboard.interrupt). */
+  drained: boolean;
   /** TCP reassembly counters of the dashboard's pipeline: the capture-loss estimate (e.g. for `liveSummary`). */
   tcp: TcpLossInputs;
 }
@@ -135,7 +146,9 @@ export class Dashboard {
   private lastDrawCost = 0;
   /** Frames received at the previous refresh: frames arrived in between means the input is busy. */
   private framesAtRefresh = -1;
-  private readonly signalHandler = () => this.quit();
+  private readonly signalHandler = () => this.interrupt();
+  /** A first Ctrl-C / SIGINT / SIGTERM / q came: the input is being drained, the dashboard leaves when it has ended. */
+  private draining = false;
   private readonly ownInput: tty.ReadStream | undefined;
   private readonly handleSignals: boolean;
   /** Fraction of a capture file read so far, when known. */
@@ -193,7 +206,8 @@ export class Dashboard {
       autoPadding: false,
       title: 'keyscope dash',
     } as unknown as blessed.Widgets.IScreenOptions);
-    this.view = new DashboardView(screen, this.model, { quit: () => this.quit(), pause: (p) => this.replay?.setPaused(p) }, options.view);
+    // q and Ctrl-C on the keyboard as the signals: drain first, a second one leaves at once
+    this.view = new DashboardView(screen, this.model, { quit: () => this.interrupt(), pause: (p) => this.replay?.setPaused(p) }, options.view);
     this.done = new Promise((r) => (this.resolveDone = r));
     this.inputEnded = new Promise((r) => (this.resolveEnded = r));
   }
@@ -270,6 +284,37 @@ export class Dashboard {
     return this;
   }
 
+  /**
+   * What Ctrl-C, SIGINT, SIGTERM and q do. A live capture still capturing, or a pcap stream still open: the first
+   * one stops capturing (a stream: waits for its writer, which got the same Ctrl-C, to end it) and keeps the
+   * dashboard up, showing the frames still queued going down, until everything captured is analysed and the
+   * pipeline finished — then it leaves, as text-mode `live` ends. A second one, or any once the input has ended or
+   * for a capture file, leaves at once (what was still queued is counted as not analysed).
+   */
+  interrupt(): void {
+    if (this.quitting) return;
+    const src = this.source;
+    const drainable = !this.ended && (src.kind === 'live' || (src.kind === 'capture' && !src.replay && !Array.isArray(src.input) && (src.input === '-' || typeof src.input !== 'string')));
+    if (this.draining || !drainable) {
+      this.quit();
+      return;
+    }
+    this.draining = true;
+    if (src.kind === 'live') src.capture.stop({ drain: true });
+    this.state = this.drainState();
+    void this.inputEnded.then(() => this.quit());
+    this.refresh(true);
+  }
+
+  /** The header's state while draining: how many frames are still queued, where the capture can tell. */
+  private drainState(): string {
+    const again = 'Ctrl-C again quits at once';
+    if (this.source.kind !== 'live') return `draining: reading to the end of the stream (${again})`;
+    const queued = this.source.capture.queued;
+    const analysed = this.analyzer.dissector.stats.frames;
+    return queued !== undefined ? `draining: ${queued} frames queued, ${analysed} analysed (${again})` : `draining: ${analysed} frames analysed (${again})`;
+  }
+
   /** Leave the dashboard: stop the input, restore the terminal, resolve `done`. */
   quit(): void {
     if (this.quitting) return;
@@ -282,13 +327,14 @@ export class Dashboard {
     }
     this.abort.abort();
     this.replay?.stop();
-    if (this.source.kind === 'live' && !this.source.capture.stopped) this.source.capture.stop();
+    // a live capture still delivering (capturing, or draining after a first Ctrl-C): the rest is not analysed (counted)
+    if (this.source.kind === 'live' && !this.ended) this.source.capture.stop();
     this.view.destroy();
     this.ownInput?.destroy();
     const finish = () => {
       const t = this.analyzer.dissector.tcpStats;
       const tcp = { bytesDelivered: t.bytesDelivered, gapBytes: t.gapBytes, ackedUnseenBytes: t.ackedUnseenBytes };
-      const r: DashboardResult = { stats: this.analyzer.stats(), ended: this.ended, tcp };
+      const r: DashboardResult = { stats: this.analyzer.stats(), ended: this.ended, drained: this.draining && this.ended, tcp };
       if (this.summary) r.summary = this.summary;
       this.resolveDone(r);
     };
@@ -347,6 +393,7 @@ export class Dashboard {
       this.lastFrames = frames;
     }
     if (!this.ended && this.progress && this.state.startsWith('reading')) this.state = `reading ${(100 * this.progress()).toFixed(0)} %`;
+    if (this.draining && !this.ended) this.state = this.drainState();
     const snap = this.makeSnapshot(this.lastStats);
     const key = `${this.lastStatsAt}|${snap.state}|${snap.rate.toFixed(1)}|${snap.loss.lostBytes}|${snap.loss.gapBytes}`;
     if (!force && key === this.lastKey) return;
