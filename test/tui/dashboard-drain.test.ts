@@ -1,0 +1,150 @@
+/**
+ * The dashboard's Ctrl-C on a live source (issue #12), without a network: a stand-in live source whose frames come
+ * from a capture file. The first interrupt stops the capture with `drain` and keeps the screen up, its header saying
+ * how many frames are still queued; the frames the source still delivers are analysed; when the source ends the
+ * pipeline is finished and the dashboard leaves by itself (`drained`). A second interrupt leaves at once, the rest
+ * discarded by a plain stop.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LiveCaptureStats } from '../../src/capture/live';
+import { readCapture } from '../../src/capture/reader';
+import type { CaptureFrame, FrameHandler } from '../../src/capture/types';
+import type { PacketTime } from '../../src/common/time';
+import { Dashboard, type LiveFrameSource } from '../../src/tui/dashboard';
+import { loadKeyFile } from '../../src/protocols/keys';
+import { capturePath } from '../support/repo';
+import { HeadlessTerminal, waitForScreen } from './headless';
+
+/** A live source fed by the test: `deliver()` hands frames to the dashboard, `end()` is the capture ending. */
+class StandInSource implements LiveFrameSource {
+  readonly device = 'stand-in0';
+  readonly filter = '';
+  stopped = false;
+  readonly stops: Array<{ drain?: boolean } | undefined> = [];
+  queued: number | undefined;
+  private readonly handlers: FrameHandler[] = [];
+  private readonly stopHandlers: Array<() => void> = [];
+  private last: PacketTime = { tsSec: 0, tsNsec: 0 };
+  private delivered = 0;
+
+  get stats(): LiveCaptureStats {
+    return { packets: this.delivered, bytes: 0, capturedBytes: 0, truncatedFrames: 0, startTime: { tsSec: 0, tsNsec: 0 }, elapsedSeconds: 0, packetsPerSecond: 0, bytesPerSecond: 0 };
+  }
+
+  now(): PacketTime {
+    return this.last;
+  }
+
+  onFrame(handler: FrameHandler): () => void {
+    this.handlers.push(handler);
+    return () => this.handlers.splice(this.handlers.indexOf(handler), 1);
+  }
+
+  onStop(handler: () => void): void {
+    this.stopHandlers.push(handler);
+  }
+
+  stop(options?: { drain?: boolean }): void {
+    this.stops.push(options);
+    this.stopped = true;
+  }
+
+  deliver(f: CaptureFrame): void {
+    this.last = { tsSec: f.tsSec, tsNsec: f.tsNsec };
+    this.delivered++;
+    if (this.queued !== undefined) this.queued--;
+    for (const h of this.handlers.slice()) h(f);
+  }
+
+  end(): void {
+    for (const h of this.stopHandlers.splice(0)) h();
+  }
+}
+
+async function frames(): Promise<CaptureFrame[]> {
+  const out: CaptureFrame[] = [];
+  await readCapture(capturePath('mikey-mbms-kinds.pcap'), (f) => out.push({ ...f, data: Buffer.from(f.data) }));
+  return out;
+}
+
+function open(source: StandInSource, term: HeadlessTerminal): Dashboard {
+  return new Dashboard(
+    { kind: 'live', capture: source },
+    {
+      analyzer: { dissector: { keys: loadKeyFile(capturePath('mikey-mbms-kinds.keys')) } },
+      terminal: { input: term.input, output: term.output, terminal: 'xterm-256color' },
+      handleSignals: false,
+      refreshMs: 20,
+      busyRedrawMs: 20,
+    },
+  ).start();
+}
+
+test('first interrupt drains: the header counts the queue down, the queued frames are analysed, the dashboard leaves by itself', { timeout: 60_000 }, async () => {
+  const input = await frames();
+  const source = new StandInSource();
+  const term = new HeadlessTerminal(170, 50);
+  const dash = open(source, term);
+  try {
+    await waitForScreen(term, (s) => s.split('\n')[0].includes('capturing'), 'the live header');
+    const half = Math.floor(input.length / 2);
+    for (const f of input.slice(0, half)) source.deliver(f);
+    // Ctrl-C: the capture process has stopped and said how many it captured; the rest is queued
+    source.queued = input.length - half;
+    dash.interrupt();
+    assert.deepEqual(source.stops, [{ drain: true }], 'a stop that drains');
+    await waitForScreen(term, (s) => s.split('\n')[0].includes(`draining: ${input.length - half} frames queued, ${half} analysed`), 'the queue in the header');
+    for (const f of input.slice(half, half + 2)) source.deliver(f);
+    await waitForScreen(term, (s) => s.split('\n')[0].includes(`draining: ${input.length - half - 2} frames queued, ${half + 2} analysed`), 'the queue going down');
+    for (const f of input.slice(half + 2)) source.deliver(f);
+    source.end();
+    const result = await dash.done;
+    assert.equal(result.drained, true);
+    assert.equal(result.ended, true);
+    assert.equal(result.stats.frames, input.length, 'every queued frame analysed');
+    assert.equal(source.stops.length, 1, 'no stop that discards');
+  } finally {
+    dash.quit();
+    term.dispose();
+  }
+});
+
+test('a second interrupt leaves at once: a plain stop discards the rest', { timeout: 60_000 }, async () => {
+  const input = await frames();
+  const source = new StandInSource();
+  const term = new HeadlessTerminal(170, 50);
+  const dash = open(source, term);
+  try {
+    await waitForScreen(term, (s) => s.split('\n')[0].includes('capturing'), 'the live header');
+    for (const f of input.slice(0, 3)) source.deliver(f);
+    dash.interrupt();
+    await waitForScreen(term, (s) => s.split('\n')[0].includes('draining: 3 frames analysed'), 'draining without a known queue');
+    dash.interrupt();
+    const result = await dash.done;
+    assert.deepEqual(source.stops, [{ drain: true }, undefined]);
+    assert.equal(result.drained, false);
+    assert.equal(result.ended, false);
+    assert.equal(result.stats.frames, 3);
+  } finally {
+    term.dispose();
+  }
+});
+
+test('an interrupt once the capture has ended (-c reached) leaves at once', { timeout: 60_000 }, async () => {
+  const source = new StandInSource();
+  const term = new HeadlessTerminal(170, 50);
+  const dash = open(source, term);
+  try {
+    await waitForScreen(term, (s) => s.split('\n')[0].includes('capturing'), 'the live header');
+    source.stop();
+    source.end();
+    await waitForScreen(term, (s) => s.split('\n')[0].includes('capture stopped'), 'the stopped capture');
+    dash.interrupt();
+    const result = await dash.done;
+    assert.equal(result.ended, true);
+    assert.equal(result.drained, false);
+  } finally {
+    term.dispose();
+  }
+});
