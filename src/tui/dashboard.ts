@@ -146,7 +146,7 @@ export class Dashboard {
   private lastDrawCost = 0;
   /** Frames received at the previous refresh: frames arrived in between means the input is busy. */
   private framesAtRefresh = -1;
-  private readonly signalHandler = () => this.interrupt();
+  private readonly signalHandler = () => this.interrupt(true);
   /** A first Ctrl-C / SIGINT / SIGTERM / q came: the input is being drained, the dashboard leaves when it has ended. */
   private draining = false;
   private readonly ownInput: tty.ReadStream | undefined;
@@ -207,7 +207,7 @@ export class Dashboard {
       title: 'keyscope dash',
     } as unknown as blessed.Widgets.IScreenOptions);
     // q and Ctrl-C on the keyboard as the signals: drain first, a second one leaves at once
-    this.view = new DashboardView(screen, this.model, { quit: () => this.interrupt(), pause: (p) => this.replay?.setPaused(p) }, options.view);
+    this.view = new DashboardView(screen, this.model, { quit: () => this.interrupt(false), pause: (p) => this.replay?.setPaused(p) }, options.view);
     this.done = new Promise((r) => (this.resolveDone = r));
     this.inputEnded = new Promise((r) => (this.resolveEnded = r));
   }
@@ -285,16 +285,18 @@ export class Dashboard {
   }
 
   /**
-   * What Ctrl-C, SIGINT, SIGTERM and q do. A live capture still capturing, or a pcap stream still open: the first
-   * one stops capturing (a stream: waits for its writer, which got the same Ctrl-C, to end it) and keeps the
-   * dashboard up, showing the frames still queued going down, until everything captured is analysed and the
-   * pipeline finished — then it leaves, as text-mode `live` ends. A second one, or any once the input has ended or
-   * for a capture file, leaves at once (what was still queued is counted as not analysed).
+   * What Ctrl-C, SIGINT, SIGTERM and q do. A live capture still capturing, or a pcap stream still open when a signal
+   * came (`signal`: the stream's writer got the same SIGINT and ends it; a key in the dashboard's raw terminal reaches
+   * only the dashboard): the first one stops capturing (a stream: waits for its end) and keeps the dashboard up,
+   * showing the frames still queued going down, until everything captured is analysed and the pipeline finished —
+   * then it leaves, as text-mode `live` ends. A second one, or any once the input has ended or for a capture file,
+   * leaves at once (what was still queued is counted as not analysed).
    */
-  interrupt(): void {
+  interrupt(signal = false): void {
     if (this.quitting) return;
     const src = this.source;
-    const drainable = !this.ended && (src.kind === 'live' || (src.kind === 'capture' && !src.replay && !Array.isArray(src.input) && (src.input === '-' || typeof src.input !== 'string')));
+    const stream = src.kind === 'capture' && signal && !src.replay && !Array.isArray(src.input) && (src.input === '-' || typeof src.input !== 'string');
+    const drainable = !this.ended && (src.kind === 'live' || stream);
     if (this.draining || !drainable) {
       this.quit();
       return;
