@@ -19,6 +19,13 @@ if (!/--heap[-_]growing[-_]percent/.test(userFlags)) require('node:v8').setFlags
  * (docs/memory-budgets.md). A --concurrent-marking given to node wins.
  */
 if (!/--(no-)?concurrent[-_]marking/.test(userFlags)) require('node:v8').setFlagsFromString('--no-concurrent-marking');
+/*
+ * Tried for issue #14 round 3 and not taken (docs/performance.md, "Round 3"): a larger heap-growing percent saves CPU
+ * on the bench mix (25: ≈ 6 %, 50: ≈ 12 % fewer CPU-s) but the budget's worst case then peaks at 235–240 MB (25) and
+ * 254–273 MB (50) against 230–232 MB at 10, for a 250 MB budget. The young generation's size flags
+ * (--max-semi-space-size, --min-semi-space-size) have no effect when set here, at run time (same scavenge count);
+ * given to node they trade RSS for little CPU (32 MB semi-spaces: ≈ 5 % less CPU, +25–55 MB).
+ */
 
 // The compiled CLI lives in dist/ (built by `npm ci`/`npm install` through the `prepare` script).
 let main;

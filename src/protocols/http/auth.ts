@@ -318,7 +318,19 @@ export interface DigestCredentialsView {
   userhash?: boolean;
 }
 
+/**
+ * Views already made, per credentials: a request's view is asked for by the Digest tracker, the dissector (B-TID to
+ * the MIKEY tracker), the correlator and the printers — the same object each time, made once. Callers only read it;
+ * params are complete when the header has been parsed. A call that collects problems makes the view again, so its
+ * problems are reported as before.
+ */
+const credentialsViews = new WeakMap<AuthScheme, DigestCredentialsView>();
+
 export function digestCredentialsView(cr: AuthScheme, problems?: Problem[]): DigestCredentialsView {
+  if (problems === undefined) {
+    const known = credentialsViews.get(cr);
+    if (known !== undefined) return known;
+  }
   const p = cr.params;
   let username = authParam(p, 'username');
   let usernameFromExt: boolean | undefined;
@@ -353,6 +365,7 @@ export function digestCredentialsView(cr: AuthScheme, problems?: Problem[]): Dig
     userhash: boolParam(authParam(p, 'userhash')),
   };
   if (usernameFromExt) v.usernameFromExt = true;
+  credentialsViews.set(cr, v);
   return v;
 }
 

@@ -209,6 +209,8 @@ interface Direction {
   ended: boolean;
   /** Frames and time of the chunks that carried the current partial line (a message's start line). */
   lineFrames: number[];
+  /** How many of lineFrames are the current line's (the rest is storage kept for the next line). */
+  lineFrameCount: number;
   lineTime: PacketTime;
   /** Bytes of this direction counted in the shared budget's in-progress total (HttpSharedBudget). */
   charged: number;
@@ -232,6 +234,7 @@ function newDirection(dir: StreamDirection): Direction {
     anyMessage: false,
     ended: false,
     lineFrames: [],
+    lineFrameCount: 0,
     lineTime: NO_TIME,
     charged: 0,
   };
@@ -703,10 +706,12 @@ export class HttpConnectionParser {
             break;
           }
           if (d.line.length === 0) {
-            d.lineFrames.length = 0;
+            // emptied by its count, not by `length = 0`: that gives the array's storage back, and the next push
+            // allocated it again — once per line read (issue #14 round 3)
+            d.lineFrameCount = 0;
             d.lineTime = d.chunkTime;
           }
-          for (const f of d.chunkFrames) if (d.lineFrames[d.lineFrames.length - 1] !== f) d.lineFrames.push(f);
+          for (const f of d.chunkFrames) if (d.lineFrameCount === 0 || d.lineFrames[d.lineFrameCount - 1] !== f) d.lineFrames[d.lineFrameCount++] = f;
           if (nl < 0) {
             d.line.append(data, pieceStart, end);
             this.checkSniffBudget(d);
@@ -859,10 +864,10 @@ export class HttpConnectionParser {
       bodyLost: 0,
       complete: true,
       streamOffset: offset,
-      frames: d.lineFrames.length > 0 ? [...d.lineFrames] : [...d.chunkFrames],
-      firstFrame: d.lineFrames[0] ?? d.chunkFrames[0] ?? d.chunkFrame,
+      frames: d.lineFrameCount > 0 ? d.lineFrames.slice(0, d.lineFrameCount) : [...d.chunkFrames],
+      firstFrame: (d.lineFrameCount > 0 ? d.lineFrames[0] : undefined) ?? d.chunkFrames[0] ?? d.chunkFrame,
       lastFrame: d.chunkFrame,
-      firstTime: d.lineFrames.length > 0 ? d.lineTime : d.chunkTime,
+      firstTime: d.lineFrameCount > 0 ? d.lineTime : d.chunkTime,
       lastTime: d.chunkTime,
       problems: [],
     };

@@ -31,6 +31,7 @@ import {
 } from './digest';
 import type { HttpMessage } from './types';
 import { ownString } from '../../common/own-string';
+import { deleteOldest } from '../../common/oldest';
 
 export interface DigestTrackerOptions {
   passwords?: DigestPasswordSource;
@@ -55,7 +56,7 @@ interface ResolvedUser {
 function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
   map.delete(key);
   map.set(ownString(key), value);
-  if (map.size > max) map.delete(map.keys().next().value as string);
+  if (map.size > max) deleteOldest(map);
 }
 
 const REALM_PREFIX = '3gpp-bootstrapping@';

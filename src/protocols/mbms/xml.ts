@@ -243,7 +243,6 @@ const KNOWN_CHILDREN: Readonly<Record<MbmsBodyKind, readonly string[]>> = {
   unknown: [],
 };
 
-const XML_DECL = /^\s*<\?xml\s[^<>?]*\?>/;
 
 /** XML white space (the four characters the fast path reads as such; anything else unusual makes it decline). */
 function isWs(c: number): boolean {
@@ -257,6 +256,24 @@ function isTrimmed(c: number): boolean {
   if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
   if (c < 0xa0) return false;
   return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+/**
+ * Where the XML declaration ends (0 when there is none): what `/^\s*<\?xml\s[^<>?]*\?>/` matches, read without a
+ * match array per document (`\s` is the set isTrimmed reads).
+ */
+export function xmlDeclEnd(text: string): number {
+  const n = text.length;
+  let k = 0;
+  while (k < n && isTrimmed(text.charCodeAt(k))) k++;
+  if (!text.startsWith('<?xml', k)) return 0;
+  k += 5;
+  if (k >= n || !isTrimmed(text.charCodeAt(k))) return 0;
+  for (k++; k < n; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 0x3c || c === 0x3e) return 0;
+    if (c === 0x3f) return text.charCodeAt(k + 1) === 0x3e ? k + 2 : 0;
+  }
+  return 0;
 }
 /** [A-Za-z_] */
 function isNameStart(c: number): boolean {
@@ -289,8 +306,10 @@ function lookupNs(scope: NsBinding | null, prefix: string): string | undefined {
 interface Open {
   el: XmlElement;
   scope: NsBinding | null;
-  /** Text pieces, made on the first one. */
-  texts: string[] | null;
+  /** The first text piece (most elements have one, or none). */
+  text: string | null;
+  /** The further pieces, made on the second one. */
+  more: string[] | null;
 }
 
 /**
@@ -305,12 +324,11 @@ interface Open {
  * test/protocols/mbms/xml.test.ts checks both paths give the same tree.
  */
 export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | undefined {
-  let i = 0;
-  const decl = XML_DECL.exec(text);
-  if (decl) i = decl[0].length;
+  let i = xmlDeclEnd(text);
   const n = text.length;
   const stack: Open[] = [];
-  const roots: XmlElement[] = [];
+  // one root at most (a second one declines): no array until the end
+  let root: XmlElement | undefined;
   let elements = 0;
   let scope: NsBinding | null = null;
   while (i < n) {
@@ -334,8 +352,9 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
         if (t !== '') {
           if (stack.length === 0) return undefined;
           const top = stack[stack.length - 1];
-          if (top.texts === null) top.texts = [t];
-          else top.texts.push(t);
+          if (top.text === null) top.text = t;
+          else if (top.more === null) top.more = [t];
+          else top.more.push(t);
         }
       }
     }
@@ -352,7 +371,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       while (i < n && isWs(text.charCodeAt(i))) i++;
       if (text.charCodeAt(i) !== 0x3e) return undefined;
       i++;
-      if (top.texts !== null) top.el.text = top.texts.length === 1 ? top.texts[0] : top.texts.join('').trim();
+      if (top.text !== null) top.el.text = top.more === null ? top.text : (top.text + top.more.join('')).trim();
       scope = stack.length > 0 ? stack[stack.length - 1].scope : null;
       continue;
     }
@@ -408,16 +427,16 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
     if (ns !== undefined) el.namespace = ns;
     if (stack.length > 0) stack[stack.length - 1].el.children.push(el);
     else {
-      if (roots.length > 0) return undefined;
-      roots.push(el);
+      if (root !== undefined) return undefined;
+      root = el;
     }
     if (!selfClosing) {
-      stack.push({ el, scope: local, texts: null });
+      stack.push({ el, scope: local, text: null, more: null });
       scope = local;
     }
   }
-  if (stack.length > 0 || roots.length === 0) return undefined;
-  return roots;
+  if (stack.length > 0 || root === undefined) return undefined;
+  return [root];
 }
 
 /** The validating library path: every document the fast path declines. undefined (with a problem) when not parsed. */
@@ -461,8 +480,9 @@ export function libraryTree(text: string, lim: MbmsParseLimits, problems: Proble
  * Parses an MBMS XML body. `contentType` is the media type without parameters. Never throws: malformed XML,
  * a DOCTYPE, an oversized body or a wrong root are problems.
  */
-export function parseMbmsBody(contentType: string, bytes: Uint8Array, limits: Partial<MbmsParseLimits> = {}): MbmsParseResult {
-  const lim = { ...DEFAULT_MBMS_LIMITS, ...limits };
+export function parseMbmsBody(contentType: string, bytes: Uint8Array, limits?: Partial<MbmsParseLimits>): MbmsParseResult {
+  // no merged copy per body when the defaults apply (every body the HTTP parser hands over)
+  const lim: Readonly<MbmsParseLimits> = limits === undefined ? DEFAULT_MBMS_LIMITS : { ...DEFAULT_MBMS_LIMITS, ...limits };
   const problems: Problem[] = [];
   const expected = MBMS_CONTENT_TYPES[contentType.toLowerCase()] ?? 'unknown';
   const body: MbmsBody = { kind: 'unknown', serviceIds: [], msks: [], responses: [], unknownElements: [] };

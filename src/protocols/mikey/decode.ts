@@ -39,6 +39,16 @@ function truncated(p: Problems, what: string, offset: number, need: number, have
   p.add('mikey-truncated', `${what} truncated: needs ${need} bytes, ${Math.max(0, have)} left`, offset, Math.max(0, have));
 }
 
+/**
+ * Whether n bytes are left at pos (a truncation problem when not). A function, not a closure per payload: a closure
+ * over the payload loop's position made every read of it a context load (and a closure object per payload).
+ */
+function need(p: Problems, typeName: string, pos: number, end: number, n: number, what: string): boolean {
+  if (pos + n <= end) return true;
+  truncated(p, `${typeName} ${what}`, pos, n, end - pos);
+  return false;
+}
+
 /** Key Domain ID (3 bytes, MCC ‖ MNC in the TS 24.008 PLMN BCD layout) as `MCC-MNC`, or undefined when not BCD. */
 export function keyDomainToMccMnc(b: Uint8Array): string | undefined {
   if (b.length !== 3) return undefined;
@@ -299,17 +309,19 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
   let pos = header.length;
   let next = header.nextPayload;
   let npOffset = 2; // where the current `next` value was read, for problem offsets
-  const seen = new Set<number>();
+  // payload types seen among ONCE_ONLY's (all below 32): a bit each, not a Set per message
+  let seen = 0;
   while (ok && next !== 0) {
     if (payloads.length >= MAX_PAYLOADS) {
       p.add('mikey-next-payload-loop', `More than ${MAX_PAYLOADS} payloads: the next-payload chain does not end`, npOffset, 1);
       break;
     }
-    if (ONCE_ONLY.has(next) && seen.has(next)) {
+    const once = ONCE_ONLY.has(next);
+    if (once && (seen & (1 << next)) !== 0) {
       p.add('mikey-next-payload-loop', `${nameOf(PAYLOAD_NAMES, next)} appears a second time: the next-payload chain loops`, npOffset, 1);
       // keep decoding: the bytes are still well delimited
     }
-    seen.add(next);
+    if (once) seen |= 1 << next;
     if (pos >= end) {
       p.add('mikey-truncated', `Message ends where ${nameOf(PAYLOAD_NAMES, next)} was announced`, npOffset, 1);
       break;
@@ -317,17 +329,12 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
     const start = pos;
     const type = next;
     const typeName = nameOf(PAYLOAD_NAMES, type);
-    const need = (n: number, what: string): boolean => {
-      if (pos + n <= end) return true;
-      truncated(p, `${typeName} ${what}`, pos, n, end - pos);
-      return false;
-    };
     let np = 0;
     let stop = false;
     let payload: MikeyPayload | undefined;
     switch (type) {
       case PayloadType.KEMAC: {
-        if (!need(4, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 4, 'header')) { stop = true; break; }
         np = raw[pos];
         const encrAlg = raw[pos + 1];
         const len = raw.readUInt16BE(pos + 2);
@@ -340,7 +347,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         const encrData = raw.subarray(pos, pos + len);
         const encrDataOffset = pos;
         pos += len;
-        if (!need(1, 'MAC algorithm')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 1, 'MAC algorithm')) { stop = true; break; }
         const macAlg = raw[pos];
         pos += 1;
         let macLen = MAC_LENGTH[macAlg];
@@ -348,7 +355,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
           p.add('mikey-unsupported-algorithm', `Unknown KEMAC MAC algorithm ${macAlg}: MAC length unknown, rest taken as MAC`, pos - 1, 1);
           macLen = end - pos;
         }
-        if (!need(macLen, 'MAC')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, macLen, 'MAC')) { stop = true; break; }
         const k: KemacPayload = {
           type: 1, typeName, nextPayload: np, offset: start, length: 0, encrAlg, encrAlgName: nameOf(ENCR_ALG_NAMES, encrAlg),
           encrData, encrDataOffset, macAlg, macAlgName: nameOf(MAC_ALG_NAMES, macAlg), mac: raw.subarray(pos, pos + macLen),
@@ -366,7 +373,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         break;
       }
       case PayloadType.PKE: {
-        if (!need(3, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 3, 'header')) { stop = true; break; }
         np = raw[pos];
         const w = raw.readUInt16BE(pos + 1);
         const c = w >> 14;
@@ -382,7 +389,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         break;
       }
       case PayloadType.DH: {
-        if (!need(2, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 2, 'header')) { stop = true; break; }
         np = raw[pos];
         const group = raw[pos + 1];
         const vlen = DH_VALUE_LENGTH[group];
@@ -392,7 +399,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
           stop = true;
           break;
         }
-        if (!need(vlen + 1, 'value')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, vlen + 1, 'value')) { stop = true; break; }
         const value = raw.subarray(pos, pos + vlen);
         pos += vlen;
         const kv = raw[pos] & 0x0f;
@@ -407,7 +414,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         break;
       }
       case PayloadType.SIGN: {
-        if (!need(2, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 2, 'header')) { stop = true; break; }
         const w = raw.readUInt16BE(pos);
         const signType = w >> 12;
         const len = w & 0x0fff;
@@ -424,7 +431,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
       }
       case PayloadType.T:
       case PayloadType.TR: {
-        if (!need(2, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 2, 'header')) { stop = true; break; }
         np = raw[pos];
         const tsType = raw[pos + 1];
         pos += 2;
@@ -434,7 +441,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
           stop = true;
           break;
         }
-        if (!need(len, 'value')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, len, 'value')) { stop = true; break; }
         const value = raw.subarray(pos, pos + len);
         pos += len;
         const t: TimestampPayload = { type, typeName, nextPayload: np, offset: start, length: 0, tsType, tsTypeName: nameOf(TS_TYPE_NAMES, tsType), value };
@@ -455,7 +462,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
       case PayloadType.ID:
       case PayloadType.IDR: {
         const hdr = type === PayloadType.IDR ? 5 : 4;
-        if (!need(hdr, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, hdr, 'header')) { stop = true; break; }
         np = raw[pos];
         const role = type === PayloadType.IDR ? raw[pos + 1] : undefined;
         const idType = raw[pos + hdr - 3];
@@ -480,7 +487,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         break;
       }
       case PayloadType.CERT: {
-        if (!need(4, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 4, 'header')) { stop = true; break; }
         np = raw[pos];
         const certType = raw[pos + 1];
         const len = raw.readUInt16BE(pos + 2);
@@ -495,7 +502,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         break;
       }
       case PayloadType.CHASH: {
-        if (!need(2, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 2, 'header')) { stop = true; break; }
         np = raw[pos];
         const hashFunc = raw[pos + 1];
         pos += 2;
@@ -505,13 +512,13 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
           stop = true;
           break;
         }
-        if (!need(len, 'hash')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, len, 'hash')) { stop = true; break; }
         payload = { type: 8, typeName, nextPayload: np, offset: start, length: 0, hashFunc, hashFuncName: nameOf(HASH_FUNC_NAMES, hashFunc), hash: raw.subarray(pos, pos + len) };
         pos += len;
         break;
       }
       case PayloadType.V: {
-        if (!need(2, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 2, 'header')) { stop = true; break; }
         np = raw[pos];
         const authAlg = raw[pos + 1];
         pos += 2;
@@ -520,13 +527,13 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
           p.add('mikey-unsupported-algorithm', `Unknown V authentication algorithm ${authAlg}: rest taken as MAC`, start + 1, 1);
           len = end - pos;
         }
-        if (!need(len, 'verification data')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, len, 'verification data')) { stop = true; break; }
         payload = { type: 9, typeName, nextPayload: np, offset: start, length: 0, authAlg, authAlgName: nameOf(MAC_ALG_NAMES, authAlg), mac: raw.subarray(pos, pos + len), macOffset: pos };
         pos += len;
         break;
       }
       case PayloadType.SP: {
-        if (!need(5, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 5, 'header')) { stop = true; break; }
         np = raw[pos];
         const policyNo = raw[pos + 1];
         const protType = raw[pos + 2];
@@ -562,7 +569,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
       }
       case PayloadType.RAND:
       case PayloadType.RANDR: {
-        if (!need(2, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 2, 'header')) { stop = true; break; }
         np = raw[pos];
         const len = raw[pos + 1];
         pos += 2;
@@ -576,7 +583,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         break;
       }
       case PayloadType.ERR: {
-        if (!need(4, 'body')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 4, 'body')) { stop = true; break; }
         np = raw[pos];
         const errorNo = raw[pos + 1];
         payload = { type: 12, typeName, nextPayload: np, offset: start, length: 0, errorNo, errorName: nameOf(ERR_NAMES, errorNo), reserved: raw.subarray(pos + 2, pos + 4) };
@@ -584,7 +591,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         break;
       }
       case PayloadType.GENERAL_EXT: {
-        if (!need(4, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 4, 'header')) { stop = true; break; }
         np = raw[pos];
         const extType = raw[pos + 1];
         const len = raw.readUInt16BE(pos + 2);
@@ -603,7 +610,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         break;
       }
       case PayloadType.TICKET: {
-        if (!need(5, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 5, 'header')) { stop = true; break; }
         np = raw[pos];
         const ticketType = raw.readUInt16BE(pos + 1);
         const len = raw.readUInt16BE(pos + 3);
@@ -618,7 +625,7 @@ export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
         break;
       }
       case PayloadType.SAKKE: {
-        if (!need(5, 'header')) { stop = true; break; }
+        if (!need(p, typeName, pos, end, 5, 'header')) { stop = true; break; }
         np = raw[pos];
         const params = raw[pos + 1];
         const idScheme = raw[pos + 2];
