@@ -103,11 +103,11 @@ export async function runAnalyze(sources: string | readonly string[] | undefined
   const sink: AnalyzerSink = {
     transaction(t) {
       collector.transaction(t);
-      if (json) record(transactionJson(t));
+      if (json) out.line(jsonLine(transactionJson(t, origin)));
     },
     diagnostic(d) {
       collector.diagnostic(d);
-      if (json) record(diagnosticJson(d));
+      if (json) out.line(jsonLine(diagnosticJson(d, origin)));
       if (opts.annotate) {
         const text = findingComment(d);
         for (const f of d.frames) {
@@ -122,7 +122,7 @@ export async function runAnalyze(sources: string | readonly string[] | undefined
     },
     anomaly(a) {
       collector.anomaly(a);
-      if (json && a.problem.severity !== 'chat') record(anomalyJson(a));
+      if (json && a.problem.severity !== 'chat') out.line(jsonLine(anomalyJson(a, origin)));
     },
   };
   const served = await startMetrics('analyze', opts);
