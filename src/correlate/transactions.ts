@@ -6,7 +6,7 @@
 import { SEVERITY_RANK } from '../common/problem';
 import type { PacketTime } from '../common/time';
 import { DIAGNOSTICS } from './catalog';
-import { NO_GROUPS, NO_REFUSALS, ackPending, groupDelivered, pushOne, timeOf, type Tx, type UeState } from './model';
+import { NO_GROUPS, NO_REFUSALS, ackPending, groupDelivered, oldestKeyOf, pushOne, timeOf, type Tx, type UeState } from './model';
 import { LIMITS } from './options';
 import type { CorrelationStatistics } from './statistics';
 import type { PacketTimers } from './timers';
@@ -16,6 +16,8 @@ type ClosedBy = KeyDeliveryTransaction['closedBy'];
 
 export class TransactionBook {
   private readonly open = new Map<string, Tx>();
+  /** close() deletes every open transaction it is given from `open`. */
+  private readonly oldestOpen = oldestKeyOf(this.open);
   private count = 0;
   private readonly closeHooks: ((tx: Tx, by: ClosedBy) => void)[] = [];
 
@@ -66,7 +68,7 @@ export class TransactionBook {
       this.open.set(id, tx);
       while (this.open.size > this.maxOpen) {
         this.stats.evictedTransaction();
-        this.close(this.open.values().next().value as Tx, 'evicted');
+        this.close(this.open.get(this.oldestOpen()) as Tx, 'evicted');
       }
     }
     return tx;

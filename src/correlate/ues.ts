@@ -3,13 +3,15 @@
  * MIKEY messages to it); either joins, so a UE behind NAT or inside a GTP-U tunnel stays one UE. Bounded: the least
  * recently seen UE is forgotten (and counted) when the table is full.
  */
-import { newUe, type UeState } from './model';
+import { newUe, oldestKeyOf, type UeState } from './model';
 import { DistinctSketch } from './distinct';
 import { LIMITS } from './options';
 import { ownString } from '../common/own-string';
 
 export class UeTable {
   private readonly byId = new Map<string, UeState>();
+  /** forget() deletes every UE it is given from byId. */
+  private readonly oldestId = oldestKeyOf(this.byId);
   private readonly byAddress = new Map<string, UeState>();
   private readonly byBtid = new Map<string, UeState>();
   /** UE entries created (a UE forgotten and seen again is created again). */
@@ -69,7 +71,7 @@ export class UeTable {
       this.byId.set(ue.id, ue);
       this.newest = ue;
     }
-    while (this.byId.size > this.maxUes) this.forget(this.byId.values().next().value as UeState);
+    while (this.byId.size > this.maxUes) this.forget(this.byId.get(this.oldestId()) as UeState);
     return ue;
   }
 

@@ -10,7 +10,7 @@ import type { HttpMessage } from '../../protocols/http/types';
 import type { DissectedFrame } from '../../protocols/records';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
-import { bodyRequestType, fromSecs, requestTypeOf, retryAfterSeconds, secs, stepFrames, timeOf, usernameOf, type RequestRef, type Tx, type UeState } from '../model';
+import { bodyRequestType, fromSecs, oldestKeyOf, requestTypeOf, retryAfterSeconds, secs, stepFrames, timeOf, usernameOf, type RequestRef, type Tx, type UeState } from '../model';
 import { LIMITS } from '../options';
 import type { PullRules } from './pull';
 import type { RegistrationRules } from './registration';
@@ -46,6 +46,7 @@ export const HTTP_DIAGNOSTICS = {
 export class HttpExchangeRules {
   /** TCP connection id → its client (the UE side) and server, learned from its requests. */
   private readonly conns = new Map<number, { client: string; server: string }>();
+  private readonly oldestConn = oldestKeyOf(this.conns);
   /**
    * Requests waiting for their answer, found again through the response's link to its request. Weak: the entry
    * lives only as long as the dissector keeps the message, and holds no message itself.
@@ -66,7 +67,7 @@ export class HttpExchangeRules {
       const own = at?.src !== undefined && at.dst !== undefined ? { client: at.src, server: at.dst } : p.ip && p.frame === m.lastFrame ? { client: p.ip.src, server: p.ip.dst } : undefined;
       if (own) {
         this.conns.set(m.connId, own);
-        if (this.conns.size > LIMITS.connections) this.conns.delete(this.conns.keys().next().value as number);
+        if (this.conns.size > LIMITS.connections) this.conns.delete(this.oldestConn());
       }
       this.request(m);
     } else if (!m.interim) this.response(m);
