@@ -35,7 +35,7 @@ import type { CaptureLossCause } from '../common/capture-loss';
 import type { DissectedFrame } from '../protocols/records';
 import { serialGreater } from '../protocols/mikey/tracker';
 import { LIMITS } from './options';
-import { oldestKeyOf } from './model';
+import { oldestKeyOf } from '../common/oldest-key';
 
 /** A span of suspected capture loss, in seconds of packet time. */
 export interface LossSignal {

@@ -6,7 +6,8 @@
 import { SEVERITY_RANK } from '../common/problem';
 import type { PacketTime } from '../common/time';
 import { DIAGNOSTICS } from './catalog';
-import { NO_GROUPS, NO_REFUSALS, ackPending, groupDelivered, oldestKeyOf, pushOne, timeOf, type Tx, type UeState } from './model';
+import { NO_GROUPS, NO_REFUSALS, ackPending, groupDelivered, pushOne, timeOf, type Tx, type UeState } from './model';
+import { oldestKeyOf } from '../common/oldest-key';
 import { LIMITS } from './options';
 import type { CorrelationStatistics } from './statistics';
 import type { PacketTimers } from './timers';

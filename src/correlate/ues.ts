@@ -3,7 +3,8 @@
  * MIKEY messages to it); either joins, so a UE behind NAT or inside a GTP-U tunnel stays one UE. Bounded: the least
  * recently seen UE is forgotten (and counted) when the table is full.
  */
-import { newUe, oldestKeyOf, type UeState } from './model';
+import { newUe, type UeState } from './model';
+import { oldestKeyOf } from '../common/oldest-key';
 import { DistinctSketch } from './distinct';
 import { LIMITS } from './options';
 import { ownString } from '../common/own-string';

@@ -9,7 +9,8 @@ import { serialGreater } from '../../protocols/mikey/tracker';
 import type { MbmsInfo } from '../../protocols/mikey/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
-import { groupOf, hex, keyRef, oldestKeyOf, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { oldestKeyOf } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 import type { DeliveryRules } from './delivery';
 

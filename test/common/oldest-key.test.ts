@@ -1,11 +1,11 @@
 /**
- * oldestKeyOf (src/correlate/model.ts): the bounded FIFO/LRU maps of the correlator evict through one long-lived
+ * oldestKeyOf (src/common/oldest-key.ts): the bounded FIFO/LRU maps of the correlator evict through one long-lived
  * iterator instead of `map.keys().next()`; it must name the very same key under every mix of operations the rooms
  * use (new keys, re-set keys that keep their place, delete-and-set moves to the end, deletes anywhere, evictions).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { oldestKeyOf } from '../../src/correlate/model';
+import { oldestKeyOf } from '../../src/common/oldest-key';
 
 test('the oldest key is the one map.keys().next() gives, through a long random run', () => {
   // a small deterministic generator: the run is the same every time
