@@ -4,7 +4,7 @@
  * recently seen UE is forgotten (and counted) when the table is full.
  */
 import { newUe, type UeState } from './model';
-import { oldestKeyOf } from '../common/oldest-key';
+import { OldestKeys } from '../common/oldest-key';
 import { DistinctSketch } from './distinct';
 import { LIMITS } from './options';
 import { ownString } from '../common/own-string';
@@ -12,7 +12,7 @@ import { ownString } from '../common/own-string';
 export class UeTable {
   private readonly byId = new Map<string, UeState>();
   /** forget() deletes every UE it is given from byId. */
-  private readonly oldestId = oldestKeyOf(this.byId);
+  private readonly oldestId = new OldestKeys(this.byId);
   private readonly byAddress = new Map<string, UeState>();
   private readonly byBtid = new Map<string, UeState>();
   /** UE entries created (a UE forgotten and seen again is created again). */
@@ -72,7 +72,7 @@ export class UeTable {
       this.byId.set(ue.id, ue);
       this.newest = ue;
     }
-    while (this.byId.size > this.maxUes) this.forget(this.byId.get(this.oldestId()) as UeState);
+    for (let old = this.oldestId.over(this.maxUes); old !== undefined; old = this.oldestId.over(this.maxUes)) this.forget(this.byId.get(old) as UeState);
     return ue;
   }
 

@@ -1,11 +1,12 @@
 /**
- * oldestKeyOf (src/common/oldest-key.ts): the bounded FIFO/LRU maps of the correlator evict through one long-lived
- * iterator instead of `map.keys().next()`; it must name the very same key under every mix of operations the rooms
- * use (new keys, re-set keys that keep their place, delete-and-set moves to the end, deletes anywhere, evictions).
+ * OldestKeys (src/common/oldest-key.ts): the correlator's bounded FIFO/LRU maps evict through one iterator kept while
+ * they are over their bound, instead of `map.keys().next()`; it must name the very same key under every mix of
+ * operations the rooms use (new keys, re-set keys that keep their place, delete-and-set moves to the end, deletes
+ * anywhere, evictions), and let its iterator go once the map is within its bound.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { oldestKeyOf } from '../../src/common/oldest-key';
+import { OldestKeys } from '../../src/common/oldest-key';
 
 test('the oldest key is the one map.keys().next() gives, through a long random run', () => {
   // a small deterministic generator: the run is the same every time
@@ -18,7 +19,7 @@ test('the oldest key is the one map.keys().next() gives, through a long random r
   };
   for (const bound of [1, 7, 300]) {
     const map = new Map<number, number>();
-    const oldest = oldestKeyOf(map);
+    const oldest = new OldestKeys(map);
     let evictions = 0;
     for (let i = 0; i < 200_000; i++) {
       const key = rnd(bound * 3);
@@ -28,30 +29,31 @@ test('the oldest key is the one map.keys().next() gives, through a long random r
         map.delete(key); // moved to the end
         map.set(key, i);
       } else map.delete(key);
-      while (map.size > bound) {
-        const expected = map.keys().next().value as number;
-        const got = oldest();
-        assert.equal(got, expected, `bound ${bound}, step ${i}`);
+      for (let got = oldest.over(bound); got !== undefined; got = oldest.over(bound)) {
+        assert.equal(got, map.keys().next().value, `bound ${bound}, step ${i}`);
         map.delete(got);
         evictions++;
       }
+      assert.ok(map.size <= bound);
     }
     assert.ok(evictions > 10_000, `bound ${bound}: ${evictions} evictions`);
   }
 });
 
-test('a map that runs empty between evictions, and rebuilds of its table, change nothing', () => {
+test('a map that runs empty, regrows past its table and is evicted again: the same keys', () => {
   const map = new Map<string, number>();
-  const oldest = oldestKeyOf(map);
+  const oldest = new OldestKeys(map);
   for (let round = 0; round < 50; round++) {
-    // grow well past the table's capacity (V8 rebuilds it), then drain it completely
     for (let i = 0; i < 1000; i++) map.set(`k${round}:${i}`, i);
     for (let i = 0; i < 1000; i += 3) map.delete(`k${round}:${i}`);
-    while (map.size > 0) {
-      const expected = map.keys().next().value as string;
-      const got = oldest();
-      assert.equal(got, expected);
+    // a bound of 0 drains it; within the bound nothing is named
+    for (let got = oldest.over(0); got !== undefined; got = oldest.over(0)) {
+      assert.equal(got, map.keys().next().value);
       map.delete(got);
     }
+    assert.equal(map.size, 0);
+    map.set('x', 1);
+    assert.equal(oldest.over(1), undefined);
+    map.delete('x');
   }
 });
