@@ -11,22 +11,31 @@
  * at 65 536). One iterator kept across evictions resumes after the key it last gave, where every entry is newer or
  * gone: 0.1–0.2 µs. But an iterator that sits idle pins every table the map outgrows or rebuilds after it (V8 chains
  * the old tables to the new for it): kept on a map that never reached its bound, it held 60 MB on 300 k frames. So
- * the iterator lives only while the map is over its bound, and `over` is called after every insertion.
+ * the iterator lives only while the map is at its bound, and `over` is called after every insertion.
  */
 export class OldestKeys<K> {
   private it: Iterator<K> | undefined;
+  /** Calls without an eviction since the last one (the map at its bound, keys only re-set or moved). */
+  private idle = 0;
 
   constructor(private readonly map: Map<K, unknown>) {}
 
   /**
    * After an insertion: the oldest key while the map holds more than `max` entries (the caller deletes it before it
-   * asks again), undefined once it is within the bound (and the iterator is let go).
+   * asks again), else undefined. The iterator is let go when the map falls below its bound, or after `max` calls in a
+   * row without an eviction (a full LRU whose keys only move: about one table rebuild, so at most a table or two
+   * pinned); a new one costs one walk from the front.
    */
   over(max: number): K | undefined {
-    if (this.map.size <= max) {
-      this.it = undefined;
+    const size = this.map.size;
+    if (size <= max) {
+      if (this.it !== undefined && (size < max || ++this.idle > max)) {
+        this.it = undefined;
+        this.idle = 0;
+      }
       return undefined;
     }
+    this.idle = 0;
     this.it ??= this.map.keys();
     return this.it.next().value as K;
   }
