@@ -102,12 +102,13 @@ export async function runAnalyze(sources: string | readonly string[] | undefined
   if (json) out.line(jsonLine(headerJson(origin, { keyscope: keyscopeVersion(), files: files.map((f) => (f === '-' ? '-' : path.basename(f))) })));
   const sink: AnalyzerSink = {
     transaction(t) {
-      collector.transaction(t);
-      if (json) record(transactionJson(t));
+      // the collector keeps what the text report shows; --json prints every record as it comes instead
+      if (json) out.line(jsonLine(transactionJson(t, origin)));
+      else collector.transaction(t);
     },
     diagnostic(d) {
-      collector.diagnostic(d);
-      if (json) record(diagnosticJson(d));
+      if (json) out.line(jsonLine(diagnosticJson(d, origin)));
+      else collector.diagnostic(d);
       if (opts.annotate) {
         const text = findingComment(d);
         for (const f of d.frames) {
@@ -121,8 +122,8 @@ export async function runAnalyze(sources: string | readonly string[] | undefined
       }
     },
     anomaly(a) {
-      collector.anomaly(a);
-      if (json && a.problem.severity !== 'chat') record(anomalyJson(a));
+      if (!json) collector.anomaly(a);
+      else if (a.problem.severity !== 'chat') out.line(jsonLine(anomalyJson(a, origin)));
     },
   };
   const served = await startMetrics('analyze', opts);

@@ -35,6 +35,7 @@ import type { CaptureLossCause } from '../common/capture-loss';
 import type { DissectedFrame } from '../protocols/records';
 import { serialGreater } from '../protocols/mikey/tracker';
 import { LIMITS } from './options';
+import { OldestKeys } from '../common/oldest-key';
 
 /** A span of suspected capture loss, in seconds of packet time. */
 export interface LossSignal {
@@ -56,6 +57,8 @@ export class CaptureLossSignals {
   private readonly mskCounters = new Map<string, { counter: number; t: number; acked: number }>();
   /** Per HTTP connection: when its latest HTTP message was seen. */
   private readonly connections = new Map<number, number>();
+  private readonly oldestConnection = new OldestKeys(this.connections);
+  private readonly oldestMskCounter = new OldestKeys(this.mskCounters);
   readonly counts: LossSignalCounts = {};
 
   /** The first frame's time (seconds of packet time). */
@@ -82,7 +85,8 @@ export class CaptureLossSignals {
     if (unpaired && before !== undefined) this.signal(add, { from: before, to: t, cause: 'http-unpaired', packets: 1 });
     if (before !== undefined) map.delete(connId);
     map.set(connId, t);
-    if (map.size > LIMITS.lossSignalConnections) map.delete(map.keys().next().value as number);
+    const old = this.oldestConnection.over(LIMITS.lossSignalConnections);
+    if (old !== undefined) map.delete(old);
   }
 
   private mikey(f: DissectedFrame, info: { kind: string; counter?: number; idr?: string } | undefined, t: number, add: (s: LossSignal) => void): void {
@@ -117,7 +121,8 @@ export class CaptureLossSignals {
       map.delete(key);
     }
     map.set(key, { counter, t, acked: 0 });
-    if (map.size > this.maxUes) map.delete(map.keys().next().value as string);
+    const old = this.oldestMskCounter.over(this.maxUes);
+    if (old !== undefined) map.delete(old);
   }
 
   /** A span a correlator room found (cause `digest-missing`: rules/pull.ts): counted like the others. */

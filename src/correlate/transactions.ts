@@ -7,6 +7,7 @@ import { SEVERITY_RANK } from '../common/problem';
 import type { PacketTime } from '../common/time';
 import { DIAGNOSTICS } from './catalog';
 import { NO_GROUPS, NO_REFUSALS, ackPending, groupDelivered, pushOne, timeOf, type Tx, type UeState } from './model';
+import { OldestKeys } from '../common/oldest-key';
 import { LIMITS } from './options';
 import type { CorrelationStatistics } from './statistics';
 import type { PacketTimers } from './timers';
@@ -16,6 +17,8 @@ type ClosedBy = KeyDeliveryTransaction['closedBy'];
 
 export class TransactionBook {
   private readonly open = new Map<string, Tx>();
+  /** close() deletes every open transaction it is given from `open`. */
+  private readonly oldestOpen = new OldestKeys(this.open);
   private count = 0;
   private readonly closeHooks: ((tx: Tx, by: ClosedBy) => void)[] = [];
 
@@ -64,9 +67,9 @@ export class TransactionBook {
     // MTK transactions are closed by their stream (a new MTK ID), not by the open bound
     if (procedure !== 'mtk') {
       this.open.set(id, tx);
-      while (this.open.size > this.maxOpen) {
+      for (let old = this.oldestOpen.over(this.maxOpen); old !== undefined; old = this.oldestOpen.over(this.maxOpen)) {
         this.stats.evictedTransaction();
-        this.close(this.open.values().next().value as Tx, 'evicted');
+        this.close(this.open.get(old) as Tx, 'evicted');
       }
     }
     return tx;

@@ -4,12 +4,15 @@
  * recently seen UE is forgotten (and counted) when the table is full.
  */
 import { newUe, type UeState } from './model';
+import { OldestKeys } from '../common/oldest-key';
 import { DistinctSketch } from './distinct';
 import { LIMITS } from './options';
 import { ownString } from '../common/own-string';
 
 export class UeTable {
   private readonly byId = new Map<string, UeState>();
+  /** forget() deletes every UE it is given from byId. */
+  private readonly oldestId = new OldestKeys(this.byId);
   private readonly byAddress = new Map<string, UeState>();
   private readonly byBtid = new Map<string, UeState>();
   /** UE entries created (a UE forgotten and seen again is created again). */
@@ -69,7 +72,7 @@ export class UeTable {
       this.byId.set(ue.id, ue);
       this.newest = ue;
     }
-    while (this.byId.size > this.maxUes) this.forget(this.byId.values().next().value as UeState);
+    for (let old = this.oldestId.over(this.maxUes); old !== undefined; old = this.oldestId.over(this.maxUes)) this.forget(this.byId.get(old) as UeState);
     return ue;
   }
 

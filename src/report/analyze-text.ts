@@ -19,15 +19,17 @@ export interface CollectorOptions {
 
 const VERDICT_RANK = { ok: 0, incomplete: 1, degraded: 2, failed: 3 } as const;
 
-function badness(t: KeyDeliveryTransaction): number[] {
-  return [VERDICT_RANK[t.verdict], t.diagnostics.length, diffSeconds(t.start, t.end)];
-}
-
+/** a is worse than b: by verdict, then number of diagnostics, then duration (compared in turn, no array per call). */
 function worse(a: KeyDeliveryTransaction, b: KeyDeliveryTransaction): boolean {
-  const x = badness(a);
-  const y = badness(b);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] > y[i];
-  return false;
+  const va = VERDICT_RANK[a.verdict];
+  const vb = VERDICT_RANK[b.verdict];
+  if (va !== vb) return va > vb;
+  const na = a.diagnostics.length;
+  const nb = b.diagnostics.length;
+  if (na !== nb) return na > nb;
+  const da = diffSeconds(a.start, a.end);
+  const db = diffSeconds(b.start, b.end);
+  return da > db;
 }
 
 export class AnalysisCollector implements CorrelatorSink {

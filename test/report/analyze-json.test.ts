@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { analyzeCapture } from '../../src/pipeline/analyzer';
 import type { Diagnostic, KeyDeliveryTransaction, ProtocolAnomaly } from '../../src/correlate/types';
-import { anomalyJson, diagnosticJson, statsJson, transactionJson } from '../../src/report/analyze-json';
+import { anomalyJson, diagnosticJson, originFields, statsJson, transactionJson, type ResultOrigin } from '../../src/report/analyze-json';
+import { jsonLine } from '../../src/report/json-line';
+import { loadKeyFile } from '../../src/protocols/keys';
+import * as path from 'node:path';
 import { Lab } from '../correlate/lab';
 
 test('transaction, diagnostic, anomaly and stats records', async () => {
@@ -56,5 +59,24 @@ test('transaction, diagnostic, anomaly and stats records', async () => {
     for (const x of an) assert.equal(anomalyJson(x).type, 'anomaly');
   } finally {
     fs.rmSync(out.dir, { recursive: true, force: true });
+  }
+});
+
+test('records with the origin put in place: the same text as the record spread with originFields', async () => {
+  const captures = path.join(__dirname, '..', '..', '..', 'captures');
+  for (const name of ['sim-faults', 'sim-variants', 'mikey-mbms-kinds']) {
+    const tx: KeyDeliveryTransaction[] = [];
+    const ds: Diagnostic[] = [];
+    const an: ProtocolAnomaly[] = [];
+    await analyzeCapture(path.join(captures, `${name}.pcap`), { transaction: (t) => tx.push(t), diagnostic: (d) => ds.push(d), anomaly: (x) => an.push(x) }, { dissector: { keys: loadKeyFile(path.join(captures, `${name}.keys`)) } });
+    assert.ok(tx.length > 0, name);
+    if (name === 'sim-faults') assert.ok(ds.length > 0, name);
+    // a probe and characters the line escapes, so both optional origin fields and the escaping are compared
+    for (const origin of [{ capture: `${name}.pcap` }, { capture: 'ring\u2028/', probe: 'probe "1"' }] as ResultOrigin[]) {
+      const tag = originFields(origin);
+      for (const t of tx) assert.equal(jsonLine(transactionJson(t, origin)), jsonLine({ ...transactionJson(t), ...tag }));
+      for (const d of ds) assert.equal(jsonLine(diagnosticJson(d, origin)), jsonLine({ ...diagnosticJson(d), ...tag }));
+      for (const a of an) assert.equal(jsonLine(anomalyJson(a, origin)), jsonLine({ ...anomalyJson(a), ...tag }));
+    }
   }
 });

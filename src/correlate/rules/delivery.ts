@@ -11,6 +11,7 @@ import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import { diffSeconds } from '../../common/time';
 import { addGroup, flat, fromSecs, intern, ownMap, pushOne, groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { OldestKeys } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 import type { MtkRules } from './mtk';
 import type { PullRules } from './pull';
@@ -73,6 +74,9 @@ export class DeliveryRules {
   private readonly byKey = new Map<string, DeliveryRef>();
   private readonly byFrame = new Map<number, DeliveryRef>();
   private readonly mukCounters = new Map<string, { counter: number; frame: number }>();
+  private readonly oldestByKey = new OldestKeys(this.byKey);
+  private readonly oldestByFrame = new OldestKeys(this.byFrame);
+  private readonly oldestMukCounter = new OldestKeys(this.mukCounters);
   private mtk!: MtkRules;
 
   constructor(private readonly ctx: RoomContext, private readonly pull: PullRules, private readonly registration: RegistrationRules) {}
@@ -96,10 +100,12 @@ export class DeliveryRules {
       const k = `${csbId}:${counter}`;
       this.byKey.delete(k);
       this.byKey.set(k, d);
-      if (this.byKey.size > this.ctx.options.maxAckIndex) this.byKey.delete(this.byKey.keys().next().value as string);
+      const old = this.oldestByKey.over(this.ctx.options.maxAckIndex);
+      if (old !== undefined) this.byKey.delete(old);
     }
     this.byFrame.set(d.frame, d);
-    if (this.byFrame.size > this.ctx.options.maxAckIndex) this.byFrame.delete(this.byFrame.keys().next().value as number);
+    const old = this.oldestByFrame.over(this.ctx.options.maxAckIndex);
+    if (old !== undefined) this.byFrame.delete(old);
   }
 
   private counterCheck(frame: number, info: MbmsInfo, dst: string, ue: UeState | undefined, tx: Tx): void {
@@ -118,7 +124,8 @@ export class DeliveryRules {
     if (!last || serialGreater(info.counter, last.counter)) {
       this.mukCounters.delete(key);
       this.mukCounters.set(key, { counter: info.counter, frame });
-      if (this.mukCounters.size > this.ctx.options.maxMukCounters) this.mukCounters.delete(this.mukCounters.keys().next().value as string);
+      const old = this.oldestMukCounter.over(this.ctx.options.maxMukCounters);
+      if (old !== undefined) this.mukCounters.delete(old);
     }
   }
 

@@ -11,6 +11,7 @@ import type { DissectedFrame } from '../../protocols/records';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import { bodyRequestType, fromSecs, requestTypeOf, retryAfterSeconds, secs, stepFrames, timeOf, usernameOf, type RequestRef, type Tx, type UeState } from '../model';
+import { OldestKeys } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 import type { PullRules } from './pull';
 import type { RegistrationRules } from './registration';
@@ -46,6 +47,7 @@ export const HTTP_DIAGNOSTICS = {
 export class HttpExchangeRules {
   /** TCP connection id → its client (the UE side) and server, learned from its requests. */
   private readonly conns = new Map<number, { client: string; server: string }>();
+  private readonly oldestConn = new OldestKeys(this.conns);
   /**
    * Requests waiting for their answer, found again through the response's link to its request. Weak: the entry
    * lives only as long as the dissector keeps the message, and holds no message itself.
@@ -66,7 +68,8 @@ export class HttpExchangeRules {
       const own = at?.src !== undefined && at.dst !== undefined ? { client: at.src, server: at.dst } : p.ip && p.frame === m.lastFrame ? { client: p.ip.src, server: p.ip.dst } : undefined;
       if (own) {
         this.conns.set(m.connId, own);
-        if (this.conns.size > LIMITS.connections) this.conns.delete(this.conns.keys().next().value as number);
+        const old = this.oldestConn.over(LIMITS.connections);
+        if (old !== undefined) this.conns.delete(old);
       }
       this.request(m);
     } else if (!m.interim) this.response(m);

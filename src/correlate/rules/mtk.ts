@@ -10,6 +10,7 @@ import type { MbmsInfo } from '../../protocols/mikey/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import { groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { OldestKeys } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 import type { DeliveryRules } from './delivery';
 
@@ -50,6 +51,8 @@ export class MtkRules {
   private readonly streams = new Map<string, MtkStream>();
   /** `kd:mskId` → the MTK ID interval its MSK delivery set, and that delivery's frame. */
   private readonly intervals = new Map<string, { seqL: number; seqU: number; frame: number }>();
+  private readonly oldestStream = new OldestKeys(this.streams);
+  private readonly oldestInterval = new OldestKeys(this.intervals);
 
   constructor(private readonly ctx: RoomContext, private readonly delivery: DeliveryRules) {}
 
@@ -57,7 +60,8 @@ export class MtkRules {
   mskInterval(key: string, seqL: number, seqU: number, frame: number): void {
     this.intervals.delete(key);
     this.intervals.set(key, { seqL, seqU, frame });
-    if (this.intervals.size > LIMITS.mtkStreams) this.intervals.delete(this.intervals.keys().next().value as string);
+    const old = this.oldestInterval.over(LIMITS.mtkStreams);
+    if (old !== undefined) this.intervals.delete(old);
   }
 
   message(frame: number, time: PacketTime, rec: MikeyFrameRecord, info: MbmsInfo, ends: Endpoints): void {
@@ -100,10 +104,11 @@ export class MtkRules {
       // a message whose MAC fails is not accepted, and a resend changes nothing
       highest: mtkId !== undefined && !same && rec.analysis.verified !== false && (st?.highest === undefined || mtkId > st.highest.mtkId) ? { mtkId, frame } : st?.highest,
     });
-    if (this.streams.size > LIMITS.mtkStreams) {
-      const oldest = this.streams.values().next().value;
+    const k = this.oldestStream.over(LIMITS.mtkStreams);
+    if (k !== undefined) {
+      const oldest = this.streams.get(k);
       if (oldest?.tx?.open) ctx.book.close(oldest.tx, 'evicted');
-      this.streams.delete(this.streams.keys().next().value as string);
+      this.streams.delete(k);
     }
     const d: DeliveryRef = { tx, txId: tx.rec.id, kind: 'mtk', frame, time: timeOf(time), v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, bmsc: ends.src, group: groupOf(info.keyDomainId, info.keyGroup), label: ref.label };
     this.delivery.index(d, m.header.csbId, info.counter);

@@ -3,7 +3,7 @@
  * Strings are hashed as UTF-8 (RFC 7616 §3.4.1 with charset=UTF-8; identical to ISO-8859-1 for ASCII).
  */
 import { createHash } from 'node:crypto';
-import { deleteOldest } from '../../common/oldest';
+import { trimOldest } from '../../common/oldest-key';
 
 export type DigestHashName = 'md5' | 'sha256' | 'sha512-256';
 
@@ -68,7 +68,7 @@ export function computeHA1(inp: DigestInput): string {
   if (base === undefined) {
     base = digestHash(h, a1);
     ha1Cache.set(key, base);
-    if (ha1Cache.size > HA1_CACHE_ENTRIES) deleteOldest(ha1Cache);
+    trimOldest(ha1Cache, HA1_CACHE_ENTRIES);
   }
   if (!inp.algorithm.sess) return base;
   return digestHash(h, `${base}:${inp.nonce}:${inp.cnonce ?? ''}`);

@@ -31,7 +31,7 @@ import {
 } from './digest';
 import type { HttpMessage } from './types';
 import { ownString } from '../../common/own-string';
-import { deleteOldest } from '../../common/oldest';
+import { trimOldest } from '../../common/oldest-key';
 
 export interface DigestTrackerOptions {
   passwords?: DigestPasswordSource;
@@ -56,7 +56,7 @@ interface ResolvedUser {
 function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
   map.delete(key);
   map.set(ownString(key), value);
-  if (map.size > max) deleteOldest(map);
+  trimOldest(map, max);
 }
 
 const REALM_PREFIX = '3gpp-bootstrapping@';

@@ -16,7 +16,7 @@ import { decodeKeyDataChain, decodeMikey } from './decode';
 import { findPayload, identities, keyDataProblems, mbmsInfo, mbmsProfileProblems } from './mbms';
 import { PayloadType } from './tables';
 import { ownString } from '../../common/own-string';
-import { deleteOldest } from '../../common/oldest';
+import { trimOldest } from '../../common/oldest-key';
 import type {
   KemacPayload, KeyDataPayload, MbmsInfo, MikeyDecodeResult, MikeyMessage, RandPayload, TimestampPayload, VerificationPayload,
 } from './types';
@@ -119,8 +119,8 @@ class BoundedMap<K, V> extends Map<K, V> {
   override set(k: K, v: V): this {
     if (this.has(k)) this.delete(k);
     super.set(k, v);
-    // the oldest through a kept iterator: a fresh one walks every deleted entry's hole (src/common/oldest.ts)
-    while (this.size > this.bound) deleteOldest<K>(this);
+    // the oldest through a kept iterator: a fresh one walks every deleted entry's hole (src/common/oldest-key.ts)
+    trimOldest<K>(this, this.bound);
     return this;
   }
 }
