@@ -81,13 +81,29 @@ function open(source: StandInSource, term: HeadlessTerminal): Dashboard {
   ).start();
 }
 
-test('first interrupt drains: the header counts the queue down, the queued frames are analysed, the dashboard leaves by itself', { timeout: 60_000 }, async () => {
-  const input = await frames();
+interface OpenDashboard {
+  source: StandInSource;
+  term: HeadlessTerminal;
+  dash: Dashboard;
+}
+
+/** A dashboard on a fresh stand-in source, its live header on screen; closed (and its terminal) after `body`. */
+async function withDashboard(body: (o: OpenDashboard) => Promise<void>): Promise<void> {
   const source = new StandInSource();
   const term = new HeadlessTerminal(170, 50);
   const dash = open(source, term);
   try {
     await waitForScreen(term, (s) => s.split('\n')[0].includes('capturing'), 'the live header');
+    await body({ source, term, dash });
+  } finally {
+    dash.quit();
+    term.dispose();
+  }
+}
+
+test('first interrupt drains: the header counts the queue down, the queued frames are analysed, the dashboard leaves by itself', { timeout: 60_000 }, async () => {
+  const input = await frames();
+  await withDashboard(async ({ source, term, dash }) => {
     const half = Math.floor(input.length / 2);
     for (const f of input.slice(0, half)) source.deliver(f);
     // Ctrl-C: the capture process has stopped and said how many it captured; the rest is queued
@@ -104,19 +120,12 @@ test('first interrupt drains: the header counts the queue down, the queued frame
     assert.equal(result.ended, true);
     assert.equal(result.stats.frames, input.length, 'every queued frame analysed');
     assert.equal(source.stops.length, 1, 'no stop that discards');
-  } finally {
-    dash.quit();
-    term.dispose();
-  }
+  });
 });
 
 test('a second interrupt leaves at once: a plain stop discards the rest', { timeout: 60_000 }, async () => {
   const input = await frames();
-  const source = new StandInSource();
-  const term = new HeadlessTerminal(170, 50);
-  const dash = open(source, term);
-  try {
-    await waitForScreen(term, (s) => s.split('\n')[0].includes('capturing'), 'the live header');
+  await withDashboard(async ({ source, term, dash }) => {
     for (const f of input.slice(0, 3)) source.deliver(f);
     dash.interrupt();
     await waitForScreen(term, (s) => s.split('\n')[0].includes('draining: 3 frames analysed'), 'draining without a known queue');
@@ -126,17 +135,11 @@ test('a second interrupt leaves at once: a plain stop discards the rest', { time
     assert.equal(result.drained, false);
     assert.equal(result.ended, false);
     assert.equal(result.stats.frames, 3);
-  } finally {
-    term.dispose();
-  }
+  });
 });
 
 test('an interrupt once the capture has ended (-c reached) leaves at once', { timeout: 60_000 }, async () => {
-  const source = new StandInSource();
-  const term = new HeadlessTerminal(170, 50);
-  const dash = open(source, term);
-  try {
-    await waitForScreen(term, (s) => s.split('\n')[0].includes('capturing'), 'the live header');
+  await withDashboard(async ({ source, term, dash }) => {
     source.stop();
     source.end();
     await waitForScreen(term, (s) => s.split('\n')[0].includes('capture stopped'), 'the stopped capture');
@@ -144,7 +147,5 @@ test('an interrupt once the capture has ended (-c reached) leaves at once', { ti
     const result = await dash.done;
     assert.equal(result.ended, true);
     assert.equal(result.drained, false);
-  } finally {
-    term.dispose();
-  }
+  });
 });
