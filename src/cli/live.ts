@@ -291,7 +291,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
         scheduleFlush();
       },
       // standard output carries the frames exactly as `dissect` prints them; the analyzer's findings go beside it
-      diagnostic: (d) => process.stderr.write(`keyscope live: ${diagnosticLine(d)}\n`),
+      diagnostic: (d) => process.stderr.write(findingLine(d)),
     }, findingsFile?.sink(() => capture.stop()), served?.metrics.sink),
     {
       // frames show when they arrive, not when the next one does; end-of-capture findings come back from finish()
@@ -456,7 +456,7 @@ class DashFindingLines {
 
   readonly sink: AnalyzerSink = {
     diagnostic: (d) => {
-      const line = `keyscope live: ${diagnosticLine(d)}\n`;
+      const line = findingLine(d);
       if (!this.deferred) process.stderr.write(line);
       else if (this.kept.length < LIVE_DASH_FINDINGS_LISTED) this.kept.push(line);
       else this.unlisted++;
@@ -626,10 +626,10 @@ export function liveSummary(stats: LiveCaptureStats, tcp: TcpLossInputs): string
 /** Frame numbers listed per finding line (the rest are in the -w file's analysis). */
 const MAX_FRAMES_LISTED = 10;
 
-/** One finding of the analyzer, as `analyze` lists it (its message is escaped where it was made). */
-function diagnosticLine(d: Diagnostic): string {
+/** One finding of the analyzer, as `analyze` lists it (its message is escaped where it was made), as live prints it. */
+function findingLine(d: Diagnostic): string {
   const who = [d.transaction, d.ue ? `ue ${d.ue}` : undefined].filter((x) => x !== undefined).join(' ');
-  return `${d.severity} ${d.code}${who ? ` [${escapeText(who)}]` : ''} frames ${d.frames.slice(0, MAX_FRAMES_LISTED).join(', ')}: ${d.message}`;
+  return `keyscope live: ${d.severity} ${d.code}${who ? ` [${escapeText(who)}]` : ''} frames ${d.frames.slice(0, MAX_FRAMES_LISTED).join(', ')}: ${d.message}\n`;
 }
 
 function ioMessage(err: unknown): string {

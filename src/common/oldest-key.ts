@@ -39,6 +39,11 @@ export class OldestKeys<K> {
     this.it ??= this.map.keys();
     return this.it.next().value as K;
   }
+
+  /** After an insertion: deletes the oldest entries until the map holds at most `max` (a plain bounded table). */
+  trim(max: number): void {
+    for (let key = this.over(max); key !== undefined; key = this.over(max)) this.map.delete(key);
+  }
 }
 
 /** One OldestKeys per map, for code that is handed the map (a shared `remember(map, …)`, a module-level cache). */
@@ -55,5 +60,5 @@ export function trimOldest<K>(map: Map<K, unknown>, max: number): void {
     oldest = new OldestKeys(map);
     keepers.set(map, oldest);
   }
-  for (let key = oldest.over(max); key !== undefined; key = oldest.over(max)) map.delete(key);
+  oldest.trim(max);
 }

@@ -85,8 +85,7 @@ export class CaptureLossSignals {
     if (unpaired && before !== undefined) this.signal(add, { from: before, to: t, cause: 'http-unpaired', packets: 1 });
     if (before !== undefined) map.delete(connId);
     map.set(connId, t);
-    const old = this.oldestConnection.over(LIMITS.lossSignalConnections);
-    if (old !== undefined) map.delete(old);
+    this.oldestConnection.trim(LIMITS.lossSignalConnections);
   }
 
   private mikey(f: DissectedFrame, info: { kind: string; counter?: number; idr?: string } | undefined, t: number, add: (s: LossSignal) => void): void {
@@ -121,8 +120,7 @@ export class CaptureLossSignals {
       map.delete(key);
     }
     map.set(key, { counter, t, acked: 0 });
-    const old = this.oldestMskCounter.over(this.maxUes);
-    if (old !== undefined) map.delete(old);
+    this.oldestMskCounter.trim(this.maxUes);
   }
 
   /** A span a correlator room found (cause `digest-missing`: rules/pull.ts): counted like the others. */

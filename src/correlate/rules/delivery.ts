@@ -100,12 +100,10 @@ export class DeliveryRules {
       const k = `${csbId}:${counter}`;
       this.byKey.delete(k);
       this.byKey.set(k, d);
-      const old = this.oldestByKey.over(this.ctx.options.maxAckIndex);
-      if (old !== undefined) this.byKey.delete(old);
+      this.oldestByKey.trim(this.ctx.options.maxAckIndex);
     }
     this.byFrame.set(d.frame, d);
-    const old = this.oldestByFrame.over(this.ctx.options.maxAckIndex);
-    if (old !== undefined) this.byFrame.delete(old);
+    this.oldestByFrame.trim(this.ctx.options.maxAckIndex);
   }
 
   private counterCheck(frame: number, info: MbmsInfo, dst: string, ue: UeState | undefined, tx: Tx): void {
@@ -124,8 +122,7 @@ export class DeliveryRules {
     if (!last || serialGreater(info.counter, last.counter)) {
       this.mukCounters.delete(key);
       this.mukCounters.set(key, { counter: info.counter, frame });
-      const old = this.oldestMukCounter.over(this.ctx.options.maxMukCounters);
-      if (old !== undefined) this.mukCounters.delete(old);
+      this.oldestMukCounter.trim(this.ctx.options.maxMukCounters);
     }
   }
 

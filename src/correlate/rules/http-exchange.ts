@@ -68,8 +68,7 @@ export class HttpExchangeRules {
       const own = at?.src !== undefined && at.dst !== undefined ? { client: at.src, server: at.dst } : p.ip && p.frame === m.lastFrame ? { client: p.ip.src, server: p.ip.dst } : undefined;
       if (own) {
         this.conns.set(m.connId, own);
-        const old = this.oldestConn.over(LIMITS.connections);
-        if (old !== undefined) this.conns.delete(old);
+        this.oldestConn.trim(LIMITS.connections);
       }
       this.request(m);
     } else if (!m.interim) this.response(m);

@@ -60,8 +60,7 @@ export class MtkRules {
   mskInterval(key: string, seqL: number, seqU: number, frame: number): void {
     this.intervals.delete(key);
     this.intervals.set(key, { seqL, seqU, frame });
-    const old = this.oldestInterval.over(LIMITS.mtkStreams);
-    if (old !== undefined) this.intervals.delete(old);
+    this.oldestInterval.trim(LIMITS.mtkStreams);
   }
 
   message(frame: number, time: PacketTime, rec: MikeyFrameRecord, info: MbmsInfo, ends: Endpoints): void {
