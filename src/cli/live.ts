@@ -6,7 +6,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
 import { openTcpdumpCapture } from '../capture/tcpdump-engine';
-import { DEFAULT_DRAIN_LIMITS, DrainFileError, DrainedCapture, openDrainedCapture, type CaptureFileSink, type DrainFileOptions } from '../capture/live-drain';
+import {
+  DEFAULT_DRAIN_LIMITS, DEFAULT_SPOOL_BYTES, DEFAULT_SPOOL_FREE_MARGIN_BYTES, DrainFileError, openDrainedCapture, type CaptureFileSink, type CaptureProcessOptions, type DrainFileOptions,
+} from '../capture/live-drain';
+import { PipedCapture } from '../capture/piped-capture';
 import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { LIVE_FILE_FLUSH_MS, LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
 import type { CaptureFrame } from '../capture/types';
@@ -51,8 +54,18 @@ export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptio
   engine?: LiveEngine;
   bufferSize?: number;
   captureQueue?: number;
+  spoolDir?: string;
+  spoolSize?: number;
   findingsJson?: string;
 }
+
+/** MiB, for --spool-size. */
+const MIB = 1024 * 1024;
+/**
+ * Text mode writes a status line on standard error this often while the analysis is behind its capture (frames
+ * queued, spooled on disk, seconds behind); nothing while it keeps up.
+ */
+export const LIVE_STATUS_INTERVAL_MS = 5_000;
 
 /**
  * Capture engines: `cap` (libpcap in process, the default, read by a capture thread of its own: live-drain.ts),
@@ -85,7 +98,9 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('-s, --snaplen <bytes>', `bytes kept per frame (at most ${MAX_SNAPLEN}; the cap engine keeps at most ${CAP_MAX_SNAPLEN})`, parseSnaplen)
     .option('--engine <name>', 'capture engine: cap (libpcap in process, read by a capture thread of its own; the default), cap-inline (cap read on the main thread) or tcpdump (kernel timestamps and drop counts; tcpdump must be installed)', parseEngine)
     .option('-B, --buffer-size <KiB>', `kernel capture buffer in KiB, as tcpdump -B (default ${DEFAULT_LIVE_BUFFER_SIZE / 1024})`, parsePositiveInt)
-    .option('--capture-queue <packets>', `cap engine: packets queued between the capture process and the analysis before the capture process drops (counted; -w still gets them) (default ${DEFAULT_DRAIN_LIMITS.maxPackets})`, parsePositiveInt)
+    .option('--capture-queue <packets>', `cap and tcpdump engines: packets queued in memory between the capture process and the analysis before the capture process spools them to disk (default ${DEFAULT_DRAIN_LIMITS.maxPackets}, and at most ${DEFAULT_DRAIN_LIMITS.maxBytes / MIB} MiB)`, parsePositiveInt)
+    .option('--spool-dir <dir>', 'cap and tcpdump engines: where the capture process spools what the analysis cannot take yet (a file unlinked at once; default the temp directory)')
+    .option('--spool-size <MiB>', `cap and tcpdump engines: disk spool at most, in MiB (default ${DEFAULT_SPOOL_BYTES / MIB}; never closer than ${DEFAULT_SPOOL_FREE_MARGIN_BYTES / MIB} MiB to the file system's free space; 0: none). Beyond it packets are dropped, counted (-w still gets them)`, parseNonNegativeInt)
     .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)');
   // the analyzer's own options: findings (printed to standard error as they come) and the dashboard
   addCorrelationOptions(cmd, { read: false });
@@ -111,6 +126,11 @@ function parseSnaplen(value: string): number {
   return n;
 }
 
+function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('a whole number (0 or more)');
+  return Number(value);
+}
+
 function parseEngine(value: string): LiveEngine {
   if (value === 'cap' || value === 'cap-inline' || value === 'tcpdump') return value;
   throw new InvalidArgumentError('cap, cap-inline or tcpdump');
@@ -118,12 +138,20 @@ function parseEngine(value: string): LiveEngine {
 
 /** Open the capture with the chosen engine; a LiveCaptureError says why it could not start. */
 async function openCapture(opts: LiveCliOptions & { interface: string }): Promise<LiveSource> {
+  // -w is written by the capture process, as dumpcap writes it: packets the analysis queue drops are still saved
+  const queue: CaptureProcessOptions = {
+    ...(opts.captureQueue !== undefined ? { limits: { maxPackets: opts.captureQueue } } : {}),
+    spool: { ...(opts.spoolDir !== undefined ? { dir: opts.spoolDir } : {}), ...(opts.spoolSize !== undefined ? { capacity: opts.spoolSize * MIB } : {}) },
+    ...(opts.write ? { file: captureFileOptions(opts.write, opts) } : {}),
+    ...(opts.count !== undefined ? { count: opts.count } : {}),
+  };
   if (opts.engine === 'tcpdump') {
     return openTcpdumpCapture({
       device: opts.interface,
       filter: opts.filter ?? '',
       ...(opts.snaplen !== undefined ? { snaplen: opts.snaplen } : {}),
       ...(opts.bufferSize !== undefined ? { bufferKiB: opts.bufferSize } : {}),
+      ...queue,
     });
   }
   const capOptions = {
@@ -133,13 +161,7 @@ async function openCapture(opts: LiveCliOptions & { interface: string }): Promis
     ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize * 1024 } : {}),
   };
   if (opts.engine === 'cap-inline') return openLiveCapture(capOptions);
-  // -w is written by the capture process, as dumpcap writes it: packets the analysis queue drops are still saved
-  return openDrainedCapture({
-    ...capOptions,
-    ...(opts.captureQueue !== undefined ? { limits: { maxPackets: opts.captureQueue } } : {}),
-    ...(opts.write ? { file: captureFileOptions(opts.write, opts) } : {}),
-    ...(opts.count !== undefined ? { count: opts.count } : {}),
-  });
+  return openDrainedCapture({ ...capOptions, ...queue });
 }
 
 function captureFileOptions(write: string, opts: LiveCliOptions): DrainFileOptions {
@@ -199,9 +221,11 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     process.stderr.write('keyscope live: a ring buffer needs -b filesize:KB or -b duration:S to know when to switch files\n');
     return 64;
   }
-  if (opts.captureQueue !== undefined && opts.engine !== undefined && opts.engine !== 'cap') {
-    process.stderr.write(`keyscope live: --capture-queue is the cap engine's (its capture process's queue), not ${opts.engine}'s\n`);
-    return 64;
+  for (const [given, option] of [[opts.captureQueue, '--capture-queue'], [opts.spoolDir, '--spool-dir'], [opts.spoolSize, '--spool-size']] as const) {
+    if (given !== undefined && opts.engine === 'cap-inline') {
+      process.stderr.write(`keyscope live: ${option} is the capture process's (engines cap and tcpdump), not cap-inline's\n`);
+      return 64;
+    }
   }
   const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }, { option: '--findings-json', path: opts.findingsJson }], [{ option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
@@ -234,7 +258,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
 
   let writer: CaptureFileSink | undefined;
   const fileError: { error: string | undefined } = { error: undefined };
-  if (capture instanceof DrainedCapture && capture.file) {
+  if (capture instanceof PipedCapture && capture.file) {
     writer = capture.file;
     capture.onFileError((message) => {
       fileError.error ??= message;

@@ -79,15 +79,22 @@ test('--engine tcpdump: tcpdump does not outlive a keyscope killed with SIGKILL'
   const tcpdumps = () =>
     spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
       .stdout.split('\n')
-      .filter((l) => l.includes('tcpdump') && l.includes(marker) && !l.includes('keyscope.js'));
+      .filter((l) => l.includes('tcpdump') && l.includes(marker) && !l.includes('keyscope.js') && !l.includes('live-drain-child.js'));
+  // tcpdump runs under keyscope's capture process (which relays its stream through its queue and spool): neither survives
+  const relays = () =>
+    spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((l) => l.includes('live-drain-child.js') && l.includes(marker));
   try {
     await until('the capture to start', () => /capturing on/.test(live.err()), live);
     assert.equal(tcpdumps().length, 1, 'one tcpdump runs for the capture');
+    assert.equal(relays().length, 1, 'one capture process relays it');
     live.child.kill('SIGKILL');
     await live.exit;
     const end = Date.now() + GUARD_MS;
-    while (tcpdumps().length > 0 && Date.now() < end) await sleep(50);
+    while ((tcpdumps().length > 0 || relays().length > 0) && Date.now() < end) await sleep(50);
     assert.deepEqual(tcpdumps(), []);
+    assert.deepEqual(relays(), []);
   } finally {
     live.child.kill('SIGKILL');
   }
