@@ -28,6 +28,8 @@ export interface SpoolOptions {
   capacity: number;
   /** The spool never grows the file system's free space below this many bytes. */
   freeMargin: number;
+  /** Spooled batches are merged into entries of up to this many bytes (default SPOOL_ENTRY_BYTES). */
+  entryBytes?: number;
 }
 
 /** One batch spooled: its bytes and packets (the unit read back, so the packets on their way stay counted). */
@@ -100,7 +102,7 @@ export class DiskSpool {
     this.totalPackets += packets;
     if (this.used > this.peakBytes) this.peakBytes = this.used;
     const last = this.entries.length > this.entryHead ? this.entries[this.entries.length - 1] : undefined;
-    if (last && last.bytes + n <= SPOOL_ENTRY_BYTES) {
+    if (last && last.bytes + n <= (this.options.entryBytes ?? SPOOL_ENTRY_BYTES)) {
       last.bytes += n;
       last.packets += packets;
     } else this.entries.push({ bytes: n, packets });

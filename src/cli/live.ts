@@ -10,7 +10,7 @@ import {
   DEFAULT_DRAIN_LIMITS, DEFAULT_SPOOL_BYTES, DEFAULT_SPOOL_FREE_MARGIN_BYTES, DrainFileError, openDrainedCapture, type CaptureFileSink, type CaptureProcessOptions, type DrainFileOptions,
 } from '../capture/live-drain';
 import { PipedCapture } from '../capture/piped-capture';
-import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
+import { backlogText, estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { LIVE_FILE_FLUSH_MS, LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
 import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
@@ -350,6 +350,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
   process.on('SIGTERM', stop);
   process.on('SIGHUP', stop);
   const timer = opts.duration !== undefined ? setTimeout(stop, Math.min(opts.duration * 1000, 2 ** 31 - 1)) : undefined;
+  const status = statusLines(capture);
   const filterText = capture.filter ? `, filter '${escapeText(capture.filter)}'` : '';
   process.stderr.write(
     `keyscope live: capturing on '${escapeText(capture.device)}' (link type ${escapeText(capture.linkTypeName.replace(/^LINKTYPE_/, ''))}, ${capture.linkType})${filterText}; Ctrl-C to stop\n`,
@@ -366,6 +367,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     process.off('SIGTERM', stop);
     process.off('SIGHUP', stop);
     if (timer) clearTimeout(timer);
+    clearInterval(status);
     pacer.stop();
   }
 
@@ -600,10 +602,52 @@ function saveFrames(capture: LiveSource, writer: CaptureFileSink | undefined, st
   return state;
 }
 
-/** The end of a capture on standard error: the figures line, then tshark's kind of summary. */
+/**
+ * Text mode: a status line on standard error every LIVE_STATUS_INTERVAL_MS while the analysis is behind its capture
+ * (the capture process spools, or the backlog is LIVE_STATUS_BEHIND_SECONDS old or more), and one when it has caught
+ * up again; nothing while it keeps up.
+ */
+function statusLines(capture: LiveSource): NodeJS.Timeout {
+  let said = false;
+  const t = setInterval(() => {
+    const b = capture.backlog;
+    if (!b || capture.stopped) return;
+    if (b.spoolBytes > 0 || b.seconds >= LIVE_STATUS_BEHIND_SECONDS) {
+      said = true;
+      process.stderr.write(`keyscope live: ${backlogText(b)} (analysed ${capture.stats.packets}; the capture goes on)\n`);
+    } else if (said && b.frames === 0) {
+      said = false;
+      process.stderr.write(`keyscope live: caught up (peak spool ${(b.peakSpoolBytes / MIB).toFixed(1)} MB)\n`);
+    }
+  }, LIVE_STATUS_INTERVAL_MS);
+  t.unref();
+  return t;
+}
+
+/** The status line is written when the analysis is this many seconds of capture time behind (or spooling). */
+export const LIVE_STATUS_BEHIND_SECONDS = 1;
+
+/** The end of a capture on standard error: the figures line, then tshark's kind of summary, then the queue's. */
 function writeSummary(capture: LiveSource, tcp: TcpLossInputs, signals: LossSignalCounts): void {
   process.stderr.write(`keyscope live: ${liveSummary(capture.stats, tcp)}\n`);
   process.stderr.write(`keyscope live: ${lossSummary(capture, tcp, signals)}\n`);
+  const queue = queueSummary(capture);
+  if (queue !== undefined) process.stderr.write(`keyscope live: ${queue}\n`);
+}
+
+/**
+ * The capture process's queue at the end, when it held anything back on disk or dropped: frames spooled, the
+ * spool's peak, drops, and how long the analysis took after the capture stopped. Undefined when it never spooled.
+ */
+export function queueSummary(capture: Pick<LiveSource, 'backlog' | 'queueDropped' | 'stats' | 'notAnalysed'> & { readonly spoolError?: string | undefined }): string | undefined {
+  const b = capture.backlog;
+  if (!b || (b.spooledFrames === 0 && !capture.queueDropped)) return undefined;
+  const st = capture.stats;
+  const broken = capture.spoolError !== undefined ? `; the spool failed: ${escapeText(capture.spoolError)}` : '';
+  return (
+    `capture queue: ${b.spooledFrames} frames went through the disk spool (peak ${(b.peakSpoolBytes / MIB).toFixed(1)} MB), ` +
+    `${capture.queueDropped ?? 0} dropped (spool full), ${st.packets} analysed${capture.notAnalysed ? `, ${capture.notAnalysed} not analysed` : ''}${broken}`
+  );
 }
 
 /**
