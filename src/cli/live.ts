@@ -658,10 +658,10 @@ export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clo
   const st = capture.stats;
   const dropped = capture.dropped;
   const queue = capture.queueDropped;
-  const queued = queue !== undefined ? `${queue} dropped by keyscope's capture queue (analysis fell behind), ` : '';
+  const queued = queue !== undefined ? `${queue} dropped by keyscope's capture queue (the analysis fell behind and the spool was full), ` : '';
   const drops =
     dropped !== undefined
-      ? `${dropped} dropped (${capture.clock.engine}'s kernel and interface counters)`
+      ? `${queued}${dropped} dropped (${capture.clock.engine}'s kernel and interface counters)`
       : `${queued}dropped by the kernel unknown (the ${capture.clock.engine} engine has no kernel drop counter; --engine tcpdump reports the kernel's)`;
   const loss = estimateCaptureLoss(tcp);
   const estimate = `loss estimate ${(loss.ratio * 100).toFixed(2)} % of TCP payload (${loss.lostBytes} ACKed-but-unseen bytes; UDP loss is invisible to it)`;
