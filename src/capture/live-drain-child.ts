@@ -241,6 +241,8 @@ function run(args: DrainChildArgs, capture: Source): void {
   let ended = false;
   let closing = false;
   let newest = '0.000000000';
+  /** Stamp of the oldest packet in the spool (of the first spooled since it was last empty). */
+  let spoolFrom: string | undefined;
 
   const header = Buffer.alloc(24);
   header.writeUInt32LE(capture.nanosecond ? PCAP_MAGIC_NSEC : PCAP_MAGIC_USEC, 0);
@@ -265,9 +267,16 @@ function run(args: DrainChildArgs, capture: Source): void {
   const pump = () => {
     for (let e = spool.peek(); e && fits(e.packets, e.bytes); e = spool.peek()) {
       const got = spool.take();
-      if (!got) break;
+      if (!got) {
+        // the spool cannot be read back: what it holds is lost — counted, over the span since the oldest spooled
+        const lost = spool.discard();
+        dropped += lost;
+        control(`drop ${lost} ${spoolFrom ?? newest} ${newest}`);
+        break;
+      }
       send(got.data, got.packets);
     }
+    if (spool.empty) spoolFrom = undefined;
     spoolFailure();
     if (ended && spool.empty && !closing) finish();
   };
@@ -288,12 +297,15 @@ function run(args: DrainChildArgs, capture: Source): void {
     batchPackets = 0;
     batchFrom = batchTo = undefined;
     if (spool.empty && fits(packets, data.length)) send(data, packets);
-    else if (!spool.append(data, packets)) {
+    else if (spool.append(data, packets)) {
+      spoolFrom ??= from;
+      pump();
+    } else {
       // the spool is full (or failed): the analysis is this far behind, drop here, counted, rather than wait
       dropped += packets;
       control(`drop ${packets} ${from} ${to}`);
       spoolFailure();
-    } else pump();
+    }
   };
   const scheduleFlush = () => {
     if (flushScheduled) return;

@@ -265,6 +265,8 @@ export abstract class PipedCapture implements LiveSource {
     if (end) {
       this.queueDrops = Math.max(this.queueDrops, Number(end[1]));
       this.capturedTotal = Number(end[2]);
+      // stopped without drain (-c N, q): what the process still queues would only be read to be thrown away
+      if (this.discard) this.abandon();
       return true;
     }
     return false;
@@ -289,11 +291,7 @@ export abstract class PipedCapture implements LiveSource {
     if (this.stopMono !== undefined) {
       // a second stop during a drain: once the process has said how many it captured (and closed -w), what it still
       // queues (memory, spool) is counted as not analysed and the process is killed at once, not read to the end
-      if (!options.drain && this.capturedTotal !== undefined && !this.killed) {
-        this.killed = true;
-        this.killedQueued = this.queued ?? 0;
-        killGroup(this.child, 'SIGKILL');
-      }
+      if (!options.drain) this.abandon();
       return;
     }
     this.stopMono = process.hrtime.bigint();
@@ -314,6 +312,17 @@ export abstract class PipedCapture implements LiveSource {
     let t = setTimeout(check, grace);
     t.unref();
     this.child.once('exit', () => clearTimeout(t));
+  }
+
+  /**
+   * Nothing more will be analysed: once the process has said how many it captured (and closed -w), what it still
+   * queues (memory, spool) is counted as not analysed and the process is killed at once, not read to the end.
+   */
+  private abandon(): void {
+    if (this.capturedTotal === undefined || this.killed) return;
+    this.killed = true;
+    this.killedQueued = this.queued ?? 0;
+    killGroup(this.child, 'SIGKILL');
   }
 
   /** Spans of capture time in which packets were lost, as the engine learns of them. */

@@ -141,6 +141,15 @@ export class DiskSpool {
     return { data, packets: e.packets };
   }
 
+  /** Throw away everything held (after a read error): the packets lost, for the caller to count. */
+  discard(): number {
+    const packets = this.packetsHeld;
+    this.used = 0;
+    this.packetsHeld = 0;
+    this.reset();
+    return packets;
+  }
+
   /** Close the file (its blocks are freed: it was unlinked when opened). */
   close(): void {
     if (this.fd !== undefined) {
