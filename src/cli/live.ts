@@ -3,6 +3,7 @@
  * `keyscope dissect` does, through the same Dissector. Ctrl-C / SIGTERM / -c / --duration end it cleanly: the
  * capture stops, held frames are flushed, the -w file is committed and a summary goes to standard error.
  */
+import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
 import { openTcpdumpCapture } from '../capture/tcpdump-engine';
@@ -225,6 +226,16 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     if (given !== undefined && opts.engine === 'cap-inline') {
       process.stderr.write(`keyscope live: ${option} is the capture process's (engines cap and tcpdump), not cap-inline's\n`);
       return 64;
+    }
+  }
+  if (opts.spoolDir !== undefined) {
+    // the spool is created only when the analysis first falls behind: a directory it cannot use is said now
+    try {
+      if (!fs.statSync(opts.spoolDir).isDirectory()) throw new Error('not a directory');
+      fs.accessSync(opts.spoolDir, fs.constants.W_OK);
+    } catch (err) {
+      process.stderr.write(`keyscope live: cannot spool in ${escapeText(opts.spoolDir)}: ${escapeText(ioMessage(err))}\n`);
+      return 2;
     }
   }
   const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }, { option: '--findings-json', path: opts.findingsJson }], [{ option: '--keys file', path: opts.keys }]);

@@ -160,6 +160,9 @@ test('-b usage errors: without -w, without a switch condition, an unknown condit
     assert.match(run(['--engine', 'cap-inline', '--spool-size', '5']).stderr, /--spool-size is the capture process's/);
     assert.equal(run(['--capture-queue', '0']).status, 64);
     assert.equal(run(['--spool-size', '-1']).status, 64);
+    const spool = run(['--spool-dir', path.join(dir, 'nope')]);
+    assert.equal(spool.status, 2);
+    assert.match(spool.stderr, /^keyscope live: cannot spool in .*nope: .*\n$/);
     assert.deepEqual(fs.readdirSync(dir), []);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
