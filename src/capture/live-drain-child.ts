@@ -19,7 +19,8 @@
  * behind the analysis is) every DRAIN_QUEUE_REPORT_MS while it changes, `fileerror {json}` when the file cannot be
  * written (the capture stops), `spoolerror {json}` once if the spool fails, `file {json}` (frames and files written)
  * and `end N M` (dropped, captured) when capturing stops; the process exits once the spool and the pipe are empty.
- * With tcpdump: `tcpdump LINE` for each line tcpdump writes on its standard error (its counters, its errors).
+ * With tcpdump: `tcpdump LINE` for each line tcpdump writes on its standard error (its counters, its errors),
+ * `spawnerror {json}` when it cannot be started, `exit {json}` when it ended before its pcap header.
  * SIGINT or SIGTERM stop the capture; SIGUSR1 is passed on to tcpdump (its counters).
  */
 import type { ChildProcess } from 'node:child_process';
