@@ -16,7 +16,7 @@
  * pcap or pcapng), so it stays valid after any end of this process, kill -9 included.
  *
  * Control lines on standard error: `open {json}` or `error {json}` once, `drop …` as drops happen, `queue …` (how far
- * behind the analysis is) every DRAIN_QUEUE_REPORT_MS while it changes, `fileerror {json}` when the file cannot be
+ * behind the analysis is) every DRAIN_QUEUE_REPORT_MS (args.reportMs) while it changes, `fileerror {json}` when the file cannot be
  * written (the capture stops), `spoolerror {json}` once if the spool fails, `file {json}` (frames and files written)
  * and `end N M` (dropped, captured) when capturing stops; the process exits once the spool and the pipe are empty.
  * With tcpdump: `tcpdump LINE` for each line tcpdump writes on its standard error (its counters, its errors),
@@ -30,7 +30,8 @@ import { ioReason } from '../common/io-error';
 import { killGroup, spawnTied } from '../common/tied-process';
 import { LiveCaptureError, openLiveCapture } from './live';
 import { LiveCaptureFile } from './live-file';
-import { DRAIN_QUEUE_REPORT_MS, type DrainChildArgs } from './live-drain';
+// types only: the capture process loads no more of the analysis side than it needs
+import type { DrainChildArgs } from './live-drain';
 import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
 import { DiskSpool } from './spool';
 import type { CaptureFrame } from './types';
@@ -38,8 +39,34 @@ import type { CaptureFrame } from './types';
 const RECORD_HEADER = 16;
 const NO_PROBLEMS: CaptureFrame['problems'] = [];
 
+/**
+ * Standard error as a non-blocking stream, as fd 3: Node writes a pipe on fd 2 synchronously, so an analysis slow to
+ * read its control lines (a long synchronous stretch in the parent) would stall the capture with them.
+ */
+let ctl: net.Socket | undefined;
+let ctlTried = false;
+
 function control(line: string): void {
-  process.stderr.write(`${line}\n`);
+  if (!ctlTried) {
+    ctlTried = true;
+    try {
+      ctl = new net.Socket({ fd: 2, readable: false, writable: true });
+      ctl.on('error', () => undefined);
+      // pending writes keep the process alive; an idle control stream does not
+      ctl.unref();
+    } catch {
+      // not a pipe or socket (run by hand with standard error on a file): written synchronously
+      ctl = undefined;
+    }
+  }
+  if (ctl) ctl.write(`${line}\n`);
+  else process.stderr.write(`${line}\n`);
+}
+
+/** Exit once every control line written so far is out. */
+function exitAfterControl(code: number): void {
+  if (ctl) ctl.end(() => process.exit(code));
+  else process.exit(code);
 }
 
 /** What the queue needs of a capture: its packets, its end, a way to stop it. */
@@ -73,7 +100,7 @@ function openCap(args: DrainChildArgs): Source | undefined {
   } catch (err) {
     const e = err instanceof LiveCaptureError ? { kind: err.kind, message: err.message } : { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
     control(`error ${JSON.stringify(e)}`);
-    process.exitCode = 2;
+    exitAfterControl(2);
     return undefined;
   }
 }
@@ -89,12 +116,12 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
     child = spawnTied(t.program, t.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     control(`spawnerror ${JSON.stringify({ code: (err as NodeJS.ErrnoException).code, message: ioReason(err) })}`);
-    process.exitCode = 2;
+    exitAfterControl(2);
     return;
   }
   child.once('error', (err: NodeJS.ErrnoException) => {
     control(`spawnerror ${JSON.stringify({ code: err.code, message: err.message })}`);
-    process.exit(2);
+    exitAfterControl(2);
   });
   let partial = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
@@ -165,7 +192,8 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
     if (!source) {
       // tcpdump ended before its pcap header: its standard error (passed on) says why
       control(`exit ${JSON.stringify({ code, signal })}`);
-      process.exit(2);
+      exitAfterControl(2);
+      return;
     }
     for (const h of stopHandlers.splice(0)) h();
   });
@@ -219,7 +247,7 @@ function run(args: DrainChildArgs, capture: Source): void {
     } catch (err) {
       control(`error ${JSON.stringify({ kind: 'file', message: ioReason(err) })}`);
       capture.stop();
-      process.exitCode = 2;
+      exitAfterControl(2);
       return;
     }
   }
@@ -244,6 +272,16 @@ function run(args: DrainChildArgs, capture: Source): void {
   let newest = '0.000000000';
   /** Stamp of the oldest packet in the spool (of the first spooled since it was last empty). */
   let spoolFrom: string | undefined;
+  /**
+   * Batches dropped one after another make one `drop` line, written when a batch is queued again (or at the next
+   * report): its span is exactly the dropped packets', and a full spool does not write a line per batch.
+   */
+  let dropRun: { packets: number; from: string; to: string } | undefined;
+  const dropLine = () => {
+    if (!dropRun) return;
+    control(`drop ${dropRun.packets} ${dropRun.from} ${dropRun.to}`);
+    dropRun = undefined;
+  };
 
   const header = Buffer.alloc(24);
   header.writeUInt32LE(capture.nanosecond ? PCAP_MAGIC_NSEC : PCAP_MAGIC_USEC, 0);
@@ -272,6 +310,7 @@ function run(args: DrainChildArgs, capture: Source): void {
         // the spool cannot be read back: what it holds is lost — counted, over the span since the oldest spooled
         const lost = spool.discard();
         dropped += lost;
+        dropLine();
         control(`drop ${lost} ${spoolFrom ?? newest} ${newest}`);
         break;
       }
@@ -297,14 +336,20 @@ function run(args: DrainChildArgs, capture: Source): void {
     batchBytes = 0;
     batchPackets = 0;
     batchFrom = batchTo = undefined;
-    if (spool.empty && fits(packets, data.length)) send(data, packets);
-    else if (spool.append(data, packets)) {
+    if (spool.empty && fits(packets, data.length)) {
+      dropLine();
+      send(data, packets);
+    } else if (spool.append(data, packets)) {
+      dropLine();
       spoolFrom ??= from;
       pump();
     } else {
       // the spool is full (or failed): the analysis is this far behind, drop here, counted, rather than wait
       dropped += packets;
-      control(`drop ${packets} ${from} ${to}`);
+      if (dropRun) {
+        dropRun.packets += packets;
+        dropRun.to = to ?? dropRun.to;
+      } else dropRun = { packets, from: from ?? newest, to: to ?? newest };
       spoolFailure();
     }
   };
@@ -347,11 +392,12 @@ function run(args: DrainChildArgs, capture: Source): void {
   // how far behind the analysis is: what was captured, dropped and spooled, and the newest stamp
   let said = '';
   const report = () => {
+    dropLine();
     const line = `queue ${captured} ${dropped} ${spool.bytes} ${spool.peakBytes} ${spool.totalPackets} ${newest}`;
     if (line !== said) control(line);
     said = line;
   };
-  const reporter = setInterval(report, DRAIN_QUEUE_REPORT_MS);
+  const reporter = setInterval(report, args.reportMs);
 
   const finish = () => {
     closing = true;
@@ -359,7 +405,7 @@ function run(args: DrainChildArgs, capture: Source): void {
     clearInterval(reporter);
     spool.close();
     // exit once the pipe has taken everything (the parent reads to the end)
-    out.end(() => setImmediate(() => process.exit(0)));
+    out.end(() => setImmediate(() => exitAfterControl(0)));
   };
   capture.onStop(() => {
     if (ended) return;

@@ -139,6 +139,8 @@ export interface DrainChildArgs {
   count?: number;
   /** Nice value to run at (DRAIN_PRIORITY). */
   priority: number;
+  /** Report the queue this often (DRAIN_QUEUE_REPORT_MS). */
+  reportMs: number;
   /** Relay tcpdump (started with these arguments) instead of capturing with cap. */
   tcpdump?: { program: string; args: string[] };
 }
@@ -183,14 +185,14 @@ export interface CaptureProcess {
 const CONTROL_LINE = /^(open|error|drop|queue|file|fileerror|spoolerror|spawnerror|exit|end|tcpdump) /;
 
 /** The queue's bounds and the spool, checked, with the defaults filled in. */
-export function captureProcessArgs(opts: CaptureProcessOptions): Pick<DrainChildArgs, 'limits' | 'spool' | 'file' | 'count'> {
+export function captureProcessArgs(opts: CaptureProcessOptions): Pick<DrainChildArgs, 'limits' | 'spool' | 'file' | 'count' | 'reportMs'> {
   const limits: DrainLimits = { ...DEFAULT_DRAIN_LIMITS, ...opts.limits };
   for (const [k, v] of Object.entries(limits)) {
     if (!Number.isInteger(v) || v < 1) throw new LiveCaptureError('failed', `capture queue limit ${k} must be a positive integer, not ${v}`);
   }
   const spool: DrainSpoolOptions = { ...defaultSpoolOptions(), ...opts.spool };
   if (!Number.isInteger(spool.capacity) || spool.capacity < 0) throw new LiveCaptureError('failed', `the spool size must be a whole number of bytes, not ${spool.capacity}`);
-  return { limits, spool, ...(opts.file ? { file: opts.file } : {}), ...(opts.count !== undefined ? { count: opts.count } : {}) };
+  return { limits, spool, reportMs: DRAIN_QUEUE_REPORT_MS, ...(opts.file ? { file: opts.file } : {}), ...(opts.count !== undefined ? { count: opts.count } : {}) };
 }
 
 /** Start a capture process (tied: it dies with keyscope, and tcpdump with it). */
