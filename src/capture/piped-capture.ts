@@ -1,8 +1,9 @@
 /**
- * What the two capture engines that run in a process of their own share (the `cap` capture process of
- * live-drain.ts, and tcpdump in tcpdump-engine.ts): both hand keyscope a pcap stream on a pipe, stop on SIGINT
- * (SIGKILL after a grace time), and deliver frames, counters and the end of the capture the same way. Each engine
- * adds only its clock, its drop counters and what its process says beside the stream.
+ * What the two capture engines that run in keyscope's capture process share (`cap` in live-drain.ts, tcpdump relayed
+ * by it in tcpdump-engine.ts): both hand keyscope a pcap stream on a pipe, through the process's memory queue and disk
+ * spool, stop on SIGINT (SIGKILL after a grace time), and deliver frames, counters, the backlog, the `-w` file's
+ * figures and the end of the capture the same way (the process's control lines, queueLine). Each engine adds only
+ * its clock, its drop counters and what its process says beside the stream.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { CaptureLossWindow } from '../common/capture-loss';
@@ -101,7 +102,7 @@ export abstract class PipedCapture implements LiveSource {
   private queueDrops = 0;
   /** Packets the capture process captured, known once it has stopped capturing (its `end` line). */
   protected capturedTotal: number | undefined;
-  /** The process was killed on a second stop while it still queued frames: those are not analysed. */
+  /** Frames the capture process still queued when it was killed after a stop without drain: not analysed. */
   private killedQueued = 0;
   /** Why the spool failed, once (the capture process then drops what does not fit in memory). */
   spoolError: string | undefined;
