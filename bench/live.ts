@@ -61,10 +61,17 @@ export const DEFAULT_LIVE_RATES = [10_000, 50_000, 100_000];
 const START_TIMEOUT_MS = 20_000;
 /** Wait after the start line before traffic: the dashboard draws its first screen, libpcap settles. */
 const SETTLE_MS = 1_500;
-/** After the replay, time for the captures to drain what the kernel buffered before they are stopped. */
+/** After the replay, time for the captures to take what the kernel buffered before they are stopped. */
 const DRAIN_MS = 3_000;
-/** A stopped keyscope must have exited within this (it flushes, runs end-of-capture findings, commits -w). */
-const EXIT_TIMEOUT_MS = 120_000;
+/**
+ * A stopped keyscope drains what its capture process still queues (memory and disk spool) before it exits: it gets
+ * EXIT_BASE_MS plus the time to analyse every frame sent at EXIT_MIN_FRAMES_PER_S (far below what it does even on a
+ * loaded machine) — sized by the frames queued, not a fixed few seconds — and is killed earlier only when its
+ * process tree has used no CPU for EXIT_STALL_MS (stuck, not draining).
+ */
+const EXIT_BASE_MS = 60_000;
+const EXIT_MIN_FRAMES_PER_S = 2_000;
+const EXIT_STALL_MS = 30_000;
 /** RSS sampling interval during the replay. */
 const SAMPLE_MS = 1_000;
 /** With --rss-series: one row of the RSS series every this many samples (5 s). */
@@ -96,6 +103,10 @@ interface RunResult {
   keyscopeFileFrames: number;
   /** keyscope's own drop counter ("unknown" for cap) and its TCP loss estimate. */
   keyscopeDropped: string;
+  /** The capture process's disk spool at its fullest (MiB; 0 when nothing was spooled). */
+  spoolPeakMiB: number | undefined;
+  /** Seconds from the end of the replay until keyscope had analysed everything and exited (DRAIN_MS included). */
+  drainSeconds: number | undefined;
   keyscopeLossEstimate: string;
   cpuSeconds: number | undefined;
   peakRssMiB: number | undefined;
@@ -292,9 +303,20 @@ async function startKeyscope(mode: Mode, engine: Engine, dir: string): Promise<K
   return { pid, errFile, tmuxSocket: socket };
 }
 
-async function stopKeyscope(k: KeyscopeRun): Promise<void> {
+async function stopKeyscope(k: KeyscopeRun, queuedFrames: number): Promise<void> {
   if (alive(k.pid)) process.kill(k.pid, 'SIGINT');
-  const ok = await waitFor(() => !alive(k.pid), EXIT_TIMEOUT_MS, 200);
+  const until = Date.now() + EXIT_BASE_MS + (queuedFrames / EXIT_MIN_FRAMES_PER_S) * 1000;
+  let cpu = -1;
+  let movedAt = Date.now();
+  const ok = await waitFor(() => {
+    if (!alive(k.pid)) return true;
+    const now = processTree(k.pid).reduce((s, p) => s + cpuSecondsOf(p), 0);
+    if (now !== cpu) {
+      cpu = now;
+      movedAt = Date.now();
+    }
+    return Date.now() > until || Date.now() - movedAt > EXIT_STALL_MS;
+  }, EXIT_BASE_MS + (queuedFrames / EXIT_MIN_FRAMES_PER_S) * 1000 + 1000, 200) && !alive(k.pid);
   if (!ok) {
     if (k.child) killGroup(k.child);
     else process.kill(k.pid, 'SIGKILL');
@@ -525,7 +547,14 @@ function compareAnalyses(a: AnalyzeDigest, b: AnalyzeDigest): string {
 }
 
 /** keyscope's exit summary: "N packets captured, D dropped (…)|dropped unknown (…), loss estimate X % …". */
-function parseKeyscopeSummary(text: string): { captured?: number; dropped: string; loss: string } {
+function parseKeyscopeSummary(text: string): { captured?: number; dropped: string; loss: string; spoolPeakMiB: number | undefined } {
+  // "capture queue: N frames went through the disk spool (peak M MB)", only when something was spooled or dropped
+  const spool = /capture queue: \d+ frames went through the disk spool \(peak ([\d.]+) MB\)/.exec(text);
+  const spoolPeakMiB = spool ? Number(spool[1]) : /capturing on/.test(text) ? 0 : undefined;
+  return { ...parseDrops(text), spoolPeakMiB };
+}
+
+function parseDrops(text: string): { captured?: number; dropped: string; loss: string } {
   const m = /(\d+) packets captured, (?:(\d+) dropped by keyscope's capture queue[^,]*, )?(?:(\d+) dropped|dropped (?:by the kernel )?unknown)[^,]*(?:\([^)]*\))?, loss estimate ([\d.]+) %/.exec(text);
   if (!m) return { dropped: '?', loss: '?' };
   const kernel = m[3] ?? 'unknown';
@@ -553,29 +582,39 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
   let cpu: number | undefined;
   let peak: number | undefined;
   let replay: ReplayResult;
+  let replayEnded: number | undefined;
+  let drainSeconds: number | undefined;
+  let sampler: NodeJS.Timeout | undefined;
   try {
     ks = await startKeyscope(mode, engine, dir);
     const pid = ks.pid;
     const snapTimers = snapshotTimes().map((sec) => setTimeout(() => process.kill(pid, 'SIGUSR2'), sec * 1000));
-    const sampler = setInterval(() => {
-      // keyscope's whole tree: the cap engine's capture process holds the queue towards the analysis
+    // sampled until keyscope exits: the drain after the replay (its capture process's spool emptied into the
+    // analysis) is part of the run's CPU and memory
+    sampler = setInterval(() => {
+      // keyscope's whole tree: the capture process holds the queue and spool towards the analysis
       const v = treeKiB(pid, 'VmRSS');
-      if (v !== undefined) rss.push(v);
+      if (v === undefined || !alive(pid)) return;
+      rss.push(v);
       if (rss.length % RSS_SERIES_EVERY === 1) {
         series.push({ t: (rss.length - 1) * (SAMPLE_MS / 1000), mib: processTree(pid).map((p) => (statusKiB(p, 'VmRSS') ?? 0) / 1024) });
       }
+      const c = processTree(pid).reduce((s, p) => s + cpuSecondsOf(p), 0);
+      if (cpu === undefined || c > cpu) cpu = c;
+      const h = treeKiB(pid, 'VmHWM');
+      if (h !== undefined && (peak === undefined || h > peak)) peak = h;
     }, SAMPLE_MS);
     try {
       replay = await replayOnLoopback({ file: capture, pps: rate, limit: rate * seconds, durationSeconds: seconds + 5 });
+      replayEnded = Date.now();
       await sleep(DRAIN_MS);
     } finally {
-      clearInterval(sampler);
       for (const t of snapTimers) clearTimeout(t);
     }
-    cpu = processTree(pid).reduce((s, p) => s + cpuSecondsOf(p), 0);
-    peak = treeKiB(pid, 'VmHWM');
   } finally {
-    if (ks) await stopKeyscope(ks);
+    if (ks) await stopKeyscope(ks, rate * seconds);
+    if (replayEnded !== undefined && ks) drainSeconds = (Date.now() - replayEnded) / 1000;
+    if (sampler) clearInterval(sampler);
     killGroup(oracle, 'SIGINT');
     await Promise.race([exited(oracle), sleep(10_000)]);
     killGroup(oracle, 'SIGKILL');
@@ -603,6 +642,8 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
     keyscopeSaw: ksSummary.captured ?? k.frames,
     keyscopeFileFrames: k.frames,
     keyscopeDropped: ksSummary.dropped,
+    spoolPeakMiB: ksSummary.spoolPeakMiB,
+    drainSeconds,
     keyscopeLossEstimate: ksSummary.loss,
     cpuSeconds: cpu,
     peakRssMiB: mib(peak),
@@ -622,14 +663,14 @@ function fmt(n: number | undefined, digits = 0): string {
 }
 
 function table(results: RunResult[]): string {
-  const head = ['rate/s', 'mode', 'engine', 'sent', 'tcpdump', 'drop', 'ks -w', 'loss %', 'ks analysed', 'an. loss %', 'ks drop', 'ks est', 'CPU s', 'RSS MiB peak (start→end)', 'Δt µs med/p99/max', '≤0.1ms', 'analyze', 'live findings (oracle)', 'spurious', 'spur. no caveat', 'missed', 'caveat on real'];
+  const head = ['rate/s', 'mode', 'engine', 'sent', 'tcpdump', 'drop', 'ks -w', 'loss %', 'ks analysed', 'an. loss %', 'ks drop', 'ks est', 'spool MiB', 'drain s', 'CPU s', 'RSS MiB peak (start→end)', 'Δt µs med/p99/max', '≤0.1ms', 'analyze', 'live findings (oracle)', 'spurious', 'spur. no caveat', 'missed', 'caveat on real'];
   const rows = results.map((r) => {
     if (r.error) return [String(r.rate), r.mode, r.engine, `error: ${r.error}`];
     const loss = r.tcpdumpSaw > 0 ? ((r.tcpdumpSaw - r.keyscopeFileFrames) / r.tcpdumpSaw) * 100 : 0;
     const analysisLoss = r.tcpdumpSaw > 0 ? ((r.tcpdumpSaw - r.keyscopeSaw) / r.tcpdumpSaw) * 100 : 0;
     return [
       String(r.rate), r.mode, r.engine, fmt(r.replay.packetsSent), String(r.tcpdumpSaw), fmt(r.tcpdumpDropped), String(r.keyscopeFileFrames),
-      loss.toFixed(2), String(r.keyscopeSaw), analysisLoss.toFixed(2), r.keyscopeDropped, r.keyscopeLossEstimate, fmt(r.cpuSeconds, 1),
+      loss.toFixed(2), String(r.keyscopeSaw), analysisLoss.toFixed(2), r.keyscopeDropped, r.keyscopeLossEstimate, fmt(r.spoolPeakMiB, 1), fmt(r.drainSeconds, 1), fmt(r.cpuSeconds, 1),
       `${fmt(r.peakRssMiB)} (${fmt(r.rssFirstMiB)}→${fmt(r.rssLastMiB)})`,
       r.ts ? `${fmt(r.ts.medianUs, 1)}/${fmt(r.ts.p99Us, 0)}/${fmt(r.ts.maxUs, 0)}` : 'n/a',
       r.ts ? `${(r.ts.within100us * 100).toFixed(1)} %` : 'n/a',
@@ -675,7 +716,7 @@ export async function runLiveBench(): Promise<number> {
       }
     }
     process.stdout.write(`\nnode ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-    process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump (the cap engine's capture process writes -w, queue drops included); an. loss % = (tcpdump − frames keyscope analysed) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; CPU and RSS = keyscope's process tree (with its capture process for cap, its tcpdump child for --engine tcpdump); Δt = |keyscope − tcpdump| stamp per frame; analyze = analyze of keyscope's -w vs of tcpdump's file, findings by (code, UE, addresses, time ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms) and transactions by (procedure, UE, verdict, start ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms)\n\n`);
+    process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump (keyscope's capture process writes -w, queue drops included); an. loss % = (tcpdump − frames keyscope analysed) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; spool MiB = its capture process's disk spool at its fullest; drain s = from the end of the replay until keyscope had analysed everything and exited (${DRAIN_MS / 1000} s of it waiting before the SIGINT); CPU and RSS = keyscope's process tree (its capture process, with tcpdump under it for --engine tcpdump), until it exited; Δt = |keyscope − tcpdump| stamp per frame; analyze = analyze of keyscope's -w vs of tcpdump's file, findings by (code, UE, addresses, time ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms) and transactions by (procedure, UE, verdict, start ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms)\n\n`);
     process.stdout.write(`live findings = keyscope live's own diagnostics (--findings-json) against analyze of tcpdump's file (the oracle), paired by (code, UE, addresses, time ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms): spurious = live's without an oracle partner, of them without the "possibly capture loss" caveat; missed = the oracle's without a live partner; caveat on real = live qualified one the oracle has too\n\n`);
     process.stdout.write(`${table(results)}\n`);
     for (const r of results) {

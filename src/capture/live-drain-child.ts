@@ -1,10 +1,13 @@
 /**
- * The capture process of `keyscope live` (engine `cap`): a child process that owns the `cap` capture, does nothing
- * but empty the packet socket, and writes the packets as a pcap stream to fd 3, batched (one write per burst that
- * libpcap hands over). See live-drain.ts for why, and for the parent's side.
+ * The capture process of `keyscope live`: a child process that owns the capture — the `cap` addon, or tcpdump
+ * (`--engine tcpdump`), which it starts tied to itself and whose pcap stream it reads as fast as tcpdump writes it —
+ * does nothing but take the packets, and writes them as a pcap stream to fd 3, batched (one write per burst).
+ * See live-drain.ts for why, and for the parent's side.
  *
- * The queue towards the parent is bounded (DrainLimits): packets written and not yet taken by the pipe count against
- * it, and a packet that would overflow it is dropped here, counted, and reported with its time span on standard
+ * The queue towards the parent never makes the capture wait (spool.ts): packets written and not yet taken by the
+ * pipe count against a small in-memory bound (DrainLimits maxPackets/maxBytes); past it, batches go to an on-disk
+ * spool (unlinked at once, a bounded ring) and are fed to the pipe from there as the analysis catches up, in capture
+ * order. Only a batch the full spool refuses is dropped here, counted, and reported with its time span on standard
  * error ("drop N SEC.NSEC SEC.NSEC") — a slow parent never turns into unbounded memory or silent loss.
  *
  * With `-w` (args.file) this process also writes the capture file, as dumpcap does: every packet captured goes to
@@ -12,24 +15,195 @@
  * still in the file. The file is a LiveCaptureFile (growing in place, flushed every LIVE_FILE_FLUSH_MS, ring buffer,
  * pcap or pcapng), so it stays valid after any end of this process, kill -9 included.
  *
- * Control lines on standard error: `open {json}` or `error {json}` once, `drop …` as drops happen, `fileerror {json}`
- * when the file cannot be written (the capture stops), `file {json}` (frames and files written) and `end N` last.
- * SIGINT or SIGTERM stop the capture; the process flushes what it holds and exits.
+ * Control lines on standard error: `open {json}` or `error {json}` once, `drop …` as drops happen, `queue …` (how far
+ * behind the analysis is) every DRAIN_QUEUE_REPORT_MS (args.reportMs) while it changes, `fileerror {json}` when the file cannot be
+ * written (the capture stops), `spoolerror {json}` once if the spool fails, `file {json}` (frames and files written)
+ * and `end N M` (dropped, captured) when capturing stops; the process exits once the spool and the pipe are empty.
+ * With tcpdump: `tcpdump LINE` for each line tcpdump writes on its standard error (its counters, its errors),
+ * `spawnerror {json}` when it cannot be started, `exit {json}` when it ended before its pcap header.
+ * SIGINT or SIGTERM stop the capture; SIGUSR1 is passed on to tcpdump (its counters).
  */
+import type { ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { ioReason } from '../common/io-error';
-import { LiveCaptureError, openLiveCapture, type LiveCapture } from './live';
+import { killGroup, spawnTied } from '../common/tied-process';
+import { LiveCaptureError, openLiveCapture } from './live';
 import { LiveCaptureFile } from './live-file';
+// types only: the capture process loads no more of the analysis side than it needs
 import type { DrainChildArgs } from './live-drain';
+import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
+import { DiskSpool } from './spool';
 import type { CaptureFrame } from './types';
 
-/** pcap, microsecond stamps (cap's arrival stamps are whole microseconds), little-endian. */
-const PCAP_USEC_MAGIC = 0xa1b2c3d4;
 const RECORD_HEADER = 16;
+const NO_PROBLEMS: CaptureFrame['problems'] = [];
+
+/**
+ * Standard error as a non-blocking stream, as fd 3: Node writes a pipe on fd 2 synchronously, so an analysis slow to
+ * read its control lines (a long synchronous stretch in the parent) would stall the capture with them.
+ */
+let ctl: net.Socket | undefined;
+let ctlTried = false;
 
 function control(line: string): void {
-  process.stderr.write(`${line}\n`);
+  if (!ctlTried) {
+    ctlTried = true;
+    try {
+      ctl = new net.Socket({ fd: 2, readable: false, writable: true });
+      ctl.on('error', () => undefined);
+      // pending writes keep the process alive; an idle control stream does not
+      ctl.unref();
+    } catch {
+      // not a pipe or socket (run by hand with standard error on a file): written synchronously
+      ctl = undefined;
+    }
+  }
+  if (ctl) ctl.write(`${line}\n`);
+  else process.stderr.write(`${line}\n`);
+}
+
+/** Exit once every control line written so far is out. */
+function exitAfterControl(code: number): void {
+  if (ctl) ctl.end(() => process.exit(code));
+  else process.exit(code);
+}
+
+/** What the queue needs of a capture: its packets, its end, a way to stop it. */
+interface Source {
+  linkType: number;
+  linkTypeName: string;
+  snaplen: number;
+  /** Stamps in nanoseconds (tcpdump's kernel stamps) rather than whole microseconds (cap). */
+  nanosecond: boolean;
+  onFrame(h: (f: CaptureFrame) => void): void;
+  /** Called once when no frame will follow. */
+  onStop(h: () => void): void;
+  stop(): void;
+  /** The capture's clock at the start (the open line). */
+  now(): { tsSec: number; tsNsec: number };
+}
+
+function openCap(args: DrainChildArgs): Source | undefined {
+  try {
+    const capture = openLiveCapture({ device: args.device, filter: args.filter, snaplen: args.snaplen, ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}) });
+    return {
+      linkType: capture.linkType,
+      linkTypeName: capture.linkTypeName,
+      snaplen: capture.snaplen,
+      nanosecond: false,
+      onFrame: (h) => capture.onFrame(h),
+      onStop: (h) => capture.onStop(h),
+      stop: () => capture.stop(),
+      now: () => capture.now(),
+    };
+  } catch (err) {
+    const e = err instanceof LiveCaptureError ? { kind: err.kind, message: err.message } : { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
+    control(`error ${JSON.stringify(e)}`);
+    exitAfterControl(2);
+    return undefined;
+  }
+}
+
+/**
+ * tcpdump, tied to this process, its pcap stream read as fast as it comes (tcpdump never blocks on keyscope's
+ * analysis: the queue and the spool are here), split into records; its standard error passed on line by line.
+ */
+function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
+  const t = args.tcpdump as NonNullable<DrainChildArgs['tcpdump']>;
+  let child: ChildProcess;
+  try {
+    child = spawnTied(t.program, t.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    control(`spawnerror ${JSON.stringify({ code: (err as NodeJS.ErrnoException).code, message: ioReason(err) })}`);
+    exitAfterControl(2);
+    return;
+  }
+  child.once('error', (err: NodeJS.ErrnoException) => {
+    control(`spawnerror ${JSON.stringify({ code: err.code, message: err.message })}`);
+    exitAfterControl(2);
+  });
+  let partial = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    partial += d;
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      control(`tcpdump ${partial.slice(0, nl)}`);
+      partial = partial.slice(nl + 1);
+    }
+  });
+  const frameHandlers: Array<(f: CaptureFrame) => void> = [];
+  const stopHandlers: Array<() => void> = [];
+  let pending: Buffer = Buffer.alloc(0);
+  let header: { le: boolean; nano: boolean; linkType: number; snaplen: number } | undefined;
+  let source: Source | undefined;
+  const stdout = child.stdout as NodeJS.ReadableStream;
+  stdout.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    if (!header) {
+      if (pending.length < 24) return;
+      const magic = pending.readUInt32LE(0);
+      const le = magic === PCAP_MAGIC_NSEC || magic === PCAP_MAGIC_USEC;
+      const m = le ? magic : pending.readUInt32BE(0);
+      const u32 = (o: number) => (le ? pending.readUInt32LE(o) : pending.readUInt32BE(o));
+      header = { le, nano: m === PCAP_MAGIC_NSEC, linkType: u32(20) & 0x0fffffff, snaplen: u32(16) };
+      pending = pending.subarray(24);
+      source = {
+        linkType: header.linkType,
+        linkTypeName: '',
+        snaplen: header.snaplen,
+        nanosecond: true,
+        onFrame: (h) => frameHandlers.push(h),
+        onStop: (h) => stopHandlers.push(h),
+        stop: () => killGroup(child, 'SIGINT'),
+        now: () => {
+          const ms = Date.now();
+          return { tsSec: Math.floor(ms / 1000), tsNsec: (ms % 1000) * 1e6 };
+        },
+      };
+      ready(source);
+    }
+    const h = header;
+    let off = 0;
+    while (pending.length - off >= RECORD_HEADER) {
+      const u32 = (o: number) => (h.le ? pending.readUInt32LE(off + o) : pending.readUInt32BE(off + o));
+      const incl = u32(8);
+      if (pending.length - off < RECORD_HEADER + incl) break;
+      const frac = u32(4);
+      const f: CaptureFrame = {
+        number: 0,
+        linkType: h.linkType,
+        interfaceId: 0,
+        problems: NO_PROBLEMS,
+        tsSec: u32(0),
+        tsNsec: h.nano ? frac : frac * 1000,
+        capturedLength: incl,
+        originalLength: u32(12),
+        data: pending.subarray(off + RECORD_HEADER, off + RECORD_HEADER + incl),
+      };
+      off += RECORD_HEADER + incl;
+      for (const fh of frameHandlers) fh(f);
+    }
+    // what is left is the start of the next record: kept apart (its chunk may be large, the frames above refer to it)
+    pending = off === 0 ? pending : Buffer.from(pending.subarray(off));
+  });
+  child.once('close', (code, signal) => {
+    if (partial) control(`tcpdump ${partial}`);
+    if (!source) {
+      // tcpdump ended before its pcap header: its standard error (passed on) says why
+      control(`exit ${JSON.stringify({ code, signal })}`);
+      exitAfterControl(2);
+      return;
+    }
+    for (const h of stopHandlers.splice(0)) h();
+  });
+  process.on('SIGUSR1', () => {
+    try {
+      child.kill('SIGUSR1');
+    } catch {
+      // tcpdump is gone: its end is on the way
+    }
+  });
 }
 
 function main(): void {
@@ -42,15 +216,15 @@ function main(): void {
   } catch {
     // not permitted: keep the normal priority
   }
-  let capture: LiveCapture;
-  try {
-    capture = openLiveCapture({ device: args.device, filter: args.filter, snaplen: args.snaplen, ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}) });
-  } catch (err) {
-    const e = err instanceof LiveCaptureError ? { kind: err.kind, message: err.message } : { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
-    control(`error ${JSON.stringify(e)}`);
-    process.exitCode = 2;
-    return;
+  // until the capture is open, a stop request ends the process (as before the capture existed)
+  if (args.tcpdump) openTcpdump(args, (s) => run(args, s));
+  else {
+    const s = openCap(args);
+    if (s) run(args, s);
   }
+}
+
+function run(args: DrainChildArgs, capture: Source): void {
   let file: LiveCaptureFile | undefined;
   let fileFailed = false;
   const fileFailure = (err: unknown) => {
@@ -65,7 +239,7 @@ function main(): void {
       file = new LiveCaptureFile(args.file.path, {
         linkType: capture.linkType,
         snaplen: capture.snaplen,
-        nanosecond: false,
+        nanosecond: capture.nanosecond,
         format: args.file.format,
         ...(args.file.ring ? { ring: args.file.ring } : {}),
         onError: fileFailure,
@@ -73,7 +247,7 @@ function main(): void {
     } catch (err) {
       control(`error ${JSON.stringify({ kind: 'file', message: ioReason(err) })}`);
       capture.stop();
-      process.exitCode = 2;
+      exitAfterControl(2);
       return;
     }
   }
@@ -82,42 +256,102 @@ function main(): void {
   const out = new net.Socket({ fd: 3, readable: false, writable: true });
   out.on('error', () => capture.stop());
   const limits = args.limits;
+  const spool = new DiskSpool({ dir: args.spool.dir, capacity: args.spool.capacity, freeMargin: args.spool.freeMargin });
+  let spoolErrorSaid = false;
   let dropped = 0;
   let batch: Buffer[] = [];
   let batchBytes = 0;
+  let batchPackets = 0;
+  let batchFrom: string | undefined;
+  let batchTo: string | undefined;
   // packets in writes not yet taken by the pipe
-  const inFlight: number[] = [];
   let inFlightPackets = 0;
-  let dropFrom: string | undefined;
-  let dropTo: string | undefined;
-  let batchDrops = 0;
   let flushScheduled = false;
   let ended = false;
+  let closing = false;
+  let newest = '0.000000000';
+  /** Stamp of the oldest packet in the spool (of the first spooled since it was last empty). */
+  let spoolFrom: string | undefined;
+  /**
+   * Batches dropped one after another make one `drop` line, written when a batch is queued again (or at the next
+   * report): its span is exactly the dropped packets', and a full spool does not write a line per batch.
+   */
+  let dropRun: { packets: number; from: string; to: string } | undefined;
+  const dropLine = () => {
+    if (!dropRun) return;
+    control(`drop ${dropRun.packets} ${dropRun.from} ${dropRun.to}`);
+    dropRun = undefined;
+  };
 
   const header = Buffer.alloc(24);
-  header.writeUInt32LE(PCAP_USEC_MAGIC, 0);
+  header.writeUInt32LE(capture.nanosecond ? PCAP_MAGIC_NSEC : PCAP_MAGIC_USEC, 0);
   header.writeUInt16LE(2, 4);
   header.writeUInt16LE(4, 6);
   header.writeUInt32LE(capture.snaplen, 16);
   header.writeUInt32LE(capture.linkType, 20);
   out.write(header);
 
+  /** Whether `packets` more in `bytes` fit the in-memory part. */
+  const within = (packets: number, bytes: number) => inFlightPackets + packets <= limits.maxPackets && out.writableLength + bytes <= limits.maxBytes;
+  /** … or the part is empty (a spooled entry larger than the bound still goes, alone). */
+  const fits = (packets: number, bytes: number) => (inFlightPackets === 0 && out.writableLength === 0) || within(packets, bytes);
+  const send = (data: Buffer, packets: number) => {
+    inFlightPackets += packets;
+    out.write(data, () => {
+      inFlightPackets -= packets;
+      pump();
+    });
+  };
+  /** Feed the pipe from the spool, oldest first, as far as the in-memory bound allows. */
+  const pump = () => {
+    for (let e = spool.peek(); e && fits(e.packets, e.bytes); e = spool.peek()) {
+      const got = spool.take();
+      if (!got) {
+        // the spool cannot be read back: what it holds is lost — counted, over the span since the oldest spooled
+        const lost = spool.discard();
+        dropped += lost;
+        dropLine();
+        control(`drop ${lost} ${spoolFrom ?? newest} ${newest}`);
+        break;
+      }
+      send(got.data, got.packets);
+    }
+    if (spool.empty) spoolFrom = undefined;
+    spoolFailure();
+    if (ended && spool.empty && !closing) finish();
+  };
+  const spoolFailure = () => {
+    if (spool.error === undefined || spoolErrorSaid) return;
+    spoolErrorSaid = true;
+    control(`spoolerror ${JSON.stringify({ message: spool.error })}`);
+  };
   const flush = () => {
     flushScheduled = false;
-    if (batchDrops > 0) {
-      control(`drop ${batchDrops} ${dropFrom} ${dropTo}`);
-      batchDrops = 0;
-      dropFrom = dropTo = undefined;
-    }
-    if (batch.length === 0) return;
-    const packets = batch.length / 2;
-    inFlight.push(packets);
-    inFlightPackets += packets;
-    out.write(Buffer.concat(batch, batchBytes), () => {
-      inFlightPackets -= inFlight.shift() ?? 0;
-    });
+    if (batchPackets === 0) return;
+    const data = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes);
+    const packets = batchPackets;
+    const from = batchFrom;
+    const to = batchTo;
     batch = [];
     batchBytes = 0;
+    batchPackets = 0;
+    batchFrom = batchTo = undefined;
+    if (spool.empty && fits(packets, data.length)) {
+      dropLine();
+      send(data, packets);
+    } else if (spool.append(data, packets)) {
+      dropLine();
+      spoolFrom ??= from;
+      pump();
+    } else {
+      // the spool is full (or failed): the analysis is this far behind, drop here, counted, rather than wait
+      dropped += packets;
+      if (dropRun) {
+        dropRun.packets += packets;
+        dropRun.to = to ?? dropRun.to;
+      } else dropRun = { packets, from: from ?? newest, to: to ?? newest };
+      spoolFailure();
+    }
   };
   const scheduleFlush = () => {
     if (flushScheduled) return;
@@ -127,7 +361,7 @@ function main(): void {
   };
 
   capture.onFrame((f: CaptureFrame) => {
-    if (args.count !== undefined && captured >= args.count) return;
+    if (ended || (args.count !== undefined && captured >= args.count)) return;
     captured++;
     if (file && !fileFailed) {
       try {
@@ -137,31 +371,46 @@ function main(): void {
       }
     }
     if (args.count !== undefined && captured >= args.count) capture.stop();
-    const pending = batch.length / 2;
-    if (inFlightPackets + pending >= limits.maxPackets || out.writableLength + batchBytes + RECORD_HEADER + f.capturedLength > limits.maxBytes) {
-      // the parent is this far behind: drop here, counted, rather than queue without bound
-      dropped++;
-      batchDrops++;
-      const t = `${f.tsSec}.${String(f.tsNsec).padStart(9, '0')}`;
-      dropFrom ??= t;
-      dropTo = t;
-      scheduleFlush();
-      return;
-    }
+    const rec = RECORD_HEADER + f.capturedLength;
+    // a batch never holds more than the in-memory part has room for: a batch that does not fit goes to the spool
+    if (batchPackets > 0 && spool.empty && !within(batchPackets + 1, batchBytes + rec)) flush();
     const h = Buffer.allocUnsafe(RECORD_HEADER);
     h.writeUInt32LE(f.tsSec, 0);
-    h.writeUInt32LE(Math.floor(f.tsNsec / 1000), 4);
+    h.writeUInt32LE(capture.nanosecond ? f.tsNsec : Math.floor(f.tsNsec / 1000), 4);
     h.writeUInt32LE(f.capturedLength, 8);
     h.writeUInt32LE(f.originalLength, 12);
     batch.push(h, f.data);
-    batchBytes += RECORD_HEADER + f.capturedLength;
-    if (pending + 1 >= limits.batchPackets || batchBytes >= limits.batchBytes) flush();
+    batchBytes += rec;
+    batchPackets++;
+    newest = `${f.tsSec}.${String(f.tsNsec).padStart(9, '0')}`;
+    batchFrom ??= newest;
+    batchTo = newest;
+    if (batchPackets >= limits.batchPackets || batchBytes >= limits.batchBytes) flush();
     else scheduleFlush();
   });
+
+  // how far behind the analysis is: what was captured, dropped and spooled, and the newest stamp
+  let said = '';
+  const report = () => {
+    dropLine();
+    const line = `queue ${captured} ${dropped} ${spool.bytes} ${spool.peakBytes} ${spool.totalPackets} ${newest}`;
+    if (line !== said) control(line);
+    said = line;
+  };
+  const reporter = setInterval(report, args.reportMs);
+
+  const finish = () => {
+    closing = true;
+    report();
+    clearInterval(reporter);
+    spool.close();
+    // exit once the pipe has taken everything (the parent reads to the end)
+    out.end(() => setImmediate(() => exitAfterControl(0)));
+  };
   capture.onStop(() => {
     if (ended) return;
-    ended = true;
     flush();
+    ended = true;
     if (file && !fileFailed) {
       try {
         file.close();
@@ -170,10 +419,11 @@ function main(): void {
       }
     }
     if (file && !fileFailed) control(`file ${JSON.stringify({ frames: file.frames, files: file.files, current: file.current })}`);
+    report();
     // the packets it dropped, and every one it captured: the analysis side knows from these how many are still queued
     control(`end ${dropped} ${captured}`);
-    // exit once the pipe has taken everything (the parent reads to the end)
-    out.end(() => setImmediate(() => process.exit(0)));
+    // the spool is emptied into the pipe first (the drain after the first Ctrl-C)
+    pump();
   });
   const stop = () => capture.stop();
   process.on('SIGINT', stop);

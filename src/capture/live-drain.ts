@@ -10,8 +10,12 @@
  *
  * So a capture process of its own (live-drain-child.ts) does nothing but empty the socket and write the packets, in
  * batches, as a pcap stream into a pipe; they queue in user space, packed (a 100-byte packet costs ~100 bytes, not a
- * 128 KiB kernel slot), and the analysis takes them when it can. The queue is bounded (DrainLimits); overflow is
- * dropped in the capture process, counted, and reported as a CaptureLossWindow, so the loss is never silent.
+ * 128 KiB kernel slot), and the analysis takes them when it can. The queue in memory is small and bounded
+ * (DrainLimits); behind it an on-disk spool (spool.ts, DrainSpoolOptions) takes what the analysis cannot take yet,
+ * as dumpcap's file does for a slow tshark, and only past the spool's bound is anything dropped — in the capture
+ * process, counted, and reported as a CaptureLossWindow, so the loss is never silent. `--engine tcpdump` goes through
+ * the same process (tcpdump-engine.ts): it starts tcpdump and relays its stream through the same queue and spool, so
+ * tcpdump never blocks on a busy analysis either.
  *
  * Measured (bench --live, 10 s per run, load average ~9 on 2 cores; cap = this, cap-inline = the main-thread reader):
  * at 10 k packets/s the loss against tcpdump fell from 36.5 % to 0.09 % in text mode and from 56 % to 0.74 % with
@@ -27,17 +31,19 @@
  * (frames on screen at once), which has the same one-slot-per-packet ring, and it is not always installed.
  */
 import type { ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PacketTime } from '../common/time';
 import { killGroup, spawnTied } from '../common/tied-process';
 import { CAP_CLOCK, LiveCaptureError, type LiveCaptureErrorKind, type LiveClockInfo } from './live';
 import type { CaptureFileFormat, RingBufferOptions } from './live-file';
-import type { CaptureLossWindow } from './live-stats';
 import { PipedCapture } from './piped-capture';
 
-/** Bounds of the queue between the capture process and keyscope's analysis, and of one write. */
+export { ChildCaptureFile, type CaptureFileSink } from './piped-capture';
+
+/** Bounds of the queue in memory between the capture process and keyscope's analysis, and of one write. */
 export interface DrainLimits {
-  /** Packets written towards the analysis and not yet taken by it, at most; more are dropped (counted). */
+  /** Packets written towards the analysis and not yet taken by it, at most; more go to the spool. */
   maxPackets: number;
   /** Bytes of those packets, at most. */
   maxBytes: number;
@@ -48,14 +54,36 @@ export interface DrainLimits {
 }
 
 /**
- * Defaults: 200 k packets / 128 MiB queued is 2 s at 100 k packets/s (4 s at 50 k) of the analysis falling behind
- * before anything is dropped; batches of ≤ 1024 packets / 1 MiB.
+ * Defaults: 16 MiB (at most 200 k packets) in memory — 1.3 s of the mix at 100 k packets/s — then the spool;
+ * batches of ≤ 1024 packets / 1 MiB. The memory bound is part of the capture process's budget
+ * (docs/memory-budgets.md, "The capture process").
  */
-export const DEFAULT_DRAIN_LIMITS: Readonly<DrainLimits> = { maxPackets: 200_000, maxBytes: 128 * 1024 * 1024, batchPackets: 1024, batchBytes: 1024 * 1024 };
+export const DEFAULT_DRAIN_LIMITS: Readonly<DrainLimits> = { maxPackets: 200_000, maxBytes: 16 * 1024 * 1024, batchPackets: 1024, batchBytes: 1024 * 1024 };
 
+/** The disk spool behind the memory queue (spool.ts). */
+export interface DrainSpoolOptions {
+  /** Directory of the (at once unlinked) spool file; `live --spool-dir`. */
+  dir: string;
+  /** Bytes spooled at most; 0: no spool (a full memory queue drops at once). `live --spool-size` (MiB). */
+  capacity: number;
+  /** Never grow the spool closer than this to the file system's free space. */
+  freeMargin: number;
+}
+
+/** Default `--spool-size`: 2 GiB, ~15 million packets of the bench mix (2.5 min behind at 100 k packets/s). */
+export const DEFAULT_SPOOL_BYTES = 2 * 1024 * 1024 * 1024;
+/** The spool leaves at least this much of its file system free (checked with statfs as it grows). */
+export const DEFAULT_SPOOL_FREE_MARGIN_BYTES = 1024 * 1024 * 1024;
+
+export function defaultSpoolOptions(): DrainSpoolOptions {
+  return { dir: os.tmpdir(), capacity: DEFAULT_SPOOL_BYTES, freeMargin: DEFAULT_SPOOL_FREE_MARGIN_BYTES };
+}
+
+/** The capture process reports its queue (captured, dropped, spooled) this often while it changes. */
+export const DRAIN_QUEUE_REPORT_MS = 250;
 /** Longest wait for the capture process to open the capture (or say why it could not). */
 export const DRAIN_START_TIMEOUT_MS = 15_000;
-/** Longest wait for the capture process to flush and exit after stop(). */
+/** Longest wait for the capture process to flush and exit after stop(), once it delivers nothing more. */
 export const DRAIN_STOP_TIMEOUT_MS = 5_000;
 /**
  * The live clock (for wall-clock deadlines) runs this far behind the capture process's: a frame stamped there reaches
@@ -69,6 +97,12 @@ export const DRAIN_CLOCK_LAG_SECONDS = 0.1;
 export const DRAIN_PRIORITY = -5;
 /** Environment variable: extra node options for the capture process (e.g. --cpu-prof for a profile of it). */
 export const DRAIN_NODE_OPTIONS_ENV = 'KEYSCOPE_DRAIN_NODE_ARGS';
+/**
+ * V8 options of the capture process: its heap holds only the batches being built (the queue's bytes are Buffers
+ * outside it, bounded by DrainLimits.maxBytes) — smaller semi-spaces keep the garbage of 100 k frame objects per
+ * second from growing the young generation (and the RSS) to V8's default 16 MiB per semi-space.
+ */
+export const DRAIN_V8_OPTIONS: readonly string[] = ['--max-semi-space-size=4'];
 
 export const CAP_DRAINED_CLOCK: LiveClockInfo = {
   ...CAP_CLOCK,
@@ -83,50 +117,12 @@ export interface DrainFileOptions {
   ring?: RingBufferOptions;
 }
 
-/**
- * The `-w` file as the analysis side sees it when the capture process writes it: what LiveCaptureFile offers the
- * CLI (frames and files written, close at a clean end, abort after a failure), filled from the process's reports.
- */
-export interface CaptureFileSink {
-  readonly frames: number;
-  readonly files: readonly string[];
-  readonly current: string;
-  readonly ring: boolean;
-  close(): void;
-  abort(): void;
-}
-
 /** The capture process could not create the `-w` file: `message` is the reason (ioReason), one line. */
 export class DrainFileError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'DrainFileError';
   }
-}
-
-/** The capture process's `-w` file, known here from its control lines. */
-class ChildCaptureFile implements CaptureFileSink {
-  frames = 0;
-  files: string[] = [];
-  current: string;
-  /** Why the file could not be written (the capture process stopped); undefined while all is well. */
-  error: string | undefined;
-
-  constructor(private readonly options: DrainFileOptions) {
-    this.current = options.path;
-  }
-
-  get ring(): boolean {
-    return this.options.ring !== undefined;
-  }
-
-  /** The capture process closed (fsynced) the file when it ended: this only reports a failure it had. */
-  close(): void {
-    if (this.error !== undefined) throw new Error(this.error);
-  }
-
-  /** The capture process keeps what it wrote (as tcpdump does): nothing to do here. */
-  abort(): void {}
 }
 
 /** What the capture process is started with (one JSON argument). */
@@ -136,28 +132,39 @@ export interface DrainChildArgs {
   snaplen: number;
   bufferSize?: number;
   limits: DrainLimits;
+  spool: DrainSpoolOptions;
   /** `-w`: the capture process writes every packet it captures here, queue drops included. */
   file?: DrainFileOptions;
   /** `-c`: stop after this many packets. */
   count?: number;
   /** Nice value to run at (DRAIN_PRIORITY). */
   priority: number;
+  /** Report the queue this often (DRAIN_QUEUE_REPORT_MS). */
+  reportMs: number;
+  /** Relay tcpdump (started with these arguments) instead of capturing with cap. */
+  tcpdump?: { program: string; args: string[] };
 }
 
-export interface DrainedCaptureOptions {
-  device: string;
-  filter?: string;
-  snaplen: number;
-  /** Kernel capture buffer in bytes (cap's bufSize). */
-  bufferSize?: number;
+/** What both engines' capture processes share: the queue's bounds, the spool, -w and -c. */
+export interface CaptureProcessOptions {
   limits?: Partial<DrainLimits>;
+  spool?: Partial<DrainSpoolOptions>;
   /** Let the capture process write the capture file (every packet, before the queue can drop any). */
   file?: DrainFileOptions;
   /** Stop after this many packets (the file holds exactly these). */
   count?: number;
 }
 
-interface OpenLine {
+export interface DrainedCaptureOptions extends CaptureProcessOptions {
+  device: string;
+  filter?: string;
+  snaplen: number;
+  /** Kernel capture buffer in bytes (cap's bufSize). */
+  bufferSize?: number;
+}
+
+/** The capture process's `open` line. */
+export interface OpenLine {
   linkType: number;
   linkTypeName: string;
   snaplen: number;
@@ -165,36 +172,77 @@ interface OpenLine {
   startNsec: number;
 }
 
+/** A started capture process: its stream, and its control lines (standard error) as they come. */
+export interface CaptureProcess {
+  child: ChildProcess;
+  data: NodeJS.ReadableStream;
+  onLine(h: (line: string) => void): void;
+  offLine(h: (line: string) => void): void;
+  /** The last line that was not a control line (a crash's message). */
+  tail(): string;
+}
+
+const CONTROL_LINE = /^(open|error|drop|queue|file|fileerror|spoolerror|spawnerror|exit|end|tcpdump) /;
+
+/** The queue's bounds and the spool, checked, with the defaults filled in. */
+export function captureProcessArgs(opts: CaptureProcessOptions): Pick<DrainChildArgs, 'limits' | 'spool' | 'file' | 'count' | 'reportMs'> {
+  const limits: DrainLimits = { ...DEFAULT_DRAIN_LIMITS, ...opts.limits };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isInteger(v) || v < 1) throw new LiveCaptureError('failed', `capture queue limit ${k} must be a positive integer, not ${v}`);
+  }
+  const spool: DrainSpoolOptions = { ...defaultSpoolOptions(), ...opts.spool };
+  if (!Number.isInteger(spool.capacity) || spool.capacity < 0) throw new LiveCaptureError('failed', `the spool size must be a whole number of bytes, not ${spool.capacity}`);
+  return { limits, spool, reportMs: DRAIN_QUEUE_REPORT_MS, ...(opts.file ? { file: opts.file } : {}), ...(opts.count !== undefined ? { count: opts.count } : {}) };
+}
+
+/** Start a capture process (tied: it dies with keyscope, and tcpdump with it). */
+export function spawnCaptureProcess(args: DrainChildArgs): CaptureProcess {
+  const nodeArgs = (process.env[DRAIN_NODE_OPTIONS_ENV] ?? '').split(' ').filter((a) => a.length > 0);
+  const child = spawnTied(process.execPath, [...DRAIN_V8_OPTIONS, ...nodeArgs, path.join(__dirname, 'live-drain-child.js'), JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const lineHandlers: Array<(line: string) => void> = [];
+  let pending = '';
+  let stderrTail = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    pending += d;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      if (!CONTROL_LINE.test(line)) stderrTail = `${stderrTail}${line}\n`.slice(-2000);
+      for (const h of lineHandlers.slice()) h(line);
+    }
+  });
+  return {
+    child,
+    data: child.stdio[3] as NodeJS.ReadableStream,
+    onLine: (h) => lineHandlers.push(h),
+    offLine: (h) => {
+      const i = lineHandlers.indexOf(h);
+      if (i >= 0) lineHandlers.splice(i, 1);
+    },
+    tail: () => stderrTail.trim().split('\n').pop() ?? '',
+  };
+}
+
 /** A `cap` capture run by a capture process of its own, read here as a pcap stream. */
 export class DrainedCapture extends PipedCapture {
   readonly clock: LiveClockInfo = CAP_DRAINED_CLOCK;
-  private readonly fileErrorHandlers: Array<(message: string) => void> = [];
-  /** The `-w` file the capture process writes, when it was asked to. */
-  readonly file: CaptureFileSink | undefined;
-  private readonly childFile: ChildCaptureFile | undefined;
   private readonly startNs: bigint;
-  private queueDrops = 0;
-  /** Packets the capture process captured, known once it has stopped capturing (its `end` line). */
-  private capturedTotal: number | undefined;
 
   /** Use openDrainedCapture(). */
   constructor(
-    child: ChildProcess,
-    stream: NodeJS.ReadableStream,
-    private readonly control: { onLine: (h: (line: string) => void) => void; tail: () => string },
+    private readonly proc: CaptureProcess,
     info: { device: string; filter: string; file?: DrainFileOptions } & OpenLine,
   ) {
-    super(child, stream, info, { name: 'capture process', stopTimeoutMs: DRAIN_STOP_TIMEOUT_MS });
-    this.childFile = info.file ? new ChildCaptureFile(info.file) : undefined;
-    this.file = this.childFile;
+    super(proc.child, proc.data, info, { name: 'capture process', stopTimeoutMs: DRAIN_STOP_TIMEOUT_MS }, info.file ? { path: info.file.path, ring: info.file.ring !== undefined } : undefined);
     this.startNs = BigInt(info.startSec) * 1_000_000_000n + BigInt(info.startNsec);
-    control.onLine((line) => this.controlLine(line));
+    proc.onLine((line) => this.queueLine(line));
   }
 
   /** The capture process ending by itself (crash, interface gone) ends the capture, as a failure. */
   protected override exitedByItself(code: number | null, signal: NodeJS.Signals | null): void {
     if (code !== 0 || signal !== null) {
-      const tail = this.control.tail();
+      const tail = this.proc.tail();
       this.failure ??= new Error(`the capture process ended (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`);
     }
   }
@@ -208,25 +256,6 @@ export class DrainedCapture extends PipedCapture {
     return undefined;
   }
 
-  /** Packets dropped between the capture process and the analysis because the queue was full. */
-  get queueDropped(): number {
-    return this.queueDrops;
-  }
-
-  /**
-   * Packets captured and still on their way to the analysis (the capture process's queue, the pipe): known once the
-   * capture process has stopped capturing and said how many it captured (a drain after Ctrl-C), undefined before.
-   */
-  override get queued(): number | undefined {
-    if (this.capturedTotal === undefined) return undefined;
-    return Math.max(0, this.capturedTotal - this.queueDrops - this.stats.packets - this.notAnalysed);
-  }
-
-  /** The capture process could not write the `-w` file (it stops capturing): the reason, once. */
-  onFileError(handler: (message: string) => void): void {
-    this.fileErrorHandlers.push(handler);
-  }
-
   now(): PacketTime {
     const mono = this.stopMono ?? process.hrtime.bigint();
     let ns = this.startNs + (mono - this.startMono) - BigInt(DRAIN_CLOCK_LAG_SECONDS * 1e9);
@@ -234,103 +263,63 @@ export class DrainedCapture extends PipedCapture {
     // held at the newest frame while the pipe still streams: the capture process may queue a backlog
     return this.paced(nsToTime(ns));
   }
-
-  private controlLine(line: string): void {
-    const drop = /^drop (\d+) (\d+)\.(\d{9}) (\d+)\.(\d{9})$/.exec(line);
-    if (drop) {
-      const packets = Number(drop[1]);
-      this.queueDrops += packets;
-      const w: CaptureLossWindow = {
-        from: { tsSec: Number(drop[2]), tsNsec: Number(drop[3]) },
-        to: { tsSec: Number(drop[4]), tsNsec: Number(drop[5]) },
-        cause: 'queue',
-        packets,
-      };
-      this.lost(w);
-      return;
-    }
-    if (this.childFile && line.startsWith('file ')) {
-      const f = JSON.parse(line.slice(5)) as { frames: number; files: string[]; current: string };
-      Object.assign(this.childFile, f);
-      return;
-    }
-    if (this.childFile && line.startsWith('fileerror ')) {
-      const f = JSON.parse(line.slice(10)) as { message: string; frames: number };
-      this.childFile.frames = f.frames;
-      this.childFile.error ??= f.message;
-      for (const h of this.fileErrorHandlers.slice()) h(f.message);
-      return;
-    }
-    const end = /^end (\d+)(?: (\d+))?$/.exec(line);
-    if (end) {
-      this.queueDrops = Math.max(this.queueDrops, Number(end[1]));
-      if (end[2] !== undefined) this.capturedTotal = Number(end[2]);
-    }
-  }
 }
 
-/** Start the capture process and wait until it has opened the capture; rejects with LiveCaptureError as openLiveCapture throws. */
-export async function openDrainedCapture(opts: DrainedCaptureOptions): Promise<DrainedCapture> {
-  const limits: DrainLimits = { ...DEFAULT_DRAIN_LIMITS, ...opts.limits };
-  for (const [k, v] of Object.entries(limits)) {
-    if (!Number.isInteger(v) || v < 1) throw new LiveCaptureError('failed', `capture queue limit ${k} must be a positive integer, not ${v}`);
-  }
-  const args: DrainChildArgs = {
-    device: opts.device,
-    filter: opts.filter ?? '',
-    snaplen: opts.snaplen,
-    limits,
-    priority: DRAIN_PRIORITY,
-    ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize } : {}),
-    ...(opts.file ? { file: opts.file } : {}),
-    ...(opts.count !== undefined ? { count: opts.count } : {}),
-  };
-  const nodeArgs = (process.env[DRAIN_NODE_OPTIONS_ENV] ?? '').split(' ').filter((a) => a.length > 0);
-  const child = spawnTied(process.execPath, [...nodeArgs, path.join(__dirname, 'live-drain-child.js'), JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-  const lineHandlers: Array<(line: string) => void> = [];
-  let pending = '';
-  let stderrTail = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    pending += d;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      if (!/^(open|error|drop|file|fileerror|end) /.test(line)) stderrTail = `${stderrTail}${line}\n`.slice(-2000);
-      for (const h of lineHandlers) h(line);
-    }
-  });
-  const data = child.stdio[3] as NodeJS.ReadableStream;
-  const opened = await new Promise<OpenLine>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new LiveCaptureError('failed', `the capture process did not start within ${DRAIN_START_TIMEOUT_MS / 1000} s`)), DRAIN_START_TIMEOUT_MS);
+/**
+ * Wait for a capture process's `open` line; `onLine` sees every other line first and may fail the start (return an
+ * Error). Rejects (and kills the process) on `error`, an early exit or the start timeout.
+ */
+export function awaitOpen(proc: CaptureProcess, timeoutMs: number, onLine: (line: string) => Error | undefined, early: () => Error): Promise<OpenLine> {
+  const child = proc.child;
+  return new Promise<OpenLine>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new LiveCaptureError('failed', `the capture process did not start within ${timeoutMs / 1000} s`)), timeoutMs);
     const fail = (err: Error) => {
       cleanup();
       killGroup(child, 'SIGKILL');
       reject(err);
     };
-    const onLine = (line: string) => {
-      if (line.startsWith('open ')) {
+    const line = (l: string) => {
+      if (l.startsWith('open ')) {
         cleanup();
-        resolve(JSON.parse(line.slice(5)) as OpenLine);
-      } else if (line.startsWith('error ')) {
-        const e = JSON.parse(line.slice(6)) as { kind: LiveCaptureErrorKind | 'file'; message: string };
+        resolve(JSON.parse(l.slice(5)) as OpenLine);
+      } else if (l.startsWith('error ')) {
+        const e = JSON.parse(l.slice(6)) as { kind: LiveCaptureErrorKind | 'file'; message: string };
         fail(e.kind === 'file' ? new DrainFileError(e.message) : new LiveCaptureError(e.kind, e.message));
+      } else {
+        const err = onLine(l);
+        if (err) fail(err);
       }
     };
-    const onExit = () =>
-      setImmediate(() => fail(new LiveCaptureError('failed', `the capture process ended before the capture opened${stderrTail ? `: ${stderrTail.trim().split('\n').pop()}` : ''}`)));
+    const onExit = () => setImmediate(() => fail(early()));
     const onError = (err: Error) => fail(new LiveCaptureError('failed', `cannot start the capture process: ${err.message}`));
     const cleanup = () => {
       clearTimeout(timer);
-      lineHandlers.splice(lineHandlers.indexOf(onLine), 1);
+      proc.offLine(line);
       child.off('exit', onExit);
       child.off('error', onError);
     };
-    lineHandlers.push(onLine);
+    proc.onLine(line);
     child.once('exit', onExit);
     child.once('error', onError);
   });
-  return new DrainedCapture(child, data, { onLine: (h) => lineHandlers.push(h), tail: () => stderrTail.trim().split('\n').pop() ?? '' }, { device: opts.device, filter: opts.filter ?? '', ...opened, ...(opts.file ? { file: opts.file } : {}) });
+}
+
+/** Start the capture process and wait until it has opened the capture; rejects with LiveCaptureError as openLiveCapture throws. */
+export async function openDrainedCapture(opts: DrainedCaptureOptions): Promise<DrainedCapture> {
+  const args: DrainChildArgs = {
+    device: opts.device,
+    filter: opts.filter ?? '',
+    snaplen: opts.snaplen,
+    priority: DRAIN_PRIORITY,
+    ...captureProcessArgs(opts),
+    ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize } : {}),
+  };
+  const proc = spawnCaptureProcess(args);
+  const opened = await awaitOpen(proc, DRAIN_START_TIMEOUT_MS, () => undefined, () => {
+    const tail = proc.tail();
+    return new LiveCaptureError('failed', `the capture process ended before the capture opened${tail ? `: ${tail}` : ''}`);
+  });
+  return new DrainedCapture(proc, { device: opts.device, filter: opts.filter ?? '', ...opened, ...(opts.file ? { file: opts.file } : {}) });
 }
 
 function nsToTime(ns: bigint): PacketTime {

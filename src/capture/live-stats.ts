@@ -138,3 +138,9 @@ export function liveStats(
   if (clock.lastTime) s.lastTime = clock.lastTime;
   return s;
 }
+
+/** How far behind the capture the analysis is, as the live status line and the dashboard header say it. */
+export function backlogText(b: { frames: number; spoolBytes: number; seconds: number }): string {
+  const spooled = b.spoolBytes > 0 ? `, ${(b.spoolBytes / (1024 * 1024)).toFixed(1)} MB spooled` : '';
+  return `behind: ${b.frames} frames${spooled}, ${b.seconds.toFixed(1)} s`;
+}

@@ -238,6 +238,11 @@ export interface LiveSource extends FrameSource {
    */
   readonly queued?: number | undefined;
   /**
+   * How far the analysis is behind the capture, where the engine can tell (the capture process of `cap` and
+   * `tcpdump`: its memory queue and disk spool, live-drain-child.ts); undefined: unknown or not yet reported.
+   */
+  readonly backlog?: LiveBacklog | undefined;
+  /**
    * Seconds after a loss the engine may report its window (tcpdump's counters are asked for once a stats interval):
    * the analysis holds its findings this much longer so the window still qualifies them. Absent: at once.
    */
@@ -250,6 +255,19 @@ export interface LiveSource extends FrameSource {
    * writes what it has read when interrupted; a later plain stop() discards the rest.
    */
   stop(options?: LiveStopOptions): void;
+}
+
+/** How far the analysis is behind the capture (LiveSource.backlog). */
+export interface LiveBacklog {
+  /** Frames captured and not yet handed to the analysis (queued in memory, spooled on disk, in the pipe). */
+  frames: number;
+  /** Bytes in the capture process's disk spool now, and at most so far. */
+  spoolBytes: number;
+  peakSpoolBytes: number;
+  /** Frames that went through the spool so far. */
+  spooledFrames: number;
+  /** Capture time between the newest frame captured and the newest analysed. */
+  seconds: number;
 }
 
 export interface LiveStopOptions {

@@ -1,14 +1,15 @@
 /**
- * What the two capture engines that run in a process of their own share (the `cap` capture process of
- * live-drain.ts, and tcpdump in tcpdump-engine.ts): both hand keyscope a pcap stream on a pipe, stop on SIGINT
- * (SIGKILL after a grace time), and deliver frames, counters and the end of the capture the same way. Each engine
- * adds only its clock, its drop counters and what its process says beside the stream.
+ * What the two capture engines that run in keyscope's capture process share (`cap` in live-drain.ts, tcpdump relayed
+ * by it in tcpdump-engine.ts): both hand keyscope a pcap stream on a pipe, through the process's memory queue and disk
+ * spool, stop on SIGINT (SIGKILL after a grace time), and deliver frames, counters, the backlog, the `-w` file's
+ * figures and the end of the capture the same way (the process's control lines, queueLine). Each engine adds only
+ * its clock, its drop counters and what its process says beside the stream.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { CaptureLossWindow } from '../common/capture-loss';
 import type { PacketTime } from '../common/time';
 import { killGroup } from '../common/tied-process';
-import { addHandler, type LiveCaptureStats, type LiveClockInfo, type LiveSource, type LiveStopOptions } from './live';
+import { addHandler, type LiveBacklog, type LiveCaptureStats, type LiveClockInfo, type LiveSource, type LiveStopOptions } from './live';
 import { LIVE_RATE_WINDOW_SECONDS, RateWindow, countLiveFrame, liveStats, newLiveCounters } from './live-stats';
 import { readCapture } from './reader';
 import type { CaptureFrame, FrameHandler } from './types';
@@ -22,6 +23,50 @@ import type { CaptureFrame, FrameHandler } from './types';
  * packets they concern.
  */
 export const PIPE_QUIET_SECONDS = 0.1;
+
+/**
+ * The `-w` file as the analysis side sees it when the capture process writes it: what LiveCaptureFile offers the
+ * CLI (frames and files written, close at a clean end, abort after a failure), filled from the process's reports.
+ */
+export interface CaptureFileSink {
+  readonly frames: number;
+  readonly files: readonly string[];
+  readonly current: string;
+  readonly ring: boolean;
+  close(): void;
+  abort(): void;
+}
+
+/** The capture process's `-w` file, known here from its control lines. */
+export class ChildCaptureFile implements CaptureFileSink {
+  frames = 0;
+  files: string[] = [];
+  current: string;
+  /** Why the file could not be written (the capture process stopped); undefined while all is well. */
+  error: string | undefined;
+
+  constructor(path: string, readonly ring: boolean) {
+    this.current = path;
+  }
+
+  /** The capture process closed (fsynced) the file when it ended: this only reports a failure it had. */
+  close(): void {
+    if (this.error !== undefined) throw new Error(this.error);
+  }
+
+  /** The capture process keeps what it wrote (as tcpdump does): nothing to do here. */
+  abort(): void {}
+}
+
+/** What the capture process's `queue` lines say (live-drain-child.ts), the latest. */
+interface QueueReport {
+  captured: number;
+  dropped: number;
+  spoolBytes: number;
+  peakSpoolBytes: number;
+  spooledPackets: number;
+  newest: PacketTime;
+}
 
 export abstract class PipedCapture implements LiveSource {
   abstract readonly clock: LiveClockInfo;
@@ -45,18 +90,36 @@ export abstract class PipedCapture implements LiveSource {
   private readonly window = new RateWindow(LIVE_RATE_WINDOW_SECONDS);
   private readonly frameCounters = newLiveCounters();
   private ended = false;
+  private killed = false;
   /** Frames still arriving are not delivered (a stop without drain, or a handler's failure); they are counted. */
   private discard = false;
   private discarded = 0;
   /** Frames handed to the handlers so far. */
   private delivered = 0;
+  /** The capture process's latest `queue` report. */
+  private queueReport: QueueReport | undefined;
+  /** Packets the capture process dropped (its queue and spool full). */
+  private queueDrops = 0;
+  /** Packets the capture process captured, known once it has stopped capturing (its `end` line). */
+  protected capturedTotal: number | undefined;
+  /** Frames the capture process still queued when it was killed after a stop without drain: not analysed. */
+  private killedQueued = 0;
+  /** Why the spool failed, once (the capture process then drops what does not fit in memory). */
+  spoolError: string | undefined;
+  private readonly fileErrorHandlers: Array<(message: string) => void> = [];
+  private readonly childFile: ChildCaptureFile | undefined;
+  /** The `-w` file the capture process writes, when it was asked to. */
+  readonly file: CaptureFileSink | undefined;
 
   protected constructor(
     protected readonly child: ChildProcess,
     stream: NodeJS.ReadableStream,
     info: { device: string; filter: string; linkType: number; linkTypeName: string; snaplen: number },
     private readonly process_: { name: string; stopTimeoutMs: number },
+    fileOptions?: { path: string; ring: boolean },
   ) {
+    this.childFile = fileOptions ? new ChildCaptureFile(fileOptions.path, fileOptions.ring) : undefined;
+    this.file = this.childFile;
     this.device = info.device;
     this.filter = info.filter;
     this.linkType = info.linkType;
@@ -123,12 +186,91 @@ export abstract class PipedCapture implements LiveSource {
 
   /** Packets captured but not analysed: still arriving when a stop without drain came (dashboard q, -c N). */
   get notAnalysed(): number {
-    return this.discarded;
+    return this.discarded + this.killedQueued;
   }
 
-  /** Packets captured and not yet delivered, where the engine says (see LiveSource.queued); undefined: unknown. */
+  /** Packets dropped between the capture process and the analysis because its queue and spool were full. */
+  get queueDropped(): number {
+    return this.queueDrops;
+  }
+
+  /**
+   * Packets captured and still on their way to the analysis (the capture process's memory queue and spool, the
+   * pipe): exact once the capture process has stopped capturing (a drain after Ctrl-C), from its latest report
+   * (every DRAIN_QUEUE_REPORT_MS) before; undefined before the first report.
+   */
   get queued(): number | undefined {
-    return undefined;
+    const captured = this.capturedTotal ?? this.queueReport?.captured;
+    if (captured === undefined) return undefined;
+    return Math.max(0, captured - this.queueDrops - this.delivered - this.discarded - this.killedQueued);
+  }
+
+  /** How far behind the capture the analysis is (LiveSource.backlog). */
+  get backlog(): LiveBacklog | undefined {
+    const r = this.queueReport;
+    const frames = this.queued;
+    if (r === undefined || frames === undefined) return undefined;
+    const last = this.lastTime;
+    const seconds = frames > 0 && last ? Math.max(0, r.newest.tsSec - last.tsSec + (r.newest.tsNsec - last.tsNsec) / 1e9) : 0;
+    return { frames, spoolBytes: r.spoolBytes, peakSpoolBytes: r.peakSpoolBytes, spooledFrames: r.spooledPackets, seconds };
+  }
+
+  /** The capture process could not write the `-w` file (it stops capturing): the reason, once. */
+  onFileError(handler: (message: string) => void): void {
+    this.fileErrorHandlers.push(handler);
+  }
+
+  /**
+   * A control line of the capture process about its queue, spool, file and end (live-drain-child.ts): handled here;
+   * false for any other line.
+   */
+  protected queueLine(line: string): boolean {
+    const drop = /^drop (\d+) (\d+)\.(\d{9}) (\d+)\.(\d{9})$/.exec(line);
+    if (drop) {
+      const packets = Number(drop[1]);
+      this.queueDrops += packets;
+      this.lost({ from: { tsSec: Number(drop[2]), tsNsec: Number(drop[3]) }, to: { tsSec: Number(drop[4]), tsNsec: Number(drop[5]) }, cause: 'queue', packets });
+      return true;
+    }
+    const q = /^queue (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)\.(\d{9})$/.exec(line);
+    if (q) {
+      this.queueReport = {
+        captured: Number(q[1]),
+        dropped: Number(q[2]),
+        spoolBytes: Number(q[3]),
+        peakSpoolBytes: Number(q[4]),
+        spooledPackets: Number(q[5]),
+        newest: { tsSec: Number(q[6]), tsNsec: Number(q[7]) },
+      };
+      return true;
+    }
+    if (line.startsWith('spoolerror ')) {
+      this.spoolError ??= (JSON.parse(line.slice(11)) as { message: string }).message;
+      return true;
+    }
+    if (this.childFile && line.startsWith('file ')) {
+      const f = JSON.parse(line.slice(5)) as { frames: number; files: string[]; current: string };
+      this.childFile.frames = f.frames;
+      this.childFile.files = f.files;
+      this.childFile.current = f.current;
+      return true;
+    }
+    if (this.childFile && line.startsWith('fileerror ')) {
+      const f = JSON.parse(line.slice(10)) as { message: string; frames: number };
+      this.childFile.frames = f.frames;
+      this.childFile.error ??= f.message;
+      for (const h of this.fileErrorHandlers.slice()) h(f.message);
+      return true;
+    }
+    const end = /^end (\d+) (\d+)$/.exec(line);
+    if (end) {
+      this.queueDrops = Math.max(this.queueDrops, Number(end[1]));
+      this.capturedTotal = Number(end[2]);
+      // stopped without drain (-c N, q): what the process still queues would only be read to be thrown away
+      if (this.discard) this.abandon();
+      return true;
+    }
+    return false;
   }
 
   onFrame(handler: FrameHandler): () => void {
@@ -147,7 +289,12 @@ export abstract class PipedCapture implements LiveSource {
    */
   stop(options: LiveStopOptions = {}): void {
     if (!options.drain) this.discard = true;
-    if (this.stopMono !== undefined) return;
+    if (this.stopMono !== undefined) {
+      // a second stop during a drain: once the process has said how many it captured (and closed -w), what it still
+      // queues (memory, spool) is counted as not analysed and the process is killed at once, not read to the end
+      if (!options.drain) this.abandon();
+      return;
+    }
     this.stopMono = process.hrtime.bigint();
     killGroup(this.child, 'SIGINT');
     // SIGKILL once the process has delivered nothing for the grace time: a drain of a long backlog takes longer than
@@ -168,6 +315,17 @@ export abstract class PipedCapture implements LiveSource {
     this.child.once('exit', () => clearTimeout(t));
   }
 
+  /**
+   * Nothing more will be analysed: once the process has said how many it captured (and closed -w), what it still
+   * queues (memory, spool) is counted as not analysed and the process is killed at once, not read to the end.
+   */
+  private abandon(): void {
+    if (this.capturedTotal === undefined || this.killed) return;
+    this.killed = true;
+    this.killedQueued = this.queued ?? 0;
+    killGroup(this.child, 'SIGKILL');
+  }
+
   /** Spans of capture time in which packets were lost, as the engine learns of them. */
   onLoss(handler: (w: CaptureLossWindow) => void): () => void {
     return addHandler(this.lossHandlers, handler);
@@ -183,6 +341,8 @@ export abstract class PipedCapture implements LiveSource {
   }
 
   private packet(f: CaptureFrame): void {
+    // killed on a second stop: what still arrives is already counted in killedQueued
+    if (this.killed) return;
     if (this.discard) {
       this.discarded++;
       return;

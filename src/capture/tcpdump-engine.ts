@@ -1,21 +1,24 @@
 /**
- * `keyscope live --engine tcpdump`: tcpdump captures, keyscope reads its pcap stream. What this gives over the
+ * `keyscope live --engine tcpdump`: tcpdump captures, keyscope reads its pcap stream — through keyscope's capture
+ * process (live-drain-child.ts), which starts tcpdump, reads its stream as fast as tcpdump writes it and relays it
+ * through its memory queue and disk spool: tcpdump never blocks on a busy analysis (it used to write straight into
+ * a pipe the analysis read, and blocked, and the kernel dropped what tcpdump could not take), and what the analysis
+ * cannot take yet waits on disk, in order, as with `cap`. What this gives over the
  * in-process `cap` addon: the kernel's own timestamps (nanoseconds, the same clock tcpdump and Wireshark show), and
  * tcpdump's drop counters ("N packets dropped by kernel"), printed by tcpdump on its standard error when it ends.
  *
- * tcpdump runs as a tied child (common/tied-process.ts): it never outlives keyscope, however keyscope ends. It is
+ * tcpdump runs as a tied child of the capture process, itself tied to keyscope (common/tied-process.ts): it never
+ * outlives keyscope, however keyscope ends. SIGUSR1 to the capture process is passed on to tcpdump, and tcpdump's
+ * standard error comes back as `tcpdump LINE` control lines: the counters and the errors read as before. It is
  * started with `-U -w -` (each packet written to the pipe as it is captured) and `--immediate-mode` (libpcap hands
  * packets over at once instead of when a kernel block fills or times out), so a frame reaches the screen as quickly
  * as with `cap`. The stream is parsed by the same reader as any pcap stream (capture/reader.ts).
  */
-import type { ChildProcess } from 'node:child_process';
-import { PassThrough } from 'node:stream';
 import { escapeText } from '../common/escape';
 import type { PacketTime } from '../common/time';
-import { killGroup, spawnTied } from '../common/tied-process';
 import { LiveCaptureError, isLoopbackInterface, type LiveClockInfo } from './live';
+import { DRAIN_PRIORITY, awaitOpen, captureProcessArgs, spawnCaptureProcess, type CaptureProcess, type CaptureProcessOptions, type DrainFileOptions } from './live-drain';
 import { PipedCapture } from './piped-capture';
-import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
 
 /** The tcpdump program (a name on PATH or a path). */
 export const TCPDUMP_ENV = 'KEYSCOPE_TCPDUMP';
@@ -50,7 +53,7 @@ export const TCPDUMP_CLOCK: LiveClockInfo = {
   nanosecond: true,
 };
 
-export interface TcpdumpCaptureOptions {
+export interface TcpdumpCaptureOptions extends CaptureProcessOptions {
   device: string;
   filter?: string;
   snaplen?: number;
@@ -151,14 +154,15 @@ export class TcpdumpCapture extends PipedCapture {
 
   /** Use openTcpdumpCapture(). */
   constructor(
-    child: ChildProcess,
-    stream: NodeJS.ReadableStream,
+    private readonly proc: CaptureProcess,
     private readonly stderrText: () => string,
-    info: { device: string; filter: string; linkType: number; snaplen: number },
+    info: { device: string; filter: string; linkType: number; snaplen: number; file?: DrainFileOptions },
     infoLines: (handler: (c: TcpdumpCounters) => void) => void,
     statsIntervalMs: number,
   ) {
-    super(child, stream, { ...info, linkTypeName: linkTypeLabel(info.linkType) }, { name: 'tcpdump', stopTimeoutMs: TCPDUMP_STOP_TIMEOUT_MS });
+    super(proc.child, proc.data, { ...info, linkTypeName: linkTypeLabel(info.linkType) }, { name: 'tcpdump', stopTimeoutMs: TCPDUMP_STOP_TIMEOUT_MS }, info.file ? { path: info.file.path, ring: info.file.ring !== undefined } : undefined);
+    const child = proc.child;
+    proc.onLine((line) => this.queueLine(line));
     this.loopback = isLoopbackInterface(info.device);
     this.lossLatencySeconds = statsIntervalMs > 0 ? statsIntervalMs / 1000 : 0;
     infoLines((c) => this.running(c));
@@ -169,7 +173,15 @@ export class TcpdumpCapture extends PipedCapture {
     }
   }
 
-  /** Ask tcpdump for its counters (SIGUSR1 to tcpdump alone); not while an answer is due or once stopping. */
+  /** The capture process (or tcpdump) ending by itself, not asked to (interface gone, crash): a failure. */
+  protected override exitedByItself(code: number | null, signal: NodeJS.Signals | null): void {
+    if (code !== 0 || signal !== null) {
+      const tail = this.stderrText().trim().split('\n').pop() ?? this.proc.tail();
+      this.failure ??= new Error(`tcpdump's capture process ended (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`);
+    }
+  }
+
+  /** Ask tcpdump for its counters (SIGUSR1 to the capture process, which passes it on to tcpdump alone); not while an answer is due or once stopping. */
   private ask(): void {
     // before its "listening on" line tcpdump may not handle SIGUSR1 yet (the default action would end it)
     if (!this.listening) {
@@ -261,68 +273,48 @@ export async function openTcpdumpCapture(opts: TcpdumpCaptureOptions): Promise<T
   const keepUser = process.getuid?.() === 0 ? ['-Z', 'root'] : [];
   const args = [...keepUser, '-U', '-w', '-', '--immediate-mode', '--time-stamp-precision', 'nano', '-n', '-i', opts.device, '-s', String(snaplen), '-B', String(opts.bufferKiB ?? DEFAULT_TCPDUMP_BUFFER_KIB)];
   if (filter.trim().length > 0) args.push('--', filter);
-  const child = spawnTied(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnCaptureProcess({
+    device: opts.device,
+    filter,
+    snaplen,
+    priority: DRAIN_PRIORITY,
+    ...captureProcessArgs(opts),
+    tcpdump: { program, args },
+  });
   // the answers to SIGUSR1 go to the engine; the rest (errors, "listening on", the end-of-capture counters) is kept
   let stderr = '';
-  let partial = '';
   const infoHandlers: Array<(c: TcpdumpCounters) => void> = [];
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    partial += d;
-    let nl: number;
-    while ((nl = partial.indexOf('\n')) >= 0) {
-      const line = partial.slice(0, nl + 1);
-      partial = partial.slice(nl + 1);
-      const info = parseTcpdumpInfoLine(line.trimEnd());
-      if (info) for (const h of infoHandlers) h(info);
-      else stderr = (stderr + line).slice(-TCPDUMP_STDERR_KEEP);
-    }
+  proc.onLine((l) => {
+    if (!l.startsWith('tcpdump ')) return;
+    const line = `${l.slice(8)}\n`;
+    const info = parseTcpdumpInfoLine(line.trimEnd());
+    if (info) for (const h of infoHandlers) h(info);
+    else stderr = (stderr + line).slice(-TCPDUMP_STDERR_KEEP);
   });
-  const stderrText = () => stderr + partial;
-  const stdout = child.stdout as NodeJS.ReadableStream;
+  const stderrText = () => stderr;
   const quote = (s: string) => `'${escapeText(s, 200)}'`;
-
-  const header = await new Promise<Buffer>((resolve, reject) => {
-    let got = Buffer.alloc(0);
-    const fail = (why: string) => {
-      cleanup();
-      killGroup(child, 'SIGKILL');
-      reject(classify(why, opts.device, filter, quote));
-    };
-    const onData = (chunk: Buffer) => {
-      got = Buffer.concat([got, chunk]);
-      if (got.length >= 24) {
-        cleanup();
-        stdout.pause();
-        resolve(got);
+  const lastLine = () => stderrText().trim().split('\n').filter((l) => !/^tcpdump: listening on/.test(l)).pop() ?? 'tcpdump ended';
+  const opened = await awaitOpen(
+    proc,
+    TCPDUMP_START_TIMEOUT_MS,
+    (l) => {
+      if (l.startsWith('spawnerror ')) {
+        const e = JSON.parse(l.slice(11)) as { code?: string; message: string };
+        return new LiveCaptureError('unavailable', e.code === 'ENOENT' ? `--engine tcpdump: ${quote(program)} is not installed (apt-get install tcpdump)` : `--engine tcpdump: ${e.message}`);
       }
-    };
-    const onExit = () => setImmediate(() => fail(stderrText().trim().split('\n').filter((l) => !/^tcpdump: listening on/.test(l)).pop() ?? 'tcpdump ended'));
-    const onError = (err: NodeJS.ErrnoException) => {
-      cleanup();
-      reject(new LiveCaptureError('unavailable', err.code === 'ENOENT' ? `--engine tcpdump: ${quote(program)} is not installed (apt-get install tcpdump)` : `--engine tcpdump: ${err.message}`));
-    };
-    const timer = setTimeout(() => fail(`no pcap header from tcpdump within ${TCPDUMP_START_TIMEOUT_MS / 1000} s`), TCPDUMP_START_TIMEOUT_MS);
-    const cleanup = () => {
-      clearTimeout(timer);
-      stdout.off('data', onData);
-      child.off('exit', onExit);
-      child.off('error', onError);
-    };
-    stdout.on('data', onData);
-    child.once('exit', onExit);
-    child.once('error', onError);
-  });
-  const magic = header.readUInt32LE(0);
-  const le = magic === PCAP_MAGIC_NSEC || magic === PCAP_MAGIC_USEC;
-  const linkType = (le ? header.readUInt32LE(20) : header.readUInt32BE(20)) & 0x0fffffff;
-  const fileSnaplen = le ? header.readUInt32LE(16) : header.readUInt32BE(16);
-  // the header goes back in front of the rest of the stream for the reader
-  const stream = new PassThrough({ highWaterMark: 1 << 20 });
-  stream.write(header);
-  (stdout as NodeJS.ReadableStream & { pipe: <T extends NodeJS.WritableStream>(d: T) => T }).pipe(stream);
-  stdout.resume();
+      if (l.startsWith('exit ')) return classify(lastLine(), opts.device, filter, quote);
+      return undefined;
+    },
+    () => classify(proc.tail() || lastLine(), opts.device, filter, quote),
+  );
   const interval = opts.statsIntervalMs ?? DEFAULT_TCPDUMP_STATS_INTERVAL_MS;
-  return new TcpdumpCapture(child, stream, stderrText, { device: opts.device, filter, linkType, snaplen: fileSnaplen }, (h) => infoHandlers.push(h), Number.isFinite(interval) && interval > 0 ? interval : 0);
+  return new TcpdumpCapture(
+    proc,
+    stderrText,
+    { device: opts.device, filter, linkType: opened.linkType, snaplen: opened.snaplen, ...(opts.file ? { file: opts.file } : {}) },
+    (h) => infoHandlers.push(h),
+    Number.isFinite(interval) && interval > 0 ? interval : 0,
+  );
 }
 
 function classify(msg: string, device: string, filter: string, quote: (s: string) => string): LiveCaptureError {

@@ -3,11 +3,15 @@
  * `keyscope dissect` does, through the same Dissector. Ctrl-C / SIGTERM / -c / --duration end it cleanly: the
  * capture stops, held frames are flushed, the -w file is committed and a summary goes to standard error.
  */
+import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
 import { openTcpdumpCapture } from '../capture/tcpdump-engine';
-import { DEFAULT_DRAIN_LIMITS, DrainFileError, DrainedCapture, openDrainedCapture, type CaptureFileSink, type DrainFileOptions } from '../capture/live-drain';
-import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
+import {
+  DEFAULT_DRAIN_LIMITS, DEFAULT_SPOOL_BYTES, DEFAULT_SPOOL_FREE_MARGIN_BYTES, DrainFileError, openDrainedCapture, type CaptureFileSink, type CaptureProcessOptions, type DrainFileOptions,
+} from '../capture/live-drain';
+import { PipedCapture } from '../capture/piped-capture';
+import { backlogText, estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { LIVE_FILE_FLUSH_MS, LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
 import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
@@ -51,8 +55,18 @@ export interface LiveCliOptions extends CorrelationCliOptions, DashboardCliOptio
   engine?: LiveEngine;
   bufferSize?: number;
   captureQueue?: number;
+  spoolDir?: string;
+  spoolSize?: number;
   findingsJson?: string;
 }
+
+/** MiB, for --spool-size. */
+const MIB = 1024 * 1024;
+/**
+ * Text mode writes a status line on standard error this often while the analysis is behind its capture (frames
+ * queued, spooled on disk, seconds behind); nothing while it keeps up.
+ */
+export const LIVE_STATUS_INTERVAL_MS = 5_000;
 
 /**
  * Capture engines: `cap` (libpcap in process, the default, read by a capture thread of its own: live-drain.ts),
@@ -85,7 +99,9 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('-s, --snaplen <bytes>', `bytes kept per frame (at most ${MAX_SNAPLEN}; the cap engine keeps at most ${CAP_MAX_SNAPLEN})`, parseSnaplen)
     .option('--engine <name>', 'capture engine: cap (libpcap in process, read by a capture thread of its own; the default), cap-inline (cap read on the main thread) or tcpdump (kernel timestamps and drop counts; tcpdump must be installed)', parseEngine)
     .option('-B, --buffer-size <KiB>', `kernel capture buffer in KiB, as tcpdump -B (default ${DEFAULT_LIVE_BUFFER_SIZE / 1024})`, parsePositiveInt)
-    .option('--capture-queue <packets>', `cap engine: packets queued between the capture process and the analysis before the capture process drops (counted; -w still gets them) (default ${DEFAULT_DRAIN_LIMITS.maxPackets})`, parsePositiveInt)
+    .option('--capture-queue <packets>', `cap and tcpdump engines: packets queued in memory between the capture process and the analysis before the capture process spools them to disk (default ${DEFAULT_DRAIN_LIMITS.maxPackets}, and at most ${DEFAULT_DRAIN_LIMITS.maxBytes / MIB} MiB)`, parsePositiveInt)
+    .option('--spool-dir <dir>', 'cap and tcpdump engines: where the capture process spools what the analysis cannot take yet (a file unlinked at once; default the temp directory)')
+    .option('--spool-size <MiB>', `cap and tcpdump engines: disk spool at most, in MiB (default ${DEFAULT_SPOOL_BYTES / MIB}; never closer than ${DEFAULT_SPOOL_FREE_MARGIN_BYTES / MIB} MiB to the file system's free space; 0: none). Beyond it packets are dropped, counted (-w still gets them)`, parseNonNegativeInt)
     .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)');
   // the analyzer's own options: findings (printed to standard error as they come) and the dashboard
   addCorrelationOptions(cmd, { read: false });
@@ -111,6 +127,11 @@ function parseSnaplen(value: string): number {
   return n;
 }
 
+function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('a whole number (0 or more)');
+  return Number(value);
+}
+
 function parseEngine(value: string): LiveEngine {
   if (value === 'cap' || value === 'cap-inline' || value === 'tcpdump') return value;
   throw new InvalidArgumentError('cap, cap-inline or tcpdump');
@@ -118,12 +139,20 @@ function parseEngine(value: string): LiveEngine {
 
 /** Open the capture with the chosen engine; a LiveCaptureError says why it could not start. */
 async function openCapture(opts: LiveCliOptions & { interface: string }): Promise<LiveSource> {
+  // -w is written by the capture process, as dumpcap writes it: packets the analysis queue drops are still saved
+  const queue: CaptureProcessOptions = {
+    ...(opts.captureQueue !== undefined ? { limits: { maxPackets: opts.captureQueue } } : {}),
+    spool: { ...(opts.spoolDir !== undefined ? { dir: opts.spoolDir } : {}), ...(opts.spoolSize !== undefined ? { capacity: opts.spoolSize * MIB } : {}) },
+    ...(opts.write ? { file: captureFileOptions(opts.write, opts) } : {}),
+    ...(opts.count !== undefined ? { count: opts.count } : {}),
+  };
   if (opts.engine === 'tcpdump') {
     return openTcpdumpCapture({
       device: opts.interface,
       filter: opts.filter ?? '',
       ...(opts.snaplen !== undefined ? { snaplen: opts.snaplen } : {}),
       ...(opts.bufferSize !== undefined ? { bufferKiB: opts.bufferSize } : {}),
+      ...queue,
     });
   }
   const capOptions = {
@@ -133,13 +162,7 @@ async function openCapture(opts: LiveCliOptions & { interface: string }): Promis
     ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize * 1024 } : {}),
   };
   if (opts.engine === 'cap-inline') return openLiveCapture(capOptions);
-  // -w is written by the capture process, as dumpcap writes it: packets the analysis queue drops are still saved
-  return openDrainedCapture({
-    ...capOptions,
-    ...(opts.captureQueue !== undefined ? { limits: { maxPackets: opts.captureQueue } } : {}),
-    ...(opts.write ? { file: captureFileOptions(opts.write, opts) } : {}),
-    ...(opts.count !== undefined ? { count: opts.count } : {}),
-  });
+  return openDrainedCapture({ ...capOptions, ...queue });
 }
 
 function captureFileOptions(write: string, opts: LiveCliOptions): DrainFileOptions {
@@ -199,9 +222,21 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     process.stderr.write('keyscope live: a ring buffer needs -b filesize:KB or -b duration:S to know when to switch files\n');
     return 64;
   }
-  if (opts.captureQueue !== undefined && opts.engine !== undefined && opts.engine !== 'cap') {
-    process.stderr.write(`keyscope live: --capture-queue is the cap engine's (its capture process's queue), not ${opts.engine}'s\n`);
-    return 64;
+  for (const [given, option] of [[opts.captureQueue, '--capture-queue'], [opts.spoolDir, '--spool-dir'], [opts.spoolSize, '--spool-size']] as const) {
+    if (given !== undefined && opts.engine === 'cap-inline') {
+      process.stderr.write(`keyscope live: ${option} is the capture process's (engines cap and tcpdump), not cap-inline's\n`);
+      return 64;
+    }
+  }
+  if (opts.spoolDir !== undefined) {
+    // the spool is created only when the analysis first falls behind: a directory it cannot use is said now
+    try {
+      if (!fs.statSync(opts.spoolDir).isDirectory()) throw new Error('not a directory');
+      fs.accessSync(opts.spoolDir, fs.constants.W_OK);
+    } catch (err) {
+      process.stderr.write(`keyscope live: cannot spool in ${escapeText(opts.spoolDir)}: ${escapeText(ioMessage(err))}\n`);
+      return 2;
+    }
   }
   const clash = refuseOutputClash('live', [{ option: '-w', path: opts.write }, { option: '--findings-json', path: opts.findingsJson }], [{ option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
@@ -234,7 +269,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
 
   let writer: CaptureFileSink | undefined;
   const fileError: { error: string | undefined } = { error: undefined };
-  if (capture instanceof DrainedCapture && capture.file) {
+  if (capture instanceof PipedCapture && capture.file) {
     writer = capture.file;
     capture.onFileError((message) => {
       fileError.error ??= message;
@@ -326,6 +361,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
   process.on('SIGTERM', stop);
   process.on('SIGHUP', stop);
   const timer = opts.duration !== undefined ? setTimeout(stop, Math.min(opts.duration * 1000, 2 ** 31 - 1)) : undefined;
+  const status = statusLines(capture);
   const filterText = capture.filter ? `, filter '${escapeText(capture.filter)}'` : '';
   process.stderr.write(
     `keyscope live: capturing on '${escapeText(capture.device)}' (link type ${escapeText(capture.linkTypeName.replace(/^LINKTYPE_/, ''))}, ${capture.linkType})${filterText}; Ctrl-C to stop\n`,
@@ -342,6 +378,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     process.off('SIGTERM', stop);
     process.off('SIGHUP', stop);
     if (timer) clearTimeout(timer);
+    clearInterval(status);
     pacer.stop();
   }
 
@@ -576,10 +613,52 @@ function saveFrames(capture: LiveSource, writer: CaptureFileSink | undefined, st
   return state;
 }
 
-/** The end of a capture on standard error: the figures line, then tshark's kind of summary. */
+/**
+ * Text mode: a status line on standard error every LIVE_STATUS_INTERVAL_MS while the analysis is behind its capture
+ * (the capture process spools, or the backlog is LIVE_STATUS_BEHIND_SECONDS old or more), and one when it has caught
+ * up again; nothing while it keeps up.
+ */
+function statusLines(capture: LiveSource): NodeJS.Timeout {
+  let said = false;
+  const t = setInterval(() => {
+    const b = capture.backlog;
+    if (!b || capture.stopped) return;
+    if (b.spoolBytes > 0 || b.seconds >= LIVE_STATUS_BEHIND_SECONDS) {
+      said = true;
+      process.stderr.write(`keyscope live: ${backlogText(b)} (analysed ${capture.stats.packets}; the capture goes on)\n`);
+    } else if (said && b.frames === 0) {
+      said = false;
+      process.stderr.write(`keyscope live: caught up (peak spool ${(b.peakSpoolBytes / MIB).toFixed(1)} MB)\n`);
+    }
+  }, LIVE_STATUS_INTERVAL_MS);
+  t.unref();
+  return t;
+}
+
+/** The status line is written when the analysis is this many seconds of capture time behind (or spooling). */
+export const LIVE_STATUS_BEHIND_SECONDS = 1;
+
+/** The end of a capture on standard error: the figures line, then tshark's kind of summary, then the queue's. */
 function writeSummary(capture: LiveSource, tcp: TcpLossInputs, signals: LossSignalCounts): void {
   process.stderr.write(`keyscope live: ${liveSummary(capture.stats, tcp)}\n`);
   process.stderr.write(`keyscope live: ${lossSummary(capture, tcp, signals)}\n`);
+  const queue = queueSummary(capture);
+  if (queue !== undefined) process.stderr.write(`keyscope live: ${queue}\n`);
+}
+
+/**
+ * The capture process's queue at the end, when it held anything back on disk or dropped: frames spooled, the
+ * spool's peak, drops, and how long the analysis took after the capture stopped. Undefined when it never spooled.
+ */
+export function queueSummary(capture: Pick<LiveSource, 'backlog' | 'queueDropped' | 'stats' | 'notAnalysed'> & { readonly spoolError?: string | undefined }): string | undefined {
+  const b = capture.backlog;
+  if (!b || (b.spooledFrames === 0 && !capture.queueDropped)) return undefined;
+  const st = capture.stats;
+  const broken = capture.spoolError !== undefined ? `; the spool failed: ${escapeText(capture.spoolError)}` : '';
+  return (
+    `capture queue: ${b.spooledFrames} frames went through the disk spool (peak ${(b.peakSpoolBytes / MIB).toFixed(1)} MB), ` +
+    `${capture.queueDropped ?? 0} dropped (spool full), ${st.packets} analysed${capture.notAnalysed ? `, ${capture.notAnalysed} not analysed` : ''}${broken}`
+  );
 }
 
 /**
@@ -590,10 +669,10 @@ export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clo
   const st = capture.stats;
   const dropped = capture.dropped;
   const queue = capture.queueDropped;
-  const queued = queue !== undefined ? `${queue} dropped by keyscope's capture queue (analysis fell behind), ` : '';
+  const queued = queue !== undefined ? `${queue} dropped by keyscope's capture queue (the analysis fell behind and the spool was full), ` : '';
   const drops =
     dropped !== undefined
-      ? `${dropped} dropped (${capture.clock.engine}'s kernel and interface counters)`
+      ? `${queued}${dropped} dropped (${capture.clock.engine}'s kernel and interface counters)`
       : `${queued}dropped by the kernel unknown (the ${capture.clock.engine} engine has no kernel drop counter; --engine tcpdump reports the kernel's)`;
   const loss = estimateCaptureLoss(tcp);
   const estimate = `loss estimate ${(loss.ratio * 100).toFixed(2)} % of TCP payload (${loss.lostBytes} ACKed-but-unseen bytes; UDP loss is invisible to it)`;

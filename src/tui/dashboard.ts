@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as tty from 'node:tty';
 import * as blessed from 'blessed';
 import type { LiveCaptureStats } from '../capture/live';
-import { estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
+import { backlogText, estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
 import { readCapture } from '../capture/reader';
 import { readCaptureSet } from '../capture/capture-set';
 import type { CaptureFrame, CaptureSummary, FrameHandler } from '../capture/types';
@@ -39,6 +39,8 @@ export interface LiveFrameSource {
   onLoss?(handler: (w: CaptureLossWindow) => void): () => void;
   /** Packets captured and not yet delivered, where the engine can tell (LiveSource.queued). */
   readonly queued?: number | undefined;
+  /** How far behind the capture the analysis is, where the engine can tell (LiveSource.backlog): shown in the header. */
+  readonly backlog?: { frames: number; spoolBytes: number; seconds: number } | undefined;
   /**
    * Stop capturing; with `drain`, frames already captured are still delivered before onStop (LiveSource.stop), and
    * a later plain stop() discards the rest.
@@ -314,7 +316,9 @@ export class Dashboard {
     if (this.source.kind !== 'live') return `draining: reading to the end of the stream (${again})`;
     const queued = this.source.capture.queued;
     const analysed = this.analyzer.dissector.stats.frames;
-    return queued !== undefined ? `draining: ${queued} frames queued, ${analysed} analysed (${again})` : `draining: ${analysed} frames analysed (${again})`;
+    const spool = this.source.capture.backlog?.spoolBytes ?? 0;
+    const spooled = spool > 0 ? ` (${(spool / (1024 * 1024)).toFixed(1)} MB spooled)` : '';
+    return queued !== undefined ? `draining: ${queued} frames queued${spooled}, ${analysed} analysed (${again})` : `draining: ${analysed} frames analysed (${again})`;
   }
 
   /** Leave the dashboard: stop the input, restore the terminal, resolve `done`. */
@@ -396,6 +400,10 @@ export class Dashboard {
     }
     if (!this.ended && this.progress && this.state.startsWith('reading')) this.state = `reading ${(100 * this.progress()).toFixed(0)} %`;
     if (this.draining && !this.ended) this.state = this.drainState();
+    else if (!this.ended && this.source.kind === 'live' && this.state.startsWith('capturing')) {
+      const b = this.source.capture.backlog;
+      this.state = b && b.frames > 0 ? `capturing, ${backlogText(b)}` : 'capturing';
+    }
     const snap = this.makeSnapshot(this.lastStats);
     const key = `${this.lastStatsAt}|${snap.state}|${snap.rate.toFixed(1)}|${snap.loss.lostBytes}|${snap.loss.gapBytes}`;
     if (!force && key === this.lastKey) return;

@@ -71,10 +71,10 @@ async function settle(capture: DrainedCapture, seen: () => number, expected: num
   }
 }
 
-test('a burst faster than a slow consumer: every datagram is seen, or the shortfall is counted as drops with their time spans', { timeout: 60_000 }, async (t) => {
+test('a burst faster than a slow consumer, no spool: every datagram is seen, or the shortfall is counted as drops with their time spans', { timeout: 60_000 }, async (t) => {
   const port = 18201;
   const n = 3000;
-  const capture = await openDrainedCapture({ device: 'lo', filter: `udp dst port ${port} and src host ${FROM}`, snaplen: 65535, bufferSize: 128 * 1024 * 1024, limits: { maxPackets: 200, batchPackets: 64 } });
+  const capture = await openDrainedCapture({ device: 'lo', filter: `udp dst port ${port} and src host ${FROM}`, snaplen: 65535, bufferSize: 128 * 1024 * 1024, limits: { maxPackets: 200, batchPackets: 64 }, spool: { capacity: 0 } });
   const seen = new Set<number>();
   const windows: CaptureLossWindow[] = [];
   capture.onLoss((w) => windows.push(w));
@@ -182,6 +182,8 @@ test('with a file, the capture process writes every packet it captured, the ones
       snaplen: 65535,
       bufferSize: 128 * 1024 * 1024,
       limits: { maxPackets: 200, batchPackets: 64 },
+      // no spool: the memory queue alone, so it overflows
+      spool: { capacity: 0 },
       file: { path: file, format: 'pcapng' },
     });
     let seen = 0;
@@ -209,15 +211,22 @@ test('with a file, the capture process writes every packet it captured, the ones
   }
 });
 
-test('keyscope live --capture-queue 1 -w: the analysis misses packets (counted), the file has every one sent (tshark)', { timeout: 60_000 }, async () => {
+test('keyscope live --capture-queue 1 --spool-size 0 -w: the analysis misses packets (counted), the file has every one sent (tshark)', { timeout: 60_000 }, async () => {
   const port = 18205;
   const n = 2000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-drain-cli-'));
   const file = path.join(dir, 'all.pcap');
-  const live = startWatched(process.execPath, [cliPath(), 'live', '-i', 'lo', '-B', String(128 * 1024), '--capture-queue', '1', '-f', `udp dst port ${port} and src host ${FROM}`, '-w', file]);
+  const live = startWatched(process.execPath, [cliPath(), 'live', '-i', 'lo', '-B', String(128 * 1024), '--capture-queue', '1', '--spool-size', '0', '-f', `udp dst port ${port} and src host ${FROM}`, '-w', file]);
   try {
     await waitFor('the capture to start', () => /capturing on/.test(live.err()), live, GUARD_MS);
-    await burst(port, n, { perTurn: 50 });
+    // the analysis stalls (stopped) during the burst: the pipe fills and the queue of one overflows, whatever the
+    // scheduling (a capture process woken for every packet would otherwise hand each to the pipe before the next)
+    live.child.kill('SIGSTOP');
+    try {
+      await burst(port, n, { perTurn: 50 });
+    } finally {
+      live.child.kill('SIGCONT');
+    }
     await new Promise((r) => setTimeout(r, 1000));
     live.child.kill('SIGINT');
     const code = await live.exit;

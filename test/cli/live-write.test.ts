@@ -153,11 +153,16 @@ test('-b usage errors: without -w, without a switch condition, an unknown condit
     assert.equal(r.status, 64);
     assert.match(r.stderr, /needs -b filesize:KB or -b duration:S/);
     assert.equal(run(['-w', path.join(dir, 'x.pcap'), '-b', 'packets:3']).status, 64);
-    // the capture process's queue bound is the cap engine's alone; not a positive integer is refused too
-    const q = run(['-w', path.join(dir, 'x.pcap'), '--engine', 'tcpdump', '--capture-queue', '5']);
+    // the capture process's queue and spool are cap's and tcpdump's, not cap-inline's; not a positive integer is refused too
+    const q = run(['-w', path.join(dir, 'x.pcap'), '--engine', 'cap-inline', '--capture-queue', '5']);
     assert.equal(q.status, 64);
-    assert.match(q.stderr, /--capture-queue is the cap engine's/);
+    assert.match(q.stderr, /--capture-queue is the capture process's/);
+    assert.match(run(['--engine', 'cap-inline', '--spool-size', '5']).stderr, /--spool-size is the capture process's/);
     assert.equal(run(['--capture-queue', '0']).status, 64);
+    assert.equal(run(['--spool-size', '-1']).status, 64);
+    const spool = run(['--spool-dir', path.join(dir, 'nope')]);
+    assert.equal(spool.status, 2);
+    assert.match(spool.stderr, /^keyscope live: cannot spool in .*nope: .*\n$/);
     assert.deepEqual(fs.readdirSync(dir), []);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -23,6 +23,7 @@ class StandInSource implements LiveFrameSource {
   stopped = false;
   readonly stops: Array<{ drain?: boolean } | undefined> = [];
   queued: number | undefined;
+  backlog: { frames: number; spoolBytes: number; seconds: number } | undefined;
   private readonly handlers: FrameHandler[] = [];
   private readonly stopHandlers: Array<() => void> = [];
   private last: PacketTime = { tsSec: 0, tsNsec: 0 };
@@ -147,5 +148,23 @@ test('an interrupt once the capture has ended (-c reached) leaves at once', { ti
     const result = await dash.done;
     assert.equal(result.ended, true);
     assert.equal(result.drained, false);
+  });
+});
+
+test('the header says how far behind the analysis is while capturing, and the spool while draining', { timeout: 60_000 }, async () => {
+  const input = await frames();
+  await withDashboard(async ({ source, term, dash }) => {
+    // the capture process reports a backlog: 1500 frames, 3.5 MB of them on disk, 2.25 s of capture time
+    source.backlog = { frames: 1500, spoolBytes: 3.5 * 1024 * 1024, seconds: 2.25 };
+    source.deliver(input[0] as CaptureFrame);
+    await waitForScreen(term, (s) => s.split('\n')[0].includes('capturing, behind: 1500 frames, 3.5 MB spooled, 2.3 s'), 'the backlog in the header');
+    // caught up: the header says so no more
+    source.backlog = { frames: 0, spoolBytes: 0, seconds: 0 };
+    source.deliver(input[1] as CaptureFrame);
+    await waitForScreen(term, (s) => /capturing/.test(s.split('\n')[0] ?? '') && !/behind/.test(s.split('\n')[0] ?? ''), 'no backlog');
+    source.backlog = { frames: 700, spoolBytes: 1024 * 1024, seconds: 1 };
+    source.queued = 700;
+    dash.interrupt();
+    await waitForScreen(term, (s) => s.split('\n')[0].includes('draining: 700 frames queued (1.0 MB spooled), 2 analysed'), 'the spool while draining');
   });
 });
