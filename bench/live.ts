@@ -88,6 +88,14 @@ const CLOCK_TICKS = 100;
  * 32768). On lo an immediate-mode ring takes a 128 KiB slot per packet: 32 MiB is only ~256 packets.
  */
 const BUFFER_KIB = Number(arg('--buffer') ?? 32_768);
+/**
+ * `--snaplen N`: keyscope's snapshot length (`live -s`); default keyscope's own (262144, as tcpdump's). An immediate-
+ * mode ring's slot is sized by the snapshot length up to the interface's MTU (64 KiB on lo), so a snapshot length
+ * just above the mix's largest frame (1 040 bytes) gives the same 32 MiB ring ~15 k slots instead of ~256: the
+ * experiment that tells the kernel ring's size from the capture process's speed as the cause of kernel loss.
+ * The oracle keeps `-s 0` (it runs without immediate mode: a block ring, packets packed).
+ */
+const KEYSCOPE_SNAPLEN = arg('--snaplen');
 
 type Mode = 'text' | 'dash';
 type Engine = 'cap' | 'cap-inline' | 'tcpdump';
@@ -251,7 +259,7 @@ const KEYSCOPE = path.join(REPO, 'bin', 'keyscope.js');
 function keyscopeArgs(engine: Engine, out: string, dash: boolean): string[] {
   // live also writes its own findings, machine-readable, beside the capture (compared with the oracle's), text or --dash
   const findings = ['--findings-json', path.join(path.dirname(out), 'keyscope-findings.ndjson')];
-  return ['live', '-i', 'lo', '-f', LIVE_BENCH_FILTER, '--engine', engine, '-B', String(BUFFER_KIB), '-w', out, ...findings, ...(dash ? ['--dash'] : [])];
+  return ['live', '-i', 'lo', '-f', LIVE_BENCH_FILTER, '--engine', engine, '-B', String(BUFFER_KIB), ...(KEYSCOPE_SNAPLEN ? ['-s', KEYSCOPE_SNAPLEN] : []), '-w', out, ...findings, ...(dash ? ['--dash'] : [])];
 }
 
 /** `--cpu-prof DIR`: keyscope live runs under node --cpu-prof, its profile written into DIR (where time goes). */
