@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
+import { smallRingNote } from '../capture/ring-estimate';
 import { openTcpdumpCapture } from '../capture/tcpdump-engine';
 import {
   DEFAULT_DRAIN_LIMITS, DEFAULT_SPOOL_BYTES, DEFAULT_SPOOL_FREE_MARGIN_BYTES, DrainFileError, openDrainedCapture, type CaptureFileSink, type CaptureProcessOptions, type DrainFileOptions,
@@ -367,6 +368,8 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
     `keyscope live: capturing on '${escapeText(capture.device)}' (link type ${escapeText(capture.linkTypeName.replace(/^LINKTYPE_/, ''))}, ${capture.linkType})${filterText}; Ctrl-C to stop\n`,
   );
   process.stderr.write(`keyscope live: timestamps: ${escapeText(capture.clock.description)} (engine ${capture.clock.engine})\n`);
+  const ringNote = smallRingNote({ device: capture.device, engine: capture.clock.engine, snaplen: capture.snaplen, bufferBytes: opts.bufferSize !== undefined ? opts.bufferSize * 1024 : DEFAULT_LIVE_BUFFER_SIZE });
+  if (ringNote) process.stderr.write(`keyscope live: note: ${escapeText(ringNote)}\n`);
 
   let failure: unknown;
   try {

@@ -114,5 +114,9 @@ test('the cap engine says it cannot count drops, and which clock stamped the fra
   const r = spawnSync(process.execPath, [cliPath(), 'live', '-i', 'lo', '-f', 'udp dst port 9 and udp src port 9', '--duration', '0.2'], { encoding: 'utf8', timeout: GUARD_MS });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /keyscope live: timestamps: arrival in keyscope's capture process, microseconds .*\(engine cap\)/);
+  // lo's 64 KiB MTU: the immediate-mode ring's slots are 128 KiB, and live says what that means (src/capture/ring-estimate.ts)
+  if (fs.readFileSync('/sys/class/net/lo/mtu', 'utf8').trim() === '65536') {
+    assert.match(r.stderr, /keyscope live: note: the kernel's capture ring holds only about 256 packets here \(immediate mode gives each packet a 128 KiB slot for the 65536-byte MTU, in a 32768 KiB buffer\).*--engine tcpdump with a -s just above the largest frame/);
+  }
   assert.match(r.stderr, /keyscope live: 0 packets captured, 0 dropped by keyscope's capture queue \(the analysis fell behind and the spool was full\), dropped by the kernel unknown \(the cap engine has no kernel drop counter; --engine tcpdump reports the kernel's\), loss estimate 0\.00 % of TCP payload/);
 });
