@@ -161,6 +161,13 @@ function parseParamValue(c: Cursor, name: string, problems: Problem[], header: s
   return { name, lower: name.toLowerCase(), value, quoted };
 }
 
+/** token68 (e.g. Basic credentials): token68 characters, '=' padding only at the end, then a comma or the end. */
+const TOKEN68 = /^([A-Za-z0-9\-._~+/]+=*)[ \t]*(?:,|$)/;
+/** TOKEN68 at lastIndex of the whole value (the same match when the value ends within the window). */
+const TOKEN68_AT = /([A-Za-z0-9\-._~+/]+=*)[ \t]*(?:,|$)/y;
+/** How far past the scheme token68 is looked for. */
+const TOKEN68_WINDOW = 65536;
+
 /**
  * Parses a challenge list (WWW-Authenticate / Proxy-Authenticate value) or a credentials value. A value may hold several
  * schemes: `Basic realm="x", Digest realm="y", nonce="z"`. Never throws. Problem offsets count from the start of
@@ -198,7 +205,12 @@ export function parseAuthSchemes(value: string, header: AuthHeaderName, problems
     out.push(current);
     c.skipWs();
     // token68 (e.g. Basic credentials): token68 characters, '=' padding only at the end, then a comma or the end
-    const m = /^([A-Za-z0-9\-._~+/]+=*)[ \t]*(?:,|$)/.exec(value.slice(c.pos, c.pos + 65536));
+    // read in place (a sticky match at pos), not on a copy of the rest of the value, when that rest is the slice's whole
+    let m: RegExpExecArray | null;
+    if (value.length - c.pos <= TOKEN68_WINDOW) {
+      TOKEN68_AT.lastIndex = c.pos;
+      m = TOKEN68_AT.exec(value);
+    } else m = TOKEN68.exec(value.slice(c.pos, c.pos + TOKEN68_WINDOW));
     if (m) {
       current.token68 = m[1];
       c.pos += m[1].length;
