@@ -177,7 +177,16 @@ for (const n of [
 const KNOWN_LOWER = new Map<string, string>();
 for (const list of KNOWN_HEADER_NAMES) if (list) for (const n of list) KNOWN_LOWER.set(n, n.toLowerCase());
 
-/** A header name in lower case; a known name's without making a string. */
+/**
+ * Media types sent as their lower-case form: the shared string, without the lower-cased copy toLowerCase makes even
+ * when nothing changes (and with its hash kept, for the lookups by content type after it).
+ */
+const KNOWN_MEDIA_TYPES = new Map<string, string>();
+for (const t of [
+  'application/mbms-register+xml', 'application/mbms-deregister+xml', 'application/mbms-register-response+xml', 'application/mbms-msk+xml',
+  'application/mbms-msk-response+xml', 'application/mikey', 'text/plain', 'text/html', 'application/xml', 'text/xml', 'application/json',
+]) KNOWN_MEDIA_TYPES.set(t, t);
+
 /** /^\d+$/ without a match: ASCII digits only, at least one. */
 function isDigits(s: string): boolean {
   if (s.length === 0) return false;
@@ -188,6 +197,7 @@ function isDigits(s: string): boolean {
   return true;
 }
 
+/** A header name in lower case; a known name's without making a string. */
 function lowerName(name: string): string {
   return KNOWN_LOWER.get(name) ?? name.toLowerCase();
 }
@@ -1063,7 +1073,8 @@ export class HttpConnectionParser {
     const ct = ctFirst;
     if (ct !== undefined) {
       const semi = ct.indexOf(';');
-      msg.contentType = (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+      const raw = semi < 0 ? ct : ct.slice(0, semi);
+      msg.contentType = KNOWN_MEDIA_TYPES.get(raw) ?? raw.trim().toLowerCase();
     }
     let noBody = false;
     let tunnelAfter = false;

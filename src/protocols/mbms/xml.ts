@@ -28,14 +28,24 @@ const ROOTS: Readonly<Record<string, { kind: MbmsBodyKind; namespace: string }>>
   mbmsmskresponse: { kind: 'msk-response', namespace: 'urn:3GPP:metadata:2005:MBMS:mskResponse' },
 };
 
+/** ROOTS' entries, for the scan's in-place comparison. */
+const ROOT_LIST: readonly (readonly [string, { kind: MbmsBodyKind; namespace: string }])[] = Object.entries(ROOTS);
+
 /** The root element's kind and namespace (own names only: `<constructor/>` is not one). */
 function rootOf(localName: string): { kind: MbmsBodyKind; namespace: string } | undefined {
   const l = localName.toLowerCase();
   return Object.prototype.hasOwnProperty.call(ROOTS, l) ? ROOTS[l] : undefined;
 }
 
+/** MBMS_CONTENT_TYPES as a Map: the lower-case media type the HTTP parser gives is found without a lower-cased copy. */
+const CONTENT_TYPE_KINDS: ReadonlyMap<string, MbmsBodyKind> = new Map(Object.entries(MBMS_CONTENT_TYPES));
+
+function contentTypeKind(contentType: string): MbmsBodyKind | undefined {
+  return CONTENT_TYPE_KINDS.get(contentType) ?? CONTENT_TYPE_KINDS.get(contentType.toLowerCase());
+}
+
 export function isMbmsContentType(contentType: string): boolean {
-  return Object.prototype.hasOwnProperty.call(MBMS_CONTENT_TYPES, contentType.toLowerCase());
+  return contentTypeKind(contentType) !== undefined;
 }
 
 /** A generic element, kept for display and for elements the schemas do not name. */
@@ -576,6 +586,10 @@ function isNamed(text: string, s: number, e: number, lower: string): boolean {
 export function scanDocument(text: string, lim: MbmsParseLimits, r: ScanRecords = scanRecords): boolean {
   let i = xmlDeclEnd(text);
   const n = text.length;
+  // an entity or `]]>` anywhere after the declaration declines (simpleTree declines them in text and attribute values;
+  // elsewhere they end its reading too, but for `]]>` in an attribute value: declining that as well only sends it to
+  // the tree): one native search each, no character loop per text piece
+  if (text.indexOf('&', i) >= 0 || text.indexOf(']]>', i) >= 0) return false;
   let count = 0;
   let depth = 0;
   let cur = -1;
@@ -588,10 +602,6 @@ export function scanDocument(text: string, lim: MbmsParseLimits, r: ScanRecords 
       let k = i;
       while (k < end && isWs(text.charCodeAt(k))) k++;
       if (k < end) {
-        for (let x = k; x < end; x++) {
-          const v = text.charCodeAt(x);
-          if (v === 0x26 || (v === 0x5d && x + 2 < end && text.charCodeAt(x + 1) === 0x5d && text.charCodeAt(x + 2) === 0x3e)) return false;
-        }
         let e = end;
         while (e > k && isTrimmed(text.charCodeAt(e - 1))) e--;
         while (k < e && isTrimmed(text.charCodeAt(k))) k++;
@@ -647,15 +657,9 @@ export function scanDocument(text: string, lim: MbmsParseLimits, r: ScanRecords 
       if (quote !== 0x22 && quote !== 0x27) break;
       const close = text.indexOf(quote === 0x22 ? '"' : "'", q + 1);
       if (close < 0) break;
-      let bad = false;
-      for (let x = q + 1; x < close; x++) {
-        const v = text.charCodeAt(x);
-        if (v === 0x3c || v === 0x26) {
-          bad = true;
-          break;
-        }
-      }
-      if (bad) break;
+      // no `<` in the value (no `&` anywhere: checked above)
+      const lt2 = text.indexOf('<', q + 1);
+      if (lt2 >= 0 && lt2 < close) break;
       const alen = ae - j;
       for (let a = 0; a < attrs; a++) if (r.attrE[a] - r.attrS[a] === alen && sameRange(text, r.attrS[a], j, alen)) return false;
       r.attrS[attrs] = j;
@@ -717,17 +721,24 @@ function childNamed(text: string, r: ScanRecords, el: number, lower: string): nu
 /** parseMbmsBody's reading of the tree, on the scan's records (same values, problems and order). */
 function readScanned(text: string, r: ScanRecords, contentType: string, expected: MbmsBodyKind, body: LazyTreeBody, problems: Problem[]): void {
   const rootName = text.slice(r.nameS[0], r.nameE[0]);
-  const rootLocal = r.localS[0] === r.nameS[0] ? rootName : text.slice(r.localS[0], r.nameE[0]);
   const rootNs = r.nsS >= 0 ? text.slice(r.nsS, r.nsE) : undefined;
   body.root = rootName;
   if (rootNs !== undefined) body.namespace = rootNs;
-  const known = rootOf(rootLocal);
+  // rootOf() compared in place (the scan's names are ASCII: lower-casing is ASCII's)
+  let known: { kind: MbmsBodyKind; namespace: string } | undefined;
+  for (const [lower, root] of ROOT_LIST) {
+    if (isNamed(text, r.localS[0], r.nameE[0], lower)) {
+      known = root;
+      break;
+    }
+  }
   if (!known) {
     problems.push(mbmsProblem('mbms-xml-unknown-root', `unknown root element ${escapeText(rootName, 80)} for ${escapeText(contentType)}`));
     body.unknownElements.push(rootName);
     return;
   }
   body.kind = known.kind;
+  const rootLocal = r.localS[0] === r.nameS[0] ? rootName : text.slice(r.localS[0], r.nameE[0]);
   if (rootNs !== known.namespace)
     problems.push(mbmsProblem('mbms-xml-namespace', `root namespace ${escapeText(rootNs ?? '(none)', 100)}; TS 26.346 gives ${known.namespace}`));
   if (expected !== known.kind)
@@ -810,7 +821,7 @@ function parseBody(contentType: string, bytes: Uint8Array, limits: Partial<MbmsP
   // no merged copy per body when the defaults apply (every body the HTTP parser hands over)
   const lim: Readonly<MbmsParseLimits> = limits === undefined ? DEFAULT_MBMS_LIMITS : { ...DEFAULT_MBMS_LIMITS, ...limits };
   const problems: Problem[] = [];
-  const expected = MBMS_CONTENT_TYPES[contentType.toLowerCase()] ?? 'unknown';
+  const expected = contentTypeKind(contentType) ?? 'unknown';
   const body = new LazyTreeBody();
   if (bytes.length > lim.maxBytes) {
     problems.push(mbmsProblem('mbms-xml-too-large', `XML body of ${bytes.length} bytes not parsed (limit ${lim.maxBytes})`));
