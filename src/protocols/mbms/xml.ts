@@ -138,7 +138,8 @@ class LazyTreeBody implements MbmsBody {
 
 /** The body's text as parsed: UTF-8, without a byte-order mark. */
 function documentText(bytes: Uint8Array): string {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+  // a Buffer (every body the HTTP parser hands over) is decoded as it is, without a view made for the call
+  const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)).toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
