@@ -22,6 +22,8 @@ export interface PacketDecoderOptions {
   gtpUPort?: number;
 }
 
+/** The payload of every TCP segment without data (read only: a zero-length view has nothing to write). */
+const NO_PAYLOAD: Buffer = Buffer.alloc(0);
 const REASSEMBLED_NOTE = ' (offset within the reassembled datagram payload)';
 
 /**
@@ -190,7 +192,8 @@ export class PacketDecoder {
       pkt.transport = tcp;
       // a bad data offset leaves no payload to point at
       if (cur.stopName === undefined) {
-        pkt.payload = data.subarray(cur.offset, cur.end);
+        // segments without data (about half of a TCP capture: handshakes, ACKs, FINs) share one empty view
+        pkt.payload = cur.end > cur.offset ? data.subarray(cur.offset, cur.end) : NO_PAYLOAD;
         if (cur.truncated) pkt.payloadTruncated = true;
       }
     } else {

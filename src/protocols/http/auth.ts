@@ -43,7 +43,7 @@ export interface AuthInfo {
 
 /** First value of a parameter, names compared case-insensitively. */
 export function authParam(params: readonly AuthParam[], name: string): string | undefined {
-  const lower = name.toLowerCase();
+  const lower = lowerToken(name);
   for (const p of params) if (p.lower === lower) return p.value;
   return undefined;
 }
@@ -51,9 +51,42 @@ export function authParam(params: readonly AuthParam[], name: string): string | 
 const TCHAR_TABLE = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR_TABLE[c.charCodeAt(0)] = 1;
 
-function isTchar(c: string): boolean {
-  const code = c.charCodeAt(0);
+function isTcharCode(code: number): boolean {
   return code < 128 && TCHAR_TABLE[code] === 1;
+}
+
+/** Strings by length, for sliceKnown. */
+type KnownStrings = (readonly string[] | undefined)[];
+
+function byLength(list: readonly string[]): KnownStrings {
+  const out: KnownStrings = [];
+  for (const t of list) out[t.length] = [...(out[t.length] ?? []), t];
+  return out;
+}
+
+/** Tokens sent in nearly every authentication header: schemes and Digest parameter names. */
+const KNOWN_TOKENS = byLength(['Digest', 'Basic', 'username', 'realm', 'nonce', 'uri', 'response', 'algorithm', 'cnonce', 'opaque', 'qop', 'nc', 'stale', 'domain', 'userhash', 'rspauth', 'nextnonce', 'charset']);
+/**
+ * Lower case of the known tokens without a new string (toLowerCase makes one even when nothing changes); names are
+ * found by identity of the shared strings token() gives, and of the literals callers pass, whose hash V8 keeps.
+ */
+const KNOWN_TOKENS_LOWER = new Map<string, string>();
+for (const list of KNOWN_TOKENS) if (list) for (const t of list) KNOWN_TOKENS_LOWER.set(t, t.toLowerCase());
+for (const t of ['username*', 'digest', 'basic']) KNOWN_TOKENS_LOWER.set(t, t);
+
+function lowerToken(name: string): string {
+  return KNOWN_TOKENS_LOWER.get(name) ?? name.toLowerCase();
+}
+
+/** Digest parameter values sent in nearly every header (qop, algorithm, stale, userhash). */
+const KNOWN_VALUES = byLength(['auth', 'auth-int', 'MD5', 'MD5-sess', 'SHA-256', 'SHA-256-sess', 'true', 'false', 'UTF-8']);
+
+/** s.slice(start, end), or the equal string of `known` (shared, not a new string per header). */
+function sliceKnown(s: string, start: number, end: number, known: KnownStrings): string {
+  const len = end - start;
+  const list = len < known.length ? known[len] : undefined;
+  if (list !== undefined) for (const k of list) if (s.startsWith(k, start)) return k;
+  return s.slice(start, end);
 }
 
 class Cursor {
@@ -80,8 +113,10 @@ class Cursor {
   }
   token(): string {
     const start = this.pos;
-    while (this.pos < this.s.length && isTchar(this.s[this.pos])) this.pos++;
-    return this.s.slice(start, this.pos);
+    const s = this.s;
+    while (this.pos < s.length && isTcharCode(s.charCodeAt(this.pos))) this.pos++;
+    // the schemes and Digest parameter names as sent by every client: shared strings, not a slice per parameter
+    return sliceKnown(s, start, this.pos, KNOWN_TOKENS);
   }
 }
 
@@ -94,7 +129,7 @@ function readQuoted(c: Cursor, problems: Problem[], header: string): string {
   if (close >= 0) {
     const bs = c.nextBackslash();
     if (bs < 0 || bs > close) {
-      const v = c.s.slice(c.pos, close);
+      const v = sliceKnown(c.s, c.pos, close, KNOWN_VALUES);
       c.pos = close + 1;
       return v;
     }
@@ -121,10 +156,15 @@ function readQuoted(c: Cursor, problems: Problem[], header: string): string {
 /** Reads an unquoted value: a token, tolerating the non-token characters real clients send (up to , or end). */
 function readBareValue(c: Cursor, problems: Problem[], header: string, name: string): string {
   const start = c.pos;
-  while (c.pos < c.s.length && c.s[c.pos] !== ',') c.pos++;
-  const v = c.s.slice(start, c.pos).replace(/[ \t]+$/, '');
-  for (const ch of v) {
-    if (!isTchar(ch)) {
+  const s = c.s;
+  const comma = s.indexOf(',', start);
+  c.pos = comma < 0 ? s.length : comma;
+  // trailing blanks dropped before the one slice (was a slice, then a regular-expression replace)
+  let e = c.pos;
+  while (e > start && (s.charCodeAt(e - 1) === 0x20 || s.charCodeAt(e - 1) === 0x09)) e--;
+  const v = sliceKnown(s, start, e, KNOWN_VALUES);
+  for (let i = start; i < e; i++) {
+    if (!isTcharCode(s.charCodeAt(i))) {
       problems.push(
         httpProblem('http-auth-bad-token', `${header}: value of ${escapeText(name)} is not a token: ${escapeText(v, 80)}`, start),
       );
@@ -158,8 +198,15 @@ function parseParamValue(c: Cursor, name: string, problems: Problem[], header: s
   } else {
     value = readBareValue(c, problems, header, name);
   }
-  return { name, lower: name.toLowerCase(), value, quoted };
+  return { name, lower: lowerToken(name), value, quoted };
 }
+
+/** token68 (e.g. Basic credentials): token68 characters, '=' padding only at the end, then a comma or the end. */
+const TOKEN68 = /^([A-Za-z0-9\-._~+/]+=*)[ \t]*(?:,|$)/;
+/** TOKEN68 at lastIndex of the whole value (the same match when the value ends within the window). */
+const TOKEN68_AT = /([A-Za-z0-9\-._~+/]+=*)[ \t]*(?:,|$)/y;
+/** How far past the scheme token68 is looked for. */
+const TOKEN68_WINDOW = 65536;
 
 /**
  * Parses a challenge list (WWW-Authenticate / Proxy-Authenticate value) or a credentials value. A value may hold several
@@ -198,7 +245,12 @@ export function parseAuthSchemes(value: string, header: AuthHeaderName, problems
     out.push(current);
     c.skipWs();
     // token68 (e.g. Basic credentials): token68 characters, '=' padding only at the end, then a comma or the end
-    const m = /^([A-Za-z0-9\-._~+/]+=*)[ \t]*(?:,|$)/.exec(value.slice(c.pos, c.pos + 65536));
+    // read in place (a sticky match at pos), not on a copy of the rest of the value, when that rest is the slice's whole
+    let m: RegExpExecArray | null;
+    if (value.length - c.pos <= TOKEN68_WINDOW) {
+      TOKEN68_AT.lastIndex = c.pos;
+      m = TOKEN68_AT.exec(value);
+    } else m = TOKEN68.exec(value.slice(c.pos, c.pos + TOKEN68_WINDOW));
     if (m) {
       current.token68 = m[1];
       c.pos += m[1].length;
@@ -398,6 +450,11 @@ export interface HttpAuthData {
   info: AuthInfo[];
 }
 
+/** The authentication header names as commonly spelled (the HTTP parser shares these strings), lower-cased. */
+const AUTH_HEADER_LOWER = new Map<string, string>();
+for (const n of ['Authorization', 'WWW-Authenticate', 'Www-Authenticate', 'Authentication-Info', 'Proxy-Authenticate', 'Proxy-Authorization', 'Proxy-Authentication-Info',
+  'authorization', 'www-authenticate', 'authentication-info', 'proxy-authenticate', 'proxy-authorization', 'proxy-authentication-info']) AUTH_HEADER_LOWER.set(n, n.toLowerCase());
+
 const CHALLENGE_HEADERS = new Set(['www-authenticate', 'proxy-authenticate']);
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization']);
 const INFO_HEADERS = new Set(['authentication-info', 'proxy-authentication-info']);
@@ -413,7 +470,7 @@ export function parseAuthHeaders(headers: readonly { name: string; value: string
     // only names as long as an auth header's are lowered (most headers are not auth headers)
     const n = h.name.length;
     if (n !== 13 && n !== 16 && n !== 18 && n !== 19 && n !== 25) continue;
-    const lower = h.name.toLowerCase();
+    const lower = AUTH_HEADER_LOWER.get(h.name) ?? h.name.toLowerCase();
     const from = problems.length;
     if (CHALLENGE_HEADERS.has(lower)) {
       data ??= { challenges: [], credentials: [], info: [] };

@@ -179,9 +179,12 @@ export function httpToJson(msg: HttpMessage): HttpJson {
     if (msg.bodyLost > 0) j.body.lost = msg.bodyLost;
     if (msg.trailers.length > 0) j.body.trailers = msg.trailers.map((h) => ({ name: h.name, value: h.value }));
     if (msg.mbms) {
-      const { tree: _tree, ...rest } = msg.mbms;
-      void _tree;
-      j.body.mbms = rest;
+      // the values, not the tree (reading it would build it: see MbmsBody.tree)
+      const b = msg.mbms;
+      const mbms: Omit<MbmsBody, 'tree'> = { kind: b.kind, serviceIds: b.serviceIds, msks: b.msks, responses: b.responses, unknownElements: b.unknownElements };
+      if (b.root !== undefined) mbms.root = b.root;
+      if (b.namespace !== undefined) mbms.namespace = b.namespace;
+      j.body.mbms = mbms;
     }
   }
   if (msg.requestFrame !== undefined) j.requestFrame = msg.requestFrame;

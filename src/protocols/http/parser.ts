@@ -53,9 +53,71 @@ type State =
   | 'dead';
 
 const LF = 0x0a;
-const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) (HTTP\/\d\.\d)$/;
-const STATUS_LINE = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/;
+/** The definitions requestLine() and isStatusLine() read by hand. */
+export const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) (HTTP\/\d\.\d)$/;
+export const STATUS_LINE = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/;
 const KNOWN_METHODS = 'GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|TRACE|CONNECT';
+
+/**
+ * REQUEST_LINE and STATUS_LINE read without a match array (issue #14: the start line's match was a fifth of the
+ * parser's garbage), the regular expressions kept as the definition (test/protocols/http/start-line.test.ts compares
+ * them). requestLine() gives the position of the space before the version (-1: not a request line); the method ends
+ * at the first space.
+ */
+export function requestLine(t: string): number {
+  const n = t.length;
+  let i = 0;
+  while (i < n && isTcharCode(t.charCodeAt(i))) i++;
+  if (i === 0 || t.charCodeAt(i) !== 0x20) return -1;
+  const us = ++i;
+  while (i < n && !isJsSpace(t.charCodeAt(i))) i++;
+  if (i === us || t.charCodeAt(i) !== 0x20) return -1;
+  return isVersionAt(t, i + 1) && i + 9 === n ? i : -1;
+}
+
+/** STATUS_LINE: `HTTP/d.d ddd`, then the end or a space and a reason without a line terminator. */
+export function isStatusLine(t: string): boolean {
+  const n = t.length;
+  if (n < 12 || !isVersionAt(t, 0) || t.charCodeAt(8) !== 0x20 || !isDigitCode(t.charCodeAt(9)) || !isDigitCode(t.charCodeAt(10)) || !isDigitCode(t.charCodeAt(11))) return false;
+  if (n === 12) return true;
+  if (t.charCodeAt(12) !== 0x20) return false;
+  for (let i = 13; i < n; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029) return false;
+  }
+  return true;
+}
+
+/** `HTTP/d.d` at i. */
+function isVersionAt(t: string, i: number): boolean {
+  return t.startsWith('HTTP/', i) && isDigitCode(t.charCodeAt(i + 5)) && t.charCodeAt(i + 6) === 0x2e && isDigitCode(t.charCodeAt(i + 7));
+}
+
+function isDigitCode(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** [!#$%&'*+\-.^_`|~0-9A-Za-z] (TCHAR below) */
+function isTcharCode(c: number): boolean {
+  return c < 128 && TCHAR[c] === 1;
+}
+
+/** What `\s` matches (ECMAScript WhiteSpace and LineTerminator). */
+function isJsSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** The version at i (`HTTP/d.d`, checked) as sent, the common ones without a new string. */
+function versionAt(t: string, i: number): string {
+  if (t.startsWith('HTTP/1.', i)) {
+    const minor = t.charCodeAt(i + 7);
+    if (minor === 0x31) return 'HTTP/1.1';
+    if (minor === 0x30) return 'HTTP/1.0';
+  }
+  return t.slice(i, i + 8);
+}
 /** A request line that starts in the middle of a line (after the unframed tail of a cut body). */
 const REQUEST_LINE_INSIDE = new RegExp(`(?:${KNOWN_METHODS}) \\S+ HTTP\\/1\\.\\d$`);
 const STATUS_LINE_INSIDE = /HTTP\/1\.\d \d{3}(?: [^\r\n]*)?$/;
@@ -114,6 +176,26 @@ for (const n of [
 
 const KNOWN_LOWER = new Map<string, string>();
 for (const list of KNOWN_HEADER_NAMES) if (list) for (const n of list) KNOWN_LOWER.set(n, n.toLowerCase());
+
+/**
+ * Media types sent as their lower-case form: the shared string, without the lower-cased copy toLowerCase makes even
+ * when nothing changes (and with its hash kept, for the lookups by content type after it).
+ */
+const KNOWN_MEDIA_TYPES = new Map<string, string>();
+for (const t of [
+  'application/mbms-register+xml', 'application/mbms-deregister+xml', 'application/mbms-register-response+xml', 'application/mbms-msk+xml',
+  'application/mbms-msk-response+xml', 'application/mikey', 'text/plain', 'text/html', 'application/xml', 'text/xml', 'application/json',
+]) KNOWN_MEDIA_TYPES.set(t, t);
+
+/** /^\d+$/ without a match: ASCII digits only, at least one. */
+function isDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
 
 /** A header name in lower case; a known name's without making a string. */
 function lowerName(name: string): string {
@@ -783,7 +865,7 @@ export class HttpConnectionParser {
       case 'start': {
         if (le === ls) return; // RFC 9112 §2.2: empty lines before a request line are ignored
         const text = line.toString('latin1', ls, le);
-        if (REQUEST_LINE.test(text) || STATUS_LINE.test(text)) {
+        if (requestLine(text) >= 0 || isStatusLine(text)) {
           this.startMessage(d, text, lineOffset);
           return;
         }
@@ -795,7 +877,7 @@ export class HttpConnectionParser {
       case 'resync': {
         const text = line.toString('latin1', ls, le);
         let at = -1;
-        if (REQUEST_LINE.test(text) || STATUS_LINE.test(text)) at = 0;
+        if (requestLine(text) >= 0 || isStatusLine(text)) at = 0;
         else {
           const m = REQUEST_LINE_INSIDE.exec(text) ?? STATUS_LINE_INSIDE.exec(text);
           if (m) at = m.index;
@@ -889,18 +971,19 @@ export class HttpConnectionParser {
       d.state = 'dead';
       return;
     }
-    const rq = REQUEST_LINE.exec(startLine);
-    if (rq) {
+    const sp = requestLine(startLine);
+    if (sp >= 0) {
+      const ms = startLine.indexOf(' ');
       msg.kind = 'request';
-      msg.method = rq[1];
-      msg.uri = rq[2];
-      msg.version = rq[3];
+      msg.method = ms === 3 && startLine.startsWith('GET') ? 'GET' : ms === 4 && startLine.startsWith('POST') ? 'POST' : startLine.slice(0, ms);
+      msg.uri = startLine.slice(ms + 1, sp);
+      msg.version = versionAt(startLine, sp + 1);
     } else {
-      const st = STATUS_LINE.exec(startLine) as RegExpExecArray;
+      // a status line (the caller checked)
       msg.kind = 'response';
-      msg.version = st[1];
-      msg.status = parseInt(st[2], 10);
-      msg.reason = st[3] ?? '';
+      msg.version = versionAt(startLine, 0);
+      msg.status = (startLine.charCodeAt(9) - 0x30) * 100 + (startLine.charCodeAt(10) - 0x30) * 10 + (startLine.charCodeAt(11) - 0x30);
+      msg.reason = startLine.length > 12 ? startLine.slice(13) : '';
       msg.interim = msg.status >= 100 && msg.status < 200;
     }
     if (!msg.version.startsWith('HTTP/1.')) {
@@ -990,7 +1073,8 @@ export class HttpConnectionParser {
     const ct = ctFirst;
     if (ct !== undefined) {
       const semi = ct.indexOf(';');
-      msg.contentType = (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+      const raw = semi < 0 ? ct : ct.slice(0, semi);
+      msg.contentType = KNOWN_MEDIA_TYPES.get(raw) ?? raw.trim().toLowerCase();
     }
     let noBody = false;
     let tunnelAfter = false;
@@ -1058,10 +1142,11 @@ export class HttpConnectionParser {
       return;
     }
     if (cl.length > 0) {
-      const values = cl.join(',').split(',').map((s) => s.trim());
-      const distinct = new Set(values);
+      // one Content-Length of digits (every message but a malformed one): no joined, split and trimmed copies, no Set
+      const single = cl.length === 1 && isDigits(cl[0]);
+      const values = single ? cl : cl.join(',').split(',').map((s) => s.trim());
       const v = values[0];
-      if (distinct.size !== 1 || !/^\d+$/.test(v)) {
+      if (!single && (new Set(values).size !== 1 || !/^\d+$/.test(v))) {
         this.msgProblem(b, 'http-bad-content-length', `invalid Content-Length ${escapeText(cl.join(', '), 80)}`);
         if (msg.kind === 'request') {
           this.finish(d);

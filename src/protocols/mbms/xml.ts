@@ -28,8 +28,24 @@ const ROOTS: Readonly<Record<string, { kind: MbmsBodyKind; namespace: string }>>
   mbmsmskresponse: { kind: 'msk-response', namespace: 'urn:3GPP:metadata:2005:MBMS:mskResponse' },
 };
 
+/** ROOTS' entries, for the scan's in-place comparison. */
+const ROOT_LIST: readonly (readonly [string, { kind: MbmsBodyKind; namespace: string }])[] = Object.entries(ROOTS);
+
+/** The root element's kind and namespace (own names only: `<constructor/>` is not one). */
+function rootOf(localName: string): { kind: MbmsBodyKind; namespace: string } | undefined {
+  const l = localName.toLowerCase();
+  return Object.prototype.hasOwnProperty.call(ROOTS, l) ? ROOTS[l] : undefined;
+}
+
+/** MBMS_CONTENT_TYPES as a Map: the lower-case media type the HTTP parser gives is found without a lower-cased copy. */
+const CONTENT_TYPE_KINDS: ReadonlyMap<string, MbmsBodyKind> = new Map(Object.entries(MBMS_CONTENT_TYPES));
+
+function contentTypeKind(contentType: string): MbmsBodyKind | undefined {
+  return CONTENT_TYPE_KINDS.get(contentType) ?? CONTENT_TYPE_KINDS.get(contentType.toLowerCase());
+}
+
 export function isMbmsContentType(contentType: string): boolean {
-  return Object.prototype.hasOwnProperty.call(MBMS_CONTENT_TYPES, contentType.toLowerCase());
+  return contentTypeKind(contentType) !== undefined;
 }
 
 /** A generic element, kept for display and for elements the schemas do not name. */
@@ -76,7 +92,55 @@ export interface MbmsBody {
   responses: MbmsResponseEntry[];
   /** Paths of elements the schema does not name (kept in `tree`). */
   unknownElements: string[];
+  /**
+   * The whole document as a tree, for display. Built when first read (bodies read by the fast scan keep their bytes
+   * and build it from them); not enumerable, so JSON output and spreads leave it out.
+   */
   tree?: XmlElement;
+}
+
+/**
+ * An MbmsBody whose tree is built only when read (issue #14: the tree was ≈ 2 KB of garbage per body that nothing
+ * but a display reads). Its own enumerable properties are the interface's, in the order a literal gave them.
+ */
+class LazyTreeBody implements MbmsBody {
+  kind: MbmsBodyKind = 'unknown';
+  declare root?: string;
+  declare namespace?: string;
+  serviceIds: string[] = [];
+  msks: MbmsKeyRef[] = [];
+  responses: MbmsResponseEntry[] = [];
+  unknownElements: string[] = [];
+  #tree: XmlElement | undefined = undefined;
+  /** The document's bytes and limits while the tree is not built (the fast scan read them: simpleTree will too). */
+  #bytes: Uint8Array | undefined = undefined;
+  #lim: Readonly<MbmsParseLimits> = DEFAULT_MBMS_LIMITS;
+
+  get tree(): XmlElement | undefined {
+    if (this.#bytes !== undefined) {
+      this.#tree = simpleTree(documentText(this.#bytes), this.#lim)?.[0];
+      this.#bytes = undefined;
+    }
+    return this.#tree;
+  }
+
+  set tree(t: XmlElement | undefined) {
+    this.#tree = t;
+    this.#bytes = undefined;
+  }
+
+  /** The tree is to be built from these bytes when read. */
+  deferTree(bytes: Uint8Array, lim: Readonly<MbmsParseLimits>): void {
+    this.#bytes = bytes;
+    this.#lim = lim;
+  }
+}
+
+/** The body's text as parsed: UTF-8, without a byte-order mark. */
+function documentText(bytes: Uint8Array): string {
+  // a Buffer (every body the HTTP parser hands over) is decoded as it is, without a view made for the call
+  const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 export interface MbmsParseResult {
@@ -194,14 +258,17 @@ function decodeBase64Field(text: string | undefined, what: string, expectLength:
 }
 
 function keyRef(el: XmlElement, problems: Problem[]): MbmsKeyRef {
+  return keyRefOf(child(el, 'keyDomainID')?.text, child(el, 'MSKID')?.text, problems);
+}
+
+/** An MSK reference from the texts of its keyDomainID and MSKID children (undefined: no such child, or no text). */
+function keyRefOf(kdText: string | undefined, miText: string | undefined, problems: Problem[]): MbmsKeyRef {
   const ref: MbmsKeyRef = {};
-  const kd = child(el, 'keyDomainID');
-  const mi = child(el, 'MSKID');
-  if (kd?.text !== undefined) ref.keyDomainIdBase64 = kd.text;
-  if (mi?.text !== undefined) ref.mskIdBase64 = mi.text;
-  const kdb = decodeBase64Field(kd?.text, 'keyDomainID', 3, problems);
+  if (kdText !== undefined) ref.keyDomainIdBase64 = kdText;
+  if (miText !== undefined) ref.mskIdBase64 = miText;
+  const kdb = decodeBase64Field(kdText, 'keyDomainID', 3, problems);
   if (kdb) ref.keyDomainId = kdb.toString('hex');
-  const mib = decodeBase64Field(mi?.text, 'MSKID', 4, problems);
+  const mib = decodeBase64Field(miText, 'MSKID', 4, problems);
   if (mib) {
     ref.mskId = mib.toString('hex');
     if (mib.length >= 4) {
@@ -214,22 +281,30 @@ function keyRef(el: XmlElement, problems: Problem[]): MbmsKeyRef {
 }
 
 function responseEntry(el: XmlElement, kind: MbmsBodyKind, problems: Problem[]): MbmsResponseEntry {
+  if (kind === 'register-response') return responseEntryOf(kind, child(el, 'serviceID')?.text, undefined, child(el, 'ResponseCode')?.text, problems);
+  const msk = child(el, 'MSK');
+  // the MSK's problems come before the ResponseCode's, as they are read
+  return responseEntryOf(kind, undefined, msk ? keyRef(msk, problems) : undefined, child(el, 'ResponseCode')?.text, problems);
+}
+
+/**
+ * A response entry from what its children give: the serviceID text (register-response), the MSK reference already
+ * read (msk-response; undefined: no MSK child) and the ResponseCode text.
+ */
+function responseEntryOf(kind: MbmsBodyKind, sidText: string | undefined, msk: MbmsKeyRef | undefined, rcText: string | undefined, problems: Problem[]): MbmsResponseEntry {
   const entry: MbmsResponseEntry = {};
   if (kind === 'register-response') {
-    const sid = child(el, 'serviceID');
-    if (sid?.text !== undefined) entry.serviceId = sid.text;
+    if (sidText !== undefined) entry.serviceId = sidText;
     else problems.push(mbmsProblem('mbms-xml-missing', 'Response without serviceID'));
   } else {
-    const msk = child(el, 'MSK');
-    if (msk) entry.msk = keyRef(msk, problems);
+    if (msk) entry.msk = msk;
     else problems.push(mbmsProblem('mbms-xml-missing', 'Response without MSK'));
   }
-  const rc = child(el, 'ResponseCode');
-  if (rc?.text !== undefined) {
-    entry.responseCode = rc.text;
-    const m = /^\s*(\d{3})\b/.exec(rc.text);
+  if (rcText !== undefined) {
+    entry.responseCode = rcText;
+    const m = /^\s*(\d{3})\b/.exec(rcText);
     if (m) entry.status = parseInt(m[1], 10);
-    else problems.push(mbmsProblem('mbms-bad-response-code', `ResponseCode without an HTTP status: ${escapeText(rc.text, 60)}`));
+    else problems.push(mbmsProblem('mbms-bad-response-code', `ResponseCode without an HTTP status: ${escapeText(rcText, 60)}`));
   } else problems.push(mbmsProblem('mbms-xml-missing', 'Response without ResponseCode'));
   return entry;
 }
@@ -439,6 +514,260 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
   return [root];
 }
 
+/**
+ * The fast scan's records, one document at a time, reused (issue #14: decode in place, materialize only what is
+ * printed): per element, indices into the text and links to its parent, first child and next sibling. Grown on
+ * demand, never past maxElements.
+ */
+class ScanRecords {
+  size = 0;
+  nameS: Int32Array = new Int32Array(0);
+  nameE: Int32Array = new Int32Array(0);
+  /** Start of the local name (after the prefix's colon). */
+  localS: Int32Array = new Int32Array(0);
+  /** The element's text (one trimmed piece), -1 when none. */
+  textS: Int32Array = new Int32Array(0);
+  textE: Int32Array = new Int32Array(0);
+  parent: Int32Array = new Int32Array(0);
+  firstChild: Int32Array = new Int32Array(0);
+  lastChild: Int32Array = new Int32Array(0);
+  nextSibling: Int32Array = new Int32Array(0);
+  /** Attribute name ranges of the element being read (duplicate check). */
+  attrS: number[] = [];
+  attrE: number[] = [];
+  /** The root's namespace value, -1 when none is bound to its prefix. */
+  nsS = -1;
+  nsE = -1;
+
+  ensure(n: number): void {
+    if (n <= this.size) return;
+    const size = Math.max(n, this.size * 2, 32);
+    const grow = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(size);
+      b.set(a);
+      return b;
+    };
+    this.nameS = grow(this.nameS);
+    this.nameE = grow(this.nameE);
+    this.localS = grow(this.localS);
+    this.textS = grow(this.textS);
+    this.textE = grow(this.textE);
+    this.parent = grow(this.parent);
+    this.firstChild = grow(this.firstChild);
+    this.lastChild = grow(this.lastChild);
+    this.nextSibling = grow(this.nextSibling);
+    this.size = size;
+  }
+}
+
+const scanRecords = new ScanRecords();
+
+/** text[a, a+len) === text[b, b+len) */
+function sameRange(text: string, a: number, b: number, len: number): boolean {
+  for (let k = 0; k < len; k++) if (text.charCodeAt(a + k) !== text.charCodeAt(b + k)) return false;
+  return true;
+}
+
+/** text[s, e) equals `lower` (lower-case ASCII) ignoring ASCII case: what `name.toLowerCase() === lower` gives on the names the scan accepts. */
+function isNamed(text: string, s: number, e: number, lower: string): boolean {
+  if (e - s !== lower.length) return false;
+  for (let k = 0; k < lower.length; k++) {
+    let c = text.charCodeAt(s + k);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/**
+ * simpleTree's reading of a document without the tree: the same syntax, limits and declines (and one more: an
+ * element with more than one text piece, which the tree joins), recorded in `r`. False when declined; then the
+ * document goes through simpleTree / libraryTree as before. Element 0 is the root.
+ */
+export function scanDocument(text: string, lim: MbmsParseLimits, r: ScanRecords = scanRecords): boolean {
+  let i = xmlDeclEnd(text);
+  const n = text.length;
+  // an entity or `]]>` anywhere after the declaration declines (simpleTree declines them in text and attribute values;
+  // elsewhere they end its reading too, but for `]]>` in an attribute value: declining that as well only sends it to
+  // the tree): one native search each, no character loop per text piece
+  if (text.indexOf('&', i) >= 0 || text.indexOf(']]>', i) >= 0) return false;
+  let count = 0;
+  let depth = 0;
+  let cur = -1;
+  r.nsS = -1;
+  r.nsE = -1;
+  while (i < n) {
+    const lt = text.indexOf('<', i);
+    const end = lt < 0 ? n : lt;
+    if (end > i) {
+      let k = i;
+      while (k < end && isWs(text.charCodeAt(k))) k++;
+      if (k < end) {
+        let e = end;
+        while (e > k && isTrimmed(text.charCodeAt(e - 1))) e--;
+        while (k < e && isTrimmed(text.charCodeAt(k))) k++;
+        if (k < e) {
+          if (depth === 0 || r.textS[cur] >= 0) return false;
+          r.textS[cur] = k;
+          r.textE[cur] = e;
+        }
+      }
+    }
+    if (lt < 0) break;
+    i = lt + 1;
+    const c = text.charCodeAt(i);
+    if (c === 0x2f /* / */) {
+      const ne = nameEnd(text, i + 1);
+      if (ne === i + 1 || depth === 0) return false;
+      const s0 = r.nameS[cur];
+      const len = r.nameE[cur] - s0;
+      if (ne - (i + 1) !== len || !sameRange(text, s0, i + 1, len)) return false;
+      i = ne;
+      while (i < n && isWs(text.charCodeAt(i))) i++;
+      if (text.charCodeAt(i) !== 0x3e) return false;
+      i++;
+      cur = r.parent[cur];
+      depth--;
+      continue;
+    }
+    const ne = nameEnd(text, i);
+    if (ne === i) return false;
+    const nameS = i;
+    i = ne;
+    if (++count > lim.maxElements || depth >= lim.maxDepth) return false;
+    // a second root declines
+    if (depth === 0 && count > 1) return false;
+    const el = count - 1;
+    r.ensure(count);
+    let colon = nameS;
+    while (colon < ne && text.charCodeAt(colon) !== 0x3a) colon++;
+    const prefixLen = colon < ne ? colon - nameS : -1;
+    let attrs = 0;
+    for (;;) {
+      let j = i;
+      while (j < n && isWs(text.charCodeAt(j))) j++;
+      if (j === i) break;
+      const ae = nameEnd(text, j);
+      if (ae === j) break;
+      let q = ae;
+      while (q < n && isWs(text.charCodeAt(q))) q++;
+      if (text.charCodeAt(q) !== 0x3d /* = */) break;
+      q++;
+      while (q < n && isWs(text.charCodeAt(q))) q++;
+      const quote = text.charCodeAt(q);
+      if (quote !== 0x22 && quote !== 0x27) break;
+      const close = text.indexOf(quote === 0x22 ? '"' : "'", q + 1);
+      if (close < 0) break;
+      // no `<` in the value (no `&` anywhere: checked above)
+      const lt2 = text.indexOf('<', q + 1);
+      if (lt2 >= 0 && lt2 < close) break;
+      const alen = ae - j;
+      for (let a = 0; a < attrs; a++) if (r.attrE[a] - r.attrS[a] === alen && sameRange(text, r.attrS[a], j, alen)) return false;
+      r.attrS[attrs] = j;
+      r.attrE[attrs] = ae;
+      attrs++;
+      // the root's namespace: the last binding of its prefix among its own attributes (simpleTree's innermost)
+      if (depth === 0 && text.startsWith('xmlns', j)) {
+        const bound =
+          prefixLen < 0
+            ? alen === 5 || (alen === 6 && text.charCodeAt(j + 5) === 0x3a)
+            : alen === 6 + prefixLen && text.charCodeAt(j + 5) === 0x3a && sameRange(text, j + 6, nameS, prefixLen);
+        if (bound) {
+          r.nsS = q + 1;
+          r.nsE = close;
+        }
+      }
+      i = close + 1;
+    }
+    while (i < n && isWs(text.charCodeAt(i))) i++;
+    let selfClosing = false;
+    if (text.charCodeAt(i) === 0x2f) {
+      selfClosing = true;
+      i++;
+    }
+    if (text.charCodeAt(i) !== 0x3e) return false;
+    i++;
+    r.nameS[el] = nameS;
+    r.nameE[el] = ne;
+    r.localS[el] = prefixLen >= 0 ? colon + 1 : nameS;
+    r.textS[el] = -1;
+    r.firstChild[el] = -1;
+    r.lastChild[el] = -1;
+    r.nextSibling[el] = -1;
+    r.parent[el] = cur;
+    if (cur >= 0) {
+      if (r.lastChild[cur] < 0) r.firstChild[cur] = el;
+      else r.nextSibling[r.lastChild[cur]] = el;
+      r.lastChild[cur] = el;
+    }
+    if (!selfClosing) {
+      cur = el;
+      depth++;
+    }
+  }
+  return depth === 0 && count > 0;
+}
+
+/** The text of the first child of `el` whose local name is `lower` ignoring case (child() and .text of the tree). */
+function childText(text: string, r: ScanRecords, el: number, lower: string): string | undefined {
+  const c = childNamed(text, r, el, lower);
+  return c >= 0 && r.textS[c] >= 0 ? text.slice(r.textS[c], r.textE[c]) : undefined;
+}
+
+function childNamed(text: string, r: ScanRecords, el: number, lower: string): number {
+  for (let c = r.firstChild[el]; c >= 0; c = r.nextSibling[c]) if (isNamed(text, r.localS[c], r.nameE[c], lower)) return c;
+  return -1;
+}
+
+/** parseMbmsBody's reading of the tree, on the scan's records (same values, problems and order). */
+function readScanned(text: string, r: ScanRecords, contentType: string, expected: MbmsBodyKind, body: LazyTreeBody, problems: Problem[]): void {
+  const rootName = text.slice(r.nameS[0], r.nameE[0]);
+  const rootNs = r.nsS >= 0 ? text.slice(r.nsS, r.nsE) : undefined;
+  body.root = rootName;
+  if (rootNs !== undefined) body.namespace = rootNs;
+  // rootOf() compared in place (the scan's names are ASCII: lower-casing is ASCII's)
+  let known: { kind: MbmsBodyKind; namespace: string } | undefined;
+  for (const [lower, root] of ROOT_LIST) {
+    if (isNamed(text, r.localS[0], r.nameE[0], lower)) {
+      known = root;
+      break;
+    }
+  }
+  if (!known) {
+    problems.push(mbmsProblem('mbms-xml-unknown-root', `unknown root element ${escapeText(rootName, 80)} for ${escapeText(contentType)}`));
+    body.unknownElements.push(rootName);
+    return;
+  }
+  body.kind = known.kind;
+  const rootLocal = r.localS[0] === r.nameS[0] ? rootName : text.slice(r.localS[0], r.nameE[0]);
+  if (rootNs !== known.namespace)
+    problems.push(mbmsProblem('mbms-xml-namespace', `root namespace ${escapeText(rootNs ?? '(none)', 100)}; TS 26.346 gives ${known.namespace}`));
+  if (expected !== known.kind)
+    problems.push(mbmsProblem('mbms-xml-root-mismatch', `Content-Type ${escapeText(contentType)} carries ${escapeText(rootLocal)}`));
+  const kind = known.kind;
+  for (let c = r.firstChild[0]; c >= 0; c = r.nextSibling[c]) {
+    const s = r.localS[c];
+    const e = r.nameE[c];
+    if ((kind === 'register' || kind === 'deregister') && isNamed(text, s, e, 'serviceid')) {
+      if (r.textS[c] >= 0) body.serviceIds.push(text.slice(r.textS[c], r.textE[c]));
+    } else if (kind === 'msk-request' && isNamed(text, s, e, 'msk')) {
+      body.msks.push(keyRefOf(childText(text, r, c, 'keydomainid'), childText(text, r, c, 'mskid'), problems));
+    } else if ((kind === 'register-response' || kind === 'msk-response') && isNamed(text, s, e, 'response')) {
+      if (kind === 'register-response') {
+        body.responses.push(responseEntryOf(kind, childText(text, r, c, 'serviceid'), undefined, childText(text, r, c, 'responsecode'), problems));
+      } else {
+        const msk = childNamed(text, r, c, 'msk');
+        const ref = msk >= 0 ? keyRefOf(childText(text, r, msk, 'keydomainid'), childText(text, r, msk, 'mskid'), problems) : undefined;
+        body.responses.push(responseEntryOf(kind, undefined, ref, childText(text, r, c, 'responsecode'), problems));
+      }
+    } else {
+      body.unknownElements.push(`${rootLocal}/${text.slice(r.nameS[c], r.nameE[c])}`);
+    }
+  }
+  const count = kind === 'msk-request' ? body.msks.length : kind.endsWith('response') ? body.responses.length : body.serviceIds.length;
+  if (count === 0) problems.push(mbmsProblem('mbms-xml-empty-list', `${rootLocal} lists nothing (the schema requires at least one entry)`));
+}
+
 /** The validating library path: every document the fast path declines. undefined (with a problem) when not parsed. */
 export function libraryTree(text: string, lim: MbmsParseLimits, problems: Problem[]): XmlElement[] | undefined {
   let tree: XmlElement[];
@@ -481,23 +810,37 @@ export function libraryTree(text: string, lim: MbmsParseLimits, problems: Proble
  * a DOCTYPE, an oversized body or a wrong root are problems.
  */
 export function parseMbmsBody(contentType: string, bytes: Uint8Array, limits?: Partial<MbmsParseLimits>): MbmsParseResult {
+  return parseBody(contentType, bytes, limits, true);
+}
+
+/** parseMbmsBody through the tree alone (never the scan): the reference the scan is tested against. */
+export function parseMbmsBodyByTree(contentType: string, bytes: Uint8Array, limits?: Partial<MbmsParseLimits>): MbmsParseResult {
+  return parseBody(contentType, bytes, limits, false);
+}
+
+function parseBody(contentType: string, bytes: Uint8Array, limits: Partial<MbmsParseLimits> | undefined, scan: boolean): MbmsParseResult {
   // no merged copy per body when the defaults apply (every body the HTTP parser hands over)
   const lim: Readonly<MbmsParseLimits> = limits === undefined ? DEFAULT_MBMS_LIMITS : { ...DEFAULT_MBMS_LIMITS, ...limits };
   const problems: Problem[] = [];
-  const expected = MBMS_CONTENT_TYPES[contentType.toLowerCase()] ?? 'unknown';
-  const body: MbmsBody = { kind: 'unknown', serviceIds: [], msks: [], responses: [], unknownElements: [] };
+  const expected = contentTypeKind(contentType) ?? 'unknown';
+  const body = new LazyTreeBody();
   if (bytes.length > lim.maxBytes) {
     problems.push(mbmsProblem('mbms-xml-too-large', `XML body of ${bytes.length} bytes not parsed (limit ${lim.maxBytes})`));
     return { body, problems };
   }
-  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const text = documentText(bytes);
   const decl = /^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']/i.exec(text);
   if (decl && decl[1].toLowerCase() !== 'utf-8')
     problems.push(mbmsProblem('mbms-xml-encoding', `XML declares encoding ${escapeText(decl[1], 40)}; read as UTF-8`));
   // A DTD could declare entities (billion laughs) or point outside: refuse the document rather than hope
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
     problems.push(mbmsProblem('mbms-xml-doctype', 'XML body carries a DOCTYPE/ENTITY declaration; not parsed'));
+    return { body, problems };
+  }
+  // the common case: the values read straight from the text, the tree built only if something reads it
+  if (scan && scanDocument(text, lim)) {
+    body.deferTree(bytes, lim);
+    readScanned(text, scanRecords, contentType, expected, body, problems);
     return { body, problems };
   }
   const tree = simpleTree(text, lim) ?? libraryTree(text, lim, problems);
@@ -510,7 +853,7 @@ export function parseMbmsBody(contentType: string, bytes: Uint8Array, limits?: P
   body.tree = root;
   body.root = root.name;
   if (root.namespace !== undefined) body.namespace = root.namespace;
-  const known = ROOTS[root.localName.toLowerCase()];
+  const known = rootOf(root.localName);
   if (!known) {
     problems.push(mbmsProblem('mbms-xml-unknown-root', `unknown root element ${escapeText(root.name, 80)} for ${escapeText(contentType)}`));
     body.unknownElements.push(root.name);

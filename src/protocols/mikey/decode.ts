@@ -295,8 +295,7 @@ function spValueName(protType: number, paramType: number, value: Buffer): string
  * MIKEY message. The returned message owns a copy of the bytes.
  */
 export function decodeMikey(bytes: Uint8Array): MikeyDecodeResult {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const raw = Buffer.from(buf); // own copy: fields are views into it and may outlive the packet buffer
+  const raw = Buffer.from(bytes); // own copy (no view first): fields are views into it and may outlive the packet buffer
   const p = new Problems(0);
   if (raw.length === 0) {
     truncated(p, 'MIKEY message', 0, 10, 0);

@@ -11,12 +11,15 @@ import type {
 } from './types';
 
 
+// loops, not find() with a closure per call: these run several times for every MIKEY message (issue #14)
 export function findPayload<T extends MikeyMessage['payloads'][number]>(m: MikeyMessage, type: number): T | undefined {
-  return m.payloads.find((p) => p.type === type) as T | undefined;
+  for (const p of m.payloads) if (p.type === type) return p as T;
+  return undefined;
 }
 
 export function keyIdExtension(m: MikeyMessage): ExtPayload | undefined {
-  return m.payloads.find((p): p is ExtPayload => p.type === PayloadType.GENERAL_EXT && p.extType === 3);
+  for (const p of m.payloads) if (p.type === PayloadType.GENERAL_EXT && p.extType === 3) return p;
+  return undefined;
 }
 
 function idText(p: IdPayload | undefined): string | undefined {
@@ -67,7 +70,8 @@ export function identities(m: MikeyMessage): { idi?: IdPayload; idr?: IdPayload 
 }
 
 function entry(keyIds: KeyIdEntry[] | undefined, t: number): KeyIdEntry | undefined {
-  return keyIds?.find((k) => k.keyIdType === t);
+  if (keyIds) for (const k of keyIds) if (k.keyIdType === t) return k;
+  return undefined;
 }
 
 /** Classify a message and lift the MBMS fields. */
@@ -108,9 +112,9 @@ export function mbmsInfo(m: MikeyMessage): MbmsInfo {
   if (mtk?.mtkId !== undefined) info.mtkId = mtk.mtkId;
 
   const kemac = findPayload<KemacPayload>(m, PayloadType.KEMAC);
-  const hasErr = m.payloads.some((p) => p.type === PayloadType.ERR);
+  const hasErr = findPayload(m, PayloadType.ERR) !== undefined;
   if (m.header.dataType === 6 || hasErr) info.kind = 'error';
-  else if (m.header.dataType === 1 && m.payloads.some((p) => p.type === PayloadType.V)) info.kind = 'verification';
+  else if (m.header.dataType === 1 && findPayload(m, PayloadType.V) !== undefined) info.kind = 'verification';
   else if (m.header.dataType === 0 && kemac && info.idEncoding !== 'none') {
     if (mtk) info.kind = 'mtk-delivery';
     else if (info.keyNumber === 0 && kemac.encrData.length === 0) info.kind = 'solicited-pull-trigger';
@@ -148,11 +152,11 @@ export function mbmsProfileProblems(m: MikeyMessage, info: MbmsInfo): Problem[] 
     if (kemac.macAlg === 0) add('mikey-null-mac', 'KEMAC MAC is NULL: the message is not authenticated (TS 33.246 §6.4.5 forbids it)', kemac.macOffset - 1, 1);
   }
   if (info.kind === 'verification') {
-    const v = m.payloads.find((p) => p.type === PayloadType.V);
+    const v = findPayload(m, PayloadType.V);
     if (v && v.type === 9 && v.authAlg === 0) add('mikey-null-mac', 'Verification MAC is NULL (TS 33.246 §6.4.5.2 forbids it)', v.offset + 1, 1);
     if (!identities(m).idr) add('mikey-ack-without-idr', 'MSK verification message without IDr (TS 33.246 §6.4.5.2: HDR ‖ TS ‖ IDr ‖ V)', m.header.offset, m.header.length);
   }
-  const sp = m.payloads.find((p) => p.type === PayloadType.SP);
+  const sp = findPayload(m, PayloadType.SP);
   if (sp && m.header.csIdMapType === 1)
     add('mikey-sp-with-empty-map', 'SP payload present with the Empty map (RFC 4563 forbids it)', sp.offset, sp.length);
   if (m.header.v && info.kind === 'mtk-delivery')

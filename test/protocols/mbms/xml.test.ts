@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseMbmsBody, isMbmsContentType, simpleTree, libraryTree, DEFAULT_MBMS_LIMITS } from '../../../src/protocols/mbms/xml';
+import { parseMbmsBody, parseMbmsBodyByTree, scanDocument, isMbmsContentType, simpleTree, libraryTree, DEFAULT_MBMS_LIMITS } from '../../../src/protocols/mbms/xml';
 
 const parse = (ct: string, xml: string) => parseMbmsBody(ct, Buffer.from(xml, 'utf8'));
 const codes = (r: ReturnType<typeof parse>): string[] => r.problems.map((p) => p.code);
@@ -181,4 +181,48 @@ test('the fast XML path gives the library path\'s tree, and declines what it doe
   for (const d of declined) assert.equal(simpleTree(d, DEFAULT_MBMS_LIMITS), undefined, d);
   assert.equal(simpleTree('<a><b><c/></b></a>', { ...DEFAULT_MBMS_LIMITS, maxDepth: 2 }), undefined);
   assert.equal(simpleTree('<a><b/><b/></a>', { ...DEFAULT_MBMS_LIMITS, maxElements: 2 }), undefined);
+});
+
+test('the scan reads what the tree gives, builds the tree only when read, and declines what simpleTree declines', { timeout: 60_000 }, () => {
+  const root = path.join(__dirname, '..', '..', '..', '..', 'captures');
+  const docs = [REGISTER, DEREGISTER, MSK_REQUEST, REGISTER_RESPONSE, MSK_RESPONSE];
+  for (const f of ['sim-clean.pcap', 'sim-faults.pcap', 'sim-variants.pcap']) {
+    const raw = fs.readFileSync(path.join(root, f)).toString('latin1');
+    for (const m of raw.matchAll(/<\?xml[^]*?<\/mbms[A-Za-z]*>/g)) docs.push(m[0]);
+  }
+  const ns = (kind: string): string => `urn:3GPP:metadata:2005:MBMS:${kind}`;
+  const kd = Buffer.from('00f110', 'hex').toString('base64');
+  const mi = (n: string): string => Buffer.from(n, 'hex').toString('base64');
+  // prefixes, case, unknown children, missing parts, bad values, mixed and empty elements, namespace bindings
+  docs.push(
+    `<p:mbmsMSKRequest xmlns:p="${ns('mskRequest')}"><p:MSK><p:keyDomainID>${kd}</p:keyDomainID><p:mskid>${mi('00010002')}</p:mskid></p:MSK><x/></p:mbmsMSKRequest>`,
+    `<MBMSMSKREQUEST xmlns="${ns('mskRequest')}" xmlns:="other"><msk><MSKID>${mi('00000001')}</MSKID></msk><MSK/><msk><keyDomainID>!!</keyDomainID><MSKID>AAAA</MSKID></msk></MBMSMSKREQUEST>`,
+    `<mbmsMSKResponse xmlns="${ns('mskResponse')}"><Response><MSK><keyDomainID>${kd}</keyDomainID><MSKID>${mi('00010002')}</MSKID></MSK><ResponseCode>200 OK</ResponseCode></Response><Response><ResponseCode>bad</ResponseCode></Response><Response/></mbmsMSKResponse>`,
+    `<mbmsSecurityRegisterResponse xmlns="${ns('securityRegistrationResponse')}"><Response><serviceID>s1</serviceID><ResponseCode>403</ResponseCode></Response><response><serviceid/></response></mbmsSecurityRegisterResponse>`,
+    `<mbmsSecurityRegister><serviceID>a</serviceID><serviceID></serviceID><other>t</other></mbmsSecurityRegister>`,
+    `<q:mbmsSecurityDeregister xmlns:q="wrong" xmlns="${ns('securityDeregistration')}"><serviceID> b </serviceID></q:mbmsSecurityDeregister>`,
+    `<html><body>hi</body></html>`,
+    `<mbmsMSKRequest xmlns="${ns('mskRequest')}"/>`,
+    `<constructor/>`,
+  );
+  let scanned = 0;
+  for (const d of docs) {
+    for (const ct of ['application/mbms-msk+xml', 'application/mbms-register+xml', 'application/mbms-msk-response+xml']) {
+      const bytes = Buffer.from(d, 'utf8');
+      const got = parseMbmsBody(ct, bytes);
+      const want = parseMbmsBodyByTree(ct, bytes);
+      assert.deepEqual(got.problems, want.problems, d.slice(0, 200));
+      assert.deepEqual(JSON.stringify(got.body), JSON.stringify(want.body), d.slice(0, 200));
+      assert.equal(Object.keys(got.body).includes('tree'), false);
+      assert.deepEqual(got.body.tree, want.body.tree, d.slice(0, 200));
+      if (scanDocument(d, DEFAULT_MBMS_LIMITS)) scanned++;
+    }
+  }
+  assert.ok(scanned >= docs.length * 3 - 3, `${scanned} of ${docs.length * 3} scanned`);
+  // what the scan declines goes through the tree, with the tree's problems
+  for (const d of ['<a>&amp;</a>', '<a>x<b>y</b> z </a>', '<a/><b/>', '<a x="1" x="2"/>', '<a></b>']) assert.equal(scanDocument(d, DEFAULT_MBMS_LIMITS), false, d);
+  assert.equal(scanDocument('<a><b><c/></b></a>', { ...DEFAULT_MBMS_LIMITS, maxDepth: 2 }), false);
+  assert.equal(scanDocument('<a><b/><b/></a>', { ...DEFAULT_MBMS_LIMITS, maxElements: 2 }), false);
+  const mixed = parseMbmsBody('application/mbms-register+xml', Buffer.from(`<mbmsSecurityRegister>x<serviceID>a</serviceID> y </mbmsSecurityRegister>`));
+  assert.equal(mixed.body.tree?.text, 'xy');
 });
