@@ -259,9 +259,30 @@ export function groupOf(kd: string | undefined, kg: number | undefined): string 
 
 /** `kd:kg` patterns where either side may be `*`. */
 export function groupMatches(a: string, b: string): boolean {
-  const [ad, ag] = a.split(':');
-  const [bd, bg] = b.split(':');
-  return (ad === '*' || bd === '*' || ad === bd) && (ag === '*' || bg === '*' || ag === bg);
+  // the first two `:`-separated fields compared in place (as split(':') would give them, without its arrays and strings)
+  const ai = a.indexOf(':');
+  const bi = b.indexOf(':');
+  const aEnd = ai < 0 ? a.length : ai;
+  const bEnd = bi < 0 ? b.length : bi;
+  if (!(fieldIsStar(a, 0, aEnd) || fieldIsStar(b, 0, bEnd) || fieldEquals(a, 0, aEnd, b, 0, bEnd))) return false;
+  // a missing second field is split's undefined: it matches a `*` or another missing one
+  const aj = ai < 0 ? -1 : a.indexOf(':', ai + 1);
+  const bj = bi < 0 ? -1 : b.indexOf(':', bi + 1);
+  const a2 = aj < 0 ? a.length : aj;
+  const b2 = bj < 0 ? b.length : bj;
+  if (ai < 0) return bi < 0 || fieldIsStar(b, bi + 1, b2);
+  if (bi < 0) return fieldIsStar(a, ai + 1, a2);
+  return fieldIsStar(a, ai + 1, a2) || fieldIsStar(b, bi + 1, b2) || fieldEquals(a, ai + 1, a2, b, bi + 1, b2);
+}
+
+function fieldIsStar(s: string, from: number, to: number): boolean {
+  return to - from === 1 && s.charCodeAt(from) === 42; // '*'
+}
+
+function fieldEquals(a: string, af: number, at: number, b: string, bf: number, bt: number): boolean {
+  if (at - af !== bt - bf) return false;
+  for (let i = 0; i < at - af; i++) if (a.charCodeAt(af + i) !== b.charCodeAt(bf + i)) return false;
+  return true;
 }
 
 export function groupDelivered(delivered: ReadonlySet<string>, g: string): boolean {

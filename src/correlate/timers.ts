@@ -101,9 +101,13 @@ export class PacketTimers {
 
   private swap(a: number, b: number): void {
     const h = this.heap;
-    [h[a], h[b]] = [h[b], h[a]];
-    h[a].index = a;
-    h[b].index = b;
+    // not a destructuring swap: that makes an array per swap
+    const ta = h[a];
+    const tb = h[b];
+    h[a] = tb;
+    h[b] = ta;
+    tb.index = a;
+    ta.index = b;
   }
 }
 

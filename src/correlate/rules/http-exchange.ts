@@ -10,7 +10,7 @@ import type { HttpMessage } from '../../protocols/http/types';
 import type { DissectedFrame } from '../../protocols/records';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
-import { bodyRequestType, fromSecs, requestTypeOf, retryAfterSeconds, secs, stepFrames, timeOf, usernameOf, type RequestRef, type Tx, type UeState } from '../model';
+import { bodyRequestType, flat, fromSecs, intern, requestTypeOf, retryAfterSeconds, secs, stepFrames, timeOf, usernameOf, type RequestRef, type Tx, type UeState } from '../model';
 import { OldestKeys } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 import type { PullRules } from './pull';
@@ -101,10 +101,11 @@ export class HttpExchangeRules {
       ctx.stats.latency.challengeToCredentials.add(l);
       tx.challengeTime = undefined;
     }
-    ctx.book.step(tx, credentials ? 'credentials' : 'request', m.lastFrame, time, undefined, undefined, escapeText(`${m.method ?? ''} ${m.uri ?? ''}`, 200), m.frames);
+    // a capture repeats a few request lines: one copy of each is kept by the steps and the request (intern)
+    ctx.book.step(tx, credentials ? 'credentials' : 'request', m.lastFrame, time, undefined, undefined, intern(escapeText(flat(m.method ?? '', ' ', m.uri ?? ''), 200)), m.frames);
     tx.pendingRequests++;
     const ref: RequestRef = {
-      tx, frame: m.lastFrame, time: timeOf(time), label: `${escapeText(m.method ?? '')} ${escapeText(m.uri ?? '', 120)}`, credentials, answered: false,
+      tx, frame: m.lastFrame, time: timeOf(time), label: intern(flat(escapeText(m.method ?? ''), ' ', escapeText(m.uri ?? '', 120))), credentials, answered: false,
       client: conn.client, server: conn.server,
     };
     this.requests.set(m, ref);

@@ -188,8 +188,7 @@ export class PullRules {
    */
   ueEnds(ue: UeState): void {
     for (const [g, rg] of ue.requestedGroups) {
-      const held = [...ue.msks.entries()].some(([k, kns]) => kns.length > 0 && groupMatches(g, k));
-      if (held) continue;
+      if (holdsMsk(ue, g)) continue;
       const reg = ue.registeredAt;
       if (!reg || reg.time > rg.start) continue;
       const outcome = requestOutcome(rg, g);
@@ -199,6 +198,12 @@ export class PullRules {
     }
     if (ue.requestedGroups.size > 0) ownMap(ue, 'requestedGroups').clear();
   }
+}
+
+/** The UE holds an MSK of a key group matching `g`. */
+function holdsMsk(ue: UeState, g: string): boolean {
+  for (const [k, kns] of ue.msks) if (kns.length > 0 && groupMatches(g, k)) return true;
+  return false;
 }
 
 /** Why a request for group `g` left the UE without it, when that is final; undefined while it may still come. */
