@@ -4,6 +4,7 @@
  * types.ts; these shapes never leave src/correlate.
  */
 import { escapeText } from '../common/escape';
+import { ownString } from '../common/own-string';
 import type { PacketTime } from '../common/time';
 import { digestCredentialsView, isDigest } from '../protocols/http/auth';
 import type { HttpMessage } from '../protocols/http/types';
@@ -245,7 +246,7 @@ export function intern(s: string): string {
 /** Parts joined into one flat string (a template literal is kept as a tree of string pieces). */
 export const flat = (...parts: (string | number)[]): string => parts.join('');
 
-export function keyRef(kd: string | undefined, kg: number | undefined, kn: number | undefined): KeyRefSummary {
+function makeKeyRef(kd: string | undefined, kg: number | undefined, kn: number | undefined): KeyRefSummary {
   const r: KeyRefSummary = { label: intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4), ':', kn === undefined ? '*' : hex(kn, 4))) };
   if (kd !== undefined) r.keyDomainId = kd;
   if (kg !== undefined) r.keyGroup = kg;
@@ -253,8 +254,66 @@ export function keyRef(kd: string | undefined, kg: number | undefined, kn: numbe
   return r;
 }
 
+/**
+ * Key references and group labels by key domain and a number made of the key group and key number (16-bit fields;
+ * 65536 stands for "absent"): every MIKEY message and MSK request names one, and a capture has few keys, so the label
+ * is built (hex digits, join, intern) once per key, not per message. The records are shared and never written (the
+ * transactions' requestedKeys and deliveredKeys list them). Bounded like the interned strings: cleared when full.
+ */
+const keyRefs = new Map<string | undefined, Map<number, KeyRefSummary>>();
+const groups = new Map<string | undefined, Map<number, string>>();
+let cachedKeys = 0;
+
+const ABSENT = 0x10000;
+/** The 17-bit code of a key group or key number (ABSENT for undefined), or -1 when it is not a 16-bit integer. */
+function code16(n: number | undefined): number {
+  if (n === undefined) return ABSENT;
+  return Number.isInteger(n) && n >= 0 && n <= 0xffff && !Object.is(n, -0) ? n : -1;
+}
+
+function cacheFor<V>(outer: Map<string | undefined, Map<number, V>>, kd: string | undefined): Map<number, V> {
+  let m = outer.get(kd);
+  if (m === undefined) {
+    if (cachedKeys >= LIMITS.internedStrings) {
+      keyRefs.clear();
+      groups.clear();
+      cachedKeys = 0;
+    }
+    m = new Map<number, V>();
+    // kept as long as the cache: its own string, not a view of the message it came from
+    outer.set(kd === undefined ? undefined : ownString(kd), m);
+  }
+  return m;
+}
+
+export function keyRef(kd: string | undefined, kg: number | undefined, kn: number | undefined): KeyRefSummary {
+  const g = code16(kg);
+  const n = code16(kn);
+  if (g < 0 || n < 0) return makeKeyRef(kd, kg, kn);
+  const m = cacheFor(keyRefs, kd);
+  const k = g * (ABSENT + 1) + n;
+  let r = m.get(k);
+  if (r === undefined) {
+    if (cachedKeys >= LIMITS.internedStrings) return makeKeyRef(kd, kg, kn);
+    r = makeKeyRef(kd === undefined ? undefined : ownString(kd), kg, kn);
+    m.set(k, r);
+    cachedKeys++;
+  }
+  return r;
+}
+
 export function groupOf(kd: string | undefined, kg: number | undefined): string {
-  return intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4)));
+  const g = code16(kg);
+  if (g < 0) return intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4)));
+  const m = cacheFor(groups, kd);
+  let label = m.get(g);
+  if (label === undefined) {
+    label = intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4)));
+    if (cachedKeys >= LIMITS.internedStrings) return label;
+    m.set(g, label);
+    cachedKeys++;
+  }
+  return label;
 }
 
 /** `kd:kg` patterns where either side may be `*`. */

@@ -42,3 +42,18 @@ test('sortedDistinct gives what [...new Set(frames)].sort().slice(0, max) gives'
     assert.deepEqual(sortedDistinct(frames, max), [...new Set(frames)].sort((a, b) => a - b).slice(0, max));
   }
 });
+
+test('keyRef and groupOf give the records and labels they built per call, cached or not', { timeout: 30_000 }, async () => {
+  const { keyRef, groupOf, hex } = await import('../../src/correlate/model');
+  const values = [undefined, 0, 1, 0x0101, 0xffff, 0x10000, -1, 1.5, NaN, -0, 2 ** 32 + 5];
+  for (const kd of [undefined, '00f110', '*', 'ABCDEF', 'x'.repeat(40)])
+    for (const kg of values)
+      for (const kn of values) {
+        const want: Record<string, unknown> = { label: `${kd ?? '*'}:${kg === undefined ? '*' : hex(kg, 4)}:${kn === undefined ? '*' : hex(kn, 4)}` };
+        if (kd !== undefined) want.keyDomainId = kd;
+        if (kg !== undefined) want.keyGroup = kg;
+        if (kn !== undefined) want.keyNumber = kn;
+        for (let i = 0; i < 2; i++) assert.deepEqual({ ...keyRef(kd, kg, kn) }, want);
+        assert.equal(groupOf(kd, kg), `${kd ?? '*'}:${kg === undefined ? '*' : hex(kg, 4)}`);
+      }
+});
