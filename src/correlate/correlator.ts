@@ -21,7 +21,7 @@ import type { PacketTime } from '../common/time';
 import type { DissectedFrame, MikeyFrameRecord } from '../protocols/records';
 import { DIAGNOSTICS, type DiagnosticCode } from './catalog';
 import { PacketClock, type Findings, type RoomContext } from './context';
-import { fromSecs, groupOf, secs, type Endpoints, type Tx, type UeState } from './model';
+import { fromSecs, groupOf, pushOne, secs, type Endpoints, type Tx, type UeState } from './model';
 import { DEFAULT_LOSS_LOOKBACK_SECONDS, LIMITS, defaultLossMargin, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
 import type { CaptureLossWindow } from '../common/capture-loss';
 import { CaptureLossSignals, type LossSignal, type LossSignalCounts } from './loss-signals';
@@ -328,7 +328,7 @@ export class KeyDeliveryCorrelator {
     if (tx !== undefined) d.transaction = typeof tx === 'string' ? tx : tx.rec.id;
     const ueId = typeof ue === 'string' ? ue : ue?.id ?? open?.rec.ue;
     if (ueId !== undefined) d.ue = ueId;
-    if (open && !open.rec.diagnostics.includes(code)) open.rec.diagnostics.push(code);
+    if (open && !open.rec.diagnostics.includes(code)) pushOne(open.rec, 'diagnostics', code);
     this.stats_.diagnostic(code, info.severity);
     // held for the loss look-back: a loss span proven a little later still qualifies it (see lossLookbackSeconds)
     const t = secs(at);

@@ -206,12 +206,24 @@ export function addRefusal(tx: Tx, g: string, code: string): void {
   tx.refused = tx.refused === NO_REFUSALS ? new Map([[g, code]]) : (tx.refused as Map<string, string>).set(g, code);
 }
 
-/** Push onto an array held in `owner[key]`; the first entry gets an array of exactly one slot, not a growth reserve. */
+/**
+ * Push onto an array held in `owner[key]` (never an array value): up to EXACT_UP_TO entries the array is replaced by
+ * one of exactly the slots it needs, not grown in place — a push grows it by at least 16 slots, and most of these
+ * lists (a transaction's steps, frames, deadlines, deliveries, keys; a UE's addresses) end with a few entries while
+ * their owner lives long enough to be copied and promoted, slack and all. Owners must not keep other references to
+ * the array.
+ */
 export function pushOne<O, K extends keyof O>(owner: O, key: K, value: O[K] extends readonly (infer T)[] ? T : never): void {
   const arr = owner[key] as unknown as unknown[];
-  if (arr.length === 0) owner[key] = [value] as unknown as O[K];
+  const n = arr.length;
+  if (n === 0) owner[key] = [value] as unknown as O[K];
+  // concat with a value that is not an array appends it: one array of exactly n + 1 slots
+  else if (n < EXACT_UP_TO) owner[key] = arr.concat(value) as unknown as O[K];
   else arr.push(value);
 }
+
+/** Lists up to this long grow by exactly one slot at a time (pushOne). */
+const EXACT_UP_TO = 16;
 
 export function ackPending(d: DeliveryRef): boolean {
   return d.ackDue && !d.acked && !d.ackInvalid && !d.timedOut;

@@ -10,7 +10,7 @@ import { NO_GROUPS, NO_REFUSALS, ackPending, groupDelivered, pushOne, timeOf, ty
 import { OldestKeys } from '../common/oldest-key';
 import { LIMITS } from './options';
 import type { CorrelationStatistics } from './statistics';
-import type { PacketTimers } from './timers';
+import type { PacketTimers, TimerCallback } from './timers';
 import type { KeyDeliveryTransaction, Procedure, StepKind, TransactionStep } from './types';
 
 type ClosedBy = KeyDeliveryTransaction['closedBy'];
@@ -75,11 +75,14 @@ export class TransactionBook {
     return tx;
   }
 
-  /** A deadline of `tx` at `at` (epoch seconds): it goes when the transaction closes, whatever closes it. */
-  deadline(tx: Tx, at: number, fire: (at: number) => void): void {
+  /**
+   * A deadline of `tx` at `at` (epoch seconds): `fire(at, a, b, c)`, unless the transaction closes first, whatever
+   * closes it. `fire` is a handler bound once (see Timer.a).
+   */
+  deadline<A = undefined, B = undefined, C = undefined>(tx: Tx, at: number, fire: TimerCallback<A, B, C>, a?: A, b?: B, c?: C): void {
     // fired deadlines leave the list here, not from a wrapper around `fire` (a closure per deadline is a cost per item)
     if (tx.timers.length > 0 && tx.timers.some((x) => x.index < 0)) tx.timers = tx.timers.filter((x) => x.index >= 0);
-    pushOne(tx, 'timers', this.timers.set(at, fire));
+    pushOne(tx, 'timers', this.timers.set(at, fire, a, b, c));
   }
 
   /**
@@ -114,11 +117,10 @@ export class TransactionBook {
   private addFrame(tx: Tx, n: number): void {
     const fr = tx.rec.frames;
     if (fr.length >= LIMITS.framesPerTransaction) return;
-    if (fr.length === 0) pushOne(tx.rec, 'frames', n);
-    else if (fr[fr.length - 1] < n) fr.push(n);
+    if (fr.length === 0 || fr[fr.length - 1] < n) pushOne(tx.rec, 'frames', n);
     else if (!fr.includes(n)) {
-      fr.push(n);
-      fr.sort((a, b) => a - b);
+      pushOne(tx.rec, 'frames', n);
+      tx.rec.frames.sort((a, b) => a - b);
     }
   }
 
