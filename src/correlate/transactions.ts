@@ -94,11 +94,7 @@ export class TransactionBook {
     else for (let i = 0; i < frames.length; i++) this.addFrame(tx, frames[i]);
     if (tx.rec.steps.length >= this.maxSteps) tx.rec.stepsDropped++;
     else {
-      const s: TransactionStep = { kind, frame, time: { tsSec: time.tsSec, tsNsec: time.tsNsec } };
-      if (status !== undefined) s.status = status;
-      if (carrier !== undefined) s.carrier = carrier;
-      if (detail !== undefined) s.detail = detail;
-      pushOne(tx.rec, 'steps', s);
+      pushOne(tx.rec, 'steps', makeStep(kind, frame, { tsSec: time.tsSec, tsNsec: time.tsNsec }, status, carrier, detail));
     }
     // the record's own end time (made by create()), updated in place
     const end = tx.rec.end;
@@ -174,6 +170,20 @@ export class TransactionBook {
     for (const g of tx.requestedGroups) if (!groupDelivered(tx.deliveredGroups, g) && !tx.refused.has(g)) return;
     this.close(tx, 'complete');
   }
+}
+
+/**
+ * A step record with its optional fields in the literal (same keys, same order as adding them one by one): a
+ * property added after an object literal goes to a separate property store, one more object per step, kept with the
+ * transaction.
+ */
+function makeStep(kind: StepKind, frame: number, time: PacketTime, status: number | undefined, carrier: 'udp' | 'http' | undefined, detail: string | undefined): TransactionStep {
+  if (status === undefined) {
+    if (carrier === undefined) return detail === undefined ? { kind, frame, time } : { kind, frame, time, detail };
+    return detail === undefined ? { kind, frame, time, carrier } : { kind, frame, time, carrier, detail };
+  }
+  if (carrier === undefined) return detail === undefined ? { kind, frame, time, status } : { kind, frame, time, status, detail };
+  return detail === undefined ? { kind, frame, time, status, carrier } : { kind, frame, time, status, carrier, detail };
 }
 
 /** The procedure did not reach its goal (keys delivered, registration accepted). */

@@ -237,9 +237,10 @@ export class DeliveryRules {
     last.set(d.label, d);
     if (last.size > LIMITS.deliveriesPerUe) last.delete(last.keys().next().value as string);
     if (info.keyNumber === undefined || info.keyNumber === 0) return;
-    const kns = ue.msks.get(group) ?? [];
+    let kns = ue.msks.get(group) ?? [];
     if (!kns.some((k) => k.kn === info.keyNumber)) {
-      kns.push({ kn: info.keyNumber, frame: d.frame });
+      // a new array of exactly the entries (a push reserves 16 slots more, for a list of at most three; kept per UE)
+      kns = kns.concat({ kn: info.keyNumber, frame: d.frame });
       if (kns.length > 2) {
         const dropped = kns.shift() as { kn: number; frame: number };
         this.ctx.findings.report('third-msk', tx, ue, [dropped.frame, ...kns.map((k) => k.frame)], `Third MSK for key group ${group} at UE ${ue.id}: it drops MSK key number 0x${hex(dropped.kn, 4)} and keeps 0x${kns.map((k) => hex(k.kn, 4)).join(', 0x')}`);
