@@ -21,7 +21,7 @@ import type { PacketTime } from '../common/time';
 import type { DissectedFrame, MikeyFrameRecord } from '../protocols/records';
 import { DIAGNOSTICS, type DiagnosticCode } from './catalog';
 import { PacketClock, type Findings, type RoomContext } from './context';
-import { fromSecs, groupOf, secs, type Endpoints, type Tx, type UeState } from './model';
+import { fromSecs, groupOf, pushOne, secs, type Endpoints, type Tx, type UeState } from './model';
 import { DEFAULT_LOSS_LOOKBACK_SECONDS, LIMITS, defaultLossMargin, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
 import type { CaptureLossWindow } from '../common/capture-loss';
 import { CaptureLossSignals, type LossSignal, type LossSignalCounts } from './loss-signals';
@@ -70,6 +70,33 @@ export const CAPTURE_LOSS_PROBLEMS: ReadonlySet<string> = new Set(['http-gap', '
 
 /** What a qualified finding's message ends with. */
 export const CAPTURE_LOSS_CAVEAT = 'possibly capture loss: the capture missed packets around this time';
+
+/**
+ * The distinct frame numbers in ascending order, at most `max`: what `[...new Set(frames)].sort().slice(0, max)` gives,
+ * in one array (a finding cites a few frames; the Set, its spread and the sort's work array were its garbage).
+ */
+export function sortedDistinct(frames: readonly number[], max: number): number[] {
+  const out = frames.slice();
+  const n = out.length;
+  if (n <= SMALL_SORT) {
+    for (let i = 1; i < n; i++) {
+      const v = out[i];
+      let j = i - 1;
+      while (j >= 0 && out[j] > v) {
+        out[j + 1] = out[j];
+        j--;
+      }
+      out[j + 1] = v;
+    }
+  } else out.sort((a, b) => a - b);
+  let w = 0;
+  for (let i = 0; i < n && w < max; i++) if (w === 0 || out[i] !== out[w - 1]) out[w++] = out[i];
+  out.length = w;
+  return out;
+}
+
+/** Up to this many frames, sortedDistinct sorts by insertion. */
+const SMALL_SORT = 32;
 
 export class KeyDeliveryCorrelator {
   private readonly options: ResolvedOptions;
@@ -294,14 +321,14 @@ export class KeyDeliveryCorrelator {
     const info = DIAGNOSTICS[code];
     const at = time ?? this.clock.nowTime;
     const d: Diagnostic = {
-      code, severity: info.severity, frames: [...new Set(frames)].sort((a, b) => a - b).slice(0, LIMITS.framesPerDiagnostic), message,
+      code, severity: info.severity, frames: sortedDistinct(frames, LIMITS.framesPerDiagnostic), message,
       time: at,
     };
     const open = typeof tx === 'string' ? undefined : tx;
     if (tx !== undefined) d.transaction = typeof tx === 'string' ? tx : tx.rec.id;
     const ueId = typeof ue === 'string' ? ue : ue?.id ?? open?.rec.ue;
     if (ueId !== undefined) d.ue = ueId;
-    if (open && !open.rec.diagnostics.includes(code)) open.rec.diagnostics.push(code);
+    if (open && !open.rec.diagnostics.includes(code)) pushOne(open.rec, 'diagnostics', code);
     this.stats_.diagnostic(code, info.severity);
     // held for the loss look-back: a loss span proven a little later still qualifies it (see lossLookbackSeconds)
     const t = secs(at);

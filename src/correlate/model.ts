@@ -4,6 +4,7 @@
  * types.ts; these shapes never leave src/correlate.
  */
 import { escapeText } from '../common/escape';
+import { ownString } from '../common/own-string';
 import type { PacketTime } from '../common/time';
 import { digestCredentialsView, isDigest } from '../protocols/http/auth';
 import type { HttpMessage } from '../protocols/http/types';
@@ -205,12 +206,35 @@ export function addRefusal(tx: Tx, g: string, code: string): void {
   tx.refused = tx.refused === NO_REFUSALS ? new Map([[g, code]]) : (tx.refused as Map<string, string>).set(g, code);
 }
 
-/** Push onto an array held in `owner[key]`; the first entry gets an array of exactly one slot, not a growth reserve. */
+/**
+ * Push onto an array held in `owner[key]`: up to EXACT_UP_TO entries the array is replaced by
+ * one of exactly the slots it needs, not grown in place — a push grows it by at least 16 slots, and most of these
+ * lists (a transaction's steps, frames, deadlines, deliveries, keys; a UE's addresses) end with a few entries while
+ * their owner lives long enough to be copied and promoted, slack and all. Owners must not keep other references to
+ * the array.
+ */
 export function pushOne<O, K extends keyof O>(owner: O, key: K, value: O[K] extends readonly (infer T)[] ? T : never): void {
   const arr = owner[key] as unknown as unknown[];
-  if (arr.length === 0) owner[key] = [value] as unknown as O[K];
+  const n = arr.length;
+  if (n === 0) owner[key] = [value] as unknown as O[K];
+  else if (n < EXACT_UP_TO) owner[key] = appendExact(arr, value) as unknown as O[K];
   else arr.push(value);
 }
+
+/**
+ * A copy of `arr` with `value` after its entries, in an array of exactly that many slots. A loop into `new Array(n)`:
+ * concat() does the same 4–5× slower (its spreadable checks), a spread reserves 16 slots more.
+ */
+export function appendExact<T>(arr: readonly T[], value: T): T[] {
+  const n = arr.length;
+  const out = new Array<T>(n + 1);
+  for (let i = 0; i < n; i++) out[i] = arr[i];
+  out[n] = value;
+  return out;
+}
+
+/** Lists up to this long grow by exactly one slot at a time (pushOne). */
+const EXACT_UP_TO = 16;
 
 export function ackPending(d: DeliveryRef): boolean {
   return d.ackDue && !d.acked && !d.ackInvalid && !d.timedOut;
@@ -245,7 +269,7 @@ export function intern(s: string): string {
 /** Parts joined into one flat string (a template literal is kept as a tree of string pieces). */
 export const flat = (...parts: (string | number)[]): string => parts.join('');
 
-export function keyRef(kd: string | undefined, kg: number | undefined, kn: number | undefined): KeyRefSummary {
+function makeKeyRef(kd: string | undefined, kg: number | undefined, kn: number | undefined): KeyRefSummary {
   const r: KeyRefSummary = { label: intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4), ':', kn === undefined ? '*' : hex(kn, 4))) };
   if (kd !== undefined) r.keyDomainId = kd;
   if (kg !== undefined) r.keyGroup = kg;
@@ -253,15 +277,94 @@ export function keyRef(kd: string | undefined, kg: number | undefined, kn: numbe
   return r;
 }
 
+/**
+ * Key references and group labels by key domain and a number made of the key group and key number (16-bit fields;
+ * 65536 stands for "absent"): every MIKEY message and MSK request names one, and a capture has few keys, so the label
+ * is built (hex digits, join, intern) once per key, not per message. The records are shared and never written (the
+ * transactions' requestedKeys and deliveredKeys list them). Bounded like the interned strings: cleared when full.
+ */
+const keyRefs = new Map<string | undefined, Map<number, KeyRefSummary>>();
+const groups = new Map<string | undefined, Map<number, string>>();
+let cachedKeys = 0;
+
+const ABSENT = 0x10000;
+/** The 17-bit code of a key group or key number (ABSENT for undefined), or -1 when it is not a 16-bit integer. */
+function code16(n: number | undefined): number {
+  if (n === undefined) return ABSENT;
+  return Number.isInteger(n) && n >= 0 && n <= 0xffff && !Object.is(n, -0) ? n : -1;
+}
+
+function cacheFor<V>(outer: Map<string | undefined, Map<number, V>>, kd: string | undefined): Map<number, V> {
+  let m = outer.get(kd);
+  if (m === undefined) {
+    if (cachedKeys >= LIMITS.internedStrings) {
+      keyRefs.clear();
+      groups.clear();
+      cachedKeys = 0;
+    }
+    m = new Map<number, V>();
+    // kept as long as the cache: its own string, not a view of the message it came from
+    outer.set(kd === undefined ? undefined : ownString(kd), m);
+  }
+  return m;
+}
+
+export function keyRef(kd: string | undefined, kg: number | undefined, kn: number | undefined): KeyRefSummary {
+  const g = code16(kg);
+  const n = code16(kn);
+  if (g < 0 || n < 0) return makeKeyRef(kd, kg, kn);
+  const m = cacheFor(keyRefs, kd);
+  const k = g * (ABSENT + 1) + n;
+  let r = m.get(k);
+  if (r === undefined) {
+    if (cachedKeys >= LIMITS.internedStrings) return makeKeyRef(kd, kg, kn);
+    r = makeKeyRef(kd === undefined ? undefined : ownString(kd), kg, kn);
+    m.set(k, r);
+    cachedKeys++;
+  }
+  return r;
+}
+
 export function groupOf(kd: string | undefined, kg: number | undefined): string {
-  return intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4)));
+  const g = code16(kg);
+  if (g < 0) return intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4)));
+  const m = cacheFor(groups, kd);
+  let label = m.get(g);
+  if (label === undefined) {
+    label = intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4)));
+    if (cachedKeys >= LIMITS.internedStrings) return label;
+    m.set(g, label);
+    cachedKeys++;
+  }
+  return label;
 }
 
 /** `kd:kg` patterns where either side may be `*`. */
 export function groupMatches(a: string, b: string): boolean {
-  const [ad, ag] = a.split(':');
-  const [bd, bg] = b.split(':');
-  return (ad === '*' || bd === '*' || ad === bd) && (ag === '*' || bg === '*' || ag === bg);
+  // the first two `:`-separated fields compared in place (as split(':') would give them, without its arrays and strings)
+  const ai = a.indexOf(':');
+  const bi = b.indexOf(':');
+  const aEnd = ai < 0 ? a.length : ai;
+  const bEnd = bi < 0 ? b.length : bi;
+  if (!(fieldIsStar(a, 0, aEnd) || fieldIsStar(b, 0, bEnd) || fieldEquals(a, 0, aEnd, b, 0, bEnd))) return false;
+  // a missing second field is split's undefined: it matches a `*` or another missing one
+  const aj = ai < 0 ? -1 : a.indexOf(':', ai + 1);
+  const bj = bi < 0 ? -1 : b.indexOf(':', bi + 1);
+  const a2 = aj < 0 ? a.length : aj;
+  const b2 = bj < 0 ? b.length : bj;
+  if (ai < 0) return bi < 0 || fieldIsStar(b, bi + 1, b2);
+  if (bi < 0) return fieldIsStar(a, ai + 1, a2);
+  return fieldIsStar(a, ai + 1, a2) || fieldIsStar(b, bi + 1, b2) || fieldEquals(a, ai + 1, a2, b, bi + 1, b2);
+}
+
+function fieldIsStar(s: string, from: number, to: number): boolean {
+  return to - from === 1 && s.charCodeAt(from) === 42; // '*'
+}
+
+function fieldEquals(a: string, af: number, at: number, b: string, bf: number, bt: number): boolean {
+  if (at - af !== bt - bf) return false;
+  for (let i = 0; i < at - af; i++) if (a.charCodeAt(af + i) !== b.charCodeAt(bf + i)) return false;
+  return true;
 }
 
 export function groupDelivered(delivered: ReadonlySet<string>, g: string): boolean {

@@ -8,8 +8,19 @@ export interface Timer {
   /** Slot in the heap; -1 once fired or cancelled. */
   index: number;
   seq: number;
-  fire: ((at: number) => void) | undefined;
+  fire: TimerCallback<never, never, never> | undefined;
+  /**
+   * What `fire` is called with after the time: a deadline names its handler (bound once per room) and what it decides
+   * about, instead of being a closure per deadline — a function and a context object each, kept for as long as the
+   * deadline waits (a pull's: its whole delivery timeout, long enough to be promoted).
+   */
+  a: unknown;
+  b: unknown;
+  c: unknown;
 }
+
+/** A deadline's handler: the time it fires at, and the values it was set with. */
+export type TimerCallback<A = undefined, B = undefined, C = undefined> = (at: number, a: A, b: B, c: C) => void;
 
 export class PacketTimers {
   private readonly heap: Timer[] = [];
@@ -19,9 +30,9 @@ export class PacketTimers {
     return this.heap.length;
   }
 
-  /** Run `fire` once packet time passes `at` (epoch seconds). */
-  set(at: number, fire: (at: number) => void): Timer {
-    const t: Timer = { at, seq: this.seq++, fire, index: this.heap.length };
+  /** Run `fire(at, a, b, c)` once packet time passes `at` (epoch seconds). */
+  set<A = undefined, B = undefined, C = undefined>(at: number, fire: TimerCallback<A, B, C>, a?: A, b?: B, c?: C): Timer {
+    const t: Timer = { at, seq: this.seq++, fire: fire as TimerCallback<never, never, never>, index: this.heap.length, a, b, c };
     this.heap.push(t);
     this.up(t.index);
     return t;
@@ -32,7 +43,7 @@ export class PacketTimers {
     const i = t.index;
     if (i < 0) return;
     t.index = -1;
-    t.fire = undefined;
+    release(t);
     const h = this.heap;
     const last = h.pop() as Timer;
     if (i === h.length) return;
@@ -48,10 +59,11 @@ export class PacketTimers {
     while (h.length > 0 && h[0].at < now) {
       const t = h[0];
       this.cancelTop();
-      const fire = t.fire;
-      t.fire = undefined;
+      const fire = t.fire as TimerCallback<unknown, unknown, unknown> | undefined;
+      const { a, b, c } = t;
+      release(t);
       advance?.(t.at);
-      fire?.(t.at);
+      fire?.(t.at, a, b, c);
     }
   }
 
@@ -59,7 +71,7 @@ export class PacketTimers {
   clear(): void {
     for (const t of this.heap) {
       t.index = -1;
-      t.fire = undefined;
+      release(t);
     }
     this.heap.length = 0;
   }
@@ -101,10 +113,22 @@ export class PacketTimers {
 
   private swap(a: number, b: number): void {
     const h = this.heap;
-    [h[a], h[b]] = [h[b], h[a]];
-    h[a].index = a;
-    h[b].index = b;
+    // not a destructuring swap: that makes an array per swap
+    const ta = h[a];
+    const tb = h[b];
+    h[a] = tb;
+    h[b] = ta;
+    tb.index = a;
+    ta.index = b;
   }
+}
+
+/** A timer that will not fire keeps nothing alive. */
+function release(t: Timer): void {
+  t.fire = undefined;
+  t.a = undefined;
+  t.b = undefined;
+  t.c = undefined;
 }
 
 function less(a: Timer, b: Timer): boolean {

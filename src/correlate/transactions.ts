@@ -10,7 +10,7 @@ import { NO_GROUPS, NO_REFUSALS, ackPending, groupDelivered, pushOne, timeOf, ty
 import { OldestKeys } from '../common/oldest-key';
 import { LIMITS } from './options';
 import type { CorrelationStatistics } from './statistics';
-import type { PacketTimers } from './timers';
+import type { PacketTimers, TimerCallback } from './timers';
 import type { KeyDeliveryTransaction, Procedure, StepKind, TransactionStep } from './types';
 
 type ClosedBy = KeyDeliveryTransaction['closedBy'];
@@ -75,11 +75,14 @@ export class TransactionBook {
     return tx;
   }
 
-  /** A deadline of `tx` at `at` (epoch seconds): it goes when the transaction closes, whatever closes it. */
-  deadline(tx: Tx, at: number, fire: (at: number) => void): void {
+  /**
+   * A deadline of `tx` at `at` (epoch seconds): `fire(at, a, b, c)`, unless the transaction closes first, whatever
+   * closes it. `fire` is a handler bound once (see Timer.a).
+   */
+  deadline<A = undefined, B = undefined, C = undefined>(tx: Tx, at: number, fire: TimerCallback<A, B, C>, a?: A, b?: B, c?: C): void {
     // fired deadlines leave the list here, not from a wrapper around `fire` (a closure per deadline is a cost per item)
     if (tx.timers.length > 0 && tx.timers.some((x) => x.index < 0)) tx.timers = tx.timers.filter((x) => x.index >= 0);
-    pushOne(tx, 'timers', this.timers.set(at, fire));
+    pushOne(tx, 'timers', this.timers.set(at, fire, a, b, c));
   }
 
   /**
@@ -91,11 +94,7 @@ export class TransactionBook {
     else for (let i = 0; i < frames.length; i++) this.addFrame(tx, frames[i]);
     if (tx.rec.steps.length >= this.maxSteps) tx.rec.stepsDropped++;
     else {
-      const s: TransactionStep = { kind, frame, time: { tsSec: time.tsSec, tsNsec: time.tsNsec } };
-      if (status !== undefined) s.status = status;
-      if (carrier !== undefined) s.carrier = carrier;
-      if (detail !== undefined) s.detail = detail;
-      pushOne(tx.rec, 'steps', s);
+      pushOne(tx.rec, 'steps', makeStep(kind, frame, { tsSec: time.tsSec, tsNsec: time.tsNsec }, status, carrier, detail));
     }
     // the record's own end time (made by create()), updated in place
     const end = tx.rec.end;
@@ -114,11 +113,10 @@ export class TransactionBook {
   private addFrame(tx: Tx, n: number): void {
     const fr = tx.rec.frames;
     if (fr.length >= LIMITS.framesPerTransaction) return;
-    if (fr.length === 0) pushOne(tx.rec, 'frames', n);
-    else if (fr[fr.length - 1] < n) fr.push(n);
+    if (fr.length === 0 || fr[fr.length - 1] < n) pushOne(tx.rec, 'frames', n);
     else if (!fr.includes(n)) {
-      fr.push(n);
-      fr.sort((a, b) => a - b);
+      pushOne(tx.rec, 'frames', n);
+      tx.rec.frames.sort((a, b) => a - b);
     }
   }
 
@@ -172,6 +170,20 @@ export class TransactionBook {
     for (const g of tx.requestedGroups) if (!groupDelivered(tx.deliveredGroups, g) && !tx.refused.has(g)) return;
     this.close(tx, 'complete');
   }
+}
+
+/**
+ * A step record with its optional fields in the literal (same keys, same order as adding them one by one): a
+ * property added after an object literal goes to a separate property store, one more object per step, kept with the
+ * transaction.
+ */
+function makeStep(kind: StepKind, frame: number, time: PacketTime, status: number | undefined, carrier: 'udp' | 'http' | undefined, detail: string | undefined): TransactionStep {
+  if (status === undefined) {
+    if (carrier === undefined) return detail === undefined ? { kind, frame, time } : { kind, frame, time, detail };
+    return detail === undefined ? { kind, frame, time, carrier } : { kind, frame, time, carrier, detail };
+  }
+  if (carrier === undefined) return detail === undefined ? { kind, frame, time, status } : { kind, frame, time, status, detail };
+  return detail === undefined ? { kind, frame, time, status, carrier } : { kind, frame, time, status, carrier, detail };
 }
 
 /** The procedure did not reach its goal (keys delivered, registration accepted). */

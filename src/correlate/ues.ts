@@ -3,7 +3,7 @@
  * MIKEY messages to it); either joins, so a UE behind NAT or inside a GTP-U tunnel stays one UE. Bounded: the least
  * recently seen UE is forgotten (and counted) when the table is full.
  */
-import { newUe, type UeState } from './model';
+import { newUe, pushOne, type UeState } from './model';
 import { OldestKeys } from '../common/oldest-key';
 import { DistinctSketch } from './distinct';
 import { LIMITS } from './options';
@@ -53,7 +53,7 @@ export class UeTable {
       this.sketch.add(btid ?? id);
     }
     if (address !== undefined && !ue.addresses.includes(address)) {
-      ue.addresses.push(address);
+      pushOne(ue, 'addresses', address);
       // the first address names the UE: keep it, drop the oldest of the others
       if (ue.addresses.length > LIMITS.addressesPerUe) ue.addresses.splice(1, 1);
     }
@@ -61,7 +61,7 @@ export class UeTable {
     if (btid !== undefined) {
       if (!ue.btids.includes(btid)) {
         if (!owned) btid = ownString(btid);
-        ue.btids.push(btid);
+        pushOne(ue, 'btids', btid);
         if (ue.btids.length > LIMITS.addressesPerUe) ue.btids.shift();
       }
       if (byBtid !== ue) this.byBtid.set(btid, ue);

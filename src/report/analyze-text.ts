@@ -13,6 +13,11 @@ export interface CollectorOptions {
   worst?: number;
   /** Diagnostics kept for the report (default 10 000); more are counted. */
   maxDiagnostics?: number;
+  /**
+   * Diagnostics listed per severity (default 50): of those kept, the collector holds only the ones the report lists
+   * (the first by frame), and counts the rest.
+   */
+  listedPerSeverity?: number;
   /** Example frames kept per anomaly code (default 5). */
   anomalyExamples?: number;
 }
@@ -33,7 +38,10 @@ function worse(a: KeyDeliveryTransaction, b: KeyDeliveryTransaction): boolean {
 }
 
 export class AnalysisCollector implements CorrelatorSink {
-  readonly diagnostics: Diagnostic[] = [];
+  /** Diagnostics kept (at most maxDiagnostics), by severity: how many, and the ones listed (first by frame). */
+  readonly kept = new Map<Severity, { count: number; listed: Diagnostic[] }>();
+  /** Diagnostics kept, all severities. */
+  keptCount = 0;
   diagnosticsDropped = 0;
   readonly worst: KeyDeliveryTransaction[] = [];
   readonly anomalyExamples = new Map<string, { severity: Severity; layer: string; message: string; frames: number[] }>();
@@ -41,10 +49,12 @@ export class AnalysisCollector implements CorrelatorSink {
   private readonly maxWorst: number;
   private readonly maxDiagnostics: number;
   private readonly examples: number;
+  readonly listedPerSeverity: number;
 
   constructor(options: CollectorOptions = {}) {
     this.maxWorst = options.worst ?? 10;
     this.maxDiagnostics = options.maxDiagnostics ?? 10_000;
+    this.listedPerSeverity = options.listedPerSeverity ?? 50;
     this.examples = options.anomalyExamples ?? 5;
   }
 
@@ -59,9 +69,31 @@ export class AnalysisCollector implements CorrelatorSink {
     if (w.length > this.maxWorst) w.pop();
   }
 
+  /**
+   * A diagnostic counts among the kept ones while there is room; it is held only while it is among the first
+   * `listedPerSeverity` of its severity in frame order (ties: in arrival order, as a stable sort of all would put
+   * them). Holding every kept one (10 000 records with their message strings) kept them alive through the run for
+   * the 50 per severity the report lists.
+   */
   diagnostic(d: Diagnostic): void {
-    if (this.diagnostics.length < this.maxDiagnostics) this.diagnostics.push(d);
-    else this.diagnosticsDropped++;
+    if (this.keptCount >= this.maxDiagnostics) {
+      this.diagnosticsDropped++;
+      return;
+    }
+    this.keptCount++;
+    let k = this.kept.get(d.severity);
+    if (!k) {
+      k = { count: 0, listed: [] };
+      this.kept.set(d.severity, k);
+    }
+    k.count++;
+    const list = k.listed;
+    const key = d.frames[0] ?? 0;
+    let i = list.length;
+    while (i > 0 && (list[i - 1].frames[0] ?? 0) > key) i--;
+    if (i >= this.listedPerSeverity) return;
+    list.splice(i, 0, d);
+    if (list.length > this.listedPerSeverity) list.pop();
   }
 
   anomaly(a: ProtocolAnomaly): void {
@@ -108,7 +140,7 @@ function framesText(frames: readonly number[], max = 12): string {
 export interface ReportOptions {
   /** Rows shown per ACK-rate table (default 20, the lowest rates first). */
   maxRows?: number;
-  /** Diagnostics listed per severity (default 50; the rest are counted). */
+  /** Diagnostics listed per severity (default 50; the rest are counted); at most the collector's listedPerSeverity. */
   maxPerSeverity?: number;
 }
 
@@ -125,7 +157,7 @@ function rateTable(title: string, rows: Record<string, AckRate>, max: number): s
 /** The report as lines. */
 export function analysisReport(c: AnalysisCollector, s: AnalysisStats, options: ReportOptions = {}): string[] {
   const maxRows = options.maxRows ?? 20;
-  const perSev = options.maxPerSeverity ?? 50;
+  const perSev = Math.min(options.maxPerSeverity ?? 50, c.listedPerSeverity);
   const out: string[] = [];
   const span = s.first && s.last ? `${formatEpoch(s.first, 6)} – ${formatEpoch(s.last, 6)} (${fmtSeconds(diffSeconds(s.first, s.last))})` : 'empty';
   out.push('== Summary ==');
@@ -161,17 +193,17 @@ export function analysisReport(c: AnalysisCollector, s: AnalysisStats, options: 
   }
 
   out.push('', '== Diagnostics ==');
-  if (c.diagnostics.length === 0) out.push('  none');
+  if (c.keptCount === 0) out.push('  none');
   const sevs: Severity[] = ['error', 'warning', 'note', 'chat'];
   for (const sev of sevs) {
-    const list = c.diagnostics.filter((d) => d.severity === sev).sort((a, b) => (a.frames[0] ?? 0) - (b.frames[0] ?? 0));
-    if (list.length === 0) continue;
-    out.push(`  ${sev} (${list.length}):`);
-    for (const d of list.slice(0, perSev)) {
+    const k = c.kept.get(sev);
+    if (!k || k.count === 0) continue;
+    out.push(`  ${sev} (${k.count}):`);
+    for (const d of k.listed.slice(0, perSev)) {
       const who = [d.transaction, d.ue ? `ue ${d.ue}` : undefined].filter((x) => x !== undefined).join(' ');
       out.push(`    ${d.code.padEnd(28)} ${who ? `[${who}] ` : ''}frames ${framesText(d.frames)}: ${d.message}`);
     }
-    if (list.length > perSev) out.push(`    … ${list.length - perSev} more (use --json for all)`);
+    if (k.count > perSev) out.push(`    … ${k.count - perSev} more (use --json for all)`);
   }
   if (c.diagnosticsDropped > 0) out.push(`  (${c.diagnosticsDropped} more diagnostics not kept for this report)`);
 

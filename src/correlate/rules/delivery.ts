@@ -10,7 +10,7 @@ import type { MbmsInfo } from '../../protocols/mikey/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import { diffSeconds } from '../../common/time';
-import { addGroup, flat, fromSecs, intern, ownMap, pushOne, groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { addGroup, appendExact, flat, fromSecs, intern, ownMap, pushOne, groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
 import { OldestKeys } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 import type { MtkRules } from './mtk';
@@ -149,12 +149,8 @@ export class DeliveryRules {
     }
     ctx.book.step(tx, 'trigger', frame, time, undefined, rec.carrier, detail);
     this.counterCheck(frame, info, ends.dst, ue, tx);
-    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, (at) => {
-      if (!tx.open || tx.state !== 'awaiting-request') return;
-      ctx.findings.report('solicited-pull-ignored', tx, ue, [frame], `Solicited-pull trigger for key group ${group} reached UE ${ue?.id ?? ends.dst}, but it sent no MSK request within ${ctx.options.pullTimeout} s`, fromSecs(at));
-      ctx.book.close(tx, 'timeout');
-    });
     const d: DeliveryRef = { tx, txId: tx.rec.id, kind: 'trigger', frame, time: timeOf(time), v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, ueId: ue?.id, bmsc: ends.src, group, label: ref.label };
+    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, this.triggerDeadline, tx, d, ends.dst);
     this.index(d, m.header.csbId, info.counter);
   }
 
@@ -202,17 +198,29 @@ export class DeliveryRules {
       tx.firstAckDelivery ??= d;
       ctx.stats.ackRequested(d.bmsc, ue?.id ?? ends.dst, group, time);
       // the deadline keeps what its message needs, not the endpoints record
-      const dst = ends.dst;
-      ctx.book.deadline(tx, secs(time) + ctx.options.ackTimeout, (at) => {
-        if (d.acked || d.ackInvalid) return;
-        d.timedOut = true;
-        ctx.findings.report('ack-missing', tx, d.ueId, [d.frame], `MSK ${d.label} to UE ${d.ueId ?? dst} had V set, but no ACK came back within ${ctx.options.ackTimeout} s`, fromSecs(at));
-        if (tx.rec.procedure === 'push') ctx.book.close(tx, 'timeout');
-        else ctx.book.maybeComplete(tx);
-      });
+      ctx.book.deadline(tx, secs(time) + ctx.options.ackTimeout, this.ackDeadline, tx, d, ends.dst);
     }
     ctx.book.maybeComplete(tx);
   }
+
+  /** A solicited-pull trigger's pull timeout passed (`d`: the trigger, `dst`: where it went). */
+  private readonly triggerDeadline = (at: number, tx: Tx, d: DeliveryRef, dst: string): void => {
+    const { ctx } = this;
+    if (!tx.open || tx.state !== 'awaiting-request') return;
+    const ue = tx.ue;
+    ctx.findings.report('solicited-pull-ignored', tx, ue, [d.frame], `Solicited-pull trigger for key group ${d.group} reached UE ${ue?.id ?? dst}, but it sent no MSK request within ${ctx.options.pullTimeout} s`, fromSecs(at));
+    ctx.book.close(tx, 'timeout');
+  };
+
+  /** The ACK timeout of a V-flagged MSK message passed. */
+  private readonly ackDeadline = (at: number, tx: Tx, d: DeliveryRef, dst: string): void => {
+    const { ctx } = this;
+    if (d.acked || d.ackInvalid) return;
+    d.timedOut = true;
+    ctx.findings.report('ack-missing', tx, d.ueId, [d.frame], `MSK ${d.label} to UE ${d.ueId ?? dst} had V set, but no ACK came back within ${ctx.options.ackTimeout} s`, fromSecs(at));
+    if (tx.rec.procedure === 'push') ctx.book.close(tx, 'timeout');
+    else ctx.book.maybeComplete(tx);
+  };
 
   /** What the UE holds after a delivery: repeats, and at most two MSKs per key group. */
   private held(ue: UeState, tx: Tx, d: DeliveryRef, info: MbmsInfo, group: string): void {
@@ -229,9 +237,10 @@ export class DeliveryRules {
     last.set(d.label, d);
     if (last.size > LIMITS.deliveriesPerUe) last.delete(last.keys().next().value as string);
     if (info.keyNumber === undefined || info.keyNumber === 0) return;
-    const kns = ue.msks.get(group) ?? [];
+    let kns = ue.msks.get(group) ?? [];
     if (!kns.some((k) => k.kn === info.keyNumber)) {
-      kns.push({ kn: info.keyNumber, frame: d.frame });
+      // a new array of exactly the entries (a push reserves 16 slots more, for a list of at most three; kept per UE)
+      kns = appendExact(kns, { kn: info.keyNumber, frame: d.frame });
       if (kns.length > 2) {
         const dropped = kns.shift() as { kn: number; frame: number };
         this.ctx.findings.report('third-msk', tx, ue, [dropped.frame, ...kns.map((k) => k.frame)], `Third MSK for key group ${group} at UE ${ue.id}: it drops MSK key number 0x${hex(dropped.kn, 4)} and keeps 0x${kns.map((k) => hex(k.kn, 4)).join(', 0x')}`);

@@ -10,7 +10,7 @@ import type { HttpMessage } from '../../protocols/http/types';
 import type { DissectedFrame } from '../../protocols/records';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
-import { bodyRequestType, fromSecs, requestTypeOf, retryAfterSeconds, secs, stepFrames, timeOf, usernameOf, type RequestRef, type Tx, type UeState } from '../model';
+import { bodyRequestType, flat, fromSecs, intern, pushOne, requestTypeOf, retryAfterSeconds, secs, stepFrames, timeOf, usernameOf, type RequestRef, type Tx, type UeState } from '../model';
 import { OldestKeys } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 import type { PullRules } from './pull';
@@ -101,21 +101,27 @@ export class HttpExchangeRules {
       ctx.stats.latency.challengeToCredentials.add(l);
       tx.challengeTime = undefined;
     }
-    ctx.book.step(tx, credentials ? 'credentials' : 'request', m.lastFrame, time, undefined, undefined, escapeText(`${m.method ?? ''} ${m.uri ?? ''}`, 200), m.frames);
+    // a capture repeats a few request lines: one copy of each is kept by the steps and the request (intern)
+    ctx.book.step(tx, credentials ? 'credentials' : 'request', m.lastFrame, time, undefined, undefined, intern(escapeText(flat(m.method ?? '', ' ', m.uri ?? ''), 200)), m.frames);
     tx.pendingRequests++;
     const ref: RequestRef = {
-      tx, frame: m.lastFrame, time: timeOf(time), label: `${escapeText(m.method ?? '')} ${escapeText(m.uri ?? '', 120)}`, credentials, answered: false,
+      tx, frame: m.lastFrame, time: timeOf(time), label: intern(flat(escapeText(m.method ?? ''), ' ', escapeText(m.uri ?? '', 120))), credentials, answered: false,
       client: conn.client, server: conn.server,
     };
     this.requests.set(m, ref);
-    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, (at) => {
-      if (ref.answered) return;
-      ref.answered = true;
-      tx.pendingRequests--;
-      ctx.findings.report('request-unanswered', tx, tx.ue, [ref.frame], `${ref.label} from ${ref.client} got no response within ${ctx.options.pullTimeout} s`, fromSecs(at));
-      if (tx.open && tx.pendingRequests === 0 && tx.state !== 'authorized') ctx.book.close(tx, 'timeout');
-    });
+    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, this.requestDeadline, ref);
   }
+
+  /** A request's pull timeout passed (ref.tx is its transaction). */
+  private readonly requestDeadline = (at: number, ref: RequestRef): void => {
+    const { ctx } = this;
+    const tx = ref.tx;
+    if (ref.answered) return;
+    ref.answered = true;
+    tx.pendingRequests--;
+    ctx.findings.report('request-unanswered', tx, tx.ue, [ref.frame], `${ref.label} from ${ref.client} got no response within ${ctx.options.pullTimeout} s`, fromSecs(at));
+    if (tx.open && tx.pendingRequests === 0 && tx.state !== 'authorized') ctx.book.close(tx, 'timeout');
+  };
 
   /** A UE told to come back after a 503's Retry-After must not come back earlier. */
   private retryAfterCheck(ue: UeState, tx: Tx, m: HttpMessage): void {
@@ -141,7 +147,7 @@ export class HttpExchangeRules {
     tx.pendingRequests--;
     const status = m.status ?? 0;
     const time = m.lastTime;
-    if (tx.rec.httpStatuses.length < LIMITS.listPerTransaction) tx.rec.httpStatuses.push(status);
+    if (tx.rec.httpStatuses.length < LIMITS.listPerTransaction) pushOne(tx.rec, 'httpStatuses', status);
     const ue = tx.ue;
     if (status === 401) {
       this.challenge(tx, ref, req, m, time);
@@ -200,8 +206,11 @@ export class HttpExchangeRules {
       }
     } else if (tx.rec.digest === 'none') tx.rec.digest = 'challenged';
     // a challenge nobody answers leaves the transaction open until the pull timeout
-    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, () => {
-      if (tx.open && tx.state === 'challenged' && tx.pendingRequests === 0 && tx.challengeTime === challengeTime) ctx.book.close(tx, 'timeout');
-    });
+    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, this.challengeDeadline, tx, challengeTime);
   }
+
+  /** A challenge's pull timeout passed: still unanswered (the same challenge), the transaction times out. */
+  private readonly challengeDeadline = (_at: number, tx: Tx, challengeTime: PacketTime): void => {
+    if (tx.open && tx.state === 'challenged' && tx.pendingRequests === 0 && tx.challengeTime === challengeTime) this.ctx.book.close(tx, 'timeout');
+  };
 }

@@ -112,7 +112,6 @@ export class PullRules {
   /** A 2xx to the MSK request: authorized; the MSK messages must follow within the delivery timeout. */
   ok(tx: Tx, ref: RequestRef, m: HttpMessage): void {
     const { ctx } = this;
-    const ue = tx.ue;
     const time = m.lastTime;
     // a ResponseCode other than 200 for one MSK is a refusal of that key, not an HTTP failure: no-valid-msk tells it
     for (const r of m.mbms?.responses ?? []) {
@@ -125,17 +124,21 @@ export class PullRules {
     tx.okTime = timeOf(time);
     if (tx.rec.delivered && !tx.rec.variant) tx.rec.variant = 'D';
     // the deadline keeps the answer's frame, not the answer (a parsed HTTP message, held for the delivery timeout)
-    const okFrame = m.lastFrame;
-    ctx.book.deadline(tx, secs(time) + ctx.options.deliveryTimeout, (at) => {
-      if (!tx.open) return;
-      const allRefused = tx.requestedGroups.size > 0 && [...tx.requestedGroups].every((g) => tx.refused.has(g));
-      if (!tx.rec.delivered && !allRefused)
-        ctx.findings.report('no-mikey-after-200', tx, ue, [ref.frame, okFrame], `200 OK to the MSK request of UE ${ue?.id ?? ref.client}, but no MIKEY MSK message within ${ctx.options.deliveryTimeout} s`, fromSecs(at));
-      tx.deliveryDeadlinePassed = true;
-      if (!tx.deliveries.some(ackPending)) ctx.book.close(tx, tx.rec.delivered ? 'complete' : 'timeout');
-    });
+    ctx.book.deadline(tx, secs(time) + ctx.options.deliveryTimeout, this.deliveryDeadline, tx, ref, m.lastFrame);
     ctx.book.maybeComplete(tx);
   }
+
+  /** The delivery timeout after a 200 OK passed (`okFrame`: the answer's frame, not the answer). */
+  private readonly deliveryDeadline = (at: number, tx: Tx, ref: RequestRef, okFrame: number): void => {
+    const { ctx } = this;
+    const ue = tx.ue;
+    if (!tx.open) return;
+    const allRefused = tx.requestedGroups.size > 0 && [...tx.requestedGroups].every((g) => tx.refused.has(g));
+    if (!tx.rec.delivered && !allRefused)
+      ctx.findings.report('no-mikey-after-200', tx, ue, [ref.frame, okFrame], `200 OK to the MSK request of UE ${ue?.id ?? ref.client}, but no MIKEY MSK message within ${ctx.options.deliveryTimeout} s`, fromSecs(at));
+    tx.deliveryDeadlinePassed = true;
+    if (!tx.deliveries.some(ackPending)) ctx.book.close(tx, tx.rec.delivered ? 'complete' : 'timeout');
+  };
 
   /** The open pull an MSK message to the UE belongs to, if any. */
   claim(ue: UeState | undefined, group: string, label: string): Tx | undefined {
@@ -188,8 +191,7 @@ export class PullRules {
    */
   ueEnds(ue: UeState): void {
     for (const [g, rg] of ue.requestedGroups) {
-      const held = [...ue.msks.entries()].some(([k, kns]) => kns.length > 0 && groupMatches(g, k));
-      if (held) continue;
+      if (holdsMsk(ue, g)) continue;
       const reg = ue.registeredAt;
       if (!reg || reg.time > rg.start) continue;
       const outcome = requestOutcome(rg, g);
@@ -199,6 +201,12 @@ export class PullRules {
     }
     if (ue.requestedGroups.size > 0) ownMap(ue, 'requestedGroups').clear();
   }
+}
+
+/** The UE holds an MSK of a key group matching `g`. */
+function holdsMsk(ue: UeState, g: string): boolean {
+  for (const [k, kns] of ue.msks) if (kns.length > 0 && groupMatches(g, k)) return true;
+  return false;
 }
 
 /** Why a request for group `g` left the UE without it, when that is final; undefined while it may still come. */

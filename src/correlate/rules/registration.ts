@@ -8,7 +8,7 @@ import type { PacketTime } from '../../common/time';
 import type { HttpMessage } from '../../protocols/http/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
-import { ownRegisteredFrom, secs, type RequestRef, type Tx, type UeState } from '../model';
+import { ownRegisteredFrom, pushOne, secs, type RequestRef, type Tx, type UeState } from '../model';
 import { LIMITS } from '../options';
 import type { Procedure } from '../types';
 
@@ -50,7 +50,7 @@ export class RegistrationRules {
       tx = this.ctx.book.create(proc, ue, client, time);
       ue.reg = tx;
     }
-    for (const s of m.mbms?.serviceIds ?? []) if (!tx.rec.serviceIds.includes(s) && tx.rec.serviceIds.length < LIMITS.listPerTransaction) tx.rec.serviceIds.push(escapeText(s, 200));
+    for (const s of m.mbms?.serviceIds ?? []) if (!tx.rec.serviceIds.includes(s) && tx.rec.serviceIds.length < LIMITS.listPerTransaction) pushOne(tx.rec, 'serviceIds', escapeText(s, 200));
     return tx;
   }
 

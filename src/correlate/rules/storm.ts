@@ -24,6 +24,8 @@ interface StormEntry {
 
 export class StormRules {
   private readonly window: StormEntry[] = [];
+  /** The window's requests per UE (its size: the distinct UEs in the window), kept as the window moves. */
+  private readonly perUe = new Map<UeState, number>();
   private active = false;
   private startFrame: number | undefined;
   private readonly reported = new Set<UeState>();
@@ -39,9 +41,12 @@ export class StormRules {
     const now = this.ctx.clock.now;
     const w = this.window;
     w.push({ t: now, ue, tx, frame });
-    while (w.length > 0 && w[0].t < now - stormWindow) w.shift();
-    if (w.length > LIMITS.stormWindowFactor * stormUes) w.splice(0, w.length - LIMITS.stormWindowFactor * stormUes);
-    const distinct = new Set(w.map((x) => x.ue));
+    this.perUe.set(ue, (this.perUe.get(ue) ?? 0) + 1);
+    while (w.length > 0 && w[0].t < now - stormWindow) this.leave(w.shift() as StormEntry);
+    const over = w.length - LIMITS.stormWindowFactor * stormUes;
+    if (over > 0) for (const x of w.splice(0, over)) this.leave(x);
+    // distinct UEs in the window, counted as requests enter and leave it (not a set of the window per request)
+    const distinct = this.perUe;
     if (distinct.size >= stormUes) {
       const fresh = !this.active;
       this.active = true;
@@ -60,5 +65,11 @@ export class StormRules {
       this.startFrame = undefined;
       this.reported.clear();
     }
+  }
+
+  private leave(x: StormEntry): void {
+    const n = (this.perUe.get(x.ue) ?? 0) - 1;
+    if (n > 0) this.perUe.set(x.ue, n);
+    else this.perUe.delete(x.ue);
   }
 }
