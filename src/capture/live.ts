@@ -25,6 +25,7 @@ import { captureProblem } from './problems';
 import type { PacketTime } from '../common/time';
 import { LIVE_RATE_WINDOW_SECONDS, RateWindow, countLiveFrame, liveStats, newLiveCounters, type CaptureLossWindow } from './live-stats';
 import { LinkType, type CaptureFrame, type FrameHandler } from './types';
+import { FrameArena } from './frame-arena';
 
 /** The part of cap's Cap object keyscope uses. */
 export interface CapHandle {
@@ -298,6 +299,8 @@ export class LiveCapture implements LiveSource {
   private readonly startMono: bigint;
   private readonly startWallNs: bigint;
   private lastNs = 0n;
+  /** Where frames are copied, out of Node's shared Buffer pool (frame-arena.ts). */
+  private readonly frameArena = new FrameArena();
   private stopMono: bigint | undefined;
   private readonly window = new RateWindow(LIVE_RATE_WINDOW_SECONDS);
   private frameNumber = 0;
@@ -406,7 +409,7 @@ export class LiveCapture implements LiveSource {
     this.lastNs = ns;
     const captured = Math.max(0, Math.min(nbytes, this.buffer.length));
     // copied: the addon overwrites the buffer with the next packet, and the pipeline may hold frames
-    const data = Buffer.from(this.buffer.subarray(0, captured));
+    const data = this.frameArena.copy(this.buffer.subarray(0, captured));
     const problems: Problem[] = [];
     let original = captured;
     if (truncatedByBuffer) {

@@ -11,6 +11,7 @@ import type { PacketTime } from '../common/time';
 import { killGroup } from '../common/tied-process';
 import { addHandler, type LiveBacklog, type LiveCaptureStats, type LiveClockInfo, type LiveSource, type LiveStopOptions } from './live';
 import { LIVE_RATE_WINDOW_SECONDS, RateWindow, countLiveFrame, liveStats, newLiveCounters } from './live-stats';
+import { FrameArena } from './frame-arena';
 import { readCapture } from './reader';
 import type { CaptureFrame, FrameHandler } from './types';
 
@@ -96,6 +97,8 @@ export abstract class PipedCapture implements LiveSource {
   private discarded = 0;
   /** Frames handed to the handlers so far. */
   private delivered = 0;
+  /** Where delivered frames are copied (frame-arena.ts). */
+  private readonly frameArena = new FrameArena();
   /** The capture process's latest `queue` report. */
   private queueReport: QueueReport | undefined;
   /** Packets the capture process dropped (its queue and spool full). */
@@ -355,8 +358,9 @@ export abstract class PipedCapture implements LiveSource {
       return;
     }
     this.delivered++;
-    // the reader reuses its buffer; handlers (and the Dissector's held frames) keep frames
-    const frame: CaptureFrame = { ...f, data: Buffer.from(f.data) };
+    // the reader reuses its buffer; handlers (and the Dissector's held frames) keep frames. Copied out of Node's
+    // shared Buffer pool: in it, each long-lived small copy the analysis takes pinned a slab of dead frames (#12)
+    const frame: CaptureFrame = { ...f, data: this.frameArena.copy(f.data) };
     countLiveFrame(this.frameCounters, this.window, frame);
     this.lastTime = { tsSec: frame.tsSec, tsNsec: frame.tsNsec };
     this.lastFrameMono = process.hrtime.bigint();

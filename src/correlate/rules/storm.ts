@@ -28,6 +28,7 @@ export class StormRules {
   private readonly perUe = new Map<UeState, number>();
   private active = false;
   private startFrame: number | undefined;
+  /** UEs already reported in the current storm, at most maxUes (insertion order: the oldest first). */
   private readonly reported = new Set<UeState>();
 
   constructor(private readonly ctx: RoomContext) {}
@@ -57,6 +58,10 @@ export class StormRules {
       for (const x of list) {
         if (this.reported.has(x.ue)) continue;
         this.reported.add(x.ue);
+        // a storm can last as long as the capture: remember at most --max-ues reported UEs (the oldest goes first; it
+        // is reported again if it requests again), so evicted UEs are not kept alive here (#12: the set held every UE
+        // of a capture-long storm, and memory grew with it)
+        if (this.reported.size > this.ctx.options.maxUes) this.reported.delete(this.reported.values().next().value as UeState);
         this.ctx.findings.report('request-storm', x.tx, x.ue, evidence,
           `${distinct.size} UEs started MSK requests within ${stormWindow} s (storm from frame ${this.startFrame}); this UE's request is frame ${x.frame}`);
       }
