@@ -366,6 +366,37 @@ function nameEnd(text: string, i: number): number {
   return j;
 }
 
+/** Where attributeAt found its attribute: name start, name end, opening quote, closing quote (reused, not kept). */
+const attrSpan = new Int32Array(4);
+
+/**
+ * An attribute from position i of a start tag, as both fast readers (simpleTree and the scan) take one: white space,
+ * a name, `=` (white space around it allowed), a quoted value; its positions go to attrSpan. false where there is none
+ * (the attributes end there, or the tag is not one the fast readers take: the caller decides which).
+ */
+function attributeAt(text: string, i: number, n: number): boolean {
+  let j = i;
+  while (j < n && isWs(text.charCodeAt(j))) j++;
+  if (j === i) return false;
+  const ae = nameEnd(text, j);
+  if (ae === j) return false;
+  let q = ae;
+  while (q < n && isWs(text.charCodeAt(q))) q++;
+  if (text.charCodeAt(q) !== 0x3d /* = */) return false;
+  q++;
+  while (q < n && isWs(text.charCodeAt(q))) q++;
+  const quote = text.charCodeAt(q);
+  if (quote !== 0x22 && quote !== 0x27) return false;
+  const close = text.indexOf(quote === 0x22 ? '"' : "'", q + 1);
+  if (close < 0) return false;
+  attrSpan[0] = j;
+  attrSpan[1] = ae;
+  attrSpan[2] = q;
+  attrSpan[3] = close;
+  return true;
+}
+
+
 /** Namespace bindings in scope, innermost first (a chain, not a Map per document: Maps were a tenth of its garbage). */
 interface NsBinding {
   prefix: string;
@@ -459,20 +490,11 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
     let local = scope;
     // attributes: white space, a name, `=` (white space around it allowed), a quoted value without < or &
     for (;;) {
-      let j = i;
-      while (j < n && isWs(text.charCodeAt(j))) j++;
-      if (j === i) break;
-      const ae = nameEnd(text, j);
-      if (ae === j) break;
-      let q = ae;
-      while (q < n && isWs(text.charCodeAt(q))) q++;
-      if (text.charCodeAt(q) !== 0x3d /* = */) break;
-      q++;
-      while (q < n && isWs(text.charCodeAt(q))) q++;
-      const quote = text.charCodeAt(q);
-      if (quote !== 0x22 && quote !== 0x27) break;
-      const close = text.indexOf(quote === 0x22 ? '"' : "'", q + 1);
-      if (close < 0) break;
+      if (!attributeAt(text, i, n)) break;
+      const j = attrSpan[0];
+      const ae = attrSpan[1];
+      const q = attrSpan[2];
+      const close = attrSpan[3];
       let bad = false;
       for (let x = q + 1; x < close; x++) {
         const v = text.charCodeAt(x);
@@ -644,20 +666,11 @@ export function scanDocument(text: string, lim: MbmsParseLimits, r: ScanRecords 
     const prefixLen = colon < ne ? colon - nameS : -1;
     let attrs = 0;
     for (;;) {
-      let j = i;
-      while (j < n && isWs(text.charCodeAt(j))) j++;
-      if (j === i) break;
-      const ae = nameEnd(text, j);
-      if (ae === j) break;
-      let q = ae;
-      while (q < n && isWs(text.charCodeAt(q))) q++;
-      if (text.charCodeAt(q) !== 0x3d /* = */) break;
-      q++;
-      while (q < n && isWs(text.charCodeAt(q))) q++;
-      const quote = text.charCodeAt(q);
-      if (quote !== 0x22 && quote !== 0x27) break;
-      const close = text.indexOf(quote === 0x22 ? '"' : "'", q + 1);
-      if (close < 0) break;
+      if (!attributeAt(text, i, n)) break;
+      const j = attrSpan[0];
+      const ae = attrSpan[1];
+      const q = attrSpan[2];
+      const close = attrSpan[3];
       // no `<` in the value (no `&` anywhere: checked above)
       const lt2 = text.indexOf('<', q + 1);
       if (lt2 >= 0 && lt2 < close) break;
