@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readCapture } from '../../src/capture/reader';
-import { spawn } from '../support/proc';
+import { udpBurst, settleCount } from './udp-burst';
 import { startWatched, until as waitFor } from '../support/live-child';
 import { cliPath } from '../support/repo';
 import { tsharkFields } from '../support/tshark';
@@ -32,43 +32,10 @@ function seqOf(f: CaptureFrame): number {
   return f.data.readUInt32BE(14 + 20 + 8);
 }
 
-/**
- * Send `n` datagrams (payload: a 32-bit sequence number) from another process, so that a busy test process does not
- * slow the sender down with it. Every `perTurn` datagrams the sender takes a short breath: the kernel's ring on lo
- * holds only a few hundred packets and the capture process must get to run (its own drops are what this test is
- * about, not the kernel's, which cap cannot count).
- */
-async function burst(port: number, n: number, opts: { perTurn: number }): Promise<void> {
-  const script = `
-    const d = require('node:dgram').createSocket('udp4');
-    d.bind(0, ${JSON.stringify(FROM)}, async () => {
-      for (let i = 0; i < ${n}; i++) {
-        const b = Buffer.alloc(32);
-        b.writeUInt32BE(i, 0);
-        await new Promise((resolve, reject) => d.send(b, ${port}, ${JSON.stringify(HOST)}, (e) => (e ? reject(e) : resolve())));
-        if (i % ${opts.perTurn} === ${opts.perTurn - 1}) await new Promise((r) => setTimeout(r, 2));
-      }
-      d.close();
-    });`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 0, 'the sender ran');
-}
 
+/** Until every datagram is accounted for, or nothing has moved for 1.5 s. */
 async function settle(capture: DrainedCapture, seen: () => number, expected: number): Promise<void> {
-  const end = Date.now() + GUARD_MS;
-  let last = -1;
-  let stableSince = Date.now();
-  // until every datagram is accounted for, or nothing has moved for a second
-  while (Date.now() < end) {
-    const now = seen() + capture.queueDropped;
-    if (now >= expected) return;
-    if (now !== last) {
-      last = now;
-      stableSince = Date.now();
-    } else if (Date.now() - stableSince > 1500) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await settleCount(seen, () => capture.queueDropped, expected, { guardMs: GUARD_MS, stillMs: 1500 });
 }
 
 test('a burst faster than a slow consumer, no spool: every datagram is seen, or the shortfall is counted as drops with their time spans', { timeout: 60_000 }, async (t) => {
@@ -85,7 +52,7 @@ test('a burst faster than a slow consumer, no spool: every datagram is seen, or 
     while (performance.now() < until);
   });
   try {
-    await burst(port, n, { perTurn: 20 });
+    await udpBurst(FROM, HOST, port, n, { perTurn: 20 });
     await settle(capture, () => seen.size, n);
   } finally {
     capture.stop();
@@ -117,7 +84,7 @@ test('a consumer that keeps up sees every datagram, in order, stamped in whole m
     prev = f;
   });
   try {
-    await burst(port, n, { perTurn: 25 });
+    await udpBurst(FROM, HOST, port, n, { perTurn: 25 });
     await settle(capture, () => seqs.length, n);
   } finally {
     capture.stop();
@@ -151,7 +118,7 @@ test('stop({ drain: true }) still delivers what was captured before it; a plain 
       const until = performance.now() + 5;
       while (performance.now() < until);
     });
-    await burst(port, n, { perTurn: 20 });
+    await udpBurst(FROM, HOST, port, n, { perTurn: 20 });
     await capture.done;
     assert.equal(capture.queueDropped, 0);
     if (drain) assert.ok(seen > 5 && seen <= n, `frames queued at the stop still arrive: ${seen} of ${n}`);
@@ -194,7 +161,7 @@ test('with a file, the capture process writes every packet it captured, the ones
       while (performance.now() < until);
     });
     try {
-      await burst(port, n, { perTurn: 20 });
+      await udpBurst(FROM, HOST, port, n, { perTurn: 20 });
       await settle(capture, () => seen, n);
     } finally {
       capture.stop();
@@ -223,7 +190,7 @@ test('keyscope live --capture-queue 1 --spool-size 0 -w: the analysis misses pac
     // scheduling (a capture process woken for every packet would otherwise hand each to the pipe before the next)
     live.child.kill('SIGSTOP');
     try {
-      await burst(port, n, { perTurn: 50 });
+      await udpBurst(FROM, HOST, port, n, { perTurn: 50 });
     } finally {
       live.child.kill('SIGCONT');
     }

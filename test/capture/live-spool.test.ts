@@ -19,7 +19,8 @@ import { DiskSpool } from '../../src/capture/spool';
 import { openTcpdumpCapture } from '../../src/capture/tcpdump-engine';
 import type { CaptureFrame } from '../../src/capture/types';
 import { compareTime } from '../../src/common/time';
-import { spawn, spawnSync } from '../support/proc';
+import { udpBurst, settleCount } from './udp-burst';
+import { spawnSync } from '../support/proc';
 import { startWatched, until as waitFor } from '../support/live-child';
 import { cliPath } from '../support/repo';
 
@@ -31,23 +32,6 @@ function seqOf(f: CaptureFrame): number {
   return f.data.readUInt32BE(14 + 20 + 8);
 }
 
-/** `n` datagrams (payload: a 32-bit sequence number, padded to `size` bytes) from another process, a breath every `perTurn`. */
-async function burst(port: number, n: number, opts: { perTurn: number; size?: number }): Promise<void> {
-  const script = `
-    const d = require('node:dgram').createSocket('udp4');
-    d.bind(0, ${JSON.stringify(FROM)}, async () => {
-      for (let i = 0; i < ${n}; i++) {
-        const b = Buffer.alloc(${opts.size ?? 32});
-        b.writeUInt32BE(i, 0);
-        await new Promise((resolve, reject) => d.send(b, ${port}, ${JSON.stringify(HOST)}, (e) => (e ? reject(e) : resolve())));
-        if (i % ${opts.perTurn} === ${opts.perTurn - 1}) await new Promise((r) => setTimeout(r, 2));
-      }
-      d.close();
-    });`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 0, 'the sender ran');
-}
 
 /** Busy for `ms` (a slow dissector). */
 function work(ms: number): void {
@@ -56,18 +40,7 @@ function work(ms: number): void {
 }
 
 async function settle(seen: () => number, dropped: () => number, expected: number): Promise<void> {
-  const end = Date.now() + GUARD_MS;
-  let last = -1;
-  let stableSince = Date.now();
-  while (Date.now() < end) {
-    const now = seen() + dropped();
-    if (now >= expected) return;
-    if (now !== last) {
-      last = now;
-      stableSince = Date.now();
-    } else if (Date.now() - stableSince > 3000) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await settleCount(seen, dropped, expected, { guardMs: GUARD_MS, stillMs: 3000 });
 }
 
 test('DiskSpool: batches come back in order across the ring\'s wrap; full refuses; the file is unlinked; the margin is kept', () => {
@@ -131,7 +104,7 @@ test('cap engine, a memory queue of 50 packets and a slow analysis: every datagr
       work(1);
     });
     try {
-      await burst(port, n, { perTurn: 20 });
+      await udpBurst(FROM, HOST, port, n, { perTurn: 20 });
       await settle(() => seqs.length, () => capture.queueDropped, n);
     } finally {
       capture.stop();
@@ -169,7 +142,7 @@ test('a spool too small for the burst: what does not fit is dropped, counted, in
     work(2);
   });
   try {
-    await burst(port, n, { perTurn: 20 });
+    await udpBurst(FROM, HOST, port, n, { perTurn: 20 });
     await settle(() => seqs.length, () => capture.queueDropped, n);
   } finally {
     capture.stop();
@@ -214,7 +187,7 @@ test('keyscope live killed with SIGKILL while spooling: no spool file and no cap
       });
     // the analysis stalls (stopped): what the capture process takes goes to the spool
     live.child.kill('SIGSTOP');
-    const sending = burst(port, 20_000, { perTurn: 50, size: 1000 });
+    const sending = udpBurst(FROM, HOST, port, 20_000, { perTurn: 50, size: 1000 });
     await waitFor('the spool to be in use', () => spoolFd(), live, GUARD_MS);
     assert.deepEqual(fs.readdirSync(dir), [], 'the spool file is unlinked while in use');
     live.child.kill('SIGKILL');
@@ -254,7 +227,7 @@ test('tcpdump engine through the capture process: a slow analysis gets every dat
       work(1);
     });
     try {
-      await burst(port, n, { perTurn: 20 });
+      await udpBurst(FROM, HOST, port, n, { perTurn: 20 });
       await settle(() => seqs.length, () => capture.queueDropped + (capture.dropped ?? 0), n);
     } finally {
       capture.stop({ drain: true });
