@@ -366,6 +366,22 @@ function nameEnd(text: string, i: number): number {
   return j;
 }
 
+/** Past the `>` that ends a tag from position i, white space before it allowed; -1 when something else comes. */
+function gtAfter(text: string, i: number, n: number): number {
+  while (i < n && isWs(text.charCodeAt(i))) i++;
+  return text.charCodeAt(i) === 0x3e ? i + 1 : -1;
+}
+
+/**
+ * Past the end of a start tag whose attributes ended at i: white space, an optional `/`, then `>`; -1 otherwise. A
+ * self-closing tag is the one whose `/` sits just before the returned position's `>`.
+ */
+function startTagEnd(text: string, i: number, n: number): number {
+  while (i < n && isWs(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) === 0x2f) return text.charCodeAt(i + 1) === 0x3e ? i + 2 : -1;
+  return text.charCodeAt(i) === 0x3e ? i + 1 : -1;
+}
+
 /** Where attributeAt found its attribute: name start, name end, opening quote, closing quote (reused, not kept). */
 const attrSpan = new Int32Array(4);
 
@@ -473,10 +489,8 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       if (ne === i + 1 || !top) return undefined;
       const closeName = top.el.name;
       if (ne - (i + 1) !== closeName.length || !text.startsWith(closeName, i + 1)) return undefined;
-      i = ne;
-      while (i < n && isWs(text.charCodeAt(i))) i++;
-      if (text.charCodeAt(i) !== 0x3e) return undefined;
-      i++;
+      i = gtAfter(text, ne, n);
+      if (i < 0) return undefined;
       if (top.text !== null) top.el.text = top.more === null ? top.text : (top.text + top.more.join('')).trim();
       scope = stack.length > 0 ? stack[stack.length - 1].scope : null;
       continue;
@@ -511,14 +525,10 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       if (k === 'xmlns' || k.startsWith('xmlns:')) local = { prefix: k === 'xmlns' ? '' : k.slice(6), uri: value, parent: local };
       i = close + 1;
     }
-    while (i < n && isWs(text.charCodeAt(i))) i++;
-    let selfClosing = false;
-    if (text.charCodeAt(i) === 0x2f) {
-      selfClosing = true;
-      i++;
-    }
-    if (text.charCodeAt(i) !== 0x3e) return undefined;
-    i++;
+    const after = startTagEnd(text, i, n);
+    if (after < 0) return undefined;
+    const selfClosing = text.charCodeAt(after - 2) === 0x2f;
+    i = after;
     const el: XmlElement = { name, localName: localOf(name), attributes, children: [] };
     const ns = lookupNs(local, prefixOf(name));
     if (ns !== undefined) el.namespace = ns;
@@ -644,10 +654,8 @@ export function scanDocument(text: string, lim: MbmsParseLimits, r: ScanRecords 
       const s0 = r.nameS[cur];
       const len = r.nameE[cur] - s0;
       if (ne - (i + 1) !== len || !sameRange(text, s0, i + 1, len)) return false;
-      i = ne;
-      while (i < n && isWs(text.charCodeAt(i))) i++;
-      if (text.charCodeAt(i) !== 0x3e) return false;
-      i++;
+      i = gtAfter(text, ne, n);
+      if (i < 0) return false;
       cur = r.parent[cur];
       depth--;
       continue;
@@ -692,14 +700,10 @@ export function scanDocument(text: string, lim: MbmsParseLimits, r: ScanRecords 
       }
       i = close + 1;
     }
-    while (i < n && isWs(text.charCodeAt(i))) i++;
-    let selfClosing = false;
-    if (text.charCodeAt(i) === 0x2f) {
-      selfClosing = true;
-      i++;
-    }
-    if (text.charCodeAt(i) !== 0x3e) return false;
-    i++;
+    const after = startTagEnd(text, i, n);
+    if (after < 0) return false;
+    const selfClosing = text.charCodeAt(after - 2) === 0x2f;
+    i = after;
     r.nameS[el] = nameS;
     r.nameE[el] = ne;
     r.localS[el] = prefixLen >= 0 ? colon + 1 : nameS;
