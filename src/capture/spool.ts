@@ -183,7 +183,7 @@ export class DiskSpool {
       }
     }
     this.extent = 0;
-    this.checkedUpTo = 0;
+    // checkedUpTo stays: truncating only gave space back, so the last answer still holds for this much growth
   }
 
   private open(): boolean {
