@@ -513,14 +513,22 @@ export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
 /** ARPHRD_LOOPBACK, an interface's type in /sys/class/net/IFACE/type. */
 const ARPHRD_LOOPBACK = 772;
 
+/** cap's snapshot length, fixed in the addon (it keeps at most 65535 bytes a frame, whatever keyscope asks). */
+export const CAP_MAX_SNAPLEN = 65535;
+
+/** A number an interface's /sys/class/net/IFACE/ATTR holds (Linux); undefined where it cannot be read. */
+export function sysNetNumber(device: string, attr: string): number | undefined {
+  if (!/^[\w.:@-]+$/.test(device)) return undefined;
+  try {
+    return Number(fs.readFileSync(`/sys/class/net/${device}/${attr}`, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether `device` is a loopback interface (Linux; false where it cannot be told). */
 export function isLoopbackInterface(device: string): boolean {
-  if (!/^[\w.:@-]+$/.test(device)) return false;
-  try {
-    return Number(fs.readFileSync(`/sys/class/net/${device}/type`, 'utf8').trim()) === ARPHRD_LOOPBACK;
-  } catch {
-    return false;
-  }
+  return sysNetNumber(device, 'type') === ARPHRD_LOOPBACK;
 }
 
 function openError(err: unknown, device: string, filter: string): LiveCaptureError {

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
+import { CAP_MAX_SNAPLEN, DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
 import { smallRingNote } from '../capture/ring-estimate';
 import { openTcpdumpCapture } from '../capture/tcpdump-engine';
 import {
@@ -78,8 +78,6 @@ export type LiveEngine = 'cap' | 'cap-inline' | 'tcpdump';
 
 /** Largest -s accepted: tcpdump's default snap length. cap keeps at most CAP_MAX_SNAPLEN of it. */
 export const MAX_SNAPLEN = 262144;
-/** cap's packet buffer is at most this long. */
-const CAP_MAX_SNAPLEN = 65535;
 
 export const registerLiveCommand: CommandRegistrar = (program: Command, setExitCode) => {
   const cmd = program
