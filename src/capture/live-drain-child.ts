@@ -27,6 +27,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { ioReason } from '../common/io-error';
+import { eachLine } from '../common/lines';
 import { killGroup, spawnTied } from '../common/tied-process';
 import { LiveCaptureError, openLiveCapture } from './live';
 import { LiveCaptureFile } from './live-file';
@@ -123,15 +124,9 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
     control(`spawnerror ${JSON.stringify({ code: err.code, message: err.message })}`);
     exitAfterControl(2);
   });
-  let partial = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    partial += d;
-    let nl: number;
-    while ((nl = partial.indexOf('\n')) >= 0) {
-      control(`tcpdump ${partial.slice(0, nl)}`);
-      partial = partial.slice(nl + 1);
-    }
-  });
+  // a last line without its line end is passed on too, when the stream ends (before the 'close' below)
+  const relay = (line: string) => control(`tcpdump ${line}`);
+  if (child.stderr) eachLine(child.stderr, relay, relay);
   const frameHandlers: Array<(f: CaptureFrame) => void> = [];
   const stopHandlers: Array<() => void> = [];
   let pending: Buffer = Buffer.alloc(0);
@@ -188,7 +183,6 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
     pending = off === 0 ? pending : Buffer.from(pending.subarray(off));
   });
   child.once('close', (code, signal) => {
-    if (partial) control(`tcpdump ${partial}`);
     if (!source) {
       // tcpdump ended before its pcap header: its standard error (passed on) says why
       control(`exit ${JSON.stringify({ code, signal })}`);

@@ -34,6 +34,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PacketTime } from '../common/time';
+import { eachLine } from '../common/lines';
 import { killGroup, spawnTied } from '../common/tied-process';
 import { CAP_CLOCK, LiveCaptureError, type LiveCaptureErrorKind, type LiveClockInfo } from './live';
 import type { CaptureFileFormat, RingBufferOptions } from './live-file';
@@ -200,18 +201,14 @@ export function spawnCaptureProcess(args: DrainChildArgs): CaptureProcess {
   const nodeArgs = (process.env[DRAIN_NODE_OPTIONS_ENV] ?? '').split(' ').filter((a) => a.length > 0);
   const child = spawnTied(process.execPath, [...DRAIN_V8_OPTIONS, ...nodeArgs, path.join(__dirname, 'live-drain-child.js'), JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const lineHandlers: Array<(line: string) => void> = [];
-  let pending = '';
   let stderrTail = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    pending += d;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
+  // (an unterminated last line is not a line: not passed on)
+  if (child.stderr) {
+    eachLine(child.stderr, (line) => {
       if (!CONTROL_LINE.test(line)) stderrTail = `${stderrTail}${line}\n`.slice(-2000);
       for (const h of lineHandlers.slice()) h(line);
-    }
-  });
+    });
+  }
   return {
     child,
     data: child.stdio[3] as NodeJS.ReadableStream,
