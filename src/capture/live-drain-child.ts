@@ -33,12 +33,12 @@ import { LiveCaptureError, openLiveCapture } from './live';
 import { LiveCaptureFile } from './live-file';
 // types only: the capture process loads no more of the analysis side than it needs
 import type { DrainChildArgs } from './live-drain';
-import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
+import { PCAP_GLOBAL_HEADER_LENGTH, PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, parsePcapHeader } from './pcap';
+import { CaptureParser } from './parser';
 import { DiskSpool } from './spool';
 import type { CaptureFrame } from './types';
 
 const RECORD_HEADER = 16;
-const NO_PROBLEMS: CaptureFrame['problems'] = [];
 
 /**
  * Standard error as a non-blocking stream, as fd 3: Node writes a pipe on fd 2 synchronously, so an analysis slow to
@@ -129,20 +129,32 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
   if (child.stderr) eachLine(child.stderr, relay, relay);
   const frameHandlers: Array<(f: CaptureFrame) => void> = [];
   const stopHandlers: Array<() => void> = [];
-  let pending: Buffer = Buffer.alloc(0);
-  let header: { le: boolean; nano: boolean; linkType: number; snaplen: number } | undefined;
   let source: Source | undefined;
+  /** The pcap global header's bytes, until all of them are in. */
+  let head: Buffer | undefined;
+  /** tcpdump's stream cannot be read (not pcap, or a record the reader refuses): tcpdump is stopped, the rest ignored. */
+  let unreadable = false;
+  const unreadableStream = () => {
+    unreadable = true;
+    killGroup(child, 'SIGINT');
+  };
+  // the records as the capture file reader splits them; a frame may live in the reader's reused carry buffer, and
+  // everything here copies it at once (file and batch)
+  const records = new CaptureParser((f) => {
+    for (const fh of frameHandlers) fh(f);
+  });
   const stdout = child.stdout as NodeJS.ReadableStream;
   stdout.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    if (!header) {
-      if (pending.length < 24) return;
-      const magic = pending.readUInt32LE(0);
-      const le = magic === PCAP_MAGIC_NSEC || magic === PCAP_MAGIC_USEC;
-      const m = le ? magic : pending.readUInt32BE(0);
-      const u32 = (o: number) => (le ? pending.readUInt32LE(o) : pending.readUInt32BE(o));
-      header = { le, nano: m === PCAP_MAGIC_NSEC, linkType: u32(20) & 0x0fffffff, snaplen: u32(16) };
-      pending = pending.subarray(24);
+    if (unreadable) return;
+    if (!source) {
+      head = head === undefined ? chunk : Buffer.concat([head, chunk]);
+      if (head.length < PCAP_GLOBAL_HEADER_LENGTH) return;
+      const header = parsePcapHeader(head, 0);
+      if (header === undefined) {
+        // not a pcap stream: ends as tcpdump ending before its header does (the 'close' below)
+        unreadableStream();
+        return;
+      }
       source = {
         linkType: header.linkType,
         linkTypeName: '',
@@ -157,32 +169,14 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
         },
       };
       ready(source);
+      // the reader reads the header again: it starts at the stream's first byte
+      chunk = head;
+      head = undefined;
     }
-    const h = header;
-    let off = 0;
-    while (pending.length - off >= RECORD_HEADER) {
-      const u32 = (o: number) => (h.le ? pending.readUInt32LE(off + o) : pending.readUInt32BE(off + o));
-      const incl = u32(8);
-      if (pending.length - off < RECORD_HEADER + incl) break;
-      const frac = u32(4);
-      const f: CaptureFrame = {
-        number: 0,
-        linkType: h.linkType,
-        interfaceId: 0,
-        problems: NO_PROBLEMS,
-        tsSec: u32(0),
-        tsNsec: h.nano ? frac : frac * 1000,
-        capturedLength: incl,
-        originalLength: u32(12),
-        data: pending.subarray(off + RECORD_HEADER, off + RECORD_HEADER + incl),
-      };
-      off += RECORD_HEADER + incl;
-      for (const fh of frameHandlers) fh(f);
-    }
-    // what is left is the start of the next record: kept apart (its chunk may be large, the frames above refer to it)
-    pending = off === 0 ? pending : Buffer.from(pending.subarray(off));
+    if (!records.push(chunk)) unreadableStream();
   });
   child.once('close', (code, signal) => {
+    records.abandon();
     if (!source) {
       // tcpdump ended before its pcap header: its standard error (passed on) says why
       control(`exit ${JSON.stringify({ code, signal })}`);
