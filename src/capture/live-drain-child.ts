@@ -33,12 +33,15 @@ import { LiveCaptureError, openLiveCapture } from './live';
 import { LiveCaptureFile } from './live-file';
 // types only: the capture process loads no more of the analysis side than it needs
 import type { DrainChildArgs } from './live-drain';
-import { PCAP_GLOBAL_HEADER_LENGTH, PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, parsePcapHeader } from './pcap';
+import { PCAP_GLOBAL_HEADER_LENGTH, PCAP_RECORD_HEADER_LENGTH, parsePcapHeader } from './pcap';
+import { writePcapGlobalHeader, writePcapRecordHeader } from './pcap-writer';
 import { CaptureParser } from './parser';
 import { DiskSpool } from './spool';
 import type { CaptureFrame } from './types';
 
-const RECORD_HEADER = 16;
+
+/** The batch buffer's first size; it grows (doubling) to the largest batch (DrainLimits.batchBytes and a record). */
+const BATCH_INITIAL_BYTES = 64 * 1024;
 
 /**
  * Standard error as a non-blocking stream, as fd 3: Node writes a pipe on fd 2 synchronously, so an analysis slow to
@@ -247,7 +250,8 @@ function run(args: DrainChildArgs, capture: Source): void {
   const spool = new DiskSpool({ dir: args.spool.dir, capacity: args.spool.capacity, freeMargin: args.spool.freeMargin });
   let spoolErrorSaid = false;
   let dropped = 0;
-  let batch: Buffer[] = [];
+  /** The batch being built: pcap records (header and data) one after another, in a buffer reused batch after batch. */
+  let batch = Buffer.allocUnsafeSlow(BATCH_INITIAL_BYTES);
   let batchBytes = 0;
   let batchPackets = 0;
   let batchFrom: string | undefined;
@@ -271,12 +275,8 @@ function run(args: DrainChildArgs, capture: Source): void {
     dropRun = undefined;
   };
 
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(capture.nanosecond ? PCAP_MAGIC_NSEC : PCAP_MAGIC_USEC, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(capture.snaplen, 16);
-  header.writeUInt32LE(capture.linkType, 20);
+  const header = Buffer.allocUnsafe(PCAP_GLOBAL_HEADER_LENGTH);
+  writePcapGlobalHeader(header, 0, capture);
   out.write(header);
 
   /** Whether `packets` more in `bytes` fit the in-memory part. */
@@ -316,17 +316,18 @@ function run(args: DrainChildArgs, capture: Source): void {
   const flush = () => {
     flushScheduled = false;
     if (batchPackets === 0) return;
-    const data = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes);
+    // the batch buffer is built again from its start at the next packet: send() gets a copy (the socket keeps it
+    // queued), the spool writes it at once, a drop keeps nothing
+    const data = batch.subarray(0, batchBytes);
     const packets = batchPackets;
     const from = batchFrom;
     const to = batchTo;
-    batch = [];
     batchBytes = 0;
     batchPackets = 0;
     batchFrom = batchTo = undefined;
     if (spool.empty && fits(packets, data.length)) {
       dropLine();
-      send(data, packets);
+      send(Buffer.from(data), packets);
     } else if (spool.append(data, packets)) {
       dropLine();
       spoolFrom ??= from;
@@ -359,15 +360,17 @@ function run(args: DrainChildArgs, capture: Source): void {
       }
     }
     if (args.count !== undefined && captured >= args.count) capture.stop();
-    const rec = RECORD_HEADER + f.capturedLength;
+    const rec = PCAP_RECORD_HEADER_LENGTH + f.capturedLength;
     // a batch never holds more than the in-memory part has room for: a batch that does not fit goes to the spool
     if (batchPackets > 0 && spool.empty && !within(batchPackets + 1, batchBytes + rec)) flush();
-    const h = Buffer.allocUnsafe(RECORD_HEADER);
-    h.writeUInt32LE(f.tsSec, 0);
-    h.writeUInt32LE(capture.nanosecond ? f.tsNsec : Math.floor(f.tsNsec / 1000), 4);
-    h.writeUInt32LE(f.capturedLength, 8);
-    h.writeUInt32LE(f.originalLength, 12);
-    batch.push(h, f.data);
+    if (batch.length < batchBytes + rec) {
+      const larger = Buffer.allocUnsafeSlow(Math.max(batchBytes + rec, batch.length * 2));
+      batch.copy(larger, 0, 0, batchBytes);
+      batch = larger;
+    }
+    writePcapRecordHeader(batch, batchBytes, capture.nanosecond, f.tsSec, f.tsNsec, f.capturedLength, f.originalLength);
+    // copied at once: the frame's data may be the engine's buffer, valid only during this call
+    batch.set(f.data, batchBytes + PCAP_RECORD_HEADER_LENGTH);
     batchBytes += rec;
     batchPackets++;
     newest = `${f.tsSec}.${String(f.tsNsec).padStart(9, '0')}`;
