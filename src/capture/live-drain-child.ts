@@ -67,6 +67,11 @@ function control(line: string): void {
   else process.stderr.write(`${line}\n`);
 }
 
+/** A stamp as the `drop` and `queue` lines write it: SEC.NSEC, nine digits after the point. */
+function stamp(sec: number, nsec: number): string {
+  return `${sec}.${String(nsec).padStart(9, '0')}`;
+}
+
 /** Exit once every control line written so far is out. */
 function exitAfterControl(code: number): void {
   if (ctl) ctl.end(() => process.exit(code));
@@ -254,24 +259,28 @@ function run(args: DrainChildArgs, capture: Source): void {
   let batch = Buffer.allocUnsafeSlow(BATCH_INITIAL_BYTES);
   let batchBytes = 0;
   let batchPackets = 0;
-  let batchFrom: string | undefined;
-  let batchTo: string | undefined;
+  /** Stamp of the batch's first packet (while batchPackets > 0); its last is the newest packet's. */
+  let batchFromSec = 0;
+  let batchFromNsec = 0;
   // packets in writes not yet taken by the pipe
   let inFlightPackets = 0;
   let flushScheduled = false;
   let ended = false;
   let closing = false;
-  let newest = '0.000000000';
+  /** Stamps are kept as numbers (seconds, nanoseconds), and written as text only in a `drop` or `queue` line. */
+  let newestSec = 0;
+  let newestNsec = 0;
   /** Stamp of the oldest packet in the spool (of the first spooled since it was last empty). */
-  let spoolFrom: string | undefined;
+  let spoolFromSec: number | undefined;
+  let spoolFromNsec = 0;
   /**
    * Batches dropped one after another make one `drop` line, written when a batch is queued again (or at the next
    * report): its span is exactly the dropped packets', and a full spool does not write a line per batch.
    */
-  let dropRun: { packets: number; from: string; to: string } | undefined;
+  let dropRun: { packets: number; fromSec: number; fromNsec: number; toSec: number; toNsec: number } | undefined;
   const dropLine = () => {
     if (!dropRun) return;
-    control(`drop ${dropRun.packets} ${dropRun.from} ${dropRun.to}`);
+    control(`drop ${dropRun.packets} ${stamp(dropRun.fromSec, dropRun.fromNsec)} ${stamp(dropRun.toSec, dropRun.toNsec)}`);
     dropRun = undefined;
   };
 
@@ -299,12 +308,13 @@ function run(args: DrainChildArgs, capture: Source): void {
         const lost = spool.discard();
         dropped += lost;
         dropLine();
-        control(`drop ${lost} ${spoolFrom ?? newest} ${newest}`);
+        const newest = stamp(newestSec, newestNsec);
+        control(`drop ${lost} ${spoolFromSec !== undefined ? stamp(spoolFromSec, spoolFromNsec) : newest} ${newest}`);
         break;
       }
       send(got.data, got.packets);
     }
-    if (spool.empty) spoolFrom = undefined;
+    if (spool.empty) spoolFromSec = undefined;
     spoolFailure();
     if (ended && spool.empty && !closing) finish();
   };
@@ -320,25 +330,28 @@ function run(args: DrainChildArgs, capture: Source): void {
     // queued), the spool writes it at once, a drop keeps nothing
     const data = batch.subarray(0, batchBytes);
     const packets = batchPackets;
-    const from = batchFrom;
-    const to = batchTo;
+    const fromSec = batchFromSec;
+    const fromNsec = batchFromNsec;
     batchBytes = 0;
     batchPackets = 0;
-    batchFrom = batchTo = undefined;
     if (spool.empty && fits(packets, data.length)) {
       dropLine();
       send(Buffer.from(data), packets);
     } else if (spool.append(data, packets)) {
       dropLine();
-      spoolFrom ??= from;
+      if (spoolFromSec === undefined) {
+        spoolFromSec = fromSec;
+        spoolFromNsec = fromNsec;
+      }
       pump();
     } else {
       // the spool is full (or failed): the analysis is this far behind, drop here, counted, rather than wait
       dropped += packets;
       if (dropRun) {
         dropRun.packets += packets;
-        dropRun.to = to ?? dropRun.to;
-      } else dropRun = { packets, from: from ?? newest, to: to ?? newest };
+        dropRun.toSec = newestSec;
+        dropRun.toNsec = newestNsec;
+      } else dropRun = { packets, fromSec, fromNsec, toSec: newestSec, toNsec: newestNsec };
       spoolFailure();
     }
   };
@@ -373,9 +386,12 @@ function run(args: DrainChildArgs, capture: Source): void {
     batch.set(f.data, batchBytes + PCAP_RECORD_HEADER_LENGTH);
     batchBytes += rec;
     batchPackets++;
-    newest = `${f.tsSec}.${String(f.tsNsec).padStart(9, '0')}`;
-    batchFrom ??= newest;
-    batchTo = newest;
+    if (batchPackets === 1) {
+      batchFromSec = f.tsSec;
+      batchFromNsec = f.tsNsec;
+    }
+    newestSec = f.tsSec;
+    newestNsec = f.tsNsec;
     if (batchPackets >= limits.batchPackets || batchBytes >= limits.batchBytes) flush();
     else scheduleFlush();
   });
@@ -384,7 +400,7 @@ function run(args: DrainChildArgs, capture: Source): void {
   let said = '';
   const report = () => {
     dropLine();
-    const line = `queue ${captured} ${dropped} ${spool.bytes} ${spool.peakBytes} ${spool.totalPackets} ${newest}`;
+    const line = `queue ${captured} ${dropped} ${spool.bytes} ${spool.peakBytes} ${spool.totalPackets} ${stamp(newestSec, newestNsec)}`;
     if (line !== said) control(line);
     said = line;
   };
