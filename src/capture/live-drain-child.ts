@@ -95,7 +95,9 @@ interface Source {
 
 function openCap(args: DrainChildArgs): Source | undefined {
   try {
-    const capture = openLiveCapture({ device: args.device, filter: args.filter, snaplen: args.snaplen, ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}) });
+    // copyFrames false: every frame is copied at once here (the -w file's writer, the batch), so the engine's own copy
+    // of each would be wasted
+    const capture = openLiveCapture({ device: args.device, filter: args.filter, snaplen: args.snaplen, copyFrames: false, ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}) });
     return {
       linkType: capture.linkType,
       linkTypeName: capture.linkTypeName,
