@@ -48,21 +48,21 @@ const BATCH_INITIAL_BYTES = 64 * 1024;
  * read its control lines (a long synchronous stretch in the parent) would stall the capture with them.
  */
 let ctl: net.Socket | undefined;
-let ctlTried = false;
+
+/** Open the control stream (once, at the start of main()). */
+function openControl(): void {
+  try {
+    ctl = new net.Socket({ fd: 2, readable: false, writable: true });
+    ctl.on('error', () => undefined);
+    // pending writes keep the process alive; an idle control stream does not
+    ctl.unref();
+  } catch {
+    // not a pipe or socket (run by hand with standard error on a file): written synchronously
+    ctl = undefined;
+  }
+}
 
 function control(line: string): void {
-  if (!ctlTried) {
-    ctlTried = true;
-    try {
-      ctl = new net.Socket({ fd: 2, readable: false, writable: true });
-      ctl.on('error', () => undefined);
-      // pending writes keep the process alive; an idle control stream does not
-      ctl.unref();
-    } catch {
-      // not a pipe or socket (run by hand with standard error on a file): written synchronously
-      ctl = undefined;
-    }
-  }
   if (ctl) ctl.write(`${line}\n`);
   else process.stderr.write(`${line}\n`);
 }
@@ -205,6 +205,7 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
 }
 
 function main(): void {
+  openControl();
   const args = JSON.parse(process.argv[2] ?? '{}') as DrainChildArgs;
   // The kernel's ring in front of this process holds only a few hundred packets on lo (see live-drain.ts): on a busy
   // machine the scheduler's delay decides what is lost. A little more priority than the analysis, where allowed

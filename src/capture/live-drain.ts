@@ -40,7 +40,7 @@ import { CAP_CLOCK, LiveCaptureError, type LiveCaptureErrorKind, type LiveClockI
 import type { CaptureFileFormat, RingBufferOptions } from './live-file';
 import { PipedCapture } from './piped-capture';
 
-export { ChildCaptureFile, type CaptureFileSink } from './piped-capture';
+export type { CaptureFileSink } from './piped-capture';
 
 /** Bounds of the queue in memory between the capture process and keyscope's analysis, and of one write. */
 export interface DrainLimits {
@@ -76,7 +76,7 @@ export const DEFAULT_SPOOL_BYTES = 2 * 1024 * 1024 * 1024;
 /** The spool leaves at least this much of its file system free (checked with statfs as it grows). */
 export const DEFAULT_SPOOL_FREE_MARGIN_BYTES = 1024 * 1024 * 1024;
 
-export function defaultSpoolOptions(): DrainSpoolOptions {
+function defaultSpoolOptions(): DrainSpoolOptions {
   return { dir: os.tmpdir(), capacity: DEFAULT_SPOOL_BYTES, freeMargin: DEFAULT_SPOOL_FREE_MARGIN_BYTES };
 }
 
@@ -103,7 +103,7 @@ export const DRAIN_NODE_OPTIONS_ENV = 'KEYSCOPE_DRAIN_NODE_ARGS';
  * outside it, bounded by DrainLimits.maxBytes) — smaller semi-spaces keep the garbage of 100 k frame objects per
  * second from growing the young generation (and the RSS) to V8's default 16 MiB per semi-space.
  */
-export const DRAIN_V8_OPTIONS: readonly string[] = ['--max-semi-space-size=4'];
+const DRAIN_V8_OPTIONS: readonly string[] = ['--max-semi-space-size=4'];
 
 export const CAP_DRAINED_CLOCK: LiveClockInfo = {
   ...CAP_CLOCK,
@@ -165,7 +165,7 @@ export interface DrainedCaptureOptions extends CaptureProcessOptions {
 }
 
 /** The capture process's `open` line. */
-export interface OpenLine {
+interface OpenLine {
   linkType: number;
   linkTypeName: string;
   snaplen: number;

@@ -39,7 +39,7 @@ export interface CaptureFileSink {
 }
 
 /** The capture process's `-w` file, known here from its control lines. */
-export class ChildCaptureFile implements CaptureFileSink {
+class ChildCaptureFile implements CaptureFileSink {
   frames = 0;
   files: string[] = [];
   current: string;
@@ -62,7 +62,6 @@ export class ChildCaptureFile implements CaptureFileSink {
 /** What the capture process's `queue` lines say (live-drain-child.ts), the latest. */
 interface QueueReport {
   captured: number;
-  dropped: number;
   spoolBytes: number;
   peakSpoolBytes: number;
   spooledPackets: number;
@@ -104,7 +103,7 @@ export abstract class PipedCapture implements LiveSource {
   /** Packets the capture process dropped (its queue and spool full). */
   private queueDrops = 0;
   /** Packets the capture process captured, known once it has stopped capturing (its `end` line). */
-  protected capturedTotal: number | undefined;
+  private capturedTotal: number | undefined;
   /** Frames the capture process still queued when it was killed after a stop without drain: not analysed. */
   private killedQueued = 0;
   /** Why the spool failed, once (the capture process then drops what does not fit in memory). */
@@ -244,9 +243,9 @@ export abstract class PipedCapture implements LiveSource {
     }
     const q = /^queue (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)\.(\d{9})$/.exec(line);
     if (q) {
+      // (its dropped count, q[2], is known here from the drop lines)
       this.queueReport = {
         captured: Number(q[1]),
-        dropped: Number(q[2]),
         spoolBytes: Number(q[3]),
         peakSpoolBytes: Number(q[4]),
         spooledPackets: Number(q[5]),

@@ -67,7 +67,7 @@ const MIB = 1024 * 1024;
  * Text mode writes a status line on standard error this often while the analysis is behind its capture (frames
  * queued, spooled on disk, seconds behind); nothing while it keeps up.
  */
-export const LIVE_STATUS_INTERVAL_MS = 5_000;
+const LIVE_STATUS_INTERVAL_MS = 5_000;
 
 /**
  * Capture engines: `cap` (libpcap in process, the default, read by a capture thread of its own: live-drain.ts),
@@ -643,7 +643,7 @@ function statusLines(capture: LiveSource): NodeJS.Timeout {
 }
 
 /** The status line is written when the analysis is this many seconds of capture time behind (or spooling). */
-export const LIVE_STATUS_BEHIND_SECONDS = 1;
+const LIVE_STATUS_BEHIND_SECONDS = 1;
 
 /** The end of a capture on standard error: the figures line, then tshark's kind of summary, then the queue's. */
 function writeSummary(capture: LiveSource, tcp: TcpLossInputs, signals: LossSignalCounts): void {
@@ -657,7 +657,7 @@ function writeSummary(capture: LiveSource, tcp: TcpLossInputs, signals: LossSign
  * The capture process's queue at the end, when it held anything back on disk or dropped: frames spooled, the
  * spool's peak, drops, and how long the analysis took after the capture stopped. Undefined when it never spooled.
  */
-export function queueSummary(capture: Pick<LiveSource, 'backlog' | 'queueDropped' | 'stats' | 'notAnalysed'> & { readonly spoolError?: string | undefined }): string | undefined {
+function queueSummary(capture: Pick<LiveSource, 'backlog' | 'queueDropped' | 'stats' | 'notAnalysed'> & { readonly spoolError?: string | undefined }): string | undefined {
   const b = capture.backlog;
   if (!b || (b.spooledFrames === 0 && !capture.queueDropped)) return undefined;
   const st = capture.stats;
