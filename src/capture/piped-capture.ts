@@ -360,9 +360,10 @@ export abstract class PipedCapture implements LiveSource {
     // the reader reuses its buffer; handlers (and the Dissector's held frames) keep frames. Copied out of Node's
     // shared Buffer pool: in it, each long-lived small copy the analysis takes pinned a slab of dead frames (#12)
     const frame: CaptureFrame = { ...f, data: this.frameArena.copy(f.data) };
-    countLiveFrame(this.frameCounters, this.window, frame);
+    const mono = process.hrtime.bigint();
+    countLiveFrame(this.frameCounters, this.window, frame, mono);
     this.lastTime = { tsSec: frame.tsSec, tsNsec: frame.tsNsec };
-    this.lastFrameMono = process.hrtime.bigint();
+    this.lastFrameMono = mono;
     try {
       for (const h of this.handlers.slice()) h(frame);
     } catch (err) {
