@@ -12,7 +12,7 @@ import {
   DEFAULT_DRAIN_LIMITS, DEFAULT_SPOOL_BYTES, DEFAULT_SPOOL_FREE_MARGIN_BYTES, DrainFileError, openDrainedCapture, type CaptureFileSink, type CaptureProcessOptions, type DrainFileOptions,
 } from '../capture/live-drain';
 import { PipedCapture } from '../capture/piped-capture';
-import { backlogText, estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
+import { backlogText, estimateCaptureLoss, mbText, type TcpLossInputs } from '../capture/live-stats';
 import { LIVE_FILE_FLUSH_MS, LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
 import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
@@ -635,7 +635,7 @@ function statusLines(capture: LiveSource): NodeJS.Timeout {
       process.stderr.write(`keyscope live: ${backlogText(b)} (analysed ${capture.stats.packets}; the capture goes on)\n`);
     } else if (said && b.frames === 0) {
       said = false;
-      process.stderr.write(`keyscope live: caught up (peak spool ${(b.peakSpoolBytes / MIB).toFixed(1)} MB)\n`);
+      process.stderr.write(`keyscope live: caught up (peak spool ${mbText(b.peakSpoolBytes)})\n`);
     }
   }, LIVE_STATUS_INTERVAL_MS);
   t.unref();
@@ -663,7 +663,7 @@ function queueSummary(capture: Pick<LiveSource, 'backlog' | 'queueDropped' | 'st
   const st = capture.stats;
   const broken = capture.spoolError !== undefined ? `; the spool failed: ${escapeText(capture.spoolError)}` : '';
   return (
-    `capture queue: ${b.spooledFrames} frames went through the disk spool (peak ${(b.peakSpoolBytes / MIB).toFixed(1)} MB), ` +
+    `capture queue: ${b.spooledFrames} frames went through the disk spool (peak ${mbText(b.peakSpoolBytes)}), ` +
     `${capture.queueDropped ?? 0} dropped (spool full), ${st.packets} analysed${capture.notAnalysed ? `, ${capture.notAnalysed} not analysed` : ''}${broken}`
   );
 }
