@@ -423,11 +423,7 @@ class FindingsFile {
       try {
         // encoded straight into the file's buffer: a Buffer per record came from Node's shared pool, and the
         // analysis's long-lived small copies (the MIKEY tracker's) then each kept a slab of dead records alive (#12)
-        const line = `${JSON.stringify(rec)}\n`;
-        const n = Buffer.byteLength(line);
-        const at = this.file.reserve(n);
-        this.file.buffer.write(line, at);
-        this.file.advance(n);
+        this.file.writeString(`${JSON.stringify(rec)}\n`);
       } catch (err) {
         this.error = ioMessage(err);
         this.file.abort();
