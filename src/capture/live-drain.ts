@@ -226,22 +226,10 @@ export class DrainedCapture extends PipedCapture {
   readonly clock: LiveClockInfo = CAP_DRAINED_CLOCK;
   private readonly startNs: bigint;
 
-  /** Use openDrainedCapture(). */
-  constructor(
-    private readonly proc: CaptureProcess,
-    info: { device: string; filter: string; file?: DrainFileOptions } & OpenLine,
-  ) {
-    super(proc.child, proc.data, info, { name: 'capture process', stopTimeoutMs: DRAIN_STOP_TIMEOUT_MS }, info.file ? { path: info.file.path, ring: info.file.ring !== undefined } : undefined);
+  /** Use openDrainedCapture(). The capture process ending by itself (crash, interface gone) ends the capture, as a failure. */
+  constructor(proc: CaptureProcess, info: { device: string; filter: string; file?: DrainFileOptions } & OpenLine) {
+    super(proc, info, { name: 'capture process', label: 'the capture process', stopTimeoutMs: DRAIN_STOP_TIMEOUT_MS });
     this.startNs = BigInt(info.startSec) * 1_000_000_000n + BigInt(info.startNsec);
-    proc.onLine((line) => this.queueLine(line));
-  }
-
-  /** The capture process ending by itself (crash, interface gone) ends the capture, as a failure. */
-  protected override exitedByItself(code: number | null, signal: NodeJS.Signals | null): void {
-    if (code !== 0 || signal !== null) {
-      const tail = this.proc.tail();
-      this.failure ??= new Error(`the capture process ended (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`);
-    }
   }
 
   protected startTime(): PacketTime {

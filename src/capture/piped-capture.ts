@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { CaptureLossWindow } from '../common/capture-loss';
 import type { PacketTime } from '../common/time';
 import { killGroup } from '../common/tied-process';
+import type { CaptureProcess, DrainFileOptions } from './live-drain';
 import { addHandler, type LiveBacklog, type LiveCaptureStats, type LiveClockInfo, type LiveSource, type LiveStopOptions } from './live';
 import { LIVE_RATE_WINDOW_SECONDS, RateWindow, countLiveFrame, liveStats, newLiveCounters } from './live-stats';
 import { FrameArena } from './frame-arena';
@@ -113,14 +114,21 @@ export abstract class PipedCapture implements LiveSource {
   /** The `-w` file the capture process writes, when it was asked to. */
   readonly file: CaptureFileSink | undefined;
 
+  protected readonly child: ChildProcess;
+
+  /**
+   * `process_.name` names the stream in messages (`NAME's stream: …`), `process_.label` the process when it ends by
+   * itself (`LABEL ended (…)`). The process's control lines go to queueLine from here on.
+   */
   protected constructor(
-    protected readonly child: ChildProcess,
-    stream: NodeJS.ReadableStream,
-    info: { device: string; filter: string; linkType: number; linkTypeName: string; snaplen: number },
-    private readonly process_: { name: string; stopTimeoutMs: number },
-    fileOptions?: { path: string; ring: boolean },
+    private readonly proc: CaptureProcess,
+    info: { device: string; filter: string; linkType: number; linkTypeName: string; snaplen: number; file?: DrainFileOptions },
+    private readonly process_: { name: string; label: string; stopTimeoutMs: number },
   ) {
-    this.childFile = fileOptions ? new ChildCaptureFile(fileOptions.path, fileOptions.ring) : undefined;
+    const child = proc.child;
+    const stream = proc.data;
+    this.child = child;
+    this.childFile = info.file ? new ChildCaptureFile(info.file.path, info.file.ring !== undefined) : undefined;
     this.file = this.childFile;
     this.device = info.device;
     this.filter = info.filter;
@@ -159,10 +167,21 @@ export abstract class PipedCapture implements LiveSource {
       if (this.stopMono === undefined) this.exitedByItself(code, signal);
       this.stopMono ??= process.hrtime.bigint();
     });
+    proc.onLine((line) => this.queueLine(line));
   }
 
-  /** The process ended without being asked to (interface gone, crash): an engine may call it a failure. */
-  protected exitedByItself(_code: number | null, _signal: NodeJS.Signals | null): void {}
+  /** The process ending by itself, not asked to (crash, interface gone): a failure, with the process's last words (tail()). */
+  protected exitedByItself(code: number | null, signal: NodeJS.Signals | null): void {
+    if (code !== 0 || signal !== null) {
+      const tail = this.tail();
+      this.failure ??= new Error(`${this.process_.label} ended (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`);
+    }
+  }
+
+  /** The last line the process wrote that was not a control line (a crash's message). */
+  protected tail(): string {
+    return this.proc.tail();
+  }
 
   /** Called once when the process is gone and its stream read, before the stop handlers run. */
   protected ending(): void {}
