@@ -224,14 +224,15 @@ function cpuSecondsOf(pid: number): number {
   return fields.length > 13 ? (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS : 0;
 }
 
-/** A figure of /proc/PID/status summed over a process and its descendants (peaks: the sum of each one's peak). */
-function treeKiB(pid: number, key: 'VmRSS' | 'VmHWM'): number | undefined {
-  const values = processTree(pid).map((p) => statusKiB(p, key)).filter((v): v is number => v !== undefined);
+/** A figure of /proc/PID/status texts (a process tree's, each read once) summed (peaks: the sum of each one's peak). */
+function treeKiB(statuses: readonly string[], key: 'VmRSS' | 'VmHWM'): number | undefined {
+  const values = statuses.map((s) => statusKiB(s, key)).filter((v): v is number => v !== undefined);
   return values.length > 0 ? values.reduce((a, b) => a + b, 0) : undefined;
 }
 
-function statusKiB(pid: number, key: 'VmRSS' | 'VmHWM'): number | undefined {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readText(`/proc/${pid}/status`));
+/** A figure of one /proc/PID/status text. */
+function statusKiB(status: string, key: 'VmRSS' | 'VmHWM'): number | undefined {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
   return m ? Number(m[1]) : undefined;
 }
 
@@ -313,7 +314,8 @@ async function startKeyscope(mode: Mode, engine: Engine, dir: string): Promise<K
 
 async function stopKeyscope(k: KeyscopeRun, queuedFrames: number): Promise<void> {
   if (alive(k.pid)) process.kill(k.pid, 'SIGINT');
-  const until = Date.now() + EXIT_BASE_MS + (queuedFrames / EXIT_MIN_FRAMES_PER_S) * 1000;
+  const waitMs = EXIT_BASE_MS + (queuedFrames / EXIT_MIN_FRAMES_PER_S) * 1000;
+  const until = Date.now() + waitMs;
   let cpu = -1;
   let movedAt = Date.now();
   const ok = await waitFor(() => {
@@ -324,7 +326,7 @@ async function stopKeyscope(k: KeyscopeRun, queuedFrames: number): Promise<void>
       movedAt = Date.now();
     }
     return Date.now() > until || Date.now() - movedAt > EXIT_STALL_MS;
-  }, EXIT_BASE_MS + (queuedFrames / EXIT_MIN_FRAMES_PER_S) * 1000 + 1000, 200) && !alive(k.pid);
+  }, waitMs + 1000, 200) && !alive(k.pid);
   if (!ok) {
     if (k.child) killGroup(k.child);
     else process.kill(k.pid, 'SIGKILL');
@@ -600,16 +602,19 @@ async function runOne(capture: string, rate: number, seconds: number, mode: Mode
     // sampled until keyscope exits: the drain after the replay (its capture process's spool emptied into the
     // analysis) is part of the run's CPU and memory
     sampler = setInterval(() => {
-      // keyscope's whole tree: the capture process holds the queue and spool towards the analysis
-      const v = treeKiB(pid, 'VmRSS');
+      // keyscope's whole tree: the capture process holds the queue and spool towards the analysis (one walk of the
+      // tree, each process's status read once, per sample)
+      const tree = processTree(pid);
+      const statuses = tree.map((p) => readText(`/proc/${p}/status`));
+      const v = treeKiB(statuses, 'VmRSS');
       if (v === undefined || !alive(pid)) return;
       rss.push(v);
       if (rss.length % RSS_SERIES_EVERY === 1) {
-        series.push({ t: (rss.length - 1) * (SAMPLE_MS / 1000), mib: processTree(pid).map((p) => (statusKiB(p, 'VmRSS') ?? 0) / 1024) });
+        series.push({ t: (rss.length - 1) * (SAMPLE_MS / 1000), mib: statuses.map((s) => (statusKiB(s, 'VmRSS') ?? 0) / 1024) });
       }
-      const c = processTree(pid).reduce((s, p) => s + cpuSecondsOf(p), 0);
+      const c = tree.reduce((s, p) => s + cpuSecondsOf(p), 0);
       if (cpu === undefined || c > cpu) cpu = c;
-      const h = treeKiB(pid, 'VmHWM');
+      const h = treeKiB(statuses, 'VmHWM');
       if (h !== undefined && (peak === undefined || h > peak)) peak = h;
     }, SAMPLE_MS);
     try {

@@ -100,6 +100,14 @@ abstract class BufferedFile implements CaptureFileSink {
     this.written += bytes.length;
   }
 
+  /** `s` as UTF-8, encoded straight into the write buffer (no Buffer of its own). */
+  writeString(s: string): void {
+    const n = Buffer.byteLength(s);
+    const at = this.reserve(n);
+    this.buf.write(s, at);
+    this.advance(n);
+  }
+
   flush(): void {
     if (this.fd === undefined || this.used === 0) return;
     this.writeAll(this.buf.subarray(0, this.used));

@@ -27,40 +27,49 @@ import type { ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { ioReason } from '../common/io-error';
+import { eachLine } from '../common/lines';
 import { killGroup, spawnTied } from '../common/tied-process';
 import { LiveCaptureError, openLiveCapture } from './live';
 import { LiveCaptureFile } from './live-file';
 // types only: the capture process loads no more of the analysis side than it needs
 import type { DrainChildArgs } from './live-drain';
-import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
+import { PCAP_GLOBAL_HEADER_LENGTH, PCAP_RECORD_HEADER_LENGTH, parsePcapHeader } from './pcap';
+import { writePcapGlobalHeader, writePcapRecordHeader } from './pcap-writer';
+import { CaptureParser } from './parser';
 import { DiskSpool } from './spool';
 import type { CaptureFrame } from './types';
 
-const RECORD_HEADER = 16;
-const NO_PROBLEMS: CaptureFrame['problems'] = [];
+
+/** The batch buffer's first size; it grows (doubling) to the largest batch (DrainLimits.batchBytes and a record). */
+const BATCH_INITIAL_BYTES = 64 * 1024;
 
 /**
  * Standard error as a non-blocking stream, as fd 3: Node writes a pipe on fd 2 synchronously, so an analysis slow to
  * read its control lines (a long synchronous stretch in the parent) would stall the capture with them.
  */
 let ctl: net.Socket | undefined;
-let ctlTried = false;
+
+/** Open the control stream (once, at the start of main()). */
+function openControl(): void {
+  try {
+    ctl = new net.Socket({ fd: 2, readable: false, writable: true });
+    ctl.on('error', () => undefined);
+    // pending writes keep the process alive; an idle control stream does not
+    ctl.unref();
+  } catch {
+    // not a pipe or socket (run by hand with standard error on a file): written synchronously
+    ctl = undefined;
+  }
+}
 
 function control(line: string): void {
-  if (!ctlTried) {
-    ctlTried = true;
-    try {
-      ctl = new net.Socket({ fd: 2, readable: false, writable: true });
-      ctl.on('error', () => undefined);
-      // pending writes keep the process alive; an idle control stream does not
-      ctl.unref();
-    } catch {
-      // not a pipe or socket (run by hand with standard error on a file): written synchronously
-      ctl = undefined;
-    }
-  }
   if (ctl) ctl.write(`${line}\n`);
   else process.stderr.write(`${line}\n`);
+}
+
+/** A stamp as the `drop` and `queue` lines write it: SEC.NSEC, nine digits after the point. */
+function stamp(sec: number, nsec: number): string {
+  return `${sec}.${String(nsec).padStart(9, '0')}`;
 }
 
 /** Exit once every control line written so far is out. */
@@ -86,7 +95,9 @@ interface Source {
 
 function openCap(args: DrainChildArgs): Source | undefined {
   try {
-    const capture = openLiveCapture({ device: args.device, filter: args.filter, snaplen: args.snaplen, ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}) });
+    // copyFrames false: every frame is copied at once here (the -w file's writer, the batch), so the engine's own copy
+    // of each would be wasted
+    const capture = openLiveCapture({ device: args.device, filter: args.filter, snaplen: args.snaplen, copyFrames: false, ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}) });
     return {
       linkType: capture.linkType,
       linkTypeName: capture.linkTypeName,
@@ -123,31 +134,37 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
     control(`spawnerror ${JSON.stringify({ code: err.code, message: err.message })}`);
     exitAfterControl(2);
   });
-  let partial = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    partial += d;
-    let nl: number;
-    while ((nl = partial.indexOf('\n')) >= 0) {
-      control(`tcpdump ${partial.slice(0, nl)}`);
-      partial = partial.slice(nl + 1);
-    }
-  });
+  // a last line without its line end is passed on too, when the stream ends (before the 'close' below)
+  const relay = (line: string) => control(`tcpdump ${line}`);
+  if (child.stderr) eachLine(child.stderr, relay, relay);
   const frameHandlers: Array<(f: CaptureFrame) => void> = [];
   const stopHandlers: Array<() => void> = [];
-  let pending: Buffer = Buffer.alloc(0);
-  let header: { le: boolean; nano: boolean; linkType: number; snaplen: number } | undefined;
   let source: Source | undefined;
+  /** The pcap global header's bytes, until all of them are in. */
+  let head: Buffer | undefined;
+  /** tcpdump's stream cannot be read (not pcap, or a record the reader refuses): tcpdump is stopped, the rest ignored. */
+  let unreadable = false;
+  const unreadableStream = () => {
+    unreadable = true;
+    killGroup(child, 'SIGINT');
+  };
+  // the records as the capture file reader splits them; a frame may live in the reader's reused carry buffer, and
+  // everything here copies it at once (file and batch)
+  const records = new CaptureParser((f) => {
+    for (const fh of frameHandlers) fh(f);
+  });
   const stdout = child.stdout as NodeJS.ReadableStream;
   stdout.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    if (!header) {
-      if (pending.length < 24) return;
-      const magic = pending.readUInt32LE(0);
-      const le = magic === PCAP_MAGIC_NSEC || magic === PCAP_MAGIC_USEC;
-      const m = le ? magic : pending.readUInt32BE(0);
-      const u32 = (o: number) => (le ? pending.readUInt32LE(o) : pending.readUInt32BE(o));
-      header = { le, nano: m === PCAP_MAGIC_NSEC, linkType: u32(20) & 0x0fffffff, snaplen: u32(16) };
-      pending = pending.subarray(24);
+    if (unreadable) return;
+    if (!source) {
+      head = head === undefined ? chunk : Buffer.concat([head, chunk]);
+      if (head.length < PCAP_GLOBAL_HEADER_LENGTH) return;
+      const header = parsePcapHeader(head, 0);
+      if (header === undefined) {
+        // not a pcap stream: ends as tcpdump ending before its header does (the 'close' below)
+        unreadableStream();
+        return;
+      }
       source = {
         linkType: header.linkType,
         linkTypeName: '',
@@ -162,33 +179,14 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
         },
       };
       ready(source);
+      // the reader reads the header again: it starts at the stream's first byte
+      chunk = head;
+      head = undefined;
     }
-    const h = header;
-    let off = 0;
-    while (pending.length - off >= RECORD_HEADER) {
-      const u32 = (o: number) => (h.le ? pending.readUInt32LE(off + o) : pending.readUInt32BE(off + o));
-      const incl = u32(8);
-      if (pending.length - off < RECORD_HEADER + incl) break;
-      const frac = u32(4);
-      const f: CaptureFrame = {
-        number: 0,
-        linkType: h.linkType,
-        interfaceId: 0,
-        problems: NO_PROBLEMS,
-        tsSec: u32(0),
-        tsNsec: h.nano ? frac : frac * 1000,
-        capturedLength: incl,
-        originalLength: u32(12),
-        data: pending.subarray(off + RECORD_HEADER, off + RECORD_HEADER + incl),
-      };
-      off += RECORD_HEADER + incl;
-      for (const fh of frameHandlers) fh(f);
-    }
-    // what is left is the start of the next record: kept apart (its chunk may be large, the frames above refer to it)
-    pending = off === 0 ? pending : Buffer.from(pending.subarray(off));
+    if (!records.push(chunk)) unreadableStream();
   });
   child.once('close', (code, signal) => {
-    if (partial) control(`tcpdump ${partial}`);
+    records.abandon();
     if (!source) {
       // tcpdump ended before its pcap header: its standard error (passed on) says why
       control(`exit ${JSON.stringify({ code, signal })}`);
@@ -207,6 +205,7 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
 }
 
 function main(): void {
+  openControl();
   const args = JSON.parse(process.argv[2] ?? '{}') as DrainChildArgs;
   // The kernel's ring in front of this process holds only a few hundred packets on lo (see live-drain.ts): on a busy
   // machine the scheduler's delay decides what is lost. A little more priority than the analysis, where allowed
@@ -259,36 +258,37 @@ function run(args: DrainChildArgs, capture: Source): void {
   const spool = new DiskSpool({ dir: args.spool.dir, capacity: args.spool.capacity, freeMargin: args.spool.freeMargin });
   let spoolErrorSaid = false;
   let dropped = 0;
-  let batch: Buffer[] = [];
+  /** The batch being built: pcap records (header and data) one after another, in a buffer reused batch after batch. */
+  let batch = Buffer.allocUnsafeSlow(BATCH_INITIAL_BYTES);
   let batchBytes = 0;
   let batchPackets = 0;
-  let batchFrom: string | undefined;
-  let batchTo: string | undefined;
+  /** Stamp of the batch's first packet (while batchPackets > 0); its last is the newest packet's. */
+  let batchFromSec = 0;
+  let batchFromNsec = 0;
   // packets in writes not yet taken by the pipe
   let inFlightPackets = 0;
   let flushScheduled = false;
   let ended = false;
   let closing = false;
-  let newest = '0.000000000';
+  /** Stamps are kept as numbers (seconds, nanoseconds), and written as text only in a `drop` or `queue` line. */
+  let newestSec = 0;
+  let newestNsec = 0;
   /** Stamp of the oldest packet in the spool (of the first spooled since it was last empty). */
-  let spoolFrom: string | undefined;
+  let spoolFromSec: number | undefined;
+  let spoolFromNsec = 0;
   /**
    * Batches dropped one after another make one `drop` line, written when a batch is queued again (or at the next
    * report): its span is exactly the dropped packets', and a full spool does not write a line per batch.
    */
-  let dropRun: { packets: number; from: string; to: string } | undefined;
+  let dropRun: { packets: number; fromSec: number; fromNsec: number; toSec: number; toNsec: number } | undefined;
   const dropLine = () => {
     if (!dropRun) return;
-    control(`drop ${dropRun.packets} ${dropRun.from} ${dropRun.to}`);
+    control(`drop ${dropRun.packets} ${stamp(dropRun.fromSec, dropRun.fromNsec)} ${stamp(dropRun.toSec, dropRun.toNsec)}`);
     dropRun = undefined;
   };
 
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(capture.nanosecond ? PCAP_MAGIC_NSEC : PCAP_MAGIC_USEC, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(capture.snaplen, 16);
-  header.writeUInt32LE(capture.linkType, 20);
+  const header = Buffer.allocUnsafe(PCAP_GLOBAL_HEADER_LENGTH);
+  writePcapGlobalHeader(header, 0, capture);
   out.write(header);
 
   /** Whether `packets` more in `bytes` fit the in-memory part. */
@@ -311,12 +311,13 @@ function run(args: DrainChildArgs, capture: Source): void {
         const lost = spool.discard();
         dropped += lost;
         dropLine();
-        control(`drop ${lost} ${spoolFrom ?? newest} ${newest}`);
+        const newest = stamp(newestSec, newestNsec);
+        control(`drop ${lost} ${spoolFromSec !== undefined ? stamp(spoolFromSec, spoolFromNsec) : newest} ${newest}`);
         break;
       }
       send(got.data, got.packets);
     }
-    if (spool.empty) spoolFrom = undefined;
+    if (spool.empty) spoolFromSec = undefined;
     spoolFailure();
     if (ended && spool.empty && !closing) finish();
   };
@@ -328,28 +329,32 @@ function run(args: DrainChildArgs, capture: Source): void {
   const flush = () => {
     flushScheduled = false;
     if (batchPackets === 0) return;
-    const data = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes);
+    // the batch buffer is built again from its start at the next packet: send() gets a copy (the socket keeps it
+    // queued), the spool writes it at once, a drop keeps nothing
+    const data = batch.subarray(0, batchBytes);
     const packets = batchPackets;
-    const from = batchFrom;
-    const to = batchTo;
-    batch = [];
+    const fromSec = batchFromSec;
+    const fromNsec = batchFromNsec;
     batchBytes = 0;
     batchPackets = 0;
-    batchFrom = batchTo = undefined;
     if (spool.empty && fits(packets, data.length)) {
       dropLine();
-      send(data, packets);
+      send(Buffer.from(data), packets);
     } else if (spool.append(data, packets)) {
       dropLine();
-      spoolFrom ??= from;
+      if (spoolFromSec === undefined) {
+        spoolFromSec = fromSec;
+        spoolFromNsec = fromNsec;
+      }
       pump();
     } else {
       // the spool is full (or failed): the analysis is this far behind, drop here, counted, rather than wait
       dropped += packets;
       if (dropRun) {
         dropRun.packets += packets;
-        dropRun.to = to ?? dropRun.to;
-      } else dropRun = { packets, from: from ?? newest, to: to ?? newest };
+        dropRun.toSec = newestSec;
+        dropRun.toNsec = newestNsec;
+      } else dropRun = { packets, fromSec, fromNsec, toSec: newestSec, toNsec: newestNsec };
       spoolFailure();
     }
   };
@@ -371,20 +376,25 @@ function run(args: DrainChildArgs, capture: Source): void {
       }
     }
     if (args.count !== undefined && captured >= args.count) capture.stop();
-    const rec = RECORD_HEADER + f.capturedLength;
+    const rec = PCAP_RECORD_HEADER_LENGTH + f.capturedLength;
     // a batch never holds more than the in-memory part has room for: a batch that does not fit goes to the spool
     if (batchPackets > 0 && spool.empty && !within(batchPackets + 1, batchBytes + rec)) flush();
-    const h = Buffer.allocUnsafe(RECORD_HEADER);
-    h.writeUInt32LE(f.tsSec, 0);
-    h.writeUInt32LE(capture.nanosecond ? f.tsNsec : Math.floor(f.tsNsec / 1000), 4);
-    h.writeUInt32LE(f.capturedLength, 8);
-    h.writeUInt32LE(f.originalLength, 12);
-    batch.push(h, f.data);
+    if (batch.length < batchBytes + rec) {
+      const larger = Buffer.allocUnsafeSlow(Math.max(batchBytes + rec, batch.length * 2));
+      batch.copy(larger, 0, 0, batchBytes);
+      batch = larger;
+    }
+    writePcapRecordHeader(batch, batchBytes, capture.nanosecond, f.tsSec, f.tsNsec, f.capturedLength, f.originalLength);
+    // copied at once: the frame's data may be the engine's buffer, valid only during this call
+    batch.set(f.data, batchBytes + PCAP_RECORD_HEADER_LENGTH);
     batchBytes += rec;
     batchPackets++;
-    newest = `${f.tsSec}.${String(f.tsNsec).padStart(9, '0')}`;
-    batchFrom ??= newest;
-    batchTo = newest;
+    if (batchPackets === 1) {
+      batchFromSec = f.tsSec;
+      batchFromNsec = f.tsNsec;
+    }
+    newestSec = f.tsSec;
+    newestNsec = f.tsNsec;
     if (batchPackets >= limits.batchPackets || batchBytes >= limits.batchBytes) flush();
     else scheduleFlush();
   });
@@ -393,7 +403,7 @@ function run(args: DrainChildArgs, capture: Source): void {
   let said = '';
   const report = () => {
     dropLine();
-    const line = `queue ${captured} ${dropped} ${spool.bytes} ${spool.peakBytes} ${spool.totalPackets} ${newest}`;
+    const line = `queue ${captured} ${dropped} ${spool.bytes} ${spool.peakBytes} ${spool.totalPackets} ${stamp(newestSec, newestNsec)}`;
     if (line !== said) control(line);
     said = line;
   };

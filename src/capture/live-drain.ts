@@ -34,12 +34,13 @@ import type { ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PacketTime } from '../common/time';
+import { eachLine } from '../common/lines';
 import { killGroup, spawnTied } from '../common/tied-process';
 import { CAP_CLOCK, LiveCaptureError, type LiveCaptureErrorKind, type LiveClockInfo } from './live';
 import type { CaptureFileFormat, RingBufferOptions } from './live-file';
 import { PipedCapture } from './piped-capture';
 
-export { ChildCaptureFile, type CaptureFileSink } from './piped-capture';
+export type { CaptureFileSink } from './piped-capture';
 
 /** Bounds of the queue in memory between the capture process and keyscope's analysis, and of one write. */
 export interface DrainLimits {
@@ -75,7 +76,7 @@ export const DEFAULT_SPOOL_BYTES = 2 * 1024 * 1024 * 1024;
 /** The spool leaves at least this much of its file system free (checked with statfs as it grows). */
 export const DEFAULT_SPOOL_FREE_MARGIN_BYTES = 1024 * 1024 * 1024;
 
-export function defaultSpoolOptions(): DrainSpoolOptions {
+function defaultSpoolOptions(): DrainSpoolOptions {
   return { dir: os.tmpdir(), capacity: DEFAULT_SPOOL_BYTES, freeMargin: DEFAULT_SPOOL_FREE_MARGIN_BYTES };
 }
 
@@ -102,7 +103,7 @@ export const DRAIN_NODE_OPTIONS_ENV = 'KEYSCOPE_DRAIN_NODE_ARGS';
  * outside it, bounded by DrainLimits.maxBytes) — smaller semi-spaces keep the garbage of 100 k frame objects per
  * second from growing the young generation (and the RSS) to V8's default 16 MiB per semi-space.
  */
-export const DRAIN_V8_OPTIONS: readonly string[] = ['--max-semi-space-size=4'];
+const DRAIN_V8_OPTIONS: readonly string[] = ['--max-semi-space-size=4'];
 
 export const CAP_DRAINED_CLOCK: LiveClockInfo = {
   ...CAP_CLOCK,
@@ -164,7 +165,7 @@ export interface DrainedCaptureOptions extends CaptureProcessOptions {
 }
 
 /** The capture process's `open` line. */
-export interface OpenLine {
+interface OpenLine {
   linkType: number;
   linkTypeName: string;
   snaplen: number;
@@ -200,18 +201,14 @@ export function spawnCaptureProcess(args: DrainChildArgs): CaptureProcess {
   const nodeArgs = (process.env[DRAIN_NODE_OPTIONS_ENV] ?? '').split(' ').filter((a) => a.length > 0);
   const child = spawnTied(process.execPath, [...DRAIN_V8_OPTIONS, ...nodeArgs, path.join(__dirname, 'live-drain-child.js'), JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const lineHandlers: Array<(line: string) => void> = [];
-  let pending = '';
   let stderrTail = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    pending += d;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
+  // (an unterminated last line is not a line: not passed on)
+  if (child.stderr) {
+    eachLine(child.stderr, (line) => {
       if (!CONTROL_LINE.test(line)) stderrTail = `${stderrTail}${line}\n`.slice(-2000);
       for (const h of lineHandlers.slice()) h(line);
-    }
-  });
+    });
+  }
   return {
     child,
     data: child.stdio[3] as NodeJS.ReadableStream,
@@ -229,22 +226,10 @@ export class DrainedCapture extends PipedCapture {
   readonly clock: LiveClockInfo = CAP_DRAINED_CLOCK;
   private readonly startNs: bigint;
 
-  /** Use openDrainedCapture(). */
-  constructor(
-    private readonly proc: CaptureProcess,
-    info: { device: string; filter: string; file?: DrainFileOptions } & OpenLine,
-  ) {
-    super(proc.child, proc.data, info, { name: 'capture process', stopTimeoutMs: DRAIN_STOP_TIMEOUT_MS }, info.file ? { path: info.file.path, ring: info.file.ring !== undefined } : undefined);
+  /** Use openDrainedCapture(). The capture process ending by itself (crash, interface gone) ends the capture, as a failure. */
+  constructor(proc: CaptureProcess, info: { device: string; filter: string; file?: DrainFileOptions } & OpenLine) {
+    super(proc, info, { name: 'capture process', label: 'the capture process', stopTimeoutMs: DRAIN_STOP_TIMEOUT_MS });
     this.startNs = BigInt(info.startSec) * 1_000_000_000n + BigInt(info.startNsec);
-    proc.onLine((line) => this.queueLine(line));
-  }
-
-  /** The capture process ending by itself (crash, interface gone) ends the capture, as a failure. */
-  protected override exitedByItself(code: number | null, signal: NodeJS.Signals | null): void {
-    if (code !== 0 || signal !== null) {
-      const tail = this.proc.tail();
-      this.failure ??= new Error(`the capture process ended (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`);
-    }
   }
 
   protected startTime(): PacketTime {

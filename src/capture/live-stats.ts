@@ -5,7 +5,7 @@
  * structurally so the capture stage imports nothing from later stages.
  */
 import type { PacketTime } from '../common/time';
-import type { LiveCaptureStats } from './live';
+import type { LiveBacklog, LiveCaptureStats } from './live';
 import type { CaptureFrame } from './types';
 
 export type { CaptureLossCause, CaptureLossWindow } from '../common/capture-loss';
@@ -139,8 +139,13 @@ export function liveStats(
   return s;
 }
 
+/** Bytes as the live status lines and the dashboard write them: MiB, one decimal, "MB" (`12.5 MB`). */
+export function mbText(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
 /** How far behind the capture the analysis is, as the live status line and the dashboard header say it. */
-export function backlogText(b: { frames: number; spoolBytes: number; seconds: number }): string {
-  const spooled = b.spoolBytes > 0 ? `, ${(b.spoolBytes / (1024 * 1024)).toFixed(1)} MB spooled` : '';
+export function backlogText(b: Pick<LiveBacklog, 'frames' | 'spoolBytes' | 'seconds'>): string {
+  const spooled = b.spoolBytes > 0 ? `, ${mbText(b.spoolBytes)} spooled` : '';
   return `behind: ${b.frames} frames${spooled}, ${b.seconds.toFixed(1)} s`;
 }

@@ -139,6 +139,12 @@ export interface LiveCaptureOptions {
   bufferSize?: number;
   /** The cap module to use instead of loading it (tests, or a caller that loaded it already). */
   cap?: CapModule;
+  /**
+   * Copy each frame out of the addon's buffer (default true). false: a frame's `data` is a view of that buffer, valid
+   * only during the frame handler (the next packet overwrites it) — for a handler that copies at once (the capture
+   * process, live-drain-child.ts).
+   */
+  copyFrames?: boolean;
 }
 
 export interface LiveCaptureStats {
@@ -299,8 +305,8 @@ export class LiveCapture implements LiveSource {
   private readonly startMono: bigint;
   private readonly startWallNs: bigint;
   private lastNs = 0n;
-  /** Where frames are copied, out of Node's shared Buffer pool (frame-arena.ts). */
-  private readonly frameArena = new FrameArena();
+  /** Where frames are copied, out of Node's shared Buffer pool (frame-arena.ts); undefined: frames are not copied. */
+  private readonly frameArena: FrameArena | undefined;
   private stopMono: bigint | undefined;
   private readonly window = new RateWindow(LIVE_RATE_WINDOW_SECONDS);
   private frameNumber = 0;
@@ -313,8 +319,9 @@ export class LiveCapture implements LiveSource {
   private delivering = false;
 
   /** Use openLiveCapture(). */
-  constructor(handle: CapHandle, buffer: Buffer, opts: { device: string; filter: string; linkType: number; linkTypeName: string; snaplen: number }) {
+  constructor(handle: CapHandle, buffer: Buffer, opts: { device: string; filter: string; linkType: number; linkTypeName: string; snaplen: number; copyFrames?: boolean }) {
     this.handle = handle;
+    this.frameArena = opts.copyFrames === false ? undefined : new FrameArena();
     this.buffer = buffer;
     this.device = opts.device;
     this.filter = opts.filter;
@@ -409,7 +416,9 @@ export class LiveCapture implements LiveSource {
     this.lastNs = ns;
     const captured = Math.max(0, Math.min(nbytes, this.buffer.length));
     // copied: the addon overwrites the buffer with the next packet, and the pipeline may hold frames
-    const data = this.frameArena.copy(this.buffer.subarray(0, captured));
+    // (unless the caller copies at once itself: copyFrames false)
+    const view = this.buffer.subarray(0, captured);
+    const data = this.frameArena ? this.frameArena.copy(view) : view;
     const problems: Problem[] = [];
     let original = captured;
     if (truncatedByBuffer) {
@@ -507,20 +516,28 @@ export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
     handle.close();
     throw new LiveCaptureError('unsupported-link', `interface ${quote(device)} has link type ${quote(linkTypeName)}, which keyscope does not decode`);
   }
-  return new LiveCapture(handle, buffer, { device, filter, linkType, linkTypeName, snaplen });
+  return new LiveCapture(handle, buffer, { device, filter, linkType, linkTypeName, snaplen, ...(opts.copyFrames === false ? { copyFrames: false } : {}) });
 }
 
 /** ARPHRD_LOOPBACK, an interface's type in /sys/class/net/IFACE/type. */
 const ARPHRD_LOOPBACK = 772;
 
+/** cap's snapshot length, fixed in the addon (it keeps at most 65535 bytes a frame, whatever keyscope asks). */
+export const CAP_MAX_SNAPLEN = 65535;
+
+/** A number an interface's /sys/class/net/IFACE/ATTR holds (Linux); undefined where it cannot be read. */
+export function sysNetNumber(device: string, attr: string): number | undefined {
+  if (!/^[\w.:@-]+$/.test(device)) return undefined;
+  try {
+    return Number(fs.readFileSync(`/sys/class/net/${device}/${attr}`, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether `device` is a loopback interface (Linux; false where it cannot be told). */
 export function isLoopbackInterface(device: string): boolean {
-  if (!/^[\w.:@-]+$/.test(device)) return false;
-  try {
-    return Number(fs.readFileSync(`/sys/class/net/${device}/type`, 'utf8').trim()) === ARPHRD_LOOPBACK;
-  } catch {
-    return false;
-  }
+  return sysNetNumber(device, 'type') === ARPHRD_LOOPBACK;
 }
 
 function openError(err: unknown, device: string, filter: string): LiveCaptureError {

@@ -1,6 +1,6 @@
 import { AtomicCaptureWriter } from './atomic-file';
 import { STANDARD_MAX_CAPLEN } from './format';
-import { PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC } from './pcap';
+import { PCAP_GLOBAL_HEADER_LENGTH, PCAP_MAGIC_NSEC, PCAP_MAGIC_USEC, PCAP_RECORD_HEADER_LENGTH } from './pcap';
 
 /** What the writers need from a frame; a CaptureFrame is one. */
 export interface WritableFrame {
@@ -27,6 +27,25 @@ export interface PcapWriterOptions {
 
 const MAX_U32 = 0xffffffff;
 
+/** A classic pcap global header (little-endian, version 2.4, thiszone and sigfigs 0) at `off`: PCAP_GLOBAL_HEADER_LENGTH bytes. */
+export function writePcapGlobalHeader(buf: Buffer, off: number, h: { nanosecond: boolean; snaplen: number; linkType: number }): void {
+  buf.writeUInt32LE(h.nanosecond ? PCAP_MAGIC_NSEC : PCAP_MAGIC_USEC, off);
+  buf.writeUInt16LE(2, off + 4);
+  buf.writeUInt16LE(4, off + 6);
+  buf.writeInt32LE(0, off + 8); // thiszone
+  buf.writeUInt32LE(0, off + 12); // sigfigs
+  buf.writeUInt32LE(h.snaplen, off + 16);
+  buf.writeUInt32LE(h.linkType, off + 20);
+}
+
+/** A classic pcap record header (little-endian) at `off`: PCAP_RECORD_HEADER_LENGTH bytes; microsecond files get the stamp truncated. */
+export function writePcapRecordHeader(buf: Buffer, off: number, nanosecond: boolean, tsSec: number, tsNsec: number, caplen: number, origlen: number): void {
+  buf.writeUInt32LE(tsSec, off);
+  buf.writeUInt32LE(nanosecond ? tsNsec : Math.floor(tsNsec / 1000), off + 4);
+  buf.writeUInt32LE(caplen, off + 8);
+  buf.writeUInt32LE(origlen, off + 12);
+}
+
 /**
  * Classic pcap writer (little-endian). Output goes to a temporary file beside the target and appears under
  * the target name only on `commit()` (atomic rename); `abort()` removes it, so a failed run leaves no partial
@@ -51,16 +70,9 @@ export class PcapWriter extends AtomicCaptureWriter {
     this.linkType = linkType;
     this.nanosecond = opts.nanosecond ?? false;
     this.snaplen = snaplen;
-    const off = this.file.reserve(24);
-    const buf = this.file.buffer;
-    buf.writeUInt32LE(this.nanosecond ? PCAP_MAGIC_NSEC : PCAP_MAGIC_USEC, off);
-    buf.writeUInt16LE(2, off + 4);
-    buf.writeUInt16LE(4, off + 6);
-    buf.writeInt32LE(0, off + 8); // thiszone
-    buf.writeUInt32LE(0, off + 12); // sigfigs
-    buf.writeUInt32LE(this.snaplen, off + 16);
-    buf.writeUInt32LE(this.linkType, off + 20);
-    this.file.advance(24);
+    const off = this.file.reserve(PCAP_GLOBAL_HEADER_LENGTH);
+    writePcapGlobalHeader(this.file.buffer, off, this);
+    this.file.advance(PCAP_GLOBAL_HEADER_LENGTH);
   }
 
   write(frame: WritableFrame): void {
@@ -74,14 +86,11 @@ export class PcapWriter extends AtomicCaptureWriter {
     const caplen = Math.min(frame.data.length, this.snaplen);
     const origlen = Math.max(frame.originalLength ?? frame.data.length, caplen);
     if (origlen > MAX_U32) throw new RangeError(`original length ${origlen} does not fit a pcap record`);
-    const off = this.file.reserve(16 + caplen);
+    const off = this.file.reserve(PCAP_RECORD_HEADER_LENGTH + caplen);
     const buf = this.file.buffer;
-    buf.writeUInt32LE(tsSec, off);
-    buf.writeUInt32LE(this.nanosecond ? tsNsec : Math.floor(tsNsec / 1000), off + 4);
-    buf.writeUInt32LE(caplen, off + 8);
-    buf.writeUInt32LE(origlen, off + 12);
-    buf.set(caplen === frame.data.length ? frame.data : frame.data.subarray(0, caplen), off + 16);
-    this.file.advance(16 + caplen);
+    writePcapRecordHeader(buf, off, this.nanosecond, tsSec, tsNsec, caplen, origlen);
+    buf.set(caplen === frame.data.length ? frame.data : frame.data.subarray(0, caplen), off + PCAP_RECORD_HEADER_LENGTH);
+    this.file.advance(PCAP_RECORD_HEADER_LENGTH + caplen);
     this.frames++;
   }
 

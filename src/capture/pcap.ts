@@ -33,6 +33,24 @@ export function pcapMagic(buf: Buffer, off: number): { littleEndian: boolean; na
   return undefined;
 }
 
+/** The global header at `off` (PCAP_GLOBAL_HEADER_LENGTH bytes), or undefined when it does not start with a classic pcap magic. */
+export function parsePcapHeader(buf: Buffer, off: number): PcapFileHeader | undefined {
+  const magic = pcapMagic(buf, off);
+  if (magic === undefined) return undefined;
+  const le = magic.littleEndian;
+  const u16 = (o: number) => (le ? buf.readUInt16LE(off + o) : buf.readUInt16BE(off + o));
+  const u32 = (o: number) => (le ? buf.readUInt32LE(off + o) : buf.readUInt32BE(off + o));
+  return {
+    littleEndian: le,
+    nanosecond: magic.nanosecond,
+    versionMajor: u16(4),
+    versionMinor: u16(6),
+    snaplen: u32(16),
+    // Upper bits of the link type field carry FCS information (libpcap's LT_LINKTYPE mask).
+    linkType: u32(20) & 0x03ffffff,
+  };
+}
+
 /**
  * Classic pcap (https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcap/): a 24-byte global header, then records
  * of a 16-byte header (ts_sec, ts_usec|ts_nsec, caplen, len) and caplen bytes of data.
@@ -137,31 +155,19 @@ export class PcapFormat implements RecordFormat {
   }
 
   private readGlobalHeader(buf: Buffer, off: number): void {
-    const magic = pcapMagic(buf, off);
-    if (magic === undefined) {
+    const header = parsePcapHeader(buf, off);
+    if (header === undefined) {
       this.sink.fatal('not a pcap file: bad magic number');
       return;
     }
-    const le = magic.littleEndian;
-    const u16 = (o: number) => (le ? buf.readUInt16LE(off + o) : buf.readUInt16BE(off + o));
-    const u32 = (o: number) => (le ? buf.readUInt32LE(off + o) : buf.readUInt32BE(off + o));
-    const header: PcapFileHeader = {
-      littleEndian: le,
-      nanosecond: magic.nanosecond,
-      versionMajor: u16(4),
-      versionMinor: u16(6),
-      snaplen: u32(16),
-      // Upper bits of the link type field carry FCS information (libpcap's LT_LINKTYPE mask).
-      linkType: u32(20) & 0x03ffffff,
-    };
     if (header.versionMajor !== 2) {
       this.sink.fileProblem(
         captureProblem('pcap-unusual-version', `pcap version ${header.versionMajor}.${header.versionMinor} (expected 2.4)`, 4, 4),
       );
     }
     this.header = header;
-    this.le = le;
-    this.nsecMultiplier = magic.nanosecond ? 1 : 1000;
+    this.le = header.littleEndian;
+    this.nsecMultiplier = header.nanosecond ? 1 : 1000;
     this.snaplen = header.snaplen;
     this.linkType = header.linkType;
     this.maxCaplen = Math.max(STANDARD_MAX_CAPLEN, Math.min(header.snaplen, MAX_RECORD_BYTES));

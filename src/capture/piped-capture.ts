@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { CaptureLossWindow } from '../common/capture-loss';
 import type { PacketTime } from '../common/time';
 import { killGroup } from '../common/tied-process';
+import type { CaptureProcess, DrainFileOptions } from './live-drain';
 import { addHandler, type LiveBacklog, type LiveCaptureStats, type LiveClockInfo, type LiveSource, type LiveStopOptions } from './live';
 import { LIVE_RATE_WINDOW_SECONDS, RateWindow, countLiveFrame, liveStats, newLiveCounters } from './live-stats';
 import { FrameArena } from './frame-arena';
@@ -39,7 +40,7 @@ export interface CaptureFileSink {
 }
 
 /** The capture process's `-w` file, known here from its control lines. */
-export class ChildCaptureFile implements CaptureFileSink {
+class ChildCaptureFile implements CaptureFileSink {
   frames = 0;
   files: string[] = [];
   current: string;
@@ -62,7 +63,6 @@ export class ChildCaptureFile implements CaptureFileSink {
 /** What the capture process's `queue` lines say (live-drain-child.ts), the latest. */
 interface QueueReport {
   captured: number;
-  dropped: number;
   spoolBytes: number;
   peakSpoolBytes: number;
   spooledPackets: number;
@@ -104,7 +104,7 @@ export abstract class PipedCapture implements LiveSource {
   /** Packets the capture process dropped (its queue and spool full). */
   private queueDrops = 0;
   /** Packets the capture process captured, known once it has stopped capturing (its `end` line). */
-  protected capturedTotal: number | undefined;
+  private capturedTotal: number | undefined;
   /** Frames the capture process still queued when it was killed after a stop without drain: not analysed. */
   private killedQueued = 0;
   /** Why the spool failed, once (the capture process then drops what does not fit in memory). */
@@ -114,14 +114,21 @@ export abstract class PipedCapture implements LiveSource {
   /** The `-w` file the capture process writes, when it was asked to. */
   readonly file: CaptureFileSink | undefined;
 
+  protected readonly child: ChildProcess;
+
+  /**
+   * `process_.name` names the stream in messages (`NAME's stream: …`), `process_.label` the process when it ends by
+   * itself (`LABEL ended (…)`). The process's control lines go to queueLine from here on.
+   */
   protected constructor(
-    protected readonly child: ChildProcess,
-    stream: NodeJS.ReadableStream,
-    info: { device: string; filter: string; linkType: number; linkTypeName: string; snaplen: number },
-    private readonly process_: { name: string; stopTimeoutMs: number },
-    fileOptions?: { path: string; ring: boolean },
+    private readonly proc: CaptureProcess,
+    info: { device: string; filter: string; linkType: number; linkTypeName: string; snaplen: number; file?: DrainFileOptions },
+    private readonly process_: { name: string; label: string; stopTimeoutMs: number },
   ) {
-    this.childFile = fileOptions ? new ChildCaptureFile(fileOptions.path, fileOptions.ring) : undefined;
+    const child = proc.child;
+    const stream = proc.data;
+    this.child = child;
+    this.childFile = info.file ? new ChildCaptureFile(info.file.path, info.file.ring !== undefined) : undefined;
     this.file = this.childFile;
     this.device = info.device;
     this.filter = info.filter;
@@ -160,10 +167,21 @@ export abstract class PipedCapture implements LiveSource {
       if (this.stopMono === undefined) this.exitedByItself(code, signal);
       this.stopMono ??= process.hrtime.bigint();
     });
+    proc.onLine((line) => this.queueLine(line));
   }
 
-  /** The process ended without being asked to (interface gone, crash): an engine may call it a failure. */
-  protected exitedByItself(_code: number | null, _signal: NodeJS.Signals | null): void {}
+  /** The process ending by itself, not asked to (crash, interface gone): a failure, with the process's last words (tail()). */
+  protected exitedByItself(code: number | null, signal: NodeJS.Signals | null): void {
+    if (code !== 0 || signal !== null) {
+      const tail = this.tail();
+      this.failure ??= new Error(`${this.process_.label} ended (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`);
+    }
+  }
+
+  /** The last line the process wrote that was not a control line (a crash's message). */
+  protected tail(): string {
+    return this.proc.tail();
+  }
 
   /** Called once when the process is gone and its stream read, before the stop handlers run. */
   protected ending(): void {}
@@ -244,9 +262,9 @@ export abstract class PipedCapture implements LiveSource {
     }
     const q = /^queue (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)\.(\d{9})$/.exec(line);
     if (q) {
+      // (its dropped count, q[2], is known here from the drop lines)
       this.queueReport = {
         captured: Number(q[1]),
-        dropped: Number(q[2]),
         spoolBytes: Number(q[3]),
         peakSpoolBytes: Number(q[4]),
         spooledPackets: Number(q[5]),
@@ -361,9 +379,10 @@ export abstract class PipedCapture implements LiveSource {
     // the reader reuses its buffer; handlers (and the Dissector's held frames) keep frames. Copied out of Node's
     // shared Buffer pool: in it, each long-lived small copy the analysis takes pinned a slab of dead frames (#12)
     const frame: CaptureFrame = { ...f, data: this.frameArena.copy(f.data) };
-    countLiveFrame(this.frameCounters, this.window, frame);
+    const mono = process.hrtime.bigint();
+    countLiveFrame(this.frameCounters, this.window, frame, mono);
     this.lastTime = { tsSec: frame.tsSec, tsNsec: frame.tsNsec };
-    this.lastFrameMono = process.hrtime.bigint();
+    this.lastFrameMono = mono;
     try {
       for (const h of this.handlers.slice()) h(frame);
     } catch (err) {

@@ -17,7 +17,7 @@
  * as many blocks as the buffer holds. The figures are estimates (libpcap's version and the link type shift them a
  * little); the note that uses them says "about".
  */
-import * as fs from 'node:fs';
+import { CAP_MAX_SNAPLEN, sysNetNumber } from './live';
 
 /** Bytes in front of the packet data in a TPACKET_V2 slot (header, sockaddr_ll, alignment, VLAN reserve), as libpcap sets its mac offset for a 14-byte link header. */
 const TPACKET2_MAC_OFFSET = 70;
@@ -27,8 +27,6 @@ const LINK_HEADER_ALLOWANCE = 18;
 const PAGE_SIZE = 4096;
 /** A ring holding fewer packets than this gets the note at the start of `live` (≈ 40 ms at 100 k packets/s). */
 export const RING_NOTE_MIN_PACKETS = 4096;
-/** cap's snapshot length, fixed in the addon (it sets 65535 whatever keyscope keeps). */
-export const CAP_RING_SNAPLEN = 65535;
 
 export interface RingEstimate {
   /** Bytes of ring per packet (slot, or block share). */
@@ -54,13 +52,8 @@ export function immediateRingEstimate(mtu: number, snaplen: number, bufferBytes:
 
 /** The interface's MTU from /sys (Linux); undefined where it cannot be read. */
 export function interfaceMtu(device: string): number | undefined {
-  if (!/^[\w.:@-]+$/.test(device)) return undefined;
-  try {
-    const mtu = Number(fs.readFileSync(`/sys/class/net/${device}/mtu`, 'utf8').trim());
-    return Number.isInteger(mtu) && mtu > 0 ? mtu : undefined;
-  } catch {
-    return undefined;
-  }
+  const mtu = sysNetNumber(device, 'mtu');
+  return mtu !== undefined && Number.isInteger(mtu) && mtu > 0 ? mtu : undefined;
 }
 
 function kib(n: number): string {
@@ -74,14 +67,14 @@ function kib(n: number): string {
 export function smallRingNote(opts: { device: string; engine: string; snaplen: number; bufferBytes: number; mtu?: number }): string | undefined {
   const mtu = opts.mtu ?? interfaceMtu(opts.device);
   if (mtu === undefined) return undefined;
-  const ringSnaplen = opts.engine === 'tcpdump' ? opts.snaplen : CAP_RING_SNAPLEN;
+  const ringSnaplen = opts.engine === 'tcpdump' ? opts.snaplen : CAP_MAX_SNAPLEN;
   const ring = immediateRingEstimate(mtu, ringSnaplen, opts.bufferBytes);
   if (ring.packets >= RING_NOTE_MIN_PACKETS) return undefined;
   const better = immediateRingEstimate(mtu, 2048, opts.bufferBytes).packets;
   const remedy =
     opts.engine === 'tcpdump'
       ? `a -s just above the largest frame (-s 2048: about ${better} packets; longer frames are cut) or a larger -B`
-      : `--engine tcpdump with a -s just above the largest frame (-s 2048: about ${better} packets; longer frames are cut), or a larger -B (cap's snapshot length is fixed at ${CAP_RING_SNAPLEN})`;
+      : `--engine tcpdump with a -s just above the largest frame (-s 2048: about ${better} packets; longer frames are cut), or a larger -B (cap's snapshot length is fixed at ${CAP_MAX_SNAPLEN})`;
   return (
     `the kernel's capture ring holds only about ${ring.packets} packets here (immediate mode gives each packet a ${kib(ring.slotBytes)} slot ` +
     `for the ${mtu}-byte MTU, in a ${kib(opts.bufferBytes)} buffer): at high rates packets are lost there, before keyscope sees them. ` +

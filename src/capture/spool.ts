@@ -39,13 +39,13 @@ interface Entry {
 }
 
 /** Spooled entries are merged up to this many bytes (an entry per tiny batch would make the index grow with the spool). */
-export const SPOOL_ENTRY_BYTES = 1024 * 1024;
+const SPOOL_ENTRY_BYTES = 1024 * 1024;
 /**
  * The file system's free space is asked (statfs) again after the file has grown by this much, or by half the headroom
  * the last answer left, whichever is less: statfs on every batch was the capture process's largest cost of its own
  * (0.7 % of its time at 50 k packets/s, the rest idle), and other writers may use the space meanwhile.
  */
-export const SPOOL_STATFS_EVERY_BYTES = 64 * 1024 * 1024;
+const SPOOL_STATFS_EVERY_BYTES = 64 * 1024 * 1024;
 
 export class DiskSpool {
   private fd: number | undefined;
@@ -61,8 +61,7 @@ export class DiskSpool {
   private packetsHeld = 0;
   /** Most bytes held at once. */
   peakBytes = 0;
-  /** Bytes and packets spooled in all. */
-  totalBytes = 0;
+  /** Packets spooled in all. */
   totalPackets = 0;
   /** Why the spool could not be opened or written (it then refuses everything); undefined while all is well. */
   error: string | undefined;
@@ -106,7 +105,6 @@ export class DiskSpool {
     this.extent = extent;
     this.used += n;
     this.packetsHeld += packets;
-    this.totalBytes += n;
     this.totalPackets += packets;
     if (this.used > this.peakBytes) this.peakBytes = this.used;
     const last = this.entries.length > this.entryHead ? this.entries[this.entries.length - 1] : undefined;
@@ -183,7 +181,7 @@ export class DiskSpool {
       }
     }
     this.extent = 0;
-    this.checkedUpTo = 0;
+    // checkedUpTo stays: truncating only gave space back, so the last answer still holds for this much growth
   }
 
   private open(): boolean {

@@ -154,15 +154,14 @@ export class TcpdumpCapture extends PipedCapture {
 
   /** Use openTcpdumpCapture(). */
   constructor(
-    private readonly proc: CaptureProcess,
+    proc: CaptureProcess,
     private readonly stderrText: () => string,
     info: { device: string; filter: string; linkType: number; snaplen: number; file?: DrainFileOptions },
     infoLines: (handler: (c: TcpdumpCounters) => void) => void,
     statsIntervalMs: number,
   ) {
-    super(proc.child, proc.data, { ...info, linkTypeName: linkTypeLabel(info.linkType) }, { name: 'tcpdump', stopTimeoutMs: TCPDUMP_STOP_TIMEOUT_MS }, info.file ? { path: info.file.path, ring: info.file.ring !== undefined } : undefined);
+    super(proc, { ...info, linkTypeName: linkTypeLabel(info.linkType) }, { name: 'tcpdump', label: "tcpdump's capture process", stopTimeoutMs: TCPDUMP_STOP_TIMEOUT_MS });
     const child = proc.child;
-    proc.onLine((line) => this.queueLine(line));
     this.loopback = isLoopbackInterface(info.device);
     this.lossLatencySeconds = statsIntervalMs > 0 ? statsIntervalMs / 1000 : 0;
     infoLines((c) => this.running(c));
@@ -173,12 +172,9 @@ export class TcpdumpCapture extends PipedCapture {
     }
   }
 
-  /** The capture process (or tcpdump) ending by itself, not asked to (interface gone, crash): a failure. */
-  protected override exitedByItself(code: number | null, signal: NodeJS.Signals | null): void {
-    if (code !== 0 || signal !== null) {
-      const tail = this.stderrText().trim().split('\n').pop() ?? this.proc.tail();
-      this.failure ??= new Error(`tcpdump's capture process ended (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`);
-    }
+  /** What the failure of the capture process (or tcpdump) ending by itself quotes: tcpdump's last line on its standard error. */
+  protected override tail(): string {
+    return this.stderrText().trim().split('\n').pop() as string;
   }
 
   /** Ask tcpdump for its counters (SIGUSR1 to the capture process, which passes it on to tcpdump alone); not while an answer is due or once stopping. */

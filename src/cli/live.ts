@@ -5,14 +5,14 @@
  */
 import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
+import { CAP_MAX_SNAPLEN, DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
 import { smallRingNote } from '../capture/ring-estimate';
 import { openTcpdumpCapture } from '../capture/tcpdump-engine';
 import {
   DEFAULT_DRAIN_LIMITS, DEFAULT_SPOOL_BYTES, DEFAULT_SPOOL_FREE_MARGIN_BYTES, DrainFileError, openDrainedCapture, type CaptureFileSink, type CaptureProcessOptions, type DrainFileOptions,
 } from '../capture/live-drain';
 import { PipedCapture } from '../capture/piped-capture';
-import { backlogText, estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
+import { backlogText, estimateCaptureLoss, mbText, type TcpLossInputs } from '../capture/live-stats';
 import { LIVE_FILE_FLUSH_MS, LiveCaptureFile, parseRingOption, type RingBufferOptions } from '../capture/live-file';
 import type { CaptureFrame } from '../capture/types';
 import { escapeText } from '../common/escape';
@@ -67,7 +67,7 @@ const MIB = 1024 * 1024;
  * Text mode writes a status line on standard error this often while the analysis is behind its capture (frames
  * queued, spooled on disk, seconds behind); nothing while it keeps up.
  */
-export const LIVE_STATUS_INTERVAL_MS = 5_000;
+const LIVE_STATUS_INTERVAL_MS = 5_000;
 
 /**
  * Capture engines: `cap` (libpcap in process, the default, read by a capture thread of its own: live-drain.ts),
@@ -78,8 +78,6 @@ export type LiveEngine = 'cap' | 'cap-inline' | 'tcpdump';
 
 /** Largest -s accepted: tcpdump's default snap length. cap keeps at most CAP_MAX_SNAPLEN of it. */
 export const MAX_SNAPLEN = 262144;
-/** cap's packet buffer is at most this long. */
-const CAP_MAX_SNAPLEN = 65535;
 
 export const registerLiveCommand: CommandRegistrar = (program: Command, setExitCode) => {
   const cmd = program
@@ -425,11 +423,7 @@ class FindingsFile {
       try {
         // encoded straight into the file's buffer: a Buffer per record came from Node's shared pool, and the
         // analysis's long-lived small copies (the MIKEY tracker's) then each kept a slab of dead records alive (#12)
-        const line = `${JSON.stringify(rec)}\n`;
-        const n = Buffer.byteLength(line);
-        const at = this.file.reserve(n);
-        this.file.buffer.write(line, at);
-        this.file.advance(n);
+        this.file.writeString(`${JSON.stringify(rec)}\n`);
       } catch (err) {
         this.error = ioMessage(err);
         this.file.abort();
@@ -637,7 +631,7 @@ function statusLines(capture: LiveSource): NodeJS.Timeout {
       process.stderr.write(`keyscope live: ${backlogText(b)} (analysed ${capture.stats.packets}; the capture goes on)\n`);
     } else if (said && b.frames === 0) {
       said = false;
-      process.stderr.write(`keyscope live: caught up (peak spool ${(b.peakSpoolBytes / MIB).toFixed(1)} MB)\n`);
+      process.stderr.write(`keyscope live: caught up (peak spool ${mbText(b.peakSpoolBytes)})\n`);
     }
   }, LIVE_STATUS_INTERVAL_MS);
   t.unref();
@@ -645,7 +639,7 @@ function statusLines(capture: LiveSource): NodeJS.Timeout {
 }
 
 /** The status line is written when the analysis is this many seconds of capture time behind (or spooling). */
-export const LIVE_STATUS_BEHIND_SECONDS = 1;
+const LIVE_STATUS_BEHIND_SECONDS = 1;
 
 /** The end of a capture on standard error: the figures line, then tshark's kind of summary, then the queue's. */
 function writeSummary(capture: LiveSource, tcp: TcpLossInputs, signals: LossSignalCounts): void {
@@ -659,13 +653,13 @@ function writeSummary(capture: LiveSource, tcp: TcpLossInputs, signals: LossSign
  * The capture process's queue at the end, when it held anything back on disk or dropped: frames spooled, the
  * spool's peak, drops, and how long the analysis took after the capture stopped. Undefined when it never spooled.
  */
-export function queueSummary(capture: Pick<LiveSource, 'backlog' | 'queueDropped' | 'stats' | 'notAnalysed'> & { readonly spoolError?: string | undefined }): string | undefined {
+function queueSummary(capture: Pick<LiveSource, 'backlog' | 'queueDropped' | 'stats' | 'notAnalysed'> & { readonly spoolError?: string | undefined }): string | undefined {
   const b = capture.backlog;
   if (!b || (b.spooledFrames === 0 && !capture.queueDropped)) return undefined;
   const st = capture.stats;
   const broken = capture.spoolError !== undefined ? `; the spool failed: ${escapeText(capture.spoolError)}` : '';
   return (
-    `capture queue: ${b.spooledFrames} frames went through the disk spool (peak ${(b.peakSpoolBytes / MIB).toFixed(1)} MB), ` +
+    `capture queue: ${b.spooledFrames} frames went through the disk spool (peak ${mbText(b.peakSpoolBytes)}), ` +
     `${capture.queueDropped ?? 0} dropped (spool full), ${st.packets} analysed${capture.notAnalysed ? `, ${capture.notAnalysed} not analysed` : ''}${broken}`
   );
 }

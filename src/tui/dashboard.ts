@@ -7,8 +7,8 @@
 import * as fs from 'node:fs';
 import * as tty from 'node:tty';
 import * as blessed from 'blessed';
-import type { LiveCaptureStats } from '../capture/live';
-import { backlogText, estimateCaptureLoss, type TcpLossInputs } from '../capture/live-stats';
+import type { LiveBacklog, LiveCaptureStats } from '../capture/live';
+import { backlogText, estimateCaptureLoss, mbText, type TcpLossInputs } from '../capture/live-stats';
 import { readCapture } from '../capture/reader';
 import { readCaptureSet } from '../capture/capture-set';
 import type { CaptureFrame, CaptureSummary, FrameHandler } from '../capture/types';
@@ -40,7 +40,7 @@ export interface LiveFrameSource {
   /** Packets captured and not yet delivered, where the engine can tell (LiveSource.queued). */
   readonly queued?: number | undefined;
   /** How far behind the capture the analysis is, where the engine can tell (LiveSource.backlog): shown in the header. */
-  readonly backlog?: { frames: number; spoolBytes: number; seconds: number } | undefined;
+  readonly backlog?: Pick<LiveBacklog, 'frames' | 'spoolBytes' | 'seconds'> | undefined;
   /**
    * Stop capturing; with `drain`, frames already captured are still delivered before onStop (LiveSource.stop), and
    * a later plain stop() discards the rest.
@@ -317,7 +317,7 @@ export class Dashboard {
     const queued = this.source.capture.queued;
     const analysed = this.analyzer.dissector.stats.frames;
     const spool = this.source.capture.backlog?.spoolBytes ?? 0;
-    const spooled = spool > 0 ? ` (${(spool / (1024 * 1024)).toFixed(1)} MB spooled)` : '';
+    const spooled = spool > 0 ? ` (${mbText(spool)} spooled)` : '';
     return queued !== undefined ? `draining: ${queued} frames queued${spooled}, ${analysed} analysed (${again})` : `draining: ${analysed} frames analysed (${again})`;
   }
 

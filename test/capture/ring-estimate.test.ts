@@ -6,13 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { CAP_RING_SNAPLEN, RING_NOTE_MIN_PACKETS, immediateRingEstimate, interfaceMtu, smallRingNote } from '../../src/capture/ring-estimate';
+import { CAP_MAX_SNAPLEN } from '../../src/capture/live';
+import { RING_NOTE_MIN_PACKETS, immediateRingEstimate, interfaceMtu, smallRingNote } from '../../src/capture/ring-estimate';
 
 const MIB = 1024 * 1024;
 const TIMEOUT = { timeout: 10_000 };
 
 test('lo with a full snapshot length: one 128 KiB slot per packet, 256 packets in 32 MiB', TIMEOUT, () => {
-  assert.deepEqual(immediateRingEstimate(65536, CAP_RING_SNAPLEN, 32 * MIB), { slotBytes: 128 * 1024, packets: 256 });
+  assert.deepEqual(immediateRingEstimate(65536, CAP_MAX_SNAPLEN, 32 * MIB), { slotBytes: 128 * 1024, packets: 256 });
   assert.deepEqual(immediateRingEstimate(65536, 262144, 32 * MIB), { slotBytes: 128 * 1024, packets: 256 });
 });
 
