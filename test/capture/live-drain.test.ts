@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readCapture } from '../../src/capture/reader';
-import { udpBurst, settleCount } from './udp-burst';
+import { burstAndStop, udpBurst, settleCount } from './udp-burst';
 import { startWatched, until as waitFor } from '../support/live-child';
 import { cliPath } from '../support/repo';
 import { tsharkFields } from '../support/tshark';
@@ -51,13 +51,7 @@ test('a burst faster than a slow consumer, no spool: every datagram is seen, or 
     const until = performance.now() + 1;
     while (performance.now() < until);
   });
-  try {
-    await udpBurst(FROM, HOST, port, n, { perTurn: 20 });
-    await settle(capture, () => seen.size, n);
-  } finally {
-    capture.stop();
-    await capture.done;
-  }
+  await burstAndStop(capture, () => udpBurst(FROM, HOST, port, n, { perTurn: 20 }), () => settle(capture, () => seen.size, n));
   const dropped = capture.queueDropped;
   t.diagnostic(`seen ${seen.size}, dropped ${dropped} in ${windows.length} windows`);
   assert.ok(dropped > 0, `the slow consumer made the queue overflow (seen ${seen.size} of ${n})`);
@@ -83,13 +77,7 @@ test('a consumer that keeps up sees every datagram, in order, stamped in whole m
     assert.equal(f.tsNsec % 1000, 0);
     prev = f;
   });
-  try {
-    await udpBurst(FROM, HOST, port, n, { perTurn: 25 });
-    await settle(capture, () => seqs.length, n);
-  } finally {
-    capture.stop();
-    await capture.done;
-  }
+  await burstAndStop(capture, () => udpBurst(FROM, HOST, port, n, { perTurn: 25 }), () => settle(capture, () => seqs.length, n));
   assert.equal(capture.queueDropped, 0);
   assert.deepEqual(seqs, Array.from({ length: n }, (_, i) => i));
   assert.equal(backwards, 0);
@@ -160,13 +148,7 @@ test('with a file, the capture process writes every packet it captured, the ones
       const until = performance.now() + 1;
       while (performance.now() < until);
     });
-    try {
-      await udpBurst(FROM, HOST, port, n, { perTurn: 20 });
-      await settle(capture, () => seen, n);
-    } finally {
-      capture.stop();
-      await capture.done;
-    }
+    await burstAndStop(capture, () => udpBurst(FROM, HOST, port, n, { perTurn: 20 }), () => settle(capture, () => seen, n));
     t.diagnostic(`analysis saw ${seen}, queue dropped ${capture.queueDropped}, file ${capture.file?.frames}`);
     assert.ok(capture.queueDropped > 0, 'the queue overflowed');
     assert.equal(seen + capture.queueDropped, n);

@@ -19,7 +19,7 @@ import { DiskSpool } from '../../src/capture/spool';
 import { openTcpdumpCapture } from '../../src/capture/tcpdump-engine';
 import type { CaptureFrame } from '../../src/capture/types';
 import { compareTime } from '../../src/common/time';
-import { udpBurst, settleCount } from './udp-burst';
+import { burstAndStop, udpBurst, settleCount } from './udp-burst';
 import { spawnSync } from '../support/proc';
 import { startWatched, until as waitFor } from '../support/live-child';
 import { cliPath } from '../support/repo';
@@ -103,13 +103,7 @@ test('cap engine, a memory queue of 50 packets and a slow analysis: every datagr
       maxBehind = Math.max(maxBehind, capture.backlog?.frames ?? 0);
       work(1);
     });
-    try {
-      await udpBurst(FROM, HOST, port, n, { perTurn: 20 });
-      await settle(() => seqs.length, () => capture.queueDropped, n);
-    } finally {
-      capture.stop();
-      await capture.done;
-    }
+    await burstAndStop(capture, () => udpBurst(FROM, HOST, port, n, { perTurn: 20 }), () => settle(() => seqs.length, () => capture.queueDropped, n));
     const b = capture.backlog;
     t.diagnostic(`seen ${seqs.length}, spooled ${b?.spooledFrames}, peak spool ${b?.peakSpoolBytes} B, most behind ${maxBehind}`);
     assert.equal(capture.queueDropped, 0, 'nothing dropped while the spool has room');
@@ -141,13 +135,7 @@ test('a spool too small for the burst: what does not fit is dropped, counted, in
     seqs.push(seqOf(f));
     work(2);
   });
-  try {
-    await udpBurst(FROM, HOST, port, n, { perTurn: 20 });
-    await settle(() => seqs.length, () => capture.queueDropped, n);
-  } finally {
-    capture.stop();
-    await capture.done;
-  }
+  await burstAndStop(capture, () => udpBurst(FROM, HOST, port, n, { perTurn: 20 }), () => settle(() => seqs.length, () => capture.queueDropped, n));
   const dropped = capture.queueDropped;
   t.diagnostic(`seen ${seqs.length}, dropped ${dropped} in ${windows.length} windows, peak spool ${capture.backlog?.peakSpoolBytes}`);
   assert.ok(dropped > 0, 'the spool filled');
@@ -226,13 +214,7 @@ test('tcpdump engine through the capture process: a slow analysis gets every dat
       if (f.tsNsec % 1000 !== 0) nsec++;
       work(1);
     });
-    try {
-      await udpBurst(FROM, HOST, port, n, { perTurn: 20 });
-      await settle(() => seqs.length, () => capture.queueDropped + (capture.dropped ?? 0), n);
-    } finally {
-      capture.stop({ drain: true });
-      await capture.done;
-    }
+    await burstAndStop(capture, () => udpBurst(FROM, HOST, port, n, { perTurn: 20 }), () => settle(() => seqs.length, () => capture.queueDropped + (capture.dropped ?? 0), n), { drain: true });
     const b = capture.backlog;
     t.diagnostic(`seen ${seqs.length}, spooled ${b?.spooledFrames}, kernel dropped ${capture.dropped}, with ns digits ${nsec}`);
     assert.equal(capture.queueDropped, 0);

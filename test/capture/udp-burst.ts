@@ -44,3 +44,23 @@ export async function settleCount(seen: () => number, dropped: () => number, exp
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * The burst tests' run: send, wait until it settles, and stop the capture whatever happened meanwhile, waiting for its
+ * end (no capture process outlives the test).
+ */
+export async function burstAndStop(
+  capture: { stop(opts?: { drain?: boolean }): void; done: Promise<unknown> },
+  send: () => Promise<void>,
+  settle: () => Promise<void>,
+  stopOpts?: { drain?: boolean },
+): Promise<void> {
+  try {
+    await send();
+    await settle();
+  } finally {
+    if (stopOpts === undefined) capture.stop();
+    else capture.stop(stopOpts);
+    await capture.done;
+  }
+}
