@@ -5,6 +5,7 @@
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import type { Tx, UeState } from '../model';
+import { OldestKeys } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 
 export const STORM_DIAGNOSTICS = {
@@ -30,6 +31,8 @@ export class StormRules {
   private startFrame: number | undefined;
   /** UEs already reported in the current storm, at most maxUes (insertion order: the oldest first). */
   private readonly reported = new Set<UeState>();
+  /** Evicts from `reported` without a walk from the front of its table per eviction. */
+  private readonly oldestReported = new OldestKeys(this.reported);
 
   constructor(private readonly ctx: RoomContext) {}
 
@@ -61,7 +64,7 @@ export class StormRules {
         // a storm can last as long as the capture: remember at most --max-ues reported UEs (the oldest goes first; it
         // is reported again if it requests again), so evicted UEs are not kept alive here (#12: the set held every UE
         // of a capture-long storm, and memory grew with it)
-        if (this.reported.size > this.ctx.options.maxUes) this.reported.delete(this.reported.values().next().value as UeState);
+        this.oldestReported.trim(this.ctx.options.maxUes);
         this.ctx.findings.report('request-storm', x.tx, x.ue, evidence,
           `${distinct.size} UEs started MSK requests within ${stormWindow} s (storm from frame ${this.startFrame}); this UE's request is frame ${x.frame}`);
       }
