@@ -40,6 +40,8 @@ test('sortedDistinct gives what [...new Set(frames)].sort().slice(0, max) gives'
     const frames = Array.from({ length: rand(80) }, () => rand(i % 2 === 0 ? 10 : 100_000));
     const max = 1 + rand(70);
     assert.deepEqual(sortedDistinct(frames, max), [...new Set(frames)].sort((a, b) => a - b).slice(0, max));
+    // the storm rule sorts its evidence once and every report sorts it again: the same frames
+    assert.deepEqual(sortedDistinct(sortedDistinct(frames, max), max), sortedDistinct(frames, max));
   }
 });
 

@@ -6,6 +6,7 @@ import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import type { Tx, UeState } from '../model';
 import { OldestKeys } from '../../common/oldest-key';
+import { sortedDistinct } from '../frames';
 import { LIMITS } from '../options';
 
 export const STORM_DIAGNOSTICS = {
@@ -56,8 +57,9 @@ export class StormRules {
       this.active = true;
       this.startFrame ??= w[0].frame;
       const list = fresh ? w : w.slice(-1);
-      // the evidence: the requests in the window that make it a storm
-      const evidence = w.map((x) => x.frame);
+      // the evidence: the requests in the window that make it a storm, sorted and capped once for every UE reported
+      // here (the report's own sortedDistinct of it is then a linear pass)
+      const evidence = sortedDistinct(w.map((x) => x.frame), LIMITS.framesPerDiagnostic);
       for (const x of list) {
         if (this.reported.has(x.ue)) continue;
         this.reported.add(x.ue);
