@@ -367,8 +367,15 @@ function fieldEquals(a: string, af: number, at: number, b: string, bf: number, b
   return true;
 }
 
+/** Whether a group of `delivered` matches `g` (groupMatches is symmetric: also whether `g` matches one of a set). */
 export function groupDelivered(delivered: ReadonlySet<string>, g: string): boolean {
   for (const d of delivered) if (groupMatches(g, d)) return true;
+  return false;
+}
+
+/** Whether a group `tx` requested is still neither delivered nor refused. */
+export function missingGroup(tx: Tx): boolean {
+  for (const g of tx.requestedGroups) if (!groupDelivered(tx.deliveredGroups, g) && !tx.refused.has(g)) return true;
   return false;
 }
 

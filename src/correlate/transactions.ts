@@ -6,7 +6,7 @@
 import { SEVERITY_RANK } from '../common/problem';
 import type { PacketTime } from '../common/time';
 import { DIAGNOSTICS } from './catalog';
-import { NO_GROUPS, NO_REFUSALS, ackPending, groupDelivered, pushOne, timeOf, type Tx, type UeState } from './model';
+import { NO_GROUPS, NO_REFUSALS, ackPending, missingGroup, pushOne, timeOf, type Tx, type UeState } from './model';
 import { OldestKeys } from '../common/oldest-key';
 import { LIMITS } from './options';
 import type { CorrelationStatistics } from './statistics';
@@ -167,7 +167,7 @@ export class TransactionBook {
     if (p !== 'pull' && p !== 'solicited-pull') return;
     // a pull stays open until its delivery deadline, so late extra deliveries (another key group, a repeat) still join it
     if (tx.state !== 'authorized' || tx.pendingRequests > 0 || !tx.rec.delivered || !tx.deliveryDeadlinePassed) return;
-    for (const g of tx.requestedGroups) if (!groupDelivered(tx.deliveredGroups, g) && !tx.refused.has(g)) return;
+    if (missingGroup(tx)) return;
     this.close(tx, 'complete');
   }
 }
