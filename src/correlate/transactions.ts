@@ -10,7 +10,7 @@ import { NO_GROUPS, NO_REFUSALS, ackPending, missingGroup, pushOne, timeOf, type
 import { OldestKeys } from '../common/oldest-key';
 import { LIMITS } from './options';
 import type { CorrelationStatistics } from './statistics';
-import type { PacketTimers, TimerCallback } from './timers';
+import type { PacketTimers, Timer, TimerCallback } from './timers';
 import type { KeyDeliveryTransaction, Procedure, StepKind, TransactionStep } from './types';
 
 type ClosedBy = KeyDeliveryTransaction['closedBy'];
@@ -80,8 +80,17 @@ export class TransactionBook {
    * closes it. `fire` is a handler bound once (see Timer.a).
    */
   deadline<A = undefined, B = undefined, C = undefined>(tx: Tx, at: number, fire: TimerCallback<A, B, C>, a?: A, b?: B, c?: C): void {
-    // fired deadlines leave the list here, not from a wrapper around `fire` (a closure per deadline is a cost per item)
-    if (tx.timers.length > 0 && tx.timers.some((x) => x.index < 0)) tx.timers = tx.timers.filter((x) => x.index >= 0);
+    // fired deadlines leave the list here, not from a wrapper around `fire` (a closure per deadline is a cost per item):
+    // a count, then an exact-size copy of the live ones only when some fired (no closures per call)
+    const timers = tx.timers;
+    let fired = 0;
+    for (let i = 0; i < timers.length; i++) if (timers[i].index < 0) fired++;
+    if (fired > 0) {
+      const kept = new Array<Timer>(timers.length - fired);
+      let w = 0;
+      for (let i = 0; i < timers.length; i++) if (timers[i].index >= 0) kept[w++] = timers[i];
+      tx.timers = kept;
+    }
     pushOne(tx, 'timers', this.timers.set(at, fire, a, b, c));
   }
 

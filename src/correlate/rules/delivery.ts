@@ -150,7 +150,7 @@ export class DeliveryRules {
     ctx.book.step(tx, 'trigger', frame, time, undefined, rec.carrier, detail);
     this.counterCheck(frame, info, ends.dst, ue, tx);
     const d: DeliveryRef = { tx, txId: tx.rec.id, kind: 'trigger', frame, time: timeOf(time), v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, ueId: ue?.id, bmsc: ends.src, group, label: ref.label };
-    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, this.triggerDeadline, tx, d, ends.dst);
+    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, this.triggerDeadline, tx, d);
     this.index(d, m.header.csbId, info.counter);
   }
 
@@ -203,12 +203,12 @@ export class DeliveryRules {
     ctx.book.maybeComplete(tx);
   }
 
-  /** A solicited-pull trigger's pull timeout passed (`d`: the trigger, `dst`: where it went). */
-  private readonly triggerDeadline = (at: number, tx: Tx, d: DeliveryRef, dst: string): void => {
+  /** A solicited-pull trigger's pull timeout passed (`d`: the trigger; without a UE, tx.rec.ue is where it went). */
+  private readonly triggerDeadline = (at: number, tx: Tx, d: DeliveryRef): void => {
     const { ctx } = this;
     if (!tx.open || tx.state !== 'awaiting-request') return;
     const ue = tx.ue;
-    ctx.findings.report('solicited-pull-ignored', tx, ue, [d.frame], `Solicited-pull trigger for key group ${d.group} reached UE ${ue?.id ?? dst}, but it sent no MSK request within ${ctx.options.pullTimeout} s`, fromSecs(at));
+    ctx.findings.report('solicited-pull-ignored', tx, ue, [d.frame], `Solicited-pull trigger for key group ${d.group} reached UE ${ue?.id ?? tx.rec.ue}, but it sent no MSK request within ${ctx.options.pullTimeout} s`, fromSecs(at));
     ctx.book.close(tx, 'timeout');
   };
 

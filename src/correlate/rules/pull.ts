@@ -124,13 +124,14 @@ export class PullRules {
     tx.okTime = timeOf(time);
     if (tx.rec.delivered && !tx.rec.variant) tx.rec.variant = 'D';
     // the deadline keeps the answer's frame, not the answer (a parsed HTTP message, held for the delivery timeout)
-    ctx.book.deadline(tx, secs(time) + ctx.options.deliveryTimeout, this.deliveryDeadline, tx, ref, m.lastFrame);
+    ctx.book.deadline(tx, secs(time) + ctx.options.deliveryTimeout, this.deliveryDeadline, ref, m.lastFrame);
     ctx.book.maybeComplete(tx);
   }
 
-  /** The delivery timeout after a 200 OK passed (`okFrame`: the answer's frame, not the answer). */
-  private readonly deliveryDeadline = (at: number, tx: Tx, ref: RequestRef, okFrame: number): void => {
+  /** The delivery timeout after a 200 OK passed (ref.tx is its transaction; `okFrame`: the answer's frame, not the answer). */
+  private readonly deliveryDeadline = (at: number, ref: RequestRef, okFrame: number): void => {
     const { ctx } = this;
+    const tx = ref.tx;
     const ue = tx.ue;
     if (!tx.open) return;
     let allRefused = tx.requestedGroups.size > 0;
