@@ -233,6 +233,19 @@ export function appendExact<T>(arr: readonly T[], value: T): T[] {
   return out;
 }
 
+/**
+ * What `appendExact(arr, value)` then `splice(drop, 1)` gives (0 ≤ drop ≤ arr.length: an index into arr and `value`
+ * after it), built in one exact array: a bounded list that takes a new entry and lets an old one go.
+ */
+export function appendDropping<T>(arr: readonly T[], value: T, drop: number): T[] {
+  const n = arr.length;
+  const out = new Array<T>(n);
+  let w = 0;
+  for (let i = 0; i < n; i++) if (i !== drop) out[w++] = arr[i];
+  if (drop !== n) out[w] = value;
+  return out;
+}
+
 /** Lists up to this long grow by exactly one slot at a time (pushOne). */
 const EXACT_UP_TO = 16;
 

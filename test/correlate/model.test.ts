@@ -59,3 +59,18 @@ test('keyRef and groupOf give the records and labels they built per call, cached
         assert.equal(groupOf(kd, kg), `${kd ?? '*'}:${kg === undefined ? '*' : hex(kg, 4)}`);
       }
 });
+
+test('appendDropping gives what appendExact then splice(drop, 1) gives, in an exact array', async () => {
+  const { appendDropping, appendExact } = await import('../../src/correlate/model');
+  for (let n = 0; n < 12; n++) {
+    const arr = Array.from({ length: n }, (_, i) => `a${i}`);
+    for (let drop = 0; drop <= n; drop++) {
+      const want = appendExact(arr, 'new');
+      want.splice(drop, 1);
+      const got = appendDropping(arr, 'new', drop);
+      assert.deepEqual(got, want, `n ${n}, drop ${drop}`);
+      assert.equal(got.length, n);
+      assert.deepEqual(arr, Array.from({ length: n }, (_, i) => `a${i}`));
+    }
+  }
+});

@@ -10,7 +10,7 @@ import type { MbmsInfo } from '../../protocols/mikey/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import { diffSeconds } from '../../common/time';
-import { addGroup, appendExact, flat, fromSecs, intern, ownMap, pushOne, groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { addGroup, appendDropping, appendExact, flat, fromSecs, intern, ownMap, pushOne, groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
 import { OldestKeys } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 import type { MtkRules } from './mtk';
@@ -240,9 +240,12 @@ export class DeliveryRules {
     let kns = ue.msks.get(group) ?? [];
     if (!kns.some((k) => k.kn === info.keyNumber)) {
       // a new array of exactly the entries (a push reserves 16 slots more, for a list of at most three; kept per UE)
-      kns = appendExact(kns, { kn: info.keyNumber, frame: d.frame });
-      if (kns.length > 2) {
-        const dropped = kns.shift() as { kn: number; frame: number };
+      const entry = { kn: info.keyNumber, frame: d.frame };
+      if (kns.length < 2) kns = appendExact(kns, entry);
+      else {
+        // the oldest goes, in the same new array
+        const dropped = kns[0];
+        kns = appendDropping(kns, entry, 0);
         this.ctx.findings.report('third-msk', tx, ue, [dropped.frame, ...kns.map((k) => k.frame)], `Third MSK for key group ${group} at UE ${ue.id}: it drops MSK key number 0x${hex(dropped.kn, 4)} and keeps 0x${kns.map((k) => hex(k.kn, 4)).join(', 0x')}`);
       }
     }
