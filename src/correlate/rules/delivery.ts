@@ -10,7 +10,7 @@ import type { MbmsInfo } from '../../protocols/mikey/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import { diffSeconds } from '../../common/time';
-import { addGroup, appendDropping, appendExact, flat, fromSecs, intern, ownMap, pushOne, groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { addGroup, appendDropping, appendExact, flat, fromSecs, intern, ownMap, pushOne, groupIn, hex, keyDomain, keyRefIn, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
 import { OldestKeys } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 import type { MtkRules } from './mtk';
@@ -132,8 +132,9 @@ export class DeliveryRules {
     const m = rec.analysis.message;
     if (!m) return;
     const ue = ctx.ues.lookup(ends.dst, info.idr);
-    const group = groupOf(info.keyDomainId, info.keyGroup);
-    const ref = keyRef(info.keyDomainId, info.keyGroup, info.keyNumber);
+    const domain = keyDomain(info.keyDomainId);
+    const group = groupIn(domain, info.keyGroup);
+    const ref = keyRefIn(domain, info.keyGroup, info.keyNumber);
     const detail = flat('trigger ', ref.label, info.counter !== undefined ? ` ctr=${info.counter}` : '', info.v ? ' V' : '');
     if (ue?.trigger?.open) ctx.book.close(ue.trigger, 'complete');
     const tx = ctx.book.create('solicited-pull', ue, ends.dst, time);
@@ -161,8 +162,9 @@ export class DeliveryRules {
     const m = a.message;
     if (!m) return;
     const ue = ctx.ues.lookup(ends.dst, info.idr);
-    const group = groupOf(info.keyDomainId, info.keyGroup);
-    const ref = keyRef(info.keyDomainId, info.keyGroup, info.keyNumber);
+    const domain = keyDomain(info.keyDomainId);
+    const group = groupIn(domain, info.keyGroup);
+    const ref = keyRefIn(domain, info.keyGroup, info.keyNumber);
     const detail = flat('MSK ', ref.label, info.counter !== undefined ? ` ctr=${info.counter}` : '', info.v ? ' V' : '');
 
     let tx = this.pull.claim(ue, group, ref.label);

@@ -10,7 +10,7 @@ import type { MbmsKeyRef } from '../../protocols/mbms/xml';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import {
-  ackPending, addGroup, addRefusal, fromSecs, ownMap, pushOne, timeOf, groupDelivered, groupMatches, missingGroup, groupOf, keyRef, lastRequestFrame, secs, stepFrames, type RequestRef, type RequestedGroup, type Tx, type UeState,
+  ackPending, addGroup, addRefusal, fromSecs, ownMap, pushOne, timeOf, groupDelivered, groupMatches, missingGroup, groupIn, groupOf, keyDomain, keyRefIn, lastRequestFrame, secs, stepFrames, type RequestRef, type RequestedGroup, type Tx, type UeState,
 } from '../model';
 import { LIMITS } from '../options';
 import type { StormRules } from './storm';
@@ -95,10 +95,11 @@ export class PullRules {
 
   private addRequested(tx: Tx, k: MbmsKeyRef): void {
     const kd = k.keyDomainId?.toLowerCase();
-    const r = keyRef(kd, k.keyGroup, k.keyNumber);
+    const domain = keyDomain(kd);
+    const r = keyRefIn(domain, k.keyGroup, k.keyNumber);
     if (!tx.rec.requestedKeys.some((x) => x.label === r.label) && tx.rec.requestedKeys.length < LIMITS.listPerTransaction) pushOne(tx.rec, 'requestedKeys', r);
     if (k.keyGroup !== undefined && tx.requestedGroups.size < LIMITS.listPerTransaction) {
-      const g = groupOf(kd, k.keyGroup);
+      const g = groupIn(domain, k.keyGroup);
       addGroup(tx, 'requestedGroups', g);
       if (tx.ue) {
         const groups = ownMap(tx.ue, 'requestedGroups');

@@ -613,10 +613,11 @@ function isNamed(text: string, s: number, e: number, lower: string): boolean {
 
 /**
  * simpleTree's reading of a document without the tree: the same syntax, limits and declines (and one more: an
- * element with more than one text piece, which the tree joins), recorded in `r`. False when declined; then the
+ * element with more than one text piece, which the tree joins), recorded in scanRecords. False when declined; then the
  * document goes through simpleTree / libraryTree as before. Element 0 is the root.
  */
-export function scanDocument(text: string, lim: MbmsParseLimits, r: ScanRecords = scanRecords): boolean {
+export function scanDocument(text: string, lim: MbmsParseLimits): boolean {
+  const r = scanRecords;
   let i = xmlDeclEnd(text);
   const n = text.length;
   // an entity or `]]>` anywhere after the declaration declines (simpleTree declines them in text and attribute values;
