@@ -6,6 +6,7 @@
 import type { Problem } from '../../common/problem';
 import { httpProblem } from './problems';
 import { escapeText } from '../../common/escape';
+import { isTcharCode } from '../../common/ascii';
 
 export interface AuthParam {
   /** The name as sent (compare with `lower`). */
@@ -46,13 +47,6 @@ export function authParam(params: readonly AuthParam[], name: string): string | 
   const lower = lowerToken(name);
   for (const p of params) if (p.lower === lower) return p.value;
   return undefined;
-}
-
-const TCHAR_TABLE = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR_TABLE[c.charCodeAt(0)] = 1;
-
-function isTcharCode(code: number): boolean {
-  return code < 128 && TCHAR_TABLE[code] === 1;
 }
 
 /** Strings by length, for sliceKnown. */

@@ -7,6 +7,7 @@
 import type { Problem } from '../../common/problem';
 import { httpProblem, type HttpProblemCode } from './problems';
 import { escapeBytes, escapeText } from '../../common/escape';
+import { isJsSpace, isTcharCode } from '../../common/ascii';
 import type { PacketTime } from '../../common/time';
 import type {
   StreamChunk,
@@ -97,17 +98,6 @@ function isDigitCode(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-/** [!#$%&'*+\-.^_`|~0-9A-Za-z] (TCHAR below) */
-function isTcharCode(c: number): boolean {
-  return c < 128 && TCHAR[c] === 1;
-}
-
-/** What `\s` matches (ECMAScript WhiteSpace and LineTerminator). */
-function isJsSpace(c: number): boolean {
-  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-  if (c < 0xa0) return false;
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-}
 
 /** The version at i (`HTTP/d.d`, checked) as sent, the common ones without a new string. */
 function versionAt(t: string, i: number): string {
@@ -148,17 +138,10 @@ function headerText(bytes: Buffer, start: number, end: number): string {
   }
 }
 
-/** RFC 9110 tchar, by character code. */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
-
 /** A non-empty run of tchar (was a regular expression test per header line). */
 function isToken(s: string): boolean {
   if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) return false;
-  }
+  for (let i = 0; i < s.length; i++) if (!isTcharCode(s.charCodeAt(i))) return false;
   return true;
 }
 

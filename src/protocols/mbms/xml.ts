@@ -8,6 +8,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Problem } from '../../common/problem';
 import { mbmsProblem } from './problems';
 import { escapeText } from '../../common/escape';
+import { isJsSpace as isTrimmed, sameLowerAt } from '../../common/ascii';
 
 export type MbmsBodyKind = 'register' | 'deregister' | 'register-response' | 'msk-request' | 'msk-response' | 'unknown';
 
@@ -324,15 +325,6 @@ function isWs(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 /**
- * Characters String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator), so the fast path trims text as
- * the library path does.
- */
-function isTrimmed(c: number): boolean {
-  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-  if (c < 0xa0) return false;
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-}
-/**
  * Where the XML declaration ends (0 when there is none): what `/^\s*<\?xml\s[^<>?]*\?>/` matches, read without a
  * match array per document (`\s` is the set isTrimmed reads).
  */
@@ -602,13 +594,7 @@ function sameRange(text: string, a: number, b: number, len: number): boolean {
 
 /** text[s, e) equals `lower` (lower-case ASCII) ignoring ASCII case: what `name.toLowerCase() === lower` gives on the names the scan accepts. */
 function isNamed(text: string, s: number, e: number, lower: string): boolean {
-  if (e - s !== lower.length) return false;
-  for (let k = 0; k < lower.length; k++) {
-    let c = text.charCodeAt(s + k);
-    if (c >= 0x41 && c <= 0x5a) c += 0x20;
-    if (c !== lower.charCodeAt(k)) return false;
-  }
-  return true;
+  return e - s === lower.length && sameLowerAt(text, s, lower);
 }
 
 /**
