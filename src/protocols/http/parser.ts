@@ -18,6 +18,7 @@ import type {
   TcpStreamHandler,
 } from '../../reassembly/types';
 import { parseAuthHeaders } from './auth';
+import { HEADER_SPELLINGS, lowerName } from './names';
 import { DEFAULT_MAX_TCP_CONNECTIONS } from '../../reassembly/tcp';
 import { DEFAULT_HTTP_LIMITS, type HttpHeader, type HttpLimits, type HttpMessage } from './types';
 import { isMbmsContentType, parseMbmsBody } from '../mbms/xml';
@@ -146,19 +147,11 @@ function isToken(s: string): boolean {
 }
 
 /**
- * Header names as MBMS clients and servers spell them, by length: a name sent exactly so is this shared string, not
- * a new one per header line (and compares by identity in the lookups after it).
+ * Header names as MBMS clients and servers spell them (names.ts), by length: a name sent exactly so is this shared
+ * string, not a new one per header line (and compares by identity in the lookups after it).
  */
 const KNOWN_HEADER_NAMES: string[][] = [];
-for (const n of [
-  'Host', 'User-Agent', 'Accept', 'Accept-Encoding', 'Connection', 'Content-Type', 'Content-Length', 'Date', 'Server',
-  'Authorization', 'WWW-Authenticate', 'Authentication-Info', 'Expect', 'Transfer-Encoding', 'Cache-Control',
-  'host', 'user-agent', 'accept', 'accept-encoding', 'connection', 'content-type', 'content-length', 'date', 'server',
-  'authorization', 'www-authenticate', 'authentication-info', 'expect', 'transfer-encoding', 'cache-control', 'X-3GPP-Intended-Identity',
-]) (KNOWN_HEADER_NAMES[n.length] ??= []).push(n);
-
-const KNOWN_LOWER = new Map<string, string>();
-for (const list of KNOWN_HEADER_NAMES) if (list) for (const n of list) KNOWN_LOWER.set(n, n.toLowerCase());
+for (const n of HEADER_SPELLINGS) (KNOWN_HEADER_NAMES[n.length] ??= []).push(n);
 
 /**
  * Media types sent as their lower-case form: the shared string, without the lower-cased copy toLowerCase makes even
@@ -178,11 +171,6 @@ function isDigits(s: string): boolean {
     if (c < 0x30 || c > 0x39) return false;
   }
   return true;
-}
-
-/** A header name in lower case; a known name's without making a string. */
-function lowerName(name: string): string {
-  return KNOWN_LOWER.get(name) ?? name.toLowerCase();
 }
 
 function knownHeaderName(bytes: Buffer, start: number, end: number): string | undefined {
