@@ -7,6 +7,7 @@ import { escapeText } from '../common/escape';
 import { ownString } from '../common/own-string';
 import type { PacketTime } from '../common/time';
 import { digestCredentialsView, isDigest } from '../protocols/http/auth';
+import { header } from '../protocols/http/names';
 import type { HttpMessage } from '../protocols/http/types';
 import { LIMITS } from './options';
 import type { Timer } from './timers';
@@ -426,10 +427,6 @@ export function lastRequestFrame(tx: Tx): number[] {
   return frames.length > 0 ? [Math.max(...frames)] : [];
 }
 
-export function header(m: HttpMessage, name: string): string | undefined {
-  const lower = name.toLowerCase();
-  return m.headers.find((h) => h.name.toLowerCase() === lower)?.value;
-}
 
 /** `requesttype` of a key-management URI (TS 33.246 Annex G; lab equipment writes `requesttype= register`). */
 export function requestTypeOf(uri: string | undefined): string | undefined {

@@ -11,7 +11,7 @@
 import type { Problem } from '../../common/problem';
 import { httpProblem } from './problems';
 import { escapeText } from '../../common/escape';
-import { sameLowerAt } from '../../common/ascii';
+import { header } from './names';
 import {
   authInfoView,
   authParam,
@@ -294,11 +294,6 @@ function bmscHost(hostHeader: string): string {
   return lastBmscHost;
 }
 
-/** First value of a header; `name` in lower case. Names of another length are skipped without a lower-case copy. */
-function header(msg: HttpMessage, name: string): string | undefined {
-  for (const h of msg.headers) if (h.name.length === name.length && (h.name === name || sameLowerAt(h.name, 0, name))) return h.value;
-  return undefined;
-}
 
 const KEYMANAGEMENT = /\/keymanagement\b/i;
 
