@@ -21,7 +21,7 @@ import { parseAuthHeaders } from './auth';
 import { HEADER_SPELLINGS, lowerName } from './names';
 import { DEFAULT_MAX_TCP_CONNECTIONS } from '../../reassembly/tcp';
 import { DEFAULT_HTTP_LIMITS, type HttpHeader, type HttpLimits, type HttpMessage } from './types';
-import { isMbmsContentType, parseMbmsBody } from '../mbms/xml';
+import { MBMS_CONTENT_TYPES, isMbmsMediaType, parseMbmsBody } from '../mbms/xml';
 
 export interface HttpSink {
   /** A message, when complete or cut. Requests get `responseFrame` later, when their response starts. */
@@ -158,10 +158,7 @@ for (const n of HEADER_SPELLINGS) (KNOWN_HEADER_NAMES[n.length] ??= []).push(n);
  * when nothing changes (and with its hash kept, for the lookups by content type after it).
  */
 const KNOWN_MEDIA_TYPES = new Map<string, string>();
-for (const t of [
-  'application/mbms-register+xml', 'application/mbms-deregister+xml', 'application/mbms-register-response+xml', 'application/mbms-msk+xml',
-  'application/mbms-msk-response+xml', 'application/mikey', 'text/plain', 'text/html', 'application/xml', 'text/xml', 'application/json',
-]) KNOWN_MEDIA_TYPES.set(t, t);
+for (const t of [...Object.keys(MBMS_CONTENT_TYPES), 'application/mikey', 'text/plain', 'text/html', 'application/xml', 'text/xml', 'application/json']) KNOWN_MEDIA_TYPES.set(t, t);
 
 /** /^\d+$/ without a match: ASCII digits only, at least one. */
 function isDigits(s: string): boolean {
@@ -1230,7 +1227,8 @@ export class HttpConnectionParser {
         auth.info.push(...fromTrailers.info);
       }
     }
-    if (this.parseMbms && msg.contentType && isMbmsContentType(msg.contentType) && msg.body.length > 0) {
+    // msg.contentType is lower case (set from the Content-Type header above)
+    if (this.parseMbms && msg.contentType && isMbmsMediaType(msg.contentType) && msg.body.length > 0) {
       if (msg.bodyTruncated) {
         msg.problems.push(httpProblem('mbms-body-incomplete', 'MBMS body incomplete; not parsed', msg.headerLength));
       } else {

@@ -49,6 +49,11 @@ export function isMbmsContentType(contentType: string): boolean {
   return contentTypeKind(contentType) !== undefined;
 }
 
+/** isMbmsContentType for a media type already in lower case (the HTTP parser's): a lookup, no lower-cased copy. */
+export function isMbmsMediaType(lowerType: string): boolean {
+  return CONTENT_TYPE_KINDS.has(lowerType);
+}
+
 /** A generic element, kept for display and for elements the schemas do not name. */
 export interface XmlElement {
   /** Name as sent, with any prefix. */
