@@ -833,8 +833,9 @@ export class HttpConnectionParser {
       case 'start': {
         if (le === ls) return; // RFC 9112 §2.2: empty lines before a request line are ignored
         const text = line.toString('latin1', ls, le);
-        if (requestLine(text) >= 0 || isStatusLine(text)) {
-          this.startMessage(d, text, lineOffset);
+        const sp = requestLine(text);
+        if (sp >= 0 || isStatusLine(text)) {
+          this.startMessage(d, text, lineOffset, sp);
           return;
         }
         this.report(d, d.anyMessage ? 'http-bad-start-line' : 'http-not-http-start', `not an HTTP start line: ${escapeBytes(line.subarray(ls, le), 80)}`);
@@ -845,7 +846,8 @@ export class HttpConnectionParser {
       case 'resync': {
         const text = line.toString('latin1', ls, le);
         let at = -1;
-        if (requestLine(text) >= 0 || isStatusLine(text)) at = 0;
+        const sp = requestLine(text);
+        if (sp >= 0 || isStatusLine(text)) at = 0;
         else {
           const m = REQUEST_LINE_INSIDE.exec(text) ?? STATUS_LINE_INSIDE.exec(text);
           if (m) at = m.index;
@@ -860,7 +862,9 @@ export class HttpConnectionParser {
         }
         d.resyncSkipped = 0;
         d.state = 'start';
-        this.startMessage(d, text.slice(at), lineOffset + at);
+        // a start found inside the line is lexed here (rare); one at the line's start already was
+        const startLine = text.slice(at);
+        this.startMessage(d, startLine, lineOffset + at, at === 0 ? sp : requestLine(startLine));
         return;
       }
       case 'head':
@@ -894,7 +898,8 @@ export class HttpConnectionParser {
     }
   }
 
-  private startMessage(d: Direction, startLine: string, offset: number): void {
+  /** A message starts with `startLine`: a request line when `sp` (requestLine's result for it) is ≥ 0, else a status line. */
+  private startMessage(d: Direction, startLine: string, offset: number, sp: number): void {
     const id = this.nextId++;
     const msg: HttpMessage = {
       id,
@@ -939,7 +944,6 @@ export class HttpConnectionParser {
       d.state = 'dead';
       return;
     }
-    const sp = requestLine(startLine);
     if (sp >= 0) {
       const ms = startLine.indexOf(' ');
       msg.kind = 'request';
