@@ -324,6 +324,26 @@ const KNOWN_CHILDREN: Readonly<Record<MbmsBodyKind, readonly string[]>> = {
   unknown: [],
 };
 
+/** A root element no kind has: the problem, and the root listed as unknown (both readers). */
+function unknownRoot(name: string, contentType: string, body: MbmsBody, problems: Problem[]): void {
+  problems.push(mbmsProblem('mbms-xml-unknown-root', `unknown root element ${escapeText(name, 80)} for ${escapeText(contentType)}`));
+  body.unknownElements.push(name);
+}
+
+/** A known root's verdict (both readers): its namespace against TS 26.346's, its kind against the Content-Type's. */
+function rootProblems(known: { kind: MbmsBodyKind; namespace: string }, namespace: string | undefined, localName: string, contentType: string, expected: MbmsBodyKind, problems: Problem[]): void {
+  if (namespace !== known.namespace)
+    problems.push(mbmsProblem('mbms-xml-namespace', `root namespace ${escapeText(namespace ?? '(none)', 100)}; TS 26.346 gives ${known.namespace}`));
+  if (expected !== known.kind)
+    problems.push(mbmsProblem('mbms-xml-root-mismatch', `Content-Type ${escapeText(contentType)} carries ${escapeText(localName)}`));
+}
+
+/** The schema's at-least-one entry in the list the root's kind takes (both readers). */
+function emptyListProblem(kind: MbmsBodyKind, body: MbmsBody, localName: string, problems: Problem[]): void {
+  const count = kind === 'msk-request' ? body.msks.length : kind.endsWith('response') ? body.responses.length : body.serviceIds.length;
+  if (count === 0) problems.push(mbmsProblem('mbms-xml-empty-list', `${localName} lists nothing (the schema requires at least one entry)`));
+}
+
 
 /** XML white space (the four characters the fast path reads as such; anything else unusual makes it decline). */
 function isWs(c: number): boolean {
@@ -743,25 +763,30 @@ function readScanned(text: string, r: ScanRecords, contentType: string, expected
     }
   }
   if (!known) {
-    problems.push(mbmsProblem('mbms-xml-unknown-root', `unknown root element ${escapeText(rootName, 80)} for ${escapeText(contentType)}`));
-    body.unknownElements.push(rootName);
+    unknownRoot(rootName, contentType, body, problems);
     return;
   }
   body.kind = known.kind;
   const rootLocal = r.localS[0] === r.nameS[0] ? rootName : text.slice(r.localS[0], r.nameE[0]);
-  if (rootNs !== known.namespace)
-    problems.push(mbmsProblem('mbms-xml-namespace', `root namespace ${escapeText(rootNs ?? '(none)', 100)}; TS 26.346 gives ${known.namespace}`));
-  if (expected !== known.kind)
-    problems.push(mbmsProblem('mbms-xml-root-mismatch', `Content-Type ${escapeText(contentType)} carries ${escapeText(rootLocal)}`));
+  rootProblems(known, rootNs, rootLocal, contentType, expected, problems);
   const kind = known.kind;
+  const allowed = KNOWN_CHILDREN[kind];
   for (let c = r.firstChild[0]; c >= 0; c = r.nextSibling[c]) {
     const s = r.localS[c];
     const e = r.nameE[c];
-    if ((kind === 'register' || kind === 'deregister') && isNamed(text, s, e, 'serviceid')) {
+    // the child this kind takes (KNOWN_CHILDREN), compared in place
+    let l: string | undefined;
+    for (const a of allowed) {
+      if (isNamed(text, s, e, a)) {
+        l = a;
+        break;
+      }
+    }
+    if (l === 'serviceid') {
       if (r.textS[c] >= 0) body.serviceIds.push(text.slice(r.textS[c], r.textE[c]));
-    } else if (kind === 'msk-request' && isNamed(text, s, e, 'msk')) {
+    } else if (l === 'msk') {
       body.msks.push(keyRefOf(childText(text, r, c, 'keydomainid'), childText(text, r, c, 'mskid'), problems));
-    } else if ((kind === 'register-response' || kind === 'msk-response') && isNamed(text, s, e, 'response')) {
+    } else if (l === 'response') {
       if (kind === 'register-response') {
         body.responses.push(responseEntryOf(kind, childText(text, r, c, 'serviceid'), undefined, childText(text, r, c, 'responsecode'), problems));
       } else {
@@ -773,8 +798,7 @@ function readScanned(text: string, r: ScanRecords, contentType: string, expected
       body.unknownElements.push(`${rootLocal}/${text.slice(r.nameS[c], r.nameE[c])}`);
     }
   }
-  const count = kind === 'msk-request' ? body.msks.length : kind.endsWith('response') ? body.responses.length : body.serviceIds.length;
-  if (count === 0) problems.push(mbmsProblem('mbms-xml-empty-list', `${rootLocal} lists nothing (the schema requires at least one entry)`));
+  emptyListProblem(kind, body, rootLocal, problems);
 }
 
 /** The validating library path: every document the fast path declines. undefined (with a problem) when not parsed. */
@@ -864,15 +888,11 @@ function parseBody(contentType: string, bytes: Uint8Array, limits: Partial<MbmsP
   if (root.namespace !== undefined) body.namespace = root.namespace;
   const known = rootOf(root.localName);
   if (!known) {
-    problems.push(mbmsProblem('mbms-xml-unknown-root', `unknown root element ${escapeText(root.name, 80)} for ${escapeText(contentType)}`));
-    body.unknownElements.push(root.name);
+    unknownRoot(root.name, contentType, body, problems);
     return { body, problems };
   }
   body.kind = known.kind;
-  if (root.namespace !== known.namespace)
-    problems.push(mbmsProblem('mbms-xml-namespace', `root namespace ${escapeText(root.namespace ?? '(none)', 100)}; TS 26.346 gives ${known.namespace}`));
-  if (expected !== known.kind)
-    problems.push(mbmsProblem('mbms-xml-root-mismatch', `Content-Type ${escapeText(contentType)} carries ${escapeText(root.localName)}`));
+  rootProblems(known, root.namespace, root.localName, contentType, expected, problems);
   const allowed = KNOWN_CHILDREN[known.kind];
   for (const c of root.children) {
     const l = c.localName.toLowerCase();
@@ -888,7 +908,6 @@ function parseBody(contentType: string, bytes: Uint8Array, limits: Partial<MbmsP
       body.responses.push(responseEntry(c, known.kind, problems));
     }
   }
-  const count = known.kind === 'msk-request' ? body.msks.length : known.kind.endsWith('response') ? body.responses.length : body.serviceIds.length;
-  if (count === 0) problems.push(mbmsProblem('mbms-xml-empty-list', `${root.localName} lists nothing (the schema requires at least one entry)`));
+  emptyListProblem(known.kind, body, root.localName, problems);
   return { body, problems };
 }
