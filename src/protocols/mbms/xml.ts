@@ -404,8 +404,8 @@ const attrSpan = new Int32Array(4);
 
 /**
  * An attribute from position i of a start tag, as both fast readers (simpleTree and the scan) take one: white space,
- * a name, `=` (white space around it allowed), a quoted value; its positions go to attrSpan. false where there is none
- * (the attributes end there, or the tag is not one the fast readers take: the caller decides which).
+ * a name, `=` (white space around it allowed), a quoted value without `<` or `&`; its positions go to attrSpan. false
+ * where there is none (the attributes end there, or the tag is not one the fast readers take: the caller decides which).
  */
 function attributeAt(text: string, i: number, n: number): boolean {
   let j = i;
@@ -422,11 +422,54 @@ function attributeAt(text: string, i: number, n: number): boolean {
   if (quote !== 0x22 && quote !== 0x27) return false;
   const close = text.indexOf(quote === 0x22 ? '"' : "'", q + 1);
   if (close < 0) return false;
+  for (let x = q + 1; x < close; x++) {
+    const v = text.charCodeAt(x);
+    if (v === 0x3c || v === 0x26) return false;
+  }
   attrSpan[0] = j;
   attrSpan[1] = ae;
   attrSpan[2] = q;
   attrSpan[3] = close;
   return true;
+}
+
+/** Where textAt found its text: start and end of the trimmed piece (reused, not kept). */
+const textSpan = new Int32Array(2);
+
+/**
+ * The text between two tags, text[i, end), as both fast readers take it: nothing when it is only XML white space
+ * (indentation, the common case), else trimmed as String.prototype.trim does, its positions to textSpan. false when
+ * nothing is left.
+ */
+function textAt(text: string, i: number, end: number): boolean {
+  let k = i;
+  while (k < end && isWs(text.charCodeAt(k))) k++;
+  if (k >= end) return false;
+  let e = end;
+  while (e > k && isTrimmed(text.charCodeAt(e - 1))) e--;
+  while (k < e && isTrimmed(text.charCodeAt(k))) k++;
+  textSpan[0] = k;
+  textSpan[1] = e;
+  return k < e;
+}
+
+/**
+ * Past the close tag whose name starts at i (just after `</`), when it names the open element whose name is
+ * text[openS, openS + openLen) (white space before its `>` allowed); -1 otherwise.
+ */
+function closeTagEnd(text: string, i: number, n: number, openS: number, openLen: number): number {
+  const ne = nameEnd(text, i);
+  if (ne === i || ne - i !== openLen || !sameRange(text, openS, i, openLen)) return -1;
+  return gtAfter(text, ne, n);
+}
+
+/**
+ * End of the name of the start tag at i; -1 when no name starts there, or the element (the `count`th, at `depth`)
+ * is past the limits: both fast readers decline then.
+ */
+function openNameEnd(text: string, i: number, count: number, depth: number, lim: MbmsParseLimits): number {
+  const ne = nameEnd(text, i);
+  return ne === i || count > lim.maxElements || depth >= lim.maxDepth ? -1 : ne;
 }
 
 
@@ -444,6 +487,8 @@ function lookupNs(scope: NsBinding | null, prefix: string): string | undefined {
 
 interface Open {
   el: XmlElement;
+  /** Where the element's name starts in the text (its close tag is compared there). */
+  nameS: number;
   scope: NsBinding | null;
   /** The first text piece (most elements have one, or none). */
   text: string | null;
@@ -473,50 +518,40 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
   while (i < n) {
     const lt = text.indexOf('<', i);
     const end = lt < 0 ? n : lt;
-    if (end > i) {
-      // white space between tags (indentation) is the common case: nothing to keep, no string made
-      let k = i;
-      while (k < end && isWs(text.charCodeAt(k))) k++;
-      if (k < end) {
-        // an entity or a stray `]]>` in the text: the library path decides (bounded to this text, never past `end`)
-        for (let x = k; x < end; x++) {
-          const v = text.charCodeAt(x);
-          if (v === 0x26 || (v === 0x5d && x + 2 < end && text.charCodeAt(x + 1) === 0x5d && text.charCodeAt(x + 2) === 0x3e)) return undefined;
-        }
-        // trimmed as String.prototype.trim does: one slice, not the raw text and then its trimmed copy
-        let e = end;
-        while (e > k && isTrimmed(text.charCodeAt(e - 1))) e--;
-        while (k < e && isTrimmed(text.charCodeAt(k))) k++;
-        const t = k === e ? '' : text.slice(k, e);
-        if (t !== '') {
-          if (stack.length === 0) return undefined;
-          const top = stack[stack.length - 1];
-          if (top.text === null) top.text = t;
-          else if (top.more === null) top.more = [t];
-          else top.more.push(t);
-        }
+    // white space between tags (indentation) is the common case: nothing to keep, no string made
+    if (end > i && textAt(text, i, end)) {
+      const k = textSpan[0];
+      const e = textSpan[1];
+      // an entity or a stray `]]>` in the text: the library path decides (none sits in the white space trimmed off)
+      for (let x = k; x < e; x++) {
+        const v = text.charCodeAt(x);
+        if (v === 0x26 || (v === 0x5d && x + 2 < e && text.charCodeAt(x + 1) === 0x5d && text.charCodeAt(x + 2) === 0x3e)) return undefined;
       }
+      // one slice, not the raw text and then its trimmed copy
+      const t = text.slice(k, e);
+      if (stack.length === 0) return undefined;
+      const top = stack[stack.length - 1];
+      if (top.text === null) top.text = t;
+      else if (top.more === null) top.more = [t];
+      else top.more.push(t);
     }
     if (lt < 0) break;
     i = lt + 1;
     const c = text.charCodeAt(i);
     if (c === 0x2f /* / */) {
-      const ne = nameEnd(text, i + 1);
       const top = stack.pop();
-      if (ne === i + 1 || !top) return undefined;
-      const closeName = top.el.name;
-      if (ne - (i + 1) !== closeName.length || !text.startsWith(closeName, i + 1)) return undefined;
-      i = gtAfter(text, ne, n);
+      if (!top) return undefined;
+      i = closeTagEnd(text, i + 1, n, top.nameS, top.el.name.length);
       if (i < 0) return undefined;
       if (top.text !== null) top.el.text = top.more === null ? top.text : (top.text + top.more.join('')).trim();
       scope = stack.length > 0 ? stack[stack.length - 1].scope : null;
       continue;
     }
-    const ne = nameEnd(text, i);
-    if (ne === i) return undefined;
+    const ne = openNameEnd(text, i, ++elements, stack.length, lim);
+    if (ne < 0) return undefined;
+    const nameS = i;
     const name = text.slice(i, ne);
     i = ne;
-    if (++elements > lim.maxElements || stack.length >= lim.maxDepth) return undefined;
     const attributes: Record<string, string> = {};
     let local = scope;
     // attributes: white space, a name, `=` (white space around it allowed), a quoted value without < or &
@@ -526,15 +561,6 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       const ae = attrSpan[1];
       const q = attrSpan[2];
       const close = attrSpan[3];
-      let bad = false;
-      for (let x = q + 1; x < close; x++) {
-        const v = text.charCodeAt(x);
-        if (v === 0x3c || v === 0x26) {
-          bad = true;
-          break;
-        }
-      }
-      if (bad) break;
       const k = text.slice(j, ae);
       if (Object.prototype.hasOwnProperty.call(attributes, k)) return undefined;
       const value = text.slice(q + 1, close);
@@ -555,7 +581,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       root = el;
     }
     if (!selfClosing) {
-      stack.push({ el, scope: local, text: null, more: null });
+      stack.push({ el, nameS, scope: local, text: null, more: null });
       scope = local;
     }
   }
@@ -643,40 +669,26 @@ export function scanDocument(text: string, lim: MbmsParseLimits): boolean {
   while (i < n) {
     const lt = text.indexOf('<', i);
     const end = lt < 0 ? n : lt;
-    if (end > i) {
-      let k = i;
-      while (k < end && isWs(text.charCodeAt(k))) k++;
-      if (k < end) {
-        let e = end;
-        while (e > k && isTrimmed(text.charCodeAt(e - 1))) e--;
-        while (k < e && isTrimmed(text.charCodeAt(k))) k++;
-        if (k < e) {
-          if (depth === 0 || r.textS[cur] >= 0) return false;
-          r.textS[cur] = k;
-          r.textE[cur] = e;
-        }
-      }
+    if (end > i && textAt(text, i, end)) {
+      if (depth === 0 || r.textS[cur] >= 0) return false;
+      r.textS[cur] = textSpan[0];
+      r.textE[cur] = textSpan[1];
     }
     if (lt < 0) break;
     i = lt + 1;
     const c = text.charCodeAt(i);
     if (c === 0x2f /* / */) {
-      const ne = nameEnd(text, i + 1);
-      if (ne === i + 1 || depth === 0) return false;
-      const s0 = r.nameS[cur];
-      const len = r.nameE[cur] - s0;
-      if (ne - (i + 1) !== len || !sameRange(text, s0, i + 1, len)) return false;
-      i = gtAfter(text, ne, n);
+      if (depth === 0) return false;
+      i = closeTagEnd(text, i + 1, n, r.nameS[cur], r.nameE[cur] - r.nameS[cur]);
       if (i < 0) return false;
       cur = r.parent[cur];
       depth--;
       continue;
     }
-    const ne = nameEnd(text, i);
-    if (ne === i) return false;
+    const ne = openNameEnd(text, i, ++count, depth, lim);
+    if (ne < 0) return false;
     const nameS = i;
     i = ne;
-    if (++count > lim.maxElements || depth >= lim.maxDepth) return false;
     // a second root declines
     if (depth === 0 && count > 1) return false;
     const el = count - 1;
@@ -691,9 +703,6 @@ export function scanDocument(text: string, lim: MbmsParseLimits): boolean {
       const ae = attrSpan[1];
       const q = attrSpan[2];
       const close = attrSpan[3];
-      // no `<` in the value (no `&` anywhere: checked above)
-      const lt2 = text.indexOf('<', q + 1);
-      if (lt2 >= 0 && lt2 < close) break;
       const alen = ae - j;
       for (let a = 0; a < attrs; a++) if (r.attrE[a] - r.attrS[a] === alen && sameRange(text, r.attrS[a], j, alen)) return false;
       r.attrS[attrs] = j;
