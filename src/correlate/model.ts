@@ -7,6 +7,7 @@ import { escapeText } from '../common/escape';
 import { ownString } from '../common/own-string';
 import type { PacketTime } from '../common/time';
 import { digestCredentialsView, isDigest } from '../protocols/http/auth';
+import { header } from '../protocols/http/names';
 import type { HttpMessage } from '../protocols/http/types';
 import { LIMITS } from './options';
 import type { Timer } from './timers';
@@ -233,6 +234,19 @@ export function appendExact<T>(arr: readonly T[], value: T): T[] {
   return out;
 }
 
+/**
+ * What `appendExact(arr, value)` then `splice(drop, 1)` gives (0 ≤ drop ≤ arr.length: an index into arr and `value`
+ * after it), built in one exact array: a bounded list that takes a new entry and lets an old one go.
+ */
+export function appendDropping<T>(arr: readonly T[], value: T, drop: number): T[] {
+  const n = arr.length;
+  const out = new Array<T>(n);
+  let w = 0;
+  for (let i = 0; i < n; i++) if (i !== drop) out[w++] = arr[i];
+  if (drop !== n) out[w] = value;
+  return out;
+}
+
 /** Lists up to this long grow by exactly one slot at a time (pushOne). */
 const EXACT_UP_TO = 16;
 
@@ -282,9 +296,15 @@ function makeKeyRef(kd: string | undefined, kg: number | undefined, kn: number |
  * 65536 stands for "absent"): every MIKEY message and MSK request names one, and a capture has few keys, so the label
  * is built (hex digits, join, intern) once per key, not per message. The records are shared and never written (the
  * transactions' requestedKeys and deliveredKeys list them). Bounded like the interned strings: cleared when full.
+ * One key domain's cache: its own copy of the domain string (made once), its key references, its group labels.
  */
-const keyRefs = new Map<string | undefined, Map<number, KeyRefSummary>>();
-const groups = new Map<string | undefined, Map<number, string>>();
+export interface KeyDomainCache {
+  readonly kd: string | undefined;
+  readonly refs: Map<number, KeyRefSummary>;
+  readonly groups: Map<number, string>;
+}
+
+const domains = new Map<string | undefined, KeyDomainCache>();
 let cachedKeys = 0;
 
 const ABSENT = 0x10000;
@@ -294,49 +314,67 @@ function code16(n: number | undefined): number {
   return Number.isInteger(n) && n >= 0 && n <= 0xffff && !Object.is(n, -0) ? n : -1;
 }
 
-function cacheFor<V>(outer: Map<string | undefined, Map<number, V>>, kd: string | undefined): Map<number, V> {
-  let m = outer.get(kd);
-  if (m === undefined) {
+/**
+ * The cache of key domain `kd` (made on its first use; every cache is cleared when full): a caller that needs both the
+ * group label and the key reference of a message looks the domain up once (groupIn, keyRefIn).
+ */
+export function keyDomain(kd: string | undefined): KeyDomainCache {
+  let c = domains.get(kd);
+  if (c === undefined) {
     if (cachedKeys >= LIMITS.internedStrings) {
-      keyRefs.clear();
-      groups.clear();
+      domains.clear();
       cachedKeys = 0;
     }
-    m = new Map<number, V>();
     // kept as long as the cache: its own string, not a view of the message it came from
-    outer.set(kd === undefined ? undefined : ownString(kd), m);
+    const own = kd === undefined ? undefined : ownString(kd);
+    c = { kd: own, refs: new Map<number, KeyRefSummary>(), groups: new Map<number, string>() };
+    domains.set(own, c);
   }
-  return m;
+  return c;
 }
 
 export function keyRef(kd: string | undefined, kg: number | undefined, kn: number | undefined): KeyRefSummary {
+  if (code16(kg) < 0 || code16(kn) < 0) return makeKeyRef(kd, kg, kn);
+  return keyRefIn(keyDomain(kd), kg, kn);
+}
+
+/** keyRef within a domain's cache (from keyDomain). */
+export function keyRefIn(c: KeyDomainCache, kg: number | undefined, kn: number | undefined): KeyRefSummary {
   const g = code16(kg);
   const n = code16(kn);
-  if (g < 0 || n < 0) return makeKeyRef(kd, kg, kn);
-  const m = cacheFor(keyRefs, kd);
+  if (g < 0 || n < 0) return makeKeyRef(c.kd, kg, kn);
   const k = g * (ABSENT + 1) + n;
-  let r = m.get(k);
+  let r = c.refs.get(k);
   if (r === undefined) {
-    if (cachedKeys >= LIMITS.internedStrings) return makeKeyRef(kd, kg, kn);
-    r = makeKeyRef(kd === undefined ? undefined : ownString(kd), kg, kn);
-    m.set(k, r);
+    r = makeKeyRef(c.kd, kg, kn);
+    if (cachedKeys >= LIMITS.internedStrings) return r;
+    c.refs.set(k, r);
     cachedKeys++;
   }
   return r;
 }
 
 export function groupOf(kd: string | undefined, kg: number | undefined): string {
+  if (code16(kg) < 0) return groupLabel(kd, kg);
+  return groupIn(keyDomain(kd), kg);
+}
+
+/** groupOf within a domain's cache (from keyDomain). */
+export function groupIn(c: KeyDomainCache, kg: number | undefined): string {
   const g = code16(kg);
-  if (g < 0) return intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4)));
-  const m = cacheFor(groups, kd);
-  let label = m.get(g);
+  if (g < 0) return groupLabel(c.kd, kg);
+  let label = c.groups.get(g);
   if (label === undefined) {
-    label = intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4)));
+    label = groupLabel(c.kd, kg);
     if (cachedKeys >= LIMITS.internedStrings) return label;
-    m.set(g, label);
+    c.groups.set(g, label);
     cachedKeys++;
   }
   return label;
+}
+
+function groupLabel(kd: string | undefined, kg: number | undefined): string {
+  return intern(flat(kd ?? '*', ':', kg === undefined ? '*' : hex(kg, 4)));
 }
 
 /** `kd:kg` patterns where either side may be `*`. */
@@ -367,8 +405,15 @@ function fieldEquals(a: string, af: number, at: number, b: string, bf: number, b
   return true;
 }
 
+/** Whether a group of `delivered` matches `g` (groupMatches is symmetric: also whether `g` matches one of a set). */
 export function groupDelivered(delivered: ReadonlySet<string>, g: string): boolean {
   for (const d of delivered) if (groupMatches(g, d)) return true;
+  return false;
+}
+
+/** Whether a group `tx` requested is still neither delivered nor refused. */
+export function missingGroup(tx: Tx): boolean {
+  for (const g of tx.requestedGroups) if (!groupDelivered(tx.deliveredGroups, g) && !tx.refused.has(g)) return true;
   return false;
 }
 
@@ -382,10 +427,6 @@ export function lastRequestFrame(tx: Tx): number[] {
   return frames.length > 0 ? [Math.max(...frames)] : [];
 }
 
-export function header(m: HttpMessage, name: string): string | undefined {
-  const lower = name.toLowerCase();
-  return m.headers.find((h) => h.name.toLowerCase() === lower)?.value;
-}
 
 /** `requesttype` of a key-management URI (TS 33.246 Annex G; lab equipment writes `requesttype= register`). */
 export function requestTypeOf(uri: string | undefined): string | undefined {

@@ -6,11 +6,11 @@
 import { SEVERITY_RANK } from '../common/problem';
 import type { PacketTime } from '../common/time';
 import { DIAGNOSTICS } from './catalog';
-import { NO_GROUPS, NO_REFUSALS, ackPending, groupDelivered, pushOne, timeOf, type Tx, type UeState } from './model';
+import { NO_GROUPS, NO_REFUSALS, ackPending, missingGroup, pushOne, timeOf, type Tx, type UeState } from './model';
 import { OldestKeys } from '../common/oldest-key';
 import { LIMITS } from './options';
 import type { CorrelationStatistics } from './statistics';
-import type { PacketTimers, TimerCallback } from './timers';
+import type { PacketTimers, Timer, TimerCallback } from './timers';
 import type { KeyDeliveryTransaction, Procedure, StepKind, TransactionStep } from './types';
 
 type ClosedBy = KeyDeliveryTransaction['closedBy'];
@@ -80,8 +80,17 @@ export class TransactionBook {
    * closes it. `fire` is a handler bound once (see Timer.a).
    */
   deadline<A = undefined, B = undefined, C = undefined>(tx: Tx, at: number, fire: TimerCallback<A, B, C>, a?: A, b?: B, c?: C): void {
-    // fired deadlines leave the list here, not from a wrapper around `fire` (a closure per deadline is a cost per item)
-    if (tx.timers.length > 0 && tx.timers.some((x) => x.index < 0)) tx.timers = tx.timers.filter((x) => x.index >= 0);
+    // fired deadlines leave the list here, not from a wrapper around `fire` (a closure per deadline is a cost per item):
+    // a count, then an exact-size copy of the live ones only when some fired (no closures per call)
+    const timers = tx.timers;
+    let fired = 0;
+    for (let i = 0; i < timers.length; i++) if (timers[i].index < 0) fired++;
+    if (fired > 0) {
+      const kept = new Array<Timer>(timers.length - fired);
+      let w = 0;
+      for (let i = 0; i < timers.length; i++) if (timers[i].index >= 0) kept[w++] = timers[i];
+      tx.timers = kept;
+    }
     pushOne(tx, 'timers', this.timers.set(at, fire, a, b, c));
   }
 
@@ -167,7 +176,7 @@ export class TransactionBook {
     if (p !== 'pull' && p !== 'solicited-pull') return;
     // a pull stays open until its delivery deadline, so late extra deliveries (another key group, a repeat) still join it
     if (tx.state !== 'authorized' || tx.pendingRequests > 0 || !tx.rec.delivered || !tx.deliveryDeadlinePassed) return;
-    for (const g of tx.requestedGroups) if (!groupDelivered(tx.deliveredGroups, g) && !tx.refused.has(g)) return;
+    if (missingGroup(tx)) return;
     this.close(tx, 'complete');
   }
 }

@@ -3,7 +3,7 @@
  * MIKEY messages to it); either joins, so a UE behind NAT or inside a GTP-U tunnel stays one UE. Bounded: the least
  * recently seen UE is forgotten (and counted) when the table is full.
  */
-import { newUe, pushOne, type UeState } from './model';
+import { appendDropping, newUe, pushOne, type UeState } from './model';
 import { OldestKeys } from '../common/oldest-key';
 import { DistinctSketch } from './distinct';
 import { LIMITS } from './options';
@@ -53,16 +53,16 @@ export class UeTable {
       this.sketch.add(btid ?? id);
     }
     if (address !== undefined && !ue.addresses.includes(address)) {
-      pushOne(ue, 'addresses', address);
-      // the first address names the UE: keep it, drop the oldest of the others
-      if (ue.addresses.length > LIMITS.addressesPerUe) ue.addresses.splice(1, 1);
+      // the first address names the UE: keep it, drop the oldest of the others (in the same new array)
+      if (ue.addresses.length >= LIMITS.addressesPerUe) ue.addresses = appendDropping(ue.addresses, address, 1);
+      else pushOne(ue, 'addresses', address);
     }
     if (address !== undefined && byAddr !== ue) this.byAddress.set(address, ue);
     if (btid !== undefined) {
       if (!ue.btids.includes(btid)) {
         if (!owned) btid = ownString(btid);
-        pushOne(ue, 'btids', btid);
-        if (ue.btids.length > LIMITS.addressesPerUe) ue.btids.shift();
+        if (ue.btids.length >= LIMITS.addressesPerUe) ue.btids = appendDropping(ue.btids, btid, 0);
+        else pushOne(ue, 'btids', btid);
       }
       if (byBtid !== ue) this.byBtid.set(btid, ue);
     }

@@ -40,8 +40,6 @@ function worse(a: KeyDeliveryTransaction, b: KeyDeliveryTransaction): boolean {
 export class AnalysisCollector implements CorrelatorSink {
   /** Diagnostics kept (at most maxDiagnostics), by severity: how many, and the ones listed (first by frame). */
   readonly kept = new Map<Severity, { count: number; listed: Diagnostic[] }>();
-  /** Diagnostics kept, all severities. */
-  keptCount = 0;
   diagnosticsDropped = 0;
   readonly worst: KeyDeliveryTransaction[] = [];
   readonly anomalyExamples = new Map<string, { severity: Severity; layer: string; message: string; frames: number[] }>();
@@ -76,11 +74,10 @@ export class AnalysisCollector implements CorrelatorSink {
    * the 50 per severity the report lists.
    */
   diagnostic(d: Diagnostic): void {
-    if (this.keptCount >= this.maxDiagnostics) {
+    if (this.keptTotal() >= this.maxDiagnostics) {
       this.diagnosticsDropped++;
       return;
     }
-    this.keptCount++;
     let k = this.kept.get(d.severity);
     if (!k) {
       k = { count: 0, listed: [] };
@@ -94,6 +91,13 @@ export class AnalysisCollector implements CorrelatorSink {
     if (i >= this.listedPerSeverity) return;
     list.splice(i, 0, d);
     if (list.length > this.listedPerSeverity) list.pop();
+  }
+
+  /** Diagnostics kept, all severities (at most four counts to add). */
+  private keptTotal(): number {
+    let n = 0;
+    for (const k of this.kept.values()) n += k.count;
+    return n;
   }
 
   anomaly(a: ProtocolAnomaly): void {
@@ -140,8 +144,6 @@ function framesText(frames: readonly number[], max = 12): string {
 export interface ReportOptions {
   /** Rows shown per ACK-rate table (default 20, the lowest rates first). */
   maxRows?: number;
-  /** Diagnostics listed per severity (default 50; the rest are counted); at most the collector's listedPerSeverity. */
-  maxPerSeverity?: number;
 }
 
 function rateTable(title: string, rows: Record<string, AckRate>, max: number): string[] {
@@ -157,7 +159,8 @@ function rateTable(title: string, rows: Record<string, AckRate>, max: number): s
 /** The report as lines. */
 export function analysisReport(c: AnalysisCollector, s: AnalysisStats, options: ReportOptions = {}): string[] {
   const maxRows = options.maxRows ?? 20;
-  const perSev = Math.min(options.maxPerSeverity ?? 50, c.listedPerSeverity);
+  // the collector holds only the diagnostics it lists: its listedPerSeverity is the one limit
+  const perSev = c.listedPerSeverity;
   const out: string[] = [];
   const span = s.first && s.last ? `${formatEpoch(s.first, 6)} – ${formatEpoch(s.last, 6)} (${fmtSeconds(diffSeconds(s.first, s.last))})` : 'empty';
   out.push('== Summary ==');
@@ -193,7 +196,7 @@ export function analysisReport(c: AnalysisCollector, s: AnalysisStats, options: 
   }
 
   out.push('', '== Diagnostics ==');
-  if (c.keptCount === 0) out.push('  none');
+  if (c.kept.size === 0) out.push('  none');
   const sevs: Severity[] = ['error', 'warning', 'note', 'chat'];
   for (const sev of sevs) {
     const k = c.kept.get(sev);

@@ -57,3 +57,31 @@ test('a map that runs empty, regrows past its table and is evicted again: the sa
     map.delete('x');
   }
 });
+
+test('a Set works as well: the oldest value is the one set.values().next() gives, clear() included', () => {
+  let seed = 0x1b873593;
+  const rnd = (n: number): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  for (const bound of [1, 5, 200]) {
+    const set = new Set<number>();
+    const oldest = new OldestKeys(set);
+    let evictions = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const op = rnd(1000);
+      if (op === 0) set.clear();
+      else if (op < 700) set.add(rnd(bound * 3));
+      else set.delete(rnd(bound * 3));
+      for (let got = oldest.over(bound); got !== undefined; got = oldest.over(bound)) {
+        assert.equal(got, set.values().next().value, `bound ${bound}, step ${i}`);
+        set.delete(got);
+        evictions++;
+      }
+      assert.ok(set.size <= bound);
+    }
+    assert.ok(evictions > 1_000, `bound ${bound}: ${evictions} evictions`);
+  }
+});

@@ -40,6 +40,8 @@ test('sortedDistinct gives what [...new Set(frames)].sort().slice(0, max) gives'
     const frames = Array.from({ length: rand(80) }, () => rand(i % 2 === 0 ? 10 : 100_000));
     const max = 1 + rand(70);
     assert.deepEqual(sortedDistinct(frames, max), [...new Set(frames)].sort((a, b) => a - b).slice(0, max));
+    // the storm rule sorts its evidence once and every report sorts it again: the same frames
+    assert.deepEqual(sortedDistinct(sortedDistinct(frames, max), max), sortedDistinct(frames, max));
   }
 });
 
@@ -56,4 +58,19 @@ test('keyRef and groupOf give the records and labels they built per call, cached
         for (let i = 0; i < 2; i++) assert.deepEqual({ ...keyRef(kd, kg, kn) }, want);
         assert.equal(groupOf(kd, kg), `${kd ?? '*'}:${kg === undefined ? '*' : hex(kg, 4)}`);
       }
+});
+
+test('appendDropping gives what appendExact then splice(drop, 1) gives, in an exact array', async () => {
+  const { appendDropping, appendExact } = await import('../../src/correlate/model');
+  for (let n = 0; n < 12; n++) {
+    const arr = Array.from({ length: n }, (_, i) => `a${i}`);
+    for (let drop = 0; drop <= n; drop++) {
+      const want = appendExact(arr, 'new');
+      want.splice(drop, 1);
+      const got = appendDropping(arr, 'new', drop);
+      assert.deepEqual(got, want, `n ${n}, drop ${drop}`);
+      assert.equal(got.length, n);
+      assert.deepEqual(arr, Array.from({ length: n }, (_, i) => `a${i}`));
+    }
+  }
 });

@@ -10,7 +10,7 @@ import type { MbmsInfo } from '../../protocols/mikey/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import { diffSeconds } from '../../common/time';
-import { addGroup, appendExact, flat, fromSecs, intern, ownMap, pushOne, groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { addGroup, appendDropping, appendExact, flat, fromSecs, intern, ownMap, pushOne, groupIn, hex, keyDomain, keyRefIn, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
 import { OldestKeys } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 import type { MtkRules } from './mtk';
@@ -132,8 +132,9 @@ export class DeliveryRules {
     const m = rec.analysis.message;
     if (!m) return;
     const ue = ctx.ues.lookup(ends.dst, info.idr);
-    const group = groupOf(info.keyDomainId, info.keyGroup);
-    const ref = keyRef(info.keyDomainId, info.keyGroup, info.keyNumber);
+    const domain = keyDomain(info.keyDomainId);
+    const group = groupIn(domain, info.keyGroup);
+    const ref = keyRefIn(domain, info.keyGroup, info.keyNumber);
     const detail = flat('trigger ', ref.label, info.counter !== undefined ? ` ctr=${info.counter}` : '', info.v ? ' V' : '');
     if (ue?.trigger?.open) ctx.book.close(ue.trigger, 'complete');
     const tx = ctx.book.create('solicited-pull', ue, ends.dst, time);
@@ -150,7 +151,7 @@ export class DeliveryRules {
     ctx.book.step(tx, 'trigger', frame, time, undefined, rec.carrier, detail);
     this.counterCheck(frame, info, ends.dst, ue, tx);
     const d: DeliveryRef = { tx, txId: tx.rec.id, kind: 'trigger', frame, time: timeOf(time), v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, ueId: ue?.id, bmsc: ends.src, group, label: ref.label };
-    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, this.triggerDeadline, tx, d, ends.dst);
+    ctx.book.deadline(tx, secs(time) + ctx.options.pullTimeout, this.triggerDeadline, tx, d);
     this.index(d, m.header.csbId, info.counter);
   }
 
@@ -161,8 +162,9 @@ export class DeliveryRules {
     const m = a.message;
     if (!m) return;
     const ue = ctx.ues.lookup(ends.dst, info.idr);
-    const group = groupOf(info.keyDomainId, info.keyGroup);
-    const ref = keyRef(info.keyDomainId, info.keyGroup, info.keyNumber);
+    const domain = keyDomain(info.keyDomainId);
+    const group = groupIn(domain, info.keyGroup);
+    const ref = keyRefIn(domain, info.keyGroup, info.keyNumber);
     const detail = flat('MSK ', ref.label, info.counter !== undefined ? ` ctr=${info.counter}` : '', info.v ? ' V' : '');
 
     let tx = this.pull.claim(ue, group, ref.label);
@@ -203,12 +205,12 @@ export class DeliveryRules {
     ctx.book.maybeComplete(tx);
   }
 
-  /** A solicited-pull trigger's pull timeout passed (`d`: the trigger, `dst`: where it went). */
-  private readonly triggerDeadline = (at: number, tx: Tx, d: DeliveryRef, dst: string): void => {
+  /** A solicited-pull trigger's pull timeout passed (`d`: the trigger; without a UE, tx.rec.ue is where it went). */
+  private readonly triggerDeadline = (at: number, tx: Tx, d: DeliveryRef): void => {
     const { ctx } = this;
     if (!tx.open || tx.state !== 'awaiting-request') return;
     const ue = tx.ue;
-    ctx.findings.report('solicited-pull-ignored', tx, ue, [d.frame], `Solicited-pull trigger for key group ${d.group} reached UE ${ue?.id ?? dst}, but it sent no MSK request within ${ctx.options.pullTimeout} s`, fromSecs(at));
+    ctx.findings.report('solicited-pull-ignored', tx, ue, [d.frame], `Solicited-pull trigger for key group ${d.group} reached UE ${ue?.id ?? tx.rec.ue}, but it sent no MSK request within ${ctx.options.pullTimeout} s`, fromSecs(at));
     ctx.book.close(tx, 'timeout');
   };
 
@@ -240,9 +242,12 @@ export class DeliveryRules {
     let kns = ue.msks.get(group) ?? [];
     if (!kns.some((k) => k.kn === info.keyNumber)) {
       // a new array of exactly the entries (a push reserves 16 slots more, for a list of at most three; kept per UE)
-      kns = appendExact(kns, { kn: info.keyNumber, frame: d.frame });
-      if (kns.length > 2) {
-        const dropped = kns.shift() as { kn: number; frame: number };
+      const entry = { kn: info.keyNumber, frame: d.frame };
+      if (kns.length < 2) kns = appendExact(kns, entry);
+      else {
+        // the oldest goes, in the same new array
+        const dropped = kns[0];
+        kns = appendDropping(kns, entry, 0);
         this.ctx.findings.report('third-msk', tx, ue, [dropped.frame, ...kns.map((k) => k.frame)], `Third MSK for key group ${group} at UE ${ue.id}: it drops MSK key number 0x${hex(dropped.kn, 4)} and keeps 0x${kns.map((k) => hex(k.kn, 4)).join(', 0x')}`);
       }
     }

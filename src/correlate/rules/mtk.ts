@@ -9,7 +9,7 @@ import { serialGreater } from '../../protocols/mikey/tracker';
 import type { MbmsInfo } from '../../protocols/mikey/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
-import { groupOf, hex, keyRef, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { groupIn, hex, keyDomain, keyRefIn, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
 import { OldestKeys } from '../../common/oldest-key';
 import { LIMITS } from '../options';
 import type { DeliveryRules } from './delivery';
@@ -69,7 +69,8 @@ export class MtkRules {
     if (!m || info.keyDomainId === undefined || info.mskId === undefined) return;
     const mskHex = hex(info.mskId, 8);
     const key = `${info.keyDomainId}:${mskHex}`;
-    const ref = keyRef(info.keyDomainId, info.keyGroup, info.keyNumber);
+    const domain = keyDomain(info.keyDomainId);
+    const ref = keyRefIn(domain, info.keyGroup, info.keyNumber);
     const st = this.streams.get(key);
     const same = st?.raw !== undefined && st.raw.equals(m.raw);
     const sameMtk = st?.mtkId !== undefined && st.mtkId === info.mtkId;
@@ -109,7 +110,7 @@ export class MtkRules {
       if (oldest?.tx?.open) ctx.book.close(oldest.tx, 'evicted');
       this.streams.delete(k);
     }
-    const d: DeliveryRef = { tx, txId: tx.rec.id, kind: 'mtk', frame, time: timeOf(time), v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, bmsc: ends.src, group: groupOf(info.keyDomainId, info.keyGroup), label: ref.label };
+    const d: DeliveryRef = { tx, txId: tx.rec.id, kind: 'mtk', frame, time: timeOf(time), v: info.v, ackDue: false, acked: false, ackInvalid: false, timedOut: false, bmsc: ends.src, group: groupIn(domain, info.keyGroup), label: ref.label };
     this.delivery.index(d, m.header.csbId, info.counter);
   }
 

@@ -10,7 +10,7 @@ import type { MbmsKeyRef } from '../../protocols/mbms/xml';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import {
-  ackPending, addGroup, addRefusal, fromSecs, ownMap, pushOne, timeOf, groupDelivered, groupMatches, groupOf, keyRef, lastRequestFrame, secs, stepFrames, type RequestRef, type RequestedGroup, type Tx, type UeState,
+  ackPending, addGroup, addRefusal, fromSecs, ownMap, pushOne, timeOf, groupDelivered, groupMatches, missingGroup, groupIn, groupOf, keyDomain, keyRefIn, lastRequestFrame, secs, stepFrames, type RequestRef, type RequestedGroup, type Tx, type UeState,
 } from '../model';
 import { LIMITS } from '../options';
 import type { StormRules } from './storm';
@@ -95,10 +95,11 @@ export class PullRules {
 
   private addRequested(tx: Tx, k: MbmsKeyRef): void {
     const kd = k.keyDomainId?.toLowerCase();
-    const r = keyRef(kd, k.keyGroup, k.keyNumber);
+    const domain = keyDomain(kd);
+    const r = keyRefIn(domain, k.keyGroup, k.keyNumber);
     if (!tx.rec.requestedKeys.some((x) => x.label === r.label) && tx.rec.requestedKeys.length < LIMITS.listPerTransaction) pushOne(tx.rec, 'requestedKeys', r);
     if (k.keyGroup !== undefined && tx.requestedGroups.size < LIMITS.listPerTransaction) {
-      const g = groupOf(kd, k.keyGroup);
+      const g = groupIn(domain, k.keyGroup);
       addGroup(tx, 'requestedGroups', g);
       if (tx.ue) {
         const groups = ownMap(tx.ue, 'requestedGroups');
@@ -124,16 +125,22 @@ export class PullRules {
     tx.okTime = timeOf(time);
     if (tx.rec.delivered && !tx.rec.variant) tx.rec.variant = 'D';
     // the deadline keeps the answer's frame, not the answer (a parsed HTTP message, held for the delivery timeout)
-    ctx.book.deadline(tx, secs(time) + ctx.options.deliveryTimeout, this.deliveryDeadline, tx, ref, m.lastFrame);
+    ctx.book.deadline(tx, secs(time) + ctx.options.deliveryTimeout, this.deliveryDeadline, ref, m.lastFrame);
     ctx.book.maybeComplete(tx);
   }
 
-  /** The delivery timeout after a 200 OK passed (`okFrame`: the answer's frame, not the answer). */
-  private readonly deliveryDeadline = (at: number, tx: Tx, ref: RequestRef, okFrame: number): void => {
+  /** The delivery timeout after a 200 OK passed (ref.tx is its transaction; `okFrame`: the answer's frame, not the answer). */
+  private readonly deliveryDeadline = (at: number, ref: RequestRef, okFrame: number): void => {
     const { ctx } = this;
+    const tx = ref.tx;
     const ue = tx.ue;
     if (!tx.open) return;
-    const allRefused = tx.requestedGroups.size > 0 && [...tx.requestedGroups].every((g) => tx.refused.has(g));
+    let allRefused = tx.requestedGroups.size > 0;
+    for (const g of tx.requestedGroups) {
+      if (tx.refused.has(g)) continue;
+      allRefused = false;
+      break;
+    }
     if (!tx.rec.delivered && !allRefused)
       ctx.findings.report('no-mikey-after-200', tx, ue, [ref.frame, okFrame], `200 OK to the MSK request of UE ${ue?.id ?? ref.client}, but no MIKEY MSK message within ${ctx.options.deliveryTimeout} s`, fromSecs(at));
     tx.deliveryDeadlinePassed = true;
@@ -153,10 +160,9 @@ export class PullRules {
    */
   private belongsToPull(tx: Tx, group: string, label: string): boolean {
     if (tx.state !== 'authorized') return true;
-    const missing = [...tx.requestedGroups].some((g) => !groupDelivered(tx.deliveredGroups, g) && !tx.refused.has(g));
-    if (missing || (tx.requestedGroups.size === 0 && !tx.rec.delivered)) return true;
+    if (missingGroup(tx) || (tx.requestedGroups.size === 0 && !tx.rec.delivered)) return true;
     if (tx.rec.deliveredKeys.some((k) => k.label === label)) return true;
-    return tx.requestedGroups.size > 0 && ![...tx.requestedGroups].some((g) => groupMatches(g, group));
+    return tx.requestedGroups.size > 0 && !groupDelivered(tx.requestedGroups, group);
   }
 
   /** An MSK message that belongs to the pull `tx`: its transport variant, latency, and whether it was asked for. */
@@ -179,7 +185,7 @@ export class PullRules {
       tx.rec.latencies.okToMikey = l;
       ctx.stats.latency.okToMikey.add(l);
     }
-    if (tx.requestedGroups.size > 0 && d.keyGroup !== undefined && ![...tx.requestedGroups].some((g) => groupMatches(g, d.group)))
+    if (tx.requestedGroups.size > 0 && d.keyGroup !== undefined && !groupDelivered(tx.requestedGroups, d.group))
       ctx.findings.report('key-group-not-requested', tx, ue, [...lastRequestFrame(tx), d.frame], `MSK ${d.label} delivered to UE ${ue?.id ?? d.dst}, whose request asked for ${[...tx.requestedGroups].join(', ')}`);
   }
 

@@ -5,6 +5,8 @@
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import type { Tx, UeState } from '../model';
+import { OldestKeys } from '../../common/oldest-key';
+import { sortedDistinct } from '../frames';
 import { LIMITS } from '../options';
 
 export const STORM_DIAGNOSTICS = {
@@ -30,6 +32,8 @@ export class StormRules {
   private startFrame: number | undefined;
   /** UEs already reported in the current storm, at most maxUes (insertion order: the oldest first). */
   private readonly reported = new Set<UeState>();
+  /** Evicts from `reported` without a walk from the front of its table per eviction. */
+  private readonly oldestReported = new OldestKeys(this.reported);
 
   constructor(private readonly ctx: RoomContext) {}
 
@@ -53,15 +57,16 @@ export class StormRules {
       this.active = true;
       this.startFrame ??= w[0].frame;
       const list = fresh ? w : w.slice(-1);
-      // the evidence: the requests in the window that make it a storm
-      const evidence = w.map((x) => x.frame);
+      // the evidence: the requests in the window that make it a storm, sorted and capped once for every UE reported
+      // here (the report's own sortedDistinct of it is then a linear pass)
+      const evidence = sortedDistinct(w.map((x) => x.frame), LIMITS.framesPerDiagnostic);
       for (const x of list) {
         if (this.reported.has(x.ue)) continue;
         this.reported.add(x.ue);
         // a storm can last as long as the capture: remember at most --max-ues reported UEs (the oldest goes first; it
         // is reported again if it requests again), so evicted UEs are not kept alive here (#12: the set held every UE
         // of a capture-long storm, and memory grew with it)
-        if (this.reported.size > this.ctx.options.maxUes) this.reported.delete(this.reported.values().next().value as UeState);
+        this.oldestReported.trim(this.ctx.options.maxUes);
         this.ctx.findings.report('request-storm', x.tx, x.ue, evidence,
           `${distinct.size} UEs started MSK requests within ${stormWindow} s (storm from frame ${this.startFrame}); this UE's request is frame ${x.frame}`);
       }

@@ -6,6 +6,8 @@
 import type { Problem } from '../../common/problem';
 import { httpProblem } from './problems';
 import { escapeText } from '../../common/escape';
+import { isTcharCode } from '../../common/ascii';
+import { LowerCaseNames, lowerName } from './names';
 
 export interface AuthParam {
   /** The name as sent (compare with `lower`). */
@@ -48,13 +50,6 @@ export function authParam(params: readonly AuthParam[], name: string): string | 
   return undefined;
 }
 
-const TCHAR_TABLE = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR_TABLE[c.charCodeAt(0)] = 1;
-
-function isTcharCode(code: number): boolean {
-  return code < 128 && TCHAR_TABLE[code] === 1;
-}
-
 /** Strings by length, for sliceKnown. */
 type KnownStrings = (readonly string[] | undefined)[];
 
@@ -67,15 +62,13 @@ function byLength(list: readonly string[]): KnownStrings {
 /** Tokens sent in nearly every authentication header: schemes and Digest parameter names. */
 const KNOWN_TOKENS = byLength(['Digest', 'Basic', 'username', 'realm', 'nonce', 'uri', 'response', 'algorithm', 'cnonce', 'opaque', 'qop', 'nc', 'stale', 'domain', 'userhash', 'rspauth', 'nextnonce', 'charset']);
 /**
- * Lower case of the known tokens without a new string (toLowerCase makes one even when nothing changes); names are
- * found by identity of the shared strings token() gives, and of the literals callers pass, whose hash V8 keeps.
+ * Lower case of the known tokens without a new string: names are found by identity of the shared strings token()
+ * gives, and of the literals callers pass.
  */
-const KNOWN_TOKENS_LOWER = new Map<string, string>();
-for (const list of KNOWN_TOKENS) if (list) for (const t of list) KNOWN_TOKENS_LOWER.set(t, t.toLowerCase());
-for (const t of ['username*', 'digest', 'basic']) KNOWN_TOKENS_LOWER.set(t, t);
+const KNOWN_TOKENS_LOWER = new LowerCaseNames(KNOWN_TOKENS.flatMap((list) => list ?? [])).withLower(['username*', 'digest', 'basic']);
 
 function lowerToken(name: string): string {
-  return KNOWN_TOKENS_LOWER.get(name) ?? name.toLowerCase();
+  return KNOWN_TOKENS_LOWER.lower(name);
 }
 
 /** Digest parameter values sent in nearly every header (qop, algorithm, stale, userhash). */
@@ -450,11 +443,6 @@ export interface HttpAuthData {
   info: AuthInfo[];
 }
 
-/** The authentication header names as commonly spelled (the HTTP parser shares these strings), lower-cased. */
-const AUTH_HEADER_LOWER = new Map<string, string>();
-for (const n of ['Authorization', 'WWW-Authenticate', 'Www-Authenticate', 'Authentication-Info', 'Proxy-Authenticate', 'Proxy-Authorization', 'Proxy-Authentication-Info',
-  'authorization', 'www-authenticate', 'authentication-info', 'proxy-authenticate', 'proxy-authorization', 'proxy-authentication-info']) AUTH_HEADER_LOWER.set(n, n.toLowerCase());
-
 const CHALLENGE_HEADERS = new Set(['www-authenticate', 'proxy-authenticate']);
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization']);
 const INFO_HEADERS = new Set(['authentication-info', 'proxy-authentication-info']);
@@ -470,7 +458,7 @@ export function parseAuthHeaders(headers: readonly { name: string; value: string
     // only names as long as an auth header's are lowered (most headers are not auth headers)
     const n = h.name.length;
     if (n !== 13 && n !== 16 && n !== 18 && n !== 19 && n !== 25) continue;
-    const lower = AUTH_HEADER_LOWER.get(h.name) ?? h.name.toLowerCase();
+    const lower = lowerName(h.name);
     const from = problems.length;
     if (CHALLENGE_HEADERS.has(lower)) {
       data ??= { challenges: [], credentials: [], info: [] };

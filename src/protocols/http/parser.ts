@@ -7,6 +7,7 @@
 import type { Problem } from '../../common/problem';
 import { httpProblem, type HttpProblemCode } from './problems';
 import { escapeBytes, escapeText } from '../../common/escape';
+import { isJsSpace, isTcharCode } from '../../common/ascii';
 import type { PacketTime } from '../../common/time';
 import type {
   StreamChunk,
@@ -17,9 +18,10 @@ import type {
   TcpStreamHandler,
 } from '../../reassembly/types';
 import { parseAuthHeaders } from './auth';
+import { HEADER_SPELLINGS, lowerName } from './names';
 import { DEFAULT_MAX_TCP_CONNECTIONS } from '../../reassembly/tcp';
 import { DEFAULT_HTTP_LIMITS, type HttpHeader, type HttpLimits, type HttpMessage } from './types';
-import { isMbmsContentType, parseMbmsBody } from '../mbms/xml';
+import { MBMS_CONTENT_TYPES, isMbmsMediaType, parseMbmsBody } from '../mbms/xml';
 
 export interface HttpSink {
   /** A message, when complete or cut. Requests get `responseFrame` later, when their response starts. */
@@ -97,17 +99,6 @@ function isDigitCode(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-/** [!#$%&'*+\-.^_`|~0-9A-Za-z] (TCHAR below) */
-function isTcharCode(c: number): boolean {
-  return c < 128 && TCHAR[c] === 1;
-}
-
-/** What `\s` matches (ECMAScript WhiteSpace and LineTerminator). */
-function isJsSpace(c: number): boolean {
-  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-  if (c < 0xa0) return false;
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-}
 
 /** The version at i (`HTTP/d.d`, checked) as sent, the common ones without a new string. */
 function versionAt(t: string, i: number): string {
@@ -148,44 +139,26 @@ function headerText(bytes: Buffer, start: number, end: number): string {
   }
 }
 
-/** RFC 9110 tchar, by character code. */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
-
 /** A non-empty run of tchar (was a regular expression test per header line). */
 function isToken(s: string): boolean {
   if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) return false;
-  }
+  for (let i = 0; i < s.length; i++) if (!isTcharCode(s.charCodeAt(i))) return false;
   return true;
 }
 
 /**
- * Header names as MBMS clients and servers spell them, by length: a name sent exactly so is this shared string, not
- * a new one per header line (and compares by identity in the lookups after it).
+ * Header names as MBMS clients and servers spell them (names.ts), by length: a name sent exactly so is this shared
+ * string, not a new one per header line (and compares by identity in the lookups after it).
  */
 const KNOWN_HEADER_NAMES: string[][] = [];
-for (const n of [
-  'Host', 'User-Agent', 'Accept', 'Accept-Encoding', 'Connection', 'Content-Type', 'Content-Length', 'Date', 'Server',
-  'Authorization', 'WWW-Authenticate', 'Authentication-Info', 'Expect', 'Transfer-Encoding', 'Cache-Control',
-  'host', 'user-agent', 'accept', 'accept-encoding', 'connection', 'content-type', 'content-length', 'date', 'server',
-  'authorization', 'www-authenticate', 'authentication-info', 'expect', 'transfer-encoding', 'cache-control', 'X-3GPP-Intended-Identity',
-]) (KNOWN_HEADER_NAMES[n.length] ??= []).push(n);
-
-const KNOWN_LOWER = new Map<string, string>();
-for (const list of KNOWN_HEADER_NAMES) if (list) for (const n of list) KNOWN_LOWER.set(n, n.toLowerCase());
+for (const n of HEADER_SPELLINGS) (KNOWN_HEADER_NAMES[n.length] ??= []).push(n);
 
 /**
  * Media types sent as their lower-case form: the shared string, without the lower-cased copy toLowerCase makes even
  * when nothing changes (and with its hash kept, for the lookups by content type after it).
  */
 const KNOWN_MEDIA_TYPES = new Map<string, string>();
-for (const t of [
-  'application/mbms-register+xml', 'application/mbms-deregister+xml', 'application/mbms-register-response+xml', 'application/mbms-msk+xml',
-  'application/mbms-msk-response+xml', 'application/mikey', 'text/plain', 'text/html', 'application/xml', 'text/xml', 'application/json',
-]) KNOWN_MEDIA_TYPES.set(t, t);
+for (const t of [...Object.keys(MBMS_CONTENT_TYPES), 'application/mikey', 'text/plain', 'text/html', 'application/xml', 'text/xml', 'application/json']) KNOWN_MEDIA_TYPES.set(t, t);
 
 /** /^\d+$/ without a match: ASCII digits only, at least one. */
 function isDigits(s: string): boolean {
@@ -195,11 +168,6 @@ function isDigits(s: string): boolean {
     if (c < 0x30 || c > 0x39) return false;
   }
   return true;
-}
-
-/** A header name in lower case; a known name's without making a string. */
-function lowerName(name: string): string {
-  return KNOWN_LOWER.get(name) ?? name.toLowerCase();
 }
 
 function knownHeaderName(bytes: Buffer, start: number, end: number): string | undefined {
@@ -865,8 +833,9 @@ export class HttpConnectionParser {
       case 'start': {
         if (le === ls) return; // RFC 9112 §2.2: empty lines before a request line are ignored
         const text = line.toString('latin1', ls, le);
-        if (requestLine(text) >= 0 || isStatusLine(text)) {
-          this.startMessage(d, text, lineOffset);
+        const sp = requestLine(text);
+        if (sp >= 0 || isStatusLine(text)) {
+          this.startMessage(d, text, lineOffset, sp);
           return;
         }
         this.report(d, d.anyMessage ? 'http-bad-start-line' : 'http-not-http-start', `not an HTTP start line: ${escapeBytes(line.subarray(ls, le), 80)}`);
@@ -877,7 +846,8 @@ export class HttpConnectionParser {
       case 'resync': {
         const text = line.toString('latin1', ls, le);
         let at = -1;
-        if (requestLine(text) >= 0 || isStatusLine(text)) at = 0;
+        const sp = requestLine(text);
+        if (sp >= 0 || isStatusLine(text)) at = 0;
         else {
           const m = REQUEST_LINE_INSIDE.exec(text) ?? STATUS_LINE_INSIDE.exec(text);
           if (m) at = m.index;
@@ -892,7 +862,9 @@ export class HttpConnectionParser {
         }
         d.resyncSkipped = 0;
         d.state = 'start';
-        this.startMessage(d, text.slice(at), lineOffset + at);
+        // a start found inside the line is lexed here (rare); one at the line's start already was
+        const startLine = text.slice(at);
+        this.startMessage(d, startLine, lineOffset + at, at === 0 ? sp : requestLine(startLine));
         return;
       }
       case 'head':
@@ -926,7 +898,8 @@ export class HttpConnectionParser {
     }
   }
 
-  private startMessage(d: Direction, startLine: string, offset: number): void {
+  /** A message starts with `startLine`: a request line when `sp` (requestLine's result for it) is ≥ 0, else a status line. */
+  private startMessage(d: Direction, startLine: string, offset: number, sp: number): void {
     const id = this.nextId++;
     const msg: HttpMessage = {
       id,
@@ -971,7 +944,6 @@ export class HttpConnectionParser {
       d.state = 'dead';
       return;
     }
-    const sp = requestLine(startLine);
     if (sp >= 0) {
       const ms = startLine.indexOf(' ');
       msg.kind = 'request';
@@ -1259,7 +1231,8 @@ export class HttpConnectionParser {
         auth.info.push(...fromTrailers.info);
       }
     }
-    if (this.parseMbms && msg.contentType && isMbmsContentType(msg.contentType) && msg.body.length > 0) {
+    // msg.contentType is lower case (set from the Content-Type header above)
+    if (this.parseMbms && msg.contentType && isMbmsMediaType(msg.contentType) && msg.body.length > 0) {
       if (msg.bodyTruncated) {
         msg.problems.push(httpProblem('mbms-body-incomplete', 'MBMS body incomplete; not parsed', msg.headerLength));
       } else {

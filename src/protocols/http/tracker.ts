@@ -11,6 +11,7 @@
 import type { Problem } from '../../common/problem';
 import { httpProblem } from './problems';
 import { escapeText } from '../../common/escape';
+import { header } from './names';
 import {
   authInfoView,
   authParam,
@@ -293,24 +294,6 @@ function bmscHost(hostHeader: string): string {
   return lastBmscHost;
 }
 
-/** First value of a header; `name` in lower case. Names of another length are skipped without a lower-case copy. */
-function header(msg: HttpMessage, name: string): string | undefined {
-  for (const h of msg.headers) if (h.name.length === name.length && (h.name === name || sameLower(h.name, name))) return h.value;
-  return undefined;
-}
-
-/**
- * `s.toLowerCase() === lower` for a lower-case ASCII `lower`, without the copy: header names are Latin-1 text, where
- * no letter outside ASCII lower-cases into ASCII.
- */
-function sameLower(s: string, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) c += 0x20;
-    if (c !== lower.charCodeAt(i)) return false;
-  }
-  return true;
-}
 
 const KEYMANAGEMENT = /\/keymanagement\b/i;
 

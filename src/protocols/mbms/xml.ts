@@ -8,6 +8,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Problem } from '../../common/problem';
 import { mbmsProblem } from './problems';
 import { escapeText } from '../../common/escape';
+import { isJsSpace as isTrimmed, sameLowerAt } from '../../common/ascii';
 
 export type MbmsBodyKind = 'register' | 'deregister' | 'register-response' | 'msk-request' | 'msk-response' | 'unknown';
 
@@ -46,6 +47,11 @@ function contentTypeKind(contentType: string): MbmsBodyKind | undefined {
 
 export function isMbmsContentType(contentType: string): boolean {
   return contentTypeKind(contentType) !== undefined;
+}
+
+/** isMbmsContentType for a media type already in lower case (the HTTP parser's): a lookup, no lower-cased copy. */
+export function isMbmsMediaType(lowerType: string): boolean {
+  return CONTENT_TYPE_KINDS.has(lowerType);
 }
 
 /** A generic element, kept for display and for elements the schemas do not name. */
@@ -318,19 +324,30 @@ const KNOWN_CHILDREN: Readonly<Record<MbmsBodyKind, readonly string[]>> = {
   unknown: [],
 };
 
+/** A root element no kind has: the problem, and the root listed as unknown (both readers). */
+function unknownRoot(name: string, contentType: string, body: MbmsBody, problems: Problem[]): void {
+  problems.push(mbmsProblem('mbms-xml-unknown-root', `unknown root element ${escapeText(name, 80)} for ${escapeText(contentType)}`));
+  body.unknownElements.push(name);
+}
+
+/** A known root's verdict (both readers): its namespace against TS 26.346's, its kind against the Content-Type's. */
+function rootProblems(known: { kind: MbmsBodyKind; namespace: string }, namespace: string | undefined, localName: string, contentType: string, expected: MbmsBodyKind, problems: Problem[]): void {
+  if (namespace !== known.namespace)
+    problems.push(mbmsProblem('mbms-xml-namespace', `root namespace ${escapeText(namespace ?? '(none)', 100)}; TS 26.346 gives ${known.namespace}`));
+  if (expected !== known.kind)
+    problems.push(mbmsProblem('mbms-xml-root-mismatch', `Content-Type ${escapeText(contentType)} carries ${escapeText(localName)}`));
+}
+
+/** The schema's at-least-one entry in the list the root's kind takes (both readers). */
+function emptyListProblem(kind: MbmsBodyKind, body: MbmsBody, localName: string, problems: Problem[]): void {
+  const count = kind === 'msk-request' ? body.msks.length : kind.endsWith('response') ? body.responses.length : body.serviceIds.length;
+  if (count === 0) problems.push(mbmsProblem('mbms-xml-empty-list', `${localName} lists nothing (the schema requires at least one entry)`));
+}
+
 
 /** XML white space (the four characters the fast path reads as such; anything else unusual makes it decline). */
 function isWs(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-}
-/**
- * Characters String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator), so the fast path trims text as
- * the library path does.
- */
-function isTrimmed(c: number): boolean {
-  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-  if (c < 0xa0) return false;
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 /**
  * Where the XML declaration ends (0 when there is none): what `/^\s*<\?xml\s[^<>?]*\?>/` matches, read without a
@@ -387,8 +404,8 @@ const attrSpan = new Int32Array(4);
 
 /**
  * An attribute from position i of a start tag, as both fast readers (simpleTree and the scan) take one: white space,
- * a name, `=` (white space around it allowed), a quoted value; its positions go to attrSpan. false where there is none
- * (the attributes end there, or the tag is not one the fast readers take: the caller decides which).
+ * a name, `=` (white space around it allowed), a quoted value without `<` or `&`; its positions go to attrSpan. false
+ * where there is none (the attributes end there, or the tag is not one the fast readers take: the caller decides which).
  */
 function attributeAt(text: string, i: number, n: number): boolean {
   let j = i;
@@ -405,11 +422,54 @@ function attributeAt(text: string, i: number, n: number): boolean {
   if (quote !== 0x22 && quote !== 0x27) return false;
   const close = text.indexOf(quote === 0x22 ? '"' : "'", q + 1);
   if (close < 0) return false;
+  for (let x = q + 1; x < close; x++) {
+    const v = text.charCodeAt(x);
+    if (v === 0x3c || v === 0x26) return false;
+  }
   attrSpan[0] = j;
   attrSpan[1] = ae;
   attrSpan[2] = q;
   attrSpan[3] = close;
   return true;
+}
+
+/** Where textAt found its text: start and end of the trimmed piece (reused, not kept). */
+const textSpan = new Int32Array(2);
+
+/**
+ * The text between two tags, text[i, end), as both fast readers take it: nothing when it is only XML white space
+ * (indentation, the common case), else trimmed as String.prototype.trim does, its positions to textSpan. false when
+ * nothing is left.
+ */
+function textAt(text: string, i: number, end: number): boolean {
+  let k = i;
+  while (k < end && isWs(text.charCodeAt(k))) k++;
+  if (k >= end) return false;
+  let e = end;
+  while (e > k && isTrimmed(text.charCodeAt(e - 1))) e--;
+  while (k < e && isTrimmed(text.charCodeAt(k))) k++;
+  textSpan[0] = k;
+  textSpan[1] = e;
+  return k < e;
+}
+
+/**
+ * Past the close tag whose name starts at i (just after `</`), when it names the open element whose name is
+ * text[openS, openS + openLen) (white space before its `>` allowed); -1 otherwise.
+ */
+function closeTagEnd(text: string, i: number, n: number, openS: number, openLen: number): number {
+  const ne = nameEnd(text, i);
+  if (ne === i || ne - i !== openLen || !sameRange(text, openS, i, openLen)) return -1;
+  return gtAfter(text, ne, n);
+}
+
+/**
+ * End of the name of the start tag at i; -1 when no name starts there, or the element (the `count`th, at `depth`)
+ * is past the limits: both fast readers decline then.
+ */
+function openNameEnd(text: string, i: number, count: number, depth: number, lim: MbmsParseLimits): number {
+  const ne = nameEnd(text, i);
+  return ne === i || count > lim.maxElements || depth >= lim.maxDepth ? -1 : ne;
 }
 
 
@@ -427,6 +487,8 @@ function lookupNs(scope: NsBinding | null, prefix: string): string | undefined {
 
 interface Open {
   el: XmlElement;
+  /** Where the element's name starts in the text (its close tag is compared there). */
+  nameS: number;
   scope: NsBinding | null;
   /** The first text piece (most elements have one, or none). */
   text: string | null;
@@ -456,50 +518,40 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
   while (i < n) {
     const lt = text.indexOf('<', i);
     const end = lt < 0 ? n : lt;
-    if (end > i) {
-      // white space between tags (indentation) is the common case: nothing to keep, no string made
-      let k = i;
-      while (k < end && isWs(text.charCodeAt(k))) k++;
-      if (k < end) {
-        // an entity or a stray `]]>` in the text: the library path decides (bounded to this text, never past `end`)
-        for (let x = k; x < end; x++) {
-          const v = text.charCodeAt(x);
-          if (v === 0x26 || (v === 0x5d && x + 2 < end && text.charCodeAt(x + 1) === 0x5d && text.charCodeAt(x + 2) === 0x3e)) return undefined;
-        }
-        // trimmed as String.prototype.trim does: one slice, not the raw text and then its trimmed copy
-        let e = end;
-        while (e > k && isTrimmed(text.charCodeAt(e - 1))) e--;
-        while (k < e && isTrimmed(text.charCodeAt(k))) k++;
-        const t = k === e ? '' : text.slice(k, e);
-        if (t !== '') {
-          if (stack.length === 0) return undefined;
-          const top = stack[stack.length - 1];
-          if (top.text === null) top.text = t;
-          else if (top.more === null) top.more = [t];
-          else top.more.push(t);
-        }
+    // white space between tags (indentation) is the common case: nothing to keep, no string made
+    if (end > i && textAt(text, i, end)) {
+      const k = textSpan[0];
+      const e = textSpan[1];
+      // an entity or a stray `]]>` in the text: the library path decides (none sits in the white space trimmed off)
+      for (let x = k; x < e; x++) {
+        const v = text.charCodeAt(x);
+        if (v === 0x26 || (v === 0x5d && x + 2 < e && text.charCodeAt(x + 1) === 0x5d && text.charCodeAt(x + 2) === 0x3e)) return undefined;
       }
+      // one slice, not the raw text and then its trimmed copy
+      const t = text.slice(k, e);
+      if (stack.length === 0) return undefined;
+      const top = stack[stack.length - 1];
+      if (top.text === null) top.text = t;
+      else if (top.more === null) top.more = [t];
+      else top.more.push(t);
     }
     if (lt < 0) break;
     i = lt + 1;
     const c = text.charCodeAt(i);
     if (c === 0x2f /* / */) {
-      const ne = nameEnd(text, i + 1);
       const top = stack.pop();
-      if (ne === i + 1 || !top) return undefined;
-      const closeName = top.el.name;
-      if (ne - (i + 1) !== closeName.length || !text.startsWith(closeName, i + 1)) return undefined;
-      i = gtAfter(text, ne, n);
+      if (!top) return undefined;
+      i = closeTagEnd(text, i + 1, n, top.nameS, top.el.name.length);
       if (i < 0) return undefined;
       if (top.text !== null) top.el.text = top.more === null ? top.text : (top.text + top.more.join('')).trim();
       scope = stack.length > 0 ? stack[stack.length - 1].scope : null;
       continue;
     }
-    const ne = nameEnd(text, i);
-    if (ne === i) return undefined;
+    const ne = openNameEnd(text, i, ++elements, stack.length, lim);
+    if (ne < 0) return undefined;
+    const nameS = i;
     const name = text.slice(i, ne);
     i = ne;
-    if (++elements > lim.maxElements || stack.length >= lim.maxDepth) return undefined;
     const attributes: Record<string, string> = {};
     let local = scope;
     // attributes: white space, a name, `=` (white space around it allowed), a quoted value without < or &
@@ -509,15 +561,6 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       const ae = attrSpan[1];
       const q = attrSpan[2];
       const close = attrSpan[3];
-      let bad = false;
-      for (let x = q + 1; x < close; x++) {
-        const v = text.charCodeAt(x);
-        if (v === 0x3c || v === 0x26) {
-          bad = true;
-          break;
-        }
-      }
-      if (bad) break;
       const k = text.slice(j, ae);
       if (Object.prototype.hasOwnProperty.call(attributes, k)) return undefined;
       const value = text.slice(q + 1, close);
@@ -538,7 +581,7 @@ export function simpleTree(text: string, lim: MbmsParseLimits): XmlElement[] | u
       root = el;
     }
     if (!selfClosing) {
-      stack.push({ el, scope: local, text: null, more: null });
+      stack.push({ el, nameS, scope: local, text: null, more: null });
       scope = local;
     }
   }
@@ -602,21 +645,16 @@ function sameRange(text: string, a: number, b: number, len: number): boolean {
 
 /** text[s, e) equals `lower` (lower-case ASCII) ignoring ASCII case: what `name.toLowerCase() === lower` gives on the names the scan accepts. */
 function isNamed(text: string, s: number, e: number, lower: string): boolean {
-  if (e - s !== lower.length) return false;
-  for (let k = 0; k < lower.length; k++) {
-    let c = text.charCodeAt(s + k);
-    if (c >= 0x41 && c <= 0x5a) c += 0x20;
-    if (c !== lower.charCodeAt(k)) return false;
-  }
-  return true;
+  return e - s === lower.length && sameLowerAt(text, s, lower);
 }
 
 /**
  * simpleTree's reading of a document without the tree: the same syntax, limits and declines (and one more: an
- * element with more than one text piece, which the tree joins), recorded in `r`. False when declined; then the
+ * element with more than one text piece, which the tree joins), recorded in scanRecords. False when declined; then the
  * document goes through simpleTree / libraryTree as before. Element 0 is the root.
  */
-export function scanDocument(text: string, lim: MbmsParseLimits, r: ScanRecords = scanRecords): boolean {
+export function scanDocument(text: string, lim: MbmsParseLimits): boolean {
+  const r = scanRecords;
   let i = xmlDeclEnd(text);
   const n = text.length;
   // an entity or `]]>` anywhere after the declaration declines (simpleTree declines them in text and attribute values;
@@ -631,40 +669,26 @@ export function scanDocument(text: string, lim: MbmsParseLimits, r: ScanRecords 
   while (i < n) {
     const lt = text.indexOf('<', i);
     const end = lt < 0 ? n : lt;
-    if (end > i) {
-      let k = i;
-      while (k < end && isWs(text.charCodeAt(k))) k++;
-      if (k < end) {
-        let e = end;
-        while (e > k && isTrimmed(text.charCodeAt(e - 1))) e--;
-        while (k < e && isTrimmed(text.charCodeAt(k))) k++;
-        if (k < e) {
-          if (depth === 0 || r.textS[cur] >= 0) return false;
-          r.textS[cur] = k;
-          r.textE[cur] = e;
-        }
-      }
+    if (end > i && textAt(text, i, end)) {
+      if (depth === 0 || r.textS[cur] >= 0) return false;
+      r.textS[cur] = textSpan[0];
+      r.textE[cur] = textSpan[1];
     }
     if (lt < 0) break;
     i = lt + 1;
     const c = text.charCodeAt(i);
     if (c === 0x2f /* / */) {
-      const ne = nameEnd(text, i + 1);
-      if (ne === i + 1 || depth === 0) return false;
-      const s0 = r.nameS[cur];
-      const len = r.nameE[cur] - s0;
-      if (ne - (i + 1) !== len || !sameRange(text, s0, i + 1, len)) return false;
-      i = gtAfter(text, ne, n);
+      if (depth === 0) return false;
+      i = closeTagEnd(text, i + 1, n, r.nameS[cur], r.nameE[cur] - r.nameS[cur]);
       if (i < 0) return false;
       cur = r.parent[cur];
       depth--;
       continue;
     }
-    const ne = nameEnd(text, i);
-    if (ne === i) return false;
+    const ne = openNameEnd(text, i, ++count, depth, lim);
+    if (ne < 0) return false;
     const nameS = i;
     i = ne;
-    if (++count > lim.maxElements || depth >= lim.maxDepth) return false;
     // a second root declines
     if (depth === 0 && count > 1) return false;
     const el = count - 1;
@@ -679,9 +703,6 @@ export function scanDocument(text: string, lim: MbmsParseLimits, r: ScanRecords 
       const ae = attrSpan[1];
       const q = attrSpan[2];
       const close = attrSpan[3];
-      // no `<` in the value (no `&` anywhere: checked above)
-      const lt2 = text.indexOf('<', q + 1);
-      if (lt2 >= 0 && lt2 < close) break;
       const alen = ae - j;
       for (let a = 0; a < attrs; a++) if (r.attrE[a] - r.attrS[a] === alen && sameRange(text, r.attrS[a], j, alen)) return false;
       r.attrS[attrs] = j;
@@ -751,25 +772,30 @@ function readScanned(text: string, r: ScanRecords, contentType: string, expected
     }
   }
   if (!known) {
-    problems.push(mbmsProblem('mbms-xml-unknown-root', `unknown root element ${escapeText(rootName, 80)} for ${escapeText(contentType)}`));
-    body.unknownElements.push(rootName);
+    unknownRoot(rootName, contentType, body, problems);
     return;
   }
   body.kind = known.kind;
   const rootLocal = r.localS[0] === r.nameS[0] ? rootName : text.slice(r.localS[0], r.nameE[0]);
-  if (rootNs !== known.namespace)
-    problems.push(mbmsProblem('mbms-xml-namespace', `root namespace ${escapeText(rootNs ?? '(none)', 100)}; TS 26.346 gives ${known.namespace}`));
-  if (expected !== known.kind)
-    problems.push(mbmsProblem('mbms-xml-root-mismatch', `Content-Type ${escapeText(contentType)} carries ${escapeText(rootLocal)}`));
+  rootProblems(known, rootNs, rootLocal, contentType, expected, problems);
   const kind = known.kind;
+  const allowed = KNOWN_CHILDREN[kind];
   for (let c = r.firstChild[0]; c >= 0; c = r.nextSibling[c]) {
     const s = r.localS[c];
     const e = r.nameE[c];
-    if ((kind === 'register' || kind === 'deregister') && isNamed(text, s, e, 'serviceid')) {
+    // the child this kind takes (KNOWN_CHILDREN), compared in place
+    let l: string | undefined;
+    for (const a of allowed) {
+      if (isNamed(text, s, e, a)) {
+        l = a;
+        break;
+      }
+    }
+    if (l === 'serviceid') {
       if (r.textS[c] >= 0) body.serviceIds.push(text.slice(r.textS[c], r.textE[c]));
-    } else if (kind === 'msk-request' && isNamed(text, s, e, 'msk')) {
+    } else if (l === 'msk') {
       body.msks.push(keyRefOf(childText(text, r, c, 'keydomainid'), childText(text, r, c, 'mskid'), problems));
-    } else if ((kind === 'register-response' || kind === 'msk-response') && isNamed(text, s, e, 'response')) {
+    } else if (l === 'response') {
       if (kind === 'register-response') {
         body.responses.push(responseEntryOf(kind, childText(text, r, c, 'serviceid'), undefined, childText(text, r, c, 'responsecode'), problems));
       } else {
@@ -781,8 +807,7 @@ function readScanned(text: string, r: ScanRecords, contentType: string, expected
       body.unknownElements.push(`${rootLocal}/${text.slice(r.nameS[c], r.nameE[c])}`);
     }
   }
-  const count = kind === 'msk-request' ? body.msks.length : kind.endsWith('response') ? body.responses.length : body.serviceIds.length;
-  if (count === 0) problems.push(mbmsProblem('mbms-xml-empty-list', `${rootLocal} lists nothing (the schema requires at least one entry)`));
+  emptyListProblem(kind, body, rootLocal, problems);
 }
 
 /** The validating library path: every document the fast path declines. undefined (with a problem) when not parsed. */
@@ -872,15 +897,11 @@ function parseBody(contentType: string, bytes: Uint8Array, limits: Partial<MbmsP
   if (root.namespace !== undefined) body.namespace = root.namespace;
   const known = rootOf(root.localName);
   if (!known) {
-    problems.push(mbmsProblem('mbms-xml-unknown-root', `unknown root element ${escapeText(root.name, 80)} for ${escapeText(contentType)}`));
-    body.unknownElements.push(root.name);
+    unknownRoot(root.name, contentType, body, problems);
     return { body, problems };
   }
   body.kind = known.kind;
-  if (root.namespace !== known.namespace)
-    problems.push(mbmsProblem('mbms-xml-namespace', `root namespace ${escapeText(root.namespace ?? '(none)', 100)}; TS 26.346 gives ${known.namespace}`));
-  if (expected !== known.kind)
-    problems.push(mbmsProblem('mbms-xml-root-mismatch', `Content-Type ${escapeText(contentType)} carries ${escapeText(root.localName)}`));
+  rootProblems(known, root.namespace, root.localName, contentType, expected, problems);
   const allowed = KNOWN_CHILDREN[known.kind];
   for (const c of root.children) {
     const l = c.localName.toLowerCase();
@@ -896,7 +917,6 @@ function parseBody(contentType: string, bytes: Uint8Array, limits: Partial<MbmsP
       body.responses.push(responseEntry(c, known.kind, problems));
     }
   }
-  const count = known.kind === 'msk-request' ? body.msks.length : known.kind.endsWith('response') ? body.responses.length : body.serviceIds.length;
-  if (count === 0) problems.push(mbmsProblem('mbms-xml-empty-list', `${root.localName} lists nothing (the schema requires at least one entry)`));
+  emptyListProblem(known.kind, body, root.localName, problems);
   return { body, problems };
 }

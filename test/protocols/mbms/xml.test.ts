@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseMbmsBody, parseMbmsBodyByTree, scanDocument, isMbmsContentType, simpleTree, libraryTree, DEFAULT_MBMS_LIMITS } from '../../../src/protocols/mbms/xml';
+import { parseMbmsBody, parseMbmsBodyByTree, scanDocument, isMbmsContentType, isMbmsMediaType, MBMS_CONTENT_TYPES, simpleTree, libraryTree, DEFAULT_MBMS_LIMITS } from '../../../src/protocols/mbms/xml';
 
 const parse = (ct: string, xml: string) => parseMbmsBody(ct, Buffer.from(xml, 'utf8'));
 const codes = (r: ReturnType<typeof parse>): string[] => r.problems.map((p) => p.code);
@@ -225,4 +225,9 @@ test('the scan reads what the tree gives, builds the tree only when read, and de
   assert.equal(scanDocument('<a><b/><b/></a>', { ...DEFAULT_MBMS_LIMITS, maxElements: 2 }), false);
   const mixed = parseMbmsBody('application/mbms-register+xml', Buffer.from(`<mbmsSecurityRegister>x<serviceID>a</serviceID> y </mbmsSecurityRegister>`));
   assert.equal(mixed.body.tree?.text, 'xy');
+});
+
+test('isMbmsMediaType (the parser\'s lower-case lookup) agrees with isMbmsContentType on lower-case media types', () => {
+  for (const t of [...Object.keys(MBMS_CONTENT_TYPES), 'application/mikey', 'text/xml', '', 'application/mbms-msk+xml ', 'constructor'])
+    assert.equal(isMbmsMediaType(t), isMbmsContentType(t), t);
 });
