@@ -98,7 +98,7 @@ const BUFFER_KIB = Number(arg('--buffer') ?? 32_768);
 const KEYSCOPE_SNAPLEN = arg('--snaplen');
 
 type Mode = 'text' | 'dash';
-type Engine = 'cap' | 'cap-inline' | 'tcpdump';
+type Engine = 'cap' | 'cap-inline' | 'tcpdump' | 'dumpcap';
 
 interface RunResult {
   rate: number;
@@ -702,11 +702,12 @@ export async function runLiveBench(): Promise<number> {
   const seconds = Number(arg('--seconds') ?? DEFAULT_LIVE_SECONDS);
   const rates = (arg('--rates')?.split(',').map(Number) ?? DEFAULT_LIVE_RATES).filter((r) => Number.isFinite(r) && r > 0);
   const modes = list<Mode>(arg('--modes'), ['text', 'dash']);
-  const engines = list<Engine>(arg('--engines'), ['cap', 'cap-inline', 'tcpdump']);
+  const engines = list<Engine>(arg('--engines'), ['cap', 'cap-inline', 'tcpdump', 'dumpcap']);
   if (!(seconds > 0) || rates.length === 0) throw new Error('--seconds and --rates must be positive');
-  const missing = ['tcpdump', 'tcpreplay', 'tmux'].filter((c) => !haveCommand(c));
+  const tools = ['tcpdump', 'tcpreplay', 'tmux', ...(engines.includes('dumpcap') ? ['dumpcap'] : [])];
+  const missing = tools.filter((c) => !haveCommand(c));
   if (missing.length > 0 || process.getuid?.() !== 0) {
-    process.stderr.write(`bench --live needs root and ${['tcpdump', 'tcpreplay', 'tmux'].join(', ')} (missing: ${missing.join(', ') || 'root'}); scripts/install-system-deps.sh installs them\n`);
+    process.stderr.write(`bench --live needs root and ${tools.join(', ')} (missing: ${missing.join(', ') || 'root'}); scripts/install-system-deps.sh installs them\n`);
     return 1;
   }
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-livebench-'));
@@ -729,7 +730,7 @@ export async function runLiveBench(): Promise<number> {
       }
     }
     process.stdout.write(`\nnode ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-    process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump (keyscope's capture process writes -w, queue drops included); an. loss % = (tcpdump − frames keyscope analysed) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; spool MiB = its capture process's disk spool at its fullest; drain s = from the end of the replay until keyscope had analysed everything and exited (${DRAIN_MS / 1000} s of it waiting before the SIGINT); CPU and RSS = keyscope's process tree (its capture process, with tcpdump under it for --engine tcpdump), until it exited; Δt = |keyscope − tcpdump| stamp per frame; analyze = analyze of keyscope's -w vs of tcpdump's file, findings by (code, UE, addresses, time ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms) and transactions by (procedure, UE, verdict, start ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms)\n\n`);
+    process.stdout.write(`${seconds} s per run; loss % = (tcpdump − keyscope -w frames) / tcpdump (keyscope's capture process writes -w, queue drops included); an. loss % = (tcpdump − frames keyscope analysed) / tcpdump; ks drop = keyscope's own drop counter; ks est = its TCP loss estimate; spool MiB = its capture process's disk spool at its fullest; drain s = from the end of the replay until keyscope had analysed everything and exited (${DRAIN_MS / 1000} s of it waiting before the SIGINT); CPU and RSS = keyscope's process tree (its capture process, with tcpdump or dumpcap under it for those engines), until it exited; Δt = |keyscope − tcpdump| stamp per frame; analyze = analyze of keyscope's -w vs of tcpdump's file, findings by (code, UE, addresses, time ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms) and transactions by (procedure, UE, verdict, start ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms)\n\n`);
     process.stdout.write(`live findings = keyscope live's own diagnostics (--findings-json) against analyze of tcpdump's file (the oracle), paired by (code, UE, addresses, time ±${ANALYZE_TIME_TOLERANCE_S * 1000} ms): spurious = live's without an oracle partner, of them without the "possibly capture loss" caveat; missed = the oracle's without a live partner; caveat on real = live qualified one the oracle has too\n\n`);
     process.stdout.write(`${table(results)}\n`);
     for (const r of results) {

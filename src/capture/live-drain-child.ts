@@ -1,6 +1,7 @@
 /**
- * The capture process of `keyscope live`: a child process that owns the capture — the `cap` addon, or tcpdump
- * (`--engine tcpdump`), which it starts tied to itself and whose pcap stream it reads as fast as tcpdump writes it —
+ * The capture process of `keyscope live`: a child process that owns the capture — the `cap` addon, or a capture tool
+ * (`--engine tcpdump` or `--engine dumpcap`), which it starts tied to itself and whose pcap stream it reads as fast
+ * as the tool writes it —
  * does nothing but take the packets, and writes them as a pcap stream to fd 3, batched (one write per burst).
  * See live-drain.ts for why, and for the parent's side.
  *
@@ -19,9 +20,9 @@
  * behind the analysis is) every DRAIN_QUEUE_REPORT_MS (args.reportMs) while it changes, `fileerror {json}` when the file cannot be
  * written (the capture stops), `spoolerror {json}` once if the spool fails, `file {json}` (frames and files written)
  * and `end N M` (dropped, captured) when capturing stops; the process exits once the spool and the pipe are empty.
- * With tcpdump: `tcpdump LINE` for each line tcpdump writes on its standard error (its counters, its errors),
+ * With a tool: `tool LINE` for each line the tool writes on its standard error (its counters, its errors),
  * `spawnerror {json}` when it cannot be started, `exit {json}` when it ended before its pcap header.
- * SIGINT or SIGTERM stop the capture; SIGUSR1 is passed on to tcpdump (its counters).
+ * SIGINT or SIGTERM stop the capture; SIGUSR1 is passed on to the tool (tcpdump answers with its counters).
  */
 import type { ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
@@ -83,7 +84,7 @@ interface Source {
   linkType: number;
   linkTypeName: string;
   snaplen: number;
-  /** Stamps in nanoseconds (tcpdump's kernel stamps) rather than whole microseconds (cap). */
+  /** Stamps in nanoseconds (tcpdump's kernel stamps) rather than whole microseconds (cap, dumpcap's pcap stream). */
   nanosecond: boolean;
   onFrame(h: (f: CaptureFrame) => void): void;
   /** Called once when no frame will follow. */
@@ -117,11 +118,12 @@ function openCap(args: DrainChildArgs): Source | undefined {
 }
 
 /**
- * tcpdump, tied to this process, its pcap stream read as fast as it comes (tcpdump never blocks on keyscope's
- * analysis: the queue and the spool are here), split into records; its standard error passed on line by line.
+ * The capture tool (tcpdump, dumpcap), tied to this process, its pcap stream read as fast as it comes (the tool never
+ * blocks on keyscope's analysis: the queue and the spool are here), split into records; its standard error passed on
+ * line by line.
  */
-function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
-  const t = args.tcpdump as NonNullable<DrainChildArgs['tcpdump']>;
+function openTool(args: DrainChildArgs, ready: (s: Source) => void): void {
+  const t = args.tool as NonNullable<DrainChildArgs['tool']>;
   let child: ChildProcess;
   try {
     child = spawnTied(t.program, t.args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -135,14 +137,14 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
     exitAfterControl(2);
   });
   // a last line without its line end is passed on too, when the stream ends (before the 'close' below)
-  const relay = (line: string) => control(`tcpdump ${line}`);
+  const relay = (line: string) => control(`tool ${line}`);
   if (child.stderr) eachLine(child.stderr, relay, relay);
   const frameHandlers: Array<(f: CaptureFrame) => void> = [];
   const stopHandlers: Array<() => void> = [];
   let source: Source | undefined;
   /** The pcap global header's bytes, until all of them are in. */
   let head: Buffer | undefined;
-  /** tcpdump's stream cannot be read (not pcap, or a record the reader refuses): tcpdump is stopped, the rest ignored. */
+  /** The tool's stream cannot be read (not pcap, or a record the reader refuses): the tool is stopped, the rest ignored. */
   let unreadable = false;
   const unreadableStream = () => {
     unreadable = true;
@@ -161,7 +163,7 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
       if (head.length < PCAP_GLOBAL_HEADER_LENGTH) return;
       const header = parsePcapHeader(head, 0);
       if (header === undefined) {
-        // not a pcap stream: ends as tcpdump ending before its header does (the 'close' below)
+        // not a pcap stream: ends as the tool ending before its header does (the 'close' below)
         unreadableStream();
         return;
       }
@@ -169,7 +171,7 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
         linkType: header.linkType,
         linkTypeName: '',
         snaplen: header.snaplen,
-        nanosecond: true,
+        nanosecond: header.nanosecond,
         onFrame: (h) => frameHandlers.push(h),
         onStop: (h) => stopHandlers.push(h),
         stop: () => killGroup(child, 'SIGINT'),
@@ -188,7 +190,7 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
   child.once('close', (code, signal) => {
     records.abandon();
     if (!source) {
-      // tcpdump ended before its pcap header: its standard error (passed on) says why
+      // the tool ended before its pcap header: its standard error (passed on) says why
       control(`exit ${JSON.stringify({ code, signal })}`);
       exitAfterControl(2);
       return;
@@ -199,7 +201,7 @@ function openTcpdump(args: DrainChildArgs, ready: (s: Source) => void): void {
     try {
       child.kill('SIGUSR1');
     } catch {
-      // tcpdump is gone: its end is on the way
+      // the tool is gone: its end is on the way
     }
   });
 }
@@ -216,7 +218,7 @@ function main(): void {
     // not permitted: keep the normal priority
   }
   // until the capture is open, a stop request ends the process (as before the capture existed)
-  if (args.tcpdump) openTcpdump(args, (s) => run(args, s));
+  if (args.tool) openTool(args, (s) => run(args, s));
   else {
     const s = openCap(args);
     if (s) run(args, s);

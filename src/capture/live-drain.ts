@@ -142,8 +142,8 @@ export interface DrainChildArgs {
   priority: number;
   /** Report the queue this often (DRAIN_QUEUE_REPORT_MS). */
   reportMs: number;
-  /** Relay tcpdump (started with these arguments) instead of capturing with cap. */
-  tcpdump?: { program: string; args: string[] };
+  /** Relay a capture tool's pcap stream (tcpdump or dumpcap, started with these arguments) instead of capturing with cap. */
+  tool?: { program: string; args: string[] };
 }
 
 /** What both engines' capture processes share: the queue's bounds, the spool, -w and -c. */
@@ -183,7 +183,7 @@ export interface CaptureProcess {
   tail(): string;
 }
 
-const CONTROL_LINE = /^(open|error|drop|queue|file|fileerror|spoolerror|spawnerror|exit|end|tcpdump) /;
+const CONTROL_LINE = /^(open|error|drop|queue|file|fileerror|spoolerror|spawnerror|exit|end|tool) /;
 
 /** The queue's bounds and the spool, checked, with the defaults filled in. */
 export function captureProcessArgs(opts: CaptureProcessOptions): Pick<DrainChildArgs, 'limits' | 'spool' | 'file' | 'count' | 'reportMs'> {

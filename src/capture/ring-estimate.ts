@@ -1,7 +1,7 @@
 /**
- * How many packets the kernel's capture ring holds, as libpcap lays it out on Linux in immediate mode — the mode both
- * live engines use (cap turns it on itself; keyscope runs tcpdump with --immediate-mode so frames reach the screen at
- * once).
+ * How many packets the kernel's capture ring holds, as libpcap lays it out on Linux in immediate mode — the mode the cap
+ * and tcpdump engines use (cap turns it on itself; keyscope runs tcpdump with --immediate-mode so frames reach the
+ * screen at once). dumpcap, as Wireshark runs it, does not: its ring packs packets (dumpcap-engine.ts).
  *
  * Why this matters: in immediate mode libpcap uses a TPACKET_V2 ring, one fixed-size slot per packet, the slot sized
  * for the largest frame the interface can carry, capped by the snapshot length. On an Ethernet interface (MTU 1500)
@@ -65,6 +65,8 @@ function kib(n: number): string {
  * holds, why, and what holds more. undefined when the ring is large enough or the MTU is unknown.
  */
 export function smallRingNote(opts: { device: string; engine: string; snaplen: number; bufferBytes: number; mtu?: number }): string | undefined {
+  // dumpcap does not run libpcap in immediate mode: its ring packs packets (dumpcap-engine.ts)
+  if (opts.engine === 'dumpcap') return undefined;
   const mtu = opts.mtu ?? interfaceMtu(opts.device);
   if (mtu === undefined) return undefined;
   const ringSnaplen = opts.engine === 'tcpdump' ? opts.snaplen : CAP_MAX_SNAPLEN;
@@ -73,8 +75,8 @@ export function smallRingNote(opts: { device: string; engine: string; snaplen: n
   const better = immediateRingEstimate(mtu, 2048, opts.bufferBytes).packets;
   const remedy =
     opts.engine === 'tcpdump'
-      ? `a -s just above the largest frame (-s 2048: about ${better} packets; longer frames are cut) or a larger -B`
-      : `--engine tcpdump with a -s just above the largest frame (-s 2048: about ${better} packets; longer frames are cut), or a larger -B (cap's snapshot length is fixed at ${CAP_MAX_SNAPLEN})`;
+      ? `--engine dumpcap (no immediate mode: its ring packs packets; frames come up to 0.25 s late), a -s just above the largest frame (-s 2048: about ${better} packets; longer frames are cut) or a larger -B`
+      : `--engine dumpcap (no immediate mode: its ring packs packets; frames come up to 0.25 s late), --engine tcpdump with a -s just above the largest frame (-s 2048: about ${better} packets; longer frames are cut), or a larger -B (cap's snapshot length is fixed at ${CAP_MAX_SNAPLEN})`;
   return (
     `the kernel's capture ring holds only about ${ring.packets} packets here (immediate mode gives each packet a ${kib(ring.slotBytes)} slot ` +
     `for the ${mtu}-byte MTU, in a ${kib(opts.bufferBytes)} buffer): at high rates packets are lost there, before keyscope sees them. ` +

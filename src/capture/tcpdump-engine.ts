@@ -14,11 +14,9 @@
  * packets over at once instead of when a kernel block fills or times out), so a frame reaches the screen as quickly
  * as with `cap`. The stream is parsed by the same reader as any pcap stream (capture/reader.ts).
  */
-import { escapeText } from '../common/escape';
-import type { PacketTime } from '../common/time';
-import { LiveCaptureError, isLoopbackInterface, type LiveClockInfo } from './live';
-import { DRAIN_PRIORITY, awaitOpen, captureProcessArgs, spawnCaptureProcess, type CaptureProcess, type CaptureProcessOptions, type DrainFileOptions } from './live-drain';
-import { PipedCapture } from './piped-capture';
+import { isLoopbackInterface, type LiveClockInfo } from './live';
+import type { CaptureProcess, CaptureProcessOptions } from './live-drain';
+import { RelayedToolCapture, startRelayedTool, wallTime, type RelayedCaptureInfo } from './relayed-tool';
 
 /** The tcpdump program (a name on PATH or a path). */
 export const TCPDUMP_ENV = 'KEYSCOPE_TCPDUMP';
@@ -30,8 +28,6 @@ export const DEFAULT_TCPDUMP_BUFFER_KIB = 32 * 1024;
  * the frame's stamp.
  */
 export const TCPDUMP_CLOCK_LAG_SECONDS = 0.1;
-/** Longest wait for tcpdump to start capturing (its "listening on" line) or to fail. */
-export const TCPDUMP_START_TIMEOUT_MS = 10_000;
 /** Longest wait for tcpdump to print its counters and exit after it was told to stop. */
 export const TCPDUMP_STOP_TIMEOUT_MS = 5_000;
 /**
@@ -43,8 +39,6 @@ export const TCPDUMP_STOP_TIMEOUT_MS = 5_000;
  * reaches them.
  */
 export const DEFAULT_TCPDUMP_STATS_INTERVAL_MS = 1_000;
-/** At most this many characters of tcpdump's standard error are kept for its error and end-of-capture lines. */
-const TCPDUMP_STDERR_KEEP = 16 * 1024;
 
 export const TCPDUMP_CLOCK: LiveClockInfo = {
   engine: 'tcpdump',
@@ -133,11 +127,10 @@ export function tcpdumpLoss(c: TcpdumpCounters, loopback: boolean): number | und
   return (c.droppedByKernel ?? 0) + (c.droppedByInterface ?? 0);
 }
 
-export class TcpdumpCapture extends PipedCapture {
+export class TcpdumpCapture extends RelayedToolCapture {
   readonly clock = TCPDUMP_CLOCK;
   /** tcpdump's counters, once it has exited. */
   counters: TcpdumpCounters | undefined;
-  private readonly startWallMs = Date.now();
   /** A loopback interface: the kernel's counters count each packet twice (tcpdumpLoss). */
   private readonly loopback: boolean;
   /** Seconds a loss window may be reported after the loss (one stats interval): see DEFAULT_TCPDUMP_STATS_INTERVAL_MS. */
@@ -155,12 +148,12 @@ export class TcpdumpCapture extends PipedCapture {
   /** Use openTcpdumpCapture(). */
   constructor(
     proc: CaptureProcess,
-    private readonly stderrText: () => string,
-    info: { device: string; filter: string; linkType: number; snaplen: number; file?: DrainFileOptions },
+    stderrText: () => string,
+    info: RelayedCaptureInfo,
     infoLines: (handler: (c: TcpdumpCounters) => void) => void,
     statsIntervalMs: number,
   ) {
-    super(proc, { ...info, linkTypeName: linkTypeLabel(info.linkType) }, { name: 'tcpdump', label: "tcpdump's capture process", stopTimeoutMs: TCPDUMP_STOP_TIMEOUT_MS });
+    super(proc, stderrText, info, { name: 'tcpdump', stopTimeoutMs: TCPDUMP_STOP_TIMEOUT_MS }, TCPDUMP_CLOCK_LAG_SECONDS);
     const child = proc.child;
     this.loopback = isLoopbackInterface(info.device);
     this.lossLatencySeconds = statsIntervalMs > 0 ? statsIntervalMs / 1000 : 0;
@@ -170,11 +163,6 @@ export class TcpdumpCapture extends PipedCapture {
       this.poll.unref();
       child.once('exit', () => clearInterval(this.poll));
     }
-  }
-
-  /** What the failure of the capture process (or tcpdump) ending by itself quotes: tcpdump's last line on its standard error. */
-  protected override tail(): string {
-    return this.stderrText().trim().split('\n').pop() as string;
   }
 
   /** Ask tcpdump for its counters (SIGUSR1 to the capture process, which passes it on to tcpdump alone); not while an answer is due or once stopping. */
@@ -218,13 +206,7 @@ export class TcpdumpCapture extends PipedCapture {
     this.counters = parseTcpdumpCounters(this.stderrText());
     // what the end-of-capture figure adds to the running counters fell since the last question
     const total = tcpdumpLoss(this.counters, this.loopback);
-    const stopMs = this.stopMono !== undefined ? this.startWallMs + Number(this.stopMono - this.startMono) / 1e6 : Date.now();
-    if (total !== undefined) this.windowUpTo(total, stopMs);
-  }
-
-  protected startTime(): PacketTime {
-    const ms = this.startWallMs;
-    return { tsSec: Math.floor(ms / 1000), tsNsec: (ms % 1000) * 1e6 };
+    if (total !== undefined) this.windowUpTo(total, this.wallMs());
   }
 
   /**
@@ -236,24 +218,6 @@ export class TcpdumpCapture extends PipedCapture {
     if (c) return tcpdumpLoss(c, this.loopback);
     return this.running_ ? tcpdumpRunningLoss(this.running_, this.loopback) : undefined;
   }
-
-  /**
-   * The kernel's clock (the wall clock) now, less the pipe's lag; never before the newest frame, and held at it while
-   * frames still stream in (PipedCapture.paced: keyscope may be behind tcpdump).
-   */
-  now(): PacketTime {
-    const ms = (this.stopMono !== undefined ? this.startWallMs + Number(this.stopMono - this.startMono) / 1e6 : Date.now()) - TCPDUMP_CLOCK_LAG_SECONDS * 1000;
-    return this.paced({ tsSec: Math.floor(ms / 1000), tsNsec: Math.round((ms % 1000) * 1e6) % 1_000_000_000 });
-  }
-}
-
-function wallTime(ms: number): PacketTime {
-  return { tsSec: Math.floor(ms / 1000), tsNsec: Math.round((ms % 1000) * 1e6) % 1_000_000_000 };
-}
-
-function linkTypeLabel(n: number): string {
-  const names: Record<number, string> = { 0: 'NULL', 1: 'ETHERNET', 101: 'RAW', 113: 'LINUX_SLL', 228: 'IPV4', 229: 'IPV6', 276: 'LINUX_SLL2' };
-  return names[n] ?? `LINKTYPE ${n}`;
 }
 
 /**
@@ -269,54 +233,30 @@ export async function openTcpdumpCapture(opts: TcpdumpCaptureOptions): Promise<T
   const keepUser = process.getuid?.() === 0 ? ['-Z', 'root'] : [];
   const args = [...keepUser, '-U', '-w', '-', '--immediate-mode', '--time-stamp-precision', 'nano', '-n', '-i', opts.device, '-s', String(snaplen), '-B', String(opts.bufferKiB ?? DEFAULT_TCPDUMP_BUFFER_KIB)];
   if (filter.trim().length > 0) args.push('--', filter);
-  const proc = spawnCaptureProcess({
+  // the answers to SIGUSR1 go to the engine; the rest (errors, "listening on", the end-of-capture counters) is kept
+  const infoHandlers: Array<(c: TcpdumpCounters) => void> = [];
+  const tool = await startRelayedTool({
+    ...opts,
+    engine: 'tcpdump',
+    program,
+    args,
+    install: 'apt-get install tcpdump',
     device: opts.device,
     filter,
     snaplen,
-    priority: DRAIN_PRIORITY,
-    ...captureProcessArgs(opts),
-    tcpdump: { program, args },
-  });
-  // the answers to SIGUSR1 go to the engine; the rest (errors, "listening on", the end-of-capture counters) is kept
-  let stderr = '';
-  const infoHandlers: Array<(c: TcpdumpCounters) => void> = [];
-  proc.onLine((l) => {
-    if (!l.startsWith('tcpdump ')) return;
-    const line = `${l.slice(8)}\n`;
-    const info = parseTcpdumpInfoLine(line.trimEnd());
-    if (info) for (const h of infoHandlers) h(info);
-    else stderr = (stderr + line).slice(-TCPDUMP_STDERR_KEEP);
-  });
-  const stderrText = () => stderr;
-  const quote = (s: string) => `'${escapeText(s, 200)}'`;
-  const lastLine = () => stderrText().trim().split('\n').filter((l) => !/^tcpdump: listening on/.test(l)).pop() ?? 'tcpdump ended';
-  const opened = await awaitOpen(
-    proc,
-    TCPDUMP_START_TIMEOUT_MS,
-    (l) => {
-      if (l.startsWith('spawnerror ')) {
-        const e = JSON.parse(l.slice(11)) as { code?: string; message: string };
-        return new LiveCaptureError('unavailable', e.code === 'ENOENT' ? `--engine tcpdump: ${quote(program)} is not installed (apt-get install tcpdump)` : `--engine tcpdump: ${e.message}`);
-      }
-      if (l.startsWith('exit ')) return classify(lastLine(), opts.device, filter, quote);
-      return undefined;
+    chatter: /^tcpdump: listening on/,
+    takeLine: (line) => {
+      const info = parseTcpdumpInfoLine(line);
+      if (info) for (const h of infoHandlers) h(info);
+      return info !== undefined;
     },
-    () => classify(proc.tail() || lastLine(), opts.device, filter, quote),
-  );
+  });
   const interval = opts.statsIntervalMs ?? DEFAULT_TCPDUMP_STATS_INTERVAL_MS;
   return new TcpdumpCapture(
-    proc,
-    stderrText,
-    { device: opts.device, filter, linkType: opened.linkType, snaplen: opened.snaplen, ...(opts.file ? { file: opts.file } : {}) },
+    tool.proc,
+    tool.stderrText,
+    { device: opts.device, filter, linkType: tool.opened.linkType, snaplen: tool.opened.snaplen, ...(opts.file ? { file: opts.file } : {}) },
     (h) => infoHandlers.push(h),
     Number.isFinite(interval) && interval > 0 ? interval : 0,
   );
-}
-
-function classify(msg: string, device: string, filter: string, quote: (s: string) => string): LiveCaptureError {
-  const line = msg.replace(/^tcpdump: /, '').trim();
-  if (/permission|not permitted/i.test(line)) return new LiveCaptureError('permission', `no permission to capture on ${quote(device)} (tcpdump: ${escapeText(line)}): run as root`);
-  if (/no such device|doesn't exist/i.test(line)) return new LiveCaptureError('no-such-device', `no such interface: ${quote(device)}`);
-  if (/syntax error|filter/i.test(line)) return new LiveCaptureError('bad-filter', `bad capture filter ${quote(filter)}: ${escapeText(line)}`);
-  return new LiveCaptureError('failed', `cannot capture on ${quote(device)} with tcpdump: ${escapeText(line)}`);
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CAP_MAX_SNAPLEN, DEFAULT_LIVE_BUFFER_SIZE, LiveCaptureError, listLiveInterfaces, openLiveCapture, type LiveCaptureStats, type LiveSource } from '../capture/live';
 import { smallRingNote } from '../capture/ring-estimate';
+import { openDumpcapCapture } from '../capture/dumpcap-engine';
 import { openTcpdumpCapture } from '../capture/tcpdump-engine';
 import {
   DEFAULT_DRAIN_LIMITS, DEFAULT_SPOOL_BYTES, DEFAULT_SPOOL_FREE_MARGIN_BYTES, DrainFileError, openDrainedCapture, type CaptureFileSink, type CaptureProcessOptions, type DrainFileOptions,
@@ -71,10 +72,12 @@ const LIVE_STATUS_INTERVAL_MS = 5_000;
 
 /**
  * Capture engines: `cap` (libpcap in process, the default, read by a capture thread of its own: live-drain.ts),
- * `cap-inline` (the same, read on the main thread: for comparison), or `tcpdump` (a tied child; kernel timestamps,
- * drop counts).
+ * `cap-inline` (the same, read on the main thread: for comparison), `tcpdump` (a tied child; kernel timestamps,
+ * running drop counts) or `dumpcap` (a tied child without immediate mode: a packed kernel ring that keeps up at high
+ * rates on lo, kernel timestamps, drop counts at the end; dumpcap-engine.ts).
  */
-export type LiveEngine = 'cap' | 'cap-inline' | 'tcpdump';
+export type LiveEngine = 'cap' | 'cap-inline' | 'tcpdump' | 'dumpcap';
+const LIVE_ENGINES: readonly LiveEngine[] = ['cap', 'cap-inline', 'tcpdump', 'dumpcap'];
 
 /** Largest -s accepted: tcpdump's default snap length. cap keeps at most CAP_MAX_SNAPLEN of it. */
 export const MAX_SNAPLEN = 262144;
@@ -82,7 +85,7 @@ export const MAX_SNAPLEN = 262144;
 export const registerLiveCommand: CommandRegistrar = (program: Command, setExitCode) => {
   const cmd = program
     .command('live')
-    .description('capture from a network interface (with the optional cap module, or --engine tcpdump) and dissect and analyze frames as they arrive')
+    .description('capture from a network interface (with the optional cap module, or --engine tcpdump or dumpcap) and dissect and analyze frames as they arrive')
     .option('-i, --interface <iface>', 'interface to capture on (any: all interfaces, Linux cooked)')
     .option('-D, --list-interfaces', 'list the interfaces live capture can use, and exit')
     .option('-f, --filter <bpf>', 'capture filter, tcpdump syntax (e.g. "udp port 2269 or tcp port 80")')
@@ -96,11 +99,11 @@ export const registerLiveCommand: CommandRegistrar = (program: Command, setExitC
     .option('-c, --count <n>', 'stop after n frames', parsePositiveInt)
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
     .option('-s, --snaplen <bytes>', `bytes kept per frame (at most ${MAX_SNAPLEN}; the cap engine keeps at most ${CAP_MAX_SNAPLEN})`, parseSnaplen)
-    .option('--engine <name>', 'capture engine: cap (libpcap in process, read by a capture thread of its own; the default), cap-inline (cap read on the main thread) or tcpdump (kernel timestamps and drop counts; tcpdump must be installed)', parseEngine)
+    .option('--engine <name>', 'capture engine: cap (libpcap in process, read by a capture thread of its own; the default), cap-inline (cap read on the main thread), tcpdump (kernel timestamps and running drop counts; tcpdump must be installed) or dumpcap (Wireshark\'s capture program: keeps up at high packet rates, kernel timestamps, frames up to 0.25 s late, drop counts at the end; dumpcap must be installed)', parseEngine)
     .option('-B, --buffer-size <KiB>', `kernel capture buffer in KiB, as tcpdump -B (default ${DEFAULT_LIVE_BUFFER_SIZE / 1024})`, parsePositiveInt)
-    .option('--capture-queue <packets>', `cap and tcpdump engines: packets queued in memory between the capture process and the analysis before the capture process spools them to disk (default ${DEFAULT_DRAIN_LIMITS.maxPackets}, and at most ${DEFAULT_DRAIN_LIMITS.maxBytes / MIB} MiB)`, parsePositiveInt)
-    .option('--spool-dir <dir>', 'cap and tcpdump engines: where the capture process spools what the analysis cannot take yet (a file unlinked at once; default the temp directory)')
-    .option('--spool-size <MiB>', `cap and tcpdump engines: disk spool at most, in MiB (default ${DEFAULT_SPOOL_BYTES / MIB}; never closer than ${DEFAULT_SPOOL_FREE_MARGIN_BYTES / MIB} MiB to the file system's free space; 0: none). Beyond it packets are dropped, counted (-w still gets them)`, parseNonNegativeInt)
+    .option('--capture-queue <packets>', `cap, tcpdump and dumpcap engines: packets queued in memory between the capture process and the analysis before the capture process spools them to disk (default ${DEFAULT_DRAIN_LIMITS.maxPackets}, and at most ${DEFAULT_DRAIN_LIMITS.maxBytes / MIB} MiB)`, parsePositiveInt)
+    .option('--spool-dir <dir>', 'cap, tcpdump and dumpcap engines: where the capture process spools what the analysis cannot take yet (a file unlinked at once; default the temp directory)')
+    .option('--spool-size <MiB>', `cap, tcpdump and dumpcap engines: disk spool at most, in MiB (default ${DEFAULT_SPOOL_BYTES / MIB}; never closer than ${DEFAULT_SPOOL_FREE_MARGIN_BYTES / MIB} MiB to the file system's free space; 0: none). Beyond it packets are dropped, counted (-w still gets them)`, parseNonNegativeInt)
     .option('--dash', 'show the terminal dashboard instead of frame lines (q quits, ? help)');
   // the analyzer's own options: findings (printed to standard error as they come) and the dashboard
   addCorrelationOptions(cmd, { read: false });
@@ -132,8 +135,9 @@ function parseNonNegativeInt(value: string): number {
 }
 
 function parseEngine(value: string): LiveEngine {
-  if (value === 'cap' || value === 'cap-inline' || value === 'tcpdump') return value;
-  throw new InvalidArgumentError('cap, cap-inline or tcpdump');
+  const engine = LIVE_ENGINES.find((e) => e === value);
+  if (engine === undefined) throw new InvalidArgumentError(`${LIVE_ENGINES.slice(0, -1).join(', ')} or ${LIVE_ENGINES[LIVE_ENGINES.length - 1]}`);
+  return engine;
 }
 
 /** Open the capture with the chosen engine; a LiveCaptureError says why it could not start. */
@@ -145,14 +149,15 @@ async function openCapture(opts: LiveCliOptions & { interface: string }): Promis
     ...(opts.write ? { file: captureFileOptions(opts.write, opts) } : {}),
     ...(opts.count !== undefined ? { count: opts.count } : {}),
   };
-  if (opts.engine === 'tcpdump') {
-    return openTcpdumpCapture({
+  if (opts.engine === 'tcpdump' || opts.engine === 'dumpcap') {
+    const tool = {
       device: opts.interface,
       filter: opts.filter ?? '',
       ...(opts.snaplen !== undefined ? { snaplen: opts.snaplen } : {}),
       ...(opts.bufferSize !== undefined ? { bufferKiB: opts.bufferSize } : {}),
       ...queue,
-    });
+    };
+    return opts.engine === 'tcpdump' ? openTcpdumpCapture(tool) : openDumpcapCapture(tool);
   }
   const capOptions = {
     device: opts.interface,
@@ -203,7 +208,7 @@ function attachMetrics(served: MetricsRun | undefined, analyzer: Analyzer, captu
   served?.metrics.attach({
     openState: () => analyzer.correlator.openState(),
     tcp: () => analyzer.dissector.tcpStats,
-    ...(engine === 'tcpdump' ? { dropped: () => capture.dropped } : {}),
+    ...(engine === 'tcpdump' || engine === 'dumpcap' ? { dropped: () => capture.dropped } : {}),
   });
 }
 
@@ -223,7 +228,7 @@ async function runLiveCapture(opts: LiveCliOptions, served: MetricsRun | undefin
   }
   for (const [given, option] of [[opts.captureQueue, '--capture-queue'], [opts.spoolDir, '--spool-dir'], [opts.spoolSize, '--spool-size']] as const) {
     if (given !== undefined && opts.engine === 'cap-inline') {
-      process.stderr.write(`keyscope live: ${option} is the capture process's (engines cap and tcpdump), not cap-inline's\n`);
+      process.stderr.write(`keyscope live: ${option} is the capture process's (engines cap, tcpdump and dumpcap), not cap-inline's\n`);
       return 64;
     }
   }
@@ -676,7 +681,9 @@ export function lossSummary(capture: Pick<LiveSource, 'stats' | 'dropped' | 'clo
   const drops =
     dropped !== undefined
       ? `${queued}${dropped} dropped (${capture.clock.engine}'s kernel and interface counters)`
-      : `${queued}dropped by the kernel unknown (the ${capture.clock.engine} engine has no kernel drop counter; --engine tcpdump reports the kernel's)`;
+      : `${queued}dropped by the kernel unknown (${
+          capture.clock.engine === 'dumpcap' ? 'dumpcap prints its counters only when it ends and printed none' : `the ${capture.clock.engine} engine has no kernel drop counter; --engine tcpdump or dumpcap reports the kernel's`
+        })`;
   const loss = estimateCaptureLoss(tcp);
   const estimate = `loss estimate ${(loss.ratio * 100).toFixed(2)} % of TCP payload (${loss.lostBytes} ACKed-but-unseen bytes; UDP loss is invisible to it)`;
   const left = capture.notAnalysed ? `, ${capture.notAnalysed} more captured (and in -w) but not analysed: queued when the capture stopped` : '';

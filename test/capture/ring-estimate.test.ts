@@ -28,10 +28,12 @@ test('lo with -s 2048: a 4 KiB slot, 8 k packets in 32 MiB', TIMEOUT, () => {
 test('the note: given for lo, not for an Ethernet MTU or a ring that holds enough', TIMEOUT, () => {
   const lo = smallRingNote({ device: 'x', engine: 'cap', snaplen: 65535, bufferBytes: 32 * MIB, mtu: 65536 });
   assert.match(lo ?? '', /about 256 packets/);
-  assert.match(lo ?? '', /--engine tcpdump/);
+  assert.match(lo ?? '', /--engine dumpcap .*--engine tcpdump/);
   const td = smallRingNote({ device: 'x', engine: 'tcpdump', snaplen: 262144, bufferBytes: 32 * MIB, mtu: 65536 });
   assert.match(td ?? '', /-s 2048: about 8192 packets/);
   assert.equal(smallRingNote({ device: 'x', engine: 'tcpdump', snaplen: 2048, bufferBytes: 32 * MIB, mtu: 65536 }), undefined);
+  // dumpcap's ring is not an immediate-mode one: no note whatever the MTU
+  assert.equal(smallRingNote({ device: 'x', engine: 'dumpcap', snaplen: 262144, bufferBytes: 32 * MIB, mtu: 65536 }), undefined);
   assert.equal(smallRingNote({ device: 'x', engine: 'cap', snaplen: 65535, bufferBytes: 32 * MIB, mtu: 1500 }), undefined);
   // cap's ring ignores keyscope's -s: a larger -B is what holds more
   assert.match(smallRingNote({ device: 'x', engine: 'cap', snaplen: 2048, bufferBytes: 32 * MIB, mtu: 65536 }) ?? '', /about 256 packets/);

@@ -1,9 +1,9 @@
 /**
- * `keyscope live --engine tcpdump`: frames stamped by the kernel (equal to a parallel tcpdump's stamps, the oracle),
- * tcpdump's drop counters in the exit summary, the clock named in the output, tcpdump never outliving keyscope;
- * and the honest "dropped unknown" of the default `cap` engine.
+ * `keyscope live --engine tcpdump` and `--engine dumpcap`: frames stamped by the kernel (equal to a parallel tcpdump's
+ * stamps, the oracle), the tool's drop counters in the exit summary, the clock named in the output, the tool never
+ * outliving keyscope; and the honest "dropped unknown" of the default `cap` engine.
  *
- * Network: 127.171.3.0/24 and ports 17178–17179 belong to this file (see live-quiet.test.ts for the rest of
+ * Network: 127.171.3.0/24 and ports 17178–17179 and 17182–17183 belong to this file (see live-quiet.test.ts for the rest of
  * 127.171/16). Every child is tied (test/support/proc.ts) and killed in `finally`.
  */
 import { test } from 'node:test';
@@ -24,91 +24,116 @@ const start = startWatched;
 const until = (what: string, ok: () => boolean, c: WatchedChild) => waitFor(what, ok, c, GUARD_MS);
 const udpPair = (host: string, port: number) => loopbackPair(host, port, '127.171.3.2');
 
-test('--engine tcpdump: frame times equal a parallel tcpdump\'s within 0.1 ms; its drop counter and the kernel clock in the summary', { timeout: 60_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-live-engine-'));
-  const filter = 'udp and host 127.171.3.1 and port 17178';
-  const oracleFile = path.join(dir, 'oracle.pcap');
-  const ours = path.join(dir, 'ours.pcap');
-  const udp = await udpPair('127.171.3.1', 17178);
-  const oracle = start('tcpdump', ['-U', '--immediate-mode', '-n', '-i', 'lo', '--time-stamp-precision', 'nano', '-w', oracleFile, filter]);
-  const N = 25;
-  const live = start(process.execPath, [cliPath(), 'live', '-i', 'lo', '--engine', 'tcpdump', '-B', '4096', '-f', filter, '-c', String(N), '--json', '-w', ours]);
-  try {
-    await until('tcpdump (oracle) to listen', () => /listening on/.test(oracle.err()), oracle);
-    await until('keyscope to capture', () => /capturing on/.test(live.err()), live);
-    assert.match(live.err(), /keyscope live: timestamps: the kernel's, nanoseconds .*\(engine tcpdump\)/);
-    for (let i = 0; i < N; i++) {
-      await udp.send(Buffer.from(`engine tcpdump ${i}`));
-      await sleep(5);
+/** What differs between the two engines that relay a capture tool. */
+interface ToolEngine {
+  name: 'tcpdump' | 'dumpcap';
+  /** The clock as live names it. */
+  clock: RegExp;
+  /** What capinfos -t says of the -w file. */
+  fileType: RegExp;
+  /** Largest difference between a -w stamp and the oracle's (tcpdump keeps the kernel's nanoseconds; dumpcap microseconds). */
+  fileTolerance: number;
+  /** Its own port (the filter tells the tests apart) and the marker's port. */
+  port: number;
+  killPort: number;
+}
+
+const ENGINES: ToolEngine[] = [
+  { name: 'tcpdump', clock: /the kernel's, nanoseconds/, fileType: /nanosecond pcap/, fileTolerance: 0, port: 17178, killPort: 17179 },
+  { name: 'dumpcap', clock: /the kernel's, microseconds \(dumpcap's/, fileType: /(?<!nanosecond )pcap/, fileTolerance: 1e-6, port: 17182, killPort: 17183 },
+];
+
+for (const engine of ENGINES) {
+  test(`--engine ${engine.name}: frame times equal a parallel tcpdump's within 0.1 ms; its drop counter and the kernel clock in the summary`, { timeout: 60_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-live-engine-'));
+    const filter = `udp and host 127.171.3.1 and port ${engine.port}`;
+    const oracleFile = path.join(dir, 'oracle.pcap');
+    const ours = path.join(dir, 'ours.pcap');
+    const udp = await udpPair('127.171.3.1', engine.port);
+    const oracle = start('tcpdump', ['-U', '--immediate-mode', '-n', '-i', 'lo', '--time-stamp-precision', 'nano', '-w', oracleFile, filter]);
+    const N = 25;
+    const live = start(process.execPath, [cliPath(), 'live', '-i', 'lo', '--engine', engine.name, '-B', '4096', '-f', filter, '-c', String(N), '--json', '-w', ours]);
+    try {
+      await until('tcpdump (oracle) to listen', () => /listening on/.test(oracle.err()), oracle);
+      await until('keyscope to capture', () => /capturing on/.test(live.err()), live);
+      assert.match(live.err(), new RegExp(`keyscope live: timestamps: ${engine.clock.source}.*\\(engine ${engine.name}\\)`));
+      for (let i = 0; i < N; i++) {
+        await udp.send(Buffer.from(`engine ${engine.name} ${i}`));
+        await sleep(5);
+      }
+      assert.equal(await live.exit, 0, live.err());
+      // the oracle writes each packet as it comes (-U, --immediate-mode): give it a moment, then stop it cleanly
+      await sleep(500);
+      oracle.child.kill('SIGINT');
+      await oracle.exit;
+
+      const frames = live.out().split('\n').filter((l) => l).map((l) => JSON.parse(l) as { ts: number; frame: number });
+      assert.equal(frames.length, N);
+      const theirs = tsharkFields(oracleFile, ['frame.time_epoch', 'udp.payload']);
+      assert.equal(theirs.length, N);
+      const file = tsharkFields(ours, ['frame.time_epoch', 'udp.payload']);
+      assert.equal(file.length, N);
+      for (let i = 0; i < N; i++) {
+        assert.equal(Buffer.from(theirs[i][1].replace(/:/g, ''), 'hex').toString(), `engine ${engine.name} ${i}`);
+        assert.equal(file[i][1], theirs[i][1]);
+        const kernel = Number(theirs[i][0]);
+        assert.ok(Math.abs(frames[i].ts - kernel) < TIMESTAMP_TOLERANCE_S, `frame ${i + 1}: keyscope ${frames[i].ts}, tcpdump ${kernel}`);
+        // the -w file has the kernel's stamps: tcpdump's nanoseconds to the digit, dumpcap's microseconds
+        if (engine.fileTolerance === 0) assert.equal(file[i][0], theirs[i][0]);
+        else assert.ok(Math.abs(Number(file[i][0]) - kernel) < engine.fileTolerance + 1e-9, `frame ${i + 1} in -w: ${file[i][0]}, tcpdump ${theirs[i][0]}`);
+      }
+      const info = spawnSync('capinfos', ['-t', ours], { encoding: 'utf8' });
+      assert.match(info.stdout, engine.fileType);
+      assert.match(
+        live.err(),
+        new RegExp(`keyscope live: ${N} packets captured, (?:0 dropped by keyscope's capture queue [^,]*, )?\\d+ dropped \\(${engine.name}'s kernel and interface counters\\), loss estimate 0\\.00 % .*; timestamps: ${engine.clock.source}`),
+      );
+    } finally {
+      live.child.kill('SIGKILL');
+      oracle.child.kill('SIGKILL');
+      udp.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    assert.equal(await live.exit, 0, live.err());
-    // the oracle writes each packet as it comes (-U, --immediate-mode): give it a moment, then stop it cleanly
-    await sleep(500);
-    oracle.child.kill('SIGINT');
-    await oracle.exit;
+  });
 
-    const frames = live.out().split('\n').filter((l) => l).map((l) => JSON.parse(l) as { ts: number; frame: number });
-    assert.equal(frames.length, N);
-    const theirs = tsharkFields(oracleFile, ['frame.time_epoch', 'udp.payload']);
-    assert.equal(theirs.length, N);
-    const file = tsharkFields(ours, ['frame.time_epoch', 'udp.payload']);
-    assert.equal(file.length, N);
-    for (let i = 0; i < N; i++) {
-      assert.equal(Buffer.from(theirs[i][1].replace(/:/g, ''), 'hex').toString(), `engine tcpdump ${i}`);
-      assert.equal(file[i][1], theirs[i][1]);
-      const kernel = Number(theirs[i][0]);
-      assert.ok(Math.abs(frames[i].ts - kernel) < TIMESTAMP_TOLERANCE_S, `frame ${i + 1}: keyscope ${frames[i].ts}, tcpdump ${kernel}`);
-      // the -w file has the kernel's nanoseconds, to the digit
-      assert.equal(file[i][0], theirs[i][0]);
+  test(`--engine ${engine.name}: ${engine.name} does not outlive a keyscope killed with SIGKILL`, { timeout: 60_000 }, async () => {
+    // a filter no other process has on its command line, to find this tool among all processes
+    const marker = `udp and host 127.171.3.1 and port ${engine.killPort} and udp[0:2] != ${process.pid % 60000}`;
+    const live = start(process.execPath, [cliPath(), 'live', '-i', 'lo', '--engine', engine.name, '-f', marker]);
+    const tools = () =>
+      spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((l) => l.includes(engine.name) && l.includes(marker) && !l.includes('keyscope.js') && !l.includes('live-drain-child.js'));
+    // the tool runs under keyscope's capture process (which relays its stream through its queue and spool): neither survives
+    const relays = () =>
+      spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((l) => l.includes('live-drain-child.js') && l.includes(marker));
+    try {
+      await until('the capture to start', () => /capturing on/.test(live.err()), live);
+      assert.equal(tools().length, 1, `one ${engine.name} runs for the capture`);
+      assert.equal(relays().length, 1, 'one capture process relays it');
+      live.child.kill('SIGKILL');
+      await live.exit;
+      const end = Date.now() + GUARD_MS;
+      while ((tools().length > 0 || relays().length > 0) && Date.now() < end) await sleep(50);
+      assert.deepEqual(tools(), []);
+      assert.deepEqual(relays(), []);
+    } finally {
+      live.child.kill('SIGKILL');
     }
-    const info = spawnSync('capinfos', ['-t', ours], { encoding: 'utf8' });
-    assert.match(info.stdout, /nanosecond pcap/);
-    assert.match(live.err(), new RegExp(`keyscope live: ${N} packets captured, (?:0 dropped by keyscope's capture queue [^,]*, )?\\d+ dropped \\(tcpdump's kernel and interface counters\\), loss estimate 0\\.00 % .*; timestamps: the kernel's, nanoseconds`));
-  } finally {
-    live.child.kill('SIGKILL');
-    oracle.child.kill('SIGKILL');
-    udp.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  });
 
-test('--engine tcpdump: tcpdump does not outlive a keyscope killed with SIGKILL', { timeout: 60_000 }, async () => {
-  // a filter no other process has on its command line, to find this tcpdump among all processes
-  const marker = `udp and host 127.171.3.1 and port 17179 and udp[0:2] != ${process.pid % 60000}`;
-  const live = start(process.execPath, [cliPath(), 'live', '-i', 'lo', '--engine', 'tcpdump', '-f', marker]);
-  const tcpdumps = () =>
-    spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .filter((l) => l.includes('tcpdump') && l.includes(marker) && !l.includes('keyscope.js') && !l.includes('live-drain-child.js'));
-  // tcpdump runs under keyscope's capture process (which relays its stream through its queue and spool): neither survives
-  const relays = () =>
-    spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .filter((l) => l.includes('live-drain-child.js') && l.includes(marker));
-  try {
-    await until('the capture to start', () => /capturing on/.test(live.err()), live);
-    assert.equal(tcpdumps().length, 1, 'one tcpdump runs for the capture');
-    assert.equal(relays().length, 1, 'one capture process relays it');
-    live.child.kill('SIGKILL');
-    await live.exit;
-    const end = Date.now() + GUARD_MS;
-    while ((tcpdumps().length > 0 || relays().length > 0) && Date.now() < end) await sleep(50);
-    assert.deepEqual(tcpdumps(), []);
-    assert.deepEqual(relays(), []);
-  } finally {
-    live.child.kill('SIGKILL');
-  }
-});
-
-test('--engine tcpdump: an unknown interface and a bad filter end with one clear line and exit 2', () => {
-  const run = (args: string[]) => spawnSync(process.execPath, [cliPath(), 'live', '--engine', 'tcpdump', ...args], { encoding: 'utf8', timeout: GUARD_MS });
-  const iface = run(['-i', 'keyscope-nope0']);
-  assert.equal(iface.status, 2);
-  assert.match(iface.stderr, /^keyscope live: no such interface: 'keyscope-nope0'\n$/);
-  const bad = run(['-i', 'lo', '-f', 'udp port']);
-  assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^keyscope live: bad capture filter 'udp port': .*syntax error.*\n$/);
-});
+  test(`--engine ${engine.name}: an unknown interface and a bad filter end with one clear line and exit 2`, () => {
+    const run = (args: string[]) => spawnSync(process.execPath, [cliPath(), 'live', '--engine', engine.name, ...args], { encoding: 'utf8', timeout: GUARD_MS });
+    const iface = run(['-i', 'keyscope-nope0']);
+    assert.equal(iface.status, 2);
+    assert.match(iface.stderr, /^keyscope live: no such interface: 'keyscope-nope0'\n$/);
+    const bad = run(['-i', 'lo', '-f', 'udp port']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^keyscope live: bad capture filter 'udp port': .*syntax error.*\n$/);
+  });
+}
 
 test('the cap engine says it cannot count drops, and which clock stamped the frames', { timeout: 30_000 }, () => {
   const r = spawnSync(process.execPath, [cliPath(), 'live', '-i', 'lo', '-f', 'udp dst port 9 and udp src port 9', '--duration', '0.2'], { encoding: 'utf8', timeout: GUARD_MS });
@@ -116,7 +141,7 @@ test('the cap engine says it cannot count drops, and which clock stamped the fra
   assert.match(r.stderr, /keyscope live: timestamps: arrival in keyscope's capture process, microseconds .*\(engine cap\)/);
   // lo's 64 KiB MTU: the immediate-mode ring's slots are 128 KiB, and live says what that means (src/capture/ring-estimate.ts)
   if (fs.readFileSync('/sys/class/net/lo/mtu', 'utf8').trim() === '65536') {
-    assert.match(r.stderr, /keyscope live: note: the kernel's capture ring holds only about 256 packets here \(immediate mode gives each packet a 128 KiB slot for the 65536-byte MTU, in a 32768 KiB buffer\).*--engine tcpdump with a -s just above the largest frame/);
+    assert.match(r.stderr, /keyscope live: note: the kernel's capture ring holds only about 256 packets here \(immediate mode gives each packet a 128 KiB slot for the 65536-byte MTU, in a 32768 KiB buffer\).*--engine dumpcap .*--engine tcpdump with a -s just above the largest frame/);
   }
-  assert.match(r.stderr, /keyscope live: 0 packets captured, 0 dropped by keyscope's capture queue \(the analysis fell behind and the spool was full\), dropped by the kernel unknown \(the cap engine has no kernel drop counter; --engine tcpdump reports the kernel's\), loss estimate 0\.00 % of TCP payload/);
+  assert.match(r.stderr, /keyscope live: 0 packets captured, 0 dropped by keyscope's capture queue \(the analysis fell behind and the spool was full\), dropped by the kernel unknown \(the cap engine has no kernel drop counter; --engine tcpdump or dumpcap reports the kernel's\), loss estimate 0\.00 % of TCP payload/);
 });

@@ -3,8 +3,8 @@
  * request must not hold back the frames behind that request, text or `--dash`, and `request-unanswered` must show
  * once --pull-timeout has passed on the wall clock, with no frame after it.
  *
- * Network: 127.171.0.0/16 and ports 17171–17179 belong to this file (no other test uses them), so its capture filter
- * sees only its own traffic. Every child is tied (test/support/proc.ts) and killed in `finally`.
+ * Network: 127.171.0.0/16 and ports 17171–17183 belong to this file and to live-engine and live-write
+ * (no other test uses them), so each capture filter sees only its own traffic. Every child is tied (test/support/proc.ts) and killed in `finally`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,10 +83,11 @@ async function until<T>(what: string, probe: () => T | undefined, detail: () => 
   }
 }
 
-test('text mode: the frames behind an unanswered request print within 1 s; request-unanswered follows the pull timeout on the wall clock', { timeout: 60_000 }, async () => {
+/** The text-mode scenario with one engine: its own /24 of 127.171 and port pair (net.1, port and port + 1). */
+async function textModeScenario(engine: string[], net: string, port: number): Promise<void> {
   const child = spawn(
     process.execPath,
-    [cliPath(), 'live', '-i', 'lo', '-f', 'net 127.171.0.0/16 and (tcp port 17171 or udp port 17172)', '--pull-timeout', String(PULL_TIMEOUT_S)],
+    [cliPath(), 'live', '-i', 'lo', ...engine, '-f', `net ${net}.0/24 and (tcp port ${port} or udp port ${port + 1})`, '--pull-timeout', String(PULL_TIMEOUT_S)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -97,8 +98,8 @@ test('text mode: the frames behind an unanswered request print within 1 s; reque
   let sc: Scenario | undefined;
   try {
     await until('the capture to start', () => (/capturing on/.test(err) ? true : undefined), detail);
-    sc = await unansweredRequest('127.171.0.1', '127.171.0.2', 17171);
-    const udpLines = () => out.split('\n').filter((l) => / UDP \d+ \d+ → 17172 /.test(l)).length;
+    sc = await unansweredRequest(`${net}.1`, `${net}.2`, port);
+    const udpLines = () => out.split('\n').filter((l) => new RegExp(` UDP \\d+ \\d+ → ${port + 1} `).test(l)).length;
     const shownAt = await until('every UDP frame behind the request', () => (udpLines() === UDP_FRAMES ? Date.now() : undefined), detail);
     assert.ok(shownAt - sc.lastSent < SHOWN_WITHIN_MS, `the last frame showed ${shownAt - sc.lastSent} ms after it was sent\n${detail()}`);
     assert.match(out, /HTTP \d+ POST \/keymanagement\?requesttype=msk-request/);
@@ -107,12 +108,22 @@ test('text mode: the frames behind an unanswered request print within 1 s; reque
     const waited = (foundAt - sc.requested) / 1000;
     assert.ok(waited >= PULL_TIMEOUT_S - 0.05, `found after ${waited} s, before the ${PULL_TIMEOUT_S} s pull timeout`);
     assert.ok(waited < PULL_TIMEOUT_S + SHOWN_WITHIN_MS / 1000, `found ${waited} s after the request`);
-    assert.match(err, new RegExp(`keyscope live: error request-unanswered \\[T\\d+ ue 127\\.171\\.0\\.2\\] frames \\d+: POST /keymanagement\\?requesttype=msk-request from 127\\.171\\.0\\.2 got no response within ${PULL_TIMEOUT_S} s`));
+    const ue = `${net}.2`.replace(/\./g, '\\.');
+    assert.match(err, new RegExp(`keyscope live: error request-unanswered \\[T\\d+ ue ${ue}\\] frames \\d+: POST /keymanagement\\?requesttype=msk-request from ${ue} got no response within ${PULL_TIMEOUT_S} s`));
     assert.equal(child.exitCode, null, 'still capturing');
   } finally {
     sc?.close();
     child.kill('SIGKILL');
   }
+}
+
+test('text mode: the frames behind an unanswered request print within 1 s; request-unanswered follows the pull timeout on the wall clock', { timeout: 60_000 }, async () => {
+  await textModeScenario([], '127.171.0', 17171);
+});
+
+// dumpcap hands frames over up to its 250 ms read timeout late (no immediate mode): the promise still holds
+test('--engine dumpcap, text mode: the frames behind an unanswered request print within 1 s; request-unanswered on the wall clock', { timeout: 60_000 }, async () => {
+  await textModeScenario(['--engine', 'dumpcap'], '127.171.4', 17180);
 });
 
 test('--dash: the frame counter includes the frames behind an unanswered request within 1 s; request-unanswered shows while capturing', { timeout: 60_000 }, async () => {
