@@ -15,7 +15,7 @@ export interface CorrelatorOptions {
   stormWindow?: number;
   /** ACK rate over time: bucket width in seconds (default 60). */
   bucketSeconds?: number;
-  /** UEs remembered at most (default 2 400, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
+  /** UEs remembered at most (default 1 800, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
   maxUes?: number;
   /** Open transactions at most (default 1 400, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
   maxOpenTransactions?: number;
