@@ -88,7 +88,7 @@ export async function runAnalyze(sources: string | readonly string[] | undefined
   }
   const clash = refuseOutputClash('analyze', [{ option: '--annotate', path: opts.annotate }], [...files.map((f) => ({ option: 'input capture', path: f })), { option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
-  const frameFilter = frameFilterOption(opts.displayFilter, 'analyze');
+  const frameFilter = frameFilterOption(opts.displayFilter, 'analyze', opts.maxMemory);
   if (frameFilter === undefined) return 64;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;

@@ -99,7 +99,7 @@ async function runDashOn(sources: string | readonly string[] | undefined, opts: 
       return 2;
     }
   }
-  const frameFilter = frameFilterOption(opts.displayFilter, 'dash');
+  const frameFilter = frameFilterOption(opts.displayFilter, 'dash', opts.maxMemory);
   if (frameFilter === undefined) return 64;
   const keys = loadKeysOption(opts.keys);
   if (keys === 'error') return 2;

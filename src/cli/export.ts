@@ -45,7 +45,7 @@ export async function runExport(source: string | undefined, opts: ExportCliOptio
     process.stderr.write('keyscope export: give --transaction ID, --ue ADDR or -Y FILTER\n');
     return 64;
   }
-  const frameFilter = frameFilterOption(opts.displayFilter, 'export');
+  const frameFilter = frameFilterOption(opts.displayFilter, 'export', opts.maxMemory);
   if (frameFilter === undefined) return 64;
   const byTarget = opts.transaction !== undefined || opts.ue !== undefined;
   const target = opts.write as string;

@@ -5,6 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { escapeText } from '../common/escape';
+import { pipelineBudgetFromMemory } from '../pipeline/memory-budget';
 import { FieldContext } from '../fields/context';
 import { applyFieldsOption, DEFAULT_FIELDS_FORMAT, FieldsPrinter, type FieldsFormat } from '../fields/fields-printer';
 import { lookupField } from '../fields/registry';
@@ -25,6 +26,8 @@ export interface FrameOutputCliOptions extends DisplayFilterCliOptions {
   outputFormat?: 'text' | 'json' | 'fields';
   field?: string[];
   fieldOption?: string[];
+  /** --max-memory: sizes the conversations tcp.stream / udp.stream remember (pipelineBudgetFromMemory maxConversations). */
+  maxMemory?: number;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -77,7 +80,7 @@ export function frameSink(out: LineOutput, opts: FrameOutputCliOptions, limit: n
   if ((opts.field?.length ?? 0) > 0 && format !== 'fields') return usage('-e needs -T fields');
   if ((opts.fieldOption?.length ?? 0) > 0 && format !== 'fields') return usage('-E needs -T fields');
   // tcp.stream, frame.time_relative and the like count on every frame before, shown or not
-  const context = new FieldContext();
+  const context = new FieldContext(pipelineBudgetFromMemory(opts.maxMemory).maxConversations);
 
   if (format === 'fields') {
     if (!opts.field || opts.field.length === 0) return usage('-T fields needs at least one -e FIELD');
@@ -123,10 +126,10 @@ export function frameSink(out: LineOutput, opts: FrameOutputCliOptions, limit: n
  * `-Y` as a predicate over dissected frames (for analyze, dash, export): null without -Y, undefined after a usage error
  * was printed. It must see every frame in capture order (tcp.stream, frame.time_relative count on the frames before).
  */
-export function frameFilterOption(text: string | undefined, command: string): ((f: DissectedFrame) => boolean) | null | undefined {
+export function frameFilterOption(text: string | undefined, command: string, maxMemory?: number): ((f: DissectedFrame) => boolean) | null | undefined {
   const filter = displayFilterOption(text, command);
   if (!filter) return filter;
-  const context = new FieldContext();
+  const context = new FieldContext(pipelineBudgetFromMemory(maxMemory).maxConversations);
   return (f) => filter.test(context.observe(f));
 }
 

@@ -22,7 +22,7 @@ import type { DissectedFrame, MikeyFrameRecord } from '../protocols/records';
 import { DIAGNOSTICS, type DiagnosticCode } from './catalog';
 import { PacketClock, type Findings, type RoomContext } from './context';
 import { fromSecs, groupOf, pushOne, secs, type Endpoints, type Tx, type UeState } from './model';
-import { DEFAULT_LOSS_LOOKBACK_SECONDS, LIMITS, defaultLossMargin, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
+import { DEFAULT_LOSS_LOOKBACK_SECONDS, HELD_FINDING_COST, HELD_FINDING_FRAME_COST, LIMITS, defaultLossMargin, resolveOptions, type CorrelatorOptions, type ResolvedOptions } from './options';
 import type { CaptureLossWindow } from '../common/capture-loss';
 import { CaptureLossSignals, type LossSignal, type LossSignalCounts } from './loss-signals';
 import { DeliveryRules } from './rules/delivery';
@@ -54,6 +54,9 @@ export interface CorrelatorSink {
 export interface CorrelatorOpenState {
   ues: number;
   transactions: number;
+  /** Findings held for the loss look-back, and their estimated bytes (bounded by maxHeldFindingBytes). */
+  heldFindings: number;
+  heldFindingBytes: number;
 }
 
 /** A UE as the UE table knows it: its id (first address, or B-TID), every address and B-TID it was seen with. */
@@ -80,8 +83,10 @@ export class KeyDeliveryCorrelator {
   private readonly lossLookback: number;
   /** Packet time findings are held before they are emitted (lossHoldSeconds, at least the look-back). */
   private readonly lossHold: number;
-  /** Findings made and not yet emitted (the loss hold), oldest first, with their time in seconds. */
-  private readonly held: Array<{ d: Diagnostic; t: number }> = [];
+  /** Findings made and not yet emitted (the loss hold), oldest first, with their time in seconds and estimated size. */
+  private readonly held: Array<{ d: Diagnostic; t: number; bytes: number }> = [];
+  /** Their estimated bytes (HELD_FINDING_COST + frames + message), bounded by maxHeldFindingBytes. */
+  private heldBytes = 0;
   /**
    * Spans of capture loss, in seconds of packet time, ordered by start, each with the packet time it became known
    * (`revealed`: the frame that showed it; -Infinity for a span the capture engine reported, which qualifies any
@@ -117,9 +122,9 @@ export class KeyDeliveryCorrelator {
     this.lossLookback = lookback !== undefined && Number.isFinite(lookback) && lookback >= 0 ? lookback : DEFAULT_LOSS_LOOKBACK_SECONDS;
     const hold = options.lossHoldSeconds;
     this.lossHold = hold !== undefined && Number.isFinite(hold) && hold > this.lossLookback ? hold : this.lossLookback;
-    this.lossSignals = new CaptureLossSignals(this.options.maxMukCounters, this.options.ackTimeout);
+    this.lossSignals = new CaptureLossSignals(this.options.maxMukCounters, this.options.ackTimeout, this.options.maxConnections);
     const measured = sink.measurement ? (m: Measurement) => sink.measurement?.(m) : undefined;
-    this.stats_ = new CorrelationStatistics(this.options.bucketSeconds, this.options.maxAckTableRows, measured);
+    this.stats_ = new CorrelationStatistics(this.options.bucketSeconds, this.options.maxAckTableRows, measured, this.options.maxLatencySamples, this.options.maxMtkStatistics);
     const findings: Findings = { report: (...a) => this.report(...a) };
     // a forgotten UE ends like one at the end of the capture: the pull room decides whether it was left keyless
     this.ues = new UeTable(this.options.maxUes, (ue) => this.pull.ueEnds(ue));
@@ -221,7 +226,10 @@ export class KeyDeliveryCorrelator {
     let n = 0;
     while (n < held.length && held[n].t <= upTo) n++;
     if (n === 0) return;
-    for (const h of held.splice(0, n)) this.emit(h.d, h.t);
+    for (const h of held.splice(0, n)) {
+      this.heldBytes -= h.bytes;
+      this.emit(h.d, h.t);
+    }
   }
 
   private emit(d: Diagnostic, t: number): void {
@@ -278,7 +286,7 @@ export class KeyDeliveryCorrelator {
   }
 
   openState(): CorrelatorOpenState {
-    return { ues: this.ues.size, transactions: this.book.openCount };
+    return { ues: this.ues.size, transactions: this.book.openCount, heldFindings: this.held.length, heldFindingBytes: this.heldBytes };
   }
 
   private advance(at: number): void {
@@ -312,10 +320,15 @@ export class KeyDeliveryCorrelator {
       this.emit(d, t);
       return;
     }
-    this.held.push({ d, t });
-    if (this.held.length > LIMITS.heldDiagnostics) {
+    const bytes = HELD_FINDING_COST + HELD_FINDING_FRAME_COST * d.frames.length + d.message.length;
+    this.held.push({ d, t, bytes });
+    this.heldBytes += bytes;
+    // past the bound the oldest go out early (a loss span known later no longer qualifies them)
+    while (this.heldBytes > this.options.maxHeldFindingBytes) {
       const first = this.held.shift();
-      if (first) this.emit(first.d, first.t);
+      if (!first) break;
+      this.heldBytes -= first.bytes;
+      this.emit(first.d, first.t);
     }
   }
 

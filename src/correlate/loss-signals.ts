@@ -28,13 +28,12 @@
  *   TCP connection, which leaves no sequence gap when the burst swallows the connection's tail (a real loss pattern
  *   of a loaded live capture: bursts of ~18 packets). The span runs from the pull's start to the MSK message.
  *
- * State is bounded: UEs' MSK counters by the correlator's maxMukCounters, connections by LIMITS.lossSignalConnections,
+ * State is bounded: UEs' MSK counters by the correlator's maxMukCounters, connections by the correlator's maxConnections,
  * the oldest going first (a forgotten one only misses a signal).
  */
 import type { CaptureLossCause } from '../common/capture-loss';
 import type { DissectedFrame } from '../protocols/records';
 import { serialGreater } from '../protocols/mikey/tracker';
-import { LIMITS } from './options';
 import { OldestKeys } from '../common/oldest-key';
 
 /** A span of suspected capture loss, in seconds of packet time. */
@@ -67,8 +66,9 @@ export class CaptureLossSignals {
   /**
    * @param maxUes UEs whose MSK counter is followed (the correlator's maxMukCounters)
    * @param ackTimeout seconds within which a UE ACKs an MSK message (the correlator's ackTimeout)
+   * @param maxConnections HTTP connections whose latest message time is kept (the correlator's maxConnections)
    */
-  constructor(private readonly maxUes: number, private readonly ackTimeout: number) {}
+  constructor(private readonly maxUes: number, private readonly ackTimeout: number, private readonly maxConnections: number) {}
 
   /** The signals of one frame at packet time `t` (seconds); `add` gets each span. */
   frame(f: DissectedFrame, t: number, add: (s: LossSignal) => void): void {
@@ -85,7 +85,7 @@ export class CaptureLossSignals {
     if (unpaired && before !== undefined) this.signal(add, { from: before, to: t, cause: 'http-unpaired', packets: 1 });
     if (before !== undefined) map.delete(connId);
     map.set(connId, t);
-    this.oldestConnection.trim(LIMITS.lossSignalConnections);
+    this.oldestConnection.trim(this.maxConnections);
   }
 
   private mikey(f: DissectedFrame, info: { kind: string; counter?: number; idr?: string } | undefined, t: number, add: (s: LossSignal) => void): void {

@@ -15,7 +15,7 @@ export interface CorrelatorOptions {
   stormWindow?: number;
   /** ACK rate over time: bucket width in seconds (default 60). */
   bucketSeconds?: number;
-  /** UEs remembered at most (default 2 400, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
+  /** UEs remembered at most (default 1 800, from DEFAULT_MAX_MEMORY_MB): the least recently seen is forgotten. */
   maxUes?: number;
   /** Open transactions at most (default 1 400, from DEFAULT_MAX_MEMORY_MB): the oldest is closed early (`evicted`). */
   maxOpenTransactions?: number;
@@ -27,6 +27,19 @@ export interface CorrelatorOptions {
   maxMukCounters?: number;
   /** Rows of the per-UE and per-time-bucket ACK tables; more are folded into `(other)`. */
   maxAckTableRows?: number;
+  /**
+   * Estimated bytes of findings held for the loss look-back (lossHoldSeconds) at most: each counts HELD_FINDING_COST
+   * plus HELD_FINDING_FRAME_COST per frame it cites plus its message's length; past it the oldest is emitted early.
+   */
+  maxHeldFindingBytes?: number;
+  /** HTTP connections remembered (their client and server, and the loss signals' latest message time); the least recently used goes first. */
+  maxConnections?: number;
+  /** Samples kept per latency kind (a deterministic reservoir beyond it: count, sum, min, max and histogram stay exact). */
+  maxLatencySamples?: number;
+  /** MTK streams followed at once (one per MSK, with the MTK ID interval its MSK delivery set); the oldest goes first. */
+  maxMtkStreams?: number;
+  /** MSKs with MTK statistics (messages, distinct MTK IDs, repetition intervals); statistics of MSKs past it are not kept. */
+  maxMtkStatistics?: number;
   /**
    * Seconds after a span of capture loss (packets the capture engine dropped, or bytes a TCP stream is missing) during
    * which findings carry the "possibly capture loss" caveat instead of accusing the UE or the BM-SC (default: the
@@ -87,7 +100,40 @@ export const ITEM_COSTS = {
   mukCounter: 250,
   /** A row of the per-UE ACK table. */
   ackTableRow: 120,
+  /**
+   * One byte of held findings as the correlator estimates it (HELD_FINDING_COST + HELD_FINDING_FRAME_COST per frame +
+   * the message's length): the estimate is of the heap they keep alive, so one.
+   */
+  heldFindingByte: 1,
+  /**
+   * An HTTP connection in both connection maps (the HTTP rules' client and server, the loss signals' latest message
+   * time). Measured: 199 B on the 301 k-frame bench mix (20 580 connections, IPv4, maps at 63 % load); 300 B leaves
+   * room for IPv6 addresses (two 39-character strings) and a map just past a doubling.
+   */
+  connection: 300,
+  /** A latency sample: a double in a growing array (8 B, up to 1.5× that just after the array grew). */
+  latencySample: 12,
+  /**
+   * An MSK's MTK statistics at their LIMITS: the distinct-ID set at LIMITS.mtkIdsPerMsk (measured 20.5 KB for 1 024
+   * small integers), the interval samples at LIMITS.mtkSamplesPerMsk (measured 35.5 KB for 4 096 doubles, 49 KB just
+   * after the array grew) and the record.
+   */
+  mtkStatistics: 75_000,
+  /**
+   * An MTK stream followed (its record with the last message's digest and the MTK ID interval of its MSK; its open
+   * transaction counts among the open transactions). Estimate.
+   */
+  mtkStream: 1_000,
 } as const;
+
+/**
+ * Held findings' estimated size (maxHeldFindingBytes): per finding, beside its message's length and its frames.
+ * Measured on the 301 k-frame bench mix with every finding held (14 490 findings, 2.2 frames and 96 message characters
+ * on average): 546 B each, so ≈ 430 B beside the message and the frames; rounded up.
+ */
+export const HELD_FINDING_COST = 450;
+/** Per frame a held finding cites (an element of its frames array). */
+export const HELD_FINDING_FRAME_COST = 8;
 
 /**
  * The memory the defaults are sized for, in MB of peak resident set size (`--max-memory` when not given): every
@@ -125,11 +171,38 @@ export function liveStateBytes(megabytes: number, part: keyof typeof STATE_SHARE
 }
 
 /**
- * Shares of the correlator's live-state budget: open transactions, UEs, ACK index, MUK counters, ACK table rows.
+ * Shares of the correlator's live-state budget: open transactions, UEs, ACK index, MUK counters, ACK table rows, held
+ * findings, HTTP connections, latency samples, MTK statistics and streams. They add up to one (worst case of every kind
+ * at once fits the correlator's share).
  */
-export const BUDGET_SHARES = { openTransaction: 0.125, ue: 0.69, ackIndexEntry: 0.06, mukCounter: 0.0625, ackTableRow: 0.03 } as const;
+export const BUDGET_SHARES = {
+  openTransaction: 0.125,
+  ue: 0.52,
+  ackIndexEntry: 0.06,
+  mukCounter: 0.0625,
+  ackTableRow: 0.03,
+  heldFindingByte: 0.07,
+  connection: 0.05,
+  latencySample: 0.0475,
+  mtkStatistics: 0.03,
+  mtkStream: 0.005,
+} as const;
 
-export type MemoryBudget = Required<Pick<CorrelatorOptions, 'maxUes' | 'maxOpenTransactions' | 'maxAckIndex' | 'maxMukCounters' | 'maxAckTableRows'>>;
+/** Latency kinds with samples (challenge → credentials, request → 200, 200 → MIKEY, MIKEY → ACK): the samples' share is split between them. */
+export const LATENCY_KINDS = 4;
+
+/**
+ * Floors of the derived bounds, so that the smallest budget still works: 100 of each counted kind, except the MTK
+ * statistics (each costs ITEM_COSTS.mtkStatistics, 75 KB), 64 KiB of held findings and 1 000 samples per latency kind.
+ */
+const MIN_BOUND = 100;
+const MIN_MTK_STATISTICS = 2;
+const MIN_HELD_FINDING_BYTES = 64 * 1024;
+const MIN_LATENCY_SAMPLES = 1_000;
+
+export type MemoryBudget = Required<
+  Pick<CorrelatorOptions, 'maxUes' | 'maxOpenTransactions' | 'maxAckIndex' | 'maxMukCounters' | 'maxAckTableRows' | 'maxHeldFindingBytes' | 'maxConnections' | 'maxLatencySamples' | 'maxMtkStreams' | 'maxMtkStatistics'>
+>;
 
 /** Two significant digits, rounded down: a bound a person can read and remember. */
 export function roundDown(n: number): number {
@@ -145,13 +218,19 @@ export function roundDown(n: number): number {
  */
 export function budgetFromMemory(megabytes: number): MemoryBudget {
   const live = liveStateBytes(megabytes, 'correlator');
-  const n = (k: keyof typeof ITEM_COSTS): number => Math.max(100, roundDown((live * BUDGET_SHARES[k]) / ITEM_COSTS[k]));
+  const items = (k: keyof typeof ITEM_COSTS): number => (live * BUDGET_SHARES[k]) / ITEM_COSTS[k];
+  const n = (k: keyof typeof ITEM_COSTS, min = MIN_BOUND): number => Math.max(min, roundDown(items(k)));
   return {
     maxOpenTransactions: n('openTransaction'),
     maxUes: n('ue'),
     maxAckIndex: n('ackIndexEntry'),
     maxMukCounters: n('mukCounter'),
     maxAckTableRows: n('ackTableRow'),
+    maxHeldFindingBytes: Math.max(MIN_HELD_FINDING_BYTES, Math.floor(items('heldFindingByte'))),
+    maxConnections: n('connection'),
+    maxLatencySamples: Math.max(MIN_LATENCY_SAMPLES, roundDown(items('latencySample') / LATENCY_KINDS)),
+    maxMtkStreams: n('mtkStream'),
+    maxMtkStatistics: n('mtkStatistics', MIN_MTK_STATISTICS),
   };
 }
 
@@ -171,6 +250,11 @@ export const CORRELATOR_DEFAULTS = {
   maxAckIndex: DEFAULT_BUDGET.maxAckIndex,
   maxMukCounters: DEFAULT_BUDGET.maxMukCounters,
   maxAckTableRows: DEFAULT_BUDGET.maxAckTableRows,
+  maxHeldFindingBytes: DEFAULT_BUDGET.maxHeldFindingBytes,
+  maxConnections: DEFAULT_BUDGET.maxConnections,
+  maxLatencySamples: DEFAULT_BUDGET.maxLatencySamples,
+  maxMtkStreams: DEFAULT_BUDGET.maxMtkStreams,
+  maxMtkStatistics: DEFAULT_BUDGET.maxMtkStatistics,
 } as const;
 
 export type ResolvedOptions = { -readonly [K in keyof typeof CORRELATOR_DEFAULTS]: number };
@@ -185,7 +269,11 @@ export function resolveOptions(options: CorrelatorOptions): ResolvedOptions {
   return o;
 }
 
-/** Limits on state no option sets: each bounds one map or list, the oldest entry going first. */
+/**
+ * Limits on state no option sets: each bounds one map or list, the oldest entry going first. Each is per item of a
+ * kind that --max-memory bounds (per UE, per transaction, per MSK, …) or a small fixed table; what grows with the
+ * capture is bounded by the options above, derived from --max-memory.
+ */
 export const LIMITS = {
   /** Addresses and B-TIDs remembered per UE. */
   addressesPerUe: 8,
@@ -193,28 +281,18 @@ export const LIMITS = {
   framesPerDiagnostic: 64,
   /** Spans of capture loss remembered (a span that only extends the previous one merges into it); the oldest goes first. */
   lossWindows: 1024,
-  /** HTTP connections whose latest message time the loss signals keep (a response without request, loss-signals.ts). */
-  lossSignalConnections: 65_536,
-  /** Findings held for the loss look-back (lossHoldSeconds); past it the oldest is emitted early. */
-  heldDiagnostics: 10_000,
   /** Frames listed per transaction. */
   framesPerTransaction: 1024,
-  /** HTTP connections remembered (client and server of each). */
-  connections: 65_536,
-  /** HTTP requests waiting for their response. */
-  pendingRequests: 65_536,
   /** Keys, key groups, HTTP statuses and service IDs listed per transaction. */
   listPerTransaction: 64,
   /** MSK deliveries remembered per UE (repeated-delivery): a UE holds two MSKs per key group, of a few groups. */
   deliveriesPerUe: 16,
   /** Key groups remembered per UE (held MSKs). */
   groupsPerUe: 32,
-  /** MTK streams (one per MSK) followed at once, and MSKs with MTK statistics. */
-  mtkStreams: 10_000,
-  /** Distinct MTK IDs counted per MSK. */
-  mtkIdsPerMsk: 65_536,
-  /** Interval samples kept per MSK for MTK repetition statistics. */
-  mtkSamplesPerMsk: 50_000,
+  /** Distinct MTK IDs counted per MSK (a count at this bound means "at least"). */
+  mtkIdsPerMsk: 1_024,
+  /** Interval samples kept per MSK for MTK repetition statistics (a deterministic reservoir beyond it). */
+  mtkSamplesPerMsk: 4_096,
   /** Distinct key labels, key groups and addresses kept as one shared copy each (model.ts intern). */
   internedStrings: 4096,
   /** Storm window entries kept, as a multiple of --storm-ues. */

@@ -7,14 +7,14 @@ import type { Severity } from '../common/problem';
 import type { PacketTime } from '../common/time';
 import type { DiagnosticCode } from './catalog';
 import { secs } from './model';
-import { LIMITS } from './options';
+import { CORRELATOR_DEFAULTS, LIMITS } from './options';
 import { AckTable, SampleSet, ackRate } from './stats';
 import type { AnalysisStats, KeyDeliveryTransaction, LatencyStep, Measurement, Procedure } from './types';
 
 /** A latency kind whose samples are also handed to the statistics' observer. */
 class StepSamples extends SampleSet {
-  constructor(private readonly step: LatencyStep, private readonly observe: ((m: Measurement) => void) | undefined) {
-    super();
+  constructor(private readonly step: LatencyStep, private readonly observe: ((m: Measurement) => void) | undefined, maxSamples: number) {
+    super(maxSamples);
   }
 
   override add(v: number): void {
@@ -42,13 +42,23 @@ export class CorrelationStatistics {
     evictedTx: 0,
   };
 
-  /** @param observe sees every measurement as it is counted (CorrelatorSink.measurement). */
-  constructor(private readonly bucketSeconds: number, ackTableRows: number, private readonly observe?: (m: Measurement) => void) {
+  /**
+   * @param observe sees every measurement as it is counted (CorrelatorSink.measurement).
+   * @param maxLatencySamples samples kept per latency kind (the correlator's maxLatencySamples)
+   * @param maxMtkStatistics MSKs with MTK statistics (the correlator's maxMtkStatistics)
+   */
+  constructor(
+    private readonly bucketSeconds: number,
+    ackTableRows: number,
+    private readonly observe?: (m: Measurement) => void,
+    maxLatencySamples = CORRELATOR_DEFAULTS.maxLatencySamples,
+    private readonly maxMtkStatistics: number = CORRELATOR_DEFAULTS.maxMtkStatistics,
+  ) {
     this.latency = {
-      challengeToCredentials: new StepSamples('challengeToCredentials', observe),
-      requestTo200: new StepSamples('requestTo200', observe),
-      okToMikey: new StepSamples('okToMikey', observe),
-      mikeyToAck: new StepSamples('mikeyToAck', observe),
+      challengeToCredentials: new StepSamples('challengeToCredentials', observe, maxLatencySamples),
+      requestTo200: new StepSamples('requestTo200', observe, maxLatencySamples),
+      okToMikey: new StepSamples('okToMikey', observe, maxLatencySamples),
+      mikeyToAck: new StepSamples('mikeyToAck', observe, maxLatencySamples),
     };
     this.ackByUe = new AckTable(ackTableRows);
     this.ackByTime = new AckTable(ackTableRows);
@@ -108,7 +118,7 @@ export class CorrelationStatistics {
     if (mtkId !== undefined && iv.ids.size < LIMITS.mtkIdsPerMsk) iv.ids.add(mtkId);
     if (interval !== undefined) iv.samples.add(interval);
     // statistics for new MSKs beyond the bound are dropped
-    if (this.mtkIntervals.has(key) || this.mtkIntervals.size < LIMITS.mtkStreams) this.mtkIntervals.set(key, iv);
+    if (this.mtkIntervals.has(key) || this.mtkIntervals.size < this.maxMtkStatistics) this.mtkIntervals.set(key, iv);
   }
 
   private bucket(t: PacketTime): string {

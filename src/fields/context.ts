@@ -4,11 +4,16 @@
  * must be observed in capture order, also those a display filter will hide, as tshark's two passes see every frame.
  */
 import type { DissectedFrame } from '../pipeline/dissector';
+import { OldestKeys } from '../common/oldest-key';
+import { pipelineBudgetFromMemory } from '../pipeline/memory-budget';
 import { secondsText } from './registry';
 import type { FrameView } from './types';
 
-/** Conversations remembered at most (default); past it the oldest is forgotten and would get a new index if seen again. */
-export const DEFAULT_MAX_CONVERSATIONS = 1_000_000;
+/**
+ * Conversations remembered at most, TCP and UDP each (default: the default memory budget's, src/pipeline/memory-budget.ts
+ * maxConversations); past it the least recently seen is forgotten and gets a new index if seen again.
+ */
+export const DEFAULT_MAX_CONVERSATIONS = pipelineBudgetFromMemory().maxConversations;
 
 interface TcpConversation {
   index: number;
@@ -22,6 +27,8 @@ export class FieldContext {
   private first: { tsSec: number; tsNsec: number } | undefined;
   private readonly tcp = new Map<string, TcpConversation>();
   private readonly udp = new Map<string, number>();
+  private readonly oldestTcp = new OldestKeys(this.tcp);
+  private readonly oldestUdp = new OldestKeys(this.udp);
   private nextTcp = 0;
   private nextUdp = 0;
 
@@ -87,7 +94,7 @@ export class FieldContext {
     if (c === undefined || (opening && c.synSeq !== undefined && c.synSeq !== seq)) {
       c = { index: this.nextTcp++, base: [undefined, undefined] };
       this.remember(this.tcp, key, c);
-    }
+    } else this.touch(this.tcp, key, c);
     if (opening) c.synSeq = seq;
     return c;
   }
@@ -100,16 +107,20 @@ export class FieldContext {
     if (i === undefined) {
       i = this.nextUdp++;
       this.remember(this.udp, key, i);
-    }
+    } else this.touch(this.udp, key, i);
     return i;
+  }
+
+  /** A conversation seen again becomes the most recently seen (the least recently seen is forgotten first). */
+  private touch<V>(map: Map<string, V>, key: string, value: V): void {
+    map.delete(key);
+    map.set(key, value);
+    (map === this.tcp ? this.oldestTcp : this.oldestUdp).trim(this.maxConversations);
   }
 
   private remember<V>(map: Map<string, V>, key: string, value: V): void {
     map.delete(key);
     map.set(key, value);
-    if (map.size > this.maxConversations) {
-      const oldest = map.keys().next();
-      if (!oldest.done) map.delete(oldest.value);
-    }
+    (map === this.tcp ? this.oldestTcp : this.oldestUdp).trim(this.maxConversations);
   }
 }

@@ -43,6 +43,12 @@ export const PIPELINE_ITEM_COSTS = {
   pendingRequest: 1_100,
   /** One byte of an HTTP message in progress (header lines read, body bytes kept, line buffers): the bytes themselves. */
   inProgressByte: 1,
+  /**
+   * A conversation the field context numbers (tcp.stream, udp.stream: src/fields/context.ts, for frame output and -Y),
+   * counted once in each of its two maps (TCP, UDP). Measured: 250 B for an IPv4 TCP conversation (its key and its
+   * record, 20 k and 70 k conversations), 400 B with IPv6 addresses: 400 B per map, 800 B for both.
+   */
+  conversation: 800,
 } as const;
 
 /**
@@ -50,15 +56,17 @@ export const PIPELINE_ITEM_COSTS = {
  * held frames next (an HTTP response or a cut message waited for), then the byte buffers of reassembly.
  */
 export const PIPELINE_BUDGET_SHARES = {
-  connections: 0.4,
+  connections: 0.38,
   closedConnections: 0.05,
   heldFrames: 0.2,
-  outOfOrder: 0.12,
-  fragments: 0.08,
+  outOfOrder: 0.1,
+  fragments: 0.06,
   /** Requests awaiting a response on all connections (HttpSharedLimits.maxPendingRequests, .maxPendingBytes). */
   pendingRequests: 0.07,
   /** HTTP messages in progress on all connections (HttpSharedLimits.maxInProgressBytes). */
-  inProgress: 0.08,
+  inProgress: 0.07,
+  /** Conversations the field context numbers for frame output and -Y (FieldContext's maxConversations). */
+  conversations: 0.07,
 } as const;
 
 /** The pipeline's bounds that fit a memory budget (what DissectorOptions, TcpReassemblerOptions and IpFragmentOptions take). */
@@ -83,6 +91,8 @@ export interface PipelineBudget {
   maxPendingRequests: number;
   maxPendingBytes: number;
   maxInProgressBytes: number;
+  /** TCP conversations and UDP conversations (each) the field context numbers (src/fields/context.ts maxConversations). */
+  maxConversations: number;
 }
 
 const MIB = 1024 * 1024;
@@ -119,6 +129,7 @@ export function pipelineBudgetFromMemory(megabytes: number = DEFAULT_MAX_MEMORY_
   const maxPendingBytes = Math.max(MIN_PENDING_REQUESTS * c.pendingRequest, Math.floor(share('pendingRequests')));
   const maxPendingRequests = Math.max(MIN_PENDING_REQUESTS, roundDown(maxPendingBytes / c.pendingRequest));
   const maxInProgressBytes = Math.max(MIN_IN_PROGRESS_BYTES, Math.floor(share('inProgress') / c.inProgressByte));
+  const maxConversations = Math.max(MIN_CONNECTIONS, roundDown(share('conversations') / c.conversation));
   return {
     maxConnections,
     maxClosedConnections,
@@ -134,6 +145,7 @@ export function pipelineBudgetFromMemory(megabytes: number = DEFAULT_MAX_MEMORY_
     maxPendingRequests,
     maxPendingBytes,
     maxInProgressBytes,
+    maxConversations,
   };
 }
 

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CaptureFrame } from '../../src/capture/types';
-import { DEFAULT_MAX_MEMORY_MB, LIVE_SHARE, MEMORY_RESERVE_MB, STATE_SHARES, budgetFromMemory, liveStateBytes } from '../../src/correlate/options';
+import { BUDGET_SHARES, DEFAULT_MAX_MEMORY_MB, ITEM_COSTS, LATENCY_KINDS, LIVE_SHARE, MEMORY_RESERVE_MB, STATE_SHARES, budgetFromMemory, liveStateBytes } from '../../src/correlate/options';
 import { Dissector } from '../../src/pipeline/dissector';
 import { PIPELINE_BUDGET_SHARES, PIPELINE_ITEM_COSTS, pipelineBudgetFromMemory } from '../../src/pipeline/memory-budget';
 import { ethernet, ipv4, tcp } from '../decode/craft';
@@ -46,10 +46,28 @@ describe('pipeline memory budget', { timeout: 60_000 }, () => {
     const worst =
       def.maxConnections * c.connection + def.maxClosedConnections * c.closedConnection + def.maxHeldBytes * c.heldByte +
       def.maxBufferedBytes * c.outOfOrderByte + def.maxHeldSegments * c.outOfOrderSegment + def.maxFragmentBytes * c.fragmentByte +
-      def.maxPendingDatagrams * c.pendingDatagram;
+      def.maxPendingDatagrams * c.pendingDatagram + def.maxConversations * c.conversation;
     assert.ok(worst <= liveStateBytes(DEFAULT_MAX_MEMORY_MB, 'pipeline') * 1.001, `${worst} bytes`);
     // the correlator's bounds shrink with the budget too
     assert.ok(budgetFromMemory(150).maxUes < budgetFromMemory(DEFAULT_MAX_MEMORY_MB).maxUes);
+  });
+
+  it('derives every correlator bound from --max-memory; the worst case of every kind at once fits the correlator share', () => {
+    const sum = Object.values(BUDGET_SHARES).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-9, `correlator shares add up to ${sum}`);
+    for (const mb of [DEFAULT_MAX_MEMORY_MB, 400, 1000]) {
+      const b = budgetFromMemory(mb);
+      const c = ITEM_COSTS;
+      const worst =
+        b.maxOpenTransactions * c.openTransaction + b.maxUes * c.ue + b.maxAckIndex * c.ackIndexEntry + b.maxMukCounters * c.mukCounter +
+        b.maxAckTableRows * c.ackTableRow + b.maxHeldFindingBytes * c.heldFindingByte + b.maxConnections * c.connection +
+        b.maxLatencySamples * LATENCY_KINDS * c.latencySample + b.maxMtkStreams * c.mtkStream + b.maxMtkStatistics * c.mtkStatistics;
+      assert.ok(worst <= liveStateBytes(mb, 'correlator') * 1.001, `${mb} MB: ${worst} bytes`);
+    }
+    const small = budgetFromMemory(150);
+    const def = budgetFromMemory(DEFAULT_MAX_MEMORY_MB);
+    for (const k of Object.keys(def) as (keyof typeof def)[]) assert.ok(small[k] <= def[k] && def[k] <= budgetFromMemory(1000)[k], k);
+    assert.ok(small.maxHeldFindingBytes < def.maxHeldFindingBytes && small.maxConnections < def.maxConnections && small.maxLatencySamples < def.maxLatencySamples);
   });
 
   it('follows as many connections as the budget allows, and an explicit maxConnections wins', () => {

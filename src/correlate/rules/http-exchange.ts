@@ -67,8 +67,10 @@ export class HttpExchangeRules {
     if (m.kind === 'request') {
       const own = at?.src !== undefined && at.dst !== undefined ? { client: at.src, server: at.dst } : p.ip && p.frame === m.lastFrame ? { client: p.ip.src, server: p.ip.dst } : undefined;
       if (own) {
+        // least recently used first: a connection's latest request moves it to the newest end
+        this.conns.delete(m.connId);
         this.conns.set(m.connId, own);
-        this.oldestConn.trim(LIMITS.connections);
+        this.oldestConn.trim(this.ctx.options.maxConnections);
       }
       this.request(m);
     } else if (!m.interim) this.response(m);

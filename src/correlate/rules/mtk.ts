@@ -3,6 +3,7 @@
  * periodically, never ACKed. One transaction per MTK ID under an MSK; repetitions counted; a new MTK's counter must
  * rise (the counter-replay rule of the delivery room, declared there).
  */
+import { createHash } from 'node:crypto';
 import type { PacketTime } from '../../common/time';
 import type { MikeyFrameRecord } from '../../protocols/records';
 import { serialGreater } from '../../protocols/mikey/tracker';
@@ -11,7 +12,6 @@ import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import { groupIn, hex, keyDomain, keyRefIn, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
 import { OldestKeys } from '../../common/oldest-key';
-import { LIMITS } from '../options';
 import type { DeliveryRules } from './delivery';
 
 export const MTK_DIAGNOSTICS = {
@@ -37,8 +37,11 @@ interface MtkStream {
   counter?: number;
   frame: number;
   mtkId?: number;
-  /** The last message's bytes: an identical message is a periodic repetition. */
-  raw?: Buffer;
+  /**
+   * The last message's digest (SHA-256 of its bytes): an identical message is a periodic repetition. A digest, not a
+   * copy: a stream's cost stays ITEM_COSTS.mtkStream whatever the message's size.
+   */
+  digest?: Buffer;
   /** Epoch seconds of the last message. */
   last: number;
   tx?: Tx;
@@ -60,7 +63,7 @@ export class MtkRules {
   mskInterval(key: string, seqL: number, seqU: number, frame: number): void {
     this.intervals.delete(key);
     this.intervals.set(key, { seqL, seqU, frame });
-    this.oldestInterval.trim(LIMITS.mtkStreams);
+    this.oldestInterval.trim(this.ctx.options.maxMtkStreams);
   }
 
   message(frame: number, time: PacketTime, rec: MikeyFrameRecord, info: MbmsInfo, ends: Endpoints): void {
@@ -72,7 +75,8 @@ export class MtkRules {
     const domain = keyDomain(info.keyDomainId);
     const ref = keyRefIn(domain, info.keyGroup, info.keyNumber);
     const st = this.streams.get(key);
-    const same = st?.raw !== undefined && st.raw.equals(m.raw);
+    const digest = createHash('sha256').update(m.raw).digest();
+    const same = st?.digest !== undefined && st.digest.equals(digest);
     const sameMtk = st?.mtkId !== undefined && st.mtkId === info.mtkId;
     let tx = st?.tx;
     if (!tx || !tx.open || !sameMtk) {
@@ -99,12 +103,12 @@ export class MtkRules {
     const counterUp = st?.counter === undefined || (info.counter !== undefined && serialGreater(info.counter, st.counter));
     this.streams.delete(key);
     this.streams.set(key, {
-      counter: counterUp ? info.counter : st?.counter, mtkId: info.mtkId, raw: Buffer.from(m.raw), frame: counterUp ? frame : st?.frame ?? frame,
+      counter: counterUp ? info.counter : st?.counter, mtkId: info.mtkId, digest, frame: counterUp ? frame : st?.frame ?? frame,
       last: secs(time), tx,
       // a message whose MAC fails is not accepted, and a resend changes nothing
       highest: mtkId !== undefined && !same && rec.analysis.verified !== false && (st?.highest === undefined || mtkId > st.highest.mtkId) ? { mtkId, frame } : st?.highest,
     });
-    const k = this.oldestStream.over(LIMITS.mtkStreams);
+    const k = this.oldestStream.over(this.ctx.options.maxMtkStreams);
     if (k !== undefined) {
       const oldest = this.streams.get(k);
       if (oldest?.tx?.open) ctx.book.close(oldest.tx, 'evicted');
