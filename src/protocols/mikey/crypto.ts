@@ -54,7 +54,8 @@ function prfWithStates(chunkStates: readonly PadStates[], label: Uint8Array, out
 
 /** The pad states of inkey's 256-bit chunks s1..sn (the last may be shorter; an empty key is one empty chunk). */
 function chunkPadStates(inkey: Uint8Array): PadStates[] {
-  const n = Math.max(1, Math.ceil(inkey.length / 32));
+  if (inkey.length <= 32) return [padStates(inkey)];
+  const n = Math.ceil(inkey.length / 32);
   const out: PadStates[] = [];
   for (let i = 0; i < n; i++) out.push(padStates(inkey.subarray(i * 32, Math.min(inkey.length, (i + 1) * 32))));
   return out;
@@ -131,8 +132,8 @@ export function aesCmIv(saltKey: Uint8Array, csbId: number, tsValue: Uint8Array)
 /** AES in counter mode; encryption and decryption are the same operation. */
 export function aesCm(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
   const alg = key.length === 32 ? 'aes-256-ctr' : 'aes-128-ctr';
-  const c = createCipheriv(alg, key, iv);
-  return Buffer.concat([c.update(data), c.final()]);
+  // a stream mode: update() gives every byte and final() nothing (no copy into a concatenation)
+  return createCipheriv(alg, key, iv).update(data);
 }
 
 /** RFC 3394 AES key wrap (default IV). Plaintext must be a multiple of 8 bytes, at least 16. */

@@ -80,7 +80,7 @@ function padState(key: Uint8Array, pad: number): Int32Array {
 
 /** The pad states of `key`, from the cache or made and kept there. */
 export function padStates(key: Uint8Array): PadStates {
-  const id = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  const id = (Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength)).toString('latin1');
   let s = cache.get(id);
   if (s) return s;
   s = freshPadStates(key);
@@ -111,8 +111,9 @@ function finish(h: Int32Array, done: number, parts: readonly Uint8Array[], out: 
       }
     }
     while (i < p.length) {
+      // a byte loop, not block.set(p.subarray(...)): the inputs are short, and a Buffer view costs more than the copy
       const n = Math.min(64 - fill, p.length - i);
-      block.set(p.subarray(i, i + n), fill);
+      for (let j = 0; j < n; j++) block[fill + j] = p[i + j];
       fill += n;
       i += n;
       if (fill === 64) {
