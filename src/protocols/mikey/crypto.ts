@@ -10,6 +10,7 @@
  *   BM-SC FQDN in the MSK delivery), IDr from the verification message or, if it has none, from the initiator's.
  */
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { aesCtr } from './aes-ctr';
 import { hmacSha1, hmacSha1Into, padStates, type PadStates } from './hmac-sha1';
 
 export const KEY_DERIVATION_CONSTANT = {
@@ -131,6 +132,8 @@ export function aesCmIv(saltKey: Uint8Array, csbId: number, tsValue: Uint8Array)
 
 /** AES in counter mode; encryption and decryption are the same operation. */
 export function aesCm(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
+  // the keys and counter blocks of MIKEY: in JS, without a native cipher context per message (aes-ctr.ts)
+  if ((key.length === 16 || key.length === 32) && iv.length === 16) return aesCtr(key, iv, data);
   const alg = key.length === 32 ? 'aes-256-ctr' : 'aes-128-ctr';
   // a stream mode: update() gives every byte and final() nothing (no copy into a concatenation)
   return createCipheriv(alg, key, iv).update(data);
