@@ -297,6 +297,29 @@ function responseEntry(el: XmlElement, kind: MbmsBodyKind, problems: Problem[]):
  * A response entry from what its children give: the serviceID text (register-response), the MSK reference already
  * read (msk-response; undefined: no MSK child) and the ResponseCode text.
  */
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * The HTTP status a ResponseCode starts with, as /^\s*(\d{3})\b/ reads it. A text starting with a digit (every
+ * BM-SC's) is read without the match (its array and capture per response); others go through the expression.
+ */
+export function leadingStatus(text: string): number | undefined {
+  const c0 = text.charCodeAt(0);
+  if (isDigit(c0)) {
+    const c1 = text.charCodeAt(1);
+    const c2 = text.charCodeAt(2);
+    if (!isDigit(c1) || !isDigit(c2)) return undefined;
+    // \b after the third digit: the next character, if any, is not a word character
+    const c3 = text.charCodeAt(3);
+    if (isDigit(c3) || c3 === 0x5f || (c3 >= 0x41 && c3 <= 0x5a) || (c3 >= 0x61 && c3 <= 0x7a)) return undefined;
+    return (c0 - 0x30) * 100 + (c1 - 0x30) * 10 + (c2 - 0x30);
+  }
+  const m = /^\s*(\d{3})\b/.exec(text);
+  return m ? parseInt(m[1], 10) : undefined;
+}
+
 function responseEntryOf(kind: MbmsBodyKind, sidText: string | undefined, msk: MbmsKeyRef | undefined, rcText: string | undefined, problems: Problem[]): MbmsResponseEntry {
   const entry: MbmsResponseEntry = {};
   if (kind === 'register-response') {
@@ -308,8 +331,8 @@ function responseEntryOf(kind: MbmsBodyKind, sidText: string | undefined, msk: M
   }
   if (rcText !== undefined) {
     entry.responseCode = rcText;
-    const m = /^\s*(\d{3})\b/.exec(rcText);
-    if (m) entry.status = parseInt(m[1], 10);
+    const status = leadingStatus(rcText);
+    if (status !== undefined) entry.status = status;
     else problems.push(mbmsProblem('mbms-bad-response-code', `ResponseCode without an HTTP status: ${escapeText(rcText, 60)}`));
   } else problems.push(mbmsProblem('mbms-xml-missing', 'Response without ResponseCode'));
   return entry;
@@ -860,6 +883,9 @@ export function parseMbmsBodyByTree(contentType: string, bytes: Uint8Array, limi
   return parseBody(contentType, bytes, limits, false);
 }
 
+/** The usual XML declaration: a document starting with it declares UTF-8 (what the declaration check would find). */
+const UTF8_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
+
 function parseBody(contentType: string, bytes: Uint8Array, limits: Partial<MbmsParseLimits> | undefined, scan: boolean): MbmsParseResult {
   // no merged copy per body when the defaults apply (every body the HTTP parser hands over)
   const lim: Readonly<MbmsParseLimits> = limits === undefined ? DEFAULT_MBMS_LIMITS : { ...DEFAULT_MBMS_LIMITS, ...limits };
@@ -871,7 +897,8 @@ function parseBody(contentType: string, bytes: Uint8Array, limits: Partial<MbmsP
     return { body, problems };
   }
   const text = documentText(bytes);
-  const decl = /^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']/i.exec(text);
+  // the declaration every BM-SC sends needs no match (its array and capture were 0.8 % of analyze's allocation)
+  const decl = text.startsWith(UTF8_DECLARATION) ? null : /^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']/i.exec(text);
   if (decl && decl[1].toLowerCase() !== 'utf-8')
     problems.push(mbmsProblem('mbms-xml-encoding', `XML declares encoding ${escapeText(decl[1], 40)}; read as UTF-8`));
   // A DTD could declare entities (billion laughs) or point outside: refuse the document rather than hope

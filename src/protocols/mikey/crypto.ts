@@ -10,7 +10,8 @@
  *   BM-SC FQDN in the MSK delivery), IDr from the verification message or, if it has none, from the initiator's.
  */
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
-import { hmacSha1 } from './hmac-sha1';
+import { aesCtr } from './aes-ctr';
+import { hmacSha1, hmacSha1Into, padStates, type PadStates } from './hmac-sha1';
 
 export const KEY_DERIVATION_CONSTANT = {
   encryption: 0x150533e1,
@@ -18,16 +19,47 @@ export const KEY_DERIVATION_CONSTANT = {
   salt: 0x29b88916,
 } as const;
 
-/** RFC 3830 §4.1.2 P(s, label, m): m HMAC-SHA-1 blocks. */
-function pFunction(s: Buffer, label: Buffer, m: number): Buffer {
-  // HMAC-SHA-1 with the key's pad states kept (hmac-sha1.ts): every block of every PRF under one key costs two rounds
-  const out: Buffer[] = [];
-  let a: Buffer = label;
+/** Scratch for the PRF's A(i) chain and one block of P's output (the PRF is not re-entrant: nothing here yields). */
+const prfA = new Uint8Array(20);
+const prfBlock = new Uint8Array(20);
+const prfAParts: Uint8Array[] = [prfA];
+const prfBlockParts: Uint8Array[] = [prfA, prfA];
+
+/**
+ * RFC 3830 §4.1.2 P(s, label, m) XORed into `out` (m × 20 bytes): A(0) = label, A(i) = HMAC(s, A(i-1)), block i =
+ * HMAC(s, A(i) ‖ label). HMAC-SHA-1 with the key's pad states made once per key (hmac-sha1.ts): every block of every
+ * PRF under one key costs two compression rounds, into reused scratch (no Buffer per block).
+ */
+function xorPFunction(s: PadStates, label: Uint8Array, m: number, out: Uint8Array): void {
+  prfAParts[0] = label;
+  prfBlockParts[1] = label;
   for (let i = 0; i < m; i++) {
-    a = hmacSha1(s, [a]);
-    out.push(hmacSha1(s, [a, label]));
+    hmacSha1Into(s, prfAParts, prfA, 0);
+    prfAParts[0] = prfA;
+    hmacSha1Into(s, prfBlockParts, prfBlock, 0);
+    const at = i * 20;
+    for (let j = 0; j < 20; j++) out[at + j] ^= prfBlock[j];
   }
-  return m === 1 ? out[0] : Buffer.concat(out);
+  prfAParts[0] = prfA;
+  prfBlockParts[1] = prfA;
+}
+
+/** The MIKEY-1 PRF with the pad states of each 256-bit chunk of inkey given (`chunkStates`, in order). */
+function prfWithStates(chunkStates: readonly PadStates[], label: Uint8Array, outBits: number): Buffer {
+  const outBytes = Math.ceil(outBits / 8);
+  const m = Math.ceil(outBits / 160);
+  const out = Buffer.alloc(m * 20);
+  for (const st of chunkStates) xorPFunction(st, label, m, out);
+  return outBytes === out.length ? out : out.subarray(0, outBytes);
+}
+
+/** The pad states of inkey's 256-bit chunks s1..sn (the last may be shorter; an empty key is one empty chunk). */
+function chunkPadStates(inkey: Uint8Array): PadStates[] {
+  if (inkey.length <= 32) return [padStates(inkey)];
+  const n = Math.ceil(inkey.length / 32);
+  const out: PadStates[] = [];
+  for (let i = 0; i < n; i++) out.push(padStates(inkey.subarray(i * 32, Math.min(inkey.length, (i + 1) * 32))));
+  return out;
 }
 
 /**
@@ -35,17 +67,7 @@ function pFunction(s: Buffer, label: Buffer, m: number): Buffer {
  * of P(si, label, m) with m = ceil(outBits / 160), truncated to outBits.
  */
 export function mikeyPrf(inkey: Uint8Array, label: Uint8Array, outBits: number): Buffer {
-  const outBytes = Math.ceil(outBits / 8);
-  const m = Math.ceil(outBits / 160);
-  const key = Buffer.from(inkey);
-  const lab = Buffer.from(label);
-  const out = Buffer.alloc(m * 20);
-  const n = Math.max(1, Math.ceil(key.length / 32));
-  for (let i = 0; i < n; i++) {
-    const p = pFunction(key.subarray(i * 32, Math.min(key.length, (i + 1) * 32)), lab, m);
-    for (let j = 0; j < out.length; j++) out[j] ^= p[j];
-  }
-  return out.subarray(0, outBytes);
+  return prfWithStates(chunkPadStates(inkey), label, outBits);
 }
 
 /** Label for the keys protecting a message (§4.1.4): constant ‖ 0xFF ‖ CSB ID ‖ RAND. */
@@ -54,7 +76,7 @@ export function messageKeyLabel(constant: number, csbId: number, rand: Uint8Arra
   l.writeUInt32BE(constant >>> 0, 0);
   l[4] = 0xff;
   l.writeUInt32BE(csbId >>> 0, 5);
-  Buffer.from(rand).copy(l, 9);
+  l.set(rand, 9);
   return l;
 }
 
@@ -74,13 +96,19 @@ export function authKeyLength(macAlg: number): number {
   return macAlg === 2 ? 32 : 20;
 }
 
-/** Derive encryption, authentication and salt keys from the pre-shared key (MBMS: MUK or MSK). */
+/**
+ * Derive encryption, authentication and salt keys from the pre-shared key (MBMS: MUK or MSK): the psk's pad states
+ * looked up once for the three PRFs, one label buffer with its constant rewritten between them.
+ */
 export function deriveMessageKeys(psk: Uint8Array, csbId: number, rand: Uint8Array, encrAlg = 1, macAlg = 1): MessageKeys {
-  return {
-    encrKey: mikeyPrf(psk, messageKeyLabel(KEY_DERIVATION_CONSTANT.encryption, csbId, rand), encrKeyLength(encrAlg) * 8),
-    authKey: mikeyPrf(psk, messageKeyLabel(KEY_DERIVATION_CONSTANT.authentication, csbId, rand), authKeyLength(macAlg) * 8),
-    saltKey: mikeyPrf(psk, messageKeyLabel(KEY_DERIVATION_CONSTANT.salt, csbId, rand), 112),
-  };
+  const states = chunkPadStates(psk);
+  const label = messageKeyLabel(KEY_DERIVATION_CONSTANT.encryption, csbId, rand);
+  const encrKey = prfWithStates(states, label, encrKeyLength(encrAlg) * 8);
+  label.writeUInt32BE(KEY_DERIVATION_CONSTANT.authentication >>> 0, 0);
+  const authKey = prfWithStates(states, label, authKeyLength(macAlg) * 8);
+  label.writeUInt32BE(KEY_DERIVATION_CONSTANT.salt >>> 0, 0);
+  const saltKey = prfWithStates(states, label, 112);
+  return { encrKey, authKey, saltKey };
 }
 
 /** The timestamp value as the 64-bit T of the IV: 32-bit values go into the low half. */
@@ -104,9 +132,11 @@ export function aesCmIv(saltKey: Uint8Array, csbId: number, tsValue: Uint8Array)
 
 /** AES in counter mode; encryption and decryption are the same operation. */
 export function aesCm(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
+  // the keys and counter blocks of MIKEY: in JS, without a native cipher context per message (aes-ctr.ts)
+  if ((key.length === 16 || key.length === 32) && iv.length === 16) return aesCtr(key, iv, data);
   const alg = key.length === 32 ? 'aes-256-ctr' : 'aes-128-ctr';
-  const c = createCipheriv(alg, key, iv);
-  return Buffer.concat([c.update(data), c.final()]);
+  // a stream mode: update() gives every byte and final() nothing (no copy into a concatenation)
+  return createCipheriv(alg, key, iv).update(data);
 }
 
 /** RFC 3394 AES key wrap (default IV). Plaintext must be a multiple of 8 bytes, at least 16. */
@@ -124,6 +154,11 @@ export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array): Buffer | nul
   } catch {
     return null;
   }
+}
+
+/** Whether computeMac knows the MAC algorithm (NULL, HMAC-SHA-1-160, HMAC-SHA-256-256): it gives null for others. */
+export function macAlgorithmKnown(macAlg: number): boolean {
+  return macAlg === 0 || macAlg === 1 || macAlg === 2;
 }
 
 /** MAC per KEMAC/V MAC algorithm; NULL gives an empty MAC; unknown algorithms give null. */

@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 /** Keys whose pad states are kept (a message's keys, a MUK, an MSK): cleared when full, so bounded. */
 const MAX_CACHED_KEYS = 256;
 
-interface PadStates {
+/** A key's SHA-1 states after its inner and outer pad blocks (never written once made). */
+export interface PadStates {
   inner: Int32Array;
   outer: Int32Array;
 }
@@ -77,16 +78,22 @@ function padState(key: Uint8Array, pad: number): Int32Array {
   return h;
 }
 
-function padStates(key: Uint8Array): PadStates {
-  const id = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+/** The pad states of `key`, from the cache or made and kept there. */
+export function padStates(key: Uint8Array): PadStates {
+  const id = (Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength)).toString('latin1');
   let s = cache.get(id);
   if (s) return s;
-  // a key longer than the block is hashed first (RFC 2104 §2)
-  const k = key.length > 64 ? createHash('sha1').update(key).digest() : key;
-  s = { inner: padState(k, 0x36), outer: padState(k, 0x5c) };
+  s = freshPadStates(key);
   if (cache.size >= MAX_CACHED_KEYS) cache.clear();
   cache.set(id, s);
   return s;
+}
+
+/** The pad states of `key`, made without the cache (a key used once: no string id, and no cached key pushed out). */
+export function freshPadStates(key: Uint8Array): PadStates {
+  // a key longer than the block is hashed first (RFC 2104 §2)
+  const k = key.length > 64 ? createHash('sha1').update(key).digest() : key;
+  return { inner: padState(k, 0x36), outer: padState(k, 0x5c) };
 }
 
 /** SHA-1 continued from state `h` (which already took `done` bytes) over `parts`; the digest into `out` at `at`. */
@@ -104,8 +111,9 @@ function finish(h: Int32Array, done: number, parts: readonly Uint8Array[], out: 
       }
     }
     while (i < p.length) {
+      // a byte loop, not block.set(p.subarray(...)): the inputs are short, and a Buffer view costs more than the copy
       const n = Math.min(64 - fill, p.length - i);
-      block.set(p.subarray(i, i + n), fill);
+      for (let j = 0; j < n; j++) block[fill + j] = p[i + j];
       fill += n;
       i += n;
       if (fill === 64) {
@@ -148,11 +156,18 @@ const innerParts: Uint8Array[] = [innerDigest];
 
 /** HMAC-SHA-1 of the concatenated `parts` under `key`: a new 20-byte Buffer. */
 export function hmacSha1(key: Uint8Array, parts: readonly Uint8Array[]): Buffer {
-  const s = padStates(key);
+  const out = Buffer.allocUnsafe(20);
+  hmacSha1Into(padStates(key), parts, out, 0);
+  return out;
+}
+
+/**
+ * HMAC-SHA-1 of the concatenated `parts` under the key whose pad states are `s`, written into `out` at `at` (20
+ * bytes). `out` may be one of `parts`: the parts are read before the digest is written.
+ */
+export function hmacSha1Into(s: PadStates, parts: readonly Uint8Array[], out: Uint8Array, at: number): void {
   state.set(s.inner);
   finish(state, 64, parts, innerDigest, 0);
   state.set(s.outer);
-  const out = Buffer.allocUnsafe(20);
-  finish(state, 64, innerParts, out, 0);
-  return out;
+  finish(state, 64, innerParts, out, at);
 }

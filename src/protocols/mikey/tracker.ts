@@ -11,7 +11,7 @@ import type { Problem } from '../../common/problem';
 import { mikeyProblem, type MikeyProblemCode } from './problems';
 import type { PacketTime } from '../../common/time';
 import type { KeyStore } from '../keys';
-import { computeMac, deriveMessageKeys, kemacDecrypt, macEquals } from './crypto';
+import { computeMac, deriveMessageKeys, kemacDecrypt, macAlgorithmKnown, macEquals } from './crypto';
 import { decodeKeyDataChain, decodeMikey } from './decode';
 import { findPayload, identities, keyDataProblems, mbmsInfo, mbmsProfileProblems } from './mbms';
 import { PayloadType } from './tables';
@@ -306,7 +306,7 @@ export class MbmsKeyTracker {
       this.rememberPending(m, info, meta, null, kemac.macAlg);
       return;
     }
-    if (kemac.macAlg === 0 || computeMac(kemac.macAlg, Buffer.alloc(1)) === null) {
+    if (kemac.macAlg === 0 || !macAlgorithmKnown(kemac.macAlg)) {
       // NULL (or unknown) MAC: nothing to verify; the null-mac finding is already there
       const keys = deriveMessageKeys(candidates[0].key, m.header.csbId, rand.rand, kemac.encrAlg, kemac.macAlg);
       this.finishMsk(m, info, meta, out, kemac, keys, mskKeyId);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   computeDigestResponse,
+  computeHA1,
   computeUserhash,
   digestAlgorithm,
   digestHash,
@@ -167,4 +168,20 @@ test('auth-int: a different body changes the response', () => {
 test('userhash = H(username ":" realm) (values from python3 hashlib)', () => {
   assert.equal(computeUserhash(alg('SHA-256'), V.username, V.realm), '11536b9a242de75d78196954763fb6ca7a31836aa06055337d2b742aefb4dfcd');
   assert.equal(computeUserhash(alg('MD5'), V.username, V.realm), '1002697849831ce865406f5031afe787');
+});
+
+test('HA1 cache: the same user with another realm, password or hash is hashed anew, not served the cached H(A1)', () => {
+  const h = (alg: 'md5' | 'sha256', s: string) => createHash(alg).update(s).digest('hex');
+  const md5 = digestAlgorithm('MD5');
+  const sha = digestAlgorithm('SHA-256');
+  assert.ok(md5 && sha);
+  const base = { username: 'ha1-cache-user', nonce: 'n', method: 'GET', uri: '/' };
+  const cases: Array<[typeof md5, string, string]> = [
+    [md5, 'realm-a', 'pw-1'], [md5, 'realm-a', 'pw-1'], [md5, 'realm-b', 'pw-1'], [md5, 'realm-b', 'pw-2'],
+    [sha, 'realm-b', 'pw-2'], [md5, 'realm-a', 'pw-1'],
+  ];
+  for (const [algorithm, realm, password] of cases) {
+    const got = computeHA1({ ...base, algorithm, realm, password });
+    assert.equal(got, h(algorithm.hash === 'md5' ? 'md5' : 'sha256', `ha1-cache-user:${realm}:${password}`), `${algorithm.name} ${realm} ${password}`);
+  }
 });
