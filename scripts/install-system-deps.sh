@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# System packages the tests use as oracles and traffic tools (tshark, tcpdump, editcap/mergecap/capinfos),
+# System packages the tests use as oracles and traffic tools (tshark, tcpdump, editcap/mergecap/capinfos; dumpcap,
+# which comes with tshark, is also live's --engine dumpcap),
 # libpcap-dev so the optional `cap` addon builds for live capture, tmux for the dashboard tests, and procps (pgrep)
 # for the tests that check no process outlives them, tcpreplay for the live benchmark's high-rate traffic on lo,
 # prometheus (the server and promtool) for the metrics tests, which start their own server on loopback.
@@ -27,7 +28,7 @@ root_for() {
 
 PACKAGES=(tshark tcpdump libpcap-dev tmux procps tcpreplay python3-minimal)
 need=0
-for c in tshark tcpdump editcap mergecap capinfos tmux pgrep tcpreplay python3; do command -v "$c" >/dev/null 2>&1 || need=1; done
+for c in tshark dumpcap tcpdump editcap mergecap capinfos tmux pgrep tcpreplay python3; do command -v "$c" >/dev/null 2>&1 || need=1; done
 [ -e /usr/include/pcap/pcap.h ] || need=1
 
 if [ "$need" = 1 ]; then
