@@ -114,11 +114,12 @@ export const ITEM_COSTS = {
   /** A latency sample: a double in a growing array (8 B, up to 1.5× that just after the array grew). */
   latencySample: 12,
   /**
-   * An MSK's MTK statistics at their LIMITS: the distinct-ID set at LIMITS.mtkIdsPerMsk (measured 20.5 KB for 1 024
-   * small integers), the interval samples at LIMITS.mtkSamplesPerMsk (measured 35.5 KB for 4 096 doubles, 49 KB just
-   * after the array grew) and the record.
+   * An MSK's MTK statistics at their LIMITS: the distinct-ID set at LIMITS.mtkIdsPerMsk and the interval samples at
+   * LIMITS.mtkSamplesPerMsk, scaled from what was measured at 1 024 IDs (20.5 KB) and 4 096 doubles (35.5 KB, 49 KB
+   * just after the array grew): 10.3 KB + 6.1 KB, and the record with its map entry, rounded up. The per-MSK caps are
+   * kept small so that the budget holds statistics for a few dozen MSKs (a lab run rotates MSKs), not a handful.
    */
-  mtkStatistics: 75_000,
+  mtkStatistics: 20_000,
   /**
    * An MTK stream followed (its record with the last message's digest and the MTK ID interval of its MSK; its open
    * transaction counts among the open transactions). Estimate.
@@ -193,7 +194,7 @@ export const LATENCY_KINDS = 4;
 
 /**
  * Floors of the derived bounds, so that the smallest budget still works: 100 of each counted kind, except the MTK
- * statistics (each costs ITEM_COSTS.mtkStatistics, 75 KB), 64 KiB of held findings and 1 000 samples per latency kind.
+ * statistics (each costs ITEM_COSTS.mtkStatistics, 20 KB), 64 KiB of held findings and 1 000 samples per latency kind.
  */
 const MIN_BOUND = 100;
 const MIN_MTK_STATISTICS = 2;
@@ -290,9 +291,11 @@ export const LIMITS = {
   /** Key groups remembered per UE (held MSKs). */
   groupsPerUe: 32,
   /** Distinct MTK IDs counted per MSK (a count at this bound means "at least"). */
-  mtkIdsPerMsk: 1_024,
+  mtkIdsPerMsk: 512,
   /** Interval samples kept per MSK for MTK repetition statistics (a deterministic reservoir beyond it). */
-  mtkSamplesPerMsk: 4_096,
+  mtkSamplesPerMsk: 512,
+  /** MSKs without MTK statistics (past maxMtkStatistics) told apart for the report's count; beyond it the count says "at least". */
+  mtkMsksNotKeptCounted: 4096,
   /** Distinct key labels, key groups and addresses kept as one shared copy each (model.ts intern). */
   internedStrings: 4096,
   /** Storm window entries kept, as a multiple of --storm-ues. */

@@ -30,6 +30,8 @@ export class CorrelationStatistics {
   private readonly ackByUe: AckTable;
   private readonly ackByGroup = new AckTable();
   private readonly ackByTime: AckTable;
+  /** MSKs whose MTK statistics were not kept (past maxMtkStatistics), counted up to LIMITS.mtkMsksNotKeptCounted. */
+  private readonly mtkNotKept = new Set<string>();
   private readonly mtkIntervals = new Map<string, { kd: string; msk: string; messages: number; ids: Set<number>; samples: SampleSet }>();
   private readonly counts = {
     frames: 0,
@@ -117,8 +119,9 @@ export class CorrelationStatistics {
     iv.messages++;
     if (mtkId !== undefined && iv.ids.size < LIMITS.mtkIdsPerMsk) iv.ids.add(mtkId);
     if (interval !== undefined) iv.samples.add(interval);
-    // statistics for new MSKs beyond the bound are dropped
+    // statistics for new MSKs beyond the bound are dropped, and counted (the report says how many)
     if (this.mtkIntervals.has(key) || this.mtkIntervals.size < this.maxMtkStatistics) this.mtkIntervals.set(key, iv);
+    else if (!this.mtkNotKept.has(key) && this.mtkNotKept.size < LIMITS.mtkMsksNotKeptCounted) this.mtkNotKept.add(key);
   }
 
   private bucket(t: PacketTime): string {
@@ -154,6 +157,7 @@ export class CorrelationStatistics {
     };
     // only when it is one: records of captures that never hit the UE bound stay as they were
     if (extra.uesEstimated) s.uesEstimated = true;
+    if (this.mtkNotKept.size > 0) s.mtkMsksNotKept = this.mtkNotKept.size;
     if (extra.first) s.first = extra.first;
     if (extra.last) s.last = extra.last;
     return s;

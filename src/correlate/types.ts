@@ -197,6 +197,8 @@ export interface AnalysisStats {
   ues: number;
   /** Present (true) when `ues` is an estimate. */
   uesEstimated?: boolean;
+  /** Present when MSKs' MTK statistics were not kept (past maxMtkStatistics, from --max-memory): how many MSKs. */
+  mtkMsksNotKept?: number;
   byProcedure: Partial<Record<Procedure, number>>;
   byVerdict: Partial<Record<Verdict, number>>;
   byVariant: Partial<Record<TransportVariant, number>>;

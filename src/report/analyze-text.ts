@@ -194,6 +194,7 @@ export function analysisReport(c: AnalysisCollector, s: AnalysisStats, options: 
     for (const m of s.mtk.slice(0, maxRows))
       out.push(`    ${m.keyDomainId}:${m.mskId}  messages ${m.messages}, MTK IDs ${m.distinctMtkIds}, interval ${fmtDist(m.intervals)}`);
   }
+  if (s.mtkMsksNotKept) out.push(`    MTK statistics of ${s.mtkMsksNotKept} more MSK(s) not kept (the memory budget holds ${s.mtk.length}; --max-memory raises it)`);
 
   out.push('', '== Diagnostics ==');
   if (c.kept.size === 0) out.push('  none');

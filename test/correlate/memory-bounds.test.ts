@@ -20,6 +20,8 @@ import { Analyzer } from '../../src/pipeline/analyzer';
 import { pipelineBudgetFromMemory } from '../../src/pipeline/memory-budget';
 import { pipelinedConnections } from '../support/adversarial';
 import { writeUnackedPushes } from './adversarial';
+import { AnalysisCollector, analysisReport } from '../../src/report/analyze-text';
+import { capturePath } from '../support/repo';
 
 /** Pushes of the held-findings capture: each ends in an ack-missing finding (ACK timeout 1 s, 40 s of pushes; fewer UEs and open transactions than the 150 MB bounds allow). */
 const PUSHES = 6_000;
@@ -118,6 +120,27 @@ describe('state bounded by --max-memory (issue #12)', { timeout: 300_000 }, () =
     assert.equal(maxLoss, budget.maxConnections, 'the loss signals fill their bound and keep to it');
     assert.ok(budget.maxConnections < budgetFromMemory(DEFAULT_MAX_MEMORY_MB).maxConnections);
     fs.rmSync(cap, { force: true });
+  });
+
+  it('MTK statistics past maxMtkStatistics are counted in the stats and the text report, not silently dropped', async () => {
+    // a real capture with MTK messages of two MSKs, and room for one
+    const run = async (correlator: CorrelatorOptions) => {
+      const a = new Analyzer({}, { correlator });
+      await readCaptureInput(capturePath('mikey-mbms-kinds.pcap'), (f) => a.frame(f));
+      a.finish();
+      return a.stats();
+    };
+    const all = await run({});
+    assert.equal(all.mtk.length, 2);
+    assert.equal(all.mtkMsksNotKept, undefined);
+    const one = await run({ maxMtkStatistics: 1 });
+    assert.equal(one.mtk.length, 1);
+    assert.equal(one.mtkMsksNotKept, 1);
+    assert.deepEqual(one.mtk[0], all.mtk.find((m) => m.mskId === one.mtk[0].mskId));
+    // the text report says so under the MSK it lists
+    const text = analysisReport(new AnalysisCollector(), one).join('\n');
+    assert.match(text, /MTK repetition \(per MSK\):\n .*messages.*\n    MTK statistics of 1 more MSK\(s\) not kept \(the memory budget holds 1; --max-memory raises it\)/);
+    assert.doesNotMatch(analysisReport(new AnalysisCollector(), all).join('\n'), /not kept/);
   });
 
   it('the field context numbers at most maxConversations conversations, forgetting the least recently seen', () => {
