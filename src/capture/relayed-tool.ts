@@ -15,6 +15,10 @@ import { PipedCapture } from './piped-capture';
 export const TOOL_STDERR_KEEP = 16 * 1024;
 /** Longest wait for the tool to start capturing (its pcap header) or to fail. */
 export const TOOL_START_TIMEOUT_MS = 10_000;
+/** A name from the command line or the tool, quoted and escaped for one line of output. */
+function quote(s: string): string {
+  return `'${escapeText(s, 200)}'`;
+}
 /** The control line prefix the capture process puts before each line of the tool's standard error. */
 const TOOL_LINE_PREFIX = 'tool ';
 
@@ -62,7 +66,6 @@ export async function startRelayedTool(spec: RelayedToolSpec): Promise<RelayedTo
     stderr = (stderr + line + '\n').slice(-TOOL_STDERR_KEEP);
   });
   const stderrText = () => stderr;
-  const quote = (s: string) => `'${escapeText(s, 200)}'`;
   // the reason a tool gives can span lines (dumpcap: the message, then "(No such device exists)"): the lines after
   // its last chatter line, joined
   const reason = () => {
@@ -87,7 +90,6 @@ export async function startRelayedTool(spec: RelayedToolSpec): Promise<RelayedTo
 
 /** One clear error for what the tool said when it could not start (tcpdump's and dumpcap's wordings). */
 export function classifyToolError(engine: string, msg: string, device: string, filter: string): LiveCaptureError {
-  const quote = (s: string) => `'${escapeText(s, 200)}'`;
   const line = msg.replace(new RegExp(`^${engine}: `), '').trim();
   const said = `(${engine}: ${escapeText(line)})`;
   if (/permission|not permitted/i.test(line)) return new LiveCaptureError('permission', `no permission to capture on ${quote(device)} ${said}: run as root`);
