@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { escapeText } from '../common/escape';
-import { DASHBOARD_BUCKET_SECONDS, Dashboard, DashboardTerminalError, type DashboardSource } from '../tui/dashboard';
+// types only: the dashboard (blessed, blessed-contrib) is loaded when a dashboard starts, not to declare the options
+import type { Dashboard, DashboardSource } from '../tui/dashboard';
+import { DASHBOARD_BUCKET_SECONDS } from '../tui/defaults';
 import { DEFAULT_DASHBOARD_KEEP, addCorrelationOptions, addDashboardOptions, correlatorOptions, type CorrelationCliOptions, type DashboardCliOptions } from './analyzer-options';
 import { addDisplayFilterOption, frameFilterOption, type DisplayFilterCliOptions } from './frame-output';
 import { reportCaptureProblems } from './capture-messages';
@@ -68,6 +70,7 @@ export async function runDash(sources: string | readonly string[] | undefined, o
 }
 
 async function runDashOn(sources: string | readonly string[] | undefined, opts: DashCliOptions, served: MetricsRun | undefined): Promise<number> {
+  const { Dashboard, DashboardTerminalError } = await import('../tui/dashboard');
   if (!sources) {
     process.stderr.write('keyscope dash: no capture given (a file, or - for standard input)\n');
     return 64;

@@ -33,7 +33,8 @@ import {
   DEFAULT_DASHBOARD_KEEP, addCorrelationOptions, addDashboardOptions, correlatorOptions, type CorrelationCliOptions, type DashboardCliOptions,
 } from './analyzer-options';
 import type { KeyStore } from '../protocols/keys';
-import { Dashboard, DashboardTerminalError } from '../tui/dashboard';
+// type only: blessed and blessed-contrib are loaded by --dash, not by every live run
+import type { Dashboard } from '../tui/dashboard';
 import { teeSinks } from '../pipeline/tee-sink';
 import type { AnalyzerSink } from '../pipeline/analyzer';
 import { AtomicFile } from '../capture/atomic-file';
@@ -530,6 +531,7 @@ async function runLiveDash(
   opts: LiveCliOptions,
   served: MetricsRun | undefined,
 ): Promise<number> {
+  const { Dashboard, DashboardTerminalError } = await import('../tui/dashboard');
   let dash: Dashboard;
   const lines = new DashFindingLines();
   try {

@@ -7,7 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import * as cliProgress from 'cli-progress';
+// type only: cli-progress (≈ 5 MB of RSS with its dependencies) is loaded when a bar is shown (a terminal), not by
+// runs into a pipe or a file
+import type * as CliProgress from 'cli-progress';
 import { escapeText } from '../common/escape';
 
 export interface FileProgressOptions {
@@ -67,11 +69,12 @@ export function startFileProgress(file: string, opts: FileProgressOptions = {}):
     return null;
   }
 
+  const cliProgress = require('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
     {
       stream: stream as NodeJS.WritableStream,
       format: `${escapeText(path.basename(file), 60)} {bar} {percentage}% | {value}/{total} MiB | ETA {eta_formatted}`,
-      formatValue: (v: number, options: cliProgress.Options, type: cliProgress.ValueType) =>
+      formatValue: (v: number, options: CliProgress.Options, type: CliProgress.ValueType) =>
         type === 'value' || type === 'total' ? (v / (1024 * 1024)).toFixed(1) : cliProgress.Format.ValueFormat(v, options, type),
       hideCursor: true,
       clearOnComplete: true,

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+// type only: the yaml package (≈ 7 MB of RSS) is loaded by the first scenario read, not by every command
+import type * as Yaml from 'yaml';
 
 /**
  * Faults a UE (or the BM-SC towards that UE) can be given, and what the analyzer must say about them. `expect` are
@@ -241,7 +242,8 @@ export function normaliseScenario(raw: unknown, fallbackName = 'scenario'): Scen
 export function parseScenarioText(text: string, fallbackName = 'scenario'): Scenario {
   let raw: unknown;
   try {
-    raw = parseYaml(text, { maxAliasCount: 100 });
+    const yaml = require('yaml') as typeof Yaml;
+    raw = yaml.parse(text, { maxAliasCount: 100 });
   } catch (e) {
     throw new ScenarioError(`not valid JSON/YAML: ${(e as Error).message.split('\n')[0]}`);
   }

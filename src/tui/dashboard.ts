@@ -22,6 +22,7 @@ import { DashboardModel, PacketRate, averageRate, type DashboardModelOptions } f
 import { CaptureReplay } from './replay';
 import type { CaptureLossWindow } from '../common/capture-loss';
 import { DashboardView, type DashboardSnapshot, type DashboardViewOptions } from './view';
+import { DASHBOARD_BUCKET_SECONDS } from './defaults';
 
 /** The part of a LiveCapture (src/capture/live.ts) the dashboard uses. */
 export interface LiveFrameSource {
@@ -107,8 +108,7 @@ export interface DashboardResult {
   tcp: TcpLossInputs;
 }
 
-/** ACK-rate bucket width (seconds) when the caller sets none: fine enough for short captures; the chart merges. */
-export const DASHBOARD_BUCKET_SECONDS = 1;
+export { DASHBOARD_BUCKET_SECONDS };
 
 /** Default of DashboardOptions.refreshMs. */
 export const DASHBOARD_REFRESH_MS = 250;

@@ -4,7 +4,8 @@
  * Element local names are matched case-insensitively and namespaces only noted, because lab equipment deviates;
  * unknown elements are kept. The XML library is configured so that no entity is expanded and no DTD is read.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+// type only: the library is loaded by the first body the fast path declines (most runs never need it)
+import type * as FastXmlParser from 'fast-xml-parser';
 import type { Problem } from '../../common/problem';
 import { mbmsProblem } from './problems';
 import { escapeText } from '../../common/escape';
@@ -837,6 +838,7 @@ function readScanned(text: string, r: ScanRecords, contentType: string, expected
 export function libraryTree(text: string, lim: MbmsParseLimits, problems: Problem[]): XmlElement[] | undefined {
   let tree: XmlElement[];
   try {
+    const { XMLParser, XMLValidator } = require('fast-xml-parser') as typeof FastXmlParser;
     const valid = XMLValidator.validate(text, { allowBooleanAttributes: true });
     if (valid !== true) {
       const e = valid.err;
