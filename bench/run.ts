@@ -6,7 +6,8 @@
  * and tshark (`-o tcp.reassemble_out_of_order:TRUE -T fields` with MIKEY and HTTP fields). Prints frames/s, MB/s, peak
  * RSS and the ratios in one table. A benchmark, not a test: nothing here passes or fails on speed.
  *   npm run bench -- --frames 500000 --runs walk,analyze,tshark --keep
- *   npm run bench -- --size 10G       # the mix generated on the fly into `analyze -` (never on disk): memory stays flat
+ *   npm run bench -- --size 10G       # the mix generated on the fly into `analyze -` (never on disk): memory stays flat;
+ *                                     # RSS sampled every --rss-every seconds (default 30) and printed as a series
  * `--live` runs the live benchmark instead (bench/live.ts): tcpreplay onto lo, keyscope live against tcpdump.
  *   npm run bench -- --live --seconds 20 --rates 10000,50000
  */
@@ -50,8 +51,34 @@ function haveCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** Resident set of `pid` in KiB (Linux /proc), undefined once it is gone. */
+function rssKiB(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `pid` and every process below it (Linux /proc: the measured command runs under /usr/bin/time). */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const c of fs.readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
+    } catch {
+      // gone, or no /proc: nothing below it
+    }
+  }
+  return out;
+}
+
+/** RSS of the measured process over time: [seconds since start, MiB] (the largest process of the tree at each tick). */
+type RssSeries = Array<[number, number]>;
+
 /** Runs a command with stdout to /dev/null under /usr/bin/time (peak RSS); stdin from `input` when given. */
-async function timed(mode: string, cmd: string, args: string[], packets: number, bytes: number, input?: (stdin: NodeJS.WritableStream) => Promise<{ frames: number; bytes: number }>): Promise<Measurement | null> {
+async function timed(mode: string, cmd: string, args: string[], packets: number, bytes: number, input?: (stdin: NodeJS.WritableStream) => Promise<{ frames: number; bytes: number }>, rss?: { everySeconds: number; series: RssSeries }): Promise<Measurement | null> {
   const timeCmd = fs.existsSync('/usr/bin/time');
   const start = process.hrtime.bigint();
   const child = timeCmd
@@ -60,6 +87,13 @@ async function timed(mode: string, cmd: string, args: string[], packets: number,
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const closed: Promise<number> = new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  const sampler = rss && child.pid !== undefined
+    ? setInterval(() => {
+        const kib = Math.max(0, ...processTree(child.pid!).map((p) => rssKiB(p) ?? 0));
+        if (kib > 0) rss.series.push([Number(process.hrtime.bigint() - start) / 1e9, kib / 1024]);
+      }, rss.everySeconds * 1000)
+    : undefined;
+  void closed.then(() => clearInterval(sampler));
   if (input && child.stdin) {
     child.stdin.on('error', () => {});
     const r = await input(child.stdin);
@@ -112,9 +146,17 @@ async function main(): Promise<void> {
     if (arg('--size')) {
       const bytes = parseSize(arg('--size')!);
       process.stdout.write(`streaming ${(bytes / 1e9).toFixed(1)} GB of the mix into \`keyscope analyze -\` (not kept on disk) …\n`);
+      const series: RssSeries = [];
+      const everySeconds = Number(arg('--rss-every') ?? 30);
       const m = await timed('analyze - (stream)', process.execPath, [KEYSCOPE, 'analyze', '-', '--fail-on', 'never', ...(process.argv.includes('--json') ? ['--json'] : [])], 0, 0,
-        (stdin) => writeMix(tpl, stdin, { bytes }));
+        (stdin) => writeMix(tpl, stdin, { bytes }), { everySeconds, series });
       if (m) process.stdout.write(`| run | s | CPU s | frames/s | MB/s | peak RSS | vs tshark | vs walk |\n|---|---|---|---|---|---|---|---|\n${fmtRow(m, undefined, undefined)}\n`);
+      // flat memory is the point of this run: the series shows it (or not), the peak alone does not
+      if (series.length > 0) {
+        process.stdout.write(`RSS every ${everySeconds} s (MiB): ${series.map(([, mib]) => mib.toFixed(0)).join(' ')}\n`);
+        const half = series.slice(Math.floor(series.length / 2));
+        process.stdout.write(`second half of the run: ${Math.min(...half.map(([, v]) => v)).toFixed(0)}–${Math.max(...half.map(([, v]) => v)).toFixed(0)} MiB\n`);
+      }
       return;
     }
     let gen = { frames, bytes: fs.existsSync(file) ? fs.statSync(file).size : 0, copies: 0 };
