@@ -247,6 +247,14 @@ export function appendDropping<T>(arr: readonly T[], value: T, drop: number): T[
   return out;
 }
 
+/**
+ * The list of a transaction (its record's steps, frames, keys, statuses, diagnostics; its deadlines and deliveries)
+ * that has no entry yet: one shared frozen array, replaced by pushOne on the first entry (which never writes into an
+ * array shorter than EXACT_UP_TO), so a transaction does not start with eight empty arrays of its own. Frozen, so a
+ * write that bypasses pushOne throws instead of filling every transaction at once.
+ */
+export const NO_ENTRIES: never[] = Object.freeze([]) as unknown as never[];
+
 /** Lists up to this long grow by exactly one slot at a time (pushOne). */
 const EXACT_UP_TO = 16;
 

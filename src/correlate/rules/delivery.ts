@@ -290,6 +290,8 @@ export class DeliveryRules {
     }
     if (a.verified === false) {
       d.ackInvalid = true;
+      // its ACK deadline can only find it answered now
+      if (tx) ctx.book.cancelDeadline(tx, this.ackDeadline, tx, d);
       ctx.findings.report('ack-mac-invalid', named, ue, [d.frame, frame], `ACK from ${ends.src} to the MSK message of frame ${d.frame}: MAC does not verify`);
       if (tx) ctx.book.maybeComplete(tx);
       return;
@@ -297,6 +299,7 @@ export class DeliveryRules {
     if (d.acked) return; // a duplicate ACK: the first one counted
     if (d.timedOut) return; // late: ack-missing already said it, and the ACK rate counts ACKs in time
     d.acked = true;
+    if (tx) ctx.book.cancelDeadline(tx, this.ackDeadline, tx, d);
     const l = diffSeconds(d.time, time);
     ctx.stats.acked(d.bmsc, d.ueId ?? ends.src, d.group, d.time, l);
     if (!tx) return;
