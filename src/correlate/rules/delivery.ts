@@ -73,7 +73,12 @@ export const DELIVERY_DIAGNOSTICS = {
 export class DeliveryRules {
   private readonly byKey = new Map<string, DeliveryRef>();
   private readonly byFrame = new Map<number, DeliveryRef>();
-  private readonly mukCounters = new Map<string, { counter: number; frame: number }>();
+  /**
+   * Per MUK (`IDi\0IDr`, or the address): the highest MSK message counter and its frame. An entry is updated in place
+   * and moved to the newest end under its first key string: a new record and key per MSK message lived until the UE's
+   * next message, long enough to be promoted (issue #14 round 6).
+   */
+  private readonly mukCounters = new Map<string, { counter: number; frame: number; key: string }>();
   private readonly oldestByKey = new OldestKeys(this.byKey);
   private readonly oldestByFrame = new OldestKeys(this.byFrame);
   private readonly oldestMukCounter = new OldestKeys(this.mukCounters);
@@ -119,9 +124,14 @@ export class DeliveryRules {
           this.ctx.findings.report('msk-counter-jump', tx, ue, [last.frame, frame], `MSK message counter jumped from ${last.counter} (frame ${last.frame}) to ${info.counter}: ${jump - 1} MSK message(s) to this UE missing from the capture`);
       }
     }
-    if (!last || serialGreater(info.counter, last.counter)) {
+    if (!last) {
+      this.mukCounters.set(key, { counter: info.counter, frame, key });
+      this.oldestMukCounter.trim(this.ctx.options.maxMukCounters);
+    } else if (serialGreater(info.counter, last.counter)) {
+      last.counter = info.counter;
+      last.frame = frame;
       this.mukCounters.delete(key);
-      this.mukCounters.set(key, { counter: info.counter, frame });
+      this.mukCounters.set(last.key, last);
       this.oldestMukCounter.trim(this.ctx.options.maxMukCounters);
     }
   }
