@@ -74,11 +74,11 @@ export class DeliveryRules {
   private readonly byKey = new Map<string, DeliveryRef>();
   private readonly byFrame = new Map<number, DeliveryRef>();
   /**
-   * Per MUK (`IDi\0IDr`, or the address): the highest MSK message counter and its frame. An entry is updated in place
-   * and moved to the newest end under its first key string: a new record and key per MSK message lived until the UE's
-   * next message, long enough to be promoted (issue #14 round 6).
+   * Per MUK (`IDi\0IDr`, or the address): the highest MSK message counter and its frame. An entry's record is updated in
+   * place (a new one per MSK message lived until the UE's next message, long enough to be promoted; issue #14 round 6).
+   * Not its key: keeping the first key string would need a field more, past ITEM_COSTS.mukCounter.
    */
-  private readonly mukCounters = new Map<string, { counter: number; frame: number; key: string }>();
+  private readonly mukCounters = new Map<string, { counter: number; frame: number }>();
   private readonly oldestByKey = new OldestKeys(this.byKey);
   private readonly oldestByFrame = new OldestKeys(this.byFrame);
   private readonly oldestMukCounter = new OldestKeys(this.mukCounters);
@@ -125,13 +125,13 @@ export class DeliveryRules {
       }
     }
     if (!last) {
-      this.mukCounters.set(key, { counter: info.counter, frame, key });
+      this.mukCounters.set(key, { counter: info.counter, frame });
       this.oldestMukCounter.trim(this.ctx.options.maxMukCounters);
     } else if (serialGreater(info.counter, last.counter)) {
       last.counter = info.counter;
       last.frame = frame;
       this.mukCounters.delete(key);
-      this.mukCounters.set(last.key, last);
+      this.mukCounters.set(key, last);
       this.oldestMukCounter.trim(this.ctx.options.maxMukCounters);
     }
   }
