@@ -6,7 +6,7 @@
 import { SEVERITY_RANK } from '../common/problem';
 import type { PacketTime } from '../common/time';
 import { DIAGNOSTICS } from './catalog';
-import { NO_ENTRIES, NO_GROUPS, NO_REFUSALS, ackPending, missingGroup, pushOne, timeOf, type Tx, type UeState } from './model';
+import { NO_ENTRIES, NO_REFUSALS, ackPending, missingGroup, pushOne, timeOf, type Tx, type UeState } from './model';
 import { OldestKeys } from '../common/oldest-key';
 import { LIMITS } from './options';
 import type { CorrelationStatistics } from './statistics';
@@ -63,7 +63,7 @@ export class TransactionBook {
     };
     if (ue?.btids.length) rec.btid = ue.btids[ue.btids.length - 1];
     const tx: Tx = {
-      rec, ue, state: 'requested', open: true, requestedGroups: NO_GROUPS, deliveredGroups: NO_GROUPS, refused: NO_REFUSALS, pendingRequests: 0,
+      rec, ue, state: 'requested', open: true, requestedGroups: NO_ENTRIES, deliveredGroups: NO_ENTRIES, refused: NO_REFUSALS, pendingRequests: 0,
       staleRun: 0, deliveries: NO_ENTRIES, httpDelivery: false, deliveryDeadlinePassed: false, timers: NO_ENTRIES,
       // set later by some procedures: named here so they live inside the object, not in a separate property store
       challengeTime: undefined, okTime: undefined, firstAckDelivery: undefined, registrationAccepted: undefined,
