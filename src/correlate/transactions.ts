@@ -52,7 +52,8 @@ export class TransactionBook {
   create(procedure: Procedure, ue: UeState | undefined, ueLabel: string, time: PacketTime): Tx {
     const id = `T${++this.count}`;
     // the lists start as the shared empty one (pushOne gives each its own on the first entry); the UE's address list
-    // is shared, not copied (the UE table replaces it when it changes, never writes into it); start and end are one
+    // is shared, not copied (the UE table replaces it when it changes, never writes into it: pushOne and
+    // appendDropping, the list held below LIMITS.addressesPerUe < EXACT_UP_TO entries); start and end are one
     // object until a later step (step() replaces end, never writes into it): an open transaction is held until its
     // deadlines, long enough for a scavenge to copy it, and most of these lists stay short or empty
     const start = timeOf(time);
