@@ -53,7 +53,7 @@ const MAX_COUNTER_JUMP = 0x7fffffff;
 
 export class CaptureLossSignals {
   /** Per UE (B-TID, or address when the message names none): the highest MSK counter seen and when. */
-  private readonly mskCounters = new Map<string, { counter: number; t: number; acked: number }>();
+  private readonly mskCounters = new Map<string, { counter: number; t: number; acked: number; key: string }>();
   /** Per HTTP connection: when its latest HTTP message was seen. */
   private readonly connections = new Map<number, number>();
   private readonly oldestConnection = new OldestKeys(this.connections);
@@ -117,9 +117,14 @@ export class CaptureLossSignals {
       const jump = (counter - last.counter) >>> 0;
       // the messages ACKs already proved missing are not counted twice; the span is opened all the same
       if (jump > 1 && jump <= MAX_COUNTER_JUMP) this.signal(add, { from: last.t, to: t, cause: 'mikey-counter', packets: Math.max(0, jump - 1 - last.acked) });
+      // updated in place and moved to the newest end under its first key string: a new record and key per MSK
+      // message lived until the UE's next one, long enough to be promoted
+      last.counter = counter;
+      last.t = t;
+      last.acked = 0;
       map.delete(key);
-    }
-    map.set(key, { counter, t, acked: 0 });
+      map.set(last.key, last);
+    } else map.set(key, { counter, t, acked: 0, key });
     this.oldestMskCounter.trim(this.maxUes);
   }
 

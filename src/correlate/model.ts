@@ -125,9 +125,9 @@ export interface Tx {
   ue: UeState | undefined;
   state: TxState;
   open: boolean;
-  /** `kd:kg` (kd may be `*`) of the request. Read-only here: addGroup() gives a transaction its own set. */
-  requestedGroups: ReadonlySet<string>;
-  deliveredGroups: ReadonlySet<string>;
+  /** `kd:kg` (kd may be `*`) of the request, distinct, in order. Read-only here: addGroup() writes it. */
+  requestedGroups: GroupList;
+  deliveredGroups: GroupList;
   /** Groups the BM-SC refused (a ResponseCode other than 200) → that ResponseCode. */
   refused: ReadonlyMap<string, string>;
   pendingRequests: number;
@@ -191,16 +191,33 @@ export interface Endpoints {
 }
 
 /**
- * Most transactions never ask for, receive or are refused more than one group, and many none: they share the same
- * write-refusing empty collections as the UEs until their first entry (addGroup, addRefusal).
+ * Most transactions are never refused a group: they share the write-refusing empty map of the UEs until their first
+ * refusal (addRefusal).
  */
-export const NO_GROUPS: ReadonlySet<string> = EMPTY_SET;
 export const NO_REFUSALS: ReadonlyMap<string, string> = EMPTY_MAP;
+
+/**
+ * A transaction's key groups (requested, delivered): distinct, in the order they came. Most transactions name one
+ * group and many none, and a pull is held until its delivery deadline: an exact array while the list is short (an
+ * empty one is NO_ENTRIES), a Set past EXACT_UP_TO entries (a delivered list has no bound) — a Set per list cost
+ * ≈ 75 B more than a one-entry array, twice per pull (issue #14 round 6).
+ */
+export type GroupList = readonly string[] | ReadonlySet<string>;
+
+function groupArray(l: GroupList): l is readonly string[] {
+  return Array.isArray(l);
+}
+
+export function groupCount(l: GroupList): number {
+  return groupArray(l) ? l.length : l.size;
+}
 
 export function addGroup(tx: Tx, which: 'requestedGroups' | 'deliveredGroups', g: string): void {
   const cur = tx[which];
-  if (cur.has(g)) return;
-  tx[which] = cur === NO_GROUPS ? new Set([g]) : (cur as Set<string>).add(g);
+  if (groupArray(cur)) {
+    if (cur.includes(g)) return;
+    tx[which] = cur.length < EXACT_UP_TO ? appendExact(cur, g) : new Set(cur).add(g);
+  } else if (!cur.has(g)) (cur as Set<string>).add(g);
 }
 
 export function addRefusal(tx: Tx, g: string, code: string): void {
@@ -246,6 +263,14 @@ export function appendDropping<T>(arr: readonly T[], value: T, drop: number): T[
   if (drop !== n) out[w] = value;
   return out;
 }
+
+/**
+ * The list of a transaction (its record's steps, frames, keys, statuses, diagnostics; its deadlines and deliveries)
+ * that has no entry yet: one shared frozen array, replaced by pushOne on the first entry (which never writes into an
+ * array shorter than EXACT_UP_TO), so a transaction does not start with eight empty arrays of its own. Frozen, so a
+ * write that bypasses pushOne throws instead of filling every transaction at once.
+ */
+export const NO_ENTRIES: never[] = Object.freeze([]) as unknown as never[];
 
 /** Lists up to this long grow by exactly one slot at a time (pushOne). */
 const EXACT_UP_TO = 16;
@@ -406,7 +431,7 @@ function fieldEquals(a: string, af: number, at: number, b: string, bf: number, b
 }
 
 /** Whether a group of `delivered` matches `g` (groupMatches is symmetric: also whether `g` matches one of a set). */
-export function groupDelivered(delivered: ReadonlySet<string>, g: string): boolean {
+export function groupDelivered(delivered: GroupList, g: string): boolean {
   for (const d of delivered) if (groupMatches(g, d)) return true;
   return false;
 }

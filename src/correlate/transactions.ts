@@ -6,7 +6,7 @@
 import { SEVERITY_RANK } from '../common/problem';
 import type { PacketTime } from '../common/time';
 import { DIAGNOSTICS } from './catalog';
-import { NO_GROUPS, NO_REFUSALS, ackPending, missingGroup, pushOne, timeOf, type Tx, type UeState } from './model';
+import { NO_ENTRIES, NO_REFUSALS, ackPending, missingGroup, pushOne, timeOf, type Tx, type UeState } from './model';
 import { OldestKeys } from '../common/oldest-key';
 import { LIMITS } from './options';
 import type { CorrelationStatistics } from './statistics';
@@ -51,15 +51,21 @@ export class TransactionBook {
 
   create(procedure: Procedure, ue: UeState | undefined, ueLabel: string, time: PacketTime): Tx {
     const id = `T${++this.count}`;
+    // the lists start as the shared empty one (pushOne gives each its own on the first entry); the UE's address list
+    // is shared, not copied (the UE table replaces it when it changes, never writes into it: pushOne and
+    // appendDropping, the list held below LIMITS.addressesPerUe < EXACT_UP_TO entries); start and end are one
+    // object until a later step (step() replaces end, never writes into it): an open transaction is held until its
+    // deadlines, long enough for a scavenge to copy it, and most of these lists stay short or empty
+    const start = timeOf(time);
     const rec: KeyDeliveryTransaction = {
-      id, procedure, ue: ue?.id ?? ueLabel, ueAddresses: ue ? [...ue.addresses] : [ueLabel], requestedKeys: [], deliveredKeys: [], serviceIds: [],
-      steps: [], frames: [], stepsDropped: 0, httpStatuses: [], digest: 'none', delivered: false, ackRequested: false, acked: false, latencies: {},
-      verdict: 'ok', diagnostics: [], start: timeOf(time), end: timeOf(time), closedBy: 'complete',
+      id, procedure, ue: ue?.id ?? ueLabel, ueAddresses: ue ? ue.addresses : [ueLabel], requestedKeys: NO_ENTRIES, deliveredKeys: NO_ENTRIES, serviceIds: NO_ENTRIES,
+      steps: NO_ENTRIES, frames: NO_ENTRIES, stepsDropped: 0, httpStatuses: NO_ENTRIES, digest: 'none', delivered: false, ackRequested: false, acked: false, latencies: {},
+      verdict: 'ok', diagnostics: NO_ENTRIES, start, end: start, closedBy: 'complete',
     };
     if (ue?.btids.length) rec.btid = ue.btids[ue.btids.length - 1];
     const tx: Tx = {
-      rec, ue, state: 'requested', open: true, requestedGroups: NO_GROUPS, deliveredGroups: NO_GROUPS, refused: NO_REFUSALS, pendingRequests: 0,
-      staleRun: 0, deliveries: [], httpDelivery: false, deliveryDeadlinePassed: false, timers: [],
+      rec, ue, state: 'requested', open: true, requestedGroups: NO_ENTRIES, deliveredGroups: NO_ENTRIES, refused: NO_REFUSALS, pendingRequests: 0,
+      staleRun: 0, deliveries: NO_ENTRIES, httpDelivery: false, deliveryDeadlinePassed: false, timers: NO_ENTRIES,
       // set later by some procedures: named here so they live inside the object, not in a separate property store
       challengeTime: undefined, okTime: undefined, firstAckDelivery: undefined, registrationAccepted: undefined,
     };
@@ -95,27 +101,55 @@ export class TransactionBook {
   }
 
   /**
+   * Cancel the pending deadlines of `tx` set with handler `fire` and first value `a` (and second value `b`, when given),
+   * and let them go from its list: a deadline whose handler can only return without effect from now on (its request
+   * answered, its challenge superseded, its message ACKed) would otherwise hold its values, and its Timer, until it
+   * passes or the transaction closes — for a pull, past its delivery deadline.
+   */
+  cancelDeadline<A, B, C>(tx: Tx, fire: TimerCallback<A, B, C>, a: A, b?: B): void {
+    const timers = tx.timers;
+    let hit = 0;
+    for (let i = 0; i < timers.length; i++) {
+      const t = timers[i];
+      if (t.index >= 0 && t.fire === (fire as unknown) && t.a === a && (b === undefined || t.b === b)) {
+        this.timers.cancel(t);
+        hit++;
+      }
+    }
+    if (hit === 0) return;
+    // only the pending ones stay (cancelled and fired ones have index -1), in an array of exactly their number
+    let live = 0;
+    for (let i = 0; i < timers.length; i++) if (timers[i].index >= 0) live++;
+    if (live === 0) {
+      tx.timers = NO_ENTRIES;
+      return;
+    }
+    const kept = new Array<Timer>(live);
+    let w = 0;
+    for (let i = 0; i < timers.length; i++) if (timers[i].index >= 0) kept[w++] = timers[i];
+    tx.timers = kept;
+  }
+
+  /**
    * A step of `tx` at `frame` (the evidence: `frames`, by default the one frame). The step's optional fields are
    * arguments, not an object to spread: a step per frame must not allocate more than the step.
    */
   step(tx: Tx, kind: StepKind, frame: number, time: PacketTime, status?: number, carrier?: 'udp' | 'http', detail?: string, frames?: readonly number[]): void {
     if (frames === undefined) this.addFrame(tx, frame);
     else for (let i = 0; i < frames.length; i++) this.addFrame(tx, frames[i]);
-    if (tx.rec.steps.length >= this.maxSteps) tx.rec.stepsDropped++;
-    else {
-      pushOne(tx.rec, 'steps', makeStep(kind, frame, { tsSec: time.tsSec, tsNsec: time.tsNsec }, status, carrier, detail));
-    }
-    // the record's own end time (made by create()), updated in place
-    const end = tx.rec.end;
-    end.tsSec = time.tsSec;
-    end.tsNsec = time.tsNsec;
+    // the step's time is the record's end from now on (a time object is never written into once made: start, end
+    // and the steps share them); the first step at the start's time takes the start's
+    const rec = tx.rec;
+    const start = rec.start;
+    const at = rec.steps.length === 0 && start.tsSec === time.tsSec && start.tsNsec === time.tsNsec ? start : { tsSec: time.tsSec, tsNsec: time.tsNsec };
+    if (rec.steps.length >= this.maxSteps) rec.stepsDropped++;
+    else pushOne(rec, 'steps', makeStep(kind, frame, at, status, carrier, detail));
+    rec.end = at;
     if (tx.ue) {
-      tx.rec.ue = tx.ue.id;
-      // a copy only when the UE gained an address: a step per frame must not allocate one each time
-      const a = tx.ue.addresses;
-      const r = tx.rec.ueAddresses;
-      if (r.length !== a.length || r[r.length - 1] !== a[a.length - 1]) tx.rec.ueAddresses = [...a];
-      if (tx.ue.btids.length) tx.rec.btid = tx.ue.btids[tx.ue.btids.length - 1];
+      rec.ue = tx.ue.id;
+      // the UE's own list (it is replaced, never written into, when the UE gains an address)
+      rec.ueAddresses = tx.ue.addresses;
+      if (tx.ue.btids.length) rec.btid = tx.ue.btids[tx.ue.btids.length - 1];
     }
   }
 
@@ -157,9 +191,9 @@ export class TransactionBook {
     // nothing decides about a closed transaction any more, and nothing keeps it alive: its deadlines go, and the
     // messages an ACK may still answer keep only its id
     for (const t of tx.timers) this.timers.cancel(t);
-    tx.timers.length = 0;
+    tx.timers = NO_ENTRIES;
     for (const d of tx.deliveries) d.tx = undefined;
-    tx.deliveries.length = 0;
+    tx.deliveries = NO_ENTRIES;
     tx.firstAckDelivery = undefined;
     this.emit(r);
   }

@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupMatches } from '../../src/correlate/model';
+import { addGroup, groupCount, groupDelivered, groupMatches, type Tx } from '../../src/correlate/model';
 
 /** The form groupMatches had: two split(':') per call (kept here as the reference). */
 function groupMatchesBySplit(a: string, b: string): boolean {
@@ -72,5 +72,26 @@ test('appendDropping gives what appendExact then splice(drop, 1) gives, in an ex
       assert.equal(got.length, n);
       assert.deepEqual(arr, Array.from({ length: n }, (_, i) => `a${i}`));
     }
+  }
+});
+
+test('addGroup keeps a transaction\'s groups distinct and in order, as a Set would, across the switch from array to Set', { timeout: 30_000 }, () => {
+  let x = 24680;
+  const rand = (n: number) => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n;
+  for (let i = 0; i < 2_000; i++) {
+    const tx = { requestedGroups: [], deliveredGroups: [] } as unknown as Tx;
+    const reference = new Set<string>();
+    const n = rand(60);
+    const spread = 1 + rand(50);
+    for (let k = 0; k < n; k++) {
+      const g = `00f110:${(rand(spread)).toString(16).padStart(4, '0')}`;
+      addGroup(tx, 'deliveredGroups', g);
+      reference.add(g);
+      assert.deepEqual([...tx.deliveredGroups], [...reference]);
+      assert.equal(groupCount(tx.deliveredGroups), reference.size);
+    }
+    for (const g of reference) assert.ok(groupDelivered(tx.deliveredGroups, g));
+    assert.equal(groupDelivered(tx.deliveredGroups, 'ffffff:ffff'), false);
+    assert.equal(groupCount(tx.requestedGroups), 0);
   }
 });

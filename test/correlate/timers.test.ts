@@ -66,3 +66,42 @@ test('evicted transactions take their deadlines with them: pending timers stay w
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a deadline that can only return leaves at once: no pending pull timeout of an answered request, no ACK timeout of an ACKed message (sim-faults.pcap)', { timeout: 60_000 }, async () => {
+  const { capturePath } = await import('../support/repo');
+  const { loadKeyFile } = await import('../../src/protocols/keys');
+  // the scenario's compressed timings (README), so that deadlines pass inside the capture
+  const a = new Analyzer({}, {
+    dissector: { keys: loadKeyFile(capturePath('sim-faults.keys')) },
+    correlator: { ackTimeout: 0.72, deliveryTimeout: 0.72, pullTimeout: 0.72, stormUes: 5, stormWindow: 0.05 },
+  });
+  interface Pending { index: number; fire: unknown; a: unknown; b: unknown }
+  const c = a.correlator as unknown as {
+    book: { openTransactions(): { timers: Pending[] }[] };
+    http: { requestDeadline: unknown };
+    delivery: { ackDeadline: unknown };
+  };
+  let requestsWaiting = 0;
+  let acksWaiting = 0;
+  const summary = await readCapture(capturePath('sim-faults.pcap'), (f) => {
+    a.frame(f);
+    for (const tx of c.book.openTransactions()) {
+      for (const t of tx.timers) {
+        // fired ones stay listed until the transaction's next deadline prunes them
+        if (t.index < 0) continue;
+        if (t.fire === c.http.requestDeadline) {
+          assert.equal((t.a as { answered: boolean }).answered, false, 'pull timeout of an answered request still pending');
+          requestsWaiting++;
+        } else if (t.fire === c.delivery.ackDeadline) {
+          const d = t.b as { acked: boolean; ackInvalid: boolean };
+          assert.ok(!d.acked && !d.ackInvalid, 'ACK timeout of an answered message still pending');
+          acksWaiting++;
+        }
+      }
+    }
+  });
+  a.finish();
+  assert.equal(summary.fatal, undefined);
+  // the check saw deadlines that still had work to do
+  assert.ok(requestsWaiting > 0 && acksWaiting > 0, `${requestsWaiting} request and ${acksWaiting} ACK deadlines seen pending`);
+});

@@ -73,6 +73,11 @@ export const DELIVERY_DIAGNOSTICS = {
 export class DeliveryRules {
   private readonly byKey = new Map<string, DeliveryRef>();
   private readonly byFrame = new Map<number, DeliveryRef>();
+  /**
+   * Per MUK (`IDi\0IDr`, or the address): the highest MSK message counter and its frame. An entry's record is updated in
+   * place (a new one per MSK message lived until the UE's next message, long enough to be promoted; issue #14 round 6).
+   * Not its key: keeping the first key string would need a field more, past ITEM_COSTS.mukCounter.
+   */
   private readonly mukCounters = new Map<string, { counter: number; frame: number }>();
   private readonly oldestByKey = new OldestKeys(this.byKey);
   private readonly oldestByFrame = new OldestKeys(this.byFrame);
@@ -119,9 +124,14 @@ export class DeliveryRules {
           this.ctx.findings.report('msk-counter-jump', tx, ue, [last.frame, frame], `MSK message counter jumped from ${last.counter} (frame ${last.frame}) to ${info.counter}: ${jump - 1} MSK message(s) to this UE missing from the capture`);
       }
     }
-    if (!last || serialGreater(info.counter, last.counter)) {
-      this.mukCounters.delete(key);
+    if (!last) {
       this.mukCounters.set(key, { counter: info.counter, frame });
+      this.oldestMukCounter.trim(this.ctx.options.maxMukCounters);
+    } else if (serialGreater(info.counter, last.counter)) {
+      last.counter = info.counter;
+      last.frame = frame;
+      this.mukCounters.delete(key);
+      this.mukCounters.set(key, last);
       this.oldestMukCounter.trim(this.ctx.options.maxMukCounters);
     }
   }
@@ -290,6 +300,8 @@ export class DeliveryRules {
     }
     if (a.verified === false) {
       d.ackInvalid = true;
+      // its ACK deadline can only find it answered now
+      if (tx) ctx.book.cancelDeadline(tx, this.ackDeadline, tx, d);
       ctx.findings.report('ack-mac-invalid', named, ue, [d.frame, frame], `ACK from ${ends.src} to the MSK message of frame ${d.frame}: MAC does not verify`);
       if (tx) ctx.book.maybeComplete(tx);
       return;
@@ -297,6 +309,7 @@ export class DeliveryRules {
     if (d.acked) return; // a duplicate ACK: the first one counted
     if (d.timedOut) return; // late: ack-missing already said it, and the ACK rate counts ACKs in time
     d.acked = true;
+    if (tx) ctx.book.cancelDeadline(tx, this.ackDeadline, tx, d);
     const l = diffSeconds(d.time, time);
     ctx.stats.acked(d.bmsc, d.ueId ?? ends.src, d.group, d.time, l);
     if (!tx) return;

@@ -102,6 +102,8 @@ export class HttpExchangeRules {
       tx.rec.latencies.challengeToCredentials ??= l;
       ctx.stats.latency.challengeToCredentials.add(l);
       tx.challengeTime = undefined;
+      // a challenge's deadline acts only while it is the transaction's latest challenge
+      ctx.book.cancelDeadline(tx, this.challengeDeadline, tx);
     }
     // a capture repeats a few request lines: one copy of each is kept by the steps and the request (intern)
     ctx.book.step(tx, credentials ? 'credentials' : 'request', m.lastFrame, time, undefined, undefined, intern(escapeText(flat(m.method ?? '', ' ', m.uri ?? ''), 200)), m.frames);
@@ -146,6 +148,8 @@ export class HttpExchangeRules {
     const tx = ref.tx;
     // an answer after its transaction was reported (evicted, closed at a deadline) changes nothing
     if (!tx.open) return;
+    // its pull timeout can only find it answered now
+    ctx.book.cancelDeadline(tx, this.requestDeadline, ref);
     tx.pendingRequests--;
     const status = m.status ?? 0;
     const time = m.lastTime;
@@ -193,6 +197,8 @@ export class HttpExchangeRules {
     const stale = ch.some((c) => c.stale === true);
     ctx.book.step(tx, 'challenge', m.lastFrame, time, 401, undefined, undefined, m.frames);
     const challengeTime = timeOf(time);
+    // an earlier challenge's deadline acts no more (see challengeDeadline)
+    if (tx.challengeTime !== undefined) ctx.book.cancelDeadline(tx, this.challengeDeadline, tx);
     tx.challengeTime = challengeTime;
     if (tx.state !== 'authorized') tx.state = 'challenged';
     if (ref.credentials) {

@@ -3,16 +3,28 @@
  * periodically, never ACKed. One transaction per MTK ID under an MSK; repetitions counted; a new MTK's counter must
  * rise (the counter-replay rule of the delivery room, declared there).
  */
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import type { PacketTime } from '../../common/time';
 import type { MikeyFrameRecord } from '../../protocols/records';
 import { serialGreater } from '../../protocols/mikey/tracker';
 import type { MbmsInfo } from '../../protocols/mikey/types';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
-import { groupIn, hex, keyDomain, keyRefIn, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
+import { groupIn, hex, keyDomain, keyRefIn, pushOne, secs, timeOf, type DeliveryRef, type Endpoints, type Tx, type UeState } from '../model';
 import { OldestKeys } from '../../common/oldest-key';
 import type { DeliveryRules } from './delivery';
+
+/**
+ * SHA-256 of a message's bytes by node:crypto's one-shot `hash()` where there is one (Node ≥ 20.12): no Hash object
+ * per MTK message (createHash, update and digest were 42 % of this room's time on the bench mix, ≈ 7 µs a message;
+ * issue #14 round 6, docs/performance.md). Older Node 20 releases fall back to createHash.
+ */
+const oneShotSha256: ((algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer) | undefined =
+  typeof nodeCrypto.hash === 'function' ? (nodeCrypto.hash as (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer) : undefined;
+
+function sha256(data: Uint8Array): Buffer {
+  return oneShotSha256 !== undefined ? oneShotSha256('sha256', data, 'buffer') : nodeCrypto.createHash('sha256').update(data).digest();
+}
 
 export const MTK_DIAGNOSTICS = {
   'mtk-id-not-increasing': {
@@ -75,7 +87,7 @@ export class MtkRules {
     const domain = keyDomain(info.keyDomainId);
     const ref = keyRefIn(domain, info.keyGroup, info.keyNumber);
     const st = this.streams.get(key);
-    const digest = createHash('sha256').update(m.raw).digest();
+    const digest = sha256(m.raw);
     const same = st?.digest !== undefined && st.digest.equals(digest);
     const sameMtk = st?.mtkId !== undefined && st.mtkId === info.mtkId;
     let tx = st?.tx;
@@ -84,7 +96,7 @@ export class MtkRules {
       tx = ctx.book.create('mtk', undefined, ends.dst, time);
       tx.rec.bmsc = ends.src;
       tx.rec.repetitions = 0;
-      tx.rec.deliveredKeys.push({ ...ref, label: `${ref.label}${info.mtkId !== undefined ? `:mtk=${info.mtkId}` : ''}` });
+      pushOne(tx.rec, 'deliveredKeys', { ...ref, label: `${ref.label}${info.mtkId !== undefined ? `:mtk=${info.mtkId}` : ''}` });
       tx.rec.delivered = true;
     } else tx.rec.repetitions = (tx.rec.repetitions ?? 0) + 1;
     ctx.book.step(tx, 'mtk', frame, time, undefined, rec.carrier, `MTK ${info.mtkId ?? '?'} under ${ref.label}${info.counter !== undefined ? ` ctr=${info.counter}` : ''}`);

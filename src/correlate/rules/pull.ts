@@ -10,7 +10,7 @@ import type { MbmsKeyRef } from '../../protocols/mbms/xml';
 import type { RoomContext } from '../context';
 import type { DiagnosticInfo } from '../diagnostic-info';
 import {
-  ackPending, addGroup, addRefusal, fromSecs, ownMap, pushOne, timeOf, groupDelivered, groupMatches, missingGroup, groupIn, groupOf, keyDomain, keyRefIn, lastRequestFrame, secs, stepFrames, type RequestRef, type RequestedGroup, type Tx, type UeState,
+  ackPending, addGroup, addRefusal, fromSecs, groupCount, ownMap, pushOne, timeOf, groupDelivered, groupMatches, missingGroup, groupIn, groupOf, keyDomain, keyRefIn, lastRequestFrame, secs, stepFrames, type RequestRef, type RequestedGroup, type Tx, type UeState,
 } from '../model';
 import { LIMITS } from '../options';
 import type { StormRules } from './storm';
@@ -98,7 +98,7 @@ export class PullRules {
     const domain = keyDomain(kd);
     const r = keyRefIn(domain, k.keyGroup, k.keyNumber);
     if (!tx.rec.requestedKeys.some((x) => x.label === r.label) && tx.rec.requestedKeys.length < LIMITS.listPerTransaction) pushOne(tx.rec, 'requestedKeys', r);
-    if (k.keyGroup !== undefined && tx.requestedGroups.size < LIMITS.listPerTransaction) {
+    if (k.keyGroup !== undefined && groupCount(tx.requestedGroups) < LIMITS.listPerTransaction) {
       const g = groupIn(domain, k.keyGroup);
       addGroup(tx, 'requestedGroups', g);
       if (tx.ue) {
@@ -135,7 +135,7 @@ export class PullRules {
     const tx = ref.tx;
     const ue = tx.ue;
     if (!tx.open) return;
-    let allRefused = tx.requestedGroups.size > 0;
+    let allRefused = groupCount(tx.requestedGroups) > 0;
     for (const g of tx.requestedGroups) {
       if (tx.refused.has(g)) continue;
       allRefused = false;
@@ -160,9 +160,9 @@ export class PullRules {
    */
   private belongsToPull(tx: Tx, group: string, label: string): boolean {
     if (tx.state !== 'authorized') return true;
-    if (missingGroup(tx) || (tx.requestedGroups.size === 0 && !tx.rec.delivered)) return true;
+    if (missingGroup(tx) || (groupCount(tx.requestedGroups) === 0 && !tx.rec.delivered)) return true;
     if (tx.rec.deliveredKeys.some((k) => k.label === label)) return true;
-    return tx.requestedGroups.size > 0 && !groupDelivered(tx.requestedGroups, group);
+    return groupCount(tx.requestedGroups) > 0 && !groupDelivered(tx.requestedGroups, group);
   }
 
   /** An MSK message that belongs to the pull `tx`: its transport variant, latency, and whether it was asked for. */
@@ -185,7 +185,7 @@ export class PullRules {
       tx.rec.latencies.okToMikey = l;
       ctx.stats.latency.okToMikey.add(l);
     }
-    if (tx.requestedGroups.size > 0 && d.keyGroup !== undefined && !groupDelivered(tx.requestedGroups, d.group))
+    if (groupCount(tx.requestedGroups) > 0 && d.keyGroup !== undefined && !groupDelivered(tx.requestedGroups, d.group))
       ctx.findings.report('key-group-not-requested', tx, ue, [...lastRequestFrame(tx), d.frame], `MSK ${d.label} delivered to UE ${ue?.id ?? d.dst}, whose request asked for ${[...tx.requestedGroups].join(', ')}`);
   }
 
