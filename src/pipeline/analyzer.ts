@@ -36,10 +36,9 @@ export interface AnalyzerSink extends CorrelatorSink {
 export class Analyzer {
   readonly dissector: Dissector;
   readonly correlator: KeyDeliveryCorrelator;
-  readonly shard: ShardRouter | undefined;
 
   constructor(private readonly sink: AnalyzerSink, options: AnalyzerOptions = {}) {
-    const shard = (this.shard = options.shard !== undefined ? new ShardRouter(options.shard, resolveOptions(options.correlator ?? {}).maxUes) : undefined);
+    const shard = options.shard !== undefined ? new ShardRouter(options.shard, resolveOptions(options.correlator ?? {}).maxUes) : undefined;
     const { index, count } = options.shard ?? { index: 0, count: 1 };
     this.correlator = new KeyDeliveryCorrelator(sink, shard !== undefined ? { ...options.correlator, transactionIds: { first: index + 1, step: count } } : options.correlator);
     const select = options.frameFilter;

@@ -57,9 +57,6 @@ function isGroupAddress(a: string, version: 4 | 6): boolean {
 export class ShardRouter {
   /** UE addresses (TCP clients) in the order first seen; the oldest is forgotten past `maxUes`. */
   private readonly ues = new Set<string>();
-  /** Frames this shard owns, and those it only read the headers of. */
-  owned = 0;
-  foreign = 0;
 
   /** @param maxUes UE addresses remembered (the correlator's UE table bound, from --max-memory). */
   constructor(
@@ -67,16 +64,9 @@ export class ShardRouter {
     private readonly maxUes: number,
   ) {}
 
-  get spec(): ShardSpec {
-    return this.shard;
-  }
-
   /** Whether the frame's UE end hashes to this shard. Call once per frame, in capture order (it learns UE addresses). */
   owns(p: DecodedPacket): boolean {
-    const mine = this.shardOf(p) === this.shard.index;
-    if (mine) this.owned++;
-    else this.foreign++;
-    return mine;
+    return this.shardOf(p) === this.shard.index;
   }
 
   /** Whether this shard owns traffic between two addresses without transport ports (an incomplete IP datagram). */
