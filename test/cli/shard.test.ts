@@ -214,8 +214,7 @@ const CAPTURES = fs
 
 for (const name of CAPTURES) {
   test(`${name}: merge of its --shard results equals analyze of the whole`, { timeout: 120_000 }, () => {
-    // 3 shards too where there are many UEs (the other captures have one to four)
-    assertShardsAddUp(capturePath(name), name.startsWith('sim-') ? [2, 3] : [2], optionsFor(name));
+    assertShardsAddUp(capturePath(name), [2, 3], optionsFor(name));
   });
 }
 
