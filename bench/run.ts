@@ -2,7 +2,8 @@
  * `npm run bench`: what users run, side by side on one capture. Writes the realistic mix (bench/mix.ts: the simulator's
  * fault capture repeated with fresh UEs, B-TIDs and nonces per copy; default 2 000 000 frames) and its key file to a temp
  * directory, then times, each in its own process: the bare record walk (the runtime's ceiling), the dissector alone,
- * `keyscope analyze` as a user runs it (bin/keyscope.js, text and --json, with and without --keys; output to /dev/null)
+ * `keyscope analyze` as a user runs it (bin/keyscope.js, text and --json, with and without --keys; output to /dev/null),
+ * `analyze-shard2` (`analyze-keys-shard2`, any N: N `analyze --shard K/N --json` at once, then `keyscope merge`)
  * and tshark (`-o tcp.reassemble_out_of_order:TRUE -T fields` with MIKEY and HTTP fields). Prints frames/s, MB/s, peak
  * RSS and the ratios in one table. A benchmark, not a test: nothing here passes or fails on speed.
  *   npm run bench -- --frames 500000 --runs walk,analyze,tshark --keep
@@ -25,6 +26,8 @@ interface Measurement {
   maxRssKiB: number | null;
   /** User + system CPU seconds (/usr/bin/time): less sensitive than wall time to other load on the machine. */
   cpu?: number;
+  /** Several processes at once (analyze-shardN): their peak RSS summed (maxRssKiB is the largest one's). */
+  rssSumKiB?: number;
 }
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -78,12 +81,22 @@ function processTree(pid: number): number[] {
 type RssSeries = Array<[number, number]>;
 
 /** Runs a command with stdout to /dev/null under /usr/bin/time (peak RSS); stdin from `input` when given. */
-async function timed(mode: string, cmd: string, args: string[], packets: number, bytes: number, input?: (stdin: NodeJS.WritableStream) => Promise<{ frames: number; bytes: number }>, rss?: { everySeconds: number; series: RssSeries }): Promise<Measurement | null> {
+async function timed(
+  mode: string,
+  cmd: string,
+  args: string[],
+  packets: number,
+  bytes: number,
+  input?: (stdin: NodeJS.WritableStream) => Promise<{ frames: number; bytes: number }>,
+  stdoutFile?: string,
+  rss?: { everySeconds: number; series: RssSeries },
+): Promise<Measurement | null> {
   const timeCmd = fs.existsSync('/usr/bin/time');
   const start = process.hrtime.bigint();
-  const child = timeCmd
-    ? spawn('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', cmd, ...args], { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] })
-    : spawn(cmd, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+  const out = stdoutFile !== undefined ? fs.openSync(stdoutFile, 'w') : 'ignore';
+  const stdio: ('pipe' | 'ignore' | number)[] = [input ? 'pipe' : 'ignore', out, 'pipe'];
+  const child = timeCmd ? spawn('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', cmd, ...args], { stdio }) : spawn(cmd, args, { stdio });
+  if (typeof out === 'number') fs.closeSync(out);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const closed: Promise<number> = new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
@@ -117,6 +130,34 @@ function analyzeArgs(mode: string, file: string, keys: string): string[] {
   return a;
 }
 
+/**
+ * `analyze-shardN` (`analyze-keys-shardN`): what a user runs to use N cores with `--shard` — N `analyze --shard K/N
+ * --json` processes at once, each into its own file, then `keyscope merge` of the N files (the text report). Timed as a
+ * whole: wall seconds from the first start to merge's end, CPU seconds of every process, the largest peak RSS and
+ * the sum of the shards' (they run at the same time).
+ */
+async function timedShards(mode: string, n: number, file: string, keys: string, dir: string, packets: number, bytes: number): Promise<Measurement | null> {
+  const start = process.hrtime.bigint();
+  const base = analyzeArgs(mode.replace(/-shard\d+$/, '-json'), file, keys);
+  const outs = Array.from({ length: n }, (_, k) => path.join(dir, `shard-${k + 1}-of-${n}.ndjson`));
+  const shards = await Promise.all(outs.map((out, k) => timed(`${mode} ${k + 1}/${n}`, process.execPath, [...base, '--shard', `${k + 1}/${n}`], packets, bytes, undefined, out)));
+  if (shards.some((m) => m === null)) return null;
+  const merge = await timed(`${mode} merge`, process.execPath, [KEYSCOPE, 'merge', '--fail-on', 'never', ...outs], packets, bytes);
+  for (const out of outs) fs.rmSync(out, { force: true });
+  if (merge === null) return null;
+  const all = [...(shards as Measurement[]), merge];
+  const rss = all.map((m) => m.maxRssKiB);
+  return {
+    mode: mode + LABEL,
+    seconds: Number(process.hrtime.bigint() - start) / 1e9,
+    packets,
+    bytes,
+    maxRssKiB: rss.every((r) => r !== null) ? Math.max(...(rss as number[])) : null,
+    rssSumKiB: rss.every((r) => r !== null) ? (shards as Measurement[]).reduce((s, m) => s + (m.maxRssKiB as number), 0) : undefined,
+    cpu: all.every((m) => m.cpu !== undefined) ? all.reduce((s, m) => s + (m.cpu as number), 0) : undefined,
+  };
+}
+
 function tsharkArgs(file: string): string[] {
   // every layer dissected (as keyscope does), HTTP on the mix's port, out-of-order TCP reassembled, MIKEY and HTTP fields out
   return ['-n', '-o', 'tcp.reassemble_out_of_order:TRUE', '-d', `tcp.port==${MIX_HTTP_PORT},http`, '-r', file, '-T', 'fields',
@@ -127,7 +168,7 @@ function tsharkArgs(file: string): string[] {
 function fmtRow(m: Measurement, ts: Measurement | undefined, walk: Measurement | undefined): string {
   const pps = m.packets / m.seconds;
   const mbps = m.bytes / m.seconds / 1e6;
-  const rss = m.maxRssKiB === null ? 'n/a' : `${(m.maxRssKiB / 1024).toFixed(0)} MiB`;
+  const rss = m.maxRssKiB === null ? 'n/a' : `${(m.maxRssKiB / 1024).toFixed(0)} MiB${m.rssSumKiB !== undefined ? ` (Σ ${(m.rssSumKiB / 1024).toFixed(0)})` : ''}`;
   const vsT = ts ? `${(ts.seconds / m.seconds).toFixed(2)}×` : '';
   const vsW = walk ? `${((walk.seconds / m.seconds) * 100).toFixed(1)} %` : '';
   return `| ${m.mode} | ${m.seconds.toFixed(2)} | ${m.cpu !== undefined ? m.cpu.toFixed(2) : ''} | ${Math.round(pps).toLocaleString('en-US')} | ${mbps.toFixed(1)} | ${rss} | ${vsT} | ${vsW} |`;
@@ -149,7 +190,7 @@ async function main(): Promise<void> {
       const series: RssSeries = [];
       const everySeconds = Number(arg('--rss-every') ?? 30);
       const m = await timed('analyze - (stream)', process.execPath, [KEYSCOPE, 'analyze', '-', '--fail-on', 'never', ...(process.argv.includes('--json') ? ['--json'] : [])], 0, 0,
-        (stdin) => writeMix(tpl, stdin, { bytes }), { everySeconds, series });
+        (stdin) => writeMix(tpl, stdin, { bytes }), undefined, { everySeconds, series });
       if (m) process.stdout.write(`| run | s | CPU s | frames/s | MB/s | peak RSS | vs tshark | vs walk |\n|---|---|---|---|---|---|---|---|\n${fmtRow(m, undefined, undefined)}\n`);
       // flat memory is the point of this run: the series shows it (or not), the peak alone does not
       if (series.length > 0) {
@@ -170,6 +211,7 @@ async function main(): Promise<void> {
     for (const mode of runs) {
       let m: Measurement | null = null;
       if (mode === 'walk' || mode === 'dissector') m = runWorker(mode === 'dissector' ? 'keyscope' : 'walk', file);
+      else if (/^analyze(-keys)?-shard\d+$/.test(mode)) m = await timedShards(mode, Number(/\d+$/.exec(mode)![0]), file, keys, dir, gen.frames, gen.bytes);
       else if (mode.startsWith('analyze')) m = await timed(mode + LABEL, process.execPath, analyzeArgs(mode, file, keys), gen.frames, gen.bytes);
       else if (mode === 'tshark' && haveCommand('tshark')) m = await timed('tshark', 'tshark', tsharkArgs(file), gen.frames, gen.bytes);
       if (m) {

@@ -22,6 +22,7 @@ import { addCorrelationOptions, correlatorOptions, type CorrelationCliOptions } 
 import { jsonLine } from '../report/json-line';
 import { teeSinks } from '../pipeline/tee-sink';
 import { addMetricsOptions, startMetrics, type MetricsCliOptions } from './metrics-option';
+import { parseShard, type ShardSpec } from '../pipeline/shard';
 
 // kept here too for `export`, which has always imported them from this module
 
@@ -31,6 +32,13 @@ export interface AnalyzeCliOptions extends CorrelationCliOptions, DisplayFilterC
   annotate?: string;
   worst?: number;
   probe?: string;
+  shard?: ShardSpec;
+}
+
+function parseShardOption(v: string): ShardSpec {
+  const r = parseShard(v);
+  if (typeof r === 'string') throw new InvalidArgumentError(r);
+  return r;
 }
 
 export function parseFailOn(v: string): Severity | 'never' {
@@ -49,7 +57,8 @@ export const registerAnalyzeCommand: CommandRegistrar = (program: Command, setEx
     .option('--probe <name>', 'name of the capture point, put on every --json record (for results merged across probes)')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a diagnostic at or above this severity is found').argParser(parseFailOn).default('error'))
     .option('--annotate <out.pcapng>', 'write the capture as pcapng with every finding as a packet comment')
-    .option('--worst <n>', 'worst transactions shown (default 10)', parsePositiveInt);
+    .option('--worst <n>', 'worst transactions shown (default 10)', parsePositiveInt)
+    .option('--shard <K/N>', 'analyze only the UEs of shard K of N (every frame is read; `keyscope merge` adds the N results up: docs/sharding.md)', parseShardOption);
   addMetricsOptions(cmd, true);
   addDisplayFilterOption(cmd, 'correlate only the frames that match (all are still dissected and reassembled)')
     .action(async (captures: string[], opts: AnalyzeCliOptions) => {
@@ -88,6 +97,11 @@ export async function runAnalyze(sources: string | readonly string[] | undefined
   }
   const clash = refuseOutputClash('analyze', [{ option: '--annotate', path: opts.annotate }], [...files.map((f) => ({ option: 'input capture', path: f })), { option: '--keys file', path: opts.keys }]);
   if (clash !== undefined) return clash;
+  if (opts.shard !== undefined && opts.displayFilter !== undefined) {
+    // frames a filter drops do not move the correlator's clock in one run, but another shard's frames must move it here
+    process.stderr.write('keyscope analyze: --shard cannot be combined with -Y (the shards would not add up to one run)\n');
+    return 64;
+  }
   const frameFilter = frameFilterOption(opts.displayFilter, 'analyze', opts.maxMemory);
   if (frameFilter === undefined) return 64;
   const keys = loadKeysOption(opts.keys);
@@ -99,7 +113,8 @@ export async function runAnalyze(sources: string | readonly string[] | undefined
   const json = opts.json === true;
   const tag = originFields(origin);
   const record = (r: Record<string, unknown>) => out.line(jsonLine({ ...r, ...tag }));
-  if (json) out.line(jsonLine(headerJson(origin, { keyscope: keyscopeVersion(), files: files.map((f) => (f === '-' ? '-' : path.basename(f))) })));
+  const shardField = opts.shard !== undefined ? { shard: `${opts.shard.index + 1}/${opts.shard.count}` } : {};
+  if (json) out.line(jsonLine({ ...headerJson(origin, { keyscope: keyscopeVersion(), files: files.map((f) => (f === '-' ? '-' : path.basename(f))) }), ...shardField }));
   const sink: AnalyzerSink = {
     transaction(t) {
       // the collector keeps what the text report shows; --json prints every record as it comes instead
@@ -129,7 +144,7 @@ export async function runAnalyze(sources: string | readonly string[] | undefined
   const served = await startMetrics('analyze', opts);
   if (served === 'error') return 2;
   // the report comes at the end, so a bar on a terminal does not tear through it
-  const analyzerOptions = { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], maxMemory: opts.maxMemory }, correlator: correlatorOptions(opts), frameFilter: frameFilter ?? undefined };
+  const analyzerOptions = { dissector: { keys, mikeyPorts: opts.mikeyPort ?? [], maxMemory: opts.maxMemory }, correlator: correlatorOptions(opts), frameFilter: frameFilter ?? undefined, shard: opts.shard };
   const analyzerSink = teeSinks(sink, served?.metrics.sink);
   const started = (a: Analyzer) => served?.metrics.attach({ openState: () => a.correlator.openState(), tcp: () => a.dissector.tcpStats });
   const run =

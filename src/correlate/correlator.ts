@@ -128,7 +128,7 @@ export class KeyDeliveryCorrelator {
     const findings: Findings = { report: (...a) => this.report(...a) };
     // a forgotten UE ends like one at the end of the capture: the pull room decides whether it was left keyless
     this.ues = new UeTable(this.options.maxUes, (ue) => this.pull.ueEnds(ue));
-    this.book = new TransactionBook(this.timers, this.options.maxOpenTransactions, this.options.maxSteps, this.stats_, (t) => this.sink.transaction?.(t));
+    this.book = new TransactionBook(this.timers, this.options.maxOpenTransactions, this.options.maxSteps, this.stats_, (t) => this.sink.transaction?.(t), options.transactionIds);
     const loss = (s: LossSignal): void => this.lossSignals.room(s, this.addSignal);
     const ctx: RoomContext = { options: this.options, clock: this.clock, timers: this.timers, ues: this.ues, book: this.book, stats: this.stats_, findings, loss };
     const registration = new RegistrationRules(ctx);
@@ -145,7 +145,8 @@ export class KeyDeliveryCorrelator {
   frame(f: DissectedFrame): void {
     const p = f.packet;
     const clock = this.clock;
-    this.stats_.frame();
+    // a frame another shard owns (analyze --shard) moves the clock; that shard counts it
+    if (f.foreign !== true) this.stats_.frame();
     clock.first ??= { tsSec: p.tsSec, tsNsec: p.tsNsec };
     // the latest frame's time as numbers: the object is made once, by stats()
     this.seenFrame = true;

@@ -2,8 +2,11 @@
  * The correlator's options and limits, each named once with its default (the CLI's --ack-timeout, --max-ues, … set
  * the options; the limits bound state that no option reaches yet).
  */
+import type { TransactionIdSequence } from './transactions';
 
 export interface CorrelatorOptions {
+  /** Transaction ids (default T1, T2, …; `analyze --shard K/N`: TK, TK+N, …). */
+  transactionIds?: TransactionIdSequence;
   /** Seconds a V-flagged MSK message waits for its ACK (default 10). */
   ackTimeout?: number;
   /** Seconds after a 200 OK to an MSK request within which the MIKEY delivery must come (default 10). */

@@ -15,6 +15,15 @@ import type { KeyDeliveryTransaction, Procedure, StepKind, TransactionStep } fro
 
 type ClosedBy = KeyDeliveryTransaction['closedBy'];
 
+/**
+ * Transaction ids `T<first>`, `T<first + step>`, …: one run numbers 1, 2, 3…; shard K of N (`analyze --shard`)
+ * numbers K, K + N, K + 2N…, so the ids of shards merged together never collide.
+ */
+export interface TransactionIdSequence {
+  first: number;
+  step: number;
+}
+
 export class TransactionBook {
   private readonly open = new Map<string, Tx>();
   /** close() deletes every open transaction it is given from `open`. */
@@ -28,6 +37,7 @@ export class TransactionBook {
     private readonly maxSteps: number,
     private readonly stats: CorrelationStatistics,
     private readonly emit: (t: KeyDeliveryTransaction) => void,
+    private readonly ids: TransactionIdSequence = { first: 1, step: 1 },
   ) {}
 
   /** Transactions opened so far. */
@@ -50,7 +60,7 @@ export class TransactionBook {
   }
 
   create(procedure: Procedure, ue: UeState | undefined, ueLabel: string, time: PacketTime): Tx {
-    const id = `T${++this.count}`;
+    const id = `T${this.ids.first + this.count++ * this.ids.step}`;
     // the lists start as the shared empty one (pushOne gives each its own on the first entry); the UE's address list
     // is shared, not copied (the UE table replaces it when it changes, never writes into it: pushOne and
     // appendDropping, the list held below LIMITS.addressesPerUe < EXACT_UP_TO entries); start and end are one

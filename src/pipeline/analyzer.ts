@@ -8,6 +8,8 @@ import type { CaptureFrame, CaptureSummary } from '../capture/types';
 import { KeyDeliveryCorrelator, type CorrelatorOptions, type CorrelatorSink, type UeIdentity } from '../correlate/correlator';
 import type { AnalysisStats } from '../correlate/types';
 import { Dissector, type DissectedFrame, type DissectorOptions } from './dissector';
+import { ShardRouter, type ShardSpec } from './shard';
+import { resolveOptions } from '../correlate/options';
 
 export interface AnalyzerOptions {
   dissector?: DissectorOptions;
@@ -17,6 +19,11 @@ export interface AnalyzerOptions {
    * `dissectedFrame` still gets every frame; only those that pass reach the correlator. Default: all.
    */
   frameFilter?: (frame: DissectedFrame) => boolean;
+  /**
+   * Analyze one shard of the UEs (`analyze --shard K/N`, src/pipeline/shard.ts): every frame is read and header-decoded,
+   * only this shard's go further. Default: all of them.
+   */
+  shard?: ShardSpec;
 }
 
 export interface AnalyzerSink extends CorrelatorSink {
@@ -31,12 +38,22 @@ export class Analyzer {
   readonly correlator: KeyDeliveryCorrelator;
 
   constructor(private readonly sink: AnalyzerSink, options: AnalyzerOptions = {}) {
-    this.correlator = new KeyDeliveryCorrelator(sink, options.correlator);
+    const shard = options.shard !== undefined ? new ShardRouter(options.shard, resolveOptions(options.correlator ?? {}).maxUes) : undefined;
+    const { index, count } = options.shard ?? { index: 0, count: 1 };
+    this.correlator = new KeyDeliveryCorrelator(sink, shard !== undefined ? { ...options.correlator, transactionIds: { first: index + 1, step: count } } : options.correlator);
     const select = options.frameFilter;
-    this.dissector = new Dissector((f) => {
-      if (!select || select(f)) this.correlator.frame(f);
-      sink.dissectedFrame?.(f);
-    }, options.dissector);
+    this.dissector = new Dissector(
+      (f) => {
+        // another shard's frame: only its time (and what this shard's own state attached to it) counts here
+        if (f.foreign === true) {
+          this.correlator.frame(f);
+          return;
+        }
+        if (!select || select(f)) this.correlator.frame(f);
+        sink.dissectedFrame?.(f);
+      },
+      shard !== undefined ? { ...options.dissector, shard } : options.dissector,
+    );
   }
 
   frame(cf: CaptureFrame): void {

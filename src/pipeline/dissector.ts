@@ -19,6 +19,7 @@ import type { DissectedFrame, DissectedFrameHandler, LateFindings } from '../pro
 import { TcpReassembler, type TcpReassemblerOptions } from '../reassembly/tcp';
 import type { StreamChunk, StreamDirection, StreamGap, TcpCloseReason, TcpConnectionInfo, TcpStreamHandler } from '../reassembly/types';
 import { PacketDecoder, type PacketDecoderOptions } from './packet-decoder';
+import type { ShardRouter } from './shard';
 import { definedOnly, pipelineBudgetFromMemory } from './memory-budget';
 import { DigestTracker } from '../protocols/http/tracker';
 import { digestCredentialsView, isDigest } from '../protocols/http/auth';
@@ -66,6 +67,11 @@ export interface DissectorOptions {
    * frame (its own addresses and time), not on whichever frame was being processed. Bounded like every hold.
    */
   holdPartialMessages?: boolean;
+  /**
+   * `analyze --shard`: frames another shard owns are header-decoded only and leave as `foreign` records (in order, so
+   * packet time runs as in one run); the owner does everything else with them. Default: every frame is this one's.
+   */
+  shard?: ShardRouter;
 }
 
 // the records this stage emits live with the protocol stage, so the correlator and the sinks never import the pipeline
@@ -109,6 +115,7 @@ export class Dissector {
   private readonly mikey: MbmsKeyTracker;
   private readonly digest: DigestTracker;
   private readonly mikeyPorts: Set<number>;
+  private readonly shard: ShardRouter | undefined;
   private readonly connections = new Map<number, TcpConnectionInfo>();
   /** Frames not yet emitted, in frame-number order (so lookups are a binary search, not a per-frame Map). */
   private held: HeldFrame[] = [];
@@ -151,6 +158,7 @@ export class Dissector {
       ...definedOnly(options.tcp),
     };
     this.mikeyPorts = new Set([MIKEY_UDP_PORT, ...(options.mikeyPorts ?? [])]);
+    this.shard = options.shard;
     this.maxHeld = options.maxHeldFrames ?? budget.maxHeldFrames;
     this.maxHoldSeconds = options.maxHoldSeconds ?? 30;
     this.holdNewest = options.holdNewest ?? true;
@@ -213,6 +221,10 @@ export class Dissector {
 
   frame(cf: CaptureFrame): void {
     const packet = this.decoder.decode(cf);
+    if (this.shard !== undefined && !this.shard.owns(packet)) {
+      this.foreignFrame(cf, packet);
+      return;
+    }
     const record: DissectedFrame = { packet, problems: packet.problems };
     if (cf.comments && cf.comments.length > 0) record.comments = cf.comments;
     const held: HeldFrame = { record, waiting: NO_WAITING, partial: NO_PARTIAL, cost: HELD_FRAME_COST + cf.capturedLength + packet.problems.length * HELD_PROBLEM_COST };
@@ -236,6 +248,19 @@ export class Dissector {
     this.current = undefined;
     this.stats.problems += record.problems.length;
     this.enqueue(held);
+  }
+
+  /**
+   * A frame another shard owns: its problems are the owner's to report, its TCP segment moves only the reassembler's
+   * clock here (idle timeouts expire as in one run); it waits in the queue like any frame, so the correlator sees its
+   * time in capture order.
+   */
+  private foreignFrame(cf: CaptureFrame, packet: DissectedFrame['packet']): void {
+    const record: DissectedFrame = { packet, problems: [], foreign: true };
+    this.stats.frames++;
+    this.stats.bytes += cf.originalLength;
+    this.tcp.advanceTime(packet);
+    this.enqueue({ record, waiting: NO_WAITING, partial: NO_PARTIAL, cost: HELD_FRAME_COST + cf.capturedLength });
   }
 
   /** Frames dissected but not emitted yet (held for an HTTP response, or behind such a frame). */
@@ -265,6 +290,8 @@ export class Dissector {
     this.tcp.flush();
     this.http.finish();
     for (const d of this.decoder.flush()) {
+      // every shard decoded the fragments: the shard of the datagram's address pair reports it
+      if (this.shard !== undefined && !this.shard.ownsPair(d.src, d.dst, d.version)) continue;
       const frame = d.frames[d.frames.length - 1];
       const target = this.findHeld(frame) ?? this.held[this.held.length - 1];
       if (target) target.record.problems.push(d.problem);

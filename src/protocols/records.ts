@@ -35,6 +35,12 @@ export interface DissectedFrame {
   mikey?: MikeyFrameRecord[];
   /** Every problem of this frame, from every layer (packet, TCP stream, HTTP, Digest, MIKEY). */
   problems: Problem[];
+  /**
+   * Set when `analyze --shard` read only this frame's headers: another shard owns it. It still passes the dissector's
+   * queue in capture order, so the correlator's packet clock runs as in one run over everything; nothing else of it
+   * counts here.
+   */
+  foreign?: true;
 }
 
 export type DissectedFrameHandler = (frame: DissectedFrame) => void;
