@@ -266,6 +266,8 @@ export class ResultMerger {
   private bucketSeconds: number | undefined;
   private readonly latency = Object.fromEntries(LATENCY_KINDS.map((k) => [k, new DistributionSum()])) as Record<(typeof LATENCY_KINDS)[number], DistributionSum>;
   private readonly mtk = new Map<string, { keyDomainId: string; mskId: string; messages: number; distinctMtkIds: number; intervals: DistributionSum }>();
+  /** MSKs whose MTK statistics an input did not keep (its `mtkMsksNotKept`): summed, as the inputs' `mtk` messages are. */
+  private mtkMsksNotKept = 0;
   private first: number | undefined;
   private last: number | undefined;
   private readonly ueUnion = new UeUnion();
@@ -395,6 +397,7 @@ export class ResultMerger {
       e.intervals.add(m.intervals, `${where}: mtk ${key}`);
       this.mtk.set(key, e);
     }
+    this.mtkMsksNotKept += num(r.mtkMsksNotKept);
     const ev = isObject(r.evicted) ? r.evicted : {};
     c.evictedUes += num(ev.ues);
     c.evictedTx += num(ev.transactions);
@@ -446,6 +449,8 @@ export class ResultMerger {
       evicted: { ues: c.evictedUes, transactions: c.evictedTx },
     };
     if (ues.estimated) s.uesEstimated = true;
+    // as analyze writes it: only when an input left some out (the key order of analyze's stats record)
+    if (this.mtkMsksNotKept > 0) s.mtkMsksNotKept = this.mtkMsksNotKept;
     if (this.first !== undefined) s.first = time(this.first);
     if (this.last !== undefined) s.last = time(this.last);
     return s;
