@@ -95,15 +95,18 @@ test('a memory queue of 20 packets: every frame reaches the analysis through the
 test('a large backlog: text mode says how far behind it is; the first SIGINT drains, a second leaves at once counting what was not analysed', { timeout: 120_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyscope-live-spool-'));
   const capture = capturePath('sim-faults.pcap');
-  const rounds = 400;
+  // ~860 k frames: the analysis takes many seconds, the stand-in a fraction of one. The backlog must outlast the first
+  // status line (5 s) by a wide margin: at 400 rounds a run analysing ≈ 97 k frames/s had only 19 k frames left then,
+  // and drained them before the second SIGINT came
+  const rounds = 700;
   const spoolDir = path.join(dir, 'spool');
   fs.mkdirSync(spoolDir);
-  // ~490 k frames: the analysis takes many seconds, the stand-in a fraction of one
   const live = startLive(standIn(dir, capture, rounds), ['--capture-queue', '20', '--spool-dir', spoolDir, '-T', 'fields', '-e', 'frame.number', '-w', path.join(dir, 'w.pcap'), ...FAULT_OPTIONS]);
   try {
     await waitFor('the status line', () => /keyscope live: behind: \d+ frames, [\d.]+ MB spooled, [\d.]+ s \(analysed \d+; the capture goes on\)/.test(live.err()), live, GUARD_MS);
     live.child.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 300));
+    // long enough for the first signal to be handled on its own, short against the backlog
+    await new Promise((r) => setTimeout(r, 100));
     const at = Date.now();
     live.child.kill('SIGINT');
     assert.equal(await live.exit, 0, live.err());
