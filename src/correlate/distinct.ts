@@ -5,6 +5,8 @@
  * the UE table has forgotten a UE: a forgotten UE that returns is a new table entry but not a new UE.
  */
 
+import { FNV1A_OFFSET, fnv1a32 } from '../common/fnv';
+
 /** log2 of the number of registers. */
 const P = 12;
 const M = 1 << P;
@@ -21,19 +23,14 @@ function fmix32(h: number): number {
 }
 
 function fnv1a(s: string, seed: number): number {
-  let h = seed;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return fmix32(h);
+  return fmix32(fnv1a32(s, seed));
 }
 
 export class DistinctSketch {
   private readonly registers = new Uint8Array(M);
 
   add(key: string): void {
-    const h1 = fnv1a(key, 0x811c9dc5);
+    const h1 = fnv1a(key, FNV1A_OFFSET);
     const h2 = fnv1a(key, 0x5bd1e995);
     const i = h1 >>> (32 - P);
     // the rank comes from 32 other bits: with the P index bits, 44 bits of hash, far beyond any UE count

@@ -17,6 +17,8 @@
  *   and count once, and an ACK to an MTK message from a UE of another shard is the one crossing left (docs/sharding.md).
  */
 import type { DecodedPacket } from '../decode/types';
+import { fnv1a32 } from '../common/fnv';
+import { OldestKeys } from '../common/oldest-key';
 
 /** One shard of N: `index` is 0-based (`--shard 1/2` is index 0 of count 2). */
 export interface ShardSpec {
@@ -38,16 +40,6 @@ export function parseShard(text: string): ShardSpec | string {
   return { index: k - 1, count: n };
 }
 
-/** FNV-1a of a string's UTF-16 code units: cheap, and the same in every process. */
-function hashAddress(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 function isGroupAddress(a: string, version: 4 | 6): boolean {
   if (version === 6) return a.charCodeAt(0) === 0x66 /* f */ && a.charCodeAt(1) === 0x66;
   const first = parseInt(a, 10);
@@ -57,6 +49,7 @@ function isGroupAddress(a: string, version: 4 | 6): boolean {
 export class ShardRouter {
   /** UE addresses (TCP clients) in the order first seen; the oldest is forgotten past `maxUes`. */
   private readonly ues = new Set<string>();
+  private readonly oldestUe = new OldestKeys(this.ues);
 
   /** @param maxUes UE addresses remembered (the correlator's UE table bound, from --max-memory). */
   constructor(
@@ -100,10 +93,11 @@ export class ShardRouter {
     const ues = this.ues;
     if (ues.has(ue)) return;
     ues.add(ue);
-    if (ues.size > this.maxUes) ues.delete(ues.values().next().value as string);
+    // in constant time at the bound (a fresh `values().next()` walks the deleted entries: docs/performance.md round 3)
+    this.oldestUe.trim(this.maxUes);
   }
 
   private pick(ue: string): number {
-    return this.shard.count === 1 ? 0 : hashAddress(ue) % this.shard.count;
+    return this.shard.count === 1 ? 0 : fnv1a32(ue) % this.shard.count;
   }
 }

@@ -3,7 +3,7 @@
  * periodically, never ACKed. One transaction per MTK ID under an MSK; repetitions counted; a new MTK's counter must
  * rise (the counter-replay rule of the delivery room, declared there).
  */
-import * as nodeCrypto from 'node:crypto';
+import { hashBytes } from '../../common/one-shot-hash';
 import type { PacketTime } from '../../common/time';
 import type { MikeyFrameRecord } from '../../protocols/records';
 import { serialGreater } from '../../protocols/mikey/tracker';
@@ -14,17 +14,6 @@ import { groupIn, hex, keyDomain, keyRefIn, pushOne, secs, timeOf, type Delivery
 import { OldestKeys } from '../../common/oldest-key';
 import type { DeliveryRules } from './delivery';
 
-/**
- * SHA-256 of a message's bytes by node:crypto's one-shot `hash()` where there is one (Node ≥ 20.12): no Hash object
- * per MTK message (createHash, update and digest were 42 % of this room's time on the bench mix, ≈ 7 µs a message;
- * issue #14 round 6, docs/performance.md). Older Node 20 releases fall back to createHash.
- */
-const oneShotSha256: ((algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer) | undefined =
-  typeof nodeCrypto.hash === 'function' ? (nodeCrypto.hash as (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer) : undefined;
-
-function sha256(data: Uint8Array): Buffer {
-  return oneShotSha256 !== undefined ? oneShotSha256('sha256', data, 'buffer') : nodeCrypto.createHash('sha256').update(data).digest();
-}
 
 export const MTK_DIAGNOSTICS = {
   'mtk-id-not-increasing': {
@@ -87,7 +76,8 @@ export class MtkRules {
     const domain = keyDomain(info.keyDomainId);
     const ref = keyRefIn(domain, info.keyGroup, info.keyNumber);
     const st = this.streams.get(key);
-    const digest = sha256(m.raw);
+    // one-shot: createHash, update and digest were 42 % of this room's time on the bench mix (issue #14 round 6)
+    const digest = hashBytes('sha256', m.raw);
     const same = st?.digest !== undefined && st.digest.equals(digest);
     const sameMtk = st?.mtkId !== undefined && st.mtkId === info.mtkId;
     let tx = st?.tx;

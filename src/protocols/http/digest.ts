@@ -2,7 +2,7 @@
  * Digest computation (RFC 7616, with RFC 2617's qop-less form): HA1, HA2, `response` and `rspauth`.
  * Strings are hashed as UTF-8 (RFC 7616 §3.4.1 with charset=UTF-8; identical to ISO-8859-1 for ASCII).
  */
-import * as nodeCrypto from 'node:crypto';
+import { hashHex } from '../../common/one-shot-hash';
 import { trimOldest } from '../../common/oldest-key';
 import { ownString } from '../../common/own-string';
 
@@ -30,17 +30,9 @@ export function digestAlgorithm(name: string | undefined): DigestAlgorithm | und
   return ALGORITHMS[name.trim().toLowerCase()];
 }
 
-/**
- * node:crypto's one-shot `hash()` (Node ≥ 20.12): 2–3× faster than createHash().update().digest() for the short
- * inputs of Digest (no Hash object per call; issue #14 round 5, docs/performance.md). `Hash.copy()` of a prepared
- * state is slower than either (it makes a Hash object too). Older Node 20 releases fall back to createHash.
- */
-const oneShotHash: ((algorithm: string, data: string | Uint8Array, encoding: 'hex') => string) | undefined =
-  typeof nodeCrypto.hash === 'function' ? nodeCrypto.hash : undefined;
-
+/** Digest's hashes by the one-shot call (src/common/one-shot-hash.ts: no Hash object per call). */
 export function digestHash(hash: DigestHashName, data: string | Uint8Array): string {
-  if (oneShotHash !== undefined) return oneShotHash(hash, data, 'hex');
-  return nodeCrypto.createHash(hash).update(data).digest('hex');
+  return hashHex(hash, data);
 }
 
 export interface DigestInput {
