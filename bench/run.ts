@@ -80,17 +80,19 @@ function processTree(pid: number): number[] {
 /** RSS of the measured process over time: [seconds since start, MiB] (the largest process of the tree at each tick). */
 type RssSeries = Array<[number, number]>;
 
-/** Runs a command with stdout to /dev/null under /usr/bin/time (peak RSS); stdin from `input` when given. */
-async function timed(
-  mode: string,
-  cmd: string,
-  args: string[],
-  packets: number,
-  bytes: number,
-  input?: (stdin: NodeJS.WritableStream) => Promise<{ frames: number; bytes: number }>,
-  stdoutFile?: string,
-  rss?: { everySeconds: number; series: RssSeries },
-): Promise<Measurement | null> {
+/** What a timed run may add: its standard input, where its output goes, an RSS series. */
+interface TimedRunOptions {
+  /** Writes the command's standard input (and says how many frames and bytes it wrote). */
+  input?: (stdin: NodeJS.WritableStream) => Promise<{ frames: number; bytes: number }>;
+  /** The command's standard output goes here (default /dev/null). */
+  stdoutFile?: string;
+  /** Sample the command's RSS into `series` every `everySeconds`. */
+  rss?: { everySeconds: number; series: RssSeries };
+}
+
+/** Runs a command with stdout to /dev/null (or `stdoutFile`) under /usr/bin/time (peak RSS). */
+async function timed(mode: string, cmd: string, args: string[], packets: number, bytes: number, opts: TimedRunOptions = {}): Promise<Measurement | null> {
+  const { input, stdoutFile, rss } = opts;
   const timeCmd = fs.existsSync('/usr/bin/time');
   const start = process.hrtime.bigint();
   const out = stdoutFile !== undefined ? fs.openSync(stdoutFile, 'w') : 'ignore';
@@ -140,7 +142,7 @@ async function timedShards(mode: string, n: number, file: string, keys: string, 
   const start = process.hrtime.bigint();
   const base = analyzeArgs(mode.replace(/-shard\d+$/, '-json'), file, keys);
   const outs = Array.from({ length: n }, (_, k) => path.join(dir, `shard-${k + 1}-of-${n}.ndjson`));
-  const shards = await Promise.all(outs.map((out, k) => timed(`${mode} ${k + 1}/${n}`, process.execPath, [...base, '--shard', `${k + 1}/${n}`], packets, bytes, undefined, out)));
+  const shards = await Promise.all(outs.map((out, k) => timed(`${mode} ${k + 1}/${n}`, process.execPath, [...base, '--shard', `${k + 1}/${n}`], packets, bytes, { stdoutFile: out })));
   if (shards.some((m) => m === null)) return null;
   const merge = await timed(`${mode} merge`, process.execPath, [KEYSCOPE, 'merge', '--fail-on', 'never', ...outs], packets, bytes);
   for (const out of outs) fs.rmSync(out, { force: true });
@@ -190,7 +192,7 @@ async function main(): Promise<void> {
       const series: RssSeries = [];
       const everySeconds = Number(arg('--rss-every') ?? 30);
       const m = await timed('analyze - (stream)', process.execPath, [KEYSCOPE, 'analyze', '-', '--fail-on', 'never', ...(process.argv.includes('--json') ? ['--json'] : [])], 0, 0,
-        (stdin) => writeMix(tpl, stdin, { bytes }), undefined, { everySeconds, series });
+        { input: (stdin) => writeMix(tpl, stdin, { bytes }), rss: { everySeconds, series } });
       if (m) process.stdout.write(`| run | s | CPU s | frames/s | MB/s | peak RSS | vs tshark | vs walk |\n|---|---|---|---|---|---|---|---|\n${fmtRow(m, undefined, undefined)}\n`);
       // flat memory is the point of this run: the series shows it (or not), the peak alone does not
       if (series.length > 0) {

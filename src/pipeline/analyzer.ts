@@ -38,9 +38,9 @@ export class Analyzer {
   readonly correlator: KeyDeliveryCorrelator;
 
   constructor(private readonly sink: AnalyzerSink, options: AnalyzerOptions = {}) {
-    const shard = options.shard !== undefined ? new ShardRouter(options.shard, resolveOptions(options.correlator ?? {}).maxUes) : undefined;
-    const { index, count } = options.shard ?? { index: 0, count: 1 };
-    this.correlator = new KeyDeliveryCorrelator(sink, shard !== undefined ? { ...options.correlator, transactionIds: { first: index + 1, step: count } } : options.correlator);
+    const spec = options.shard;
+    const shard = spec !== undefined ? new ShardRouter(spec, resolveOptions(options.correlator ?? {}).maxUes) : undefined;
+    this.correlator = new KeyDeliveryCorrelator(sink, spec !== undefined ? { ...options.correlator, transactionIds: { first: spec.index + 1, step: spec.count } } : options.correlator);
     const select = options.frameFilter;
     this.dissector = new Dissector(
       (f) => {
